@@ -1,0 +1,682 @@
+//! The catalog's data files as Rust types. Field names are the YAML keys; unknown keys are
+//! rejected. Values that errors must point at are [`Sp`] (they remember their line).
+
+use std::fmt;
+use std::ops::Deref;
+
+use marked_yaml::Spanned;
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A value that remembers where it stood in its YAML file. Serializes as the bare value.
+#[derive(Clone, Debug)]
+pub struct Sp<T>(Spanned<T>);
+
+impl<T> Sp<T> {
+    /// A value with no position (built in code rather than read from a file).
+    pub fn new(value: T) -> Self {
+        Sp(Spanned::new(marked_yaml::Span::new_blank(), value))
+    }
+    /// 1-based line in its file, or 0 when unknown.
+    pub fn line(&self) -> usize {
+        self.0.span().start().map(|m| m.line()).unwrap_or(0)
+    }
+}
+
+impl<T> Deref for Sp<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: PartialEq> PartialEq for Sp<T> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: fmt::Display> fmt::Display for Sp<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Spanned::<T>::deserialize(d).map(Sp)
+    }
+}
+
+impl<T: Serialize> Serialize for Sp<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(s)
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Sp<T> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        T::schema_name()
+    }
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        T::json_schema(g)
+    }
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+}
+
+pub type Str = Sp<String>;
+
+/// Confidence in a fact: H read in a primary text, M secondary source, L memory or inference.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+pub enum Confidence {
+    L,
+    M,
+    H,
+}
+
+/// Where a fact or mapping comes from.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub confidence: Confidence,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Named {
+    pub id: Str,
+    pub title: String,
+}
+
+// ----------------------------------------------------------------------------- catalog.yaml
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogFile {
+    pub version: Str,
+    pub date: Str,
+    pub title: String,
+    pub jurisdictions: Vec<Named>,
+    pub phases: Vec<Named>,
+    pub assurance: Vec<AssuranceDef>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssuranceDef {
+    pub id: Sp<Assurance>,
+    pub title: String,
+    pub strength: Strength,
+}
+
+/// How strongly a fact is established, weakest first.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strength {
+    Declared,
+    Documented,
+    Tested,
+    LabTested,
+}
+
+impl fmt::Display for Strength {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Strength::Declared => "declared",
+            Strength::Documented => "documented",
+            Strength::Tested => "tested",
+            Strength::LabTested => "lab-tested",
+        })
+    }
+}
+
+/// The assurance a level demands.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Assurance {
+    SelfDeclared,
+    LabReviewed,
+    LabTested,
+    PenetrationTested,
+}
+
+impl fmt::Display for Assurance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Assurance::SelfDeclared => "self-declared",
+            Assurance::LabReviewed => "lab-reviewed",
+            Assurance::LabTested => "lab-tested",
+            Assurance::PenetrationTested => "penetration-tested",
+        })
+    }
+}
+
+// ----------------------------------------------------------------------------- categories / facts
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CategoriesFile {
+    pub categories: Vec<CategoryDef>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryDef {
+    pub id: Str,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<Str>,
+    pub title: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FactsFile {
+    pub facts: Vec<FactDef>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum FactKind {
+    Bool,
+    Int,
+    String,
+    Date,
+    Enum,
+    List,
+    IntList,
+}
+
+impl fmt::Display for FactKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FactKind::Bool => "bool",
+            FactKind::Int => "int",
+            FactKind::String => "string",
+            FactKind::Date => "date",
+            FactKind::Enum => "enum",
+            FactKind::List => "list",
+            FactKind::IntList => "int-list",
+        })
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FactDef {
+    pub id: Str,
+    #[serde(rename = "type")]
+    pub kind: FactKind,
+    /// Allowed values of an enum fact.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+    /// Take the allowed values from a vocabulary: `categories` or `jurisdictions`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values_from: Option<Str>,
+    pub title: String,
+}
+
+// ----------------------------------------------------------------------------- outcomes / tiers
+
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    Design,
+    Development,
+    Sale,
+    Setup,
+    Maintenance,
+    Sunsetting,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 6] = [
+        Phase::Design,
+        Phase::Development,
+        Phase::Sale,
+        Phase::Setup,
+        Phase::Maintenance,
+        Phase::Sunsetting,
+    ];
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Phase::Design => "design",
+            Phase::Development => "development",
+            Phase::Sale => "sale",
+            Phase::Setup => "setup",
+            Phase::Maintenance => "maintenance",
+            Phase::Sunsetting => "sunsetting",
+        })
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomesFile {
+    pub outcomes: Vec<OutcomeDef>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeDef {
+    pub id: Str,
+    pub title: String,
+    pub phases: Vec<Phase>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Expression; when false the outcome is not applicable. Omitted: always applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applies_when: Option<Str>,
+    /// Expression; true: met, false: not met, unknown: unknown.
+    pub check: Str,
+    /// Expression; true: tested evidence contradicts a declaration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contradiction: Option<Str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contradiction_message: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TiersFile {
+    pub tiers: Vec<TierDef>,
+    pub profiles: Vec<TierDef>,
+}
+
+/// One of iotrust's global tiers, or a profile such as public procurement.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TierDef {
+    pub id: Str,
+    pub title: String,
+    pub summary: String,
+    /// Lower tiers this one includes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub includes: Vec<Str>,
+    /// Outcomes that must be met (or not applicable).
+    #[serde(default)]
+    pub outcomes: Vec<Str>,
+    /// The weakest evidence accepted for the facts behind these outcomes.
+    pub min_strength: Strength,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub basis: Vec<Source>,
+}
+
+// ----------------------------------------------------------------------------- recognition / crosswalks
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecognitionFile {
+    pub recognitions: Vec<RecognitionDef>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RecognitionKind {
+    Equivalence,
+    SimplifiedProcedure,
+    DeemedCompliance,
+}
+
+impl fmt::Display for RecognitionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RecognitionKind::Equivalence => "equivalence",
+            RecognitionKind::SimplifiedProcedure => "simplified procedure",
+            RecognitionKind::DeemedCompliance => "deemed compliance",
+        })
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecognitionDef {
+    pub id: Str,
+    /// `scheme@version#level` held.
+    pub from: Str,
+    /// `scheme@version#level` obtained.
+    pub to: Str,
+    pub kind: RecognitionKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed: Option<Str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective: Option<Str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends: Option<Str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<RecognitionScope>,
+    pub source: Source,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecognitionScope {
+    pub categories: Vec<Str>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CrosswalkFile {
+    pub name: String,
+    pub source: Source,
+    pub relations: Vec<RelationDef>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RelationKind {
+    Equivalent,
+    Successor,
+    PartOf,
+    Covers,
+    Related,
+    DeemedCompliance,
+}
+
+impl fmt::Display for RelationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RelationKind::Equivalent => "equivalent",
+            RelationKind::Successor => "successor",
+            RelationKind::PartOf => "part-of",
+            RelationKind::Covers => "covers",
+            RelationKind::Related => "related",
+            RelationKind::DeemedCompliance => "deemed-compliance",
+        })
+    }
+}
+
+/// How a mapping or relation is established, strongest first in the order official > crosswalk > inferred.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Basis {
+    Inferred,
+    Crosswalk,
+    Official,
+}
+
+impl fmt::Display for Basis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Basis::Inferred => "inferred",
+            Basis::Crosswalk => "published crosswalk",
+            Basis::Official => "official",
+        })
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RelationDef {
+    pub from: Str,
+    pub to: Str,
+    pub relation: RelationKind,
+    pub basis: Sp<Basis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crosswalk: Option<String>,
+    pub source: Source,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+// ----------------------------------------------------------------------------- schemes
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SchemeKind {
+    MandatoryLaw,
+    VoluntaryLabel,
+    Standard,
+    IndustryBaseline,
+    CodeOfPractice,
+    ProcurementProfile,
+}
+
+impl fmt::Display for SchemeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SchemeKind::MandatoryLaw => "mandatory law",
+            SchemeKind::VoluntaryLabel => "voluntary label",
+            SchemeKind::Standard => "standard",
+            SchemeKind::IndustryBaseline => "industry baseline",
+            SchemeKind::CodeOfPractice => "code of practice",
+            SchemeKind::ProcurementProfile => "procurement profile",
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SchemeStatus {
+    Active,
+    Closed,
+    Superseded,
+    Draft,
+}
+
+impl fmt::Display for SchemeStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SchemeStatus::Active => "active",
+            SchemeStatus::Closed => "closed",
+            SchemeStatus::Superseded => "superseded",
+            SchemeStatus::Draft => "draft",
+        })
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Dates {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<Str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_force: Option<Str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applies_from: Option<Str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends: Option<Str>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scope {
+    #[serde(default)]
+    pub includes: Vec<Str>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excludes: Vec<Exclusion>,
+    /// Expression that must hold for the scheme to apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires: Option<Str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Exclusion {
+    pub categories: Vec<Str>,
+    /// Expression: the exclusion is lifted when it is true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unless: Option<Str>,
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionDef {
+    pub id: Str,
+    pub meaning: String,
+    /// Expression: the condition holds when true.
+    pub when: Str,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Completeness {
+    Complete,
+    Partial,
+    Unknown,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LevelDef {
+    pub id: Str,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provisions: Vec<Str>,
+    #[serde(default)]
+    pub all_mandatory: bool,
+    #[serde(default)]
+    pub all_provisions: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub includes: Vec<Str>,
+    pub assurance: Assurance,
+    pub completeness: Completeness,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Mandatory,
+    Recommended,
+    Informative,
+    Void,
+    Unknown,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Status::Mandatory => "mandatory",
+            Status::Recommended => "recommended",
+            Status::Informative => "informative",
+            Status::Void => "void",
+            Status::Unknown => "unknown",
+        })
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MappingDef {
+    pub outcome: Str,
+    pub basis: Sp<Basis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crosswalk: Option<String>,
+    pub source: Source,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteDef {
+    pub id: Str,
+    pub title: String,
+    /// Provisions (`scheme@version#id`) that together satisfy the provision.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub all_of: Vec<Str>,
+    /// A level (`scheme@version#level`) whose holders satisfy the provision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<Str>,
+    pub source: Source,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProvisionDef {
+    pub id: Str,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clause: Option<String>,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Str>,
+    pub phase: Phase,
+    #[serde(default)]
+    pub outcomes: Vec<MappingDef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmapped_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replaces: Vec<Str>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replaced_by: Vec<Str>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteDef>,
+    #[serde(default = "yes")]
+    pub known: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Unknown {
+    pub what: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SchemeDef {
+    pub id: Str,
+    pub version: Str,
+    pub title: String,
+    pub kind: SchemeKind,
+    pub jurisdiction: Str,
+    pub publisher: String,
+    pub status: SchemeStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_note: Option<String>,
+    #[serde(default)]
+    pub dates: Dates,
+    pub source: Source,
+    #[serde(default)]
+    pub scope: Scope,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<ConditionDef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<LevelDef>,
+    pub provisions: Vec<ProvisionDef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknowns: Vec<Unknown>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}

@@ -1,0 +1,658 @@
+//! `iotrust catalog ...`
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context};
+use clap::{Subcommand, ValueEnum};
+use iotrust_catalog::{crosswalk, diff, oscal, schema, Catalog, CatalogError, Scheme};
+use serde_json::json;
+
+use crate::exit;
+use crate::output::{emit, emit_json, Format, Table};
+
+#[derive(Subcommand)]
+pub enum CatalogCmd {
+    /// List the schemes in the catalog.
+    List {
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Show a scheme (`etsi-en-303-645`, `etsi-en-303-645@2.1.1`) or one of its provisions.
+    Show {
+        scheme: String,
+        provision: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// List iotrust's outcomes, or show one with every provision that maps onto it.
+    Outcomes {
+        id: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// The fact vocabulary checks are written in.
+    Facts {
+        #[arg(long, value_enum, default_value_t)]
+        format: FactsFormat,
+    },
+    /// Relate the provisions of two schemes (published relations, legal routes, shared outcomes).
+    Crosswalk {
+        a: String,
+        b: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Mutual-recognition arrangements, all or those touching one scheme.
+    Recognition {
+        scheme: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// What changed between two versions of a scheme.
+    Diff {
+        a: String,
+        b: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Check catalog data and report every error (file, line, id); exit 1 when there are any.
+    Validate {
+        /// Catalog directory (default: the one given by --catalog, else the embedded catalog).
+        dir: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Export the catalog in another format.
+    Export {
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// Write to this file instead of stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Write the JSON Schemas of the catalog files into a directory.
+    Schema { dir: PathBuf },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum FactsFormat {
+    #[default]
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// OSCAL 1.1 catalog (JSON).
+    Oscal,
+}
+
+/// Load the catalog the user asked for, with every error on stderr.
+pub fn load(dir: Option<&Path>) -> anyhow::Result<Catalog> {
+    let res = match dir {
+        Some(d) => Catalog::from_dir(d),
+        None => Catalog::embedded(),
+    };
+    res.map_err(|e| match e {
+        CatalogError::Invalid(diags) => {
+            let list: Vec<String> = diags.iter().map(|d| format!("  {d}")).collect();
+            anyhow!(
+                "the catalog is invalid ({} error(s)):\n{}",
+                diags.len(),
+                list.join("\n")
+            )
+        }
+        other => anyhow!(other),
+    })
+}
+
+fn scheme<'c>(cat: &'c Catalog, name: &str) -> anyhow::Result<&'c Scheme> {
+    cat.find_scheme(name).ok_or_else(|| {
+        let mut ids: Vec<&str> = cat.schemes.iter().map(|s| s.def.id.as_str()).collect();
+        ids.dedup();
+        anyhow!(
+            "no scheme `{name}` in the catalog (known: {})",
+            ids.join(", ")
+        )
+    })
+}
+
+pub fn run(catalog_dir: Option<&Path>, cmd: CatalogCmd) -> anyhow::Result<u8> {
+    if let CatalogCmd::Validate { dir, format } = &cmd {
+        return validate(dir.as_deref().or(catalog_dir), *format);
+    }
+    let cat = load(catalog_dir)?;
+    match cmd {
+        CatalogCmd::List { format } => list(&cat, format)?,
+        CatalogCmd::Show {
+            scheme: s,
+            provision,
+            format,
+        } => show(&cat, &s, provision.as_deref(), format)?,
+        CatalogCmd::Outcomes { id, format } => outcomes(&cat, id.as_deref(), format)?,
+        CatalogCmd::Facts { format } => facts(&cat, format)?,
+        CatalogCmd::Crosswalk { a, b, format } => {
+            let cw = crosswalk::crosswalk(&cat, scheme(&cat, &a)?, scheme(&cat, &b)?);
+            if format == Format::Json {
+                emit_json(&cw)?;
+            } else {
+                let mut t = Table::new(&["FROM", "TO", "RELATION", "STRENGTH", "CONF", "VIA"]);
+                for r in &cw.relations {
+                    t.row(vec![
+                        r.from.clone(),
+                        r.to.clone(),
+                        r.relation.clone(),
+                        r.strength.to_string(),
+                        format!("{:?}", r.confidence),
+                        r.via.clone(),
+                    ]);
+                }
+                let head = format!(
+                    "{} -> {}: {} relation(s)\n\n",
+                    cw.from,
+                    cw.to,
+                    cw.relations.len()
+                );
+                emit(&(head + &t.render()))?;
+            }
+        }
+        CatalogCmd::Recognition { scheme: s, format } => recognition(&cat, s.as_deref(), format)?,
+        CatalogCmd::Diff { a, b, format } => {
+            let (sa, sb) = (scheme(&cat, &a)?, scheme(&cat, &b)?);
+            let d = diff::diff(sa, sb);
+            if format == Format::Json {
+                emit_json(&d)?;
+            } else {
+                let mut s = format!(
+                    "{} ({} provisions) -> {} ({} provisions): {} added, {} removed, {} changed\n\n",
+                    d.from,
+                    d.from_count,
+                    d.to,
+                    d.to_count,
+                    d.count(diff::ChangeKind::Added),
+                    d.count(diff::ChangeKind::Removed),
+                    d.count(diff::ChangeKind::Changed)
+                );
+                let mut t = Table::new(&["", "PROVISION", "TITLE", "DETAILS"]);
+                for c in &d.changes {
+                    let mark = match c.kind {
+                        diff::ChangeKind::Added => "+",
+                        diff::ChangeKind::Removed => "-",
+                        diff::ChangeKind::Changed => "~",
+                    };
+                    t.row(vec![
+                        mark.into(),
+                        c.provision.clone(),
+                        c.title.clone(),
+                        c.details.join("; "),
+                    ]);
+                }
+                s.push_str(&t.render());
+                emit(&s)?;
+            }
+        }
+        CatalogCmd::Export {
+            format: ExportFormat::Oscal,
+            output,
+        } => {
+            let doc = oscal::export(&cat);
+            let text = serde_json::to_string_pretty(&doc)? + "\n";
+            match output {
+                Some(p) => std::fs::write(&p, text)
+                    .with_context(|| format!("cannot write {}", p.display()))?,
+                None => emit(&text)?,
+            }
+        }
+        CatalogCmd::Schema { dir } => {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            for (name, value) in schema::all() {
+                let p = dir.join(name);
+                std::fs::write(&p, serde_json::to_string_pretty(&value)? + "\n")
+                    .with_context(|| format!("cannot write {}", p.display()))?;
+            }
+        }
+        CatalogCmd::Validate { .. } => unreachable!("handled above"),
+    }
+    Ok(exit::OK)
+}
+
+fn validate(dir: Option<&Path>, format: Format) -> anyhow::Result<u8> {
+    let res = match dir {
+        Some(d) => Catalog::from_dir(d),
+        None => Catalog::embedded(),
+    };
+    let where_ = dir
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|| "embedded catalog".into());
+    match res {
+        Ok(cat) => {
+            let provisions: usize = cat
+                .schemes
+                .iter()
+                .map(|s| s.live_provisions().count())
+                .sum();
+            if format == Format::Json {
+                emit_json(
+                    &json!({"valid": true, "catalog": where_, "version": cat.version(),
+                    "schemes": cat.schemes.len(), "provisions": provisions, "outcomes": cat.outcomes.len(), "errors": []}),
+                )?;
+            } else {
+                emit(&format!(
+                    "{where_}: valid (catalog {}, {} schemes, {} provisions, {} outcomes, {} facts)\n",
+                    cat.version(),
+                    cat.schemes.len(),
+                    provisions,
+                    cat.outcomes.len(),
+                    cat.facts.len()
+                ))?;
+            }
+            Ok(exit::OK)
+        }
+        Err(CatalogError::Invalid(diags)) => {
+            if format == Format::Json {
+                emit_json(&json!({"valid": false, "catalog": where_, "errors": diags}))?;
+            } else {
+                let mut s = String::new();
+                for d in &diags {
+                    let _ = writeln!(s, "error: {d}");
+                }
+                let _ = writeln!(s, "{where_}: {} error(s)", diags.len());
+                emit(&s)?;
+            }
+            Ok(exit::GATE)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn date(d: Option<jiff::civil::Date>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_else(|| "-".into())
+}
+
+fn list(cat: &Catalog, format: Format) -> anyhow::Result<()> {
+    if format == Format::Json {
+        let v: Vec<_> = cat
+            .schemes
+            .iter()
+            .map(|s| {
+                json!({"scheme": s.key, "id": s.def.id, "version": s.def.version, "title": s.def.title,
+                    "kind": s.def.kind, "jurisdiction": s.def.jurisdiction, "status": s.def.status,
+                    "provisions": s.live_provisions().count(), "levels": s.def.levels.iter().map(|l| l.id.as_str()).collect::<Vec<_>>(),
+                    "dates": s.def.dates})
+            })
+            .collect();
+        return emit_json(&json!({"catalog_version": cat.version(), "schemes": v}));
+    }
+    let mut t = Table::new(&[
+        "SCHEME",
+        "KIND",
+        "JUR",
+        "STATUS",
+        "APPLIES FROM",
+        "PROV",
+        "LEVELS",
+        "TITLE",
+    ]);
+    for s in &cat.schemes {
+        let levels: Vec<&str> = s.def.levels.iter().map(|l| l.id.as_str()).collect();
+        t.row(vec![
+            s.key.clone(),
+            s.def.kind.to_string(),
+            s.def.jurisdiction.to_string(),
+            s.def.status.to_string(),
+            date(s.applies_from.or(s.in_force).or(s.published)),
+            s.live_provisions().count().to_string(),
+            levels.join(" "),
+            s.def.title.clone(),
+        ]);
+    }
+    emit(&format!(
+        "catalog {} ({} schemes)\n\n{}",
+        cat.version(),
+        cat.schemes.len(),
+        t.render()
+    ))
+}
+
+fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> anyhow::Result<()> {
+    let s = scheme(cat, name)?;
+    if let Some(pid) = provision {
+        let p = s
+            .provision(pid)
+            .ok_or_else(|| anyhow!("scheme `{}` has no provision `{pid}`", s.key))?;
+        if format == Format::Json {
+            return emit_json(&json!({"scheme": s.key, "provision": p}));
+        }
+        let mut o = String::new();
+        let _ = writeln!(o, "{} {}  {}", s.key, &*p.id, p.title);
+        let _ = writeln!(o, "  status:  {}", Scheme::status_notation(p));
+        for c in &p.conditions {
+            if let Some(def) = s.def.conditions.iter().find(|d| d.id == *c) {
+                let _ = writeln!(
+                    o,
+                    "           {}: {} (when {})",
+                    &*def.id, def.meaning, &*def.when
+                );
+            }
+        }
+        let _ = writeln!(o, "  phase:   {}", p.phase);
+        if let Some(c) = &p.clause {
+            let _ = writeln!(o, "  clause:  {c}");
+        }
+        if !p.known {
+            let _ = writeln!(o, "  content: not established");
+        }
+        let _ = writeln!(o, "  outcomes:");
+        for m in &p.outcomes {
+            let via = m
+                .crosswalk
+                .as_ref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                o,
+                "    - {} [{}{via}; {:?}] {}",
+                &*m.outcome, *m.basis, m.source.confidence, m.source.reference
+            );
+        }
+        if let Some(r) = &p.unmapped_reason {
+            let _ = writeln!(o, "    (none: {r})");
+        }
+        for r in &p.routes {
+            let target = if r.all_of.is_empty() {
+                r.level.as_ref().map(|l| l.to_string()).unwrap_or_default()
+            } else {
+                r.all_of
+                    .iter()
+                    .map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" + ")
+            };
+            let _ = writeln!(
+                o,
+                "  route {}: {} = {target} [{:?}]",
+                &*r.id, r.title, r.source.confidence
+            );
+        }
+        if !p.replaces.is_empty() {
+            let _ = writeln!(
+                o,
+                "  replaces: {}",
+                p.replaces
+                    .iter()
+                    .map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        if !p.replaced_by.is_empty() {
+            let _ = writeln!(
+                o,
+                "  replaced by: {}",
+                p.replaced_by
+                    .iter()
+                    .map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        if let Some(n) = &p.note {
+            let _ = writeln!(o, "  note:    {n}");
+        }
+        let src = p.source.as_ref().unwrap_or(&s.def.source);
+        let _ = writeln!(o, "  source:  {} [{:?}]", src.reference, src.confidence);
+        return emit(&o);
+    }
+    if format == Format::Json {
+        return emit_json(&json!({"scheme": s.key, "definition": s.def}));
+    }
+    let mut o = String::new();
+    let _ = writeln!(o, "{}  {}", s.key, s.def.title);
+    let _ = writeln!(
+        o,
+        "  kind: {}   jurisdiction: {}   publisher: {}   status: {}",
+        s.def.kind, &*s.def.jurisdiction, s.def.publisher, s.def.status
+    );
+    if let Some(n) = &s.def.status_note {
+        let _ = writeln!(o, "  status note: {n}");
+    }
+    let _ = writeln!(
+        o,
+        "  published: {}   in force: {}   applies from: {}   ends: {}",
+        date(s.published),
+        date(s.in_force),
+        date(s.applies_from),
+        date(s.ends)
+    );
+    let _ = writeln!(
+        o,
+        "  source: {} [{:?}]",
+        s.def.source.reference, s.def.source.confidence
+    );
+    let inc: Vec<&str> = s.def.scope.includes.iter().map(|c| c.as_str()).collect();
+    let _ = writeln!(o, "  scope: {}", inc.join(", "));
+    for ex in &s.def.scope.excludes {
+        let cats: Vec<&str> = ex.categories.iter().map(|c| c.as_str()).collect();
+        let unless = ex
+            .unless
+            .as_ref()
+            .map(|u| format!(" unless {}", &**u))
+            .unwrap_or_default();
+        let _ = writeln!(o, "    excludes {}{unless}: {}", cats.join(", "), ex.reason);
+    }
+    let mandatory = s
+        .live_provisions()
+        .filter(|p| p.status == iotrust_catalog::model::Status::Mandatory)
+        .count();
+    let recommended = s
+        .live_provisions()
+        .filter(|p| p.status == iotrust_catalog::model::Status::Recommended)
+        .count();
+    let _ = writeln!(
+        o,
+        "  provisions: {} ({mandatory} mandatory, {recommended} recommended)",
+        s.live_provisions().count()
+    );
+    for (i, l) in s.def.levels.iter().enumerate() {
+        let n = s.level_provisions.get(i).map(|v| v.len()).unwrap_or(0);
+        let _ = writeln!(
+            o,
+            "  level {}: {} [{}; {n} provisions; {:?}]",
+            &*l.id, l.title, l.assurance, l.completeness
+        );
+    }
+    let _ = writeln!(o);
+    let mut t = Table::new(&["ID", "STATUS", "PHASE", "OUTCOMES", "TITLE"]);
+    for p in &s.def.provisions {
+        let outs: Vec<&str> = p.outcomes.iter().map(|m| m.outcome.as_str()).collect();
+        let title = if p.known {
+            p.title.clone()
+        } else {
+            format!("{} (content not established)", p.title)
+        };
+        t.row(vec![
+            p.id.to_string(),
+            Scheme::status_notation(p),
+            p.phase.to_string(),
+            outs.join(" "),
+            title,
+        ]);
+    }
+    o.push_str(&t.render());
+    for u in &s.def.unknowns {
+        let _ = writeln!(
+            o,
+            "unknown: {}{}",
+            u.what,
+            u.known
+                .as_ref()
+                .map(|k| format!(" (known: {k})"))
+                .unwrap_or_default()
+        );
+    }
+    emit(&o)
+}
+
+fn outcomes(cat: &Catalog, id: Option<&str>, format: Format) -> anyhow::Result<()> {
+    if let Some(id) = id {
+        let (_, o) = cat
+            .outcome(id)
+            .ok_or_else(|| anyhow!("no outcome `{id}`"))?;
+        let maps = cat.provisions_for_outcome(id);
+        if format == Format::Json {
+            let provs: Vec<_> = maps
+                .iter()
+                .map(|(s, p, m)| json!({"scheme": s.key, "provision": p.id, "status": p.status, "basis": m.basis, "confidence": m.source.confidence, "source": m.source.reference}))
+                .collect();
+            return emit_json(&json!({"outcome": o.def, "provisions": provs}));
+        }
+        let mut s = String::new();
+        let _ = writeln!(s, "{}  {}", &*o.def.id, o.def.title);
+        let phases: Vec<String> = o.def.phases.iter().map(|p| p.to_string()).collect();
+        let _ = writeln!(s, "  phases: {}", phases.join(", "));
+        if let Some(a) = &o.def.applies_when {
+            let _ = writeln!(s, "  applies when: {}", &**a);
+        }
+        let _ = writeln!(s, "  check: {}", &*o.def.check);
+        let _ = writeln!(s, "  provisions ({}):", maps.len());
+        let mut t = Table::new(&["SCHEME", "PROVISION", "STATUS", "BASIS", "CONF"]);
+        for (sc, p, m) in maps {
+            t.row(vec![
+                sc.key.clone(),
+                p.id.to_string(),
+                Scheme::status_notation(p),
+                m.basis.to_string(),
+                format!("{:?}", m.source.confidence),
+            ]);
+        }
+        s.push_str(&t.render());
+        return emit(&s);
+    }
+    if format == Format::Json {
+        let v: Vec<_> = cat
+            .outcomes
+            .iter()
+            .map(|o| json!({"outcome": o.def, "provisions": cat.provisions_for_outcome(&o.def.id).len()}))
+            .collect();
+        return emit_json(&json!({"catalog_version": cat.version(), "outcomes": v}));
+    }
+    let mut t = Table::new(&["OUTCOME", "PHASES", "PROV", "TITLE"]);
+    for o in &cat.outcomes {
+        let phases: Vec<String> = o.def.phases.iter().map(|p| p.to_string()).collect();
+        t.row(vec![
+            o.def.id.to_string(),
+            phases.join(","),
+            cat.provisions_for_outcome(&o.def.id).len().to_string(),
+            o.def.title.clone(),
+        ]);
+    }
+    emit(&format!(
+        "{} outcomes\n\n{}",
+        cat.outcomes.len(),
+        t.render()
+    ))
+}
+
+/// The fact vocabulary; `--format markdown` is docs/facts.md.
+pub fn facts_markdown(cat: &Catalog) -> String {
+    let mut s = String::from(
+        "# Facts — the vocabulary of iotrust checks\n\n\
+         <!-- generated by `iotrust catalog facts --format markdown`; a test keeps it current -->\n\n\
+         A profile supplies facts about a product; the catalog's checks, conditions and scope rules\n\
+         read them. A fact nobody supplied is *unknown*, and so is every verdict that needs it.\n\
+         Each fact's value carries its strength: declared < documented < tested < lab-tested.\n\n",
+    );
+    let mut section = "";
+    for f in &cat.facts {
+        let prefix = f.id.split('.').next().unwrap_or("");
+        if prefix != section {
+            section = prefix;
+            let _ = writeln!(
+                s,
+                "\n## `{prefix}.*`\n\n| fact | type | meaning |\n|---|---|---|"
+            );
+        }
+        let ty = match (&f.values_from, f.values.is_empty()) {
+            (Some(v), _) => format!("{} (values: {})", f.kind, &**v),
+            (None, false) => format!("{}: {}", f.kind, f.values.join(", ")),
+            _ => f.kind.to_string(),
+        };
+        let _ = writeln!(s, "| `{}` | {ty} | {} |", &*f.id, f.title);
+    }
+    s
+}
+
+fn facts(cat: &Catalog, format: FactsFormat) -> anyhow::Result<()> {
+    match format {
+        FactsFormat::Json => emit_json(&cat.facts),
+        FactsFormat::Markdown => emit(&facts_markdown(cat)),
+        FactsFormat::Text => {
+            let mut t = Table::new(&["FACT", "TYPE", "MEANING"]);
+            for f in &cat.facts {
+                let ty = if f.values.is_empty() {
+                    f.kind.to_string()
+                } else {
+                    format!("{}: {}", f.kind, f.values.join("|"))
+                };
+                t.row(vec![f.id.to_string(), ty, f.title.clone()]);
+            }
+            emit(&t.render())
+        }
+    }
+}
+
+fn recognition(cat: &Catalog, scheme_name: Option<&str>, format: Format) -> anyhow::Result<()> {
+    let filter = match scheme_name {
+        Some(n) => {
+            let id = scheme(cat, n)?.def.id.to_string();
+            Some(id)
+        }
+        None => None,
+    };
+    let touches = |r: &&iotrust_catalog::Recognition| {
+        filter.as_ref().is_none_or(|id| {
+            let from = r.def.from.split('@').next().unwrap_or("");
+            let to = r.def.to.split('@').next().unwrap_or("");
+            from == id || to == id
+        })
+    };
+    let list: Vec<&iotrust_catalog::Recognition> =
+        cat.recognitions.iter().filter(touches).collect();
+    if format == Format::Json {
+        let v: Vec<_> = list.iter().map(|r| &r.def).collect();
+        return emit_json(&json!({"catalog_version": cat.version(), "recognitions": v}));
+    }
+    if list.is_empty() {
+        if let Some(n) = scheme_name {
+            bail!("no recognition arrangement touches `{n}`");
+        }
+    }
+    let mut t = Table::new(&["FROM", "TO", "KIND", "EFFECTIVE", "SCOPE", "CONF", "SOURCE"]);
+    for r in list {
+        let scope = r
+            .def
+            .scope
+            .as_ref()
+            .map(|s| {
+                s.categories
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_else(|| "all".into());
+        t.row(vec![
+            r.def.from.to_string(),
+            r.def.to.to_string(),
+            r.def.kind.to_string(),
+            date(r.effective.or(r.signed)),
+            scope,
+            format!("{:?}", r.def.source.confidence),
+            r.def.source.reference.clone(),
+        ]);
+    }
+    emit(&t.render())
+}

@@ -1,0 +1,59 @@
+//! `iotrust`: consumer-IoT security, measurable and comparable across countries.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod catalog_cmd;
+mod output;
+
+#[derive(Parser)]
+#[command(
+    name = "iotrust",
+    version,
+    about = "Consumer-IoT security: catalog of schemes, assessment, probing, monitoring"
+)]
+struct Cli {
+    /// Load the catalog from this directory instead of the embedded one.
+    #[arg(long, global = true, value_name = "DIR")]
+    catalog: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Browse, compare, validate and export the catalog of schemes.
+    #[command(subcommand)]
+    Catalog(catalog_cmd::CatalogCmd),
+}
+
+/// Exit codes (documented in docs/cli.md).
+pub mod exit {
+    /// Success; for `assess`, every gate passed.
+    pub const OK: u8 = 0;
+    /// A gate failed (`--fail-below`, `--require-market`) or `validate` found errors.
+    pub const GATE: u8 = 1;
+    /// Bad usage or bad input: unreadable file, invalid profile or catalog.
+    pub const INPUT: u8 = 2;
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Catalog(cmd) => catalog_cmd::run(cli.catalog.as_deref(), cmd),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            if output::is_broken_pipe(&e) {
+                return ExitCode::from(exit::OK);
+            }
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "error: {e:#}");
+            ExitCode::from(exit::INPUT)
+        }
+    }
+}
