@@ -1,0 +1,12 @@
+#![doc = include_str!("../README.md")]
+
+pub mod engine;
+pub mod evidence;
+pub mod profile;
+pub mod report;
+pub mod result;
+pub mod tree;
+
+pub use engine::assess;
+pub use profile::{InputError, InputFormat, Profile};
+pub use result::{Assessment, Verdict};

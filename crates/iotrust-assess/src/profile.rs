@@ -1,0 +1,526 @@
+//! Product profiles: identity, declarations (one key per catalog fact), evidence, labels held.
+//!
+//! The declaration sections are the catalog's fact vocabulary: `[auth] password_model = ...`
+//! declares fact `auth.password_model`. A fact added to `catalog/facts.yaml` is immediately a
+//! profile field; no Rust changes. See `docs/profile.md`.
+
+use std::fmt;
+
+use iotrust_catalog::expr::{FactId, FactValue};
+use iotrust_catalog::model::{FactKind, Strength};
+use iotrust_catalog::Catalog;
+use jiff::civil::Date;
+use serde::Serialize;
+
+use crate::tree::{parse_json, parse_toml, Located, Node};
+
+/// Format of a profile document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputFormat {
+    Toml,
+    Json,
+}
+
+impl InputFormat {
+    /// By file extension: `.json` / `.ndjson` are JSON, everything else TOML.
+    pub fn from_path(path: &str) -> InputFormat {
+        if path.ends_with(".json") || path.ends_with(".ndjson") || path.ends_with(".jsonl") {
+            InputFormat::Json
+        } else {
+            InputFormat::Toml
+        }
+    }
+}
+
+/// A problem in a profile or evidence file: file, line, field and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+pub struct InputError {
+    pub file: String,
+    pub line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: ", self.file, self.line)?;
+        if let Some(field) = &self.field {
+            write!(f, "field `{field}`: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// Where a fact's value came from and how strongly it is established.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Provenance {
+    pub strength: Strength,
+    /// `camera.toml:12`, `evidence/camera.json (iotrust-probe 0.1.0)`, `lab report: ...`
+    pub source: String,
+}
+
+/// Fact values with their provenance, indexed by the catalog's fact ids.
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    pub values: Vec<Option<FactValue>>,
+    pub provenance: Vec<Option<Provenance>>,
+}
+
+impl Facts {
+    pub fn new(n: usize) -> Facts {
+        Facts { values: vec![None; n], provenance: vec![None; n] }
+    }
+    pub fn get(&self, id: FactId) -> Option<(&FactValue, &Provenance)> {
+        let i = usize::from(id);
+        match (self.values.get(i), self.provenance.get(i)) {
+            (Some(Some(v)), Some(Some(p))) => Some((v, p)),
+            _ => None,
+        }
+    }
+    pub fn set(&mut self, id: FactId, value: FactValue, prov: Provenance) {
+        let i = usize::from(id);
+        if i < self.values.len() {
+            self.values[i] = Some(value);
+            self.provenance[i] = Some(prov);
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Identity {
+    pub manufacturer: String,
+    pub model: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hardware_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firmware_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// An evidence file the profile refers to (written by `iotrust probe` or by hand).
+#[derive(Clone, Debug, Serialize)]
+pub struct EvidenceRef {
+    pub file: String,
+    /// Use only this device's findings from the file (default: all devices).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    #[serde(skip)]
+    pub line: usize,
+}
+
+/// Evidence people add inline: a lab report summary or a document.
+#[derive(Clone, Debug, Serialize)]
+pub struct EvidenceItem {
+    pub kind: String,
+    pub title: String,
+    pub strength: Strength,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lab: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assessor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<Date>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Facts whose declared value this evidence backs (raising their strength).
+    pub covers: Vec<String>,
+    /// Facts this evidence establishes directly.
+    #[serde(skip)]
+    pub facts: Vec<(FactId, FactValue)>,
+}
+
+/// A label level the product already holds.
+#[derive(Clone, Debug, Serialize)]
+pub struct HeldLabel {
+    /// `scheme@version#level`
+    pub level: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<Date>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Profile {
+    /// File name (or `stdin:LINE` for a stream).
+    pub source: String,
+    pub identity: Identity,
+    pub facts: Facts,
+    pub evidence: Vec<EvidenceRef>,
+    pub inline_evidence: Vec<EvidenceItem>,
+    pub labels: Vec<HeldLabel>,
+}
+
+impl Profile {
+    pub fn category(&self, cat: &Catalog) -> Option<String> {
+        let (id, _) = cat.fact("product.category")?;
+        match self.facts.values.get(usize::from(id)) {
+            Some(Some(FactValue::Str(s))) => Some(s.clone()),
+            _ => None,
+        }
+    }
+    pub fn markets(&self, cat: &Catalog) -> Vec<String> {
+        let Some((id, _)) = cat.fact("product.markets") else { return Vec::new() };
+        match self.facts.values.get(usize::from(id)) {
+            Some(Some(FactValue::List(l))) => l.clone(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+pub(crate) struct Ctx<'a> {
+    pub file: &'a str,
+    /// Added to every line (for a profile that is one line of a stream).
+    pub line_offset: usize,
+}
+
+impl Ctx<'_> {
+    pub fn err(&self, line: usize, field: Option<&str>, message: impl Into<String>) -> InputError {
+        InputError {
+            file: self.file.to_string(),
+            line: line + self.line_offset,
+            field: field.map(str::to_string),
+            message: message.into(),
+        }
+    }
+}
+
+/// Parse a profile document.
+pub fn parse(cat: &Catalog, text: &str, format: InputFormat, file: &str) -> Result<Profile, InputError> {
+    parse_at(cat, text, format, file, 0)
+}
+
+/// Parse a profile that starts at `line_offset` lines into `file` (one line of an NDJSON stream).
+pub fn parse_at(
+    cat: &Catalog,
+    text: &str,
+    format: InputFormat,
+    file: &str,
+    line_offset: usize,
+) -> Result<Profile, InputError> {
+    let ctx = Ctx { file, line_offset };
+    let root = match format {
+        InputFormat::Toml => parse_toml(text),
+        InputFormat::Json => parse_json(text),
+    }
+    .map_err(|e| ctx.err(e.line, None, format!("syntax error: {}", e.message)))?;
+    from_tree(cat, &root, &ctx)
+}
+
+fn table<'n>(ctx: &Ctx<'_>, v: &'n Located, field: &str) -> Result<&'n [(String, Located)], InputError> {
+    match &v.node {
+        Node::Table(t) => Ok(t),
+        other => Err(ctx.err(v.line, Some(field), format!("expected a table, found {}", other.type_name()))),
+    }
+}
+
+fn string(ctx: &Ctx<'_>, v: &Located, field: &str) -> Result<String, InputError> {
+    match &v.node {
+        Node::Str(s) => Ok(s.clone()),
+        other => Err(ctx.err(v.line, Some(field), format!("expected a string, found {}", other.type_name()))),
+    }
+}
+
+fn date(ctx: &Ctx<'_>, v: &Located, field: &str) -> Result<Date, InputError> {
+    let text = match &v.node {
+        Node::Date(s) | Node::Str(s) => s.as_str(),
+        other => {
+            return Err(ctx.err(v.line, Some(field), format!("expected a date (YYYY-MM-DD), found {}", other.type_name())))
+        }
+    };
+    text.get(..10)
+        .filter(|_| text.len() == 10 || text.as_bytes().get(10).is_some_and(|c| *c == b'T' || *c == b' '))
+        .and_then(|d| d.parse::<Date>().ok())
+        .ok_or_else(|| ctx.err(v.line, Some(field), format!("`{text}` is not a valid date (YYYY-MM-DD)")))
+}
+
+fn suggest<'a>(want: &str, options: impl Iterator<Item = &'a str>) -> String {
+    let best = options.map(|o| (edit_distance(want, o), o)).min_by_key(|(d, _)| *d).filter(|(d, _)| *d <= 3);
+    best.map(|(_, o)| format!(" (did you mean `{o}`?)")).unwrap_or_default()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Convert a document value into a fact value of the fact's declared type.
+pub(crate) fn fact_value(cat: &Catalog, ctx: &Ctx<'_>, fact: &str, v: &Located) -> Result<(FactId, FactValue), InputError> {
+    let (id, _) = cat.fact(fact).ok_or_else(|| {
+        let known = cat.facts.iter().map(|f| f.id.as_str());
+        ctx.err(v.line, Some(fact), format!("unknown fact{}", suggest(fact, known)))
+    })?;
+    let def = cat.fact_def(id).ok_or_else(|| ctx.err(v.line, Some(fact), "unknown fact"))?;
+    let wrong = |want: &str, n: &Node| ctx.err(v.line, Some(fact), format!("expected {want}, found {}", n.type_name()));
+    let allowed = cat.fact_values(id);
+    let check_allowed = |s: &str| -> Result<(), InputError> {
+        match allowed {
+            Some(a) if !a.iter().any(|x| x == s) => Err(ctx.err(
+                v.line,
+                Some(fact),
+                format!("`{s}` is not allowed{} (allowed: {})", suggest(s, a.iter().map(String::as_str)), a.join(", ")),
+            )),
+            _ => Ok(()),
+        }
+    };
+    let value = match (def.kind, &v.node) {
+        (FactKind::Bool, Node::Bool(b)) => FactValue::Bool(*b),
+        (FactKind::Bool, n) => return Err(wrong("true or false", n)),
+        (FactKind::Int, Node::Int(i)) => FactValue::Int(*i),
+        (FactKind::Int, n) => return Err(wrong("an integer", n)),
+        (FactKind::String, Node::Str(s)) => FactValue::Str(s.clone()),
+        (FactKind::String, n) => return Err(wrong("a string", n)),
+        (FactKind::Enum, Node::Str(s)) => {
+            check_allowed(s)?;
+            FactValue::Str(s.clone())
+        }
+        (FactKind::Enum, n) => return Err(wrong("a string", n)),
+        (FactKind::Date, _) => FactValue::Date(date(ctx, v, fact)?),
+        (FactKind::List, Node::Array(items)) => {
+            let mut out = Vec::with_capacity(items.len());
+            for it in items {
+                let Node::Str(s) = &it.node else { return Err(wrong("a list of strings", &it.node)) };
+                check_allowed(s)?;
+                out.push(s.clone());
+            }
+            FactValue::List(out)
+        }
+        (FactKind::List, n) => return Err(wrong("a list of strings", n)),
+        (FactKind::IntList, Node::Array(items)) => {
+            let mut out = Vec::with_capacity(items.len());
+            for it in items {
+                let Node::Int(i) = &it.node else { return Err(wrong("a list of integers", &it.node)) };
+                out.push(*i);
+            }
+            FactValue::IntList(out)
+        }
+        (FactKind::IntList, n) => return Err(wrong("a list of integers", n)),
+    };
+    Ok((id, value))
+}
+
+fn strength(ctx: &Ctx<'_>, v: &Located, field: &str) -> Result<Strength, InputError> {
+    match string(ctx, v, field)?.as_str() {
+        "declared" => Ok(Strength::Declared),
+        "documented" => Ok(Strength::Documented),
+        "tested" => Ok(Strength::Tested),
+        "lab-tested" => Ok(Strength::LabTested),
+        other => Err(ctx.err(v.line, Some(field), format!("`{other}` is not a strength (declared, documented, tested, lab-tested)"))),
+    }
+}
+
+fn declare(cat: &Catalog, ctx: &Ctx<'_>, facts: &mut Facts, fact: &str, v: &Located) -> Result<(), InputError> {
+    // `{ value = ..., strength = "documented", source = "..." }` or a bare value.
+    if let Node::Table(t) = &v.node {
+        let mut value = None;
+        let mut st = Strength::Declared;
+        let mut src = None;
+        for (k, x) in t {
+            let f = format!("{fact}.{k}");
+            match k.as_str() {
+                "value" => value = Some(x),
+                "strength" => st = strength(ctx, x, &f)?,
+                "source" => src = Some(string(ctx, x, &f)?),
+                _ => return Err(ctx.err(x.line, Some(&f), "unknown field (a fact table has value, strength, source)")),
+            }
+        }
+        let value = value.ok_or_else(|| ctx.err(v.line, Some(fact), "a fact table needs `value`"))?;
+        let (id, fv) = fact_value(cat, ctx, fact, value)?;
+        let source = src.unwrap_or_else(|| format!("{}:{}", ctx.file, v.line + ctx.line_offset));
+        facts.set(id, fv, Provenance { strength: st, source });
+        return Ok(());
+    }
+    let (id, fv) = fact_value(cat, ctx, fact, v)?;
+    let source = format!("{}:{}", ctx.file, v.line + ctx.line_offset);
+    facts.set(id, fv, Provenance { strength: Strength::Declared, source });
+    Ok(())
+}
+
+const IDENTITY: [&str; 6] = ["manufacturer", "model", "name", "hardware_version", "firmware_version", "url"];
+
+fn from_tree(cat: &Catalog, root: &Located, ctx: &Ctx<'_>) -> Result<Profile, InputError> {
+    let top = table(ctx, root, "(document)")?;
+    let mut facts = Facts::new(cat.facts.len());
+    let mut identity = Identity::default();
+    let mut have = (false, false);
+    let mut evidence = Vec::new();
+    let mut inline = Vec::new();
+    let mut labels = Vec::new();
+    let sections: std::collections::BTreeSet<&str> =
+        cat.facts.iter().filter_map(|f| f.id.split_once('.').map(|(p, _)| p)).collect();
+    let mut saw_product = false;
+    for (key, v) in top {
+        match key.as_str() {
+            "schema" => {
+                let s = string(ctx, v, "schema")?;
+                if s != "iotrust-profile/1" {
+                    return Err(ctx.err(v.line, Some("schema"), format!("unsupported schema `{s}` (this iotrust reads iotrust-profile/1)")));
+                }
+            }
+            "product" => {
+                saw_product = true;
+                for (k, x) in table(ctx, v, "product")? {
+                    let field = format!("product.{k}");
+                    if IDENTITY.contains(&k.as_str()) {
+                        let s = string(ctx, x, &field)?;
+                        match k.as_str() {
+                            "manufacturer" => {
+                                identity.manufacturer = s;
+                                have.0 = true
+                            }
+                            "model" => {
+                                identity.model = s;
+                                have.1 = true
+                            }
+                            "name" => identity.name = Some(s),
+                            "hardware_version" => identity.hardware_version = Some(s),
+                            "firmware_version" => identity.firmware_version = Some(s),
+                            _ => identity.url = Some(s),
+                        }
+                    } else if cat.fact(&field).is_some() {
+                        declare(cat, ctx, &mut facts, &field, x)?;
+                    } else {
+                        let known = IDENTITY.iter().copied().chain(
+                            cat.facts.iter().filter_map(|f| f.id.strip_prefix("product.")),
+                        );
+                        return Err(ctx.err(x.line, Some(&field), format!("unknown field{}", suggest(k, known))));
+                    }
+                }
+            }
+            "evidence" => {
+                let Node::Array(items) = &v.node else {
+                    return Err(ctx.err(v.line, Some("evidence"), "expected an array of tables ([[evidence]])"));
+                };
+                for (i, it) in items.iter().enumerate() {
+                    let base = format!("evidence[{i}]");
+                    let t = table(ctx, it, &base)?;
+                    if t.iter().any(|(k, _)| k == "file") {
+                        let mut r = EvidenceRef { file: String::new(), device: None, line: it.line + ctx.line_offset };
+                        for (k, x) in t {
+                            match k.as_str() {
+                                "file" => r.file = string(ctx, x, &format!("{base}.file"))?,
+                                "device" => r.device = Some(string(ctx, x, &format!("{base}.device"))?),
+                                _ => return Err(ctx.err(x.line, Some(&format!("{base}.{k}")), "unknown field (an evidence file entry has file, device)")),
+                            }
+                        }
+                        evidence.push(r);
+                    } else {
+                        inline.push(evidence_item(cat, ctx, it, &base)?);
+                    }
+                }
+            }
+            "labels" => {
+                let Node::Array(items) = &v.node else {
+                    return Err(ctx.err(v.line, Some("labels"), "expected an array of tables ([[labels]])"));
+                };
+                for (i, it) in items.iter().enumerate() {
+                    let base = format!("labels[{i}]");
+                    let mut l = HeldLabel { level: String::new(), certificate: None, valid_until: None };
+                    let mut line = it.line;
+                    for (k, x) in table(ctx, it, &base)? {
+                        let f = format!("{base}.{k}");
+                        match k.as_str() {
+                            "level" => {
+                                l.level = string(ctx, x, &f)?;
+                                line = x.line;
+                            }
+                            "certificate" => l.certificate = Some(string(ctx, x, &f)?),
+                            "valid_until" => l.valid_until = Some(date(ctx, x, &f)?),
+                            _ => return Err(ctx.err(x.line, Some(&f), "unknown field (a label has level, certificate, valid_until)")),
+                        }
+                    }
+                    if cat.level_ref(&l.level).is_none() {
+                        return Err(ctx.err(line, Some(&format!("{base}.level")), format!("`{}` is not a level in the catalog (scheme@version#level, e.g. sg-cls@1.4#L2)", l.level)));
+                    }
+                    labels.push(l);
+                }
+            }
+            section if sections.contains(section) => {
+                for (k, x) in table(ctx, v, section)? {
+                    declare(cat, ctx, &mut facts, &format!("{section}.{k}"), x)?;
+                }
+            }
+            other => {
+                let known = ["schema", "product", "evidence", "labels"].into_iter().chain(sections.iter().copied());
+                return Err(ctx.err(v.line, Some(other), format!("unknown section{}", suggest(other, known))));
+            }
+        }
+    }
+    if !saw_product || !have.0 || !have.1 {
+        return Err(ctx.err(1, Some("product"), "a profile needs [product] with at least manufacturer and model"));
+    }
+    if let Some((id, _)) = cat.fact("product.category") {
+        if facts.values.get(usize::from(id)).is_none_or(|v| v.is_none()) {
+            return Err(ctx.err(1, Some("product.category"), "a profile needs product.category (see `iotrust catalog facts`)"));
+        }
+    }
+    Ok(Profile { source: ctx.file.to_string(), identity, facts, evidence, inline_evidence: inline, labels })
+}
+
+fn evidence_item(cat: &Catalog, ctx: &Ctx<'_>, it: &Located, base: &str) -> Result<EvidenceItem, InputError> {
+    let mut e = EvidenceItem {
+        kind: String::new(),
+        title: String::new(),
+        strength: Strength::Documented,
+        lab: None,
+        assessor: None,
+        date: None,
+        url: None,
+        covers: Vec::new(),
+        facts: Vec::new(),
+    };
+    for (k, x) in table(ctx, it, base)? {
+        let f = format!("{base}.{k}");
+        match k.as_str() {
+            "kind" => {
+                e.kind = string(ctx, x, &f)?;
+                e.strength = match e.kind.as_str() {
+                    "lab-report" => Strength::LabTested,
+                    "document" => Strength::Documented,
+                    "test-report" => Strength::Tested,
+                    other => return Err(ctx.err(x.line, Some(&f), format!("`{other}` is not an evidence kind (lab-report, test-report, document; or give `file` for an evidence file)"))),
+                };
+            }
+            "title" | "summary" => e.title = string(ctx, x, &f)?,
+            "lab" => e.lab = Some(string(ctx, x, &f)?),
+            "assessor" => e.assessor = Some(string(ctx, x, &f)?),
+            "date" => e.date = Some(date(ctx, x, &f)?),
+            "url" => e.url = Some(string(ctx, x, &f)?),
+            "covers" => {
+                let Node::Array(items) = &x.node else { return Err(ctx.err(x.line, Some(&f), "expected a list of fact ids")) };
+                for c in items {
+                    let id = string(ctx, c, &f)?;
+                    if cat.fact(&id).is_none() {
+                        return Err(ctx.err(c.line, Some(&f), format!("`{id}` is not a fact{}", suggest(&id, cat.facts.iter().map(|f| f.id.as_str())))));
+                    }
+                    e.covers.push(id);
+                }
+            }
+            "facts" => {
+                for (fk, fx) in table(ctx, x, &f)? {
+                    e.facts.push(fact_value(cat, ctx, fk, fx)?);
+                }
+            }
+            _ => return Err(ctx.err(x.line, Some(&f), "unknown field (evidence has kind, title, lab, assessor, date, url, covers, facts)")),
+        }
+    }
+    if e.kind.is_empty() {
+        return Err(ctx.err(it.line, Some(&format!("{base}.kind")), "evidence needs `kind` (lab-report, test-report, document) or `file`"));
+    }
+    if e.kind == "lab-report" && (e.lab.is_none() || e.date.is_none()) {
+        return Err(ctx.err(it.line, Some(base), "a lab report needs `lab` and `date`"));
+    }
+    Ok(e)
+}
