@@ -69,7 +69,10 @@ pub struct Facts {
 
 impl Facts {
     pub fn new(n: usize) -> Facts {
-        Facts { values: vec![None; n], provenance: vec![None; n] }
+        Facts {
+            values: vec![None; n],
+            provenance: vec![None; n],
+        }
     }
     pub fn get(&self, id: FactId) -> Option<(&FactValue, &Provenance)> {
         let i = usize::from(id);
@@ -164,7 +167,9 @@ impl Profile {
         }
     }
     pub fn markets(&self, cat: &Catalog) -> Vec<String> {
-        let Some((id, _)) = cat.fact("product.markets") else { return Vec::new() };
+        let Some((id, _)) = cat.fact("product.markets") else {
+            return Vec::new();
+        };
         match self.facts.values.get(usize::from(id)) {
             Some(Some(FactValue::List(l))) => l.clone(),
             _ => Vec::new(),
@@ -190,7 +195,12 @@ impl Ctx<'_> {
 }
 
 /// Parse a profile document.
-pub fn parse(cat: &Catalog, text: &str, format: InputFormat, file: &str) -> Result<Profile, InputError> {
+pub fn parse(
+    cat: &Catalog,
+    text: &str,
+    format: InputFormat,
+    file: &str,
+) -> Result<Profile, InputError> {
     parse_at(cat, text, format, file, 0)
 }
 
@@ -211,17 +221,29 @@ pub fn parse_at(
     from_tree(cat, &root, &ctx)
 }
 
-fn table<'n>(ctx: &Ctx<'_>, v: &'n Located, field: &str) -> Result<&'n [(String, Located)], InputError> {
+fn table<'n>(
+    ctx: &Ctx<'_>,
+    v: &'n Located,
+    field: &str,
+) -> Result<&'n [(String, Located)], InputError> {
     match &v.node {
         Node::Table(t) => Ok(t),
-        other => Err(ctx.err(v.line, Some(field), format!("expected a table, found {}", other.type_name()))),
+        other => Err(ctx.err(
+            v.line,
+            Some(field),
+            format!("expected a table, found {}", other.type_name()),
+        )),
     }
 }
 
 fn string(ctx: &Ctx<'_>, v: &Located, field: &str) -> Result<String, InputError> {
     match &v.node {
         Node::Str(s) => Ok(s.clone()),
-        other => Err(ctx.err(v.line, Some(field), format!("expected a string, found {}", other.type_name()))),
+        other => Err(ctx.err(
+            v.line,
+            Some(field),
+            format!("expected a string, found {}", other.type_name()),
+        )),
     }
 }
 
@@ -229,18 +251,38 @@ fn date(ctx: &Ctx<'_>, v: &Located, field: &str) -> Result<Date, InputError> {
     let text = match &v.node {
         Node::Date(s) | Node::Str(s) => s.as_str(),
         other => {
-            return Err(ctx.err(v.line, Some(field), format!("expected a date (YYYY-MM-DD), found {}", other.type_name())))
+            return Err(ctx.err(
+                v.line,
+                Some(field),
+                format!("expected a date (YYYY-MM-DD), found {}", other.type_name()),
+            ))
         }
     };
     text.get(..10)
-        .filter(|_| text.len() == 10 || text.as_bytes().get(10).is_some_and(|c| *c == b'T' || *c == b' '))
+        .filter(|_| {
+            text.len() == 10
+                || text
+                    .as_bytes()
+                    .get(10)
+                    .is_some_and(|c| *c == b'T' || *c == b' ')
+        })
         .and_then(|d| d.parse::<Date>().ok())
-        .ok_or_else(|| ctx.err(v.line, Some(field), format!("`{text}` is not a valid date (YYYY-MM-DD)")))
+        .ok_or_else(|| {
+            ctx.err(
+                v.line,
+                Some(field),
+                format!("`{text}` is not a valid date (YYYY-MM-DD)"),
+            )
+        })
 }
 
 fn suggest<'a>(want: &str, options: impl Iterator<Item = &'a str>) -> String {
-    let best = options.map(|o| (edit_distance(want, o), o)).min_by_key(|(d, _)| *d).filter(|(d, _)| *d <= 3);
-    best.map(|(_, o)| format!(" (did you mean `{o}`?)")).unwrap_or_default()
+    let best = options
+        .map(|o| (edit_distance(want, o), o))
+        .min_by_key(|(d, _)| *d)
+        .filter(|(d, _)| *d <= 3);
+    best.map(|(_, o)| format!(" (did you mean `{o}`?)"))
+        .unwrap_or_default()
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -249,7 +291,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -257,20 +301,41 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// Convert a document value into a fact value of the fact's declared type.
-pub(crate) fn fact_value(cat: &Catalog, ctx: &Ctx<'_>, fact: &str, v: &Located) -> Result<(FactId, FactValue), InputError> {
+pub(crate) fn fact_value(
+    cat: &Catalog,
+    ctx: &Ctx<'_>,
+    fact: &str,
+    v: &Located,
+) -> Result<(FactId, FactValue), InputError> {
     let (id, _) = cat.fact(fact).ok_or_else(|| {
         let known = cat.facts.iter().map(|f| f.id.as_str());
-        ctx.err(v.line, Some(fact), format!("unknown fact{}", suggest(fact, known)))
+        ctx.err(
+            v.line,
+            Some(fact),
+            format!("unknown fact{}", suggest(fact, known)),
+        )
     })?;
-    let def = cat.fact_def(id).ok_or_else(|| ctx.err(v.line, Some(fact), "unknown fact"))?;
-    let wrong = |want: &str, n: &Node| ctx.err(v.line, Some(fact), format!("expected {want}, found {}", n.type_name()));
+    let def = cat
+        .fact_def(id)
+        .ok_or_else(|| ctx.err(v.line, Some(fact), "unknown fact"))?;
+    let wrong = |want: &str, n: &Node| {
+        ctx.err(
+            v.line,
+            Some(fact),
+            format!("expected {want}, found {}", n.type_name()),
+        )
+    };
     let allowed = cat.fact_values(id);
     let check_allowed = |s: &str| -> Result<(), InputError> {
         match allowed {
             Some(a) if !a.iter().any(|x| x == s) => Err(ctx.err(
                 v.line,
                 Some(fact),
-                format!("`{s}` is not allowed{} (allowed: {})", suggest(s, a.iter().map(String::as_str)), a.join(", ")),
+                format!(
+                    "`{s}` is not allowed{} (allowed: {})",
+                    suggest(s, a.iter().map(String::as_str)),
+                    a.join(", ")
+                ),
             )),
             _ => Ok(()),
         }
@@ -291,7 +356,9 @@ pub(crate) fn fact_value(cat: &Catalog, ctx: &Ctx<'_>, fact: &str, v: &Located) 
         (FactKind::List, Node::Array(items)) => {
             let mut out = Vec::with_capacity(items.len());
             for it in items {
-                let Node::Str(s) = &it.node else { return Err(wrong("a list of strings", &it.node)) };
+                let Node::Str(s) = &it.node else {
+                    return Err(wrong("a list of strings", &it.node));
+                };
                 check_allowed(s)?;
                 out.push(s.clone());
             }
@@ -301,7 +368,9 @@ pub(crate) fn fact_value(cat: &Catalog, ctx: &Ctx<'_>, fact: &str, v: &Located) 
         (FactKind::IntList, Node::Array(items)) => {
             let mut out = Vec::with_capacity(items.len());
             for it in items {
-                let Node::Int(i) = &it.node else { return Err(wrong("a list of integers", &it.node)) };
+                let Node::Int(i) = &it.node else {
+                    return Err(wrong("a list of integers", &it.node));
+                };
                 out.push(*i);
             }
             FactValue::IntList(out)
@@ -317,11 +386,21 @@ fn strength(ctx: &Ctx<'_>, v: &Located, field: &str) -> Result<Strength, InputEr
         "documented" => Ok(Strength::Documented),
         "tested" => Ok(Strength::Tested),
         "lab-tested" => Ok(Strength::LabTested),
-        other => Err(ctx.err(v.line, Some(field), format!("`{other}` is not a strength (declared, documented, tested, lab-tested)"))),
+        other => Err(ctx.err(
+            v.line,
+            Some(field),
+            format!("`{other}` is not a strength (declared, documented, tested, lab-tested)"),
+        )),
     }
 }
 
-fn declare(cat: &Catalog, ctx: &Ctx<'_>, facts: &mut Facts, fact: &str, v: &Located) -> Result<(), InputError> {
+fn declare(
+    cat: &Catalog,
+    ctx: &Ctx<'_>,
+    facts: &mut Facts,
+    fact: &str,
+    v: &Located,
+) -> Result<(), InputError> {
     // `{ value = ..., strength = "documented", source = "..." }` or a bare value.
     if let Node::Table(t) = &v.node {
         let mut value = None;
@@ -333,22 +412,50 @@ fn declare(cat: &Catalog, ctx: &Ctx<'_>, facts: &mut Facts, fact: &str, v: &Loca
                 "value" => value = Some(x),
                 "strength" => st = strength(ctx, x, &f)?,
                 "source" => src = Some(string(ctx, x, &f)?),
-                _ => return Err(ctx.err(x.line, Some(&f), "unknown field (a fact table has value, strength, source)")),
+                _ => {
+                    return Err(ctx.err(
+                        x.line,
+                        Some(&f),
+                        "unknown field (a fact table has value, strength, source)",
+                    ))
+                }
             }
         }
-        let value = value.ok_or_else(|| ctx.err(v.line, Some(fact), "a fact table needs `value`"))?;
+        let value =
+            value.ok_or_else(|| ctx.err(v.line, Some(fact), "a fact table needs `value`"))?;
         let (id, fv) = fact_value(cat, ctx, fact, value)?;
         let source = src.unwrap_or_else(|| format!("{}:{}", ctx.file, v.line + ctx.line_offset));
-        facts.set(id, fv, Provenance { strength: st, source });
+        facts.set(
+            id,
+            fv,
+            Provenance {
+                strength: st,
+                source,
+            },
+        );
         return Ok(());
     }
     let (id, fv) = fact_value(cat, ctx, fact, v)?;
     let source = format!("{}:{}", ctx.file, v.line + ctx.line_offset);
-    facts.set(id, fv, Provenance { strength: Strength::Declared, source });
+    facts.set(
+        id,
+        fv,
+        Provenance {
+            strength: Strength::Declared,
+            source,
+        },
+    );
     Ok(())
 }
 
-const IDENTITY: [&str; 6] = ["manufacturer", "model", "name", "hardware_version", "firmware_version", "url"];
+const IDENTITY: [&str; 6] = [
+    "manufacturer",
+    "model",
+    "name",
+    "hardware_version",
+    "firmware_version",
+    "url",
+];
 
 fn from_tree(cat: &Catalog, root: &Located, ctx: &Ctx<'_>) -> Result<Profile, InputError> {
     let top = table(ctx, root, "(document)")?;
@@ -358,15 +465,22 @@ fn from_tree(cat: &Catalog, root: &Located, ctx: &Ctx<'_>) -> Result<Profile, In
     let mut evidence = Vec::new();
     let mut inline = Vec::new();
     let mut labels = Vec::new();
-    let sections: std::collections::BTreeSet<&str> =
-        cat.facts.iter().filter_map(|f| f.id.split_once('.').map(|(p, _)| p)).collect();
+    let sections: std::collections::BTreeSet<&str> = cat
+        .facts
+        .iter()
+        .filter_map(|f| f.id.split_once('.').map(|(p, _)| p))
+        .collect();
     let mut saw_product = false;
     for (key, v) in top {
         match key.as_str() {
             "schema" => {
                 let s = string(ctx, v, "schema")?;
                 if s != "iotrust-profile/1" {
-                    return Err(ctx.err(v.line, Some("schema"), format!("unsupported schema `{s}` (this iotrust reads iotrust-profile/1)")));
+                    return Err(ctx.err(
+                        v.line,
+                        Some("schema"),
+                        format!("unsupported schema `{s}` (this iotrust reads iotrust-profile/1)"),
+                    ));
                 }
             }
             "product" => {
@@ -393,26 +507,48 @@ fn from_tree(cat: &Catalog, root: &Located, ctx: &Ctx<'_>) -> Result<Profile, In
                         declare(cat, ctx, &mut facts, &field, x)?;
                     } else {
                         let known = IDENTITY.iter().copied().chain(
-                            cat.facts.iter().filter_map(|f| f.id.strip_prefix("product.")),
+                            cat.facts
+                                .iter()
+                                .filter_map(|f| f.id.strip_prefix("product.")),
                         );
-                        return Err(ctx.err(x.line, Some(&field), format!("unknown field{}", suggest(k, known))));
+                        return Err(ctx.err(
+                            x.line,
+                            Some(&field),
+                            format!("unknown field{}", suggest(k, known)),
+                        ));
                     }
                 }
             }
             "evidence" => {
                 let Node::Array(items) = &v.node else {
-                    return Err(ctx.err(v.line, Some("evidence"), "expected an array of tables ([[evidence]])"));
+                    return Err(ctx.err(
+                        v.line,
+                        Some("evidence"),
+                        "expected an array of tables ([[evidence]])",
+                    ));
                 };
                 for (i, it) in items.iter().enumerate() {
                     let base = format!("evidence[{i}]");
                     let t = table(ctx, it, &base)?;
                     if t.iter().any(|(k, _)| k == "file") {
-                        let mut r = EvidenceRef { file: String::new(), device: None, line: it.line + ctx.line_offset };
+                        let mut r = EvidenceRef {
+                            file: String::new(),
+                            device: None,
+                            line: it.line + ctx.line_offset,
+                        };
                         for (k, x) in t {
                             match k.as_str() {
                                 "file" => r.file = string(ctx, x, &format!("{base}.file"))?,
-                                "device" => r.device = Some(string(ctx, x, &format!("{base}.device"))?),
-                                _ => return Err(ctx.err(x.line, Some(&format!("{base}.{k}")), "unknown field (an evidence file entry has file, device)")),
+                                "device" => {
+                                    r.device = Some(string(ctx, x, &format!("{base}.device"))?)
+                                }
+                                _ => {
+                                    return Err(ctx.err(
+                                        x.line,
+                                        Some(&format!("{base}.{k}")),
+                                        "unknown field (an evidence file entry has file, device)",
+                                    ))
+                                }
                             }
                         }
                         evidence.push(r);
@@ -423,11 +559,19 @@ fn from_tree(cat: &Catalog, root: &Located, ctx: &Ctx<'_>) -> Result<Profile, In
             }
             "labels" => {
                 let Node::Array(items) = &v.node else {
-                    return Err(ctx.err(v.line, Some("labels"), "expected an array of tables ([[labels]])"));
+                    return Err(ctx.err(
+                        v.line,
+                        Some("labels"),
+                        "expected an array of tables ([[labels]])",
+                    ));
                 };
                 for (i, it) in items.iter().enumerate() {
                     let base = format!("labels[{i}]");
-                    let mut l = HeldLabel { level: String::new(), certificate: None, valid_until: None };
+                    let mut l = HeldLabel {
+                        level: String::new(),
+                        certificate: None,
+                        valid_until: None,
+                    };
                     let mut line = it.line;
                     for (k, x) in table(ctx, it, &base)? {
                         let f = format!("{base}.{k}");
@@ -438,7 +582,13 @@ fn from_tree(cat: &Catalog, root: &Located, ctx: &Ctx<'_>) -> Result<Profile, In
                             }
                             "certificate" => l.certificate = Some(string(ctx, x, &f)?),
                             "valid_until" => l.valid_until = Some(date(ctx, x, &f)?),
-                            _ => return Err(ctx.err(x.line, Some(&f), "unknown field (a label has level, certificate, valid_until)")),
+                            _ => {
+                                return Err(ctx.err(
+                                    x.line,
+                                    Some(&f),
+                                    "unknown field (a label has level, certificate, valid_until)",
+                                ))
+                            }
                         }
                     }
                     if cat.level_ref(&l.level).is_none() {
@@ -453,23 +603,53 @@ fn from_tree(cat: &Catalog, root: &Located, ctx: &Ctx<'_>) -> Result<Profile, In
                 }
             }
             other => {
-                let known = ["schema", "product", "evidence", "labels"].into_iter().chain(sections.iter().copied());
-                return Err(ctx.err(v.line, Some(other), format!("unknown section{}", suggest(other, known))));
+                let known = ["schema", "product", "evidence", "labels"]
+                    .into_iter()
+                    .chain(sections.iter().copied());
+                return Err(ctx.err(
+                    v.line,
+                    Some(other),
+                    format!("unknown section{}", suggest(other, known)),
+                ));
             }
         }
     }
     if !saw_product || !have.0 || !have.1 {
-        return Err(ctx.err(1, Some("product"), "a profile needs [product] with at least manufacturer and model"));
+        return Err(ctx.err(
+            1,
+            Some("product"),
+            "a profile needs [product] with at least manufacturer and model",
+        ));
     }
     if let Some((id, _)) = cat.fact("product.category") {
-        if facts.values.get(usize::from(id)).is_none_or(|v| v.is_none()) {
-            return Err(ctx.err(1, Some("product.category"), "a profile needs product.category (see `iotrust catalog facts`)"));
+        if facts
+            .values
+            .get(usize::from(id))
+            .is_none_or(|v| v.is_none())
+        {
+            return Err(ctx.err(
+                1,
+                Some("product.category"),
+                "a profile needs product.category (see `iotrust catalog facts`)",
+            ));
         }
     }
-    Ok(Profile { source: ctx.file.to_string(), identity, facts, evidence, inline_evidence: inline, labels })
+    Ok(Profile {
+        source: ctx.file.to_string(),
+        identity,
+        facts,
+        evidence,
+        inline_evidence: inline,
+        labels,
+    })
 }
 
-fn evidence_item(cat: &Catalog, ctx: &Ctx<'_>, it: &Located, base: &str) -> Result<EvidenceItem, InputError> {
+fn evidence_item(
+    cat: &Catalog,
+    ctx: &Ctx<'_>,
+    it: &Located,
+    base: &str,
+) -> Result<EvidenceItem, InputError> {
     let mut e = EvidenceItem {
         kind: String::new(),
         title: String::new(),
@@ -499,11 +679,20 @@ fn evidence_item(cat: &Catalog, ctx: &Ctx<'_>, it: &Located, base: &str) -> Resu
             "date" => e.date = Some(date(ctx, x, &f)?),
             "url" => e.url = Some(string(ctx, x, &f)?),
             "covers" => {
-                let Node::Array(items) = &x.node else { return Err(ctx.err(x.line, Some(&f), "expected a list of fact ids")) };
+                let Node::Array(items) = &x.node else {
+                    return Err(ctx.err(x.line, Some(&f), "expected a list of fact ids"));
+                };
                 for c in items {
                     let id = string(ctx, c, &f)?;
                     if cat.fact(&id).is_none() {
-                        return Err(ctx.err(c.line, Some(&f), format!("`{id}` is not a fact{}", suggest(&id, cat.facts.iter().map(|f| f.id.as_str())))));
+                        return Err(ctx.err(
+                            c.line,
+                            Some(&f),
+                            format!(
+                                "`{id}` is not a fact{}",
+                                suggest(&id, cat.facts.iter().map(|f| f.id.as_str()))
+                            ),
+                        ));
                     }
                     e.covers.push(id);
                 }
@@ -513,11 +702,19 @@ fn evidence_item(cat: &Catalog, ctx: &Ctx<'_>, it: &Located, base: &str) -> Resu
                     e.facts.push(fact_value(cat, ctx, fk, fx)?);
                 }
             }
-            _ => return Err(ctx.err(x.line, Some(&f), "unknown field (evidence has kind, title, lab, assessor, date, url, covers, facts)")),
+            _ => return Err(ctx.err(
+                x.line,
+                Some(&f),
+                "unknown field (evidence has kind, title, lab, assessor, date, url, covers, facts)",
+            )),
         }
     }
     if e.kind.is_empty() {
-        return Err(ctx.err(it.line, Some(&format!("{base}.kind")), "evidence needs `kind` (lab-report, test-report, document) or `file`"));
+        return Err(ctx.err(
+            it.line,
+            Some(&format!("{base}.kind")),
+            "evidence needs `kind` (lab-report, test-report, document) or `file`",
+        ));
     }
     if e.kind == "lab-report" && (e.lab.is_none() || e.date.is_none()) {
         return Err(ctx.err(it.line, Some(base), "a lab report needs `lab` and `date`"));

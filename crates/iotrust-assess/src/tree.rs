@@ -54,7 +54,11 @@ impl fmt::Display for SyntaxError {
 
 fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 // ------------------------------------------------------------------------------------- TOML
@@ -68,18 +72,25 @@ pub fn parse_toml(text: &str) -> Result<Located, SyntaxError> {
     fn conv(text: &str, v: &DeValue<'_>) -> Node {
         match v {
             DeValue::String(s) => Node::Str(s.to_string()),
-            DeValue::Integer(i) => match i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()) {
-                Ok(n) => Node::Int(n),
-                Err(_) => Node::Str(i.as_str().to_string()),
-            },
-            DeValue::Float(f) => Node::Float(f.as_str().replace('_', "").parse().unwrap_or(f64::NAN)),
+            DeValue::Integer(i) => {
+                match i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()) {
+                    Ok(n) => Node::Int(n),
+                    Err(_) => Node::Str(i.as_str().to_string()),
+                }
+            }
+            DeValue::Float(f) => {
+                Node::Float(f.as_str().replace('_', "").parse().unwrap_or(f64::NAN))
+            }
             DeValue::Boolean(b) => Node::Bool(*b),
             DeValue::Datetime(d) => Node::Date(d.to_string()),
             DeValue::Array(a) => Node::Array(
                 a.iter()
                     .map(|x| {
                         let l = line_of(text, x.span().start);
-                        Located { line: l, node: conv(text, x.get_ref()) }
+                        Located {
+                            line: l,
+                            node: conv(text, x.get_ref()),
+                        }
                     })
                     .collect(),
             ),
@@ -87,7 +98,13 @@ pub fn parse_toml(text: &str) -> Result<Located, SyntaxError> {
                 t.iter()
                     .map(|(k, x)| {
                         let l = line_of(text, k.span().start);
-                        (k.get_ref().to_string(), Located { line: l, node: conv(text, x.get_ref()) })
+                        (
+                            k.get_ref().to_string(),
+                            Located {
+                                line: l,
+                                node: conv(text, x.get_ref()),
+                            },
+                        )
                     })
                     .collect(),
             ),
@@ -98,10 +115,19 @@ pub fn parse_toml(text: &str) -> Result<Located, SyntaxError> {
         .iter()
         .map(|(k, x)| {
             let l = line_of(text, k.span().start);
-            (k.get_ref().to_string(), Located { line: l, node: conv(text, x.get_ref()) })
+            (
+                k.get_ref().to_string(),
+                Located {
+                    line: l,
+                    node: conv(text, x.get_ref()),
+                },
+            )
         })
         .collect();
-    Ok(Located { line: 1, node: Node::Table(entries) })
+    Ok(Located {
+        line: 1,
+        node: Node::Table(entries),
+    })
 }
 
 // ------------------------------------------------------------------------------------- JSON
@@ -110,7 +136,11 @@ pub fn parse_toml(text: &str) -> Result<Located, SyntaxError> {
 pub const MAX_DEPTH: usize = 64;
 
 pub fn parse_json(text: &str) -> Result<Located, SyntaxError> {
-    let mut p = Json { b: text.as_bytes(), i: 0, line: 1 };
+    let mut p = Json {
+        b: text.as_bytes(),
+        i: 0,
+        line: 1,
+    };
     p.ws();
     let v = p.value(0)?;
     p.ws();
@@ -128,7 +158,10 @@ struct Json<'a> {
 
 impl Json<'_> {
     fn err(&self, m: &str) -> SyntaxError {
-        SyntaxError { line: self.line, message: m.to_string() }
+        SyntaxError {
+            line: self.line,
+            message: m.to_string(),
+        }
     }
     fn ws(&mut self) {
         while let Some(&c) = self.b.get(self.i) {
@@ -234,7 +267,8 @@ impl Json<'_> {
                 break;
             }
         }
-        let s = std::str::from_utf8(&self.b[start..self.i]).map_err(|_| self.err("invalid number"))?;
+        let s =
+            std::str::from_utf8(&self.b[start..self.i]).map_err(|_| self.err("invalid number"))?;
         if let Ok(n) = s.parse::<i64>() {
             return Ok(Node::Int(n));
         }
@@ -247,13 +281,17 @@ impl Json<'_> {
         self.i += 1; // opening quote
         let mut out = Vec::new();
         loop {
-            let Some(&c) = self.b.get(self.i) else { return Err(self.err("unterminated string")) };
+            let Some(&c) = self.b.get(self.i) else {
+                return Err(self.err("unterminated string"));
+            };
             self.i += 1;
             match c {
                 b'"' => break,
                 b'\n' => return Err(self.err("newline inside a string")),
                 b'\\' => {
-                    let Some(&e) = self.b.get(self.i) else { return Err(self.err("unterminated string")) };
+                    let Some(&e) = self.b.get(self.i) else {
+                        return Err(self.err("unterminated string"));
+                    };
                     self.i += 1;
                     match e {
                         b'"' => out.push(b'"'),
@@ -266,7 +304,9 @@ impl Json<'_> {
                         b't' => out.push(b'\t'),
                         b'u' => {
                             let mut cp = self.hex4()?;
-                            if (0xD800..0xDC00).contains(&cp) && self.b[self.i..].starts_with(b"\\u") {
+                            if (0xD800..0xDC00).contains(&cp)
+                                && self.b[self.i..].starts_with(b"\\u")
+                            {
                                 self.i += 2;
                                 let lo = self.hex4()?;
                                 if (0xDC00..0xE000).contains(&lo) {
@@ -286,7 +326,10 @@ impl Json<'_> {
         String::from_utf8(out).map_err(|_| self.err("string is not valid UTF-8"))
     }
     fn hex4(&mut self) -> Result<u32, SyntaxError> {
-        let s = self.b.get(self.i..self.i + 4).ok_or_else(|| self.err("truncated \\u escape"))?;
+        let s = self
+            .b
+            .get(self.i..self.i + 4)
+            .ok_or_else(|| self.err("truncated \\u escape"))?;
         let s = std::str::from_utf8(s).map_err(|_| self.err("invalid \\u escape"))?;
         let v = u32::from_str_radix(s, 16).map_err(|_| self.err("invalid \\u escape"))?;
         self.i += 4;
@@ -304,13 +347,25 @@ mod tests {
         let Node::Table(e) = t.node else { panic!() };
         assert_eq!(e[0].1.line, 2);
         assert_eq!(e[1].0, "b");
-        let Node::Table(inner) = &e[1].1.node else { panic!() };
+        let Node::Table(inner) = &e[1].1.node else {
+            panic!()
+        };
         assert_eq!(inner[0].1.line, 4);
     }
 
     #[test]
     fn json_rejects_garbage_without_panicking() {
-        for bad in ["", "{", "{\"a\"}", "[1,]", "\"\\u12", "1e999", "{\"a\":1} x", "[[[[", "\"\\uD800\\u0041\""] {
+        for bad in [
+            "",
+            "{",
+            "{\"a\"}",
+            "[1,]",
+            "\"\\u12",
+            "1e999",
+            "{\"a\":1} x",
+            "[[[[",
+            "\"\\uD800\\u0041\"",
+        ] {
             let _ = parse_json(bad);
         }
         assert!(parse_json(&"[".repeat(1000)).is_err());
@@ -321,7 +376,9 @@ mod tests {
     fn toml_tracks_lines() {
         let t = parse_toml("x = 1\n\n[auth]\nuses_passwords = true\n").unwrap();
         let Node::Table(e) = t.node else { panic!() };
-        let Node::Table(auth) = &e[1].1.node else { panic!() };
+        let Node::Table(auth) = &e[1].1.node else {
+            panic!()
+        };
         assert_eq!(auth[0].1.line, 4);
         assert_eq!(parse_toml("a = \n").unwrap_err().line, 1);
     }

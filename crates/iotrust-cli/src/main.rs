@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod assess_cmd;
 mod catalog_cmd;
 mod output;
 
@@ -28,6 +29,8 @@ enum Command {
     /// Browse, compare, validate and export the catalog of schemes.
     #[command(subcommand)]
     Catalog(catalog_cmd::CatalogCmd),
+    /// Assess product profiles: verdicts, market access, labels, tiers, gaps, support period.
+    Assess(assess_cmd::AssessArgs),
 }
 
 /// Exit codes (documented in docs/cli.md).
@@ -44,6 +47,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Catalog(cmd) => catalog_cmd::run(cli.catalog.as_deref(), cmd),
+        Command::Assess(args) => {
+            catalog_cmd::load(cli.catalog.as_deref()).and_then(|cat| assess_cmd::run(&cat, args))
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),
