@@ -115,19 +115,20 @@ pub fn parse(
         Some(k) => str_of(&ctx, k, "kind")?,
         None => "probe".to_string(),
     };
-    let strength =
-        match kind.as_str() {
-            "probe" | "test-report" => Strength::Tested,
-            "lab-report" => Strength::LabTested,
-            "document" => Strength::Documented,
-            other => return Err(ctx.err(
+    let strength = match kind.as_str() {
+        "probe" | "test-report" => Strength::Tested,
+        "lab-report" => Strength::LabTested,
+        "document" => Strength::Documented,
+        other => {
+            return Err(ctx.err(
                 1,
                 Some("kind"),
                 format!(
                     "`{other}` is not an evidence kind (probe, test-report, lab-report, document)"
                 ),
-            )),
-        };
+            ))
+        }
+    };
     let tool = match field(top, "tool") {
         Some(Located {
             node: Node::Table(t),

@@ -168,7 +168,8 @@ fn lowercase_first(s: &str) -> String {
     }
 }
 
-/// Parse an optional date field (`null`, `~` and empty mean absent).
+/// Parse an optional date field (`null`, `~` and empty mean absent). `YYYY-MM` is accepted
+/// where only the month is known, and stands for the first day of that month.
 fn date_field(
     file: &str,
     id: &str,
@@ -181,14 +182,19 @@ fn date_field(
     if t.is_empty() || t == "null" || t == "~" {
         return None;
     }
-    match t.parse::<Date>() {
+    let parsed = if t.len() == 7 {
+        format!("{t}-01").parse::<Date>()
+    } else {
+        t.parse::<Date>()
+    };
+    match parsed {
         Ok(d) => Some(d),
         Err(_) => {
             diags.push(
                 file,
                 s.line(),
                 Some(id),
-                format!("{field}: `{t}` is not a valid date (YYYY-MM-DD)"),
+                format!("{field}: `{t}` is not a valid date (YYYY-MM-DD, or YYYY-MM when only the month is known)"),
             );
             None
         }
@@ -271,6 +277,8 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
     let mut recog: Option<(String, RecognitionFile)> = None;
     let mut crosswalks: Vec<(String, CrosswalkFile)> = Vec::new();
     let mut schemes: Vec<(String, SchemeDef)> = Vec::new();
+    // schemes whose file did not parse: references to them are not reported again
+    let mut broken: HashSet<String> = HashSet::new();
 
     for (path, text) in files {
         let p = path.as_str();
@@ -291,7 +299,13 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
                 }
             }
             _ if p.starts_with("schemes/") && p.matches('/').count() == 2 => {
-                if let Some(v) = parse_file::<SchemeDef>(&f, text, &mut d) {
+                let parsed = parse_file::<SchemeDef>(&f, text, &mut d);
+                if parsed.is_none() {
+                    if let Some((id, ver)) = p.trim_start_matches("schemes/").trim_end_matches(".yaml").split_once('/') {
+                        broken.insert(format!("{id}@{ver}"));
+                    }
+                }
+                if let Some(v) = parsed {
                     let expected = format!("schemes/{}/{}.yaml", &*v.id, &*v.version);
                     if p != expected {
                         d.push(&f, v.id.line(), Some(&v.id), format!("a scheme file must be at `{expected}`"));
@@ -504,6 +518,9 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
             ),
             Some((scheme, item)) => {
                 let sets = if level { &level_sets } else { &prov_sets };
+                if broken.contains(scheme) {
+                    return;
+                }
                 match sets.get(scheme) {
                     None => d.push(
                         file,
@@ -797,6 +814,7 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
             for o in &t.outcomes {
                 match outcome_index.get(&***o) {
                     Some(&i) => set.push(i),
+                    None if outcome_ids.contains(&***o) => {} // its check failed to compile: reported already
                     None => d.push(
                         &tf,
                         o.line(),

@@ -290,6 +290,9 @@ pub struct OutcomeDef {
     pub contradiction: Option<Str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contradiction_message: Option<String>,
+    /// Why iotrust keeps this outcome although no scheme states it (then no provision maps to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]

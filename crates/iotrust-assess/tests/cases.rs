@@ -1,0 +1,278 @@
+//! Data-driven cases: every `examples/expected/*.toml` names a profile and what its assessment
+//! must say; every `tests/bad-profiles/*.toml` is a broken profile whose first comment line
+//! says which error it must produce. Adding a case needs no Rust.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use iotrust_assess::evidence;
+use iotrust_assess::profile::{self, InputFormat};
+use iotrust_assess::result::{Access, Verdict};
+use iotrust_assess::{assess, Assessment};
+use iotrust_catalog::Catalog;
+use serde::Deserialize;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    profile: String,
+    date: String,
+    #[serde(default)]
+    evidence: Vec<String>,
+    expect: Expect,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    /// Highest tier reached, or "none".
+    tier: Option<String>,
+    #[serde(default)]
+    markets: BTreeMap<String, String>,
+    #[serde(default)]
+    outcomes: BTreeMap<String, String>,
+    /// Conformance per scheme key (`met`, `not-met`, `unknown`, `not-applicable`).
+    #[serde(default)]
+    schemes: BTreeMap<String, String>,
+    /// `scheme@version#provision` -> verdict
+    #[serde(default)]
+    provisions: BTreeMap<String, String>,
+    /// `scheme@version#level` -> verdict
+    #[serde(default)]
+    levels: BTreeMap<String, String>,
+    /// Labels that must be listed as obtainable.
+    #[serde(default)]
+    labels: Vec<String>,
+    /// `supported`, `ending-soon`, `unsupported`, `unknown`
+    support: Option<String>,
+    contradictions: Option<usize>,
+    /// Outcomes that must appear in the gap list for the next tier.
+    #[serde(default)]
+    tier_gaps: Vec<String>,
+}
+
+fn verdict(s: &str) -> Verdict {
+    match s {
+        "met" => Verdict::Met,
+        "not-met" => Verdict::NotMet,
+        "not-applicable" => Verdict::NotApplicable,
+        "unknown" => Verdict::Unknown,
+        other => panic!("unknown verdict `{other}` in a case file"),
+    }
+}
+
+fn run_case(cat: &Catalog, path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let case: Case = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let dir = path.parent().unwrap();
+    let ppath = dir.join(&case.profile);
+    let ptext =
+        std::fs::read_to_string(&ppath).unwrap_or_else(|e| panic!("{}: {e}", ppath.display()));
+    let shown = ppath.display().to_string();
+    let prof = profile::parse(cat, &ptext, InputFormat::from_path(&shown), &shown)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut ev = Vec::new();
+    let pdir = ppath.parent().unwrap();
+    let files: Vec<(PathBuf, Option<String>)> = prof
+        .evidence
+        .iter()
+        .map(|r| (pdir.join(&r.file), r.device.clone()))
+        .chain(case.evidence.iter().map(|e| (dir.join(e), None)))
+        .collect();
+    for (f, dev) in files {
+        let t = std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        ev.push(
+            evidence::parse(cat, &t, &f.display().to_string(), dev.as_deref())
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+    }
+    let a = assess(cat, &prof, &ev, case.date.parse().unwrap());
+    check(&a, &case.expect)
+}
+
+fn check(a: &Assessment, e: &Expect) -> Vec<String> {
+    let mut bad = Vec::new();
+    if let Some(t) = &e.tier {
+        let got = a.summary.tier.clone().unwrap_or_else(|| "none".into());
+        if &got != t {
+            bad.push(format!("tier: expected {t}, got {got}"));
+        }
+    }
+    for (m, want) in &e.markets {
+        let want = match want.as_str() {
+            "yes" => Access::Yes,
+            "no" => Access::No,
+            "undetermined" => Access::Undetermined,
+            other => panic!("market access `{other}`"),
+        };
+        match a.market(m) {
+            Some(r) if r.access == want => {}
+            Some(r) => bad.push(format!(
+                "market {m}: expected {want:?}, got {:?}: {}",
+                r.access, r.statement
+            )),
+            None => bad.push(format!("market {m}: not assessed")),
+        }
+    }
+    for (o, want) in &e.outcomes {
+        match a.outcomes.iter().find(|x| &x.id == o) {
+            Some(r) if r.verdict == verdict(want) => {}
+            Some(r) => bad.push(format!(
+                "outcome {o}: expected {want}, got {:?}: {}",
+                r.verdict, r.reason
+            )),
+            None => bad.push(format!("outcome {o}: no such outcome")),
+        }
+    }
+    for (s, want) in &e.schemes {
+        match a.schemes.iter().find(|x| &x.scheme == s) {
+            Some(r) if r.conformance == verdict(want) => {}
+            Some(r) => bad.push(format!(
+                "scheme {s}: expected {want}, got {:?}: {}",
+                r.conformance, r.conformance_reason
+            )),
+            None => bad.push(format!("scheme {s}: no such scheme")),
+        }
+    }
+    for (p, want) in &e.provisions {
+        let (s, id) = p.split_once('#').unwrap_or((p, ""));
+        let found = a
+            .schemes
+            .iter()
+            .find(|x| x.scheme == s)
+            .and_then(|x| x.provisions.iter().find(|y| y.id == id));
+        match found {
+            Some(r) if r.verdict == verdict(want) => {}
+            Some(r) => bad.push(format!(
+                "provision {p}: expected {want}, got {:?}: {}",
+                r.verdict, r.reason
+            )),
+            None => bad.push(format!("provision {p}: not found")),
+        }
+    }
+    for (l, want) in &e.levels {
+        let (s, id) = l.split_once('#').unwrap_or((l, ""));
+        let found = a
+            .schemes
+            .iter()
+            .find(|x| x.scheme == s)
+            .and_then(|x| x.levels.iter().find(|y| y.id == id));
+        match found {
+            Some(r) if r.verdict == verdict(want) => {}
+            Some(r) => bad.push(format!(
+                "level {l}: expected {want}, got {:?}: {}",
+                r.verdict, r.reason
+            )),
+            None => bad.push(format!("level {l}: not found")),
+        }
+    }
+    for l in &e.labels {
+        if !a.labels.iter().any(|x| &x.label == l && x.obtainable) {
+            let got: Vec<&str> = a.labels.iter().map(|x| x.label.as_str()).collect();
+            bad.push(format!("label {l}: not obtainable (got {got:?})"));
+        }
+    }
+    if let Some(s) = &e.support {
+        let got = serde_json::to_value(a.support.status).unwrap();
+        if got != serde_json::Value::String(s.clone()) {
+            bad.push(format!("support: expected {s}, got {got}"));
+        }
+    }
+    if let Some(n) = e.contradictions {
+        if a.contradictions.len() != n {
+            bad.push(format!(
+                "contradictions: expected {n}, got {}: {:?}",
+                a.contradictions.len(),
+                a.contradictions
+            ));
+        }
+    }
+    for g in &e.tier_gaps {
+        let ok = a
+            .gaps
+            .iter()
+            .filter(|x| x.target.starts_with("tier"))
+            .any(|x| x.outcomes.iter().any(|o| &o.outcome == g));
+        if !ok {
+            bad.push(format!("tier gaps: `{g}` missing"));
+        }
+    }
+    bad
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml" || x == "json"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn expected_verdicts_of_example_profiles() {
+    let cat = Catalog::embedded().unwrap();
+    let cases = files(&root().join("examples/expected"));
+    assert!(
+        cases.len() >= 6,
+        "at least six example cases, found {}",
+        cases.len()
+    );
+    let mut failures = Vec::new();
+    for c in &cases {
+        for f in run_case(&cat, c) {
+            failures.push(format!("{}: {f}", c.display()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} expectation(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Each bad profile starts with `# expect: LINE FIELD :: MESSAGE-SUBSTRING` (FIELD may be `-`).
+#[test]
+fn bad_profiles_give_precise_errors() {
+    let cat = Catalog::embedded().unwrap();
+    let cases = files(&root().join("tests/bad-profiles"));
+    assert!(!cases.is_empty());
+    let mut failures = Vec::new();
+    for c in &cases {
+        let text = std::fs::read_to_string(c).unwrap();
+        let first = text.lines().next().unwrap_or("");
+        let spec = first
+            .trim_start_matches(['#', '/', ' '])
+            .strip_prefix("expect:")
+            .unwrap_or_else(|| {
+                panic!(
+                    "{}: first line must be `# expect: LINE FIELD :: MESSAGE`",
+                    c.display()
+                )
+            });
+        let (head, msg) = spec.split_once("::").unwrap();
+        let mut parts = head.split_whitespace();
+        let line: usize = parts.next().unwrap().parse().unwrap();
+        let field = parts.next().unwrap();
+        let shown = c.display().to_string();
+        match profile::parse(&cat, &text, InputFormat::from_path(&shown), &shown) {
+            Ok(_) => failures.push(format!("{shown}: parsed without error")),
+            Err(e) => {
+                let field_ok = field == "-" || e.field.as_deref() == Some(field);
+                if e.line != line || !field_ok || !e.message.contains(msg.trim()) {
+                    failures.push(format!(
+                        "{shown}: expected line {line} field {field} `{}`, got {e}",
+                        msg.trim()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -1,0 +1,593 @@
+//! The embedded catalog: counts, legal routes, version diffs, mappings, checks, recognition,
+//! and the loader's errors for every class of bad data.
+
+use std::path::{Path, PathBuf};
+
+use iotrust_catalog::diff::{diff, ChangeKind};
+use iotrust_catalog::model::{Basis, SchemeKind, Status};
+use iotrust_catalog::{crosswalk, load, Catalog, CatalogError};
+
+fn cat() -> Catalog {
+    match Catalog::embedded() {
+        Ok(c) => c,
+        Err(CatalogError::Invalid(d)) => panic!(
+            "embedded catalog invalid:\n{}",
+            d.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn count(c: &Catalog, key: &str, status: Status) -> usize {
+    c.scheme_by_key(key)
+        .unwrap()
+        .live_provisions()
+        .filter(|p| p.status == status)
+        .count()
+}
+
+#[test]
+fn etsi_counts_match_annex_b() {
+    let c = cat();
+    let v2 = c.scheme_by_key("etsi-en-303-645@2.1.1").unwrap();
+    assert_eq!(v2.live_provisions().count(), 68);
+    assert_eq!(count(&c, "etsi-en-303-645@2.1.1", Status::Mandatory), 33);
+    assert_eq!(count(&c, "etsi-en-303-645@2.1.1", Status::Recommended), 35);
+    let v3 = c.scheme_by_key("etsi-en-303-645@3.1.3").unwrap();
+    assert_eq!(v3.live_provisions().count(), 78);
+    assert_eq!(count(&c, "etsi-en-303-645@3.1.3", Status::Mandatory), 36);
+    assert_eq!(count(&c, "etsi-en-303-645@3.1.3", Status::Recommended), 42);
+}
+
+#[test]
+fn other_scheme_counts() {
+    let c = cat();
+    let n = |k: &str| {
+        c.scheme_by_key(k)
+            .unwrap_or_else(|| panic!("{k} missing"))
+            .live_provisions()
+            .count()
+    };
+    // CRA: Annex I Part I (1) + (2)(a)-(m) = 14, Part II (1)-(8) = 8
+    let cra = c.scheme_by_key("eu-cra@2024").unwrap();
+    let part1 = cra
+        .live_provisions()
+        .filter(|p| p.id.starts_with("AnnexI-I-"))
+        .count();
+    let part2 = cra
+        .live_provisions()
+        .filter(|p| p.id.starts_with("AnnexI-II-"))
+        .count();
+    assert_eq!((part1, part2), (14, 8));
+    assert!(cra.provision("Art13-support-period").is_some());
+    assert!(cra.provision("Art14-1-vulnerabilities").is_some());
+    // NIST: 8259A has 6 capabilities, 8259B 4, IR 8425 6 product + 4 developer
+    let caps = |k: &str| {
+        let s = c.scheme_by_key(k).unwrap();
+        let mut p: Vec<String> = s
+            .live_provisions()
+            .map(|p| p.id.split('-').next().unwrap().to_string())
+            .collect();
+        p.sort();
+        p.dedup();
+        p.len()
+    };
+    assert_eq!(caps("nist-ir-8259a@2020"), 6);
+    assert_eq!(caps("nist-ir-8259b@2021"), 4);
+    assert_eq!(caps("nist-ir-8425@2022"), 10);
+    assert_eq!(n("uk-cop@2018"), 13);
+    assert_eq!(n("au-cop@2020"), 13);
+    // JC-STAR STAR-1: 16 requirements, only the first five known
+    let js = c.scheme_by_key("jp-jc-star@2025").unwrap();
+    assert_eq!(js.live_provisions().count(), 16);
+    assert_eq!(js.live_provisions().filter(|p| !p.known).count(), 11);
+    // CLS has four levels, each with an assurance demand
+    let cls = c.scheme_by_key("sg-cls@1.4").unwrap();
+    let levels: Vec<&str> = cls.def.levels.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(levels, ["L1", "L2", "L3", "L4"]);
+    let finland = c.scheme_by_key("fi-traficom-label@2019").unwrap();
+    assert_eq!(
+        finland.def.status,
+        iotrust_catalog::model::SchemeStatus::Closed
+    );
+    for id in [
+        "en-18031-1@2024",
+        "en-18031-2@2024",
+        "en-18031-3@2024",
+        "us-ca-sb-327@2018",
+        "au-smart-devices-rules@2025",
+        "de-bsi-label@2022",
+        "kr-cic@2024",
+        "csde-c2@2019",
+        "csde-anti-botnet-guide@2020",
+        "nist-sp-800-213a@2021",
+    ] {
+        assert!(c.scheme_by_key(id).is_some(), "{id} missing");
+    }
+}
+
+#[test]
+fn psti_deemed_compliance_routes() {
+    let c = cat();
+    let psti = c.scheme_by_key("uk-psti@2023").unwrap();
+    let routes = |id: &str| -> Vec<Vec<String>> {
+        psti.provision(id)
+            .unwrap()
+            .routes
+            .iter()
+            .filter(|r| !r.all_of.is_empty())
+            .map(|r| r.all_of.iter().map(|x| x.to_string()).collect())
+            .collect()
+    };
+    assert_eq!(
+        routes("Sch1-para1"),
+        vec![vec![
+            "etsi-en-303-645@2.1.1#5.1-1".to_string(),
+            "etsi-en-303-645@2.1.1#5.1-2".to_string()
+        ]]
+    );
+    assert_eq!(
+        routes("Sch1-para2"),
+        vec![
+            vec!["etsi-en-303-645@2.1.1#5.2-1".to_string()],
+            vec![
+                "iso-iec-29147@2018#6.2.2".to_string(),
+                "iso-iec-29147@2018#6.2.5".to_string(),
+                "iso-iec-29147@2018#6.5".to_string()
+            ],
+        ]
+    );
+    assert_eq!(
+        routes("Sch1-para3"),
+        vec![vec!["etsi-en-303-645@2.1.1#5.3-13".to_string()]]
+    );
+    // the 2025 label routes: JC-STAR STAR-1 and any CLS level
+    for id in ["Sch1-para1", "Sch1-para2", "Sch1-para3"] {
+        let levels: Vec<String> = psti
+            .provision(id)
+            .unwrap()
+            .routes
+            .iter()
+            .filter_map(|r| r.level.as_ref().map(|l| l.to_string()))
+            .collect();
+        assert_eq!(levels, ["jp-jc-star@2025#STAR-1", "sg-cls@1.4#L1"], "{id}");
+    }
+    // the crosswalk shows the routes as official deemed-compliance relations
+    let cw = crosswalk::crosswalk(&c, psti, c.scheme_by_key("etsi-en-303-645@2.1.1").unwrap());
+    let deemed: Vec<(&str, &str)> = cw
+        .relations
+        .iter()
+        .filter(|r| r.relation == "deemed-compliance route")
+        .map(|r| (r.from.as_str(), r.to.as_str()))
+        .collect();
+    assert_eq!(
+        deemed,
+        [
+            ("Sch1-para1", "5.1-1"),
+            ("Sch1-para1", "5.1-2"),
+            ("Sch1-para2", "5.2-1"),
+            ("Sch1-para3", "5.3-13")
+        ]
+    );
+    assert!(cw
+        .relations
+        .iter()
+        .filter(|r| r.relation == "deemed-compliance route")
+        .all(|r| r.strength == Basis::Official));
+}
+
+#[test]
+fn etsi_v2_to_v3_diff() {
+    let c = cat();
+    let d = diff(
+        c.scheme_by_key("etsi-en-303-645@2.1.1").unwrap(),
+        c.scheme_by_key("etsi-en-303-645@3.1.3").unwrap(),
+    );
+    let ids = |k: ChangeKind| -> Vec<String> {
+        d.changes
+            .iter()
+            .filter(|x| x.kind == k)
+            .map(|x| x.provision.clone())
+            .collect()
+    };
+    assert_eq!(
+        ids(ChangeKind::Removed),
+        ["4-1", "5.3-4", "5.3-6", "5.3-15", "5.6-4", "5.13-1", "6-3"]
+    );
+    assert_eq!(
+        ids(ChangeKind::Added),
+        [
+            "5.0-1", "5.1-2A", "5.3-4A", "5.3-4B", "5.3-6A", "5.3-6B", "5.3-15A", "5.3-15B",
+            "5.6-4A", "5.6-4B", "5.13-1A", "5.13-1B", "6-3A", "6-3B", "6-6", "6-7", "6-8"
+        ]
+    );
+    let change = |id: &str| {
+        d.changes
+            .iter()
+            .find(|x| x.provision == id)
+            .unwrap()
+            .details
+            .join("; ")
+    };
+    assert!(
+        change("5.3-4").contains("replaced by 5.3-4A, 5.3-4B"),
+        "{}",
+        change("5.3-4")
+    );
+    assert!(change("5.3-4A").contains("replaces 5.3-4"));
+    assert!(
+        change("5.1-1").contains("status M C1 -> M Fa"),
+        "{}",
+        change("5.1-1")
+    );
+    assert_eq!((d.from_count, d.to_count), (68, 78));
+}
+
+#[test]
+fn every_mandatory_law_provision_is_mapped_or_explained() {
+    let c = cat();
+    for s in c
+        .schemes
+        .iter()
+        .filter(|s| s.def.kind == SchemeKind::MandatoryLaw)
+    {
+        for p in s.live_provisions() {
+            assert!(
+                !p.outcomes.is_empty()
+                    || p.unmapped_reason
+                        .as_deref()
+                        .is_some_and(|r| !r.trim().is_empty()),
+                "{} {} maps to no outcome and gives no reason",
+                s.key,
+                &*p.id
+            );
+        }
+    }
+}
+
+#[test]
+fn every_outcome_is_used_and_has_phases() {
+    let c = cat();
+    for o in &c.outcomes {
+        assert!(!o.def.phases.is_empty());
+        let mapped = !c.provisions_for_outcome(&o.def.id).is_empty();
+        assert!(
+            mapped != o.def.own.is_some(),
+            "outcome {}: mapped by a provision xor `own` (iotrust-only, with its reason)",
+            &*o.def.id
+        );
+    }
+    let n = c.outcomes.len();
+    assert!((40..=90).contains(&n), "{n} outcomes");
+}
+
+#[test]
+fn every_tier_outcome_exists_and_tiers_cover_all_outcomes() {
+    let c = cat();
+    let top = c.tiers.last().unwrap();
+    assert_eq!(
+        top.outcomes.len(),
+        c.outcomes.len(),
+        "the top tier covers every outcome"
+    );
+    let ids: Vec<&str> = c.tiers.iter().map(|t| t.def.id.as_str()).collect();
+    assert_eq!(ids, ["baseline", "essential", "assured", "advanced"]);
+    assert!(c.tier("public-procurement").is_some());
+}
+
+#[test]
+fn recognition_arrangements_are_dated_and_directed() {
+    let c = cat();
+    let has = |from: &str, to: &str| {
+        c.recognitions
+            .iter()
+            .any(|r| r.def.from.starts_with(from) && r.def.to.starts_with(to))
+    };
+    assert!(has("fi-traficom-label@2019#label", "sg-cls@1.4#L3"));
+    assert!(has("sg-cls@1.4#L3", "fi-traficom-label@2019#label"));
+    assert!(has("de-bsi-label@2022#label", "sg-cls@1.4#L2"));
+    assert!(has("sg-cls@1.4#L2", "de-bsi-label@2022#label"));
+    assert!(has("kr-cic@2024#Basic", "sg-cls@1.4#L3"));
+    assert!(has("sg-cls@1.4#L1", "uk-psti@2023#compliant"));
+    assert!(has("jp-jc-star@2025#STAR-1", "sg-cls@1.4#L1"));
+    assert!(has("jp-jc-star@2025#STAR-1", "uk-psti@2023#compliant"));
+    let routers = c
+        .recognitions
+        .iter()
+        .filter(|r| {
+            r.def
+                .scope
+                .as_ref()
+                .is_some_and(|s| s.categories.iter().any(|x| x.as_str() == "router"))
+        })
+        .count();
+    assert!(
+        routers >= 1,
+        "the 2024 router extension is scoped to routers"
+    );
+    for r in &c.recognitions {
+        assert!(
+            r.effective.or(r.signed).is_some(),
+            "{} has no date",
+            &*r.def.id
+        );
+    }
+}
+
+#[test]
+fn unknowns_are_recorded_not_invented() {
+    let c = cat();
+    let cls = c.scheme_by_key("sg-cls@1.4").unwrap();
+    assert!(!cls.def.unknowns.is_empty());
+    assert!(cls
+        .def
+        .levels
+        .iter()
+        .all(|l| l.completeness != iotrust_catalog::model::Completeness::Complete));
+    let js = c.scheme_by_key("jp-jc-star@2025").unwrap();
+    for i in 6..=16 {
+        let p = js.provision(&format!("S1.1-{i:02}")).unwrap();
+        assert!(
+            !p.known && p.outcomes.is_empty(),
+            "STAR-1 item {i} must stay unknown"
+        );
+    }
+}
+
+#[test]
+fn every_check_compiles_and_reads_known_facts() {
+    // compiled at load; this proves every outcome has a compiled check
+    let c = cat();
+    for o in &c.outcomes {
+        assert!(
+            !o.check.facts().is_empty() || o.check.source().contains("true"),
+            "{}",
+            &*o.def.id
+        );
+    }
+    for s in &c.schemes {
+        assert_eq!(
+            s.conditions.len(),
+            s.def.conditions.len(),
+            "{}: every condition compiled",
+            s.key
+        );
+    }
+}
+
+// ------------------------------------------------------------------------- bad data
+
+fn catalog_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalog")
+}
+
+/// The real catalog's files with one file replaced.
+fn with_file(path: &str, text: &str) -> Vec<(String, String)> {
+    let mut files = load::dir_files(&catalog_dir()).unwrap();
+    match files.iter_mut().find(|(p, _)| p == path) {
+        Some(f) => f.1 = text.to_string(),
+        None => files.push((path.to_string(), text.to_string())),
+    }
+    files
+}
+
+fn errors(files: &[(String, String)]) -> Vec<String> {
+    match load::load(files) {
+        Ok(_) => Vec::new(),
+        Err(CatalogError::Invalid(d)) => d.iter().map(|x| x.to_string()).collect(),
+        Err(e) => vec![e.to_string()],
+    }
+}
+
+fn psti() -> String {
+    std::fs::read_to_string(catalog_dir().join("schemes/uk-psti/2023.yaml")).unwrap()
+}
+
+fn expect_error(files: &[(String, String)], file: &str, line: usize, id: Option<&str>, msg: &str) {
+    let errs = errors(files);
+    let want_prefix = format!("{file}:{line}: ");
+    let ok = errs.iter().any(|e| {
+        e.starts_with(&want_prefix)
+            && e.contains(msg)
+            && id.is_none_or(|i| e.contains(&format!("`{i}`")))
+    });
+    assert!(
+        ok,
+        "expected `{want_prefix}` … `{msg}` (id {id:?}); got:\n{}",
+        errs.join("\n")
+    );
+}
+
+#[test]
+fn yaml_syntax_error_names_file_and_line() {
+    let bad = psti().replacen("kind: mandatory-law", "kind: [mandatory-law", 1);
+    expect_error(
+        &with_file("schemes/uk-psti/2023.yaml", &bad),
+        "catalog/schemes/uk-psti/2023.yaml",
+        5,
+        None,
+        "YAML syntax error",
+    );
+    let errs = errors(&with_file("schemes/uk-psti/2023.yaml", &bad));
+    assert_eq!(
+        errs.len(),
+        1,
+        "no cascade of errors from references into the broken file: {errs:?}"
+    );
+}
+
+#[test]
+fn unknown_field_names_field_and_line() {
+    let bad = psti().replacen(
+        "    status: mandatory\n    phase: design",
+        "    status: mandatory\n    colour: blue\n    phase: design",
+        1,
+    );
+    let line = bad
+        .lines()
+        .position(|l| l.contains("colour: blue"))
+        .unwrap()
+        + 1;
+    expect_error(
+        &with_file("schemes/uk-psti/2023.yaml", &bad),
+        "catalog/schemes/uk-psti/2023.yaml",
+        line,
+        None,
+        "unknown field `colour`",
+    );
+}
+
+#[test]
+fn duplicate_id_is_reported() {
+    let bad = psti().replacen("  - id: Sch1-para2", "  - id: Sch1-para1", 1);
+    let line = bad
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim() == "- id: Sch1-para1")
+        .nth(1)
+        .unwrap()
+        .0
+        + 1;
+    expect_error(
+        &with_file("schemes/uk-psti/2023.yaml", &bad),
+        "catalog/schemes/uk-psti/2023.yaml",
+        line,
+        Some("Sch1-para1"),
+        "duplicate provision id",
+    );
+}
+
+#[test]
+fn reference_to_missing_provision_and_outcome() {
+    let bad = psti()
+        .replacen(
+            "etsi-en-303-645@2.1.1#5.1-2\"",
+            "etsi-en-303-645@2.1.1#5.1-99\"",
+            1,
+        )
+        .replacen(
+            "outcome: statement-of-compliance",
+            "outcome: no-such-outcome",
+            1,
+        );
+    let files = with_file("schemes/uk-psti/2023.yaml", &bad);
+    let l1 = bad.lines().position(|l| l.contains("5.1-99")).unwrap() + 1;
+    let l2 = bad
+        .lines()
+        .position(|l| l.contains("no-such-outcome"))
+        .unwrap()
+        + 1;
+    expect_error(
+        &files,
+        "catalog/schemes/uk-psti/2023.yaml",
+        l1,
+        Some("Sch1-para1"),
+        "has no provision `5.1-99`",
+    );
+    expect_error(
+        &files,
+        "catalog/schemes/uk-psti/2023.yaml",
+        l2,
+        Some("Reg7-SoC"),
+        "outcome `no-such-outcome` does not exist",
+    );
+    assert!(
+        errors(&files).len() >= 2,
+        "validate reports every error, not only the first"
+    );
+}
+
+#[test]
+fn check_that_does_not_compile() {
+    let outcomes = std::fs::read_to_string(catalog_dir().join("outcomes.yaml")).unwrap();
+    let bad = outcomes.replacen(
+        "check: \"auth.change_supported\"",
+        "check: \"auth.change_suported && \"",
+        1,
+    );
+    let line = bad
+        .lines()
+        .position(|l| l.contains("auth.change_suported"))
+        .unwrap()
+        + 1;
+    expect_error(
+        &with_file("outcomes.yaml", &bad),
+        "catalog/outcomes.yaml",
+        line,
+        Some("changeable-credentials"),
+        "unknown fact `auth.change_suported`",
+    );
+    let bad2 = outcomes
+        .replacen("'universal-default'", "'universal-defaults'", 0)
+        .replacen(
+            "auth.password_model in ['unique-per-device', 'user-defined'] && !default",
+            "auth.password_model in ['unique', 'user-defined'] && !default",
+            1,
+        );
+    expect_error(
+        &with_file("outcomes.yaml", &bad2),
+        "catalog/outcomes.yaml",
+        12,
+        Some("no-universal-default-password"),
+        "`unique` is not an allowed value",
+    );
+    assert_eq!(
+        errors(&with_file("outcomes.yaml", &bad2)).len(),
+        1,
+        "no cascade from tiers naming the broken outcome"
+    );
+}
+
+#[test]
+fn mandatory_provision_without_mapping_is_an_error() {
+    let bad = psti().replacen(
+        "    outcomes:\n      - outcome: statement-of-compliance\n        basis: official\n        source: {ref: \"SI 2023/1007 reg 7, Sch 4\", confidence: H}\n",
+        "",
+        1,
+    );
+    assert_ne!(bad, psti());
+    let line = bad
+        .lines()
+        .position(|l| l.contains("id: Reg7-SoC"))
+        .unwrap()
+        + 1;
+    expect_error(
+        &with_file("schemes/uk-psti/2023.yaml", &bad),
+        "catalog/schemes/uk-psti/2023.yaml",
+        line,
+        Some("Reg7-SoC"),
+        "must map to at least one outcome",
+    );
+}
+
+#[test]
+fn bad_date_and_misplaced_file() {
+    let bad = psti().replacen("in_force: 2024-04-29", "in_force: 2024-02-30", 1);
+    let line = bad.lines().position(|l| l.contains("2024-02-30")).unwrap() + 1;
+    expect_error(
+        &with_file("schemes/uk-psti/2023.yaml", &bad),
+        "catalog/schemes/uk-psti/2023.yaml",
+        line,
+        None,
+        "not a valid date",
+    );
+    let files = with_file("schemes/uk-psti/2024.yaml", &psti());
+    expect_error(
+        &files,
+        "catalog/schemes/uk-psti/2024.yaml",
+        1,
+        None,
+        "a scheme file must be at `schemes/uk-psti/2023.yaml`",
+    );
+}
+
+#[test]
+fn the_repository_catalog_dir_equals_the_embedded_one() {
+    let from_dir = Catalog::from_dir(&catalog_dir()).unwrap();
+    let emb = cat();
+    assert_eq!(from_dir.schemes.len(), emb.schemes.len());
+    assert_eq!(from_dir.version(), emb.version());
+}

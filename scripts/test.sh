@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test of iotrust, installing what the tests need first (Debian packages via
+# apt-get as root, Python packages via pip). README.md and .ci/run call exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# --- system packages the tests use (real daemons for probe lab tests, capture tools ...)
+pkgs=$(cat scripts/test-packages.txt crates/*/tests/lab/PACKAGES 2>/dev/null | sed 's/#.*//' | tr -s ' \n' ' ')
+missing=""
+for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  echo "installing:$missing" >&2
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# --- Python tools the tests use (compliance-trestle proves the OSCAL export is importable)
+python3 -c 'import trestle' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check "compliance-trestle>=3,<4"
+
+# --- Rust checks and tests
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked --no-fail-fast
