@@ -632,23 +632,28 @@ fn recognition(cat: &Catalog, scheme_name: Option<&str>, format: Format) -> anyh
     }
     let mut t = Table::new(&["FROM", "TO", "KIND", "EFFECTIVE", "SCOPE", "CONF", "SOURCE"]);
     for r in list {
-        let scope = r
+        let scope = match &r.def.scope {
+            None => "all".to_string(),
+            Some(s) if s.categories.len() <= 3 => s
+                .categories
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            Some(s) => format!("{} categories", s.categories.len()),
+        };
+        // dates as the data gives them (a month where only the month is known)
+        let when = r
             .def
-            .scope
+            .effective
             .as_ref()
-            .map(|s| {
-                s.categories
-                    .iter()
-                    .map(|c| c.as_str())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            })
-            .unwrap_or_else(|| "all".into());
+            .or(r.def.signed.as_ref())
+            .map(|d| d.to_string());
         t.row(vec![
             r.def.from.to_string(),
             r.def.to.to_string(),
             r.def.kind.to_string(),
-            date(r.effective.or(r.signed)),
+            when.unwrap_or_else(|| "-".into()),
             scope,
             format!("{:?}", r.def.source.confidence),
             r.def.source.reference.clone(),

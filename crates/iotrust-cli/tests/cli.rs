@@ -1,0 +1,428 @@
+//! The `iotrust` binary as users run it: catalog commands (with snapshots of their output),
+//! OSCAL export loaded by compliance-trestle, assess in every format, gates, bulk mode, errors.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn iotrust(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_iotrust"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = iotrust(args);
+    assert!(
+        o.status.success(),
+        "iotrust {args:?} failed: {}",
+        stderr(&o)
+    );
+    stdout(&o)
+}
+
+// ------------------------------------------------------------------------- catalog
+
+#[test]
+fn snapshot_catalog_list() {
+    insta::assert_snapshot!(ok(&["catalog", "list"]));
+}
+
+#[test]
+fn snapshot_catalog_show_psti() {
+    insta::assert_snapshot!(ok(&["catalog", "show", "uk-psti"]));
+}
+
+#[test]
+fn snapshot_catalog_show_provision() {
+    insta::assert_snapshot!(ok(&["catalog", "show", "uk-psti@2023", "Sch1-para1"]));
+    insta::assert_snapshot!(
+        "etsi_5_3_4a",
+        ok(&["catalog", "show", "etsi-en-303-645@3.1.3", "5.3-4A"])
+    );
+}
+
+#[test]
+fn snapshot_catalog_diff_etsi() {
+    insta::assert_snapshot!(ok(&[
+        "catalog",
+        "diff",
+        "etsi-en-303-645@2.1.1",
+        "etsi-en-303-645@3.1.3"
+    ]));
+}
+
+#[test]
+fn snapshot_catalog_recognition_cls() {
+    insta::assert_snapshot!(ok(&["catalog", "recognition", "sg-cls"]));
+}
+
+#[test]
+fn catalog_json_outputs_parse() {
+    for args in [
+        vec!["catalog", "list", "--format", "json"],
+        vec!["catalog", "show", "eu-cra", "--format", "json"],
+        vec!["catalog", "outcomes", "--format", "json"],
+        vec![
+            "catalog",
+            "outcomes",
+            "no-universal-default-password",
+            "--format",
+            "json",
+        ],
+        vec![
+            "catalog",
+            "crosswalk",
+            "uk-psti",
+            "etsi-en-303-645@2.1.1",
+            "--format",
+            "json",
+        ],
+        vec!["catalog", "recognition", "--format", "json"],
+        vec![
+            "catalog",
+            "diff",
+            "etsi-en-303-645@2.1.1",
+            "etsi-en-303-645@3.1.3",
+            "--format",
+            "json",
+        ],
+        vec!["catalog", "facts", "--format", "json"],
+        vec!["catalog", "validate", "--format", "json"],
+    ] {
+        let out = ok(&args);
+        serde_json::from_str::<serde_json::Value>(&out).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    }
+}
+
+#[test]
+fn crosswalk_psti_etsi_has_official_routes_and_derived_relations() {
+    let v: serde_json::Value = serde_json::from_str(&ok(&[
+        "catalog",
+        "crosswalk",
+        "uk-psti",
+        "etsi-en-303-645@2.1.1",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let rels = v["relations"].as_array().unwrap();
+    assert!(rels
+        .iter()
+        .any(|r| r["from"] == "Sch1-para1" && r["to"] == "5.1-1" && r["strength"] == "official"));
+    assert!(rels.iter().any(|r| r["relation"] == "shared outcome"));
+}
+
+#[test]
+fn docs_facts_md_is_current() {
+    let generated = ok(&["catalog", "facts", "--format", "markdown"]);
+    let committed = std::fs::read_to_string(root().join("docs/facts.md")).unwrap_or_default();
+    assert!(
+        generated == committed,
+        "docs/facts.md is stale: run `iotrust catalog facts --format markdown > docs/facts.md`"
+    );
+}
+
+#[test]
+fn validate_reports_every_error_with_file_and_line_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("catalog"), dir.path());
+    let psti = dir.path().join("schemes/uk-psti/2023.yaml");
+    let text = std::fs::read_to_string(&psti).unwrap();
+    let text = text
+        .replacen(
+            "outcome: statement-of-compliance",
+            "outcome: no-such-outcome",
+            1,
+        )
+        .replacen(
+            "    phase: design\n",
+            "    phase: design\n    colour: blue\n",
+            1,
+        );
+    std::fs::write(&psti, text).unwrap();
+    let o = iotrust(&["catalog", "validate", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(out.contains("catalog/schemes/uk-psti/2023.yaml:"), "{out}");
+    assert!(out.contains("unknown field `colour`"), "{out}");
+    // the unknown-field error stops that file; fix it and the reference error shows
+    let text = std::fs::read_to_string(&psti)
+        .unwrap()
+        .replacen("    colour: blue\n", "", 1);
+    std::fs::write(&psti, text).unwrap();
+    let o = iotrust(&["catalog", "validate", dir.path().to_str().unwrap()]);
+    assert!(
+        stdout(&o).contains("outcome `no-such-outcome` does not exist"),
+        "{}",
+        stdout(&o)
+    );
+    // and any other command refuses the broken catalog with exit 2
+    let o = iotrust(&["--catalog", dir.path().to_str().unwrap(), "catalog", "list"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no-such-outcome"));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn oscal_export_is_importable_by_compliance_trestle() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("catalog.json");
+    ok(&[
+        "catalog",
+        "export",
+        "--format",
+        "oscal",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    let script = "import sys, pathlib\nfrom trestle.oscal.catalog import Catalog\n\
+c = Catalog.oscal_read(pathlib.Path(sys.argv[1]))\n\
+print(len(c.groups), sum(len(g.controls or []) for g in c.groups))\n";
+    let o = Command::new("python3")
+        .args(["-c", script, file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "compliance-trestle could not load the export (scripts/test.sh installs it): {}",
+        stderr(&o)
+    );
+    let out = stdout(&o);
+    let mut it = out.split_whitespace().map(|x| x.parse::<usize>().unwrap());
+    let (groups, controls) = (it.next().unwrap(), it.next().unwrap());
+    assert!(
+        groups >= 20 && controls >= 500,
+        "{groups} groups, {controls} controls"
+    );
+}
+
+// ------------------------------------------------------------------------- assess
+
+const CAMERA: &str = "examples/profiles/ip-camera.toml";
+
+#[test]
+fn assess_text_report_and_gates() {
+    let o = iotrust(&["assess", CAMERA, "--date", "2026-11-22"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert!(
+        out.contains(
+            "may be placed on the United Kingdom market: no, because uk-psti@2023 Sch1-para1"
+        ),
+        "{out}"
+    );
+    assert!(
+        !out.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
+    let o = iotrust(&[
+        "assess",
+        CAMERA,
+        "--date",
+        "2026-11-22",
+        "--fail-below",
+        "baseline",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("tier `baseline` not reached"));
+    let o = iotrust(&[
+        "assess",
+        CAMERA,
+        "--date",
+        "2026-11-22",
+        "--require-market",
+        "uk,eu",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("United Kingdom"));
+    let o = iotrust(&[
+        "assess",
+        CAMERA,
+        "--date",
+        "2026-11-22",
+        "--require-market",
+        "eu",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = iotrust(&["assess", CAMERA, "--fail-below", "gold"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown tier `gold`"));
+}
+
+#[test]
+fn assess_every_format() {
+    let json: serde_json::Value = serde_json::from_str(&ok(&[
+        "assess",
+        CAMERA,
+        "--date",
+        "2026-11-22",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(json["format"], "iotrust-assessment/1");
+    assert_eq!(
+        json["catalog_version"],
+        ok(&["catalog", "list", "--format", "json"])
+            .split('"')
+            .nth(3)
+            .unwrap()
+    );
+    assert_eq!(json["evaluated_on"], "2026-11-22");
+    let sarif: serde_json::Value = serde_json::from_str(&ok(&[
+        "assess",
+        CAMERA,
+        "--date",
+        "2026-11-22",
+        "--format",
+        "sarif",
+    ]))
+    .unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let r = results
+        .iter()
+        .find(|r| r["ruleId"] == "no-universal-default-password")
+        .unwrap();
+    assert_eq!(r["level"], "error");
+    assert_eq!(
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        CAMERA
+    );
+    let junit = ok(&[
+        "assess",
+        CAMERA,
+        "--date",
+        "2026-11-22",
+        "--format",
+        "junit",
+    ]);
+    assert!(junit.starts_with("<?xml") && junit.contains("<failure"));
+    let md = ok(&[
+        "assess",
+        CAMERA,
+        "--date",
+        "2026-11-22",
+        "--format",
+        "markdown",
+    ]);
+    assert!(md.contains("## Market access"));
+    let html = ok(&["assess", CAMERA, "--date", "2026-11-22", "--format", "html"]);
+    assert!(html.starts_with("<!doctype html>") && html.trim_end().ends_with("</html>"));
+    assert!(
+        !html.contains("src=\"http") && !html.contains("href=\"http"),
+        "the HTML report is self-contained"
+    );
+}
+
+#[test]
+fn assess_bad_profile_names_file_line_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad.toml");
+    std::fs::write(&p, "[product]\nmanufacturer = \"A\"\nmodel = \"B\"\ncategory = \"ip-camera\"\n\n[auth]\nuses_passwords = \"yes\"\n").unwrap();
+    let o = iotrust(&["assess", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "bad.toml:7: field `auth.uses_passwords`: expected true or false, found string"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn bulk_directory_and_ndjson_stream() {
+    let out = ok(&[
+        "assess",
+        "examples/profiles",
+        "--date",
+        "2026-11-22",
+        "--jobs",
+        "2",
+    ]);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let n = std::fs::read_dir(root().join("examples/profiles"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "toml")
+        })
+        .count();
+    assert_eq!(lines.len(), n);
+    assert!(lines
+        .iter()
+        .all(|l| l["model"].is_string() && l["markets"].is_object()));
+
+    // NDJSON on stdin: a broken line in the middle is reported with its position and skipped
+    let good = r#"{"product": {"manufacturer": "A", "model": "M1", "category": "smart-plug", "markets": ["UK"]}, "auth": {"uses_passwords": false}}"#;
+    let bad = r#"{"product": {"manufacturer": "A", "model": "M2", "category": "toaster"}}"#;
+    let input = format!("{good}\n{bad}\n\n{good}\n");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_iotrust"))
+        .args(["assess", "-", "--date", "2026-11-22"])
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a broken profile in the batch makes the exit code 2"
+    );
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["model"], "M1");
+    assert_eq!(lines[1]["error"]["line"], 2);
+    assert_eq!(lines[1]["error"]["field"], "product.category");
+    assert_eq!(lines[2]["model"], "M1");
+    assert!(
+        stderr(&o).contains("3 profile(s): 2 assessed, 1 broken"),
+        "{}",
+        stderr(&o)
+    );
+}
