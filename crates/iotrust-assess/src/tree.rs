@@ -94,7 +94,7 @@ pub fn parse_toml(text: &str) -> Result<Located, SyntaxError> {
                     })
                     .collect(),
             ),
-            DeValue::Table(t) => Node::Table(
+            DeValue::Table(t) => Node::Table(in_document_order(
                 t.iter()
                     .map(|(k, x)| {
                         let l = line_of(text, k.span().start);
@@ -107,11 +107,11 @@ pub fn parse_toml(text: &str) -> Result<Located, SyntaxError> {
                         )
                     })
                     .collect(),
-            ),
+            )),
         }
     }
     let root = table.get_ref();
-    let entries = root
+    let entries: Vec<(String, Located)> = root
         .iter()
         .map(|(k, x)| {
             let l = line_of(text, k.span().start);
@@ -124,10 +124,17 @@ pub fn parse_toml(text: &str) -> Result<Located, SyntaxError> {
             )
         })
         .collect();
+    let entries = in_document_order(entries);
     Ok(Located {
         line: 1,
         node: Node::Table(entries),
     })
+}
+
+/// The TOML parser's maps are ordered by key; users expect errors in the order they wrote.
+fn in_document_order(mut entries: Vec<(String, Located)>) -> Vec<(String, Located)> {
+    entries.sort_by_key(|(_, v)| v.line);
+    entries
 }
 
 // ------------------------------------------------------------------------------------- JSON
