@@ -1,54 +1,37 @@
-//! Profile + evidence + catalog + evaluation date -> [`Assessment`].
+//! The detailed assessment: every verdict comes from [`crate::eval`]; this layer adds the
+//! reasons, the facts behind them, statements and gaps, for reports and `--format json`.
 
 use iotrust_catalog::catalog::Scheme;
-use iotrust_catalog::expr::{whole_years, FactId, FactValue};
-use iotrust_catalog::model::{Assurance, Completeness, Phase, SchemeKind, Status, Strength};
+use iotrust_catalog::expr::{whole_years, FactId};
+use iotrust_catalog::model::{Phase, Status};
 use iotrust_catalog::Catalog;
 use jiff::civil::Date;
 
+pub use crate::eval::{evaluate, merge_evidence, required_strength, Evaluation, ENDING_SOON_DAYS};
+use crate::eval::{ConformanceWhy, LabelRoute, LevelWhy, ProvWhy, ScopeWhy};
 use crate::evidence::Evidence;
-use crate::profile::{Facts, Profile, Provenance};
+use crate::profile::Profile;
 use crate::result::*;
 
-/// Strength a level's assurance demand requires of the facts behind it.
-pub fn required_strength(a: Assurance) -> Strength {
-    match a {
-        Assurance::SelfDeclared => Strength::Declared,
-        Assurance::LabReviewed => Strength::Documented,
-        Assurance::LabTested | Assurance::PenetrationTested => Strength::LabTested,
-    }
-}
-
-/// Days before the end of support at which a product counts as "ending soon".
-pub const ENDING_SOON_DAYS: i64 = 180;
-
-struct Ctx<'a> {
-    cat: &'a Catalog,
-    facts: &'a Facts,
-    today: Date,
-}
-
-impl Ctx<'_> {
-    fn fact_use(&self, id: FactId) -> FactUse {
-        let name = self
-            .cat
-            .fact_def(id)
-            .map(|f| f.id.to_string())
-            .unwrap_or_default();
-        match self.facts.get(id) {
-            Some((v, p)) => FactUse {
-                fact: name,
-                value: Some(v.clone()),
-                strength: Some(p.strength),
-                source: Some(p.source.clone()),
-            },
-            None => FactUse {
-                fact: name,
-                value: None,
-                strength: None,
-                source: None,
-            },
-        }
+fn fact_use(ev: &Evaluation<'_>, id: FactId) -> FactUse {
+    let name = ev
+        .cat
+        .fact_def(id)
+        .map(|f| f.id.to_string())
+        .unwrap_or_default();
+    match ev.facts.get(id) {
+        Some((v, p)) => FactUse {
+            fact: name,
+            value: Some(v.clone()),
+            strength: Some(p.strength),
+            source: Some(p.source.clone()),
+        },
+        None => FactUse {
+            fact: name,
+            value: None,
+            strength: None,
+            source: None,
+        },
     }
 }
 
@@ -72,130 +55,35 @@ fn missing(uses: &[FactUse]) -> String {
     m.join(", ")
 }
 
-/// Apply evidence to the declared facts: raise strength where evidence covers a declaration,
-/// override with tested values, and record every disagreement as a contradiction.
-pub fn merge_evidence(
-    cat: &Catalog,
-    profile: &Profile,
-    evidence: &[Evidence],
-) -> (Facts, Vec<Contradiction>) {
-    let mut facts = profile.facts.clone();
-    let mut contradictions = Vec::new();
-    for item in &profile.inline_evidence {
-        let label = format!("{}: {}", item.kind, item.title);
-        for c in &item.covers {
-            if let Some((id, _)) = cat.fact(c) {
-                let i = usize::from(id);
-                if let Some(Some(p)) = facts.provenance.get_mut(i) {
-                    if p.strength < item.strength {
-                        p.strength = item.strength;
-                        p.source = format!("{} + {label}", p.source);
-                    }
-                }
+/// Evaluate and explain: the full assessment of `profile` with its `evidence` on `today`.
+pub fn assess(cat: &Catalog, profile: &Profile, evidence: &[Evidence], today: Date) -> Assessment {
+    let ev = evaluate(cat, profile, evidence, today);
+    detail(&ev, profile, evidence)
+}
+
+fn outcome_results(ev: &Evaluation<'_>) -> Vec<OutcomeResult> {
+    ev.cat
+        .outcomes
+        .iter()
+        .zip(&ev.outcomes)
+        .map(|(o, c)| {
+            let mut ids: Vec<FactId> = o.check.facts().to_vec();
+            if let Some(a) = &o.applies {
+                ids.extend_from_slice(a.facts());
             }
-        }
-        for (id, v) in &item.facts {
-            record(
-                cat,
-                &mut facts,
-                &mut contradictions,
-                *id,
-                v.clone(),
-                Provenance {
-                    strength: item.strength,
-                    source: label.clone(),
-                },
-            );
-        }
-    }
-    for ev in evidence {
-        for (id, v, src) in &ev.facts {
-            let source = if ev.tool.is_empty() {
-                src.clone()
+            ids.sort_unstable();
+            ids.dedup();
+            let uses: Vec<FactUse> = ids.iter().map(|&i| fact_use(ev, i)).collect();
+            let reason = if c.contradiction {
+                let msg = o
+                    .def
+                    .contradiction_message
+                    .clone()
+                    .unwrap_or_else(|| "tested evidence contradicts a declaration".into());
+                format!("contradiction: {msg} ({})", describe(&uses))
             } else {
-                format!("{src} ({})", ev.tool)
-            };
-            record(
-                cat,
-                &mut facts,
-                &mut contradictions,
-                *id,
-                v.clone(),
-                Provenance {
-                    strength: ev.strength,
-                    source,
-                },
-            );
-        }
-    }
-    (facts, contradictions)
-}
-
-fn record(
-    cat: &Catalog,
-    facts: &mut Facts,
-    out: &mut Vec<Contradiction>,
-    id: FactId,
-    v: FactValue,
-    p: Provenance,
-) {
-    if let Some((old, oldp)) = facts.get(id) {
-        if *old != v && oldp.strength <= p.strength {
-            let name = cat
-                .fact_def(id)
-                .map(|f| f.id.to_string())
-                .unwrap_or_default();
-            out.push(Contradiction {
-                outcome: None,
-                fact: Some(name.clone()),
-                message: format!(
-                    "`{name}` was {} as {old} ({}) but {} shows {v} ({})",
-                    oldp.strength, oldp.source, p.strength, p.source
-                ),
-            });
-        }
-        if oldp.strength > p.strength {
-            return;
-        }
-    }
-    facts.set(id, v, p);
-}
-
-fn outcome_results(ctx: &Ctx<'_>) -> Vec<OutcomeResult> {
-    let mut out = Vec::with_capacity(ctx.cat.outcomes.len());
-    for o in &ctx.cat.outcomes {
-        let applies = o
-            .applies
-            .as_ref()
-            .map(|e| e.eval(&ctx.facts.values, ctx.today));
-        let check = o.check.eval(&ctx.facts.values, ctx.today);
-        let contradiction = o
-            .contradiction
-            .as_ref()
-            .and_then(|e| e.eval(&ctx.facts.values, ctx.today))
-            == Some(true);
-        let mut ids: Vec<FactId> = o.check.facts().to_vec();
-        if let Some(a) = &o.applies {
-            ids.extend_from_slice(a.facts());
-        }
-        ids.sort_unstable();
-        ids.dedup();
-        let uses: Vec<FactUse> = ids.iter().map(|&i| ctx.fact_use(i)).collect();
-        let (verdict, reason) = if contradiction {
-            let msg = o
-                .def
-                .contradiction_message
-                .clone()
-                .unwrap_or_else(|| "tested evidence contradicts a declaration".into());
-            (
-                Verdict::NotMet,
-                format!("contradiction: {msg} ({})", describe(&uses)),
-            )
-        } else {
-            match (applies, check) {
-                (Some(Some(false)), _) => (
-                    Verdict::NotApplicable,
-                    format!(
+                match c.verdict {
+                    Verdict::NotApplicable => format!(
                         "does not apply: {} is false ({})",
                         o.def
                             .applies_when
@@ -204,341 +92,210 @@ fn outcome_results(ctx: &Ctx<'_>) -> Vec<OutcomeResult> {
                             .unwrap_or(""),
                         describe(&uses)
                     ),
-                ),
-                (_, Some(true)) => (Verdict::Met, format!("holds: {}", describe(&uses))),
-                (Some(None), Some(false)) => (
-                    Verdict::Unknown,
-                    format!("applicability unknown (missing {})", missing(&uses)),
-                ),
-                (_, Some(false)) => (
-                    Verdict::NotMet,
-                    format!("fails `{}`: {}", o.check.source(), describe(&uses)),
-                ),
-                (_, None) => (
-                    Verdict::Unknown,
-                    format!("unknown: no value for {}", missing(&uses)),
-                ),
+                    Verdict::Met => format!("holds: {}", describe(&uses)),
+                    Verdict::NotMet => format!("fails `{}`: {}", o.check.source(), describe(&uses)),
+                    Verdict::Unknown if c.applies == Some(None) => {
+                        format!("applicability unknown (missing {})", missing(&uses))
+                    }
+                    Verdict::Unknown => format!("unknown: no value for {}", missing(&uses)),
+                }
+            };
+            OutcomeResult {
+                id: o.def.id.to_string(),
+                title: o.def.title.clone(),
+                phases: o.def.phases.clone(),
+                verdict: c.verdict,
+                reason,
+                strength: c.strength,
+                contradiction: c.contradiction,
+                facts: uses,
             }
-        };
-        let strength = if verdict == Verdict::Met {
-            // the weakest evidence among the facts the check read
-            o.check
-                .facts()
-                .iter()
-                .filter_map(|&i| ctx.facts.get(i).map(|(_, p)| p.strength))
-                .min()
-        } else {
-            None
-        };
-        out.push(OutcomeResult {
-            id: o.def.id.to_string(),
-            title: o.def.title.clone(),
-            phases: o.def.phases.clone(),
-            verdict,
-            reason,
-            strength,
-            contradiction,
-            facts: uses,
-        });
-    }
-    out
+        })
+        .collect()
 }
 
-/// Base verdict of one provision from its conditions and outcomes (routes come later).
-fn provision_verdict(
-    ctx: &Ctx<'_>,
+fn provision_reason(
+    ev: &Evaluation<'_>,
     s: &Scheme,
     p: &iotrust_catalog::model::ProvisionDef,
-    outcomes: &[OutcomeResult],
-) -> (Verdict, String, Option<Strength>) {
-    if !p.known {
-        return (
-            Verdict::Unknown,
-            "content of this provision is not established in the catalog".into(),
-            None,
-        );
-    }
-    let mut cond_unknown = Vec::new();
-    for c in &p.conditions {
-        match s
-            .conditions
-            .get(c.as_str())
-            .map(|e| e.eval(&ctx.facts.values, ctx.today))
-        {
-            Some(Some(false)) => {
-                let meaning = s
-                    .def
-                    .conditions
-                    .iter()
-                    .find(|d| d.id == *c)
-                    .map(|d| d.meaning.as_str())
-                    .unwrap_or("");
-                return (
-                    Verdict::NotApplicable,
-                    format!("condition {} ({meaning}) does not hold", c.as_str()),
-                    None,
-                );
-            }
-            Some(None) => cond_unknown.push(c.as_str()),
-            _ => {}
-        }
-    }
-    if p.outcomes.is_empty() {
-        let why = p.unmapped_reason.as_deref().unwrap_or("no outcome mapped");
-        return (Verdict::Unknown, format!("not evaluated: {why}"), None);
-    }
-    let mut not_met = Vec::new();
-    let mut unknown = Vec::new();
-    let mut all_na = true;
-    let mut strength: Option<Strength> = None;
-    for m in &p.outcomes {
-        let Some((i, _)) = ctx.cat.outcome(&m.outcome) else {
-            continue;
-        };
-        let r = &outcomes[i];
-        match r.verdict {
-            Verdict::Met => {
-                all_na = false;
-                strength = Some(
-                    strength.map_or(r.strength.unwrap_or(Strength::Declared), |s| {
-                        s.min(r.strength.unwrap_or(Strength::Declared))
-                    }),
-                );
-            }
-            Verdict::NotMet => {
-                all_na = false;
-                not_met.push(i)
-            }
-            Verdict::Unknown => {
-                all_na = false;
-                unknown.push(i)
-            }
-            Verdict::NotApplicable => {}
-        }
-    }
-    if !not_met.is_empty() {
-        let parts: Vec<String> = not_met
+    why: ProvWhy,
+    outs: &[OutcomeResult],
+) -> String {
+    let with = |want: Verdict| -> String {
+        let parts: Vec<String> = p
+            .outcomes
             .iter()
-            .map(|&i| format!("{}: {}", outcomes[i].id, outcomes[i].reason))
+            .filter_map(|m| ev.cat.outcome(&m.outcome).map(|(i, _)| &outs[i]))
+            .filter(|o| o.verdict == want)
+            .map(|o| format!("{}: {}", o.id, o.reason))
             .collect();
-        return (
-            Verdict::NotMet,
-            format!("not met: {}", parts.join(" | ")),
-            None,
-        );
-    }
-    if !cond_unknown.is_empty() {
-        return (
-            Verdict::Unknown,
+        parts.join(" | ")
+    };
+    match why {
+        ProvWhy::Void => "void in this version".into(),
+        ProvWhy::ContentUnknown => {
+            "content of this provision is not established in the catalog".into()
+        }
+        ProvWhy::ConditionFalse(i) => {
+            let c = p.conditions.get(i).map(|c| c.as_str()).unwrap_or("");
+            let meaning = s
+                .def
+                .conditions
+                .iter()
+                .find(|d| *d.id == c)
+                .map(|d| d.meaning.as_str())
+                .unwrap_or("");
+            format!("condition {c} ({meaning}) does not hold")
+        }
+        ProvWhy::Unmapped => format!(
+            "not evaluated: {}",
+            p.unmapped_reason.as_deref().unwrap_or("no outcome mapped")
+        ),
+        ProvWhy::OutcomesNotMet => format!("not met: {}", with(Verdict::NotMet)),
+        ProvWhy::ConditionUnknown => {
+            let unknown: Vec<&str> = p
+                .conditions
+                .iter()
+                .filter(|c| {
+                    s.conditions
+                        .get(c.as_str())
+                        .is_some_and(|e| e.eval(&ev.facts.values, ev.today).is_none())
+                })
+                .map(|c| c.as_str())
+                .collect();
             format!(
                 "applicability unknown: condition {} cannot be decided",
-                cond_unknown.join(", ")
-            ),
-            None,
-        );
+                unknown.join(", ")
+            )
+        }
+        ProvWhy::OutcomesUnknown => with(Verdict::Unknown),
+        ProvWhy::AllNotApplicable => {
+            "every outcome it maps to is not applicable to this product".into()
+        }
+        ProvWhy::Met => {
+            let ids: Vec<&str> = p.outcomes.iter().map(|m| m.outcome.as_str()).collect();
+            format!("met: {}", ids.join(", "))
+        }
+        ProvWhy::Route(ri) => match p.routes.get(ri) {
+            Some(r) => format!("met through route `{}`: {}", &*r.id, r.title),
+            None => "met through an alternative route".into(),
+        },
     }
-    if !unknown.is_empty() {
-        let parts: Vec<String> = unknown
-            .iter()
-            .map(|&i| format!("{}: {}", outcomes[i].id, outcomes[i].reason))
-            .collect();
-        return (Verdict::Unknown, parts.join(" | "), None);
-    }
-    if all_na {
-        return (
-            Verdict::NotApplicable,
-            "every outcome it maps to is not applicable to this product".into(),
-            None,
-        );
-    }
-    let ids: Vec<&str> = p.outcomes.iter().map(|m| m.outcome.as_str()).collect();
-    (Verdict::Met, format!("met: {}", ids.join(", ")), strength)
 }
 
-/// Is the scheme's scope covering this product? (`None` = cannot tell.)
-fn in_scope(
-    ctx: &Ctx<'_>,
-    s: &Scheme,
-    category: Option<&str>,
-    markets: &[String],
-) -> (bool, String) {
-    let jur = s.def.jurisdiction.as_str();
-    let market_ok = jur == "INT"
-        || markets.iter().any(|m| {
-            m == jur
-                || (jur == "EU" && matches!(m.as_str(), "DE" | "FI"))
-                || (jur == "US" && m == "US-CA")
-                || (jur == "US-CA" && m == "US")
-        });
-    if !market_ok {
-        return (false, format!("the product is not sold in {jur}"));
+fn scope_reason(ev: &Evaluation<'_>, s: &Scheme, why: ScopeWhy) -> String {
+    match why {
+        ScopeWhy::InScope => "in scope".into(),
+        ScopeWhy::Market => format!("the product is not sold in {}", &*s.def.jurisdiction),
+        ScopeWhy::Category => format!(
+            "category `{}` is outside the scheme's scope",
+            ev.category.as_deref().unwrap_or("?")
+        ),
+        ScopeWhy::Excluded(i) => format!(
+            "excluded: {}",
+            s.def
+                .scope
+                .excludes
+                .get(i)
+                .map(|e| e.reason.as_str())
+                .unwrap_or("")
+        ),
+        ScopeWhy::Requires => format!(
+            "outside scope: `{}` does not hold",
+            s.requires.as_ref().map(|e| e.source()).unwrap_or("")
+        ),
     }
-    let anc = category
-        .map(|c| ctx.cat.category_ancestry(c))
-        .unwrap_or_default();
-    if !s.def.scope.includes.is_empty()
-        && !s
-            .def
-            .scope
-            .includes
-            .iter()
-            .any(|i| anc.contains(&i.as_str()))
-    {
-        return (
-            false,
-            format!(
-                "category `{}` is outside the scheme's scope",
-                category.unwrap_or("?")
-            ),
-        );
-    }
-    for (ex, unless) in s.def.scope.excludes.iter().zip(&s.unless) {
-        if ex.categories.iter().any(|c| anc.contains(&c.as_str())) {
-            let lifted = unless
-                .as_ref()
-                .and_then(|e| e.eval(&ctx.facts.values, ctx.today))
-                == Some(true);
-            if !lifted {
-                return (false, format!("excluded: {}", ex.reason));
-            }
-        }
-    }
-    if let Some(req) = &s.requires {
-        if req.eval(&ctx.facts.values, ctx.today) == Some(false) {
-            return (
-                false,
-                format!("outside scope: `{}` does not hold", req.source()),
-            );
-        }
-    }
-    (true, "in scope".into())
 }
 
-fn level_results(s: &Scheme, provs: &[ProvisionResult], held: &[String]) -> Vec<LevelResult> {
-    let mut out: Vec<LevelResult> = Vec::new();
-    for (li, l) in s.def.levels.iter().enumerate() {
-        let key = format!("{}#{}", s.key, &*l.id);
-        let need = required_strength(l.assurance);
-        let idx = s.level_provisions.get(li).cloned().unwrap_or_default();
-        let mut failing = Vec::new();
-        let mut unknown = Vec::new();
-        let mut weak = Vec::new();
-        for &i in &idx {
-            let Some(pr) = provs.get(i) else { continue };
-            match pr.verdict {
-                Verdict::NotMet => failing.push(pr.id.clone()),
-                Verdict::Unknown => unknown.push(pr.id.clone()),
-                Verdict::Met if pr.via.is_none() && pr.strength.is_some_and(|st| st < need) => {
-                    weak.push(pr.id.clone())
-                }
-                _ => {}
-            }
-        }
-        let lower_ok = l.includes.iter().all(|inc| {
-            out.iter()
-                .any(|r| r.id == **inc && r.verdict == Verdict::Met)
-        });
-        let (verdict, reason) = if held.contains(&key) {
-            (Verdict::Met, "held (declared in the profile)".to_string())
-        } else if !failing.is_empty() {
-            (
-                Verdict::NotMet,
-                format!("provisions not met: {}", failing.join(", ")),
-            )
-        } else if !lower_ok {
-            (
-                Verdict::NotMet,
-                "a level it builds on is not reached".to_string(),
-            )
-        } else if l.completeness == Completeness::Unknown {
-            (
-                Verdict::Unknown,
-                "the level's requirements are not established in the catalog".to_string(),
-            )
-        } else if !unknown.is_empty() {
-            (
-                Verdict::Unknown,
-                format!("undecided provisions: {}", unknown.join(", ")),
-            )
-        } else if !weak.is_empty() {
-            (
-                Verdict::NotMet,
-                format!(
-                    "needs {} evidence ({}): {} rest on weaker evidence",
-                    need,
-                    l.assurance,
-                    weak.join(", ")
-                ),
-            )
-        } else if l.completeness == Completeness::Partial {
-            (Verdict::Met, format!("every known requirement met with {need} evidence; the level's full requirement list is not established"))
-        } else {
-            (
-                Verdict::Met,
-                format!("every provision met with {need} evidence"),
-            )
-        };
-        out.push(LevelResult {
-            id: l.id.to_string(),
-            title: l.title.clone(),
-            assurance: l.assurance,
-            verdict,
-            reason,
-        });
-    }
-    out
-}
-
-/// Evaluate `profile` (with its loaded `evidence`) against the catalog on `today`.
-pub fn assess(cat: &Catalog, profile: &Profile, evidence: &[Evidence], today: Date) -> Assessment {
-    let (facts, mut contradictions) = merge_evidence(cat, profile, evidence);
-    let ctx = Ctx {
-        cat,
-        facts: &facts,
-        today,
-    };
-    let outcomes = outcome_results(&ctx);
-    for o in outcomes.iter().filter(|o| o.contradiction) {
-        contradictions.push(Contradiction {
-            outcome: Some(o.id.clone()),
-            fact: None,
-            message: o.reason.clone(),
-        });
-    }
-    let category = profile.category(cat);
-    let markets = profile.markets(cat);
-    let held: Vec<String> = profile
-        .labels
-        .iter()
-        .filter(|l| l.valid_until.is_none_or(|d| d >= today))
-        .map(|l| l.level.clone())
-        .collect();
-
-    // pass 1: every scheme's provisions, without routes
-    let mut schemes: Vec<SchemeResult> = cat
+fn scheme_results(ev: &Evaluation<'_>, outs: &[OutcomeResult]) -> Vec<SchemeResult> {
+    ev.cat
         .schemes
         .iter()
-        .map(|s| {
-            let (scope_ok, scope_reason) = in_scope(&ctx, s, category.as_deref(), &markets);
-            let provisions = s
+        .zip(&ev.schemes)
+        .map(|(s, sc)| {
+            let mut counts = Counts::default();
+            let provisions: Vec<ProvisionResult> = s
                 .def
                 .provisions
                 .iter()
-                .filter(|p| p.status != Status::Void)
-                .map(|p| {
-                    let (verdict, reason, strength) = provision_verdict(&ctx, s, p, &outcomes);
+                .zip(&sc.provisions)
+                .filter(|(p, _)| p.status != Status::Void)
+                .map(|(p, pc)| {
+                    counts.add(pc.verdict);
                     ProvisionResult {
                         id: p.id.to_string(),
                         title: p.title.clone(),
                         status: p.status,
                         notation: Scheme::status_notation(p),
                         phase: p.phase,
-                        verdict,
-                        reason,
-                        strength,
-                        via: None,
+                        verdict: pc.verdict,
+                        reason: provision_reason(ev, s, p, pc.why, outs),
+                        strength: pc.strength,
+                        via: match pc.why {
+                            ProvWhy::Route(ri) => p.routes.get(ri).map(|r| format!("{}: {}", &*r.id, r.title)),
+                            _ => None,
+                        },
                         outcomes: p.outcomes.iter().map(|m| m.outcome.to_string()).collect(),
                     }
+                })
+                .collect();
+            let ids_where = |pred: &dyn Fn(&ProvisionResult) -> bool| -> String {
+                let v: Vec<&str> = provisions.iter().filter(|p| pred(p)).map(|p| p.id.as_str()).collect();
+                v.join(", ")
+            };
+            let conformance_reason = match sc.conformance_why {
+                ConformanceWhy::OutOfScope => scope_reason(ev, s, sc.scope),
+                ConformanceWhy::Failing => format!(
+                    "mandatory provisions not met: {}",
+                    ids_where(&|p| p.status == Status::Mandatory && p.verdict == Verdict::NotMet)
+                ),
+                ConformanceWhy::Undecided => format!(
+                    "mandatory provisions undecided: {}",
+                    ids_where(&|p| p.status == Status::Mandatory && p.verdict == Verdict::Unknown)
+                ),
+                ConformanceWhy::NoMandatory => "the scheme has no mandatory provisions to decide conformance".into(),
+                ConformanceWhy::Conformant => "every applicable mandatory provision is met".into(),
+            };
+            let levels = s
+                .def
+                .levels
+                .iter()
+                .enumerate()
+                .zip(&sc.levels)
+                .map(|((li, l), lc)| {
+                    let need = required_strength(l.assurance);
+                    let in_level = |pred: &dyn Fn(&crate::eval::ProvCore) -> bool| -> String {
+                        let v: Vec<&str> = s
+                            .level_provisions
+                            .get(li)
+                            .map(Vec::as_slice)
+                            .unwrap_or(&[])
+                            .iter()
+                            .filter(|&&i| sc.provisions.get(i).is_some_and(|pc| pred(pc)))
+                            .map(|&i| s.def.provisions[i].id.as_str())
+                            .collect();
+                        v.join(", ")
+                    };
+                    let reason = match lc.why {
+                        LevelWhy::Held => "held (declared in the profile)".to_string(),
+                        LevelWhy::ProvisionsNotMet => format!("provisions not met: {}", in_level(&|pc| pc.verdict == Verdict::NotMet)),
+                        LevelWhy::LowerLevelMissing => "a level it builds on is not reached".into(),
+                        LevelWhy::LowerLevelUnknown => "a level it builds on is undecided".into(),
+                        LevelWhy::OutOfScope => "the scheme does not cover this product".into(),
+                        LevelWhy::NothingApplies => "none of its provisions applies to this product".into(),
+                        LevelWhy::ContentUnknown => "the level's requirements are not established in the catalog".into(),
+                        LevelWhy::Undecided => format!("undecided provisions: {}", in_level(&|pc| pc.verdict == Verdict::Unknown)),
+                        LevelWhy::WeakEvidence => format!(
+                            "needs {need} evidence ({}): {} rest on weaker evidence",
+                            l.assurance,
+                            in_level(&|pc| pc.verdict == Verdict::Met && pc.strength.is_some_and(|st| st < need))
+                        ),
+                        LevelWhy::MetPartial => format!(
+                            "every known requirement met with {need} evidence; the level's full requirement list is not established"
+                        ),
+                        LevelWhy::Met => format!("every provision met with {need} evidence"),
+                    };
+                    LevelResult { id: l.id.to_string(), title: l.title.clone(), assurance: l.assurance, verdict: lc.verdict, reason }
                 })
                 .collect();
             SchemeResult {
@@ -546,186 +303,22 @@ pub fn assess(cat: &Catalog, profile: &Profile, evidence: &[Evidence], today: Da
                 title: s.def.title.clone(),
                 kind: s.def.kind,
                 jurisdiction: s.def.jurisdiction.to_string(),
-                in_scope: scope_ok,
-                scope_reason,
+                in_scope: sc.in_scope(),
+                scope_reason: scope_reason(ev, s, sc.scope),
                 applies_from: s.applies_from.or(s.in_force),
-                conformance: Verdict::Unknown,
-                conformance_reason: String::new(),
-                counts: Counts::default(),
-                levels: Vec::new(),
-                highest_level: None,
+                conformance: sc.conformance,
+                conformance_reason,
+                counts,
+                levels,
+                highest_level: sc.highest_level().and_then(|i| s.def.levels.get(i)).map(|l| l.id.to_string()),
                 provisions,
             }
         })
-        .collect();
-    // levels (without routes) so that level routes can see them
-    for (s, r) in cat.schemes.iter().zip(schemes.iter_mut()) {
-        r.levels = level_results(s, &r.provisions, &held);
-    }
-    // pass 2: alternative routes (deemed compliance, label routes)
-    let mut upgrades: Vec<(usize, usize, String)> = Vec::new();
-    for (si, s) in cat.schemes.iter().enumerate() {
-        for (pi, p) in s
-            .def
-            .provisions
-            .iter()
-            .filter(|p| p.status != Status::Void)
-            .enumerate()
-        {
-            if p.routes.is_empty() || schemes[si].provisions[pi].verdict == Verdict::Met {
-                continue;
-            }
-            for route in &p.routes {
-                let ok = if let Some(level) = &route.level {
-                    let (lk, lid) = level.split_once('#').unwrap_or((level.as_str(), ""));
-                    held.iter().any(|h| h == level.as_str())
-                        || cat.scheme_index(lk).is_some_and(|j| {
-                            schemes[j]
-                                .levels
-                                .iter()
-                                .any(|l| l.id == lid && l.verdict == Verdict::Met)
-                        })
-                } else {
-                    route.all_of.iter().all(|r| {
-                        let Some((sk, pid)) = r.split_once('#') else {
-                            return false;
-                        };
-                        cat.scheme_index(sk).is_some_and(|j| {
-                            schemes[j].provisions.iter().any(|x| {
-                                x.id == pid
-                                    && matches!(x.verdict, Verdict::Met | Verdict::NotApplicable)
-                            })
-                        })
-                    })
-                };
-                if ok {
-                    upgrades.push((si, pi, format!("{}: {}", &*route.id, route.title)));
-                    break;
-                }
-            }
-        }
-    }
-    for (si, pi, via) in upgrades {
-        let pr = &mut schemes[si].provisions[pi];
-        pr.reason = format!("met through route {via} (own outcomes: {})", pr.reason);
-        pr.verdict = Verdict::Met;
-        pr.via = Some(via);
-    }
-    // conformance and levels
-    for (s, r) in cat.schemes.iter().zip(schemes.iter_mut()) {
-        r.levels = level_results(s, &r.provisions, &held);
-        r.highest_level = r
-            .levels
-            .iter()
-            .rev()
-            .find(|l| l.verdict == Verdict::Met)
-            .map(|l| l.id.clone());
-        let mut c = Counts::default();
-        for p in &r.provisions {
-            c.add(p.verdict);
-        }
-        r.counts = c;
-        let mandatory: Vec<&ProvisionResult> = r
-            .provisions
-            .iter()
-            .filter(|p| p.status == Status::Mandatory)
-            .collect();
-        let failing: Vec<&str> = mandatory
-            .iter()
-            .filter(|p| p.verdict == Verdict::NotMet)
-            .map(|p| p.id.as_str())
-            .collect();
-        let undecided: Vec<&str> = mandatory
-            .iter()
-            .filter(|p| p.verdict == Verdict::Unknown)
-            .map(|p| p.id.as_str())
-            .collect();
-        (r.conformance, r.conformance_reason) = if !r.in_scope {
-            (Verdict::NotApplicable, r.scope_reason.clone())
-        } else if !failing.is_empty() {
-            (
-                Verdict::NotMet,
-                format!("mandatory provisions not met: {}", failing.join(", ")),
-            )
-        } else if !undecided.is_empty() {
-            (
-                Verdict::Unknown,
-                format!("mandatory provisions undecided: {}", undecided.join(", ")),
-            )
-        } else if mandatory.is_empty() {
-            (
-                Verdict::Unknown,
-                "the scheme has no mandatory provisions to decide conformance".into(),
-            )
-        } else {
-            (
-                Verdict::Met,
-                "every applicable mandatory provision is met".into(),
-            )
-        };
-    }
-
-    let tiers = tier_results(cat, &outcomes, &cat.tiers);
-    let profiles = tier_results(cat, &outcomes, &cat.profiles);
-    let tier = tiers
-        .iter()
-        .take_while(|t| t.reached)
-        .last()
-        .map(|t| t.id.clone());
-    let markets_r = market_results(cat, &schemes, &markets, today);
-    let labels = label_results(cat, &schemes, &held, category.as_deref(), today);
-    let mut gaps = Vec::new();
-    if let Some(next) = tiers.iter().find(|t| !t.reached) {
-        gaps.push(tier_gap(cat, next, &outcomes, &schemes));
-    }
-    for m in markets_r.iter().filter(|m| m.access != Access::Yes) {
-        gaps.push(market_gap(cat, m, &schemes, &outcomes));
-    }
-    let lifecycle = lifecycle(&outcomes);
-    let support = support(cat, &ctx, &schemes);
-    let mut oc = Counts::default();
-    for o in &outcomes {
-        oc.add(o.verdict);
-    }
-    Assessment {
-        format: FORMAT.into(),
-        tool: format!("iotrust {}", env!("CARGO_PKG_VERSION")),
-        catalog_version: cat.version().to_string(),
-        evaluated_on: today,
-        profile: ProfileSummary {
-            source: profile.source.clone(),
-            identity: profile.identity.clone(),
-            category: category.unwrap_or_default(),
-            markets,
-            labels_held: held,
-        },
-        summary: Summary { tier, outcomes: oc },
-        outcomes,
-        schemes,
-        markets: markets_r,
-        labels,
-        tiers,
-        profiles,
-        gaps,
-        lifecycle,
-        support,
-        contradictions,
-        evidence: evidence
-            .iter()
-            .map(|e| EvidenceSummary {
-                file: e.file.clone(),
-                kind: e.kind.clone(),
-                tool: e.tool.clone(),
-                strength: e.strength,
-                facts: e.facts.len(),
-                findings: e.findings.clone(),
-            })
-            .collect(),
-    }
+        .collect()
 }
 
 fn tier_results(
-    cat: &Catalog,
+    ev: &Evaluation<'_>,
     outcomes: &[OutcomeResult],
     tiers: &[iotrust_catalog::Tier],
 ) -> Vec<TierResult> {
@@ -752,47 +345,30 @@ fn tier_results(
                     why,
                 });
             }
-            let _ = cat;
             TierResult {
                 id: t.def.id.to_string(),
                 title: t.def.title.clone(),
                 min_strength: t.def.min_strength,
-                reached: missing.is_empty(),
+                reached: ev.tier_reached(t),
                 missing,
             }
         })
         .collect()
 }
 
-fn laws_for_market<'a>(schemes: &'a [SchemeResult], market: &str) -> Vec<&'a SchemeResult> {
-    schemes
-        .iter()
-        .filter(|s| s.kind == SchemeKind::MandatoryLaw)
-        .filter(|s| {
-            s.jurisdiction == market
-                || (s.jurisdiction == "EU" && matches!(market, "DE" | "FI"))
-                || (s.jurisdiction == "US-CA" && matches!(market, "US" | "US-CA"))
-        })
-        .collect()
-}
-
-fn market_results(
-    cat: &Catalog,
-    schemes: &[SchemeResult],
-    markets: &[String],
-    today: Date,
-) -> Vec<MarketResult> {
-    markets
+fn market_results(ev: &Evaluation<'_>, schemes: &[SchemeResult]) -> Vec<MarketResult> {
+    let cat = ev.cat;
+    ev.markets
         .iter()
         .map(|m| {
             let title = cat.meta.jurisdictions.iter().find(|j| *j.id == *m).map(|j| j.title.clone()).unwrap_or_else(|| m.clone());
-            let laws = laws_for_market(schemes, m);
+            let laws = ev.laws_for_market(m);
+            let access = ev.market_access(m);
             let mut law_results = Vec::new();
-            let mut blocking = Vec::new();
-            let mut undecided = Vec::new();
-            let mut future = Vec::new();
-            for l in &laws {
-                let in_force = l.applies_from.is_none_or(|d| d <= today);
+            let (mut blocking, mut undecided, mut future) = (Vec::new(), Vec::new(), Vec::new());
+            for &si in &laws {
+                let l = &schemes[si];
+                let in_force = ev.law_in_force(si);
                 let failing: Vec<FailingProvision> = l
                     .provisions
                     .iter()
@@ -803,9 +379,7 @@ fn market_results(
                     if !in_force {
                         future.push(format!("{} applies from {}", l.scheme, l.applies_from.map(|d| d.to_string()).unwrap_or_default()));
                     } else if l.conformance == Verdict::NotMet {
-                        for f in &failing {
-                            blocking.push(format!("{} {} ({}) is not met", l.scheme, f.provision, f.title));
-                        }
+                        blocking.extend(failing.iter().map(|f| format!("{} {} ({}) is not met", l.scheme, f.provision, f.title)));
                     } else if l.conformance == Verdict::Unknown {
                         undecided.push(format!("{}: {}", l.scheme, l.conformance_reason));
                     }
@@ -820,14 +394,13 @@ fn market_results(
                     failing,
                 });
             }
-            let (access, mut statement) = if laws.is_empty() {
-                (Access::Yes, format!("may be placed on the {title} market: yes; no mandatory consumer-IoT security law is catalogued for {m}"))
-            } else if !blocking.is_empty() {
-                (Access::No, format!("may be placed on the {title} market: no, because {}", blocking.join("; ")))
-            } else if !undecided.is_empty() {
-                (Access::Undetermined, format!("may be placed on the {title} market: undetermined, because {}", undecided.join("; ")))
-            } else {
-                (Access::Yes, format!("may be placed on the {title} market: yes"))
+            let mut statement = match access {
+                _ if laws.is_empty() => {
+                    format!("may be placed on the {title} market: yes; no mandatory consumer-IoT security law is catalogued for {m}")
+                }
+                Access::No => format!("may be placed on the {title} market: no, because {}", blocking.join("; ")),
+                Access::Undetermined => format!("may be placed on the {title} market: undetermined, because {}", undecided.join("; ")),
+                Access::Yes => format!("may be placed on the {title} market: yes"),
             };
             if !future.is_empty() {
                 let fails_later: Vec<String> = law_results
@@ -845,78 +418,153 @@ fn market_results(
         .collect()
 }
 
-fn label_results(
-    cat: &Catalog,
-    schemes: &[SchemeResult],
-    held: &[String],
-    category: Option<&str>,
-    today: Date,
-) -> Vec<LabelResult> {
-    let mut out: Vec<LabelResult> = Vec::new();
-    let mut reached: Vec<String> = held.to_vec();
-    for s in schemes
-        .iter()
-        .filter(|s| s.kind == SchemeKind::VoluntaryLabel)
-    {
-        let status = cat.scheme_by_key(&s.scheme).map(|x| x.def.status);
-        for l in s.levels.iter().filter(|l| l.verdict == Verdict::Met) {
-            let key = format!("{}#{}", s.scheme, l.id);
-            let closed = status == Some(iotrust_catalog::model::SchemeStatus::Closed);
-            if !held.contains(&key) {
-                reached.push(key.clone());
+fn label_results(ev: &Evaluation<'_>, schemes: &[SchemeResult]) -> Vec<LabelResult> {
+    ev.labels()
+        .into_iter()
+        .map(|l| {
+            let note = match l.route {
+                LabelRoute::Held => "held (declared in the profile)".to_string(),
+                LabelRoute::Assessment => {
+                    let (key, id) = l.label.split_once('#').unwrap_or((&l.label, ""));
+                    let lr = schemes
+                        .iter()
+                        .find(|s| s.scheme == key)
+                        .and_then(|s| s.levels.iter().find(|x| x.id == id));
+                    match lr {
+                        Some(x) if !l.obtainable => {
+                            format!("{}; the scheme is closed to new labels", x.reason)
+                        }
+                        Some(x) => format!("{} (assurance: {})", x.reason, x.assurance),
+                        None => String::new(),
+                    }
+                }
+                LabelRoute::Recognition(ri) => match ev.cat.recognitions.get(ri) {
+                    Some(r) => format!(
+                        "{} from {} ({}; {:?})",
+                        r.def.kind, &*r.def.from, r.def.source.reference, r.def.source.confidence
+                    ),
+                    None => String::new(),
+                },
+            };
+            let route = match l.route {
+                LabelRoute::Held => "held",
+                LabelRoute::Assessment => "assessment",
+                LabelRoute::Recognition(_) => "recognition",
+            };
+            LabelResult {
+                label: l.label,
+                route: route.into(),
+                note,
+                obtainable: l.obtainable,
             }
-            out.push(LabelResult {
-                label: key.clone(),
-                route: if held.contains(&key) {
-                    "held".into()
-                } else {
-                    "assessment".into()
-                },
-                note: if closed {
-                    format!("{}; the scheme is closed to new labels", l.reason)
-                } else {
-                    format!("{} (assurance: {})", l.reason, l.assurance)
-                },
-                obtainable: !closed || held.contains(&key),
+        })
+        .collect()
+}
+
+fn support(ev: &Evaluation<'_>, schemes: &[SchemeResult]) -> SupportView {
+    let (status, end, days_left, placed) = ev.support();
+    let years = match (placed, end) {
+        (Some(p), Some(e)) => Some(whole_years(p, e)),
+        _ => None,
+    };
+    let mut at_end = Vec::new();
+    for s in schemes.iter().filter(|s| s.in_scope) {
+        for p in s
+            .provisions
+            .iter()
+            .filter(|p| p.phase == Phase::Sunsetting && p.verdict != Verdict::NotApplicable)
+        {
+            at_end.push(EndRequirement {
+                scheme: s.scheme.clone(),
+                provision: p.id.clone(),
+                title: p.title.clone(),
+                verdict: p.verdict,
             });
         }
     }
-    let anc = category
-        .map(|c| cat.category_ancestry(c))
-        .unwrap_or_default();
-    for r in cat.recognitions.iter().filter(|r| r.in_effect(today)) {
-        if !reached.iter().any(|x| *x == *r.def.from) {
-            continue;
+    let statement = match (status, end, days_left) {
+        (SupportStatus::Unsupported, Some(e), Some(d)) => {
+            format!("unsupported: support ended on {e} ({} days ago)", -d)
         }
-        if let Some(sc) = &r.def.scope {
-            if !sc.categories.iter().any(|c| anc.contains(&c.as_str())) {
-                continue;
-            }
+        (SupportStatus::Supported | SupportStatus::EndingSoon, Some(e), Some(d)) => {
+            format!("supported until {e} ({d} days left)")
         }
-        if out
-            .iter()
-            .any(|l| l.label == *r.def.to && l.route != "recognition")
-        {
-            continue;
-        }
-        let to_scheme = r.def.to.split('#').next().unwrap_or("");
-        let closed = cat
-            .scheme_by_key(to_scheme)
-            .is_some_and(|s| s.def.status == iotrust_catalog::model::SchemeStatus::Closed);
-        out.push(LabelResult {
-            label: r.def.to.to_string(),
-            route: "recognition".into(),
-            note: format!(
-                "{} from {} ({}; {:?})",
-                r.def.kind, &*r.def.from, r.def.source.reference, r.def.source.confidence
-            ),
-            obtainable: !closed,
-        });
+        _ => "no support-period end date is declared".to_string(),
+    };
+    SupportView {
+        end_date: end,
+        placed_on_market: placed,
+        days_left,
+        status,
+        statement,
+        years_of_support: years,
+        cra_minimum_met: years.map(|y| y >= 5),
+        at_end_of_support: at_end,
     }
-    out
 }
 
-/// Outcomes to fix for a tier: each missing one is necessary, so the set is minimal.
+/// The detailed assessment of an evaluation.
+pub fn detail(ev: &Evaluation<'_>, profile: &Profile, evidence: &[Evidence]) -> Assessment {
+    let cat = ev.cat;
+    let outcomes = outcome_results(ev);
+    let schemes = scheme_results(ev, &outcomes);
+    let tiers = tier_results(ev, &outcomes, &cat.tiers);
+    let profiles = tier_results(ev, &outcomes, &cat.profiles);
+    let markets = market_results(ev, &schemes);
+    let labels = label_results(ev, &schemes);
+    let mut gaps = Vec::new();
+    if let Some(next) = tiers.iter().find(|t| !t.reached) {
+        gaps.push(tier_gap(cat, next, &outcomes, &schemes));
+    }
+    for m in markets.iter().filter(|m| m.access != Access::Yes) {
+        gaps.push(market_gap(cat, m, &schemes, &outcomes));
+    }
+    let lifecycle = lifecycle(&outcomes);
+    let support = support(ev, &schemes);
+    let mut oc = Counts::default();
+    for o in &outcomes {
+        oc.add(o.verdict);
+    }
+    Assessment {
+        format: FORMAT.into(),
+        tool: format!("iotrust {}", env!("CARGO_PKG_VERSION")),
+        catalog_version: cat.version().to_string(),
+        evaluated_on: ev.today,
+        profile: ProfileSummary {
+            source: profile.source.clone(),
+            identity: profile.identity.clone(),
+            category: ev.category.clone().unwrap_or_default(),
+            markets: ev.markets.clone(),
+            labels_held: ev.held.clone(),
+        },
+        summary: Summary {
+            tier: ev.tier().map(str::to_string),
+            outcomes: oc,
+        },
+        outcomes,
+        schemes,
+        markets,
+        labels,
+        tiers,
+        profiles,
+        gaps,
+        lifecycle,
+        support,
+        contradictions: ev.contradictions.clone(),
+        evidence: evidence
+            .iter()
+            .map(|e| EvidenceSummary {
+                file: e.file.clone(),
+                kind: e.kind.clone(),
+                tool: e.tool.clone(),
+                strength: e.strength,
+                facts: e.facts.len(),
+                findings: e.findings.clone(),
+            })
+            .collect(),
+    }
+}
+
 fn tier_gap(
     cat: &Catalog,
     t: &TierResult,
@@ -1093,60 +741,4 @@ fn lifecycle(outcomes: &[OutcomeResult]) -> Vec<PhaseView> {
             }
         })
         .collect()
-}
-
-fn support(cat: &Catalog, ctx: &Ctx<'_>, schemes: &[SchemeResult]) -> SupportView {
-    let date_fact = |name: &str| match cat.fact(name).and_then(|(id, _)| ctx.facts.get(id)) {
-        Some((FactValue::Date(d), _)) => Some(*d),
-        _ => None,
-    };
-    let end = date_fact("support.end_date");
-    let placed = date_fact("product.placed_on_market");
-    let days_left = end
-        .and_then(|e| ctx.today.until((jiff::Unit::Day, e)).ok())
-        .map(|s| i64::from(s.get_days()));
-    let status = match days_left {
-        None => SupportStatus::Unknown,
-        Some(d) if d < 0 => SupportStatus::Unsupported,
-        Some(d) if d <= ENDING_SOON_DAYS => SupportStatus::EndingSoon,
-        Some(_) => SupportStatus::Supported,
-    };
-    let years = match (placed, end) {
-        (Some(p), Some(e)) => Some(whole_years(p, e)),
-        _ => None,
-    };
-    let cra_minimum_met = years.map(|y| y >= 5);
-    let mut at_end = Vec::new();
-    for s in schemes.iter().filter(|s| s.in_scope) {
-        for p in s
-            .provisions
-            .iter()
-            .filter(|p| p.phase == Phase::Sunsetting && p.verdict != Verdict::NotApplicable)
-        {
-            at_end.push(EndRequirement {
-                scheme: s.scheme.clone(),
-                provision: p.id.clone(),
-                title: p.title.clone(),
-                verdict: p.verdict,
-            });
-        }
-    }
-    let statement = match (status, end, days_left) {
-        (SupportStatus::Unknown, _, _) => "no support-period end date is declared".to_string(),
-        (SupportStatus::Unsupported, Some(e), Some(d)) => {
-            format!("unsupported: support ended on {e} ({} days ago)", -d)
-        }
-        (_, Some(e), Some(d)) => format!("supported until {e} ({d} days left)"),
-        _ => String::new(),
-    };
-    SupportView {
-        end_date: end,
-        placed_on_market: placed,
-        days_left,
-        status,
-        statement,
-        years_of_support: years,
-        cra_minimum_met,
-        at_end_of_support: at_end,
-    }
 }

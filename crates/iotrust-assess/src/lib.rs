@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod engine;
+pub mod eval;
 pub mod evidence;
 pub mod profile;
 pub mod report;

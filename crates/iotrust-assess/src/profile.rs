@@ -277,8 +277,16 @@ fn date(ctx: &Ctx<'_>, v: &Located, field: &str) -> Result<Date, InputError> {
 }
 
 fn suggest<'a>(want: &str, options: impl Iterator<Item = &'a str>) -> String {
+    // a close spelling, or an option the word begins (`unique` -> `unique-per-device`)
+    let score = |o: &str| {
+        if want.len() >= 3 && o.starts_with(want) {
+            0
+        } else {
+            edit_distance(want, o)
+        }
+    };
     let best = options
-        .map(|o| (edit_distance(want, o), o))
+        .map(|o| (score(o), o))
         .min_by_key(|(d, _)| *d)
         .filter(|(d, _)| *d <= 3);
     best.map(|(_, o)| format!(" (did you mean `{o}`?)"))
@@ -465,12 +473,9 @@ fn from_tree(cat: &Catalog, root: &Located, ctx: &Ctx<'_>) -> Result<Profile, In
     let mut evidence = Vec::new();
     let mut inline = Vec::new();
     let mut labels = Vec::new();
-    let sections: std::collections::BTreeSet<&str> = cat
-        .facts
-        .iter()
-        .filter_map(|f| f.id.split_once('.').map(|(p, _)| p))
-        .collect();
+    let sections = cat.fact_sections();
     let mut saw_product = false;
+    let mut product_line = 1;
     for (key, v) in top {
         match key.as_str() {
             "schema" => {
@@ -485,6 +490,7 @@ fn from_tree(cat: &Catalog, root: &Located, ctx: &Ctx<'_>) -> Result<Profile, In
             }
             "product" => {
                 saw_product = true;
+                product_line = v.line;
                 for (k, x) in table(ctx, v, "product")? {
                     let field = format!("product.{k}");
                     if IDENTITY.contains(&k.as_str()) {
@@ -597,7 +603,7 @@ fn from_tree(cat: &Catalog, root: &Located, ctx: &Ctx<'_>) -> Result<Profile, In
                     labels.push(l);
                 }
             }
-            section if sections.contains(section) => {
+            section if sections.iter().any(|x| x.as_str() == section) => {
                 for (k, x) in table(ctx, v, section)? {
                     declare(cat, ctx, &mut facts, &format!("{section}.{k}"), x)?;
                 }
@@ -605,7 +611,7 @@ fn from_tree(cat: &Catalog, root: &Located, ctx: &Ctx<'_>) -> Result<Profile, In
             other => {
                 let known = ["schema", "product", "evidence", "labels"]
                     .into_iter()
-                    .chain(sections.iter().copied());
+                    .chain(sections.iter().map(String::as_str));
                 return Err(ctx.err(
                     v.line,
                     Some(other),
@@ -615,9 +621,16 @@ fn from_tree(cat: &Catalog, root: &Located, ctx: &Ctx<'_>) -> Result<Profile, In
         }
     }
     if !saw_product || !have.0 || !have.1 {
+        let field = if !saw_product {
+            "product"
+        } else if !have.0 {
+            "product.manufacturer"
+        } else {
+            "product.model"
+        };
         return Err(ctx.err(
-            1,
-            Some("product"),
+            product_line,
+            Some(field),
             "a profile needs [product] with at least manufacturer and model",
         ));
     }
@@ -628,7 +641,7 @@ fn from_tree(cat: &Catalog, root: &Located, ctx: &Ctx<'_>) -> Result<Profile, In
             .is_none_or(|v| v.is_none())
         {
             return Err(ctx.err(
-                1,
+                product_line,
                 Some("product.category"),
                 "a profile needs product.category (see `iotrust catalog facts`)",
             ));

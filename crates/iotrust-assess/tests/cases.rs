@@ -237,25 +237,39 @@ fn expected_verdicts_of_example_profiles() {
     );
 }
 
-/// Each bad profile starts with `# expect: LINE FIELD :: MESSAGE-SUBSTRING` (FIELD may be `-`).
+/// Each bad TOML profile starts with `# expect: LINE FIELD :: MESSAGE-SUBSTRING` (FIELD may be
+/// `-`); a bad JSON profile (which cannot hold a comment) has the same line, without `# expect:`,
+/// in a sidecar file `NAME.json.expect`.
 #[test]
 fn bad_profiles_give_precise_errors() {
     let cat = Catalog::embedded().unwrap();
-    let cases = files(&root().join("tests/bad-profiles"));
-    assert!(!cases.is_empty());
+    let dir = root().join("tests/bad-profiles");
+    let mut cases = files(&dir);
+    cases.extend(files(&dir.join("json")));
+    assert!(cases.len() >= 20, "{} bad-profile cases", cases.len());
     let mut failures = Vec::new();
     for c in &cases {
         let text = std::fs::read_to_string(c).unwrap();
-        let first = text.lines().next().unwrap_or("");
-        let spec = first
-            .trim_start_matches(['#', '/', ' '])
-            .strip_prefix("expect:")
-            .unwrap_or_else(|| {
-                panic!(
-                    "{}: first line must be `# expect: LINE FIELD :: MESSAGE`",
-                    c.display()
-                )
-            });
+        let spec = if c.extension().is_some_and(|x| x == "json") {
+            let side = PathBuf::from(format!("{}.expect", c.display()));
+            std::fs::read_to_string(&side)
+                .unwrap_or_else(|e| panic!("{}: {e}", side.display()))
+                .trim()
+                .to_string()
+        } else {
+            let first = text.lines().next().unwrap_or("");
+            first
+                .trim_start_matches(['#', ' '])
+                .strip_prefix("expect:")
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{}: first line must be `# expect: LINE FIELD :: MESSAGE`",
+                        c.display()
+                    )
+                })
+                .trim()
+                .to_string()
+        };
         let (head, msg) = spec.split_once("::").unwrap();
         let mut parts = head.split_whitespace();
         let line: usize = parts.next().unwrap().parse().unwrap();
@@ -275,4 +289,53 @@ fn bad_profiles_give_precise_errors() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The bulk summary (fast path) says what the detailed assessment says.
+#[test]
+fn bulk_summary_agrees_with_the_detailed_assessment() {
+    let cat = Catalog::embedded().unwrap();
+    for p in files(&root().join("examples/profiles")) {
+        let text = std::fs::read_to_string(&p).unwrap();
+        let shown = p.display().to_string();
+        let prof = profile::parse(&cat, &text, InputFormat::from_path(&shown), &shown).unwrap();
+        let today = "2026-11-22".parse().unwrap();
+        let ev = iotrust_assess::eval::evaluate(&cat, &prof, &[], today);
+        let sum = ev.summary(&prof, Vec::new());
+        let a = iotrust_assess::engine::detail(&ev, &prof, &[]);
+        assert_eq!(sum.tier, a.summary.tier, "{shown}");
+        for m in &a.markets {
+            assert_eq!(
+                sum.markets.get(&m.market),
+                Some(&m.access),
+                "{shown} {}",
+                m.market
+            );
+        }
+        for s in a.schemes.iter().filter(|s| s.in_scope) {
+            let x = &sum.schemes[&s.scheme];
+            assert_eq!(
+                (x.conformance, &x.level),
+                (s.conformance, &s.highest_level),
+                "{shown} {}",
+                s.scheme
+            );
+        }
+        let labels: Vec<&String> = a
+            .labels
+            .iter()
+            .filter(|l| l.obtainable)
+            .map(|l| &l.label)
+            .collect();
+        assert_eq!(sum.labels.iter().collect::<Vec<_>>(), labels, "{shown}");
+        assert_eq!(sum.outcomes, a.summary.outcomes, "{shown}");
+        for t in &a.tiers {
+            assert_eq!(
+                t.reached,
+                t.missing.is_empty(),
+                "{shown}: tier {} reached iff nothing missing",
+                t.id
+            );
+        }
+    }
 }

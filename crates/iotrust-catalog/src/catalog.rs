@@ -35,6 +35,12 @@ pub struct Scheme {
     pub conditions: HashMap<String, Expr>,
     /// The provisions (indices into `def.provisions`) of each level, includes expanded.
     pub level_provisions: Vec<Vec<usize>>,
+    /// Per provision: indices into [`Catalog::outcomes`] of the outcomes it maps to.
+    pub provision_outcomes: Vec<Vec<usize>>,
+    /// Per provision: its conditions, compiled (same order as `conditions` of the provision).
+    pub provision_conditions: Vec<Vec<Expr>>,
+    /// Per provision, per route: the date from which the route counts.
+    pub route_effective: Vec<Vec<Option<Date>>>,
 }
 
 impl Scheme {
@@ -114,9 +120,15 @@ pub struct Catalog {
     pub profiles: Vec<Tier>,
     pub recognitions: Vec<Recognition>,
     pub crosswalks: Vec<(String, CrosswalkFile)>,
+    sections: Vec<String>,
 }
 
 impl Catalog {
+    /// The fact prefixes (`auth`, `vdp` ...) that are sections of a profile.
+    pub fn fact_sections(&self) -> &[String] {
+        &self.sections
+    }
+
     /// The catalog built into the binary.
     pub fn embedded() -> Result<Catalog, CatalogError> {
         load::load(&load::embedded_files())
@@ -141,11 +153,42 @@ impl Catalog {
         recognitions: Vec<Recognition>,
         crosswalks: Vec<(String, CrosswalkFile)>,
     ) -> Catalog {
-        let outcome_index = outcomes
+        let outcome_index: HashMap<String, usize> = outcomes
             .iter()
             .enumerate()
             .map(|(i, o)| (o.def.id.to_string(), i))
             .collect();
+        let mut schemes = schemes;
+        for s in &mut schemes {
+            s.provision_outcomes = s
+                .def
+                .provisions
+                .iter()
+                .map(|p| {
+                    p.outcomes
+                        .iter()
+                        .filter_map(|m| outcome_index.get(m.outcome.as_str()).copied())
+                        .collect()
+                })
+                .collect();
+            s.provision_conditions = s
+                .def
+                .provisions
+                .iter()
+                .map(|p| {
+                    p.conditions
+                        .iter()
+                        .filter_map(|c| s.conditions.get(c.as_str()).cloned())
+                        .collect()
+                })
+                .collect();
+        }
+        let mut sections: Vec<String> = facts
+            .iter()
+            .filter_map(|f| f.id.split_once('.').map(|(p, _)| p.to_string()))
+            .collect();
+        sections.sort();
+        sections.dedup();
         let scheme_index = schemes
             .iter()
             .enumerate()
@@ -165,6 +208,7 @@ impl Catalog {
             profiles,
             recognitions,
             crosswalks,
+            sections,
         }
     }
 

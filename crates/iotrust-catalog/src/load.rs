@@ -392,14 +392,23 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
         let allowed = match (&f.values_from, f.kind) {
             (Some(src), _) => match src.as_str() {
                 "categories" => Some(
+                    // a product names a concrete category, not a group of them
                     cats.categories
                         .iter()
+                        .filter(|c| {
+                            !cats
+                                .categories
+                                .iter()
+                                .any(|x| x.group.as_ref().is_some_and(|g| **g == *c.id))
+                        })
                         .map(|c| c.id.to_string())
                         .collect::<Vec<_>>(),
                 ),
+                // INT marks schemes not tied to one jurisdiction; it is not a market
                 "jurisdictions" => Some(
                     meta.jurisdictions
                         .iter()
+                        .filter(|j| *j.id != "INT")
                         .map(|c| c.id.to_string())
                         .collect(),
                 ),
@@ -715,6 +724,16 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
                 }
             }
         }
+        let route_effective: Vec<Vec<Option<Date>>> = s
+            .provisions
+            .iter()
+            .map(|p| {
+                p.routes
+                    .iter()
+                    .map(|r| date_field(file, &p.id, "routes.effective", &r.effective, &mut d))
+                    .collect()
+            })
+            .collect();
         let level_ids = unique(file, "level", s.levels.iter().map(|l| &l.id), &mut d);
         let mut level_provs: Vec<Vec<usize>> = Vec::new();
         for (li, l) in s.levels.iter().enumerate() {
@@ -774,6 +793,9 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
             unless,
             conditions,
             level_provisions: level_provs,
+            provision_outcomes: Vec::new(),
+            provision_conditions: Vec::new(),
+            route_effective,
         });
     }
 

@@ -610,6 +610,9 @@ pub struct RouteDef {
     /// A level (`scheme@version#level`) whose holders satisfy the provision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level: Option<Str>,
+    /// From when the route counts (YYYY-MM-DD); omitted: as long as the provision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective: Option<Str>,
     pub source: Source,
 }
 

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 use clap::{Args, ValueEnum};
+use iotrust_assess::eval::{evaluate, Evaluation};
 use iotrust_assess::evidence::{self, Evidence};
 use iotrust_assess::profile::{self, InputError, InputFormat, Profile};
 use iotrust_assess::report::{self, Style};
@@ -64,6 +65,10 @@ pub struct AssessArgs {
     /// Bulk mode: write the whole assessment per line instead of a summary.
     #[arg(long)]
     pub full: bool,
+    /// Only read and check the profiles and their evidence (no evaluation): one line per
+    /// profile, `{"source", "ok"}` or the error.
+    #[arg(long)]
+    pub check_only: bool,
     /// Bulk mode: worker threads (default: all cores).
     #[arg(long)]
     pub jobs: Option<usize>,
@@ -115,6 +120,29 @@ impl Gates {
             tier: args.fail_below.clone(),
             markets,
         })
+    }
+
+    /// Reasons the gates fail (empty: pass), from the compact evaluation (bulk mode).
+    fn check_eval(&self, e: &Evaluation<'_>) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(t) = &self.tier {
+            if e.reaches(t) != Some(true) {
+                out.push(format!(
+                    "tier `{t}` not reached (reached: {})",
+                    e.tier().unwrap_or("none")
+                ));
+            }
+        }
+        for m in &self.markets {
+            if !e.markets.contains(m) {
+                out.push(format!(
+                    "market {m} is not among the product's markets (product.markets)"
+                ));
+            } else if e.market_access(m) != Access::Yes {
+                out.push(format!("market {m}: {:?}", e.market_access(m)).to_lowercase());
+            }
+        }
+        out
     }
 
     /// Reasons the gates fail (empty: pass).
@@ -188,6 +216,13 @@ pub fn run(cat: &Catalog, args: AssessArgs) -> anyhow::Result<u8> {
         .map_err(|e| anyhow!("{e}"))?;
     let base = input.parent().unwrap_or(Path::new("."));
     let ev = load_evidence(cat, base, &prof, &args.evidence).map_err(|e| anyhow!("{e}"))?;
+    if args.check_only {
+        crate::output::emit(&format!(
+            "{shown}: valid profile ({} evidence file(s))\n",
+            ev.len()
+        ))?;
+        return Ok(exit::OK);
+    }
     let a = assess(cat, &prof, &ev, date);
     let color = match args.color {
         Color::Always => true,
@@ -240,39 +275,6 @@ struct Done {
     gate_failed: bool,
 }
 
-fn summary(a: &Assessment, gate_failures: &[String]) -> serde_json::Value {
-    let markets: serde_json::Map<String, serde_json::Value> = a
-        .markets
-        .iter()
-        .map(|m| (m.market.clone(), json!(m.access)))
-        .collect();
-    let schemes: serde_json::Map<String, serde_json::Value> = a
-        .schemes
-        .iter()
-        .filter(|s| s.in_scope)
-        .map(|s| {
-            (
-                s.scheme.clone(),
-                json!({"conformance": s.conformance, "level": s.highest_level}),
-            )
-        })
-        .collect();
-    json!({
-        "source": a.profile.source,
-        "manufacturer": a.profile.identity.manufacturer,
-        "model": a.profile.identity.model,
-        "category": a.profile.category,
-        "tier": a.summary.tier,
-        "markets": markets,
-        "schemes": schemes,
-        "labels": a.labels.iter().filter(|l| l.obtainable).map(|l| &l.label).collect::<Vec<_>>(),
-        "outcomes": a.summary.outcomes,
-        "support": a.support.status,
-        "contradictions": a.contradictions.len(),
-        "gates_failed": gate_failures,
-    })
-}
-
 fn process(cat: &Catalog, args: &AssessArgs, gates: &Gates, date: Date, it: &Item) -> Done {
     let text = it.text.as_deref().map_err(|e| InputError {
         file: it.source.clone(),
@@ -284,18 +286,33 @@ fn process(cat: &Catalog, args: &AssessArgs, gates: &Gates, date: Date, it: &Ite
         .and_then(|t| profile::parse_at(cat, t, it.format, &it.source, it.line_offset))
         .and_then(|p| load_evidence(cat, &it.base, &p, &args.evidence).map(|e| (p, e)));
     match res {
-        Ok((p, ev)) => {
-            let a = assess(cat, &p, &ev, date);
-            let failed = gates.check(&a);
-            let line = if args.full {
-                serde_json::to_string(&a)
-            } else {
-                serde_json::to_string(&summary(&a, &failed))
-            };
+        Ok((p, _)) if args.check_only => {
+            let line = serde_json::to_string(
+                &json!({"source": p.source, "model": p.identity.model, "ok": true}),
+            );
             Done {
                 line: line.unwrap_or_default(),
                 broken: false,
+                gate_failed: false,
+            }
+        }
+        Ok((p, ev)) if args.full => {
+            let a = assess(cat, &p, &ev, date);
+            let failed = gates.check(&a);
+            Done {
+                line: serde_json::to_string(&a).unwrap_or_default(),
+                broken: false,
                 gate_failed: !failed.is_empty(),
+            }
+        }
+        Ok((p, ev)) => {
+            let e = evaluate(cat, &p, &ev, date);
+            let failed = gates.check_eval(&e);
+            let gate_failed = !failed.is_empty();
+            Done {
+                line: serde_json::to_string(&e.summary(&p, failed)).unwrap_or_default(),
+                broken: false,
+                gate_failed,
             }
         }
         Err(e) => {

@@ -264,11 +264,13 @@ fn assess_text_report_and_gates() {
     assert!(stderr(&o).contains("United Kingdom"));
     let o = iotrust(&[
         "assess",
-        CAMERA,
+        "examples/profiles/smart-lock.toml",
         "--date",
         "2026-11-22",
         "--require-market",
-        "eu",
+        "uk,eu",
+        "--fail-below",
+        "essential",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let o = iotrust(&["assess", CAMERA, "--fail-below", "gold"]);

@@ -1,0 +1,919 @@
+//! The compact evaluation: every verdict the assessment reports, computed without building a
+//! single string. Reports (`engine::assess`) and bulk summaries both read their verdicts from
+//! here, so the fast path and the detailed path cannot disagree.
+
+use iotrust_catalog::catalog::Scheme;
+use iotrust_catalog::expr::{FactId, FactValue};
+use iotrust_catalog::model::{
+    Assurance, Completeness, ProvisionDef, SchemeKind, SchemeStatus, Status, Strength,
+};
+use iotrust_catalog::Catalog;
+use jiff::civil::Date;
+
+use crate::evidence::Evidence;
+use crate::profile::{Facts, Profile, Provenance};
+use crate::result::{Access, Contradiction, SupportStatus, Verdict};
+
+/// Strength a level's assurance demand requires of the facts behind it.
+pub fn required_strength(a: Assurance) -> Strength {
+    match a {
+        Assurance::SelfDeclared => Strength::Declared,
+        Assurance::LabReviewed => Strength::Documented,
+        Assurance::LabTested | Assurance::PenetrationTested => Strength::LabTested,
+    }
+}
+
+/// Days before the end of support at which a product counts as "ending soon".
+pub const ENDING_SOON_DAYS: i64 = 180;
+
+#[derive(Clone, Copy, Debug)]
+pub struct OutcomeCore {
+    pub verdict: Verdict,
+    /// For a met outcome, the weakest evidence among the facts its check read.
+    pub strength: Option<Strength>,
+    pub contradiction: bool,
+    /// `applies_when`: None when absent, Some(None) when unknown.
+    pub applies: Option<Option<bool>>,
+}
+
+/// Why a provision got its verdict (rendered into words by the report layer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProvWhy {
+    Void,
+    ContentUnknown,
+    /// The condition at this index of `conditions` does not hold.
+    ConditionFalse(usize),
+    Unmapped,
+    OutcomesNotMet,
+    ConditionUnknown,
+    OutcomesUnknown,
+    AllNotApplicable,
+    Met,
+    /// Met through the route at this index of `routes`.
+    Route(usize),
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct ProvCore {
+    pub verdict: Verdict,
+    pub strength: Option<Strength>,
+    pub why: ProvWhy,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopeWhy {
+    InScope,
+    Market,
+    Category,
+    /// Excluded by the exclusion at this index.
+    Excluded(usize),
+    Requires,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LevelWhy {
+    Held,
+    OutOfScope,
+    LowerLevelUnknown,
+    NothingApplies,
+    ProvisionsNotMet,
+    LowerLevelMissing,
+    ContentUnknown,
+    Undecided,
+    WeakEvidence,
+    MetPartial,
+    Met,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct LevelCore {
+    pub verdict: Verdict,
+    pub why: LevelWhy,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConformanceWhy {
+    OutOfScope,
+    Failing,
+    Undecided,
+    NoMandatory,
+    Conformant,
+}
+
+#[derive(Clone, Debug)]
+pub struct SchemeCore {
+    pub scope: ScopeWhy,
+    /// Aligned with `def.provisions` (void provisions included, verdict not applicable).
+    pub provisions: Vec<ProvCore>,
+    pub levels: Vec<LevelCore>,
+    pub conformance: Verdict,
+    pub conformance_why: ConformanceWhy,
+}
+
+impl SchemeCore {
+    pub fn in_scope(&self) -> bool {
+        self.scope == ScopeWhy::InScope
+    }
+    /// Index of the highest level reached.
+    pub fn highest_level(&self) -> Option<usize> {
+        self.levels.iter().rposition(|l| l.verdict == Verdict::Met)
+    }
+}
+
+/// How a label is within reach.
+#[derive(Clone, Debug)]
+pub enum LabelRoute {
+    Held,
+    Assessment,
+    /// Through the recognition arrangement at this index of `catalog.recognitions`.
+    Recognition(usize),
+}
+
+#[derive(Clone, Debug)]
+pub struct LabelCore {
+    /// `scheme@version#level`
+    pub label: String,
+    pub route: LabelRoute,
+    pub obtainable: bool,
+}
+
+/// The whole evaluation of one product.
+pub struct Evaluation<'c> {
+    pub cat: &'c Catalog,
+    pub today: Date,
+    pub facts: Facts,
+    pub contradictions: Vec<Contradiction>,
+    pub outcomes: Vec<OutcomeCore>,
+    pub schemes: Vec<SchemeCore>,
+    /// Labels held and still valid on `today`.
+    pub held: Vec<String>,
+    pub category: Option<String>,
+    pub markets: Vec<String>,
+}
+
+/// Apply evidence to the declared facts: raise strength where evidence covers a declaration,
+/// override with tested values, and record every disagreement as a contradiction.
+pub fn merge_evidence(
+    cat: &Catalog,
+    profile: &Profile,
+    evidence: &[Evidence],
+) -> (Facts, Vec<Contradiction>) {
+    let mut facts = profile.facts.clone();
+    let mut contradictions = Vec::new();
+    for item in &profile.inline_evidence {
+        let label = format!("{}: {}", item.kind, item.title);
+        for c in &item.covers {
+            if let Some((id, _)) = cat.fact(c) {
+                if let Some(Some(p)) = facts.provenance.get_mut(usize::from(id)) {
+                    if p.strength < item.strength {
+                        p.strength = item.strength;
+                        p.source = format!("{} + {label}", p.source);
+                    }
+                }
+            }
+        }
+        for (id, v) in &item.facts {
+            record(
+                cat,
+                &mut facts,
+                &mut contradictions,
+                *id,
+                v.clone(),
+                Provenance {
+                    strength: item.strength,
+                    source: label.clone(),
+                },
+            );
+        }
+    }
+    for ev in evidence {
+        for (id, v, src) in &ev.facts {
+            let source = if ev.tool.is_empty() {
+                src.clone()
+            } else {
+                format!("{src} ({})", ev.tool)
+            };
+            record(
+                cat,
+                &mut facts,
+                &mut contradictions,
+                *id,
+                v.clone(),
+                Provenance {
+                    strength: ev.strength,
+                    source,
+                },
+            );
+        }
+    }
+    (facts, contradictions)
+}
+
+fn record(
+    cat: &Catalog,
+    facts: &mut Facts,
+    out: &mut Vec<Contradiction>,
+    id: FactId,
+    v: FactValue,
+    p: Provenance,
+) {
+    if let Some((old, oldp)) = facts.get(id) {
+        if *old != v && oldp.strength <= p.strength {
+            let name = cat
+                .fact_def(id)
+                .map(|f| f.id.to_string())
+                .unwrap_or_default();
+            out.push(Contradiction {
+                outcome: None,
+                fact: Some(name.clone()),
+                message: format!(
+                    "`{name}` was {} as {old} ({}) but {} shows {v} ({})",
+                    oldp.strength, oldp.source, p.strength, p.source
+                ),
+            });
+        }
+        if oldp.strength > p.strength {
+            return;
+        }
+    }
+    facts.set(id, v, p);
+}
+
+fn outcomes(cat: &Catalog, facts: &Facts, today: Date) -> Vec<OutcomeCore> {
+    cat.outcomes
+        .iter()
+        .map(|o| {
+            let applies = o.applies.as_ref().map(|e| e.eval(&facts.values, today));
+            let check = o.check.eval(&facts.values, today);
+            let contradiction = o
+                .contradiction
+                .as_ref()
+                .and_then(|e| e.eval(&facts.values, today))
+                == Some(true);
+            let verdict = if contradiction {
+                Verdict::NotMet
+            } else {
+                match (applies, check) {
+                    (Some(Some(false)), _) => Verdict::NotApplicable,
+                    (_, Some(true)) => Verdict::Met,
+                    (Some(None), Some(false)) => Verdict::Unknown,
+                    (_, Some(false)) => Verdict::NotMet,
+                    (_, None) => Verdict::Unknown,
+                }
+            };
+            let strength = if verdict == Verdict::Met {
+                o.check
+                    .facts()
+                    .iter()
+                    .filter_map(|&i| facts.get(i).map(|(_, p)| p.strength))
+                    .min()
+            } else {
+                None
+            };
+            OutcomeCore {
+                verdict,
+                strength,
+                contradiction,
+                applies,
+            }
+        })
+        .collect()
+}
+
+fn provision(
+    s: &Scheme,
+    pi: usize,
+    p: &ProvisionDef,
+    facts: &Facts,
+    today: Date,
+    oc: &[OutcomeCore],
+) -> ProvCore {
+    let core = |verdict, why| ProvCore {
+        verdict,
+        strength: None,
+        why,
+    };
+    if p.status == Status::Void {
+        return core(Verdict::NotApplicable, ProvWhy::Void);
+    }
+    if !p.known {
+        return core(Verdict::Unknown, ProvWhy::ContentUnknown);
+    }
+    let mut cond_unknown = false;
+    for (i, e) in s
+        .provision_conditions
+        .get(pi)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+    {
+        match e.eval(&facts.values, today) {
+            Some(false) => return core(Verdict::NotApplicable, ProvWhy::ConditionFalse(i)),
+            None => cond_unknown = true,
+            _ => {}
+        }
+    }
+    let mapped = s
+        .provision_outcomes
+        .get(pi)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    if mapped.is_empty() {
+        return core(Verdict::Unknown, ProvWhy::Unmapped);
+    }
+    let (mut not_met, mut unknown, mut all_na) = (false, false, true);
+    let mut strength: Option<Strength> = None;
+    for &i in mapped {
+        let r = &oc[i];
+        match r.verdict {
+            Verdict::Met => {
+                all_na = false;
+                let st = r.strength.unwrap_or(Strength::Declared);
+                strength = Some(strength.map_or(st, |s| s.min(st)));
+            }
+            Verdict::NotMet => {
+                all_na = false;
+                not_met = true;
+            }
+            Verdict::Unknown => {
+                all_na = false;
+                unknown = true;
+            }
+            Verdict::NotApplicable => {}
+        }
+    }
+    if not_met {
+        core(Verdict::NotMet, ProvWhy::OutcomesNotMet)
+    } else if cond_unknown {
+        core(Verdict::Unknown, ProvWhy::ConditionUnknown)
+    } else if unknown {
+        core(Verdict::Unknown, ProvWhy::OutcomesUnknown)
+    } else if all_na {
+        core(Verdict::NotApplicable, ProvWhy::AllNotApplicable)
+    } else {
+        ProvCore {
+            verdict: Verdict::Met,
+            strength,
+            why: ProvWhy::Met,
+        }
+    }
+}
+
+/// Does the market cover the jurisdiction of a scheme?
+pub fn market_covers(market: &str, jurisdiction: &str) -> bool {
+    market == jurisdiction
+        || (jurisdiction == "EU" && matches!(market, "DE" | "FI"))
+        || (jurisdiction == "US" && market == "US-CA")
+        || (jurisdiction == "US-CA" && market == "US")
+}
+
+fn scope(
+    cat: &Catalog,
+    s: &Scheme,
+    facts: &Facts,
+    today: Date,
+    category: Option<&str>,
+    markets: &[String],
+) -> ScopeWhy {
+    let jur = s.def.jurisdiction.as_str();
+    if jur != "INT" && !markets.iter().any(|m| market_covers(m, jur)) {
+        return ScopeWhy::Market;
+    }
+    let anc = category
+        .map(|c| cat.category_ancestry(c))
+        .unwrap_or_default();
+    if !s.def.scope.includes.is_empty()
+        && !s
+            .def
+            .scope
+            .includes
+            .iter()
+            .any(|i| anc.contains(&i.as_str()))
+    {
+        return ScopeWhy::Category;
+    }
+    for (i, (ex, unless)) in s.def.scope.excludes.iter().zip(&s.unless).enumerate() {
+        if ex.categories.iter().any(|c| anc.contains(&c.as_str()))
+            && unless.as_ref().and_then(|e| e.eval(&facts.values, today)) != Some(true)
+        {
+            return ScopeWhy::Excluded(i);
+        }
+    }
+    if s.requires
+        .as_ref()
+        .and_then(|e| e.eval(&facts.values, today))
+        == Some(false)
+    {
+        return ScopeWhy::Requires;
+    }
+    ScopeWhy::InScope
+}
+
+/// Levels held directly, or implied by a held level that includes them (a CLS L2 label
+/// holder also holds L1).
+fn held_levels(s: &Scheme, held: &[String]) -> Vec<bool> {
+    let mut out = vec![false; s.def.levels.len()];
+    let mut stack: Vec<usize> = s
+        .def
+        .levels
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| {
+            held.iter().any(|h| {
+                h.split_once('#')
+                    .is_some_and(|(k, id)| k == s.key && id == *l.id)
+            })
+        })
+        .map(|(i, _)| i)
+        .collect();
+    while let Some(i) = stack.pop() {
+        if out[i] {
+            continue;
+        }
+        out[i] = true;
+        for inc in &s.def.levels[i].includes {
+            if let Some(j) = s.def.levels.iter().position(|x| x.id == *inc) {
+                stack.push(j);
+            }
+        }
+    }
+    out
+}
+
+fn levels(s: &Scheme, provs: &[ProvCore], held: &[String], in_scope: bool) -> Vec<LevelCore> {
+    let held = held_levels(s, held);
+    let mut out: Vec<LevelCore> = Vec::with_capacity(s.def.levels.len());
+    for (li, l) in s.def.levels.iter().enumerate() {
+        let need = required_strength(l.assurance);
+        // provisions that lower levels bring keep their own assurance demand
+        let inherited: Vec<usize> = l
+            .includes
+            .iter()
+            .filter_map(|inc| s.def.levels.iter().position(|x| x.id == *inc))
+            .flat_map(|j| s.level_provisions.get(j).cloned().unwrap_or_default())
+            .collect();
+        let (mut failing, mut unknown, mut weak, mut any_met) = (false, false, false, false);
+        for &i in s.level_provisions.get(li).map(Vec::as_slice).unwrap_or(&[]) {
+            let Some(pr) = provs.get(i) else { continue };
+            match pr.verdict {
+                Verdict::NotMet => failing = true,
+                Verdict::Unknown => unknown = true,
+                Verdict::Met => {
+                    any_met = true;
+                    let routed = matches!(pr.why, ProvWhy::Route(_));
+                    if !routed && !inherited.contains(&i) && pr.strength.is_some_and(|st| st < need)
+                    {
+                        weak = true;
+                    }
+                }
+                Verdict::NotApplicable => {}
+            }
+        }
+        let lower: Vec<Verdict> = l
+            .includes
+            .iter()
+            .map(|inc| {
+                s.def
+                    .levels
+                    .iter()
+                    .position(|x| x.id == *inc)
+                    .and_then(|j| out.get(j))
+                    .map(|r| r.verdict)
+                    .unwrap_or(Verdict::NotMet)
+            })
+            .collect();
+        let (verdict, why) = if held[li] {
+            (Verdict::Met, LevelWhy::Held)
+        } else if !in_scope {
+            (Verdict::NotApplicable, LevelWhy::OutOfScope)
+        } else if failing {
+            (Verdict::NotMet, LevelWhy::ProvisionsNotMet)
+        } else if lower.contains(&Verdict::NotMet) || lower.contains(&Verdict::NotApplicable) {
+            (Verdict::NotMet, LevelWhy::LowerLevelMissing)
+        } else if lower.contains(&Verdict::Unknown) {
+            (Verdict::Unknown, LevelWhy::LowerLevelUnknown)
+        } else if l.completeness == Completeness::Unknown {
+            (Verdict::Unknown, LevelWhy::ContentUnknown)
+        } else if unknown {
+            (Verdict::Unknown, LevelWhy::Undecided)
+        } else if weak {
+            (Verdict::NotMet, LevelWhy::WeakEvidence)
+        } else if !any_met && lower.is_empty() {
+            (Verdict::NotApplicable, LevelWhy::NothingApplies)
+        } else if l.completeness == Completeness::Partial {
+            (Verdict::Met, LevelWhy::MetPartial)
+        } else {
+            (Verdict::Met, LevelWhy::Met)
+        };
+        out.push(LevelCore { verdict, why });
+    }
+    out
+}
+
+/// Evaluate `profile` (with its loaded `evidence`) against the catalog on `today`.
+pub fn evaluate<'c>(
+    cat: &'c Catalog,
+    profile: &Profile,
+    evidence: &[Evidence],
+    today: Date,
+) -> Evaluation<'c> {
+    let (facts, mut contradictions) = merge_evidence(cat, profile, evidence);
+    let oc = outcomes(cat, &facts, today);
+    for (o, c) in cat
+        .outcomes
+        .iter()
+        .zip(&oc)
+        .filter(|(_, c)| c.contradiction)
+    {
+        let _ = c;
+        let msg = o
+            .def
+            .contradiction_message
+            .clone()
+            .unwrap_or_else(|| "tested evidence contradicts a declaration".into());
+        contradictions.push(Contradiction {
+            outcome: Some(o.def.id.to_string()),
+            fact: None,
+            message: format!("{}: {msg}", &*o.def.id),
+        });
+    }
+    let category = profile.category(cat);
+    let markets = profile.markets(cat);
+    let held: Vec<String> = profile
+        .labels
+        .iter()
+        .filter(|l| l.valid_until.is_none_or(|d| d >= today))
+        .map(|l| l.level.clone())
+        .collect();
+    // pass 1: provisions without routes, and levels
+    let mut schemes: Vec<SchemeCore> = cat
+        .schemes
+        .iter()
+        .map(|s| {
+            let provisions: Vec<ProvCore> = s
+                .def
+                .provisions
+                .iter()
+                .enumerate()
+                .map(|(pi, p)| provision(s, pi, p, &facts, today, &oc))
+                .collect();
+            let scope = scope(cat, s, &facts, today, category.as_deref(), &markets);
+            let levels = levels(s, &provisions, &held, scope == ScopeWhy::InScope);
+            SchemeCore {
+                scope,
+                provisions,
+                levels,
+                conformance: Verdict::Unknown,
+                conformance_why: ConformanceWhy::Undecided,
+            }
+        })
+        .collect();
+    // pass 2: alternative routes (deemed compliance, label routes)
+    let mut upgrades: Vec<(usize, usize, usize)> = Vec::new();
+    for (si, s) in cat.schemes.iter().enumerate() {
+        for (pi, p) in s.def.provisions.iter().enumerate() {
+            if p.routes.is_empty()
+                || !matches!(
+                    schemes[si].provisions[pi].verdict,
+                    Verdict::NotMet | Verdict::Unknown
+                )
+            {
+                continue;
+            }
+            let effective = s.route_effective.get(pi);
+            let ok = |(ri, route): (usize, &iotrust_catalog::model::RouteDef)| -> bool {
+                if effective
+                    .and_then(|e| e.get(ri).copied().flatten())
+                    .is_some_and(|d| d > today)
+                {
+                    return false; // the route does not count yet
+                }
+                if let Some(level) = &route.level {
+                    if held.iter().any(|h| h == level.as_str()) {
+                        return true;
+                    }
+                    return cat.level_ref(level).is_some_and(|(ls, li)| {
+                        cat.scheme_index(&ls.key).is_some_and(|j| {
+                            schemes[j]
+                                .levels
+                                .get(li)
+                                .is_some_and(|l| l.verdict == Verdict::Met)
+                        })
+                    });
+                }
+                // every provision of the route met or not applicable, and at least one met
+                let verdicts: Vec<Option<Verdict>> = route
+                    .all_of
+                    .iter()
+                    .map(|r| {
+                        let (sk, pid) = r.split_once('#')?;
+                        let j = cat.scheme_index(sk)?;
+                        let k = cat.schemes[j]
+                            .def
+                            .provisions
+                            .iter()
+                            .position(|x| *x.id == pid)?;
+                        Some(schemes[j].provisions[k].verdict)
+                    })
+                    .collect();
+                verdicts
+                    .iter()
+                    .all(|v| matches!(v, Some(Verdict::Met | Verdict::NotApplicable)))
+                    && verdicts.contains(&Some(Verdict::Met))
+            };
+            if let Some(ri) = p.routes.iter().enumerate().position(ok) {
+                upgrades.push((si, pi, ri));
+            }
+        }
+    }
+    for (si, pi, ri) in upgrades {
+        let pc = &mut schemes[si].provisions[pi];
+        pc.verdict = Verdict::Met;
+        pc.why = ProvWhy::Route(ri);
+    }
+    // conformance and levels after routes
+    for (s, sc) in cat.schemes.iter().zip(schemes.iter_mut()) {
+        sc.levels = levels(s, &sc.provisions, &held, sc.in_scope());
+        // provisions whose status is not established may be mandatory: they keep conformance undecided
+        let mandatory = s
+            .def
+            .provisions
+            .iter()
+            .zip(&sc.provisions)
+            .filter(|(p, _)| matches!(p.status, Status::Mandatory | Status::Unknown));
+        let (mut any, mut failing, mut undecided) = (false, false, false);
+        for (_, pc) in mandatory {
+            any = true;
+            failing |= pc.verdict == Verdict::NotMet;
+            undecided |= pc.verdict == Verdict::Unknown;
+        }
+        (sc.conformance, sc.conformance_why) = if !sc.in_scope() {
+            (Verdict::NotApplicable, ConformanceWhy::OutOfScope)
+        } else if failing {
+            (Verdict::NotMet, ConformanceWhy::Failing)
+        } else if undecided {
+            (Verdict::Unknown, ConformanceWhy::Undecided)
+        } else if !any {
+            (Verdict::Unknown, ConformanceWhy::NoMandatory)
+        } else {
+            (Verdict::Met, ConformanceWhy::Conformant)
+        };
+    }
+    Evaluation {
+        cat,
+        today,
+        facts,
+        contradictions,
+        outcomes: oc,
+        schemes,
+        held,
+        category,
+        markets,
+    }
+}
+
+impl Evaluation<'_> {
+    /// Per tier (catalog order): reached? A tier needs every outcome of it met (with evidence
+    /// at least `min_strength`) or not applicable.
+    pub fn tier_reached(&self, t: &iotrust_catalog::Tier) -> bool {
+        t.outcomes.iter().all(|&i| match self.outcomes[i] {
+            OutcomeCore {
+                verdict: Verdict::NotApplicable,
+                ..
+            } => true,
+            OutcomeCore {
+                verdict: Verdict::Met,
+                strength,
+                ..
+            } => strength.is_none_or(|s| s >= t.def.min_strength),
+            _ => false,
+        })
+    }
+
+    /// The highest tier reached, counting from the bottom (a tier above a missed one is not reached).
+    pub fn tier(&self) -> Option<&str> {
+        self.cat
+            .tiers
+            .iter()
+            .take_while(|t| self.tier_reached(t))
+            .last()
+            .map(|t| t.def.id.as_str())
+    }
+
+    /// Has the product reached tier `id` (and every tier below it)? `None`: no such tier.
+    pub fn reaches(&self, id: &str) -> Option<bool> {
+        let pos = self.cat.tiers.iter().position(|t| *t.def.id == id)?;
+        Some(self.cat.tiers[..=pos].iter().all(|t| self.tier_reached(t)))
+    }
+
+    /// Mandatory laws that govern a market (index into catalog.schemes).
+    pub fn laws_for_market(&self, market: &str) -> Vec<usize> {
+        self.cat
+            .schemes
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.def.kind == SchemeKind::MandatoryLaw)
+            .filter(|(_, s)| {
+                let j = s.def.jurisdiction.as_str();
+                j == market
+                    || (j == "EU" && matches!(market, "DE" | "FI"))
+                    || (j == "US-CA" && matches!(market, "US" | "US-CA"))
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    pub fn law_in_force(&self, si: usize) -> bool {
+        let s = &self.cat.schemes[si];
+        s.applies_from
+            .or(s.in_force)
+            .is_none_or(|d| d <= self.today)
+    }
+
+    /// May the product be placed on this market today?
+    pub fn market_access(&self, market: &str) -> Access {
+        let laws = self.laws_for_market(market);
+        let mut undecided = false;
+        for si in laws {
+            let sc = &self.schemes[si];
+            if !sc.in_scope() || !self.law_in_force(si) {
+                continue;
+            }
+            match sc.conformance {
+                Verdict::NotMet => return Access::No,
+                Verdict::Unknown => undecided = true,
+                _ => {}
+            }
+        }
+        if undecided {
+            Access::Undetermined
+        } else {
+            Access::Yes
+        }
+    }
+
+    /// Labels within reach: held, reached by assessment, or through recognition in effect today.
+    pub fn labels(&self) -> Vec<LabelCore> {
+        let cat = self.cat;
+        let mut out: Vec<LabelCore> = Vec::new();
+        let mut reached: Vec<String> = self.held.clone();
+        for (s, sc) in cat.schemes.iter().zip(&self.schemes) {
+            if s.def.kind != SchemeKind::VoluntaryLabel {
+                continue;
+            }
+            let closed = s.def.status == SchemeStatus::Closed;
+            for (l, lc) in s.def.levels.iter().zip(&sc.levels) {
+                if lc.verdict != Verdict::Met {
+                    continue;
+                }
+                let key = format!("{}#{}", s.key, &*l.id);
+                let held = self.held.contains(&key);
+                if !held {
+                    reached.push(key.clone());
+                }
+                out.push(LabelCore {
+                    label: key,
+                    route: if held {
+                        LabelRoute::Held
+                    } else {
+                        LabelRoute::Assessment
+                    },
+                    obtainable: !closed || held,
+                });
+            }
+        }
+        let anc = self
+            .category
+            .as_deref()
+            .map(|c| cat.category_ancestry(c))
+            .unwrap_or_default();
+        for (ri, r) in cat.recognitions.iter().enumerate() {
+            if !r.in_effect(self.today) || !reached.iter().any(|x| *x == *r.def.from) {
+                continue;
+            }
+            if r.def
+                .scope
+                .as_ref()
+                .is_some_and(|sc| !sc.categories.iter().any(|c| anc.contains(&c.as_str())))
+            {
+                continue;
+            }
+            if out.iter().any(|l| l.label == *r.def.to) {
+                continue;
+            }
+            let to_scheme = r.def.to.split('#').next().unwrap_or("");
+            let Some(target) = cat.scheme_by_key(to_scheme) else {
+                continue;
+            };
+            if target.def.kind != SchemeKind::VoluntaryLabel {
+                continue; // recognition into a law (deemed compliance) is not a label
+            }
+            let closed = target.def.status == SchemeStatus::Closed;
+            out.push(LabelCore {
+                label: r.def.to.to_string(),
+                route: LabelRoute::Recognition(ri),
+                obtainable: !closed,
+            });
+        }
+        out
+    }
+
+    fn date_fact(&self, name: &str) -> Option<Date> {
+        match self.cat.fact(name).and_then(|(id, _)| self.facts.get(id)) {
+            Some((FactValue::Date(d), _)) => Some(*d),
+            _ => None,
+        }
+    }
+
+    /// Support-period status: (status, end date, days left, placed on market).
+    pub fn support(&self) -> (SupportStatus, Option<Date>, Option<i64>, Option<Date>) {
+        let end = self.date_fact("support.end_date");
+        let placed = self.date_fact("product.placed_on_market");
+        let days_left = end
+            .and_then(|e| self.today.until((jiff::Unit::Day, e)).ok())
+            .map(|s| i64::from(s.get_days()));
+        let status = match days_left {
+            None => SupportStatus::Unknown,
+            Some(d) if d < 0 => SupportStatus::Unsupported,
+            Some(d) if d <= ENDING_SOON_DAYS => SupportStatus::EndingSoon,
+            Some(_) => SupportStatus::Supported,
+        };
+        (status, end, days_left, placed)
+    }
+}
+
+/// The one-line bulk summary of an evaluation (`iotrust assess DIR|-`), built without the
+/// detailed reasons.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BulkSummary {
+    pub source: String,
+    pub manufacturer: String,
+    pub model: String,
+    pub category: String,
+    pub tier: Option<String>,
+    pub markets: std::collections::BTreeMap<String, Access>,
+    pub schemes: std::collections::BTreeMap<String, SchemeSummary>,
+    pub labels: Vec<String>,
+    pub outcomes: crate::result::Counts,
+    pub support: SupportStatus,
+    pub contradictions: usize,
+    pub gates_failed: Vec<String>,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SchemeSummary {
+    pub conformance: Verdict,
+    pub level: Option<String>,
+}
+
+impl Evaluation<'_> {
+    pub fn summary(&self, profile: &Profile, gates_failed: Vec<String>) -> BulkSummary {
+        let mut outcomes = crate::result::Counts::default();
+        for o in &self.outcomes {
+            outcomes.add(o.verdict);
+        }
+        BulkSummary {
+            source: profile.source.clone(),
+            manufacturer: profile.identity.manufacturer.clone(),
+            model: profile.identity.model.clone(),
+            category: self.category.clone().unwrap_or_default(),
+            tier: self.tier().map(str::to_string),
+            markets: self
+                .markets
+                .iter()
+                .map(|m| (m.clone(), self.market_access(m)))
+                .collect(),
+            schemes: self
+                .cat
+                .schemes
+                .iter()
+                .zip(&self.schemes)
+                .filter(|(_, sc)| sc.in_scope())
+                .map(|(s, sc)| {
+                    let level = sc
+                        .highest_level()
+                        .and_then(|i| s.def.levels.get(i))
+                        .map(|l| l.id.to_string());
+                    (
+                        s.key.clone(),
+                        SchemeSummary {
+                            conformance: sc.conformance,
+                            level,
+                        },
+                    )
+                })
+                .collect(),
+            labels: self
+                .labels()
+                .into_iter()
+                .filter(|l| l.obtainable)
+                .map(|l| l.label)
+                .collect(),
+            outcomes,
+            support: self.support().0,
+            contradictions: self.contradictions.len(),
+            gates_failed,
+        }
+    }
+}
