@@ -2,6 +2,8 @@
 //! JSON forms. `cargo bench -p iotrust-assess`; results and the end-to-end 100k run are in
 //! docs/benchmarks.md.
 
+#![allow(clippy::expect_used)] // a benchmark without its inputs cannot run
+
 use iotrust_assess::engine::detail;
 use iotrust_assess::eval::evaluate;
 use iotrust_assess::profile::{self, InputFormat, Profile};

@@ -271,7 +271,7 @@ fn scheme_results(ev: &Evaluation<'_>, outs: &[OutcomeResult]) -> Vec<SchemeResu
                             .map(Vec::as_slice)
                             .unwrap_or(&[])
                             .iter()
-                            .filter(|&&i| sc.provisions.get(i).is_some_and(|pc| pred(pc)))
+                            .filter(|&&i| sc.provisions.get(i).is_some_and(pred))
                             .map(|&i| s.def.provisions[i].id.as_str())
                             .collect();
                         v.join(", ")

@@ -2,6 +2,7 @@
 
 pub mod engine;
 pub mod eval;
+pub mod fuzzing;
 pub mod evidence;
 pub mod profile;
 pub mod report;

@@ -2,6 +2,8 @@
 //! must say; every `tests/bad-profiles/*.toml` is a broken profile whose first comment line
 //! says which error it must produce. Adding a case needs no Rust.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failure is a test failure
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

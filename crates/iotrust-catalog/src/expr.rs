@@ -770,7 +770,7 @@ fn eval<'a>(node: &'a Node, ctx: &Ctx<'a>) -> V<'a> {
         Node::In(a, b) => match (eval(a, ctx), eval(b, ctx)) {
             (V::Str(x), V::List(l)) => V::Bool(l.iter().any(|s| s == x)),
             (V::Int(x), V::IntList(l)) => V::Bool(l.contains(&x)),
-            (V::Int(_), V::List(l)) if l.is_empty() => V::Bool(false),
+            (V::Int(_), V::List([])) => V::Bool(false),
             _ => V::Unknown,
         },
         Node::Has(id) => V::Bool(!matches!(fact_value(ctx, *id), V::Unknown)),

@@ -1,6 +1,8 @@
 //! The embedded catalog: counts, legal routes, version diffs, mappings, checks, recognition,
 //! and the loader's errors for every class of bad data.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failure is a test failure
+
 use std::path::{Path, PathBuf};
 
 use iotrust_catalog::diff::{diff, ChangeKind};

@@ -1,6 +1,8 @@
 //! The JSON Schemas in `schemas/` are current, and every catalog file validates against its
 //! schema (so editors using the schemas see what the loader accepts).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failure is a test failure
+
 use std::path::Path;
 
 use iotrust_catalog::{load, schema};

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 mod assess_cmd;
 mod catalog_cmd;
 mod output;
+mod probe_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -31,6 +32,8 @@ enum Command {
     Catalog(catalog_cmd::CatalogCmd),
     /// Assess product profiles: verdicts, market access, labels, tiers, gaps, support period.
     Assess(assess_cmd::AssessArgs),
+    /// Test devices on a network for what botnets exploit; write evidence for `assess`.
+    Probe(probe_cmd::ProbeArgs),
 }
 
 /// Exit codes (documented in docs/cli.md).
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Catalog(cmd) => catalog_cmd::run(cli.catalog.as_deref(), cmd),
+        Command::Probe(args) => probe_cmd::run(args),
         Command::Assess(args) => {
             catalog_cmd::load(cli.catalog.as_deref()).and_then(|cat| assess_cmd::run(&cat, args))
         }

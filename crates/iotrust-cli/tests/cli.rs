@@ -1,6 +1,8 @@
 //! The `iotrust` binary as users run it: catalog commands (with snapshots of their output),
 //! OSCAL export loaded by compliance-trestle, assess in every format, gates, bulk mode, errors.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failure is a test failure
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,0 +1,67 @@
+//! A buffered byte stream that knows its offset and tells a clean end from a cut one.
+
+use std::io::{self, BufReader, Read};
+
+/// How much of a requested read was satisfied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fill {
+    /// All bytes were read.
+    Full,
+    /// The stream ended before the first byte: a clean end.
+    Eof,
+    /// The stream ended after this many bytes: a cut input.
+    Short(usize),
+}
+
+pub(crate) struct Input<R> {
+    inner: BufReader<R>,
+    offset: u64,
+}
+
+const BUFFER: usize = 64 * 1024;
+
+impl<R: Read> Input<R> {
+    pub(crate) fn new(r: R) -> Self {
+        Input {
+            inner: BufReader::with_capacity(BUFFER, r),
+            offset: 0,
+        }
+    }
+
+    /// Bytes consumed so far.
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Reads exactly `buf.len()` bytes unless the stream ends first.
+    pub(crate) fn fill(&mut self, buf: &mut [u8]) -> io::Result<Fill> {
+        let mut got = 0usize;
+        while got < buf.len() {
+            let Some(dst) = buf.get_mut(got..) else { break };
+            match self.inner.read(dst) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.offset += got as u64;
+                    return Err(e);
+                }
+            }
+        }
+        self.offset += got as u64;
+        Ok(if got == buf.len() {
+            Fill::Full
+        } else if got == 0 {
+            Fill::Eof
+        } else {
+            Fill::Short(got)
+        })
+    }
+
+    /// Discards up to `n` bytes; returns how many were there.
+    pub(crate) fn skip(&mut self, n: u64) -> io::Result<u64> {
+        let got = io::copy(&mut (&mut self.inner).take(n), &mut io::sink())?;
+        self.offset += got;
+        Ok(got)
+    }
+}

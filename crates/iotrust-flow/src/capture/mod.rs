@@ -1,0 +1,297 @@
+//! Capture files (classic pcap and pcapng) read as a stream: one [`FlowRecord`] per IP packet.
+//!
+//! ```no_run
+//! use iotrust_flow::CaptureReader;
+//! let file = std::fs::File::open("capture.pcap")?;
+//! let mut reader = CaptureReader::new(file)?;
+//! for item in reader.by_ref() {
+//!     match item {
+//!         Ok(record) => { /* one packet */ let _ = record; }
+//!         Err(e) if e.can_continue() => eprintln!("skipped: {e}"),
+//!         Err(e) => { eprintln!("stopped: {e}"); break; }
+//!     }
+//! }
+//! eprintln!("{:?}", reader.stats());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod input;
+mod pcap;
+mod pcapng;
+
+use std::collections::BTreeSet;
+use std::io::Read;
+
+use input::{Fill, Input};
+
+use crate::error::{Error, Location};
+use crate::packet::{decode_frame, Frame, FrameError};
+use crate::record::{FlowRecord, SourceKind};
+use crate::stats::Stats;
+
+/// The largest captured packet accepted (libpcap's largest snap length). A record claiming
+/// more is taken as corruption.
+pub const MAX_PACKET: u32 = 262_144;
+
+pub(crate) fn io_error(at: Location, source: std::io::Error) -> Error {
+    Error::Io { at, source }
+}
+
+pub(crate) fn truncated(at: Location, what: &'static str, needed: u64, available: u64) -> Error {
+    Error::Truncated {
+        at,
+        what,
+        needed,
+        available,
+    }
+}
+
+/// Facts about a packet, its bytes left in the reader's buffer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Meta {
+    number: u64,
+    offset: u64,
+    ts_us: i64,
+    interface: u32,
+    link_type: u32,
+    captured_len: u32,
+    orig_len: u32,
+}
+
+/// One captured packet, borrowed from the reader until the next call.
+#[derive(Clone, Copy, Debug)]
+pub struct Packet<'a> {
+    /// Packet number in the file, 1-based.
+    pub number: u64,
+    /// Byte offset of the packet's record or block in the file.
+    pub offset: u64,
+    /// Capture time, microseconds since the Unix epoch.
+    pub ts_us: i64,
+    /// Interface id (pcapng); 0 for classic pcap.
+    pub interface: u32,
+    /// The interface's link type (`LINKTYPE_*`).
+    pub link_type: u32,
+    /// Bytes captured (may be less than on the wire).
+    pub captured_len: u32,
+    /// Bytes on the wire.
+    pub orig_len: u32,
+    /// The captured bytes, or their first `keep` bytes (see [`CaptureReader::with_keep`]).
+    pub data: &'a [u8],
+}
+
+/// The two capture formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaptureFormat {
+    Pcap,
+    Pcapng,
+}
+
+enum Inner<R> {
+    Pcap(pcap::PcapReader<R>),
+    Pcapng(pcapng::PcapngReader<R>),
+}
+
+/// A streaming reader of pcap or pcapng (told apart by their first bytes).
+///
+/// Memory is bounded: one packet buffer of at most `keep` bytes (default [`MAX_PACKET`]) and
+/// a 64 KiB read buffer. As an [`Iterator`] it yields one [`FlowRecord`] per IP packet
+/// (`packets = 1`, `sampling = 1`, `domain` = interface id); non-IP frames are counted as
+/// skipped. After an error that [`Error::can_continue`] denies (I/O, cut file, corrupt
+/// length) it yields nothing more.
+pub struct CaptureReader<R> {
+    inner: Inner<R>,
+    stats: Stats,
+    done: bool,
+    /// (section, interface) pairs whose unsupported link type was reported.
+    reported: BTreeSet<(u32, u32)>,
+}
+
+/// Reports of unsupported link types kept per file; past this, packets are still counted.
+const MAX_REPORTED: usize = 4096;
+
+impl<R: Read> CaptureReader<R> {
+    /// Reads the file header. Fails if the input is neither pcap nor pcapng.
+    pub fn new(reader: R) -> Result<Self, Error> {
+        Self::with_keep(reader, MAX_PACKET as usize)
+    }
+
+    /// Like [`CaptureReader::new`], keeping at most `keep` bytes of each packet (the rest is
+    /// skipped). Decoding headers needs the first ~128 bytes.
+    pub fn with_keep(reader: R, keep: usize) -> Result<Self, Error> {
+        let keep = keep.min(MAX_PACKET as usize);
+        let mut input = Input::new(reader);
+        let at = Location::File { offset: 0 };
+        let mut magic = [0u8; 4];
+        match input.fill(&mut magic).map_err(|e| io_error(at, e))? {
+            Fill::Full => {}
+            Fill::Eof => return Err(truncated(at, "capture file header", 4, 0)),
+            Fill::Short(n) => return Err(truncated(at, "capture file header", 4, n as u64)),
+        }
+        let inner = if magic == pcapng::SHB_TYPE {
+            Inner::Pcapng(pcapng::PcapngReader::new(input, keep)?)
+        } else if matches!(
+            magic,
+            pcap::MAGIC_US_LE | pcap::MAGIC_US_BE | pcap::MAGIC_NS_LE | pcap::MAGIC_NS_BE
+        ) {
+            Inner::Pcap(pcap::PcapReader::new(magic, input, keep)?)
+        } else {
+            return Err(Error::BadMagic {
+                at,
+                expected: "a pcap or pcapng file",
+                found: u64::from(u32::from_be_bytes(magic)),
+            });
+        };
+        Ok(CaptureReader {
+            inner,
+            stats: Stats::default(),
+            done: false,
+            reported: BTreeSet::new(),
+        })
+    }
+
+    /// Which format the file is in.
+    pub fn format(&self) -> CaptureFormat {
+        match self.inner {
+            Inner::Pcap(_) => CaptureFormat::Pcap,
+            Inner::Pcapng(_) => CaptureFormat::Pcapng,
+        }
+    }
+
+    /// The link type of a classic pcap file (pcapng files have one per interface).
+    pub fn pcap_link_type(&self) -> Option<u32> {
+        match &self.inner {
+            Inner::Pcap(p) => Some(p.link_type()),
+            Inner::Pcapng(_) => None,
+        }
+    }
+
+    /// The snap length of a classic pcap file.
+    pub fn pcap_snaplen(&self) -> Option<u32> {
+        match &self.inner {
+            Inner::Pcap(p) => Some(p.snaplen),
+            Inner::Pcapng(_) => None,
+        }
+    }
+
+    /// Counters so far: `units` are packets.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    fn kind(&self) -> SourceKind {
+        match self.inner {
+            Inner::Pcap(_) => SourceKind::Pcap,
+            Inner::Pcapng(_) => SourceKind::Pcapng,
+        }
+    }
+
+    fn read_meta(&mut self) -> Option<Result<Meta, Error>> {
+        if self.done {
+            return None;
+        }
+        let r = match &mut self.inner {
+            Inner::Pcap(p) => p.read_next(),
+            Inner::Pcapng(p) => p.read_next(),
+        };
+        match r {
+            Ok(Some(m)) => {
+                self.stats.unit();
+                Some(Ok(m))
+            }
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                if !e.can_continue() {
+                    self.done = true;
+                }
+                if matches!(e.location(), Location::Packet { .. }) {
+                    self.stats.unit();
+                }
+                self.stats.count_error(&e);
+                Some(Err(e))
+            }
+        }
+    }
+
+    fn data(&self) -> &[u8] {
+        match &self.inner {
+            Inner::Pcap(p) => &p.buf,
+            Inner::Pcapng(p) => &p.buf,
+        }
+    }
+
+    /// The next packet, raw. Packets read this way are counted as units but not decoded.
+    pub fn next_packet(&mut self) -> Option<Result<Packet<'_>, Error>> {
+        let m = match self.read_meta()? {
+            Ok(m) => m,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(Ok(Packet {
+            number: m.number,
+            offset: m.offset,
+            ts_us: m.ts_us,
+            interface: m.interface,
+            link_type: m.link_type,
+            captured_len: m.captured_len,
+            orig_len: m.orig_len,
+            data: self.data(),
+        }))
+    }
+
+    fn section(&self) -> u32 {
+        match &self.inner {
+            Inner::Pcap(_) => 0,
+            Inner::Pcapng(p) => p.section,
+        }
+    }
+}
+
+impl<R: Read> Iterator for CaptureReader<R> {
+    type Item = Result<FlowRecord, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let m = match self.read_meta()? {
+                Ok(m) => m,
+                Err(e) => return Some(Err(e)),
+            };
+            let mut rec = FlowRecord::new(self.kind());
+            rec.first_us = m.ts_us;
+            rec.last_us = m.ts_us;
+            rec.domain = m.interface;
+            let at = Location::Packet {
+                number: m.number,
+                offset: m.offset,
+            };
+            match decode_frame(m.link_type, self.data(), m.orig_len, &mut rec) {
+                Ok(Frame::Ip) => {
+                    self.stats.record();
+                    return Some(Ok(rec));
+                }
+                Ok(Frame::NotIp) => self.stats.skip(),
+                Err(FrameError::UnsupportedLinkType) => {
+                    self.stats.skip_link_type(m.link_type);
+                    let key = (self.section(), m.interface);
+                    if self.reported.len() < MAX_REPORTED && self.reported.insert(key) {
+                        let e = Error::UnsupportedLinkType {
+                            at,
+                            link_type: m.link_type,
+                        };
+                        self.stats.count_error(&e);
+                        return Some(Err(e));
+                    }
+                }
+                Err(FrameError::Malformed { what, reason }) => {
+                    let e = Error::Malformed { at, what, reason };
+                    self.stats.count_error(&e);
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,124 @@
+//! Entry points for the fuzz targets in `fuzz/` (one line each there). Each drives one decoder
+//! over arbitrary bytes; the property fuzzed is: no panic, no hang, bounded memory.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use crate::netflow::{Datagram, DecodeConfig, FlowDecoder, Protocol};
+use crate::{CaptureReader, FlowRecord, ZeekReader};
+
+fn capture(data: &[u8]) {
+    if let Ok(reader) = CaptureReader::new(data) {
+        for item in reader {
+            let _ = item;
+        }
+    }
+    // Also through the raw packet interface.
+    if let Ok(mut reader) = CaptureReader::with_keep(data, 64) {
+        while let Some(item) = reader.next_packet() {
+            let _ = item.map(|p| p.data.len());
+        }
+    }
+}
+
+/// Classic pcap: the input is taken as a file (a pcap header is prepended when the input does
+/// not start with one, so the fuzzer reaches the packet records quickly).
+pub fn pcap(data: &[u8]) {
+    capture(data);
+    let mut file = vec![
+        0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0,
+    ];
+    let link = data.first().copied().unwrap_or(1);
+    file.extend_from_slice(&u32::from(link).to_le_bytes());
+    file.extend_from_slice(data.get(1..).unwrap_or_default());
+    capture(&file);
+}
+
+/// pcapng: the input is taken as a file, and once more after a minimal section header.
+pub fn pcapng(data: &[u8]) {
+    capture(data);
+    let mut file = vec![
+        0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0,
+    ];
+    file.extend_from_slice(&[0xff; 8]);
+    file.extend_from_slice(&[28, 0, 0, 0]);
+    file.extend_from_slice(data);
+    capture(&file);
+}
+
+fn datagrams(protocol: Protocol, data: &[u8]) {
+    let mut decoder = FlowDecoder::new(DecodeConfig {
+        max_domains: 4,
+        max_templates: 64,
+        pending_bytes: 4096,
+        max_samplers: 8,
+        ..DecodeConfig::default()
+    });
+    let mut out: Vec<FlowRecord> = Vec::new();
+    let exporter = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    // The input is a sequence of datagrams, each prefixed by its 2-byte length, so templates
+    // of one can serve data of the next; then the whole input once as one datagram.
+    let mut rest = data;
+    while let [a, b, tail @ ..] = rest {
+        let n = usize::from(u16::from_be_bytes([*a, *b])).min(tail.len());
+        let (d, next) = tail.split_at(n);
+        let dg = Datagram {
+            exporter,
+            received_us: 0,
+            bytes: d,
+        };
+        let _ = decoder.decode_as(protocol, dg, &mut out);
+        let _ = decoder.decode(dg, &mut out);
+        rest = next;
+        out.clear();
+    }
+    let dg = Datagram {
+        exporter,
+        received_us: 0,
+        bytes: data,
+    };
+    let _ = decoder.decode_as(protocol, dg, &mut out);
+}
+
+/// NetFlow v5 datagrams.
+pub fn netflow_v5(data: &[u8]) {
+    datagrams(Protocol::NetflowV5, data);
+}
+
+/// NetFlow v9 datagrams (template state carried across the length-prefixed datagrams).
+pub fn netflow_v9(data: &[u8]) {
+    datagrams(Protocol::NetflowV9, data);
+}
+
+/// IPFIX messages (template state carried across the length-prefixed messages).
+pub fn ipfix(data: &[u8]) {
+    datagrams(Protocol::Ipfix, data);
+}
+
+/// sFlow v5 datagrams.
+pub fn sflow(data: &[u8]) {
+    datagrams(Protocol::Sflow, data);
+}
+
+/// Zeek conn.log text (TSV or JSON lines).
+pub fn zeek(data: &[u8]) {
+    for item in ZeekReader::new(data) {
+        let _ = item;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn entry_points_accept_garbage() {
+        let inputs: [&[u8]; 4] = [b"", b"\x00", &[0xff; 300], b"\x00\x10\x00\x0a\x00\x10"];
+        for d in inputs {
+            super::pcap(d);
+            super::pcapng(d);
+            super::netflow_v5(d);
+            super::netflow_v9(d);
+            super::ipfix(d);
+            super::sflow(d);
+            super::zeek(d);
+        }
+    }
+}

@@ -1,0 +1,19 @@
+#![doc = include_str!("../README.md")]
+
+pub mod error;
+pub mod net;
+pub mod protocols;
+pub mod target;
+
+pub use error::ProbeError;
+pub mod checks;
+pub mod config;
+pub mod creds;
+pub mod driver;
+pub mod evidence;
+
+pub use config::{Checks, Limits, ProbeConfig, Timeouts};
+pub use driver::{plan, probe, probe_blocking, probe_with_progress, Progress};
+pub use evidence::{Device, Evidence, Facts, Finding, Service, Severity};
+pub mod fuzzing;
+pub mod render;

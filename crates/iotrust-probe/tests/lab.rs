@@ -1,0 +1,434 @@
+//! Lab tests against real Debian daemons in network namespaces this test creates and removes.
+//!
+//! Topology: one scanner namespace with a bridge, one namespace per device joined to it by a
+//! veth pair, addresses in a /24 that exists only inside these namespaces, no default route.
+//! The probe runs *inside* the scanner namespace (this test binary re-executes itself there),
+//! so it cannot reach anything but the lab. Device daemons are started by the scripts in
+//! `tests/lab/*.sh`; what the probe must report is in `tests/lab/*.toml`.
+//!
+//! These tests need root and `ip netns`. Without them they FAIL with the reason; developers
+//! without root can set `IOTRUST_SKIP_LAB=1` (CI never does). Packages: `tests/lab/PACKAGES`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed setup step should stop the test
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::Deserialize;
+
+const SKIP_ENV: &str = "IOTRUST_SKIP_LAB";
+const CHILD_ENV: &str = "IOTRUST_LAB_CHILD";
+
+#[derive(Debug, Deserialize)]
+struct DeviceSpec {
+    name: String,
+    script: String,
+    host: u8,
+    #[serde(default)]
+    services: Vec<ExpectedService>,
+    expect: Vec<Expected>,
+    #[serde(default)]
+    facts: toml::Table,
+}
+
+#[derive(Debug, Deserialize)]
+struct ExpectedService {
+    port: u16,
+    transport: String,
+    protocol: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Expected {
+    id: String,
+    service: String,
+    #[serde(default)]
+    detail_contains: Option<String>,
+}
+
+#[derive(Debug, serde::Serialize, Deserialize)]
+struct ChildRequest {
+    targets: Vec<String>,
+    scope: String,
+    out: PathBuf,
+}
+
+fn lab_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab")
+}
+
+fn run(cmd: &str, args: &[&str]) -> Result<String, String> {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run `{cmd}`: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!(
+            "`{cmd} {}` failed: {}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        ))
+    }
+}
+
+/// Whether the lab can run; panics with the reason when it cannot (unless skipped on purpose).
+fn lab_available() -> bool {
+    if std::env::var(SKIP_ENV).as_deref() == Ok("1") {
+        eprintln!("{SKIP_ENV}=1: lab tests against real daemons were skipped on request");
+        return false;
+    }
+    let uid = run("id", &["-u"]).unwrap_or_default();
+    assert_eq!(uid.trim(), "0", "lab tests need root to create network namespaces (run as root, or set {SKIP_ENV}=1 to skip them locally)");
+    if let Err(e) = run("ip", &["netns", "list"]) {
+        panic!("lab tests need `ip netns` (package iproute2): {e}; or set {SKIP_ENV}=1 to skip them locally");
+    }
+    for p in std::fs::read_to_string(lab_dir().join("PACKAGES"))
+        .unwrap_or_default()
+        .lines()
+    {
+        let st = run("dpkg-query", &["-W", "-f=${Status}", p.trim()]).unwrap_or_default();
+        assert!(st.contains("install ok installed"), "lab package `{}` is not installed; install tests/lab/PACKAGES with apt-get (or set {SKIP_ENV}=1)", p.trim());
+    }
+    true
+}
+
+/// The lab: namespaces, links, daemons, scratch space. Dropping it removes everything, also
+/// when the test fails.
+struct Lab {
+    prefix: String,
+    net: String,
+    namespaces: Vec<String>,
+    links: Vec<String>,
+    dir: tempfile::TempDir,
+    pid_files: Vec<PathBuf>,
+}
+
+impl Lab {
+    fn new() -> Lab {
+        let pid = std::process::id();
+        let prefix = format!("iotrust-t-{pid}");
+        let net = format!("10.251.{}", pid % 250 + 1);
+        let dir = tempfile::Builder::new()
+            .prefix("iotrust-lab-")
+            .tempdir()
+            .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut lab = Lab {
+            prefix,
+            net,
+            namespaces: Vec::new(),
+            links: Vec::new(),
+            dir,
+            pid_files: Vec::new(),
+        };
+        let s = lab.scanner();
+        lab.ns_add(&s);
+        let br = format!("{}.1/24", lab.net);
+        for args in [
+            vec!["-n", &s, "link", "set", "lo", "up"],
+            vec!["-n", &s, "link", "add", "br0", "type", "bridge"],
+            vec!["-n", &s, "addr", "add", &br, "dev", "br0"],
+            vec!["-n", &s, "link", "set", "br0", "up"],
+        ] {
+            run("ip", &args).unwrap();
+        }
+        lab
+    }
+
+    fn scanner(&self) -> String {
+        format!("{}-s", self.prefix)
+    }
+
+    fn ns_add(&mut self, name: &str) {
+        run("ip", &["netns", "add", name]).unwrap();
+        self.namespaces.push(name.to_string());
+    }
+
+    fn ip(&self, host: u8) -> String {
+        format!("{}.{host}", self.net)
+    }
+
+    /// Create a device namespace, link it to the bridge and run its start script.
+    fn device(&mut self, spec: &DeviceSpec) {
+        let ns = format!("{}-{}", self.prefix, spec.name);
+        self.ns_add(&ns);
+        let tag = std::process::id() % 100_000;
+        let a = format!("it{tag}s{}", spec.host % 100);
+        let b = format!("it{tag}d{}", spec.host % 100);
+        run(
+            "ip",
+            &["link", "add", &a, "type", "veth", "peer", "name", &b],
+        )
+        .unwrap();
+        self.links.push(a.clone());
+        let s = self.scanner();
+        let addr = format!("{}/24", self.ip(spec.host));
+        for args in [
+            vec!["link", "set", a.as_str(), "netns", s.as_str()],
+            vec!["link", "set", b.as_str(), "netns", ns.as_str()],
+            vec![
+                "-n",
+                s.as_str(),
+                "link",
+                "set",
+                a.as_str(),
+                "master",
+                "br0",
+                "up",
+            ],
+            vec!["-n", ns.as_str(), "link", "set", b.as_str(), "name", "eth0"],
+            vec![
+                "-n",
+                ns.as_str(),
+                "addr",
+                "add",
+                addr.as_str(),
+                "dev",
+                "eth0",
+            ],
+            vec!["-n", ns.as_str(), "link", "set", "eth0", "up"],
+            vec!["-n", ns.as_str(), "link", "set", "lo", "up"],
+            vec![
+                "-n",
+                ns.as_str(),
+                "route",
+                "add",
+                "224.0.0.0/4",
+                "dev",
+                "eth0",
+            ],
+        ] {
+            run("ip", &args).unwrap();
+        }
+        let ddir = self.dir.path().join(&spec.name);
+        std::fs::create_dir_all(&ddir).unwrap();
+        self.pid_files.push(ddir.join("pids"));
+        let script = lab_dir().join(&spec.script);
+        let out = Command::new("ip")
+            .args(["netns", "exec", &ns, "sh", &script.to_string_lossy()])
+            .env("DIR", &ddir)
+            .env("IP", self.ip(spec.host))
+            .env("LAB", lab_dir())
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            let log = std::fs::read_to_string(ddir.join("daemons.log")).unwrap_or_default();
+            panic!(
+                "device `{}` did not start:\n{}\n{}\ndaemon log:\n{log}",
+                spec.name,
+                String::from_utf8_lossy(&out.stderr),
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for f in &self.pid_files {
+            for pid in std::fs::read_to_string(f)
+                .unwrap_or_default()
+                .split_whitespace()
+            {
+                let _ = run("kill", &["-TERM", pid]);
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        for ns in self.namespaces.iter().rev() {
+            for pid in run("ip", &["netns", "pids", ns])
+                .unwrap_or_default()
+                .split_whitespace()
+            {
+                let _ = run("kill", &["-KILL", pid]);
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        for ns in self.namespaces.iter().rev() {
+            let _ = run("ip", &["netns", "del", ns]);
+        }
+        for l in &self.links {
+            let _ = run("ip", &["link", "del", l]); // only if it never left the root namespace
+        }
+    }
+}
+
+fn load_specs() -> Vec<DeviceSpec> {
+    ["camera", "router", "dvr", "hardened"]
+        .iter()
+        .map(|n| {
+            let p = lab_dir().join(format!("{n}.toml"));
+            let text = std::fs::read_to_string(&p).unwrap();
+            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        })
+        .collect()
+}
+
+/// Runs inside the scanner namespace when the lab test re-executes this binary; otherwise a
+/// no-op.
+#[test]
+fn lab_child() {
+    let Ok(req) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let req: ChildRequest = serde_json::from_str(&std::fs::read_to_string(req).unwrap()).unwrap();
+    let mut cfg = iotrust_probe::ProbeConfig::new(req.targets.clone());
+    cfg.scope = vec![req.scope.clone()];
+    let ev = iotrust_probe::probe_blocking(&cfg).unwrap();
+    std::fs::write(&req.out, serde_json::to_string_pretty(&ev).unwrap()).unwrap();
+}
+
+#[test]
+fn lab_devices_match_expected_findings() {
+    if std::env::var(CHILD_ENV).is_ok() || !lab_available() {
+        return;
+    }
+    let specs = load_specs();
+    let mut lab = Lab::new();
+    for s in &specs {
+        lab.device(s);
+    }
+    let out = lab.dir.path().join("evidence.json");
+    let req = ChildRequest {
+        targets: specs.iter().map(|s| lab.ip(s.host)).collect(),
+        scope: format!("{}.0/24", lab.net),
+        out: out.clone(),
+    };
+    let req_path = lab.dir.path().join("request.json");
+    std::fs::write(&req_path, serde_json::to_string(&req).unwrap()).unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let started = std::time::Instant::now();
+    let child = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &lab.scanner(),
+            &exe.to_string_lossy(),
+            "--exact",
+            "lab_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, &req_path)
+        .output()
+        .unwrap();
+    assert!(
+        child.status.success(),
+        "probe run failed:\n{}\n{}",
+        String::from_utf8_lossy(&child.stdout),
+        String::from_utf8_lossy(&child.stderr)
+    );
+    let elapsed = started.elapsed();
+    let text = std::fs::read_to_string(&out).unwrap();
+    let ev: iotrust_probe::Evidence = serde_json::from_str(&text).unwrap();
+    let raw: serde_json::Value = serde_json::from_str(&text).unwrap();
+    eprintln!(
+        "probe of {} lab devices took {:.1} s",
+        specs.len(),
+        elapsed.as_secs_f64()
+    );
+    eprintln!("{}", iotrust_probe::render::table(&ev));
+    assert_eq!(ev.format, "iotrust-evidence/1");
+    assert_eq!(ev.kind, "probe");
+
+    let mut problems = Vec::new();
+    for s in &specs {
+        let addr = lab.ip(s.host);
+        let Some((i, d)) = ev
+            .devices
+            .iter()
+            .enumerate()
+            .find(|(_, d)| d.address == addr)
+        else {
+            problems.push(format!(
+                "{}: device {addr} missing from the evidence",
+                s.name
+            ));
+            continue;
+        };
+        for want in &s.services {
+            if !d.services.iter().any(|x| {
+                x.port == want.port && x.transport == want.transport && x.protocol == want.protocol
+            }) {
+                problems.push(format!(
+                    "{}: service {}/{} identified as `{}` is missing",
+                    s.name, want.port, want.transport, want.protocol
+                ));
+            }
+        }
+        for want in &s.expect {
+            match d
+                .findings
+                .iter()
+                .find(|f| f.id == want.id && f.service.as_deref() == Some(&want.service))
+            {
+                None => problems.push(format!(
+                    "{}: expected finding {} on {} is missing",
+                    s.name, want.id, want.service
+                )),
+                Some(f) => {
+                    if let Some(c) = &want.detail_contains {
+                        if !f.detail.as_deref().unwrap_or("").contains(c.as_str()) {
+                            problems.push(format!(
+                                "{}: finding {} on {}: detail {:?} lacks {c:?}",
+                                s.name, want.id, want.service, f.detail
+                            ));
+                        }
+                    }
+                    if f.provisions.is_empty() || f.outcomes.is_empty() {
+                        problems.push(format!(
+                            "{}: finding {} carries no provisions or outcomes",
+                            s.name, f.id
+                        ));
+                    }
+                }
+            }
+        }
+        for f in &d.findings {
+            if !s
+                .expect
+                .iter()
+                .any(|w| w.id == f.id && Some(w.service.as_str()) == f.service.as_deref())
+            {
+                problems.push(format!("{}: unexpected finding {} on {:?} ({:?}) — a false positive or a missing expectation", s.name, f.id, f.service, f.detail));
+            }
+        }
+        let facts = &raw["devices"][i]["facts"];
+        for (k, v) in &s.facts {
+            let want = serde_json::to_value(v).unwrap();
+            if facts.get(k) != Some(&want) {
+                problems.push(format!(
+                    "{}: fact {k} is {:?}, expected {want}",
+                    s.name,
+                    facts.get(k)
+                ));
+            }
+        }
+        if !d.incomplete.is_empty() {
+            problems.push(format!("{}: incomplete checks: {:?}", s.name, d.incomplete));
+        }
+        // Credentials are masked by default.
+        for f in &d.findings {
+            for secret in ["admin1234", "password", "support/support"] {
+                if f.detail
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains(&format!("/{secret}"))
+                {
+                    problems.push(format!(
+                        "{}: a credential is shown in clear: {:?}",
+                        s.name, f.detail
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "lab mismatches:\n  {}",
+        problems.join("\n  ")
+    );
+}
