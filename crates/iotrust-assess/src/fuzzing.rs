@@ -23,7 +23,9 @@ pub fn profile_json(data: &[u8]) {
 }
 
 fn run(data: &[u8], format: InputFormat) {
-    let (Some(cat), Ok(text)) = (catalog(), std::str::from_utf8(data)) else { return };
+    let (Some(cat), Ok(text)) = (catalog(), std::str::from_utf8(data)) else {
+        return;
+    };
     if let Ok(p) = profile::parse(cat, text, format, "fuzz") {
         let today = jiff::civil::date(2026, 11, 22);
         let e = crate::eval::evaluate(cat, &p, &[], today);
@@ -33,6 +35,8 @@ fn run(data: &[u8], format: InputFormat) {
 
 /// An evidence file (`iotrust-evidence/1`).
 pub fn evidence_json(data: &[u8]) {
-    let (Some(cat), Ok(text)) = (catalog(), std::str::from_utf8(data)) else { return };
+    let (Some(cat), Ok(text)) = (catalog(), std::str::from_utf8(data)) else {
+        return;
+    };
     let _ = crate::evidence::parse(cat, text, "fuzz", None);
 }

@@ -2,8 +2,8 @@
 
 pub mod engine;
 pub mod eval;
-pub mod fuzzing;
 pub mod evidence;
+pub mod fuzzing;
 pub mod profile;
 pub mod report;
 pub mod result;

@@ -92,10 +92,15 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<u8> {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} hosts {wide_bar} {elapsed} {msg}") {
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} {pos}/{len} hosts {wide_bar} {elapsed} {msg}",
+    ) {
         pb.set_style(style);
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
     let evidence = rt
         .block_on(probe_with_progress(&cfg, |p| match p {
             Progress::Started { hosts } => pb.set_length(hosts as u64),
@@ -107,8 +112,13 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<u8> {
         .map_err(|e| anyhow!("{e}"))?;
     pb.finish_and_clear();
     if let Some(path) = &args.output {
-        std::fs::write(path, render(&evidence, Format::Json)).with_context(|| format!("cannot write {}", path.display()))?;
-        eprintln!("evidence written to {} (use: iotrust assess PROFILE --evidence {})", path.display(), path.display());
+        std::fs::write(path, render(&evidence, Format::Json))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!(
+            "evidence written to {} (use: iotrust assess PROFILE --evidence {})",
+            path.display(),
+            path.display()
+        );
     }
     crate::output::emit(&render(&evidence, format))?;
     Ok(exit::OK)
