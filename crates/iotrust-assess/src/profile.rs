@@ -734,3 +734,104 @@ fn evidence_item(
     }
     Ok(e)
 }
+
+/// The JSON Schema of profiles (`iotrust-profile/1`), generated from the catalog's fact
+/// vocabulary so that it always matches what [`parse`] accepts. TOML profiles follow the same
+/// structure (dates as TOML dates).
+pub fn json_schema(cat: &Catalog) -> serde_json::Value {
+    use serde_json::{json, Map, Value};
+    let strength = json!({"enum": ["declared", "documented", "tested", "lab-tested"]});
+    let date = json!({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"});
+    let fact_schema = |f: &iotrust_catalog::model::FactDef| -> Value {
+        let allowed: Option<Vec<String>> = cat
+            .fact(&f.id)
+            .and_then(|(id, _)| cat.fact_values(id))
+            .map(|v| v.to_vec());
+        let base = match f.kind {
+            FactKind::Bool => json!({"type": "boolean"}),
+            FactKind::Int => json!({"type": "integer"}),
+            FactKind::String => json!({"type": "string"}),
+            FactKind::Enum => json!({"enum": allowed.clone().unwrap_or_default()}),
+            FactKind::Date => date.clone(),
+            FactKind::List => match &allowed {
+                Some(a) => json!({"type": "array", "items": {"enum": a}}),
+                None => json!({"type": "array", "items": {"type": "string"}}),
+            },
+            FactKind::IntList => json!({"type": "array", "items": {"type": "integer"}}),
+        };
+        let mut with_title = base.clone();
+        if let Some(o) = with_title.as_object_mut() {
+            o.insert("description".into(), Value::String(f.title.clone()));
+        }
+        json!({"anyOf": [with_title, {
+            "type": "object", "additionalProperties": false, "required": ["value"],
+            "properties": {"value": base, "strength": strength, "source": {"type": "string"}}
+        }]})
+    };
+    let mut sections: Map<String, Value> = Map::new();
+    let mut product: Map<String, Value> = Map::new();
+    for k in IDENTITY {
+        product.insert(k.into(), json!({"type": "string"}));
+    }
+    for f in &cat.facts {
+        let Some((section, key)) = f.id.split_once('.') else {
+            continue;
+        };
+        if section == "product" {
+            product.insert(key.into(), fact_schema(f));
+            continue;
+        }
+        let entry = sections.entry(section.to_string()).or_insert_with(
+            || json!({"type": "object", "additionalProperties": false, "properties": {}}),
+        );
+        if let Some(props) = entry.get_mut("properties").and_then(Value::as_object_mut) {
+            props.insert(key.into(), fact_schema(f));
+        }
+    }
+    let fact_ids: Vec<&str> = cat.facts.iter().map(|f| f.id.as_str()).collect();
+    let mut props = Map::new();
+    props.insert("schema".into(), json!({"const": "iotrust-profile/1"}));
+    props.insert(
+        "product".into(),
+        json!({"type": "object", "additionalProperties": false, "required": ["manufacturer", "model", "category"], "properties": product}),
+    );
+    props.insert(
+        "evidence".into(),
+        json!({"type": "array", "items": {"anyOf": [
+            {"type": "object", "additionalProperties": false, "required": ["file"],
+             "properties": {"file": {"type": "string"}, "device": {"type": "string"}}},
+            {"type": "object", "additionalProperties": false, "required": ["kind"],
+             "properties": {
+                "kind": {"enum": ["lab-report", "test-report", "document"]},
+                "title": {"type": "string"}, "summary": {"type": "string"}, "lab": {"type": "string"},
+                "assessor": {"type": "string"}, "date": date, "url": {"type": "string"},
+                "covers": {"type": "array", "items": {"enum": fact_ids}},
+                "facts": {"type": "object", "propertyNames": {"enum": fact_ids}}}}
+        ]}}),
+    );
+    let levels: Vec<String> = cat
+        .schemes
+        .iter()
+        .flat_map(|s| {
+            s.def
+                .levels
+                .iter()
+                .map(move |l| format!("{}#{}", s.key, &*l.id))
+        })
+        .collect();
+    props.insert(
+        "labels".into(),
+        json!({"type": "array", "items": {"type": "object", "additionalProperties": false, "required": ["level"],
+            "properties": {"level": {"enum": levels}, "certificate": {"type": "string"}, "valid_until": date}}}),
+    );
+    props.extend(sections);
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://iotrust.dev/schemas/profile.schema.json",
+        "title": format!("iotrust product profile (iotrust-profile/1, catalog {})", cat.version()),
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["product"],
+        "properties": props,
+    })
+}

@@ -341,3 +341,52 @@ fn bulk_summary_agrees_with_the_detailed_assessment() {
         }
     }
 }
+
+fn to_json(n: &iotrust_assess::tree::Located) -> serde_json::Value {
+    use iotrust_assess::tree::Node;
+    match &n.node {
+        Node::Table(t) => {
+            serde_json::Value::Object(t.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
+        }
+        Node::Array(a) => serde_json::Value::Array(a.iter().map(to_json).collect()),
+        Node::Str(s) | Node::Date(s) => serde_json::Value::String(s.clone()),
+        Node::Int(i) => serde_json::json!(i),
+        Node::Float(f) => serde_json::json!(f),
+        Node::Bool(b) => serde_json::json!(b),
+        Node::Null => serde_json::Value::Null,
+    }
+}
+
+#[test]
+fn profile_json_schema_is_current_and_accepts_the_examples() {
+    let cat = Catalog::embedded().unwrap();
+    let generated = profile::json_schema(&cat);
+    let path = root().join("schemas/profile.schema.json");
+    let committed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert!(
+        committed == generated,
+        "schemas/profile.schema.json is stale: run `iotrust catalog schema schemas`"
+    );
+    let validator = jsonschema::validator_for(&generated).unwrap();
+    let examples = files(&root().join("examples/profiles"));
+    for p in &examples {
+        let doc = to_json(
+            &iotrust_assess::tree::parse_toml(&std::fs::read_to_string(p).unwrap()).unwrap(),
+        );
+        let errors: Vec<String> = validator
+            .iter_errors(&doc)
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect();
+        assert!(errors.is_empty(), "{}: {}", p.display(), errors.join("; "));
+    }
+    // and it rejects what the parser rejects
+    let mut doc = to_json(
+        &iotrust_assess::tree::parse_toml(&std::fs::read_to_string(&examples[0]).unwrap()).unwrap(),
+    );
+    doc["auth"]["uses_password"] = serde_json::json!(true);
+    assert!(
+        !validator.is_valid(&doc),
+        "a misspelt fact must be rejected"
+    );
+}
