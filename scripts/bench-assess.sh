@@ -20,7 +20,8 @@ cores=$(nproc)
 run() { # label file args...
   local label=$1 file=$2; shift 2
   local t
-  t=$( { /usr/bin/time -f "%e %M" "$bin" assess - "$@" < "$file" > /dev/null 2>/dev/null; } 2>&1 | tail -1)
+  /usr/bin/time -o "$out/time.txt" -f "%e %M" "$bin" assess - "$@" < "$file" > /dev/null 2>/dev/null
+  t=$(tail -1 "$out/time.txt")
   local secs=${t% *} kb=${t#* }
   local n; n=$(wc -l < "$file")
   awk -v l="$label" -v n="$n" -v s="$secs" -v kb="$kb" -v c="$cores" \
@@ -36,7 +37,7 @@ run "full assessment" "$out/profiles-$N.ndjson" --date $DATE
 
 if command -v valgrind >/dev/null; then
   ir() { valgrind --tool=callgrind --callgrind-out-file="$out/cg.out" "$bin" assess - --jobs 1 "$@" \
-          < "$out/profiles-1000.ndjson" > /dev/null 2>&1; callgrind_annotate "$out/cg.out" | awk '/PROGRAM TOTALS/ {gsub(",","",$1); print $1}'; }
+          < "$out/profiles-1000.ndjson" > /dev/null 2>&1; callgrind_annotate "$out/cg.out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",","",$1); print $1}'; }
   p=$(ir --check-only); f=$(ir --date $DATE)
   awk -v p="$p" -v f="$f" 'BEGIN { printf "\ninstructions per 1,000 profiles (callgrind, 1 thread): parse only %.0f M, full %.0f M; evaluation = %.2f x parsing; ratio parse/full = %.2f\n", p/1e6, f/1e6, (f-p)/p, p/f }'
 fi

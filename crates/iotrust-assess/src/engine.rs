@@ -439,10 +439,10 @@ fn label_results(ev: &Evaluation<'_>, schemes: &[SchemeResult]) -> Vec<LabelResu
                     }
                 }
                 LabelRoute::Recognition(ri) => match ev.cat.recognitions.get(ri) {
-                    Some(r) => format!(
-                        "{} from {} ({}; {:?})",
-                        r.def.kind, &*r.def.from, r.def.source.reference, r.def.source.confidence
-                    ),
+                    Some(r) => {
+                        let closed = if l.obtainable { "" } else { "; the scheme is closed to new labels" };
+                        format!("{} from {} ({}; {:?}){closed}", r.def.kind, &*r.def.from, r.def.source.reference, r.def.source.confidence)
+                    }
                     None => String::new(),
                 },
             };

@@ -211,7 +211,7 @@ pub fn text(a: &Assessment, st: Style) -> String {
                 "  {:>2}. {:<36} {:<8} {} mandatory provision(s){needs}",
                 i + 1,
                 item.outcome,
-                st.verdict(item.verdict),
+                if item.verdict == Verdict::Met { st.paint("33", "evidence") } else { st.verdict(item.verdict) },
                 item.provisions
             );
         }
@@ -388,6 +388,15 @@ fn h(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The badge of a gap item: a met outcome in a gap list lacks evidence, not compliance.
+fn gap_badge(it: &GapItem) -> String {
+    if it.verdict == Verdict::Met {
+        "<span class=\"b unk\">weak evidence</span>".to_string()
+    } else {
+        badge(it.verdict)
+    }
+}
+
 fn badge(v: Verdict) -> String {
     let class = match v {
         Verdict::Met => "ok",
@@ -488,7 +497,7 @@ pub fn html(a: &Assessment) -> String {
                 i + 1,
                 h(&it.outcome),
                 h(&it.title),
-                badge(it.verdict),
+                gap_badge(it),
                 it.provisions,
                 h(&it.why)
             );
