@@ -368,7 +368,12 @@ fn market_results(ev: &Evaluation<'_>, schemes: &[SchemeResult]) -> Vec<MarketRe
             let (mut blocking, mut undecided, mut future) = (Vec::new(), Vec::new(), Vec::new());
             for &si in &laws {
                 let l = &schemes[si];
+                let sdef = &cat.schemes[si];
+                let now = ev.schemes[si].now;
                 let in_force = ev.law_in_force(si);
+                let applies_now = |id: &str| {
+                    sdef.def.provisions.iter().position(|p| *p.id == id).is_some_and(|i| sdef.provision_in_force(i, ev.today))
+                };
                 let failing: Vec<FailingProvision> = l
                     .provisions
                     .iter()
@@ -376,12 +381,27 @@ fn market_results(ev: &Evaluation<'_>, schemes: &[SchemeResult]) -> Vec<MarketRe
                     .map(|p| FailingProvision { provision: p.id.clone(), title: p.title.clone(), reason: p.reason.clone() })
                     .collect();
                 if l.in_scope {
-                    if !in_force {
+                    if !ev.law_fully_in_force(si) {
                         future.push(format!("{} applies from {}", l.scheme, l.applies_from.map(|d| d.to_string()).unwrap_or_default()));
-                    } else if l.conformance == Verdict::NotMet {
-                        blocking.extend(failing.iter().map(|f| format!("{} {} ({}) is not met", l.scheme, f.provision, f.title)));
-                    } else if l.conformance == Verdict::Unknown {
-                        undecided.push(format!("{}: {}", l.scheme, l.conformance_reason));
+                    }
+                    match now {
+                        Verdict::NotMet => blocking.extend(
+                            failing
+                                .iter()
+                                .filter(|f| applies_now(&f.provision))
+                                .map(|f| format!("{} {} ({}) is not met", l.scheme, f.provision, f.title)),
+                        ),
+                        Verdict::Unknown => {
+                            let open: Vec<&str> = l
+                                .provisions
+                                .iter()
+                                .filter(|p| matches!(p.status, Status::Mandatory | Status::Unknown))
+                                .filter(|p| p.verdict == Verdict::Unknown && applies_now(&p.id))
+                                .map(|p| p.id.as_str())
+                                .collect();
+                            undecided.push(format!("{}: mandatory provisions undecided: {}", l.scheme, open.join(", ")));
+                        }
+                        _ => {}
                     }
                 }
                 law_results.push(MarketLaw {
@@ -405,7 +425,7 @@ fn market_results(ev: &Evaluation<'_>, schemes: &[SchemeResult]) -> Vec<MarketRe
             if !future.is_empty() {
                 let fails_later: Vec<String> = law_results
                     .iter()
-                    .filter(|l| !l.in_force && l.in_scope && l.conformance == Verdict::NotMet)
+                    .filter(|l| l.in_scope && l.conformance == Verdict::NotMet && future.iter().any(|f| f.starts_with(&l.scheme)))
                     .map(|l| format!("{} would not be met ({} mandatory provisions failing)", l.scheme, l.failing.len()))
                     .collect();
                 statement.push_str(&format!("; upcoming: {}", future.join(", ")));
@@ -440,8 +460,18 @@ fn label_results(ev: &Evaluation<'_>, schemes: &[SchemeResult]) -> Vec<LabelResu
                 }
                 LabelRoute::Recognition(ri) => match ev.cat.recognitions.get(ri) {
                     Some(r) => {
-                        let closed = if l.obtainable { "" } else { "; the scheme is closed to new labels" };
-                        format!("{} from {} ({}; {:?}){closed}", r.def.kind, &*r.def.from, r.def.source.reference, r.def.source.confidence)
+                        let closed = if l.obtainable {
+                            ""
+                        } else {
+                            "; the scheme is closed to new labels"
+                        };
+                        format!(
+                            "{} from {} ({}; {:?}){closed}",
+                            r.def.kind,
+                            &*r.def.from,
+                            r.def.source.reference,
+                            r.def.source.confidence
+                        )
                     }
                     None => String::new(),
                 },

@@ -108,6 +108,9 @@ pub struct SchemeCore {
     pub levels: Vec<LevelCore>,
     pub conformance: Verdict,
     pub conformance_why: ConformanceWhy,
+    /// Conformance counting only the mandatory provisions that apply on the evaluation date
+    /// (not applicable when none applies yet, or out of scope).
+    pub now: Verdict,
 }
 
 impl SchemeCore {
@@ -566,6 +569,7 @@ pub fn evaluate<'c>(
                 levels,
                 conformance: Verdict::Unknown,
                 conformance_why: ConformanceWhy::Undecided,
+                now: Verdict::NotApplicable,
             }
         })
         .collect();
@@ -636,18 +640,31 @@ pub fn evaluate<'c>(
     for (s, sc) in cat.schemes.iter().zip(schemes.iter_mut()) {
         sc.levels = levels(s, &sc.provisions, &held, sc.in_scope());
         // provisions whose status is not established may be mandatory: they keep conformance undecided
-        let mandatory = s
-            .def
-            .provisions
-            .iter()
-            .zip(&sc.provisions)
-            .filter(|(p, _)| matches!(p.status, Status::Mandatory | Status::Unknown));
         let (mut any, mut failing, mut undecided) = (false, false, false);
-        for (_, pc) in mandatory {
+        let (mut any_now, mut failing_now, mut undecided_now) = (false, false, false);
+        for (i, (p, pc)) in s.def.provisions.iter().zip(&sc.provisions).enumerate() {
+            // provisions whose status is not established may be mandatory: they keep it undecided
+            if !matches!(p.status, Status::Mandatory | Status::Unknown) {
+                continue;
+            }
             any = true;
             failing |= pc.verdict == Verdict::NotMet;
             undecided |= pc.verdict == Verdict::Unknown;
+            if s.provision_in_force(i, today) {
+                any_now = true;
+                failing_now |= pc.verdict == Verdict::NotMet;
+                undecided_now |= pc.verdict == Verdict::Unknown;
+            }
         }
+        sc.now = if !sc.in_scope() || !any_now {
+            Verdict::NotApplicable
+        } else if failing_now {
+            Verdict::NotMet
+        } else if undecided_now {
+            Verdict::Unknown
+        } else {
+            Verdict::Met
+        };
         (sc.conformance, sc.conformance_why) = if !sc.in_scope() {
             (Verdict::NotApplicable, ConformanceWhy::OutOfScope)
         } else if failing {
@@ -724,11 +741,16 @@ impl Evaluation<'_> {
             .collect()
     }
 
+    /// Does any provision of the law apply on the evaluation date?
     pub fn law_in_force(&self, si: usize) -> bool {
         let s = &self.cat.schemes[si];
-        s.applies_from
-            .or(s.in_force)
-            .is_none_or(|d| d <= self.today)
+        (0..s.def.provisions.len()).any(|i| s.provision_in_force(i, self.today))
+    }
+
+    /// Does every provision of the law apply on the evaluation date?
+    pub fn law_fully_in_force(&self, si: usize) -> bool {
+        let s = &self.cat.schemes[si];
+        (0..s.def.provisions.len()).all(|i| s.provision_in_force(i, self.today))
     }
 
     /// May the product be placed on this market today?
@@ -736,11 +758,7 @@ impl Evaluation<'_> {
         let laws = self.laws_for_market(market);
         let mut undecided = false;
         for si in laws {
-            let sc = &self.schemes[si];
-            if !sc.in_scope() || !self.law_in_force(si) {
-                continue;
-            }
-            match sc.conformance {
+            match self.schemes[si].now {
                 Verdict::NotMet => return Access::No,
                 Verdict::Unknown => undecided = true,
                 _ => {}

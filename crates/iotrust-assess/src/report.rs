@@ -211,7 +211,11 @@ pub fn text(a: &Assessment, st: Style) -> String {
                 "  {:>2}. {:<36} {:<8} {} mandatory provision(s){needs}",
                 i + 1,
                 item.outcome,
-                if item.verdict == Verdict::Met { st.paint("33", "evidence") } else { st.verdict(item.verdict) },
+                if item.verdict == Verdict::Met {
+                    st.paint("33", "evidence")
+                } else {
+                    st.verdict(item.verdict)
+                },
                 item.provisions
             );
         }

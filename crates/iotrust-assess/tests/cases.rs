@@ -390,3 +390,35 @@ fn profile_json_schema_is_current_and_accepts_the_examples() {
         "a misspelt fact must be rejected"
     );
 }
+
+/// CRA Art. 14 reporting applies from 2026-09-11, the rest of the CRA from 2027-12-11: a
+/// product without a reporting process loses the EU market on the first date, not before.
+#[test]
+fn provisions_apply_from_their_own_dates() {
+    let cat = Catalog::embedded().unwrap();
+    let text = std::fs::read_to_string(root().join("examples/profiles/smart-lock.toml"))
+        .unwrap()
+        .replace(
+            "exploited_reporting_process = true",
+            "exploited_reporting_process = false",
+        );
+    let p = profile::parse(&cat, &text, InputFormat::Toml, "lock.toml").unwrap();
+    let on = |d: &str| {
+        iotrust_assess::eval::evaluate(&cat, &p, &[], d.parse().unwrap()).market_access("EU")
+    };
+    assert_eq!(on("2026-09-10"), Access::Yes);
+    assert_eq!(on("2026-09-11"), Access::No);
+    let a = assess(&cat, &p, &[], "2026-09-11".parse().unwrap());
+    let eu = a.market("EU").unwrap();
+    assert!(
+        eu.statement.contains("eu-cra@2024 Art14-1-vulnerabilities"),
+        "{}",
+        eu.statement
+    );
+    assert!(
+        eu.statement
+            .contains("upcoming: eu-cra@2024 applies from 2027-12-11"),
+        "{}",
+        eu.statement
+    );
+}

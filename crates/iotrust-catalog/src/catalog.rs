@@ -41,6 +41,19 @@ pub struct Scheme {
     pub provision_conditions: Vec<Vec<Expr>>,
     /// Per provision, per route: the date from which the route counts.
     pub route_effective: Vec<Vec<Option<Date>>>,
+    /// Per provision: the date it applies from (its own, else the scheme's).
+    pub provision_applies: Vec<Option<Date>>,
+}
+
+impl Scheme {
+    /// Does provision `i` apply on `day`?
+    pub fn provision_in_force(&self, i: usize, day: Date) -> bool {
+        self.provision_applies
+            .get(i)
+            .copied()
+            .flatten()
+            .is_none_or(|d| d <= day)
+    }
 }
 
 impl Scheme {

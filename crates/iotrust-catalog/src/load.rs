@@ -724,6 +724,14 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
                 }
             }
         }
+        let provision_applies: Vec<Option<Date>> = s
+            .provisions
+            .iter()
+            .map(|p| {
+                date_field(file, &p.id, "applies_from", &p.applies_from, &mut d)
+                    .or(applies_from.or(in_force))
+            })
+            .collect();
         let route_effective: Vec<Vec<Option<Date>>> = s
             .provisions
             .iter()
@@ -796,6 +804,7 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
             provision_outcomes: Vec::new(),
             provision_conditions: Vec::new(),
             route_effective,
+            provision_applies,
         });
     }
 

@@ -637,6 +637,9 @@ pub struct ProvisionDef {
     pub replaced_by: Vec<Str>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<RouteDef>,
+    /// When this provision starts to apply, if earlier or later than the scheme's `applies_from`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applies_from: Option<Str>,
     #[serde(default = "yes")]
     pub known: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
