@@ -19,6 +19,11 @@ pub fn shared_pcap(name: &str) -> Option<PathBuf> {
             return Some(p);
         }
     }
+    // CI has shared/ beside the clone: a missing capture there is a failure, never a skip
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{name} not found (looked in $IOTRUST_PCAP_DIR, ../shared/data/pcap, /work/shared/data/pcap)"
+    );
     eprintln!("SKIPPED: {name} not found (looked in $IOTRUST_PCAP_DIR, ../shared/data/pcap, /work/shared/data/pcap)");
     None
 }
