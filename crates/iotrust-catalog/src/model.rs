@@ -68,6 +68,30 @@ impl<T: JsonSchema> JsonSchema for Sp<T> {
 
 pub type Str = Sp<String>;
 
+/// `Display` as the value's serde name (`lab-tested`, `design` ...), so the two never differ.
+macro_rules! display_as_serde_name {
+    ($($t:ty),* $(,)?) => {$(
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match serde_json::to_value(self) {
+                    Ok(serde_json::Value::String(s)) => f.write_str(&s),
+                    _ => Err(fmt::Error),
+                }
+            }
+        }
+    )*};
+}
+
+display_as_serde_name!(
+    Strength,
+    Assurance,
+    FactKind,
+    Phase,
+    RelationKind,
+    SchemeStatus,
+    Status
+);
+
 /// Confidence in a fact: H read in a primary text, M secondary source, L memory or inference.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
@@ -129,17 +153,6 @@ pub enum Strength {
     LabTested,
 }
 
-impl fmt::Display for Strength {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Strength::Declared => "declared",
-            Strength::Documented => "documented",
-            Strength::Tested => "tested",
-            Strength::LabTested => "lab-tested",
-        })
-    }
-}
-
 /// The assurance a level demands.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
@@ -150,17 +163,6 @@ pub enum Assurance {
     LabReviewed,
     LabTested,
     PenetrationTested,
-}
-
-impl fmt::Display for Assurance {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Assurance::SelfDeclared => "self-declared",
-            Assurance::LabReviewed => "lab-reviewed",
-            Assurance::LabTested => "lab-tested",
-            Assurance::PenetrationTested => "penetration-tested",
-        })
-    }
 }
 
 // ----------------------------------------------------------------------------- categories / facts
@@ -196,20 +198,6 @@ pub enum FactKind {
     Enum,
     List,
     IntList,
-}
-
-impl fmt::Display for FactKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            FactKind::Bool => "bool",
-            FactKind::Int => "int",
-            FactKind::String => "string",
-            FactKind::Date => "date",
-            FactKind::Enum => "enum",
-            FactKind::List => "list",
-            FactKind::IntList => "int-list",
-        })
-    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -251,19 +239,6 @@ impl Phase {
         Phase::Maintenance,
         Phase::Sunsetting,
     ];
-}
-
-impl fmt::Display for Phase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Phase::Design => "design",
-            Phase::Development => "development",
-            Phase::Sale => "sale",
-            Phase::Setup => "setup",
-            Phase::Maintenance => "maintenance",
-            Phase::Sunsetting => "sunsetting",
-        })
-    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -394,19 +369,6 @@ pub enum RelationKind {
     DeemedCompliance,
 }
 
-impl fmt::Display for RelationKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            RelationKind::Equivalent => "equivalent",
-            RelationKind::Successor => "successor",
-            RelationKind::PartOf => "part-of",
-            RelationKind::Covers => "covers",
-            RelationKind::Related => "related",
-            RelationKind::DeemedCompliance => "deemed-compliance",
-        })
-    }
-}
-
 /// How a mapping or relation is established, strongest first in the order official > crosswalk > inferred.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
@@ -475,17 +437,6 @@ pub enum SchemeStatus {
     Closed,
     Superseded,
     Draft,
-}
-
-impl fmt::Display for SchemeStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            SchemeStatus::Active => "active",
-            SchemeStatus::Closed => "closed",
-            SchemeStatus::Superseded => "superseded",
-            SchemeStatus::Draft => "draft",
-        })
-    }
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
@@ -573,18 +524,6 @@ pub enum Status {
     Informative,
     Void,
     Unknown,
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Status::Mandatory => "mandatory",
-            Status::Recommended => "recommended",
-            Status::Informative => "informative",
-            Status::Void => "void",
-            Status::Unknown => "unknown",
-        })
-    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
