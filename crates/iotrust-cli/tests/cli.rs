@@ -430,3 +430,21 @@ fn bulk_directory_and_ndjson_stream() {
         stderr(&o)
     );
 }
+
+#[test]
+fn snapshot_assess_reports() {
+    for name in ["ip-camera", "smart-lock", "ip-camera-probed"] {
+        let path = format!("examples/profiles/{name}.toml");
+        let text = stdout(&iotrust(&["assess", &path, "--date", "2026-11-22"]));
+        insta::assert_snapshot!(format!("assess_text_{name}"), text);
+    }
+    let md = ok(&[
+        "assess",
+        "examples/profiles/smart-plug.toml",
+        "--date",
+        "2026-11-22",
+        "--format",
+        "markdown",
+    ]);
+    insta::assert_snapshot!("assess_markdown_smart_plug", md);
+}

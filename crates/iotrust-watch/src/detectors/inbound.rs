@@ -1,0 +1,210 @@
+//! # Attack on a subscriber (inbound volumetric and reflection)
+//!
+//! **What.** A destination that receives, per window, more packets or bits per second than
+//! its thresholds — in total, or of SYN-only TCP, UDP or ICMP — as FastNetMon does per /32;
+//! and a *reflection* attack: many different reflectors answering from a known amplification
+//! service port ([`AMPLIFICATION_PORTS`]: DNS, NTP, SNMP, SSDP, CLDAP, memcached,
+//! WS-Discovery, BACnet ...).
+//!
+//! **Why.** Subscribers' devices are targets too (a game server at home, a camera that
+//! angered someone), and the provider needs to know that a subscriber's line is under
+//! attack. Unlike FastNetMon the incident carries the attack's signature, and its proposed
+//! action is **never a blackhole of the victim**: filters are proposed only for infected
+//! devices' outbound traffic ([`crate::filters`]); for a victim the operator is told what to
+//! match upstream.
+//!
+//! **Thresholds** (per destination, window [`Config::window_secs`] 10 s, scaled packets
+//! spread over each flow's duration, at least [`Config::min_observed`] (20) observed
+//! records), averaged over the window:
+//! - amplification-port packets ≥ [`Config::reflection_pps`] (300/s) from ≥
+//!   [`Config::reflection_sources`] (100) distinct sources → `reflection`;
+//! - SYN-only ≥ [`Config::syn_pps`] (1,000/s) → `syn-flood`;
+//! - UDP ≥ [`Config::udp_pps`] (10,000/s) → `udp-flood`; ICMP ≥ [`Config::icmp_pps`]
+//!   (5,000/s) → `icmp-flood`;
+//! - all packets ≥ [`Config::pps`] (20,000/s, FastNetMon's default) or bits ≥
+//!   [`Config::mbps`] (1,000 Mbit/s) → `volumetric`.
+//!
+//! Severity medium, high at 10× the threshold. Confidence 0.9 with at least 100 distinct
+//! sources (a distributed attack), else 0.75.
+//!
+//! **False positives.** A subscriber who really serves the public (a busy game or web
+//! server at home) or runs a speed test: raise thresholds per prefix, or leave such
+//! addresses out of `local_networks`. DNS and NTP answers from one or two servers are never a
+//! reflection: the rule needs 100 different reflectors.
+//!
+//! **Sources.** All. A capture file whose packets all carry one timestamp (the project's
+//! BACnet capture) is one instant: all its packets fall in one window.
+
+use iotrust_flow::FlowRecord;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    add32, rate_share, roll, scaled, secs_us, Attack, Counters, Detector, Finding, Severity, Target,
+};
+use crate::sketch::{hash_addr, Distinct};
+
+/// UDP source ports of services abused for reflection and amplification.
+pub const AMPLIFICATION_PORTS: [u16; 17] = [
+    17,    // QOTD
+    19,    // chargen
+    53,    // DNS
+    111,   // portmapper
+    123,   // NTP
+    137,   // NetBIOS
+    161,   // SNMP
+    389,   // CLDAP
+    1900,  // SSDP
+    3283,  // Apple Remote Desktop
+    3702,  // WS-Discovery
+    5353,  // mDNS
+    10001, // Ubiquiti discovery
+    11211, // memcached
+    27015, // Steam / Source engine
+    37810, // DVR discovery (seen with BACnet reflection)
+    47808, // BACnet
+];
+
+/// Thresholds of the inbound-attack detector.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub window_secs: u64,
+    pub pps: u64,
+    pub mbps: u64,
+    pub syn_pps: u64,
+    pub udp_pps: u64,
+    pub icmp_pps: u64,
+    pub reflection_pps: u64,
+    pub reflection_sources: u64,
+    pub min_observed: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            window_secs: 10,
+            pps: 20_000,
+            mbps: 1_000,
+            syn_pps: 1_000,
+            udp_pps: 10_000,
+            icmp_pps: 5_000,
+            reflection_pps: 300,
+            reflection_sources: 100,
+            min_observed: 20,
+        }
+    }
+}
+
+/// Per-destination counters of the current window (128 bytes).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct State {
+    start: i64,
+    bytes: u64,
+    packets: u32,
+    syn: u32,
+    udp: u32,
+    icmp: u32,
+    amp: u32,
+    observed: u32,
+    /// Majority vote (Boyer–Moore) over the amplification source ports.
+    amp_port: u16,
+    amp_votes: u16,
+    sources: Distinct,
+}
+
+pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> {
+    let len = secs_us(cfg.window_secs);
+    if roll(&mut st.start, r.last_us, len) {
+        *st = State {
+            start: st.start,
+            ..State::default()
+        };
+    }
+    let n = rate_share(r, scaled(r), len);
+    let b = rate_share(r, r.scaled_bytes(), len);
+    add32(&mut st.packets, n);
+    st.bytes = st.bytes.saturating_add(b);
+    add32(&mut st.observed, 1);
+    st.sources.insert(hash_addr(r.src));
+    match r.proto {
+        FlowRecord::PROTO_TCP if r.tcp_flags.is_syn_only() => add32(&mut st.syn, n),
+        FlowRecord::PROTO_UDP => {
+            add32(&mut st.udp, n);
+            if AMPLIFICATION_PORTS.contains(&r.src_port) {
+                add32(&mut st.amp, n);
+                if st.amp_votes == 0 {
+                    st.amp_port = r.src_port;
+                    st.amp_votes = 1;
+                } else if st.amp_port == r.src_port {
+                    st.amp_votes = st.amp_votes.saturating_add(1);
+                } else {
+                    st.amp_votes -= 1;
+                }
+            }
+        }
+        FlowRecord::PROTO_ICMP | FlowRecord::PROTO_ICMPV6 => add32(&mut st.icmp, n),
+        _ => {}
+    }
+    if st.observed < cfg.min_observed.max(1) {
+        return None;
+    }
+    let w = cfg.window_secs.max(1);
+    let over = |count: u64, per_sec: u64| count >= per_sec.max(1).saturating_mul(w);
+    let sources = st.sources.estimate();
+    let bits = st.bytes.saturating_mul(8);
+    let (attack, count, per_sec) =
+        if over(u64::from(st.amp), cfg.reflection_pps) && sources >= cfg.reflection_sources {
+            (Attack::Reflection, u64::from(st.amp), cfg.reflection_pps)
+        } else if over(u64::from(st.syn), cfg.syn_pps) {
+            (Attack::SynFlood, u64::from(st.syn), cfg.syn_pps)
+        } else if over(u64::from(st.udp), cfg.udp_pps) {
+            (Attack::UdpFlood, u64::from(st.udp), cfg.udp_pps)
+        } else if over(u64::from(st.icmp), cfg.icmp_pps) {
+            (Attack::IcmpFlood, u64::from(st.icmp), cfg.icmp_pps)
+        } else if over(u64::from(st.packets), cfg.pps) {
+            (Attack::Volumetric, u64::from(st.packets), cfg.pps)
+        } else if over(bits, cfg.mbps.saturating_mul(1_000_000)) {
+            (Attack::Volumetric, bits, cfg.mbps.saturating_mul(1_000_000))
+        } else {
+            return None;
+        };
+    let rate = count / w;
+    let severity = if rate >= per_sec.saturating_mul(10) {
+        Severity::High
+    } else {
+        Severity::Medium
+    };
+    let (proto, src_port, dst_port) = match attack {
+        Attack::Reflection => (Some(FlowRecord::PROTO_UDP), Some(st.amp_port), None::<u16>),
+        Attack::SynFlood => (Some(FlowRecord::PROTO_TCP), None, None),
+        Attack::UdpFlood => (Some(FlowRecord::PROTO_UDP), None, None),
+        Attack::IcmpFlood => (Some(r.proto), None, None),
+        _ => (None, None, None),
+    };
+    let mut counters = Counters::default();
+    counters
+        .push("pps", u64::from(st.packets) / w)
+        .push("bps", bits / w)
+        .push("syn_pps", u64::from(st.syn) / w)
+        .push("udp_pps", u64::from(st.udp) / w)
+        .push("icmp_pps", u64::from(st.icmp) / w)
+        .push("amplification_pps", u64::from(st.amp) / w)
+        .push("sources", sources)
+        .push("records", u64::from(st.observed));
+    Some(Finding {
+        detector: Detector::InboundAttack,
+        device: r.dst,
+        severity,
+        confidence: if sources >= 100 { 0.9 } else { 0.75 },
+        attack: Some(attack),
+        target: Target {
+            peer: None,
+            proto,
+            dst_port,
+            src_port,
+            mirai_ports: 0,
+        },
+        counters,
+        magnitude: rate,
+    })
+}

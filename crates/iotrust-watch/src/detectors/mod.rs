@@ -1,0 +1,236 @@
+//! The detectors. Each keeps a few counters per host (in [`HostState`]) over a tumbling
+//! window of record time, and returns a [`Finding`] for every record that arrives while its
+//! thresholds are met; the incident book ([`crate::incident`]) turns findings into
+//! deduplicated incidents.
+//!
+//! Common rules:
+//! - **Time** is the record's `last_us` (when a flow ended; the packet time for captures),
+//!   never the wall clock. Windows only move forward: a late record counts in the current
+//!   window.
+//! - **Sampling**: counts of packets use [`FlowRecord::scaled_packets`]; counts of distinct
+//!   destinations are multiplied by the record's sampling rate (each scan probe is one
+//!   packet to a new target, so one sampled probe stands for `sampling` targets), and every
+//!   detector also demands a minimum of *observed* records, so a few sampled packets never
+//!   add up to an incident on their own.
+//! - **Rates** of flow records are spread over the flow's duration: a record contributes
+//!   `packets × window / max(window, duration)` to a window, so a 60 s flow exported at once
+//!   does not look like a 10 s burst.
+
+pub mod c2;
+pub mod flood;
+pub mod inbound;
+pub mod mirai;
+pub mod scan;
+
+use iotrust_flow::{Addr, FlowRecord};
+use serde::{Deserialize, Serialize};
+
+/// The detector that raised an incident.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Detector {
+    /// Mirai-family telnet / IoT-exploit scanning ([`mirai`]).
+    MiraiScan,
+    /// Horizontal scanning on any port ([`scan`]).
+    HorizontalScan,
+    /// The device floods one victim ([`flood`]).
+    OutboundFlood,
+    /// The subscriber is under a volumetric or reflection attack ([`inbound`]).
+    InboundAttack,
+    /// The device talks to a listed command-and-control address or port ([`c2`]).
+    C2Contact,
+}
+
+impl Detector {
+    pub const ALL: [Detector; 5] = [
+        Detector::MiraiScan,
+        Detector::HorizontalScan,
+        Detector::OutboundFlood,
+        Detector::InboundAttack,
+        Detector::C2Contact,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Detector::MiraiScan => "mirai-scan",
+            Detector::HorizontalScan => "horizontal-scan",
+            Detector::OutboundFlood => "outbound-flood",
+            Detector::InboundAttack => "inbound-attack",
+            Detector::C2Contact => "c2-contact",
+        }
+    }
+
+    /// What the incident's device is: the source of bad traffic, or its victim.
+    pub const fn role(self) -> Role {
+        match self {
+            Detector::InboundAttack => Role::Victim,
+            _ => Role::InfectedDevice,
+        }
+    }
+}
+
+/// What the device in an incident is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// It sends attack, scan or C2 traffic: notify, quarantine, filter its outbound traffic.
+    InfectedDevice,
+    /// It receives an attack: protect it; never blackhole it.
+    Victim,
+}
+
+/// How bad an incident is.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    #[default]
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// The kind of attack traffic, for flood and inbound incidents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Attack {
+    SynFlood,
+    AckFlood,
+    UdpFlood,
+    /// UDP to port 53 with random ports: DNS water torture through a resolver.
+    DnsFlood,
+    GreFlood,
+    IcmpFlood,
+    /// Responses of a reflection/amplification service (source port in
+    /// [`inbound::AMPLIFICATION_PORTS`]) from many reflectors.
+    Reflection,
+    /// Packet or bit rate over the total threshold, no dominant kind.
+    Volumetric,
+}
+
+/// What filters need to know about the traffic of an incident.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Target {
+    /// The victim of a flood, or the C2 address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer: Option<Addr>,
+    /// IP protocol of the bad traffic.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proto: Option<u8>,
+    /// Destination port, when one port carries the traffic.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dst_port: Option<u16>,
+    /// Source port, when one port carries the traffic (reflection).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src_port: Option<u16>,
+    /// Bitmask over [`mirai::PORTS`] of the ports scanned.
+    #[serde(skip)]
+    pub mirai_ports: u8,
+}
+
+/// Up to eight named counters, without allocation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    items: [(&'static str, u64); 8],
+    len: u8,
+}
+
+impl Counters {
+    pub fn push(&mut self, name: &'static str, v: u64) -> &mut Self {
+        if let Some(slot) = self.items.get_mut(usize::from(self.len)) {
+            *slot = (name, v);
+            self.len += 1;
+        }
+        self
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        self.items.iter().take(usize::from(self.len)).copied()
+    }
+
+    pub fn get(&self, name: &str) -> Option<u64> {
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+}
+
+/// One detector's verdict on one record: its thresholds are met.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Finding {
+    pub detector: Detector,
+    /// The device (source for outbound detectors, destination for inbound attacks).
+    pub device: Addr,
+    pub severity: Severity,
+    /// 0 to 1.
+    pub confidence: f32,
+    pub attack: Option<Attack>,
+    pub target: Target,
+    /// The window's counters, as evidence.
+    pub counters: Counters,
+    /// The counter whose doubling counts as an escalation (a rate or a count).
+    pub magnitude: u64,
+}
+
+/// Per-host state of every windowed detector (the C2 detector needs none).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HostState {
+    pub(crate) mirai: mirai::State,
+    pub(crate) scan: scan::State,
+    pub(crate) flood: flood::State,
+    pub(crate) inbound: inbound::State,
+}
+
+pub(crate) const US: i64 = 1_000_000;
+
+/// Moves a window forward if `t` is past its end (or it never started); true if reset.
+pub(crate) fn roll(start: &mut i64, t: i64, len_us: i64) -> bool {
+    if *start == 0 || t >= start.saturating_add(len_us) {
+        // 0 = never started; a record at time 0 restarts it each time, harmlessly
+        *start = t;
+        true
+    } else {
+        false
+    }
+}
+
+/// The record's sampling rate (never 0, even on a hand-made record).
+pub(crate) fn sampling(r: &FlowRecord) -> u64 {
+    u64::from(r.sampling.max(1))
+}
+
+/// Estimated real packets of a record (at least one observed packet).
+pub(crate) fn scaled(r: &FlowRecord) -> u64 {
+    if r.sampling == 0 {
+        r.packets.max(1)
+    } else {
+        r.scaled_packets().max(r.packets.max(1))
+    }
+}
+
+/// Scaled packets spread over the record's duration, the share inside a window of `len_us`.
+pub(crate) fn rate_share(r: &FlowRecord, value: u64, len_us: i64) -> u64 {
+    let len = u64::try_from(len_us).unwrap_or(1).max(1);
+    let d = r.duration_us().max(len);
+    let v = u128::from(value) * u128::from(len) / u128::from(d);
+    u64::try_from(v).unwrap_or(u64::MAX)
+}
+
+pub(crate) fn add32(c: &mut u32, v: u64) {
+    *c = c.saturating_add(u32::try_from(v).unwrap_or(u32::MAX));
+}
+
+/// A window length in microseconds from seconds (at least one second).
+pub(crate) fn secs_us(secs: u64) -> i64 {
+    i64::try_from(secs.max(1))
+        .unwrap_or(i64::MAX / US)
+        .saturating_mul(US)
+}
+
+/// The window of a count-of-distinct detector: `secs`, stretched by `sampling / 100` for
+/// sampled telemetry (so that 1:1000 data gathers about as many samples per window as
+/// unsampled data at a hundredth of the rate), at most `max_secs`.
+pub(crate) fn sampled_window_us(secs: u64, sampling: u64, max_secs: u64) -> i64 {
+    let stretched = secs.saturating_mul((sampling / 100).max(1));
+    secs_us(stretched.min(max_secs.max(secs)))
+}

@@ -1,0 +1,21 @@
+//! The crate's one error type.
+
+use thiserror::Error;
+
+/// What went wrong loading a watch input or writing its output.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// A line of an indicator or subscriber file is malformed.
+    #[error("{origin}:{line}: {message}")]
+    Parse {
+        origin: String,
+        line: usize,
+        message: String,
+    },
+    /// Reading an input file or writing to a sink failed.
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    /// An incident could not be serialized (should not happen).
+    #[error("cannot serialize incident: {0}")]
+    Json(#[from] serde_json::Error),
+}

@@ -1,0 +1,345 @@
+//! Incidents: findings grouped per device and detector, deduplicated, emitted when opened
+//! and when they escalate; and the JSON-lines sink.
+//!
+//! An incident is keyed by (device address, detector). A finding for a key with no live
+//! incident opens one (event `opened`); later findings update its evidence silently and emit
+//! `escalated` only when the severity rises, the confidence rises by 0.05 or more, or the
+//! magnitude (the detector's headline rate or count) reaches twice the value last emitted.
+//! An incident with no finding for `incident_ttl_secs` of record time is over; a new
+//! finding then opens a new incident with a new id.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::io::Write;
+
+use iotrust_flow::{Addr, FlowRecord};
+use serde::Serialize;
+
+use crate::detectors::{Attack, Detector, Finding, Role, Severity, Target};
+use crate::error::Error;
+
+/// Sample records kept per incident.
+pub const MAX_SAMPLES: usize = 5;
+/// Distinct targets (victims, C2 peers) kept per incident.
+pub const MAX_TARGETS: usize = 8;
+
+/// One incident, as written in events.
+#[derive(Clone, Debug, Serialize)]
+pub struct Incident {
+    /// Sequential from 1 in one [`crate::Watch`].
+    pub id: u64,
+    /// The infected device, or the attacked subscriber.
+    pub device: Addr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscriber: Option<String>,
+    pub detector: Detector,
+    pub role: Role,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attack: Option<Attack>,
+    pub severity: Severity,
+    pub confidence: f32,
+    /// One line for a human.
+    pub summary: String,
+    pub first_seen: jiff::Timestamp,
+    pub last_seen: jiff::Timestamp,
+    /// Records that matched the detector while the incident was open.
+    pub records: u64,
+    /// The detector's counters in the window of the largest magnitude seen.
+    pub counters: BTreeMap<&'static str, u64>,
+    /// What the bad traffic looks like (victims, C2 peers, protocol, ports).
+    pub targets: Vec<Target>,
+    /// Up to [`MAX_SAMPLES`] records that matched (the first ones).
+    pub samples: Vec<FlowRecord>,
+    #[serde(skip)]
+    first_us: i64,
+    #[serde(skip)]
+    last_us: i64,
+    #[serde(skip)]
+    peak: u64,
+    #[serde(skip)]
+    emitted: (Severity, f32, u64),
+}
+
+impl Incident {
+    /// First seen, microseconds since the epoch (record time).
+    pub fn first_us(&self) -> i64 {
+        self.first_us
+    }
+
+    /// Last seen, microseconds since the epoch (record time).
+    pub fn last_us(&self) -> i64 {
+        self.last_us
+    }
+
+    /// Scanned Mirai ports (bitmask over [`crate::detectors::mirai::PORTS`]), from all targets.
+    pub fn mirai_ports(&self) -> Vec<u16> {
+        let mask = self.targets.iter().fold(0u8, |m, t| m | t.mirai_ports);
+        crate::detectors::mirai::PORTS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| mask & (1 << i) != 0)
+            .map(|(_, p)| *p)
+            .collect()
+    }
+}
+
+/// Why an event was emitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventKind {
+    Opened,
+    Escalated,
+}
+
+/// One line of output: the incident as it stands, and why it is written now.
+#[derive(Clone, Debug, Serialize)]
+pub struct Event {
+    pub event: EventKind,
+    #[serde(flatten)]
+    pub incident: Incident,
+}
+
+/// Live incidents, bounded: at most `max` (the oldest opened forgotten first).
+pub(crate) struct Book {
+    live: HashMap<(Addr, Detector), Incident>,
+    order: VecDeque<((Addr, Detector), u64)>,
+    next_id: u64,
+    max: usize,
+    ttl_us: i64,
+    pub(crate) opened: u64,
+    pub(crate) evicted: u64,
+}
+
+impl Book {
+    pub(crate) fn new(max: usize, ttl_secs: u64) -> Book {
+        Book {
+            live: HashMap::new(),
+            order: VecDeque::new(),
+            next_id: 1,
+            max: max.max(1),
+            ttl_us: crate::detectors::secs_us(ttl_secs),
+            opened: 0,
+            evicted: 0,
+        }
+    }
+
+    /// True if a live incident exists for the key at time `now_us`.
+    pub(crate) fn is_open(&self, device: Addr, d: Detector, now_us: i64) -> bool {
+        self.live
+            .get(&(device, d))
+            .is_some_and(|i| now_us.saturating_sub(i.last_us) <= self.ttl_us)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.live.len()
+    }
+
+    pub(crate) fn incidents(&self) -> impl Iterator<Item = &Incident> {
+        self.live.values()
+    }
+
+    /// Applies a finding about record `r`; an event if the incident opened or escalated.
+    pub(crate) fn record(
+        &mut self,
+        f: &Finding,
+        r: &FlowRecord,
+        subscriber: Option<&str>,
+    ) -> Option<Event> {
+        let key = (f.device, f.detector);
+        let t = r.last_us;
+        let expired = self
+            .live
+            .get(&key)
+            .is_some_and(|i| t.saturating_sub(i.last_us) > self.ttl_us);
+        if expired {
+            self.live.remove(&key);
+        }
+        if let Some(inc) = self.live.get_mut(&key) {
+            update(inc, f, r);
+            let (sev, conf, mag) = inc.emitted;
+            let escalated = inc.severity > sev
+                || inc.confidence >= conf + 0.05
+                || (mag > 0 && inc.peak >= mag.saturating_mul(2));
+            if !escalated {
+                return None;
+            }
+            inc.emitted = (inc.severity, inc.confidence, inc.peak);
+            inc.summary = summarize(inc);
+            return Some(Event {
+                event: EventKind::Escalated,
+                incident: inc.clone(),
+            });
+        }
+        while self.live.len() >= self.max {
+            let Some((k, id)) = self.order.pop_front() else {
+                break;
+            };
+            if self.live.get(&k).is_some_and(|i| i.id == id) {
+                self.live.remove(&k);
+                self.evicted += 1;
+            }
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        self.opened += 1;
+        let mut inc = Incident {
+            id,
+            device: f.device,
+            subscriber: subscriber.map(str::to_string),
+            detector: f.detector,
+            role: f.detector.role(),
+            attack: f.attack,
+            severity: f.severity,
+            confidence: f.confidence,
+            summary: String::new(),
+            first_seen: r.first(),
+            last_seen: r.last(),
+            records: 0,
+            counters: BTreeMap::new(),
+            targets: Vec::new(),
+            samples: Vec::new(),
+            first_us: r.first_us,
+            last_us: r.last_us,
+            peak: 0,
+            emitted: (f.severity, f.confidence, 0),
+        };
+        update(&mut inc, f, r);
+        inc.emitted = (inc.severity, inc.confidence, inc.peak);
+        inc.summary = summarize(&inc);
+        self.order.push_back((key, id));
+        // keep the order queue from growing with stale keys
+        if self.order.len() > self.max.saturating_mul(2) {
+            let live = &self.live;
+            self.order
+                .retain(|(k, id)| live.get(k).is_some_and(|i| i.id == *id));
+        }
+        self.live.insert(key, inc.clone());
+        Some(Event {
+            event: EventKind::Opened,
+            incident: inc,
+        })
+    }
+}
+
+fn update(inc: &mut Incident, f: &Finding, r: &FlowRecord) {
+    inc.records = inc.records.saturating_add(1);
+    if r.first_us < inc.first_us {
+        inc.first_us = r.first_us;
+        inc.first_seen = r.first();
+    }
+    if r.last_us > inc.last_us {
+        inc.last_us = r.last_us;
+        inc.last_seen = r.last();
+    }
+    inc.severity = inc.severity.max(f.severity);
+    if f.confidence > inc.confidence {
+        inc.confidence = f.confidence;
+    }
+    if f.attack.is_some() && inc.attack != f.attack && f.magnitude >= inc.peak {
+        inc.attack = f.attack;
+    }
+    if f.magnitude >= inc.peak || inc.counters.is_empty() {
+        inc.peak = f.magnitude;
+        inc.counters = f.counters.iter().collect();
+    }
+    let same = |t: &Target| {
+        t.peer == f.target.peer
+            && t.proto == f.target.proto
+            && t.dst_port == f.target.dst_port
+            && t.src_port == f.target.src_port
+    };
+    match inc.targets.iter_mut().find(|t| same(t)) {
+        Some(t) => t.mirai_ports |= f.target.mirai_ports,
+        None if inc.targets.len() < MAX_TARGETS => inc.targets.push(f.target),
+        None => {}
+    }
+    if inc.samples.len() < MAX_SAMPLES {
+        inc.samples.push(*r);
+    }
+}
+
+fn summarize(inc: &Incident) -> String {
+    let c = |k: &str| inc.counters.get(k).copied().unwrap_or(0);
+    let attack = inc
+        .attack
+        .and_then(|a| serde_json::to_value(a).ok())
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    match inc.detector {
+        Detector::MiraiScan => format!(
+            "{} scans IoT ports {:?} like Mirai: {} destinations, {} probes with seq == dst, 23:2323 = {}:{}",
+            inc.device,
+            inc.mirai_ports(),
+            c("destinations"),
+            c("seq_equals_dst"),
+            c("port_23"),
+            c("port_2323")
+        ),
+        Detector::HorizontalScan => format!(
+            "{} probes {} distinct destinations per window",
+            inc.device,
+            c("destinations")
+        ),
+        Detector::OutboundFlood => {
+            let victim = inc
+                .targets
+                .first()
+                .and_then(|t| t.peer)
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            format!(
+                "{} sends a {attack} to {victim} at {} packets/s",
+                inc.device,
+                c("pps")
+            )
+        }
+        Detector::InboundAttack => format!(
+            "{} receives a {attack} at {} packets/s from {} sources (victim: do not blackhole)",
+            inc.device,
+            c("pps"),
+            c("sources")
+        ),
+        Detector::C2Contact => {
+            let peer = inc
+                .targets
+                .first()
+                .and_then(|t| t.peer.map(|p| (p, t.dst_port.unwrap_or(0))))
+                .map(|(p, port)| format!("{p}:{port}"))
+                .unwrap_or_default();
+            format!("{} contacts listed C2 {peer}", inc.device)
+        }
+    }
+}
+
+/// Writes events as JSON lines (one object per line) to any writer.
+pub struct JsonLines<W: Write> {
+    out: W,
+    written: u64,
+}
+
+impl<W: Write> JsonLines<W> {
+    pub fn new(out: W) -> Self {
+        JsonLines { out, written: 0 }
+    }
+
+    /// Writes one event and a newline.
+    pub fn write(&mut self, e: &Event) -> Result<(), Error> {
+        serde_json::to_writer(&mut self.out, e)?;
+        self.out.write_all(b"\n")?;
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Events written.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    pub fn flush(&mut self) -> Result<(), Error> {
+        self.out.flush()?;
+        Ok(())
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}

@@ -1,0 +1,20 @@
+#![doc = include_str!("../README.md")]
+
+pub mod detectors;
+pub mod error;
+pub mod filters;
+pub mod incident;
+pub mod net;
+pub mod sketch;
+pub mod subscribers;
+pub mod table;
+pub mod watch;
+
+pub use detectors::c2::Indicators;
+pub use detectors::{Attack, Detector, Finding, Role, Severity, Target};
+pub use error::Error;
+pub use filters::{nftables_ruleset, propose, FlowSpecAction, FlowSpecRule, ProposedFilters};
+pub use incident::{Event, EventKind, Incident, JsonLines};
+pub use net::Prefix;
+pub use subscribers::Subscribers;
+pub use watch::{Config, Watch, WatchStats};

@@ -1,0 +1,198 @@
+//! Small fixed-size counters kept per host: distinct values (exact, then HyperLogLog) and a
+//! 64-bit bitmap of port pairs.
+
+use iotrust_flow::Addr;
+
+/// A deterministic 64-bit hash of bytes (FNV-1a, then the SplitMix64 finalizer).
+///
+/// Keyless on purpose: tests and replays give the same counts every run. An attacker who
+/// chooses addresses to keep a sketch low can only make a scan look smaller than it is, and
+/// the exact phase (the first [`Distinct::EXACT`] values) cannot be fooled.
+pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    mix(h)
+}
+
+pub(crate) fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+pub(crate) fn hash_addr(a: Addr) -> u64 {
+    hash_bytes(&a.octets())
+}
+
+const REGISTERS: usize = 64;
+
+/// Number of distinct values seen: exact for the first [`Distinct::EXACT`] (their 32-bit
+/// hashes are kept), then a HyperLogLog sketch of 64 one-byte registers (standard error
+/// about 13 %, linear counting below 160). 66 bytes, no heap.
+#[derive(Clone, Copy, Debug)]
+pub struct Distinct {
+    /// Exact mode: 16 little-endian `u32` hashes. Sketch mode: 64 registers.
+    slots: [u8; REGISTERS],
+    exact: u8,
+    sketch: bool,
+}
+
+impl Default for Distinct {
+    fn default() -> Self {
+        Distinct {
+            slots: [0; REGISTERS],
+            exact: 0,
+            sketch: false,
+        }
+    }
+}
+
+impl Distinct {
+    /// Values counted exactly before the sketch takes over.
+    pub const EXACT: usize = REGISTERS / 4;
+
+    /// Adds a value by its 64-bit hash.
+    pub fn insert(&mut self, hash: u64) {
+        let h = (hash >> 32) as u32;
+        if self.sketch {
+            self.register(h);
+            return;
+        }
+        let n = usize::from(self.exact);
+        for i in 0..n {
+            if self.stored(i) == Some(h) {
+                return;
+            }
+        }
+        if n < Self::EXACT {
+            if let Some(slot) = self.slots.get_mut(n * 4..n * 4 + 4) {
+                slot.copy_from_slice(&h.to_le_bytes());
+            }
+            self.exact = self.exact.saturating_add(1);
+            return;
+        }
+        // switch to the sketch, replaying the exact values
+        let kept: Vec<u32> = (0..n).filter_map(|i| self.stored(i)).collect();
+        self.slots = [0; REGISTERS];
+        self.sketch = true;
+        for k in kept {
+            self.register(k);
+        }
+        self.register(h);
+    }
+
+    fn stored(&self, i: usize) -> Option<u32> {
+        let b = self.slots.get(i * 4..i * 4 + 4)?;
+        let arr: [u8; 4] = b.try_into().ok()?;
+        Some(u32::from_le_bytes(arr))
+    }
+
+    fn register(&mut self, h: u32) {
+        let idx = (h >> 26) as usize;
+        let rest = h << 6;
+        let rank = (rest.leading_zeros() + 1).min(27) as u8;
+        if let Some(r) = self.slots.get_mut(idx) {
+            if rank > *r {
+                *r = rank;
+            }
+        }
+    }
+
+    /// The count: exact while small, else the HyperLogLog estimate.
+    pub fn estimate(&self) -> u64 {
+        if !self.sketch {
+            return u64::from(self.exact);
+        }
+        let m = REGISTERS as f64;
+        let mut sum = 0.0;
+        let mut zeros = 0u32;
+        for r in self.slots {
+            sum += 2f64.powi(-i32::from(r));
+            if r == 0 {
+                zeros += 1;
+            }
+        }
+        let alpha = 0.709;
+        let raw = alpha * m * m / sum;
+        let est = if raw <= 2.5 * m && zeros > 0 {
+            m * (m / f64::from(zeros)).ln()
+        } else {
+            raw
+        };
+        // never below what the exact phase proved
+        (est.round() as u64).max(Self::EXACT as u64 + 1)
+    }
+
+    /// True once the sketch has taken over (the count is an estimate).
+    pub fn is_estimate(&self) -> bool {
+        self.sketch
+    }
+}
+
+/// A 64-bit bitmap of hashed (source port, destination port) pairs: how many different port
+/// pairs a host used towards one destination (1 for one TCP connection, many for a flood
+/// with random ports). 8 bytes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PortPairs(u64);
+
+impl PortPairs {
+    pub fn insert(&mut self, src_port: u16, dst_port: u16) {
+        let h = mix(u64::from(src_port) << 16 | u64::from(dst_port));
+        self.0 |= 1 << (h & 63);
+    }
+
+    /// Bits set (at most 64).
+    pub fn count(&self) -> u32 {
+        self.0.count_ones()
+    }
+
+    /// True when most observed records used a port pair of their own: `observed` records
+    /// set at least half as many bits (capped at 64), and at least 8.
+    pub fn looks_random(&self, observed: u32) -> bool {
+        let bits = self.count();
+        bits >= 8 && bits * 2 >= observed.min(64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_then_estimate() {
+        let mut d = Distinct::default();
+        for i in 0..16u64 {
+            d.insert(mix(i));
+            d.insert(mix(i));
+        }
+        assert_eq!(d.estimate(), 16);
+        assert!(!d.is_estimate());
+        for n in [100u64, 1000, 10_000] {
+            let mut d = Distinct::default();
+            for i in 0..n {
+                d.insert(mix(i + 7));
+            }
+            let e = d.estimate() as f64;
+            let err = (e - n as f64).abs() / n as f64;
+            assert!(err < 0.35, "{n}: {e}");
+        }
+    }
+
+    #[test]
+    fn port_pairs() {
+        let mut p = PortPairs::default();
+        for _ in 0..100 {
+            p.insert(50_000, 445);
+        }
+        assert_eq!(p.count(), 1);
+        assert!(!p.looks_random(100));
+        let mut p = PortPairs::default();
+        for i in 0..100u16 {
+            p.insert(1024 + i * 7, 30_000 + i * 13);
+        }
+        assert!(p.looks_random(100));
+    }
+}

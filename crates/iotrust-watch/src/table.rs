@@ -1,0 +1,174 @@
+//! The bounded table of per-host state: at most `max_hosts` entries, the least recently
+//! seen host evicted first (an intrusive doubly linked list over a slab: O(1) per touch).
+
+use std::collections::HashMap;
+
+use iotrust_flow::Addr;
+
+use crate::detectors::HostState;
+
+const NIL: u32 = u32::MAX;
+
+struct Slot {
+    addr: Addr,
+    prev: u32,
+    next: u32,
+    state: HostState,
+}
+
+/// Per-host state for at most `max_hosts` addresses.
+pub struct HostTable {
+    slots: Vec<Slot>,
+    index: HashMap<Addr, u32>,
+    /// Most recently seen.
+    head: u32,
+    /// Least recently seen (evicted first).
+    tail: u32,
+    max_hosts: usize,
+    evicted: u64,
+}
+
+impl HostTable {
+    /// A table for at most `max_hosts` hosts (at least 1; at most `u32::MAX - 1`).
+    pub fn new(max_hosts: usize) -> HostTable {
+        HostTable {
+            slots: Vec::new(),
+            index: HashMap::new(),
+            head: NIL,
+            tail: NIL,
+            max_hosts: max_hosts.clamp(1, (NIL - 1) as usize),
+            evicted: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    pub fn max_hosts(&self) -> usize {
+        self.max_hosts
+    }
+
+    /// Hosts forgotten to make room.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    /// Bytes of one entry: the state, its list links and address, and the index entry.
+    pub fn bytes_per_host() -> usize {
+        std::mem::size_of::<Slot>() + std::mem::size_of::<(Addr, u32)>() + 8
+    }
+
+    /// Bytes held now (slab and index capacity).
+    pub fn state_bytes(&self) -> usize {
+        self.slots.capacity() * std::mem::size_of::<Slot>()
+            + self.index.capacity() * (std::mem::size_of::<(Addr, u32)>() + 1)
+    }
+
+    /// The state of `addr` if tracked (does not count as seen).
+    pub fn get(&self, addr: Addr) -> Option<&HostState> {
+        let i = *self.index.get(&addr)?;
+        self.slots.get(i as usize).map(|s| &s.state)
+    }
+
+    /// The state of `addr`, created (evicting the least recently seen host when full) if
+    /// new; marks it most recently seen.
+    pub fn touch(&mut self, addr: Addr) -> Option<&mut HostState> {
+        let i = match self.index.get(&addr) {
+            Some(&i) => {
+                self.unlink(i);
+                i
+            }
+            None => {
+                let i = if self.index.len() >= self.max_hosts && self.tail != NIL {
+                    let t = self.tail;
+                    self.unlink(t);
+                    if let Some(old) = self.slots.get(t as usize).map(|s| s.addr) {
+                        self.index.remove(&old);
+                    }
+                    self.evicted += 1;
+                    if let Some(s) = self.slots.get_mut(t as usize) {
+                        s.addr = addr;
+                        s.state = HostState::default();
+                    }
+                    t
+                } else {
+                    let i = u32::try_from(self.slots.len()).ok()?;
+                    self.slots.push(Slot {
+                        addr,
+                        prev: NIL,
+                        next: NIL,
+                        state: HostState::default(),
+                    });
+                    i
+                };
+                self.index.insert(addr, i);
+                i
+            }
+        };
+        self.push_front(i);
+        self.slots.get_mut(i as usize).map(|s| &mut s.state)
+    }
+
+    fn unlink(&mut self, i: u32) {
+        let (prev, next) = match self.slots.get(i as usize) {
+            Some(s) => (s.prev, s.next),
+            None => return,
+        };
+        match self.slots.get_mut(prev as usize) {
+            Some(p) => p.next = next,
+            None => self.head = next,
+        }
+        match self.slots.get_mut(next as usize) {
+            Some(n) => n.prev = prev,
+            None => self.tail = prev,
+        }
+        if let Some(s) = self.slots.get_mut(i as usize) {
+            s.prev = NIL;
+            s.next = NIL;
+        }
+    }
+
+    fn push_front(&mut self, i: u32) {
+        let old = self.head;
+        if let Some(s) = self.slots.get_mut(i as usize) {
+            s.prev = NIL;
+            s.next = old;
+        }
+        match self.slots.get_mut(old as usize) {
+            Some(h) => h.prev = i,
+            None => self.tail = i,
+        }
+        self.head = i;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evicts_least_recently_seen() {
+        let mut t = HostTable::new(3);
+        let a = |n: u8| Addr::v4([10, 0, 0, n]);
+        for n in 1..=3 {
+            t.touch(a(n));
+        }
+        t.touch(a(1)); // 2 is now the least recently seen
+        t.touch(a(4));
+        assert_eq!(t.len(), 3);
+        assert!(t.get(a(2)).is_none());
+        assert!(t.get(a(1)).is_some() && t.get(a(3)).is_some() && t.get(a(4)).is_some());
+        assert_eq!(t.evicted(), 1);
+        for n in 5..=200 {
+            t.touch(a(n));
+        }
+        assert_eq!(t.len(), 3);
+        assert!(t.get(a(200)).is_some() && t.get(a(198)).is_some());
+        assert_eq!(t.evicted(), 197);
+    }
+}

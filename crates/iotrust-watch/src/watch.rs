@@ -1,0 +1,218 @@
+//! The streaming engine: one record at a time, time from the records.
+
+use iotrust_flow::{Addr, FlowRecord};
+use serde::{Deserialize, Serialize};
+
+use crate::detectors::{self, c2::Indicators, Detector, Finding};
+use crate::incident::{Book, Event, Incident};
+use crate::net::{Prefix, PrefixMap};
+use crate::subscribers::Subscribers;
+use crate::table::HostTable;
+
+/// Everything `watch` can be told. `Default` gives the documented thresholds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Hosts with state at most (each [`Watch::bytes_per_host`] bytes); the least recently
+    /// seen host is forgotten first.
+    pub max_hosts: usize,
+    /// Live incidents kept at most (the oldest opened forgotten first).
+    pub max_incidents: usize,
+    /// An incident with no finding for this long (record time) is over.
+    pub incident_ttl_secs: u64,
+    /// Subscriber prefixes: only these addresses get state and incidents, as sources
+    /// (outbound detectors) or destinations (inbound). Empty = every address.
+    #[serde(with = "prefix_list")]
+    pub local_networks: Vec<Prefix>,
+    pub mirai: detectors::mirai::Config,
+    pub scan: detectors::scan::Config,
+    pub flood: detectors::flood::Config,
+    pub inbound: detectors::inbound::Config,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_hosts: 1_000_000,
+            max_incidents: 100_000,
+            incident_ttl_secs: 3600,
+            local_networks: Vec::new(),
+            mirai: Default::default(),
+            scan: Default::default(),
+            flood: Default::default(),
+            inbound: Default::default(),
+        }
+    }
+}
+
+mod prefix_list {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::net::Prefix;
+
+    pub fn serialize<S: Serializer>(v: &[Prefix], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|p| p.to_string()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Prefix>, D::Error> {
+        let v: Vec<String> = Vec::deserialize(d)?;
+        v.iter()
+            .map(|s| {
+                s.parse()
+                    .map_err(|e: crate::net::PrefixError| serde::de::Error::custom(e.0))
+            })
+            .collect()
+    }
+}
+
+/// Counters of a [`Watch`], for reports and metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct WatchStats {
+    pub records: u64,
+    /// Hosts with state now.
+    pub hosts: usize,
+    pub max_hosts: usize,
+    pub hosts_evicted: u64,
+    /// Bytes of state per tracked host (table entry and index entry).
+    pub bytes_per_host: usize,
+    /// Bytes the host table holds now.
+    pub state_bytes: usize,
+    /// Incidents opened so far.
+    pub incidents_opened: u64,
+    /// Incidents kept now (live, or over but not yet forgotten).
+    pub incidents_kept: usize,
+    pub incidents_evicted: u64,
+    /// Events (opened + escalated) produced.
+    pub events: u64,
+}
+
+/// The detection engine. Feed it records with [`Watch::observe`], take the incident events
+/// with [`Watch::drain_events`].
+pub struct Watch {
+    cfg: Config,
+    local: PrefixMap<()>,
+    table: HostTable,
+    book: Book,
+    indicators: Indicators,
+    subscribers: Subscribers,
+    events: Vec<Event>,
+    records: u64,
+    emitted: u64,
+}
+
+impl Watch {
+    pub fn new(cfg: Config) -> Watch {
+        let mut local = PrefixMap::default();
+        for p in &cfg.local_networks {
+            local.insert(*p, ());
+        }
+        Watch {
+            table: HostTable::new(cfg.max_hosts),
+            book: Book::new(cfg.max_incidents, cfg.incident_ttl_secs),
+            local,
+            cfg,
+            indicators: Indicators::default(),
+            subscribers: Subscribers::default(),
+            events: Vec::new(),
+            records: 0,
+            emitted: 0,
+        }
+    }
+
+    /// Uses this C2 indicator list.
+    pub fn with_indicators(mut self, ind: Indicators) -> Watch {
+        self.indicators = ind;
+        self
+    }
+
+    /// Names subscribers in incidents from this mapping.
+    pub fn with_subscribers(mut self, subs: Subscribers) -> Watch {
+        self.subscribers = subs;
+        self
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Bytes of state per tracked host.
+    pub fn bytes_per_host() -> usize {
+        HostTable::bytes_per_host()
+    }
+
+    fn is_local(&self, a: Addr) -> bool {
+        self.local.is_empty() || self.local.lookup(a).is_some()
+    }
+
+    /// Runs every detector over one record.
+    pub fn observe(&mut self, r: &FlowRecord) {
+        self.records += 1;
+        let mut found: [Option<Finding>; 5] = [None; 5];
+        if self.is_local(r.src) {
+            let mirai_open = self.book.is_open(r.src, Detector::MiraiScan, r.last_us);
+            if let Some(h) = self.table.touch(r.src) {
+                let m = detectors::mirai::observe(&self.cfg.mirai, &mut h.mirai, r);
+                let s = detectors::scan::observe(&self.cfg.scan, &mut h.scan, r);
+                let f = detectors::flood::observe(&self.cfg.flood, &mut h.flood, r);
+                // the Mirai detector explains the same probes better
+                let s = s.filter(|_| m.is_none() && !mirai_open);
+                found[0] = m;
+                found[1] = s;
+                found[2] = f;
+            }
+        }
+        if self.is_local(r.dst) {
+            if let Some(h) = self.table.touch(r.dst) {
+                found[3] = detectors::inbound::observe(&self.cfg.inbound, &mut h.inbound, r);
+            }
+        }
+        let local = &self.local;
+        found[4] = self
+            .indicators
+            .observe(r, |a| local.is_empty() || local.lookup(a).is_some());
+        for f in found.iter().flatten() {
+            let sub = self.subscribers.lookup(f.device);
+            if let Some(e) = self.book.record(f, r, sub) {
+                self.emitted += 1;
+                self.events.push(e);
+            }
+        }
+    }
+
+    /// Runs every record of an iterator (convenience for files read whole).
+    pub fn observe_all<'a>(&mut self, records: impl IntoIterator<Item = &'a FlowRecord>) {
+        for r in records {
+            self.observe(r);
+        }
+    }
+
+    /// The events produced since the last call, oldest first.
+    pub fn drain_events(&mut self) -> std::vec::Drain<'_, Event> {
+        self.events.drain(..)
+    }
+
+    /// Incidents kept now (live or recently over), in no particular order.
+    pub fn incidents(&self) -> impl Iterator<Item = &Incident> {
+        self.book.incidents()
+    }
+
+    /// True if `addr` has state.
+    pub fn tracks(&self, addr: Addr) -> bool {
+        self.table.get(addr).is_some()
+    }
+
+    pub fn stats(&self) -> WatchStats {
+        WatchStats {
+            records: self.records,
+            hosts: self.table.len(),
+            max_hosts: self.table.max_hosts(),
+            hosts_evicted: self.table.evicted(),
+            bytes_per_host: HostTable::bytes_per_host(),
+            state_bytes: self.table.state_bytes(),
+            incidents_opened: self.book.opened,
+            incidents_kept: self.book.len(),
+            incidents_evicted: self.book.evicted,
+            events: self.emitted,
+        }
+    }
+}
