@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod assess_cmd;
 mod catalog_cmd;
+mod label_cmd;
 mod output;
 mod probe_cmd;
 
@@ -34,6 +35,12 @@ enum Command {
     Assess(assess_cmd::AssessArgs),
     /// Test devices on a network for what botnets exploit; write evidence for `assess`.
     Probe(probe_cmd::ProbeArgs),
+    /// Signing keys for labels.
+    #[command(subcommand)]
+    Keys(label_cmd::KeysCmd),
+    /// Signed security labels: issue, sign, verify, show.
+    #[command(subcommand)]
+    Label(label_cmd::LabelCmd),
 }
 
 /// Exit codes (documented in docs/cli.md).
@@ -48,13 +55,16 @@ pub mod exit {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Catalog(cmd) => catalog_cmd::run(cli.catalog.as_deref(), cmd),
-        Command::Probe(args) => probe_cmd::run(args),
-        Command::Assess(args) => {
-            catalog_cmd::load(cli.catalog.as_deref()).and_then(|cat| assess_cmd::run(&cat, args))
-        }
-    };
+    let result =
+        match cli.command {
+            Command::Catalog(cmd) => catalog_cmd::run(cli.catalog.as_deref(), cmd),
+            Command::Probe(args) => probe_cmd::run(args),
+            Command::Keys(cmd) => label_cmd::keys(cmd),
+            Command::Label(cmd) => catalog_cmd::load(cli.catalog.as_deref())
+                .and_then(|cat| label_cmd::label(&cat, cmd)),
+            Command::Assess(args) => catalog_cmd::load(cli.catalog.as_deref())
+                .and_then(|cat| assess_cmd::run(&cat, args)),
+        };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

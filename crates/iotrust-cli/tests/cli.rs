@@ -448,3 +448,131 @@ fn snapshot_assess_reports() {
     ]);
     insta::assert_snapshot!("assess_markdown_smart_plug", md);
 }
+
+#[test]
+fn label_issue_sign_verify_and_every_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    ok(&[
+        "keys",
+        "new",
+        "--role",
+        "manufacturer",
+        "--name",
+        "veridor",
+        "--dir",
+        d,
+    ]);
+    ok(&[
+        "keys",
+        "new",
+        "--role",
+        "issuing-body",
+        "--name",
+        "issuer",
+        "--dir",
+        d,
+    ]);
+    ok(&[
+        "keys", "new", "--role", "lab", "--name", "other", "--dir", d,
+    ]);
+    let key = |n: &str| format!("{d}/{n}.key.json");
+    let pubk = |n: &str| format!("{d}/{n}.pub.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(key("veridor"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "secret key files are private");
+    }
+    let label = format!("{d}/lock.label.json");
+    let out = ok(&[
+        "label",
+        "issue",
+        "examples/profiles/smart-lock.toml",
+        "--key",
+        &key("veridor"),
+        "--info",
+        "examples/labels/label-info.toml",
+        "--date",
+        "2026-11-22",
+        "-o",
+        &label,
+    ]);
+    assert!(out.contains("tier assured"), "{out}");
+    ok(&["label", "sign", &label, "--key", &key("issuer")]);
+    let v = ok(&[
+        "label",
+        "verify",
+        &label,
+        "--trust",
+        &pubk("veridor"),
+        "--trust",
+        &pubk("issuer"),
+        "--date",
+        "2027-01-01",
+    ]);
+    assert!(
+        v.contains("valid") && v.contains("veridor") && v.contains("issuer"),
+        "{v}"
+    );
+    let show = ok(&["label", "show", &label, "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&show).unwrap();
+    assert_eq!(doc["format"], "iotrust-label/1");
+    // an unknown key
+    let o = iotrust(&[
+        "label",
+        "verify",
+        &label,
+        "--trust",
+        &pubk("other"),
+        "--date",
+        "2027-01-01",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("no signature by a trusted key"),
+        "{}",
+        stdout(&o)
+    );
+    // expired
+    let o = iotrust(&[
+        "label",
+        "verify",
+        &label,
+        "--trust",
+        &pubk("issuer"),
+        "--date",
+        "2030-01-01",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("expired on"), "{}", stdout(&o));
+    // tampered: change the tier inside the signed payload
+    let mut env: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&label).unwrap()).unwrap();
+    use base64::Engine as _;
+    let b64e = base64::engine::general_purpose::STANDARD;
+    let b64 = b64e.decode(env["payload"].as_str().unwrap()).unwrap();
+    let forged = String::from_utf8(b64)
+        .unwrap()
+        .replace("\"tier\":\"assured\"", "\"tier\":\"advanced\"");
+    env["payload"] = serde_json::Value::String(b64e.encode(forged.as_bytes()));
+    std::fs::write(&label, env.to_string()).unwrap();
+    let o = iotrust(&[
+        "label",
+        "verify",
+        &label,
+        "--trust",
+        &pubk("issuer"),
+        "--date",
+        "2027-01-01",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("altered after signing"),
+        "{}",
+        stdout(&o)
+    );
+}

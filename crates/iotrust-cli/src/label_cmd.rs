@@ -1,0 +1,326 @@
+//! `iotrust keys ...` and `iotrust label ...`: signed security labels.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context};
+use clap::{Subcommand, ValueEnum};
+use iotrust_assess::profile::{self, InputFormat};
+use iotrust_catalog::Catalog;
+use iotrust_label::dsse::{envelope, sign, statement, verify};
+use iotrust_label::{Envelope, Key, LabelDocument, LabelInfo, PublicKey, Role};
+
+use crate::exit;
+use crate::output::{emit, emit_json, Format};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    Manufacturer,
+    IssuingBody,
+    Lab,
+}
+
+#[derive(Subcommand)]
+pub enum KeysCmd {
+    /// Make an Ed25519 key pair: NAME.key.json (secret, mode 0600) and NAME.pub.json.
+    New {
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[arg(long)]
+        name: String,
+        /// Directory to write the two files into.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum LabelCmd {
+    /// Assess a profile and issue its label as a signed DSSE envelope.
+    Issue {
+        profile: PathBuf,
+        /// Signing key (NAME.key.json).
+        #[arg(long)]
+        key: PathBuf,
+        /// Registry texts the assessment does not hold (TOML: issuer, lab, default_password,
+        /// secure_configuration, update_instructions, advisories, hbom, registry).
+        #[arg(long)]
+        info: PathBuf,
+        #[arg(long = "evidence", value_name = "FILE")]
+        evidence: Vec<PathBuf>,
+        /// Issue date (default today).
+        #[arg(long)]
+        date: Option<String>,
+        /// Days of validity (never beyond the end of support).
+        #[arg(long, default_value_t = 730)]
+        valid_days: i32,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Add a signature (manufacturer, issuing body, lab) to a label.
+    Sign {
+        label: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Check a label's signatures against trusted public keys and its validity date.
+    Verify {
+        label: PathBuf,
+        /// Trusted public key (NAME.pub.json); repeat for several.
+        #[arg(long = "trust", required = true)]
+        trust: Vec<PathBuf>,
+        /// Date to check validity on (default today).
+        #[arg(long)]
+        date: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Print a label's content (without verifying it).
+    Show {
+        label: PathBuf,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow::Result<T> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read {what} {}", path.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| anyhow!("{}:{}: not a valid {what}: {e}", path.display(), e.line()))
+}
+
+fn date(arg: Option<&str>) -> anyhow::Result<jiff::civil::Date> {
+    match arg {
+        Some(s) => s
+            .parse()
+            .map_err(|_| anyhow!("`{s}` is not a valid date (YYYY-MM-DD)")),
+        None => Ok(jiff::Zoned::now().date()),
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    let mut f = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+    }
+    .with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
+    #[cfg(not(unix))]
+    let mut f = std::fs::File::create_new(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+pub fn keys(cmd: KeysCmd) -> anyhow::Result<u8> {
+    let KeysCmd::New { role, name, dir } = cmd;
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        bail!("--name: use letters, digits, `-` and `_`");
+    }
+    let role = match role {
+        RoleArg::Manufacturer => Role::Manufacturer,
+        RoleArg::IssuingBody => Role::IssuingBody,
+        RoleArg::Lab => Role::Lab,
+    };
+    let key = Key::generate(role, &name)?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let secret = dir.join(format!("{name}.key.json"));
+    let public = dir.join(format!("{name}.pub.json"));
+    write_private(&secret, &(serde_json::to_string_pretty(&key)? + "\n"))?;
+    std::fs::write(&public, serde_json::to_string_pretty(&key.public)? + "\n")?;
+    emit(&format!(
+        "key {} ({:?}): secret {}, public {}\n",
+        key.public.keyid,
+        role,
+        secret.display(),
+        public.display()
+    ))?;
+    Ok(exit::OK)
+}
+
+pub fn label(cat: &Catalog, cmd: LabelCmd) -> anyhow::Result<u8> {
+    match cmd {
+        LabelCmd::Issue {
+            profile: ppath,
+            key,
+            info,
+            evidence,
+            date: d,
+            valid_days,
+            output,
+        } => {
+            let key: Key = read_json(&key, "key file")?;
+            let info_text = std::fs::read_to_string(&info)
+                .with_context(|| format!("cannot read {}", info.display()))?;
+            let info: LabelInfo =
+                toml::from_str(&info_text).map_err(|e| anyhow!("{}: {e}", info.display()))?;
+            let bytes = std::fs::read(&ppath)
+                .with_context(|| format!("cannot read {}", ppath.display()))?;
+            let shown = ppath.display().to_string();
+            let text = std::str::from_utf8(&bytes).map_err(|_| anyhow!("{shown}: not UTF-8"))?;
+            let prof = profile::parse(cat, text, InputFormat::from_path(&shown), &shown)
+                .map_err(|e| anyhow!("{e}"))?;
+            let mut ev = Vec::new();
+            let base = ppath.parent().unwrap_or(Path::new("."));
+            for (path, device) in prof
+                .evidence
+                .iter()
+                .map(|r| (base.join(&r.file), r.device.clone()))
+                .chain(evidence.into_iter().map(|p| (p, None)))
+            {
+                let t = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                ev.push(
+                    iotrust_assess::evidence::parse(
+                        cat,
+                        &t,
+                        &path.display().to_string(),
+                        device.as_deref(),
+                    )
+                    .map_err(|e| anyhow!("{e}"))?,
+                );
+            }
+            let today = date(d.as_deref())?;
+            let a = iotrust_assess::assess(cat, &prof, &ev, today);
+            let until = today
+                .checked_add(jiff::Span::new().days(valid_days.max(1)))
+                .map_err(|e| anyhow!("{e}"))?;
+            let doc = LabelDocument::from_assessment(&a, &info, until);
+            let name = Path::new(&shown)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or(shown.clone());
+            let mut env = envelope(&doc, &name, &bytes)?;
+            sign(&mut env, &key)?;
+            std::fs::write(&output, serde_json::to_string_pretty(&env)? + "\n")
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            emit(&format!(
+                "label {} for {} {}: tier {}, {} level(s), valid until {}, signed by {} ({})\n",
+                doc.id,
+                doc.product.manufacturer,
+                doc.product.model,
+                doc.tier.as_deref().unwrap_or("none"),
+                doc.levels.len(),
+                doc.valid_until,
+                key.public.name,
+                key.public.keyid
+            ))?;
+            Ok(exit::OK)
+        }
+        LabelCmd::Sign { label, key } => {
+            let mut env: Envelope = read_json(&label, "label")?;
+            let key: Key = read_json(&key, "key file")?;
+            sign(&mut env, &key)?;
+            std::fs::write(&label, serde_json::to_string_pretty(&env)? + "\n")?;
+            emit(&format!(
+                "{}: signed by {} ({}); {} signature(s)\n",
+                label.display(),
+                key.public.name,
+                key.public.keyid,
+                env.signatures.len()
+            ))?;
+            Ok(exit::OK)
+        }
+        LabelCmd::Verify {
+            label,
+            trust,
+            date: d,
+            format,
+        } => {
+            let env: Envelope = read_json(&label, "label")?;
+            let keys: Vec<PublicKey> = trust
+                .iter()
+                .map(|p| read_json(p, "public key"))
+                .collect::<anyhow::Result<_>>()?;
+            let today = date(d.as_deref())?;
+            match verify(&env, &keys, today) {
+                Ok(v) => {
+                    if format == Format::Json {
+                        emit_json(
+                            &serde_json::json!({"valid": true, "label": v.document, "signers": v.signers, "untrusted": v.untrusted}),
+                        )?;
+                    } else {
+                        let who: Vec<String> = v
+                            .signers
+                            .iter()
+                            .map(|s| format!("{} ({:?})", s.name, s.role))
+                            .collect();
+                        emit(&format!(
+                            "{}: valid — {} {}, tier {}, valid until {}; signed by {}{}\n",
+                            label.display(),
+                            v.document.product.manufacturer,
+                            v.document.product.model,
+                            v.document.tier.as_deref().unwrap_or("none"),
+                            v.document.valid_until,
+                            who.join(", "),
+                            if v.untrusted.is_empty() {
+                                String::new()
+                            } else {
+                                format!("; untrusted signatures: {}", v.untrusted.join(", "))
+                            }
+                        ))?;
+                    }
+                    Ok(exit::OK)
+                }
+                Err(e) => {
+                    if format == Format::Json {
+                        emit_json(&serde_json::json!({"valid": false, "reason": e.to_string()}))?;
+                    } else {
+                        emit(&format!("{}: INVALID — {e}\n", label.display()))?;
+                    }
+                    Ok(exit::GATE)
+                }
+            }
+        }
+        LabelCmd::Show { label, format } => {
+            let env: Envelope = read_json(&label, "label")?;
+            let st = statement(&env)?;
+            if format == Format::Json {
+                return emit_json(&st.predicate).map(|_| exit::OK);
+            }
+            let d = &st.predicate;
+            let mut o = format!(
+                "{} {} ({})\n",
+                d.product.manufacturer, d.product.model, d.product.category
+            );
+            o += &format!(
+                "  label {}  issued {}  valid until {}  by {}\n",
+                d.id, d.issued, d.valid_until, d.issuer.name
+            );
+            o += &format!("  iotrust tier: {}\n", d.tier.as_deref().unwrap_or("none"));
+            for l in &d.levels {
+                o += &format!("  level: {} ({})\n", l.level, l.route);
+            }
+            o += &format!("  conforms to: {}\n", d.conforms_to.join(", "));
+            o += &format!(
+                "  support: {} ({})\n",
+                d.support
+                    .end_date
+                    .map(|e| e.to_string())
+                    .unwrap_or_else(|| "no end date declared".into()),
+                d.support.status
+            );
+            o += &format!(
+                "  automatic updates: {:?}\n  default password: {}\n  secure configuration: {}\n",
+                d.updates.automatic, d.default_password, d.secure_configuration
+            );
+            o += &format!(
+                "  SBOM: {:?}  HBOM: {:?}\n  signatures: {}\n",
+                d.boms.sbom,
+                d.boms.hbom,
+                env.signatures.len()
+            );
+            emit(&o)?;
+            Ok(exit::OK)
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! The label document (`iotrust-label/1`) and how it is made from an assessment.
+
+use std::collections::BTreeMap;
+
+use iotrust_assess::result::{Access, SupportStatus, Verdict};
+use iotrust_assess::Assessment;
+use iotrust_catalog::model::SchemeKind;
+use jiff::civil::Date;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub const FORMAT: &str = "iotrust-label/1";
+
+/// What the issuer supplies that an assessment does not hold: the registry texts.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LabelInfo {
+    pub issuer: Party,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lab: Option<Party>,
+    /// How to change the default password, or a statement that it cannot be changed.
+    pub default_password: String,
+    /// Where secure-configuration guidance is (URL or text).
+    pub secure_configuration: String,
+    /// How to get security updates when they are not automatic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_instructions: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advisories: Option<String>,
+    /// Whether the manufacturer keeps a hardware bill of materials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hbom: Option<bool>,
+    /// Registry page pattern; `{id}` becomes the label id (the QR target).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Party {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Product {
+    pub manufacturer: String,
+    pub model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hardware_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firmware_version: Option<String>,
+    pub category: String,
+}
+
+/// A scheme level the product reaches, holds, or obtains through recognition.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LevelClaim {
+    /// `scheme@version#level`
+    pub level: String,
+    /// `assessment`, `held` or `recognition`
+    pub route: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Support {
+    /// End of the support period; none when not declared.
+    pub end_date: Option<Date>,
+    /// `supported`, `ending-soon`, `unsupported` or `unknown` on the issue date.
+    pub status: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Updates {
+    /// Security updates install automatically (none: not established).
+    pub automatic: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Boms {
+    /// A software bill of materials is kept (none: not established).
+    pub sbom: Option<bool>,
+    pub hbom: Option<bool>,
+}
+
+/// The signed content of a label.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LabelDocument {
+    pub format: String,
+    /// Stable id: the registry page and QR code use it.
+    pub id: String,
+    pub product: Product,
+    pub catalog_version: String,
+    /// Highest iotrust tier reached (none: not even the baseline).
+    pub tier: Option<String>,
+    pub levels: Vec<LevelClaim>,
+    /// Mandatory laws the product conforms to (`scheme@version`).
+    pub conforms_to: Vec<String>,
+    /// Market access on the issue date (`UK` -> `yes`).
+    pub markets: BTreeMap<String, String>,
+    pub issuer: Party,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lab: Option<Party>,
+    pub issued: Date,
+    pub valid_until: Date,
+    pub support: Support,
+    pub updates: Updates,
+    pub default_password: String,
+    pub secure_configuration: String,
+    pub boms: Boms,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advisories: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_url: Option<String>,
+}
+
+fn outcome(a: &Assessment, id: &str) -> Option<bool> {
+    match a.outcomes.iter().find(|o| o.id == id).map(|o| o.verdict) {
+        Some(Verdict::Met) => Some(true),
+        Some(Verdict::NotMet) => Some(false),
+        _ => None,
+    }
+}
+
+/// A stable id from the product identity and issue date.
+pub fn label_id(p: &Product, issued: Date) -> String {
+    use sha2::Digest as _;
+    let key = format!(
+        "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{issued}",
+        p.manufacturer,
+        p.model,
+        p.hardware_version.as_deref().unwrap_or(""),
+        p.firmware_version.as_deref().unwrap_or("")
+    );
+    crate::keys::hex(&sha2::Sha256::digest(key.as_bytes())[..10])
+}
+
+impl LabelDocument {
+    /// The label of an assessment, issued on the assessment's date, valid until `valid_until`
+    /// (never beyond the end of support).
+    pub fn from_assessment(a: &Assessment, info: &LabelInfo, valid_until: Date) -> LabelDocument {
+        let id = &a.profile.identity;
+        let product = Product {
+            manufacturer: id.manufacturer.clone(),
+            model: id.model.clone(),
+            name: id.name.clone(),
+            hardware_version: id.hardware_version.clone(),
+            firmware_version: id.firmware_version.clone(),
+            category: a.profile.category.clone(),
+        };
+        let issued = a.evaluated_on;
+        let label_id = label_id(&product, issued);
+        let valid_until = match a.support.end_date {
+            Some(end) if end < valid_until && end >= issued => end,
+            _ => valid_until,
+        };
+        let status = match a.support.status {
+            SupportStatus::Supported => "supported",
+            SupportStatus::EndingSoon => "ending-soon",
+            SupportStatus::Unsupported => "unsupported",
+            SupportStatus::Unknown => "unknown",
+        };
+        LabelDocument {
+            format: FORMAT.into(),
+            id: label_id.clone(),
+            product,
+            catalog_version: a.catalog_version.clone(),
+            tier: a.summary.tier.clone(),
+            levels: a
+                .labels
+                .iter()
+                .filter(|l| l.obtainable)
+                .map(|l| LevelClaim {
+                    level: l.label.clone(),
+                    route: l.route.clone(),
+                })
+                .collect(),
+            conforms_to: a
+                .schemes
+                .iter()
+                .filter(|s| {
+                    s.kind == SchemeKind::MandatoryLaw
+                        && s.in_scope
+                        && s.conformance == Verdict::Met
+                })
+                .map(|s| s.scheme.clone())
+                .collect(),
+            markets: a
+                .markets
+                .iter()
+                .map(|m| {
+                    let v = match m.access {
+                        Access::Yes => "yes",
+                        Access::No => "no",
+                        Access::Undetermined => "undetermined",
+                    };
+                    (m.market.clone(), v.to_string())
+                })
+                .collect(),
+            issuer: info.issuer.clone(),
+            lab: info.lab.clone(),
+            issued,
+            valid_until,
+            support: Support {
+                end_date: a.support.end_date,
+                status: status.into(),
+            },
+            updates: Updates {
+                automatic: outcome(a, "automatic-updates"),
+                instructions: info.update_instructions.clone(),
+            },
+            default_password: info.default_password.clone(),
+            secure_configuration: info.secure_configuration.clone(),
+            boms: Boms {
+                sbom: outcome(a, "software-bill-of-materials"),
+                hbom: info.hbom,
+            },
+            advisories: info.advisories.clone(),
+            registry_url: info.registry.as_ref().map(|r| r.replace("{id}", &label_id)),
+        }
+    }
+}

@@ -1,0 +1,9 @@
+#![doc = include_str!("../README.md")]
+
+pub mod document;
+pub mod dsse;
+pub mod keys;
+
+pub use document::{LabelDocument, LabelInfo};
+pub use dsse::{sign, verify, Envelope, Verified, VerifyError};
+pub use keys::{Key, PublicKey, Role};
