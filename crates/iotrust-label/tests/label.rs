@@ -100,7 +100,12 @@ fn signed_by_several_parties_and_verified() {
     assert_eq!(v.document, doc);
     assert_eq!(v.signers.len(), 3);
     // trusting only the issuing body: valid, the others reported as untrusted
-    let v = verify(&env, &[i.public.clone()], "2027-01-01".parse().unwrap()).unwrap();
+    let v = verify(
+        &env,
+        std::slice::from_ref(&i.public),
+        "2027-01-01".parse().unwrap(),
+    )
+    .unwrap();
     assert_eq!(v.signers.len(), 1);
     assert_eq!(v.untrusted.len(), 2);
     let st = statement(&env).unwrap();
@@ -120,7 +125,12 @@ fn tampered_label_fails() {
     let forged = body.replace("\"tier\":\"assured\"", "\"tier\":\"advanced\"");
     assert_ne!(forged, body);
     env.payload = b64.encode(forged);
-    let err = verify(&env, &[m.public.clone()], "2027-01-01".parse().unwrap()).unwrap_err();
+    let err = verify(
+        &env,
+        std::slice::from_ref(&m.public),
+        "2027-01-01".parse().unwrap(),
+    )
+    .unwrap_err();
     assert_eq!(
         err,
         VerifyError::Tampered {
@@ -143,26 +153,50 @@ fn unknown_key_expired_unsigned_and_malformed_fail_with_their_reason() {
     let (_, mut env, _) = issued();
     let (m, i, _) = keys();
     assert_eq!(
-        verify(&env, &[m.public.clone()], "2027-01-01".parse().unwrap()).unwrap_err(),
+        verify(
+            &env,
+            std::slice::from_ref(&m.public),
+            "2027-01-01".parse().unwrap()
+        )
+        .unwrap_err(),
         VerifyError::NoSignature
     );
     sign(&mut env, &m).unwrap();
-    let err = verify(&env, &[i.public.clone()], "2027-01-01".parse().unwrap()).unwrap_err();
+    let err = verify(
+        &env,
+        std::slice::from_ref(&i.public),
+        "2027-01-01".parse().unwrap(),
+    )
+    .unwrap_err();
     assert_eq!(
         err,
         VerifyError::UnknownKey {
             keyids: vec![m.public.keyid.clone()]
         }
     );
-    let err = verify(&env, &[m.public.clone()], "2029-01-01".parse().unwrap()).unwrap_err();
+    let err = verify(
+        &env,
+        std::slice::from_ref(&m.public),
+        "2029-01-01".parse().unwrap(),
+    )
+    .unwrap_err();
     assert!(matches!(err, VerifyError::Expired { .. }), "{err}");
     assert!(err.to_string().contains("expired on 2028-11-22"));
-    let err = verify(&env, &[m.public.clone()], "2026-01-01".parse().unwrap()).unwrap_err();
+    let err = verify(
+        &env,
+        std::slice::from_ref(&m.public),
+        "2026-01-01".parse().unwrap(),
+    )
+    .unwrap_err();
     assert!(matches!(err, VerifyError::NotYetValid { .. }));
     let mut bad = env.clone();
     bad.payload_type = "text/plain".into();
     assert!(matches!(
-        verify(&bad, &[m.public.clone()], "2027-01-01".parse().unwrap()),
+        verify(
+            &bad,
+            std::slice::from_ref(&m.public),
+            "2027-01-01".parse().unwrap()
+        ),
         Err(VerifyError::Malformed(_))
     ));
     let mut bad = env;
