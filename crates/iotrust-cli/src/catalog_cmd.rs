@@ -71,7 +71,7 @@ pub enum CatalogCmd {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
-    /// Write the JSON Schemas of the catalog files and of profiles into a directory.
+    /// Write the JSON Schemas of the catalog files, profiles and labels into a directory.
     Schema { dir: PathBuf },
 }
 
@@ -209,10 +209,12 @@ pub fn run(catalog_dir: Option<&Path>, cmd: CatalogCmd) -> anyhow::Result<u8> {
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
             let profile = iotrust_assess::profile::json_schema(&cat);
-            for (name, value) in schema::all()
-                .into_iter()
-                .chain([("profile.schema.json", profile)])
-            {
+            let label = iotrust_label::document::json_schema();
+            let extra = [
+                ("profile.schema.json", profile),
+                ("label.schema.json", label),
+            ];
+            for (name, value) in schema::all().into_iter().chain(extra) {
                 let p = dir.join(name);
                 std::fs::write(&p, serde_json::to_string_pretty(&value)? + "\n")
                     .with_context(|| format!("cannot write {}", p.display()))?;

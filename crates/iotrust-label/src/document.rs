@@ -231,3 +231,8 @@ impl LabelDocument {
         }
     }
 }
+
+/// The JSON Schema of label documents (`schemas/label.schema.json`).
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(LabelDocument)).unwrap_or(serde_json::Value::Null)
+}

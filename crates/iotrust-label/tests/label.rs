@@ -217,3 +217,18 @@ fn a_public_key_with_a_wrong_id_is_refused() {
     let err = verify(&env, &[forged], "2027-01-01".parse().unwrap()).unwrap_err();
     assert!(matches!(err, VerifyError::BadKey(..)), "{err}");
 }
+
+#[test]
+fn label_schema_is_current_and_accepts_issued_labels() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/label.schema.json");
+    let committed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let generated = iotrust_label::document::json_schema();
+    assert!(
+        committed == generated,
+        "schemas/label.schema.json is stale: run `iotrust catalog schema schemas`"
+    );
+    let (doc, _, _) = issued();
+    let validator = jsonschema::validator_for(&generated).unwrap();
+    assert!(validator.is_valid(&serde_json::to_value(&doc).unwrap()));
+}
