@@ -239,6 +239,12 @@ for d in devices:
     for e in spec["expect"]:
         expected.add((d, e["service"], e["id"]))
 
+# the login accounts each device script creates (`account USER PASSWORD UID`)
+accounts = {}
+for d in devices:
+    spec = tomllib.loads((lab / f"{d}.toml").read_text())
+    accounts[d] = {(u, p.strip("'\"")) for u, p in re.findall(r"^account (\S+) (\S+) \d+", (lab / spec["script"]).read_text(), re.M)}
+
 def timing(label):
     t = (out / f"{label}.time").read_text()
     wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", t)
@@ -321,11 +327,18 @@ def hydra():
         if rc == "124":
             notes.append(f"{dev} {svc}: stopped by the timeout")
         hits = [l for l in text.splitlines() if re.match(r"^\[\d+\]\[[\w-]+\] host: ", l)]
-        for _ in hits:
+        for h_ in hits:
             kind = "snmp-default-community" if svc.startswith("snmp/") else "default-credentials"
-            found.add((dev, svc, kind))
+            m = re.search(r"login: (\S+)\s+password: (.*)$", h_)
+            pair = (m.group(1), m.group(2).strip()) if m else None
+            if svc.split("/")[0] in ("telnet", "ssh") and pair and pair not in accounts[dev]:
+                # the device has no such account: a false login, whatever else is true there
+                found.add((dev, svc, kind + " (no such account)"))
+                notes.append(f"{dev} {svc}: reported {pair[0]}/*** — not an account on the device: false positive")
+            else:
+                found.add((dev, svc, kind))
         if hits:
-            notes.append(f"{dev} {svc}: {len(hits)} login(s) reported: " + "; ".join(re.sub(r"password: .*", "password: …", h.split("host: ")[1]) for h in hits))
+            notes.append(f"{dev} {svc}: {len(hits)} login(s) reported: " + "; ".join(re.sub(r"password: .*", "password: ***", h.split("host: ")[1]) for h in hits))
     return found, notes, rss
 
 rows, sets, notes = [], {}, {}

@@ -74,6 +74,17 @@ pub enum LabelCmd {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Render a label as SVG and/or PNG (tier, levels, support end, QR code to its registry page).
+    Render {
+        label: PathBuf,
+        #[arg(long)]
+        svg: Option<PathBuf>,
+        #[arg(long)]
+        png: Option<PathBuf>,
+        /// PNG scale (1 = 640 x 400 pixels).
+        #[arg(long, default_value_t = 2.0)]
+        scale: f32,
+    },
     /// Print a label's content (without verifying it).
     Show {
         label: PathBuf,
@@ -280,6 +291,29 @@ pub fn label(cat: &Catalog, cmd: LabelCmd) -> anyhow::Result<u8> {
                     Ok(exit::GATE)
                 }
             }
+        }
+        LabelCmd::Render {
+            label,
+            svg,
+            png,
+            scale,
+        } => {
+            let env: Envelope = read_json(&label, "label")?;
+            let doc = statement(&env)?.predicate;
+            if svg.is_none() && png.is_none() {
+                bail!("give --svg FILE and/or --png FILE");
+            }
+            let text = iotrust_label::render::svg(&doc);
+            if let Some(p) = &svg {
+                std::fs::write(p, &text)
+                    .with_context(|| format!("cannot write {}", p.display()))?;
+            }
+            if let Some(p) = &png {
+                let bytes = iotrust_label::render::png(&text, scale.clamp(0.25, 8.0))?;
+                std::fs::write(p, bytes)
+                    .with_context(|| format!("cannot write {}", p.display()))?;
+            }
+            Ok(exit::OK)
         }
         LabelCmd::Show { label, format } => {
             let env: Envelope = read_json(&label, "label")?;

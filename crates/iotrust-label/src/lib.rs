@@ -3,6 +3,7 @@
 pub mod document;
 pub mod dsse;
 pub mod keys;
+pub mod render;
 
 pub use document::{LabelDocument, LabelInfo};
 pub use dsse::{sign, verify, Envelope, Verified, VerifyError};

@@ -232,3 +232,41 @@ fn label_schema_is_current_and_accepts_issued_labels() {
     let validator = jsonschema::validator_for(&generated).unwrap();
     assert!(validator.is_valid(&serde_json::to_value(&doc).unwrap()));
 }
+
+/// The rendered PNG carries a QR code that a real decoder (zbarimg, installed by the test
+/// script) reads back as the registry URL.
+#[test]
+fn rendered_label_has_a_scannable_qr_code() {
+    let (doc, _, _) = issued();
+    let svg = iotrust_label::render::svg(&doc);
+    assert!(svg.contains("ASSURED") && svg.contains("Security updates until"));
+    assert!(
+        svg.contains("sg-cls L4") && !svg.contains("sg-cls L1 "),
+        "highest level per scheme only"
+    );
+    let png = iotrust_label::render::png(&svg, 2.0).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let dir = tempfile_dir();
+    let path = dir.join("label.png");
+    std::fs::write(&path, &png).unwrap();
+    let out = std::process::Command::new("zbarimg")
+        .args(["--raw", "-q"])
+        .arg(&path)
+        .output()
+        .expect("zbarimg (zbar-tools) must be installed: scripts/test.sh installs it");
+    assert!(
+        out.status.success(),
+        "zbarimg found no QR code: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        doc.registry_url.as_deref().unwrap()
+    );
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("iotrust-label-test-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
