@@ -11,6 +11,7 @@ mod catalog_cmd;
 mod label_cmd;
 mod output;
 mod probe_cmd;
+mod serve_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -41,6 +42,8 @@ enum Command {
     /// Signed security labels: issue, sign, verify, show.
     #[command(subcommand)]
     Label(label_cmd::LabelCmd),
+    /// Run the public label registry (product pages, JSON API) on SQLite.
+    Serve(serve_cmd::ServeArgs),
 }
 
 /// Exit codes (documented in docs/cli.md).
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
             Command::Catalog(cmd) => catalog_cmd::run(cli.catalog.as_deref(), cmd),
             Command::Probe(args) => probe_cmd::run(args),
             Command::Keys(cmd) => label_cmd::keys(cmd),
+            Command::Serve(args) => serve_cmd::run(args),
             Command::Label(cmd) => catalog_cmd::load(cli.catalog.as_deref())
                 .and_then(|cat| label_cmd::label(&cat, cmd)),
             Command::Assess(args) => catalog_cmd::load(cli.catalog.as_deref())

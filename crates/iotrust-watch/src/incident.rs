@@ -191,13 +191,13 @@ impl Book {
             severity: f.severity,
             confidence: f.confidence,
             summary: String::new(),
-            first_seen: r.first(),
+            first_seen: since(f, r).1,
             last_seen: r.last(),
             records: 0,
             counters: BTreeMap::new(),
             targets: Vec::new(),
             samples: Vec::new(),
-            first_us: r.first_us,
+            first_us: since(f, r).0,
             last_us: r.last_us,
             peak: 0,
             emitted: (f.severity, f.confidence, 0),
@@ -220,6 +220,16 @@ impl Book {
     }
 }
 
+/// When an opening incident began: its window's start, or the record's first time if earlier.
+fn since(f: &Finding, r: &FlowRecord) -> (i64, jiff::Timestamp) {
+    if f.since_us != 0 && f.since_us < r.first_us {
+        let ts = jiff::Timestamp::from_microsecond(f.since_us).unwrap_or_else(|_| r.first());
+        (f.since_us, ts)
+    } else {
+        (r.first_us, r.first())
+    }
+}
+
 fn update(inc: &mut Incident, f: &Finding, r: &FlowRecord) {
     inc.records = inc.records.saturating_add(1);
     if r.first_us < inc.first_us {
@@ -237,8 +247,10 @@ fn update(inc: &mut Incident, f: &Finding, r: &FlowRecord) {
     if f.attack.is_some() && inc.attack != f.attack && f.magnitude >= inc.peak {
         inc.attack = f.attack;
     }
-    if f.magnitude >= inc.peak || inc.counters.is_empty() {
+    if f.magnitude >= inc.peak {
         inc.peak = f.magnitude;
+        inc.counters = f.counters.iter().collect();
+    } else if inc.counters.is_empty() {
         inc.counters = f.counters.iter().collect();
     }
     let same = |t: &Target| {
@@ -247,9 +259,10 @@ fn update(inc: &mut Incident, f: &Finding, r: &FlowRecord) {
             && t.dst_port == f.target.dst_port
             && t.src_port == f.target.src_port
     };
+    let n = inc.targets.len();
     match inc.targets.iter_mut().find(|t| same(t)) {
         Some(t) => t.mirai_ports |= f.target.mirai_ports,
-        None if inc.targets.len() < MAX_TARGETS => inc.targets.push(f.target),
+        None if n < MAX_TARGETS => inc.targets.push(f.target),
         None => {}
     }
     if inc.samples.len() < MAX_SAMPLES {
@@ -341,5 +354,101 @@ impl<W: Write> JsonLines<W> {
 
     pub fn into_inner(self) -> W {
         self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detectors::Counters;
+
+    fn finding(sev: Severity, conf: f32, magnitude: u64) -> Finding {
+        Finding {
+            detector: Detector::MiraiScan,
+            device: Addr::v4([192, 0, 2, 1]),
+            severity: sev,
+            confidence: conf,
+            attack: None,
+            target: Target::default(),
+            counters: Counters::default(),
+            magnitude,
+            since_us: 0,
+        }
+    }
+
+    fn rec(t: i64) -> FlowRecord {
+        let mut r = FlowRecord::new(iotrust_flow::SourceKind::Pcap);
+        r.first_us = t;
+        r.last_us = t;
+        r
+    }
+
+    #[test]
+    fn opens_once_escalates_on_change_only() {
+        let mut b = Book::new(10, 60);
+        let t = 1_000_000_000;
+        let e = b.record(&finding(Severity::Medium, 0.6, 64), &rec(t), Some("c1"));
+        assert_eq!(e.as_ref().map(|e| e.event), Some(EventKind::Opened));
+        assert_eq!(e.unwrap().incident.subscriber.as_deref(), Some("c1"));
+        // same finding again, and a slightly bigger one: nothing
+        assert!(b
+            .record(&finding(Severity::Medium, 0.6, 64), &rec(t + 1), None)
+            .is_none());
+        assert!(b
+            .record(&finding(Severity::Medium, 0.62, 100), &rec(t + 2), None)
+            .is_none());
+        // magnitude doubled
+        let e = b
+            .record(&finding(Severity::Medium, 0.6, 128), &rec(t + 3), None)
+            .unwrap();
+        assert_eq!(e.event, EventKind::Escalated);
+        assert_eq!(e.incident.id, 1);
+        // severity up
+        let e = b
+            .record(&finding(Severity::High, 0.6, 10), &rec(t + 4), None)
+            .unwrap();
+        assert_eq!(e.incident.severity, Severity::High);
+        // confidence up by 0.05
+        let e = b
+            .record(&finding(Severity::High, 0.99, 10), &rec(t + 5), None)
+            .unwrap();
+        assert_eq!(e.incident.confidence, 0.99);
+        assert_eq!(e.incident.records, 6);
+        assert_eq!(e.incident.samples.len(), MAX_SAMPLES);
+        // lower values never lower the incident
+        assert!(b
+            .record(&finding(Severity::Low, 0.1, 1), &rec(t + 6), None)
+            .is_none());
+        let inc = b.incidents().next().unwrap();
+        assert_eq!(
+            (inc.severity, inc.confidence, inc.peak),
+            (Severity::High, 0.99, 128)
+        );
+        // after the TTL a new incident opens
+        let e = b
+            .record(
+                &finding(Severity::Medium, 0.6, 64),
+                &rec(t + 61_000_001),
+                None,
+            )
+            .unwrap();
+        assert_eq!((e.event, e.incident.id), (EventKind::Opened, 2));
+        assert_eq!(b.opened, 2);
+    }
+
+    #[test]
+    fn bounded_oldest_forgotten_first() {
+        let mut b = Book::new(3, 3600);
+        for i in 0..10u8 {
+            let mut f = finding(Severity::High, 0.9, 1);
+            f.device = Addr::v4([192, 0, 2, i]);
+            assert!(b.record(&f, &rec(1_000_000 + i64::from(i)), None).is_some());
+            assert!(b.len() <= 3);
+        }
+        assert_eq!(b.evicted, 7);
+        let mut kept: Vec<u64> = b.incidents().map(|i| i.id).collect();
+        kept.sort_unstable();
+        assert_eq!(kept, vec![8, 9, 10]);
+        assert!(b.order.len() <= 6);
     }
 }

@@ -128,7 +128,7 @@ impl<T> PrefixMap<T> {
             Some(i) => self.by_len.get_mut(i),
             None => {
                 self.by_len.push((p.len, HashMap::new()));
-                self.by_len.sort_by(|a, b| b.0.cmp(&a.0));
+                self.by_len.sort_by_key(|e| std::cmp::Reverse(e.0));
                 let i = self.by_len.iter().position(|(l, _)| *l == p.len);
                 i.and_then(|i| self.by_len.get_mut(i))
             }

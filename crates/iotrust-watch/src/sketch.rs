@@ -75,10 +75,13 @@ impl Distinct {
             return;
         }
         // switch to the sketch, replaying the exact values
-        let kept: Vec<u32> = (0..n).filter_map(|i| self.stored(i)).collect();
+        let mut kept = [0u32; Self::EXACT];
+        for (i, k) in kept.iter_mut().enumerate().take(n) {
+            *k = self.stored(i).unwrap_or(0);
+        }
         self.slots = [0; REGISTERS];
         self.sketch = true;
-        for k in kept {
+        for k in kept.into_iter().take(n) {
             self.register(k);
         }
         self.register(h);

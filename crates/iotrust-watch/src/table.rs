@@ -171,4 +171,32 @@ mod tests {
         assert!(t.get(a(200)).is_some() && t.get(a(198)).is_some());
         assert_eq!(t.evicted(), 197);
     }
+
+    /// Against a naive model: a vector, most recently seen last.
+    #[test]
+    fn matches_a_naive_lru_model() {
+        let mut seed: u64 = 7;
+        let mut next = || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) as u8
+        };
+        for cap in [1usize, 2, 5, 16] {
+            let mut t = HostTable::new(cap);
+            let mut model: Vec<Addr> = Vec::new();
+            for _ in 0..5_000 {
+                let a = Addr::v4([10, 0, 0, next() % 24]);
+                t.touch(a);
+                model.retain(|m| *m != a);
+                if model.len() >= cap {
+                    model.remove(0);
+                }
+                model.push(a);
+                assert_eq!(t.len(), model.len());
+                for n in 0..24 {
+                    let x = Addr::v4([10, 0, 0, n]);
+                    assert_eq!(t.get(x).is_some(), model.contains(&x), "cap {cap}");
+                }
+            }
+        }
+    }
 }

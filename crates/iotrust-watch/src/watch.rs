@@ -216,3 +216,52 @@ impl Watch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_round_trips_and_rejects_unknown_keys() {
+        let c = Config {
+            local_networks: vec![
+                "192.0.2.0/24".parse().unwrap(),
+                "2001:db8::/32".parse().unwrap(),
+            ],
+            mirai: detectors::mirai::Config {
+                min_destinations: 32,
+                ..Default::default()
+            },
+            ..Config::default()
+        };
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["local_networks"][0], "192.0.2.0/24");
+        assert_eq!(v["inbound"]["syn_pps"], 1_000);
+        let back: Config = serde_json::from_value(v).unwrap();
+        assert_eq!(back, c);
+        let partial: Config =
+            serde_json::from_str(r#"{"max_hosts": 10, "flood": {"syn_pps": 100}}"#).unwrap();
+        assert_eq!(partial.max_hosts, 10);
+        assert_eq!(partial.flood.syn_pps, 100);
+        assert_eq!(partial.flood.udp_pps, 2_000);
+        assert!(serde_json::from_str::<Config>(r#"{"max_host": 10}"#).is_err());
+        assert!(serde_json::from_str::<Config>(r#"{"local_networks": ["10.0.0.0/40"]}"#).is_err());
+    }
+
+    #[test]
+    fn local_networks_decide_who_gets_state() {
+        let mut w = Watch::new(Config {
+            local_networks: vec!["192.0.2.0/24".parse().unwrap()],
+            ..Config::default()
+        });
+        let mut r = FlowRecord::new(iotrust_flow::SourceKind::Pcap);
+        r.src = Addr::v4([192, 0, 2, 1]);
+        r.dst = Addr::v4([198, 51, 100, 1]);
+        r.proto = 17;
+        r.packets = 1;
+        w.observe(&r);
+        assert!(w.tracks(r.src));
+        assert!(!w.tracks(r.dst));
+        assert_eq!(w.stats().hosts, 1);
+    }
+}

@@ -163,6 +163,7 @@ impl Indicators {
             },
             counters,
             magnitude: 1,
+            since_us: r.first_us,
         })
     }
 

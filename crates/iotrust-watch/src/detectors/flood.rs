@@ -90,7 +90,7 @@ impl Slot {
     }
 }
 
-/// Per-source counters of the current window (two slots, 112 bytes).
+/// Per-source counters of the current window (two slots, 104 bytes).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct State {
     start: i64,
@@ -205,5 +205,6 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
         },
         counters,
         magnitude: rate,
+        since_us: st.start,
     })
 }

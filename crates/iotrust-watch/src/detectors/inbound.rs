@@ -25,7 +25,9 @@
 //!   [`Config::mbps`] (1,000 Mbit/s) → `volumetric`.
 //!
 //! Severity medium, high at 10× the threshold. Confidence 0.9 with at least 100 distinct
-//! sources (a distributed attack), else 0.75.
+//! sources (a distributed attack), else 0.75. Under sampling the distinct sources observed
+//! are multiplied by the sampling rate (reflectors and spoofed sources send few packets
+//! each), capped at the scaled packet count.
 //!
 //! **False positives.** A subscriber who really serves the public (a busy game or web
 //! server at home) or runs a speed test: raise thresholds per prefix, or leave such
@@ -95,7 +97,7 @@ impl Default for Config {
     }
 }
 
-/// Per-destination counters of the current window (128 bytes).
+/// Per-destination counters of the current window (120 bytes).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct State {
     start: i64,
@@ -106,6 +108,7 @@ pub struct State {
     icmp: u32,
     amp: u32,
     observed: u32,
+    sampling: u32,
     /// Majority vote (Boyer–Moore) over the amplification source ports.
     amp_port: u16,
     amp_votes: u16,
@@ -125,6 +128,7 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
     add32(&mut st.packets, n);
     st.bytes = st.bytes.saturating_add(b);
     add32(&mut st.observed, 1);
+    st.sampling = st.sampling.max(r.sampling.max(1));
     st.sources.insert(hash_addr(r.src));
     match r.proto {
         FlowRecord::PROTO_TCP if r.tcp_flags.is_syn_only() => add32(&mut st.syn, n),
@@ -150,7 +154,16 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
     }
     let w = cfg.window_secs.max(1);
     let over = |count: u64, per_sec: u64| count >= per_sec.max(1).saturating_mul(w);
-    let sources = st.sources.estimate();
+    // under sampling each observed source stands for up to `sampling` (reflectors send a
+    // few packets each), never for more sources than packets
+    let sources = if st.sampling > 1 {
+        st.sources
+            .estimate()
+            .saturating_mul(u64::from(st.sampling))
+            .min(u64::from(st.packets))
+    } else {
+        st.sources.estimate()
+    };
     let bits = st.bytes.saturating_mul(8);
     let (attack, count, per_sec) =
         if over(u64::from(st.amp), cfg.reflection_pps) && sources >= cfg.reflection_sources {
@@ -206,5 +219,6 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
         },
         counters,
         magnitude: rate,
+        since_us: st.start,
     })
 }

@@ -75,7 +75,7 @@ impl Default for Config {
     }
 }
 
-/// Per-source counters of the current window (90 bytes).
+/// Per-source counters of the current window (104 bytes).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct State {
     start: i64,
@@ -176,5 +176,6 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
         },
         counters,
         magnitude: dests,
+        since_us: st.start,
     })
 }

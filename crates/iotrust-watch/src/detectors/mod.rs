@@ -170,6 +170,9 @@ pub struct Finding {
     pub counters: Counters,
     /// The counter whose doubling counts as an escalation (a rate or a count).
     pub magnitude: u64,
+    /// Start of the window whose counters met the thresholds (record time, µs): the
+    /// incident's first-seen time when it opens.
+    pub since_us: i64,
 }
 
 /// Per-host state of every windowed detector (the C2 detector needs none).
@@ -233,4 +236,41 @@ pub(crate) fn secs_us(secs: u64) -> i64 {
 pub(crate) fn sampled_window_us(secs: u64, sampling: u64, max_secs: u64) -> i64 {
     let stretched = secs.saturating_mul((sampling / 100).max(1));
     secs_us(stretched.min(max_secs.max(secs)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_is_small() {
+        let sizes = [
+            std::mem::size_of::<mirai::State>(),
+            std::mem::size_of::<scan::State>(),
+            std::mem::size_of::<flood::State>(),
+            std::mem::size_of::<inbound::State>(),
+            std::mem::size_of::<HostState>(),
+        ];
+        eprintln!("mirai, scan, flood, inbound, host: {sizes:?}");
+        assert!(sizes[4] <= 416, "{sizes:?}");
+    }
+
+    #[test]
+    fn rate_share_spreads_long_flows() {
+        let mut r = FlowRecord::new(iotrust_flow::SourceKind::NetflowV9);
+        r.packets = 600;
+        r.first_us = 0;
+        r.last_us = 60 * US;
+        // 600 packets over 60 s: 100 of them in a 10 s window
+        assert_eq!(rate_share(&r, 600, 10 * US), 100);
+        r.last_us = 5 * US;
+        assert_eq!(rate_share(&r, 600, 10 * US), 600);
+        r.sampling = 0;
+        assert_eq!(scaled(&r), 600);
+        r.sampling = 1000;
+        assert_eq!(scaled(&r), 600_000);
+        assert_eq!(sampled_window_us(60, 1000, 3600), 600 * US);
+        assert_eq!(sampled_window_us(60, 1, 3600), 60 * US);
+        assert_eq!(sampled_window_us(60, u64::MAX, 3600), 3600 * US);
+    }
 }

@@ -58,7 +58,7 @@ impl Default for Config {
     }
 }
 
-/// Per-source counters of the current window (82 bytes).
+/// Per-source counters of the current window (88 bytes).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct State {
     start: i64,
@@ -122,5 +122,45 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
         },
         counters,
         magnitude: dests,
+        since_us: st.start,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iotrust_flow::{Addr, SourceKind, TcpFlags};
+
+    /// Against the exact model: `n` distinct targets (each probed twice) in one window.
+    fn fires(n: u32, seed: u32) -> bool {
+        let cfg = Config::default();
+        let mut st = State::default();
+        let mut hit = false;
+        for k in 0..2 {
+            for i in 0..n {
+                let mut r = FlowRecord::new(SourceKind::Pcap);
+                r.src = Addr::v4([192, 0, 2, 1]);
+                let d = (i.wrapping_mul(2_654_435_761) ^ seed.wrapping_mul(40_503)).to_be_bytes();
+                r.dst = Addr::v4(d);
+                r.proto = FlowRecord::PROTO_TCP;
+                r.tcp_flags = TcpFlags(TcpFlags::SYN);
+                r.packets = 1;
+                r.last_us = 1_000_000_000 + i64::from(k * n + i);
+                hit |= observe(&cfg, &mut st, &r).is_some();
+            }
+        }
+        hit
+    }
+
+    #[test]
+    fn threshold_holds_within_sketch_error() {
+        for seed in 0..20 {
+            for n in [10, 100, 180] {
+                assert!(!fires(n, seed), "{n} targets, seed {seed}");
+            }
+            for n in [400, 1_000, 5_000] {
+                assert!(fires(n, seed), "{n} targets, seed {seed}");
+            }
+        }
+    }
 }
