@@ -12,6 +12,7 @@ mod label_cmd;
 mod output;
 mod probe_cmd;
 mod serve_cmd;
+mod watch_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -44,6 +45,8 @@ enum Command {
     Label(label_cmd::LabelCmd),
     /// Run the public label registry (product pages, JSON API) on SQLite.
     Serve(serve_cmd::ServeArgs),
+    /// Find infected devices and attacks in captures and flow telemetry; propose filters.
+    Watch(watch_cmd::WatchArgs),
 }
 
 /// Exit codes (documented in docs/cli.md).
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
             Command::Probe(args) => probe_cmd::run(args),
             Command::Keys(cmd) => label_cmd::keys(cmd),
             Command::Serve(args) => serve_cmd::run(args),
+            Command::Watch(args) => watch_cmd::run(args),
             Command::Label(cmd) => catalog_cmd::load(cli.catalog.as_deref())
                 .and_then(|cat| label_cmd::label(&cat, cmd)),
             Command::Assess(args) => catalog_cmd::load(cli.catalog.as_deref())

@@ -576,3 +576,51 @@ fn label_issue_sign_verify_and_every_failure() {
         stdout(&o)
     );
 }
+
+/// The real spoofed SYN flood: one victim, no filter against it, bounded state.
+#[test]
+fn watch_finds_the_attack_in_a_real_capture_without_blackholing_the_victim() {
+    let pcap = root().join("../shared/data/pcap/stopddos-synflood-spoofed.pcap");
+    let pcap = if pcap.is_file() {
+        pcap
+    } else {
+        PathBuf::from("/work/shared/data/pcap/stopddos-synflood-spoofed.pcap")
+    };
+    assert!(
+        pcap.is_file(),
+        "the shared capture is needed: {}",
+        pcap.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let filters = dir.path().join("filters.nft");
+    let o = iotrust(&[
+        "watch",
+        "--pcap",
+        pcap.to_str().unwrap(),
+        "--max-hosts",
+        "500",
+        "--filters",
+        filters.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let events: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let opened: Vec<&serde_json::Value> =
+        events.iter().filter(|e| e["event"] == "opened").collect();
+    assert_eq!(opened.len(), 1, "{events:?}");
+    assert_eq!(opened[0]["device"], "10.10.10.10");
+    assert_eq!(opened[0]["role"], "victim");
+    let err = stderr(&o);
+    assert!(
+        err.contains("\"max_hosts\":500") && err.contains("\"hosts\":500"),
+        "{err}"
+    );
+    assert!(
+        err.contains("0 filter proposal(s)"),
+        "a victim is never filtered: {err}"
+    );
+    let nft = std::fs::read_to_string(&filters).unwrap();
+    assert!(!nft.contains("10.10.10.10"), "{nft}");
+}
