@@ -659,8 +659,7 @@ fn watch_collects_real_netflow_v9_over_udp_on_loopback() {
     let err = stderr(&o);
     let stats = err
         .lines()
-        .filter(|l| l.starts_with("watch: {\"records\""))
-        .last()
+        .rfind(|l| l.starts_with("watch: {\"records\""))
         .unwrap_or_else(|| panic!("{err}"));
     let v: serde_json::Value = serde_json::from_str(stats.trim_start_matches("watch: ")).unwrap();
     assert_eq!(
