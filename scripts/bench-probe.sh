@@ -20,7 +20,8 @@
 # --credentials), `user/password` for nmap (brute.credfile) and `user:password` for hydra (-C);
 # SNMP communities from data/snmp-communities.txt for all three.
 #
-# Environment: SCALE_N (stand-ins, default 256), CARGO_JOBS (cargo -j), NMAP_TIMEOUT and
+# Environment: SCALE_N (stand-ins, default 256), CARGO_JOBS (cargo -j), NO_BUILD=1 (use the
+# release binary already built), NMAP_TIMEOUT and
 # HYDRA_TIMEOUT (seconds per run, default 900 and 300), SKIP_NMAP_TUNED=1 (one nmap run only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,8 +52,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- build --------------------------------------------------------------------------------
-cargo build -q --release -p iotrust-cli ${CARGO_JOBS:+-j "$CARGO_JOBS"}
 BIN=$TARGET_DIR/release/iotrust
+if [ "${NO_BUILD:-0}" = 1 ] && [ -x "$BIN" ]; then
+    echo "NO_BUILD=1: using the existing $BIN" >&2
+else
+    cargo build -q --release -p iotrust-cli ${CARGO_JOBS:+-j "$CARGO_JOBS"}
+fi
 rm -rf "$OUT"
 mkdir -p "$OUT"
 

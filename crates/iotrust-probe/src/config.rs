@@ -23,7 +23,8 @@ pub struct Limits {
     pub rate_per_second: Option<u32>,
     /// Credential attempts per service (lockout awareness: the list is cut here).
     pub max_attempts_per_service: usize,
-    /// Concurrent login attempts against one service.
+    /// Concurrent login attempts against one service (widened up to four times while every
+    /// rejection is a slow fail delay and no connection is refused).
     pub parallel_per_service: usize,
     /// Largest CIDR expansion accepted.
     pub max_targets: usize,
