@@ -44,6 +44,46 @@ pub(crate) struct PcapngReader<R> {
     pub(crate) section: u32,
 }
 
+/// Checks a section header block: its byte-order magic, its total length (given as the raw
+/// length field) and its major version (the raw version field). Returns the section's byte
+/// order and the block's total length.
+fn section_header(
+    at: Location,
+    magic: Option<[u8; 4]>,
+    length: &[u8],
+    major: &[u8],
+) -> Result<(Endian, u32), Error> {
+    let endian = match magic {
+        Some(BOM_LE) => Endian::Little,
+        Some(BOM_BE) => Endian::Big,
+        other => {
+            return Err(Error::BadMagic {
+                at,
+                expected: "a pcapng byte-order magic",
+                found: u64::from(u32::from_be_bytes(other.unwrap_or_default())),
+            })
+        }
+    };
+    let total = endian.u32_at(length, 0).unwrap_or(0);
+    if !(28..=MAX_BLOCK).contains(&total) || total % 4 != 0 {
+        return Err(bad_length(
+            at,
+            "section header block length",
+            u64::from(total),
+            "a multiple of 4 between 28 and 16 MiB",
+        ));
+    }
+    let major = endian.u16_at(major, 0).unwrap_or(0);
+    if major != 1 {
+        return Err(Error::UnsupportedVersion {
+            at,
+            what: "pcapng section",
+            version: u32::from(major),
+        });
+    }
+    Ok((endian, total))
+}
+
 fn bad_length(at: Location, what: &'static str, value: u64, rule: &'static str) -> Error {
     Error::BadLength {
         at,
@@ -80,34 +120,7 @@ impl<R: Read> PcapngReader<R> {
             Fill::Eof => return Err(truncated(at, "section header block", 16, 4)),
             Fill::Short(n) => return Err(truncated(at, "section header block", 16, 4 + n as u64)),
         }
-        let endian = match array_at::<4>(&hdr, 4) {
-            Some(BOM_LE) => Endian::Little,
-            Some(BOM_BE) => Endian::Big,
-            other => {
-                return Err(Error::BadMagic {
-                    at,
-                    expected: "a pcapng byte-order magic",
-                    found: u64::from(u32::from_be_bytes(other.unwrap_or_default())),
-                })
-            }
-        };
-        let total = endian.u32_at(&hdr, 0).unwrap_or(0);
-        if !(28..=MAX_BLOCK).contains(&total) || total % 4 != 0 {
-            return Err(bad_length(
-                at,
-                "section header block length",
-                u64::from(total),
-                "a multiple of 4 between 28 and 16 MiB",
-            ));
-        }
-        let major = endian.u16_at(&hdr, 8).unwrap_or(0);
-        if major != 1 {
-            return Err(Error::UnsupportedVersion {
-                at,
-                what: "pcapng section",
-                version: u32::from(major),
-            });
-        }
+        let (endian, total) = section_header(at, array_at::<4>(&hdr, 4), &hdr[0..4], &hdr[8..10])?;
         // 16 bytes read so far (type, length, magic, versions); skip the rest but the trailer.
         let rest = u64::from(total) - 16 - 4;
         let skipped = input.skip(rest).map_err(|e| io_error(at, e))?;
@@ -326,34 +339,7 @@ impl<R: Read> PcapngReader<R> {
             Fill::Eof => return Err(truncated(at, "section header block", 16, 8)),
             Fill::Short(n) => return Err(truncated(at, "section header block", 16, 8 + n as u64)),
         }
-        let endian = match array_at::<4>(&rest, 0) {
-            Some(BOM_LE) => Endian::Little,
-            Some(BOM_BE) => Endian::Big,
-            other => {
-                return Err(Error::BadMagic {
-                    at,
-                    expected: "a pcapng byte-order magic",
-                    found: u64::from(u32::from_be_bytes(other.unwrap_or_default())),
-                })
-            }
-        };
-        let total = endian.u32_at(&hdr, 4).unwrap_or(0);
-        if !(28..=MAX_BLOCK).contains(&total) || total % 4 != 0 {
-            return Err(bad_length(
-                at,
-                "section header block length",
-                u64::from(total),
-                "a multiple of 4 between 28 and 16 MiB",
-            ));
-        }
-        let major = endian.u16_at(&rest, 4).unwrap_or(0);
-        if major != 1 {
-            return Err(Error::UnsupportedVersion {
-                at,
-                what: "pcapng section",
-                version: u32::from(major),
-            });
-        }
+        let (endian, total) = section_header(at, array_at::<4>(&rest, 0), &hdr[4..8], &rest[4..6])?;
         let remaining = u64::from(total) - 16 - 4;
         self.skip_body(at, remaining, "section header block")?;
         Self::read_trailer(&mut self.input, endian, at, total)?;
