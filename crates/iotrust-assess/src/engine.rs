@@ -325,31 +325,28 @@ fn tier_results(
     tiers
         .iter()
         .map(|t| {
-            let mut missing = Vec::new();
-            for &i in &t.outcomes {
-                let o = &outcomes[i];
-                let why = match o.verdict {
-                    Verdict::NotApplicable => continue,
-                    Verdict::Met => match o.strength {
-                        Some(s) if s < t.def.min_strength => {
+            let missing: Vec<TierMiss> = ev
+                .tier_misses(t)
+                .map(|i| {
+                    let o = &outcomes[i];
+                    let why = match (o.verdict, o.strength) {
+                        (Verdict::Met, Some(s)) => {
                             format!("backed only by {s} evidence, needs {}", t.def.min_strength)
                         }
-                        _ => continue,
-                    },
-                    Verdict::NotMet => "not met".to_string(),
-                    Verdict::Unknown => "unknown".to_string(),
-                };
-                missing.push(TierMiss {
-                    outcome: o.id.clone(),
-                    verdict: o.verdict,
-                    why,
-                });
-            }
+                        (v, _) => v.label().to_string(),
+                    };
+                    TierMiss {
+                        outcome: o.id.clone(),
+                        verdict: o.verdict,
+                        why,
+                    }
+                })
+                .collect();
             TierResult {
                 id: t.def.id.to_string(),
                 title: t.def.title.clone(),
                 min_strength: t.def.min_strength,
-                reached: ev.tier_reached(t),
+                reached: missing.is_empty(),
                 missing,
             }
         })
@@ -544,7 +541,7 @@ pub fn detail(ev: &Evaluation<'_>, profile: &Profile, evidence: &[Evidence]) -> 
     let labels = label_results(ev, &schemes);
     let mut gaps = Vec::new();
     if let Some(next) = tiers.iter().find(|t| !t.reached) {
-        gaps.push(tier_gap(cat, next, &outcomes, &schemes));
+        gaps.push(tier_gap(next, &outcomes, &schemes));
     }
     for m in markets.iter().filter(|m| m.access != Access::Yes) {
         gaps.push(market_gap(cat, m, &schemes, &outcomes));
@@ -595,12 +592,7 @@ pub fn detail(ev: &Evaluation<'_>, profile: &Profile, evidence: &[Evidence]) -> 
     }
 }
 
-fn tier_gap(
-    cat: &Catalog,
-    t: &TierResult,
-    outcomes: &[OutcomeResult],
-    schemes: &[SchemeResult],
-) -> Gap {
+fn tier_gap(t: &TierResult, outcomes: &[OutcomeResult], schemes: &[SchemeResult]) -> Gap {
     let mut items: Vec<GapItem> = t
         .missing
         .iter()
@@ -612,7 +604,7 @@ fn tier_gap(
                 verdict: m.verdict,
                 why: m.why.clone(),
                 needs: o.map(missing_facts).unwrap_or_default(),
-                provisions: impact(cat, &m.outcome, schemes),
+                provisions: impact(&m.outcome, schemes),
             }
         })
         .collect();
@@ -625,8 +617,7 @@ fn tier_gap(
 }
 
 /// How many applicable mandatory provisions (across in-scope schemes) rest on this outcome.
-fn impact(cat: &Catalog, outcome: &str, schemes: &[SchemeResult]) -> usize {
-    let _ = cat;
+fn impact(outcome: &str, schemes: &[SchemeResult]) -> usize {
     schemes
         .iter()
         .filter(|s| s.in_scope)
@@ -724,7 +715,7 @@ fn market_gap(
             verdict: o.verdict,
             why: o.reason.clone(),
             needs: missing_facts(o),
-            provisions: impact(cat, &o.id, schemes),
+            provisions: impact(&o.id, schemes),
         })
         .collect();
     order(&mut items);

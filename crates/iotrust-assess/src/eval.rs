@@ -691,21 +691,33 @@ pub fn evaluate<'c>(
 }
 
 impl Evaluation<'_> {
-    /// Per tier (catalog order): reached? A tier needs every outcome of it met (with evidence
-    /// at least `min_strength`) or not applicable.
+    /// The outcomes (indices into `catalog.outcomes`) that keep a product from tier `t`: not
+    /// met, unknown, or met on evidence weaker than the tier's `min_strength`. Not applicable
+    /// outcomes never count. The one rule for tiers: the fast path and reports both use it.
+    pub fn tier_misses<'t>(
+        &'t self,
+        t: &'t iotrust_catalog::Tier,
+    ) -> impl Iterator<Item = usize> + 't {
+        t.outcomes
+            .iter()
+            .copied()
+            .filter(move |&i| match self.outcomes[i] {
+                OutcomeCore {
+                    verdict: Verdict::NotApplicable,
+                    ..
+                } => false,
+                OutcomeCore {
+                    verdict: Verdict::Met,
+                    strength,
+                    ..
+                } => strength.is_some_and(|s| s < t.def.min_strength),
+                _ => true,
+            })
+    }
+
+    /// Is tier `t` reached on its own (not counting the tiers below it)?
     pub fn tier_reached(&self, t: &iotrust_catalog::Tier) -> bool {
-        t.outcomes.iter().all(|&i| match self.outcomes[i] {
-            OutcomeCore {
-                verdict: Verdict::NotApplicable,
-                ..
-            } => true,
-            OutcomeCore {
-                verdict: Verdict::Met,
-                strength,
-                ..
-            } => strength.is_none_or(|s| s >= t.def.min_strength),
-            _ => false,
-        })
+        self.tier_misses(t).next().is_none()
     }
 
     /// The highest tier reached, counting from the bottom (a tier above a missed one is not reached).
@@ -726,17 +738,13 @@ impl Evaluation<'_> {
 
     /// Mandatory laws that govern a market (index into catalog.schemes).
     pub fn laws_for_market(&self, market: &str) -> Vec<usize> {
-        self.cat
+        let laws = self
+            .cat
             .schemes
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.def.kind == SchemeKind::MandatoryLaw)
-            .filter(|(_, s)| {
-                let j = s.def.jurisdiction.as_str();
-                j == market
-                    || (j == "EU" && matches!(market, "DE" | "FI"))
-                    || (j == "US-CA" && matches!(market, "US" | "US-CA"))
-            })
+            .filter(|(_, s)| s.def.kind == SchemeKind::MandatoryLaw);
+        laws.filter(|(_, s)| market_covers(market, &s.def.jurisdiction))
             .map(|(i, _)| i)
             .collect()
     }

@@ -331,14 +331,6 @@ fn bulk_summary_agrees_with_the_detailed_assessment() {
             .collect();
         assert_eq!(sum.labels.iter().collect::<Vec<_>>(), labels, "{shown}");
         assert_eq!(sum.outcomes, a.summary.outcomes, "{shown}");
-        for t in &a.tiers {
-            assert_eq!(
-                t.reached,
-                t.missing.is_empty(),
-                "{shown}: tier {} reached iff nothing missing",
-                t.id
-            );
-        }
     }
 }
 

@@ -593,3 +593,32 @@ fn the_repository_catalog_dir_equals_the_embedded_one() {
     assert_eq!(from_dir.schemes.len(), emb.schemes.len());
     assert_eq!(from_dir.version(), emb.version());
 }
+
+/// docs/tiers.md states how many outcomes each tier adds; keep it true.
+#[test]
+fn docs_tiers_table_matches_the_catalog() {
+    let c = cat();
+    let doc = std::fs::read_to_string(catalog_dir().join("../docs/tiers.md")).unwrap();
+    for (i, t) in c.tiers.iter().enumerate() {
+        let row = doc
+            .lines()
+            .find(|l| {
+                l.to_lowercase()
+                    .starts_with(&format!("| **{}** |", &*t.def.id))
+            })
+            .unwrap_or_else(|| panic!("docs/tiers.md has no row for tier {}", &*t.def.id));
+        let cell = row.split('|').nth(2).unwrap().trim();
+        let added = t.def.outcomes.len();
+        let want = if i == 0 {
+            added.to_string()
+        } else if i + 1 == c.tiers.len() && t.outcomes.len() == c.outcomes.len() {
+            format!("every outcome ({})", c.outcomes.len())
+        } else {
+            format!(
+                "{} + {added}",
+                c.tiers[i - 1].def.title.trim_start_matches("iotrust ")
+            )
+        };
+        assert_eq!(cell, want, "docs/tiers.md row for {}", &*t.def.id);
+    }
+}

@@ -5,12 +5,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 use clap::{Args, ValueEnum};
+use iotrust_assess::engine::detail;
 use iotrust_assess::eval::{evaluate, Evaluation};
 use iotrust_assess::evidence::{self, Evidence};
 use iotrust_assess::profile::{self, InputError, InputFormat, Profile};
 use iotrust_assess::report::{self, Style};
 use iotrust_assess::result::Access;
-use iotrust_assess::{assess, Assessment};
+use iotrust_assess::Assessment;
 use iotrust_catalog::Catalog;
 use jiff::civil::Date;
 use rayon::prelude::*;
@@ -122,8 +123,9 @@ impl Gates {
         })
     }
 
-    /// Reasons the gates fail (empty: pass), from the compact evaluation (bulk mode).
-    fn check_eval(&self, e: &Evaluation<'_>) -> Vec<String> {
+    /// Reasons the gates fail (empty: pass), decided on the evaluation; with the detailed
+    /// assessment at hand, a blocked market is explained by its statement.
+    fn check(&self, e: &Evaluation<'_>, detail: Option<&Assessment>) -> Vec<String> {
         let mut out = Vec::new();
         if let Some(t) = &self.tier {
             if e.reaches(t) != Some(true) {
@@ -139,37 +141,19 @@ impl Gates {
                     "market {m} is not among the product's markets (product.markets)"
                 ));
             } else if e.market_access(m) != Access::Yes {
-                out.push(format!("market {m}: {:?}", e.market_access(m)).to_lowercase());
-            }
-        }
-        out
-    }
-
-    /// Reasons the gates fail (empty: pass).
-    fn check(&self, a: &Assessment) -> Vec<String> {
-        let mut out = Vec::new();
-        if let Some(t) = &self.tier {
-            if a.reaches(t) != Some(true) {
-                out.push(format!(
-                    "tier `{t}` not reached (reached: {})",
-                    a.summary.tier.as_deref().unwrap_or("none")
-                ));
-            }
-        }
-        for m in &self.markets {
-            match a.market(m) {
-                Some(r) if r.access == Access::Yes => {}
-                Some(r) => out.push(r.statement.clone()),
-                None => out.push(format!(
-                    "market {m} is not among the product's markets (product.markets)"
-                )),
+                match detail.and_then(|a| a.market(m)) {
+                    Some(r) => out.push(r.statement.clone()),
+                    None => {
+                        out.push(format!("market {m}: {:?}", e.market_access(m)).to_lowercase())
+                    }
+                }
             }
         }
         out
     }
 }
 
-fn load_evidence(
+pub(crate) fn load_evidence(
     cat: &Catalog,
     base: &Path,
     p: &Profile,
@@ -223,7 +207,8 @@ pub fn run(cat: &Catalog, args: AssessArgs) -> anyhow::Result<u8> {
         ))?;
         return Ok(exit::OK);
     }
-    let a = assess(cat, &prof, &ev, date);
+    let e = evaluate(cat, &prof, &ev, date);
+    let a = detail(&e, &prof, &ev);
     let color = match args.color {
         Color::Always => true,
         Color::Never => false,
@@ -247,7 +232,7 @@ pub fn run(cat: &Catalog, args: AssessArgs) -> anyhow::Result<u8> {
         }
         None => crate::output::emit(&body)?,
     }
-    let failed = gates.check(&a);
+    let failed = gates.check(&e, Some(&a));
     for f in &failed {
         eprintln!("gate failed: {f}");
     }
@@ -297,8 +282,9 @@ fn process(cat: &Catalog, args: &AssessArgs, gates: &Gates, date: Date, it: &Ite
             }
         }
         Ok((p, ev)) if args.full => {
-            let a = assess(cat, &p, &ev, date);
-            let failed = gates.check(&a);
+            let e = evaluate(cat, &p, &ev, date);
+            let a = detail(&e, &p, &ev);
+            let failed = gates.check(&e, Some(&a));
             Done {
                 line: serde_json::to_string(&a).unwrap_or_default(),
                 broken: false,
@@ -307,7 +293,7 @@ fn process(cat: &Catalog, args: &AssessArgs, gates: &Gates, date: Date, it: &Ite
         }
         Ok((p, ev)) => {
             let e = evaluate(cat, &p, &ev, date);
-            let failed = gates.check_eval(&e);
+            let failed = gates.check(&e, None);
             let gate_failed = !failed.is_empty();
             Done {
                 line: serde_json::to_string(&e.summary(&p, failed)).unwrap_or_default(),

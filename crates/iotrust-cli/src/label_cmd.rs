@@ -180,26 +180,9 @@ pub fn label(cat: &Catalog, cmd: LabelCmd) -> anyhow::Result<u8> {
             let text = std::str::from_utf8(&bytes).map_err(|_| anyhow!("{shown}: not UTF-8"))?;
             let prof = profile::parse(cat, text, InputFormat::from_path(&shown), &shown)
                 .map_err(|e| anyhow!("{e}"))?;
-            let mut ev = Vec::new();
             let base = ppath.parent().unwrap_or(Path::new("."));
-            for (path, device) in prof
-                .evidence
-                .iter()
-                .map(|r| (base.join(&r.file), r.device.clone()))
-                .chain(evidence.into_iter().map(|p| (p, None)))
-            {
-                let t = std::fs::read_to_string(&path)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
-                ev.push(
-                    iotrust_assess::evidence::parse(
-                        cat,
-                        &t,
-                        &path.display().to_string(),
-                        device.as_deref(),
-                    )
-                    .map_err(|e| anyhow!("{e}"))?,
-                );
-            }
+            let ev = crate::assess_cmd::load_evidence(cat, base, &prof, &evidence)
+                .map_err(|e| anyhow!("{e}"))?;
             let today = date(d.as_deref())?;
             let a = iotrust_assess::assess(cat, &prof, &ev, today);
             let until = today

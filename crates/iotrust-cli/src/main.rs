@@ -66,7 +66,9 @@ fn main() -> ExitCode {
             Command::Catalog(cmd) => catalog_cmd::run(cli.catalog.as_deref(), cmd),
             Command::Probe(args) => probe_cmd::run(args),
             Command::Keys(cmd) => label_cmd::keys(cmd),
-            Command::Serve(args) => serve_cmd::run(args),
+            Command::Serve(args) => {
+                catalog_cmd::load(cli.catalog.as_deref()).and_then(|cat| serve_cmd::run(&cat, args))
+            }
             Command::Watch(args) => watch_cmd::run(args),
             Command::Label(cmd) => catalog_cmd::load(cli.catalog.as_deref())
                 .and_then(|cat| label_cmd::label(&cat, cmd)),

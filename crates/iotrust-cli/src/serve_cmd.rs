@@ -26,7 +26,7 @@ pub struct ServeArgs {
     pub tokens: PathBuf,
 }
 
-pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
+pub fn run(cat: &iotrust_catalog::Catalog, args: ServeArgs) -> anyhow::Result<u8> {
     let mut keys: Vec<PublicKey> = Vec::new();
     for p in &args.trust {
         let text =
@@ -60,8 +60,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
         }
         tokens.push((m.trim().to_string(), t.trim().to_string()));
     }
-    let reg = iotrust_registry::Registry::open(Some(&args.db), keys, &tokens)
-        .with_context(|| format!("cannot open the database {}", args.db.display()))?;
+    let reg = iotrust_registry::Registry::open(
+        Some(&args.db),
+        keys,
+        &tokens,
+        cat.tiers.iter().map(|t| t.def.id.to_string()).collect(),
+    )
+    .with_context(|| format!("cannot open the database {}", args.db.display()))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -50,6 +50,8 @@ pub struct Registry {
     trusted: Vec<PublicKey>,
     /// (manufacturer, SHA-256 of its token, hex)
     tokens: Vec<(String, String)>,
+    /// iotrust's tier ids, lowest first (from the catalog).
+    tiers: Vec<String>,
 }
 
 fn hash(token: &str) -> String {
@@ -57,12 +59,6 @@ fn hash(token: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-const TIERS: [&str; 4] = ["baseline", "essential", "assured", "advanced"];
-
-fn rank(tier: Option<&str>) -> Option<usize> {
-    tier.and_then(|t| TIERS.iter().position(|x| *x == t))
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -110,11 +106,13 @@ pub struct CheckResult {
 pub const MAX_CHECK_ITEMS: usize = 20_000;
 
 impl Registry {
-    /// Open (creating if needed) the database at `path`, or in memory with `None`.
+    /// Open (creating if needed) the database at `path`, or in memory with `None`. `tiers` are
+    /// the catalog's tier ids, lowest first (what bulk checks compare against).
     pub fn open(
         path: Option<&Path>,
         trusted: Vec<PublicKey>,
         tokens: &[(String, String)],
+        tiers: Vec<String>,
     ) -> Result<Registry, rusqlite::Error> {
         let conn = match path {
             Some(p) => Connection::open(p)?,
@@ -137,7 +135,12 @@ impl Registry {
             conn: Mutex::new(conn),
             trusted,
             tokens: tokens.iter().map(|(m, t)| (m.clone(), hash(t))).collect(),
+            tiers,
         })
+    }
+
+    fn rank(&self, tier: Option<&str>) -> Option<usize> {
+        tier.and_then(|t| self.tiers.iter().position(|x| x == t))
     }
 
     fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>, ApiError> {
@@ -303,11 +306,16 @@ impl Registry {
                 format!("at most {MAX_CHECK_ITEMS} items per request"),
             ));
         }
-        let want = req.tier.as_deref().unwrap_or("baseline");
-        let need = rank(Some(want)).ok_or_else(|| {
+        // default: the lowest tier, the baseline every market asks for
+        let want = req
+            .tier
+            .as_deref()
+            .or(self.tiers.first().map(String::as_str))
+            .unwrap_or("");
+        let need = self.rank(Some(want)).ok_or_else(|| {
             err(
                 400,
-                format!("unknown tier `{want}` (tiers: {})", TIERS.join(", ")),
+                format!("unknown tier `{want}` (tiers: {})", self.tiers.join(", ")),
             )
         })?;
         let conn = self.conn()?;
@@ -333,7 +341,7 @@ impl Registry {
                 },
                 Some((id, tier, until, status)) => {
                     let expired = until.parse::<Date>().map(|u| u < today).unwrap_or(true);
-                    let reaches = rank(tier.as_deref()).is_some_and(|r| r >= need);
+                    let reaches = self.rank(tier.as_deref()).is_some_and(|r| r >= need);
                     let (meets, reason) = if status != "active" {
                         (false, format!("label {status}"))
                     } else if expired {

@@ -45,6 +45,15 @@ fn label(issuer: &Key) -> Envelope {
     env
 }
 
+fn tiers() -> Vec<String> {
+    Catalog::embedded()
+        .unwrap()
+        .tiers
+        .iter()
+        .map(|t| t.def.id.to_string())
+        .collect()
+}
+
 struct Server {
     base: String,
     _rt: tokio::runtime::Runtime,
@@ -109,7 +118,8 @@ fn submit_browse_check_suspend_and_survive_a_restart() {
         ),
         ("Other Ltd".to_string(), "tok-other".to_string()),
     ];
-    let s = start(Registry::open(Some(&db), vec![issuer.public.clone()], &tokens).unwrap());
+    let s =
+        start(Registry::open(Some(&db), vec![issuer.public.clone()], &tokens, tiers()).unwrap());
     let env = label(&issuer);
     let body = serde_json::to_string(&env).unwrap();
     let labels = format!("{}/api/v1/labels", s.base);
@@ -207,7 +217,7 @@ fn submit_browse_check_suspend_and_survive_a_restart() {
     drop(s);
 
     // everything acknowledged is still there after a restart
-    let reg = Registry::open(Some(&db), vec![issuer.public.clone()], &tokens).unwrap();
+    let reg = Registry::open(Some(&db), vec![issuer.public.clone()], &tokens, tiers()).unwrap();
     let p = reg.get(&id).unwrap();
     assert_eq!(p.status, "suspended");
     assert_eq!(p.history.len(), 2);
