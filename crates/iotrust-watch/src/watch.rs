@@ -96,8 +96,21 @@ pub struct Watch {
     indicators: Indicators,
     subscribers: Subscribers,
     events: Vec<Event>,
+    /// The slot (detector position in [`Watch::observe`]'s order) of each event, for the
+    /// sharded engine's merge.
+    slots: Vec<u8>,
     records: u64,
     emitted: u64,
+}
+
+/// Which sides of a record a [`Watch`] evaluates (the sharded engine gives each side to
+/// the shard owning that address).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Sides {
+    /// The source's outbound detectors.
+    pub(crate) src: bool,
+    /// The destination's inbound detectors.
+    pub(crate) dst: bool,
 }
 
 impl Watch {
@@ -114,6 +127,7 @@ impl Watch {
             indicators: Indicators::default(),
             subscribers: Subscribers::default(),
             events: Vec::new(),
+            slots: Vec::new(),
             records: 0,
             emitted: 0,
         }
@@ -146,9 +160,27 @@ impl Watch {
 
     /// Runs every detector over one record.
     pub fn observe(&mut self, r: &FlowRecord) {
+        self.observe_sides(
+            r,
+            Sides {
+                src: true,
+                dst: true,
+            },
+            |_| true,
+        );
+    }
+
+    /// Runs the detectors of the chosen sides over one record; a C2 finding is kept only
+    /// when `owns(device)`.
+    pub(crate) fn observe_sides(
+        &mut self,
+        r: &FlowRecord,
+        sides: Sides,
+        owns: impl Fn(Addr) -> bool,
+    ) {
         self.records += 1;
         let mut found: [Option<Finding>; 5] = [None; 5];
-        if self.is_local(r.src) {
+        if sides.src && self.is_local(r.src) {
             let mirai_open = self.book.is_open(r.src, Detector::MiraiScan, r.last_us);
             if let Some(h) = self.table.touch(r.src) {
                 let m = detectors::mirai::observe(&self.cfg.mirai, &mut h.mirai, r);
@@ -161,7 +193,7 @@ impl Watch {
                 found[2] = f;
             }
         }
-        if self.is_local(r.dst) {
+        if sides.dst && self.is_local(r.dst) {
             if let Some(h) = self.table.touch(r.dst) {
                 found[3] = detectors::inbound::observe(&self.cfg.inbound, &mut h.inbound, r);
             }
@@ -169,14 +201,22 @@ impl Watch {
         let local = &self.local;
         found[4] = self
             .indicators
-            .observe(r, |a| local.is_empty() || local.lookup(a).is_some());
-        for f in found.iter().flatten() {
+            .observe(r, |a| local.is_empty() || local.lookup(a).is_some())
+            .filter(|f| owns(f.device));
+        for (slot, f) in found.iter().enumerate() {
+            let Some(f) = f else { continue };
             let sub = self.subscribers.lookup(f.device);
             if let Some(e) = self.book.record(f, r, sub) {
                 self.emitted += 1;
                 self.events.push(e);
+                self.slots.push(slot as u8);
             }
         }
+    }
+
+    /// The events produced since the last call with their slots, oldest first.
+    pub(crate) fn drain_tagged(&mut self) -> impl Iterator<Item = (u8, Event)> + '_ {
+        self.slots.drain(..).zip(self.events.drain(..))
     }
 
     /// Runs every record of an iterator (convenience for files read whole).
@@ -188,6 +228,7 @@ impl Watch {
 
     /// The events produced since the last call, oldest first.
     pub fn drain_events(&mut self) -> std::vec::Drain<'_, Event> {
+        self.slots.clear();
         self.events.drain(..)
     }
 

@@ -1,0 +1,442 @@
+//! The sharded engine: the host table split over worker threads by address.
+//!
+//! [`Sharded`] owns `n` worker threads, each running a [`Watch`] with its own host table
+//! (of `max_hosts / n` entries), incident book and counters. Every host belongs to one
+//! shard, chosen by a hash of its address ([`shard_of`]). A record goes to the shard that
+//! owns its source (outbound detectors: Mirai, scan, flood, and whatever else keys on the
+//! source) and to the shard that owns its destination (inbound detectors); once if both are
+//! the same shard. A C2 contact is kept by the shard owning the incident's device. So every
+//! host's state and every incident live in exactly one shard, and each shard sees that
+//! host's records in stream order: the findings are those of a single [`Watch`].
+//!
+//! Records are handed over in batches; while the workers run one batch, the caller decodes
+//! the next. The events of a batch are merged in stream order (record, then detector) and
+//! given ids in the order incidents open, so the output is **identical to one `Watch`**
+//! over the same records as long as no bound is hit (host table or incident book full:
+//! each shard evicts within its own share, so which host is forgotten first may differ).
+//! A test checks the identity on the generated mixed traffic and the real captures.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::thread::JoinHandle;
+
+use iotrust_flow::{Addr, FlowRecord};
+
+use crate::detectors::c2::Indicators;
+use crate::incident::{Event, EventKind, Incident};
+use crate::subscribers::Subscribers;
+use crate::watch::{Config, Sides, Watch, WatchStats};
+
+/// Records per batch (summed over the shards) before it is handed to the workers.
+pub const BATCH: usize = 8192;
+
+/// The shard (of `n`) that owns `addr`: FNV-1a over its octets, folded.
+pub fn shard_of(addr: Addr, n: usize) -> usize {
+    if n <= 1 {
+        return 0;
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in addr.octets() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h ^= h >> 32;
+    // n ≤ usize::MAX, the remainder < n: both conversions are lossless
+    (h % n as u64) as usize
+}
+
+#[derive(Clone, Copy)]
+struct Item {
+    seq: u64,
+    sides: Sides,
+    rec: FlowRecord,
+}
+
+struct Reply {
+    events: Vec<(u64, u8, Event)>,
+    stats: WatchStats,
+    /// The batch's buffer, handed back for reuse.
+    items: Vec<Item>,
+}
+
+struct Worker {
+    tx: Sender<Vec<Item>>,
+    rx: Receiver<Reply>,
+    handle: Option<JoinHandle<Watch>>,
+    /// Records waiting for the next batch.
+    pending: Vec<Item>,
+    /// A buffer back from the worker.
+    spare: Vec<Item>,
+    stats: WatchStats,
+}
+
+/// A worker thread stopped (it panicked): the engine cannot go on.
+#[derive(Debug, thiserror::Error)]
+#[error("watch shard {0} stopped")]
+pub struct ShardStopped(pub usize);
+
+/// Global incident ids of one shard's local ids, the newest `cap` kept.
+#[derive(Default)]
+struct IdMap {
+    ids: HashMap<u64, u64>,
+    order: VecDeque<u64>,
+}
+
+enum Engine {
+    /// One shard: the caller's thread runs the [`Watch`] itself.
+    Inline(Box<Watch>),
+    Threads {
+        workers: Vec<Worker>,
+        in_flight: bool,
+        ids: Vec<IdMap>,
+        next_id: u64,
+        finished: Vec<Watch>,
+    },
+}
+
+/// [`Watch`] over `n` worker threads, with the same results (see the module docs).
+pub struct Sharded {
+    engine: Engine,
+    n: usize,
+    seq: u64,
+    queued: usize,
+    out: VecDeque<Event>,
+    max_incidents: usize,
+}
+
+impl Sharded {
+    /// `n` shards (1 = no threads); each gets the indicators, the subscriber mapping and
+    /// `cfg` with `max_hosts` and `max_incidents` divided by `n` (rounded up).
+    pub fn new(cfg: Config, n: usize, indicators: Indicators, subscribers: Subscribers) -> Self {
+        let n = n.clamp(1, 256);
+        let max_incidents = cfg.max_incidents.max(1);
+        if n == 1 {
+            let w = Watch::new(cfg)
+                .with_indicators(indicators)
+                .with_subscribers(subscribers);
+            return Sharded {
+                engine: Engine::Inline(Box::new(w)),
+                n,
+                seq: 0,
+                queued: 0,
+                out: VecDeque::new(),
+                max_incidents,
+            };
+        }
+        let mut part = cfg.clone();
+        part.max_hosts = cfg.max_hosts.div_ceil(n).max(1);
+        part.max_incidents = max_incidents.div_ceil(n);
+        let mut workers = Vec::with_capacity(n);
+        for me in 0..n {
+            let (tx, wrx) = channel::<Vec<Item>>();
+            let (wtx, rx) = channel::<Reply>();
+            let watch = Watch::new(part.clone())
+                .with_indicators(indicators.clone())
+                .with_subscribers(subscribers.clone());
+            let handle = std::thread::Builder::new()
+                .name(format!("watch-shard-{me}"))
+                .spawn(move || work(watch, me, n, wrx, wtx))
+                .ok();
+            workers.push(Worker {
+                tx,
+                rx,
+                handle,
+                pending: Vec::with_capacity(BATCH),
+                spare: Vec::with_capacity(BATCH),
+                stats: WatchStats::default(),
+            });
+        }
+        Sharded {
+            engine: Engine::Threads {
+                workers,
+                in_flight: false,
+                ids: (0..n).map(|_| IdMap::default()).collect(),
+                next_id: 1,
+                finished: Vec::new(),
+            },
+            n,
+            seq: 0,
+            queued: 0,
+            out: VecDeque::new(),
+            max_incidents,
+        }
+    }
+
+    /// Shards (worker threads; 1 = the caller's thread).
+    pub fn shards(&self) -> usize {
+        self.n
+    }
+
+    /// Takes one record. Events come out of [`Sharded::drain_events`] after the batch
+    /// holding it has run (at once with one shard; call [`Sharded::sync`] to force it).
+    pub fn observe(&mut self, r: &FlowRecord) -> Result<(), ShardStopped> {
+        self.seq += 1;
+        let n = self.n;
+        match &mut self.engine {
+            Engine::Inline(w) => {
+                w.observe(r);
+                self.out.extend(w.drain_events());
+                Ok(())
+            }
+            Engine::Threads { workers, .. } => {
+                let (s, d) = (shard_of(r.src, n), shard_of(r.dst, n));
+                let seq = self.seq;
+                let both = Sides {
+                    src: true,
+                    dst: true,
+                };
+                if s == d {
+                    if let Some(w) = workers.get_mut(s) {
+                        w.pending.push(Item {
+                            seq,
+                            sides: both,
+                            rec: *r,
+                        });
+                    }
+                    self.queued += 1;
+                } else {
+                    if let Some(w) = workers.get_mut(s) {
+                        w.pending.push(Item {
+                            seq,
+                            sides: Sides {
+                                src: true,
+                                dst: false,
+                            },
+                            rec: *r,
+                        });
+                    }
+                    if let Some(w) = workers.get_mut(d) {
+                        w.pending.push(Item {
+                            seq,
+                            sides: Sides {
+                                src: false,
+                                dst: true,
+                            },
+                            rec: *r,
+                        });
+                    }
+                    self.queued += 2;
+                }
+                if self.queued >= BATCH {
+                    self.dispatch()?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Waits for the batch in flight, if any, and merges its events.
+    fn collect(&mut self) -> Result<(), ShardStopped> {
+        let Engine::Threads {
+            workers,
+            in_flight,
+            ids,
+            next_id,
+            ..
+        } = &mut self.engine
+        else {
+            return Ok(());
+        };
+        if !*in_flight {
+            return Ok(());
+        }
+        *in_flight = false;
+        let mut merged: Vec<(u64, u8, usize, Event)> = Vec::new();
+        for (i, w) in workers.iter_mut().enumerate() {
+            let reply = w.rx.recv().map_err(|_| ShardStopped(i))?;
+            w.stats = reply.stats;
+            w.spare = reply.items;
+            merged.extend(
+                reply
+                    .events
+                    .into_iter()
+                    .map(|(seq, slot, e)| (seq, slot, i, e)),
+            );
+        }
+        merged.sort_by_key(|(seq, slot, _, _)| (*seq, *slot));
+        let cap = self.max_incidents.div_ceil(self.n).max(1);
+        for (_, _, shard, mut e) in merged {
+            let Some(map) = ids.get_mut(shard) else {
+                continue;
+            };
+            e.incident.id = global_id(map, e.event, e.incident.id, next_id, cap);
+            self.out.push_back(e);
+        }
+        Ok(())
+    }
+
+    /// Hands the pending records to the workers (after collecting the previous batch).
+    fn dispatch(&mut self) -> Result<(), ShardStopped> {
+        self.collect()?;
+        let Engine::Threads {
+            workers, in_flight, ..
+        } = &mut self.engine
+        else {
+            return Ok(());
+        };
+        for (i, w) in workers.iter_mut().enumerate() {
+            let mut next = std::mem::take(&mut w.spare);
+            next.clear();
+            let batch = std::mem::replace(&mut w.pending, next);
+            w.tx.send(batch).map_err(|_| ShardStopped(i))?;
+        }
+        *in_flight = true;
+        self.queued = 0;
+        Ok(())
+    }
+
+    /// Runs every record taken so far and merges their events.
+    pub fn sync(&mut self) -> Result<(), ShardStopped> {
+        if self.queued > 0 {
+            self.dispatch()?;
+        }
+        self.collect()
+    }
+
+    /// The events merged so far, in stream order.
+    pub fn drain_events(&mut self) -> std::collections::vec_deque::Drain<'_, Event> {
+        self.out.drain(..)
+    }
+
+    /// Counters summed over the shards as of the last merged batch (`records` counts each
+    /// record once, including those still queued).
+    pub fn stats(&self) -> WatchStats {
+        match &self.engine {
+            Engine::Inline(w) => w.stats(),
+            Engine::Threads {
+                workers, finished, ..
+            } => {
+                let parts: Vec<WatchStats> = if finished.is_empty() {
+                    workers.iter().map(|w| w.stats).collect()
+                } else {
+                    finished.iter().map(Watch::stats).collect()
+                };
+                let mut t = WatchStats {
+                    records: self.seq,
+                    bytes_per_host: Watch::bytes_per_host(),
+                    ..WatchStats::default()
+                };
+                for p in parts {
+                    t.hosts += p.hosts;
+                    t.max_hosts += p.max_hosts;
+                    t.hosts_evicted += p.hosts_evicted;
+                    t.state_bytes += p.state_bytes;
+                    t.incidents_opened += p.incidents_opened;
+                    t.incidents_kept += p.incidents_kept;
+                    t.incidents_evicted += p.incidents_evicted;
+                    t.events += p.events;
+                }
+                t
+            }
+        }
+    }
+
+    /// Runs everything still queued, stops the workers and keeps their final state for
+    /// [`Sharded::incidents`] and [`Sharded::stats`].
+    pub fn finish(&mut self) -> Result<(), ShardStopped> {
+        self.sync()?;
+        let Engine::Threads {
+            workers, finished, ..
+        } = &mut self.engine
+        else {
+            return Ok(());
+        };
+        for (i, w) in workers.iter_mut().enumerate() {
+            // closing the batch channel ends the worker's loop
+            let (dead, _) = channel();
+            drop(std::mem::replace(&mut w.tx, dead));
+            let watch = w
+                .handle
+                .take()
+                .and_then(|h| h.join().ok())
+                .ok_or(ShardStopped(i))?;
+            finished.push(watch);
+        }
+        Ok(())
+    }
+
+    /// Incidents kept now with their global ids, by id; with threads, only after
+    /// [`Sharded::finish`] (empty before).
+    pub fn incidents(&self) -> Vec<Incident> {
+        match &self.engine {
+            Engine::Inline(w) => {
+                let mut all: Vec<Incident> = w.incidents().cloned().collect();
+                all.sort_by_key(|i| i.id);
+                all
+            }
+            Engine::Threads { finished, ids, .. } => {
+                let mut all = Vec::new();
+                for (shard, w) in finished.iter().enumerate() {
+                    for inc in w.incidents() {
+                        let mut inc = inc.clone();
+                        if let Some(g) = ids.get(shard).and_then(|m| m.ids.get(&inc.id)) {
+                            inc.id = *g;
+                        }
+                        all.push(inc);
+                    }
+                }
+                all.sort_by_key(|i| i.id);
+                all
+            }
+        }
+    }
+}
+
+impl Drop for Sharded {
+    fn drop(&mut self) {
+        if let Engine::Threads { workers, .. } = &mut self.engine {
+            for w in workers.iter_mut() {
+                let (dead, _) = channel();
+                drop(std::mem::replace(&mut w.tx, dead));
+                if let Some(h) = w.handle.take() {
+                    let _ = h.join();
+                }
+            }
+        }
+    }
+}
+
+fn global_id(map: &mut IdMap, kind: EventKind, local: u64, next_id: &mut u64, cap: usize) -> u64 {
+    if kind == EventKind::Escalated {
+        if let Some(g) = map.ids.get(&local) {
+            return *g;
+        }
+    }
+    // opened (or escalated after its mapping was forgotten: a fresh id)
+    let g = *next_id;
+    *next_id += 1;
+    map.ids.insert(local, g);
+    map.order.push_back(local);
+    while map.order.len() > cap {
+        if let Some(old) = map.order.pop_front() {
+            map.ids.remove(&old);
+        }
+    }
+    g
+}
+
+fn work(
+    mut watch: Watch,
+    me: usize,
+    n: usize,
+    rx: Receiver<Vec<Item>>,
+    tx: Sender<Reply>,
+) -> Watch {
+    while let Ok(mut items) = rx.recv() {
+        let mut events = Vec::new();
+        for it in &items {
+            watch.observe_sides(&it.rec, it.sides, |a| shard_of(a, n) == me);
+            events.extend(watch.drain_tagged().map(|(slot, e)| (it.seq, slot, e)));
+        }
+        items.clear();
+        let reply = Reply {
+            events,
+            stats: watch.stats(),
+            items,
+        };
+        if tx.send(reply).is_err() {
+            break;
+        }
+    }
+    watch
+}

@@ -1,0 +1,197 @@
+//! The sharded engine gives exactly the events of one `Watch`: same lines, same order, same
+//! ids, on generated traffic (every detector, C2 in both directions) and on the real captures.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{benign, mirai_scanner, shared_pcap, tcp, udp_flood, v4, T0};
+use iotrust_flow::{CaptureReader, FlowRecord, TcpFlags};
+use iotrust_watch::{shard_of, Config, Indicators, Sharded, Subscribers, Watch};
+
+const INDICATORS: &str = "203.0.113.8:48101 mirai-report\n203.0.113.9 cnc\n";
+const SUBSCRIBERS: &str = "192.0.2.0/24,cust-42\n10.10.10.0/24,cust-10\n";
+
+fn indicators() -> Indicators {
+    Indicators::parse(INDICATORS, "c2.txt").unwrap()
+}
+
+fn subscribers() -> Subscribers {
+    Subscribers::parse(SUBSCRIBERS, "subs.csv").unwrap()
+}
+
+/// Benign traffic, a Mirai scanner, an outbound UDP flood, an inbound SYN flood on a
+/// subscriber from 2,000 sources, C2 contact outbound and C2 traffic arriving from a listed
+/// address.
+fn mixed() -> Vec<FlowRecord> {
+    let mut recs = benign(T0, 120, 6);
+    recs.extend(mirai_scanner(
+        v4([192, 0, 2, 10]),
+        T0 + 3_000_000,
+        30,
+        160,
+        1,
+        true,
+        7,
+    ));
+    recs.extend(udp_flood(
+        v4([192, 0, 2, 11]),
+        v4([198, 51, 100, 99]),
+        T0 + 20_000_000,
+        15,
+        3_000,
+        8,
+    ));
+    for k in 0..20_000i64 {
+        let src = v4([100, 64, (k / 250) as u8, (k % 250) as u8]);
+        recs.push(tcp(
+            T0 + 50_000_000 + k * 500,
+            src,
+            v4([192, 0, 2, 77]),
+            1024 + k as u16,
+            443,
+            TcpFlags::SYN,
+            40,
+        ));
+    }
+    for k in 0..3i64 {
+        recs.push(tcp(
+            T0 + 40_000_000 + k * 60_000_000,
+            v4([192, 0, 2, 12]),
+            v4([203, 0, 113, 8]),
+            40_000 + k as u16,
+            48101,
+            TcpFlags::SYN,
+            60,
+        ));
+        recs.push(tcp(
+            T0 + 41_000_000 + k * 30_000_000,
+            v4([203, 0, 113, 9]),
+            v4([192, 0, 2, 13]),
+            6667,
+            50_000,
+            TcpFlags::ACK,
+            80,
+        ));
+    }
+    recs.sort_by_key(|r| r.last_us);
+    recs
+}
+
+fn single(cfg: &Config, recs: &[FlowRecord]) -> (Vec<String>, Vec<String>) {
+    let mut w = Watch::new(cfg.clone())
+        .with_indicators(indicators())
+        .with_subscribers(subscribers());
+    let mut lines = Vec::new();
+    for r in recs {
+        w.observe(r);
+        lines.extend(w.drain_events().map(|e| serde_json::to_string(&e).unwrap()));
+    }
+    let mut kept: Vec<_> = w.incidents().cloned().collect();
+    kept.sort_by_key(|i| i.id);
+    let kept = kept
+        .iter()
+        .map(|i| serde_json::to_string(i).unwrap())
+        .collect();
+    (lines, kept)
+}
+
+fn sharded(cfg: &Config, recs: &[FlowRecord], n: usize) -> (Vec<String>, Vec<String>, u64) {
+    let mut s = Sharded::new(cfg.clone(), n, indicators(), subscribers());
+    assert_eq!(s.shards(), n);
+    let mut lines = Vec::new();
+    for (i, r) in recs.iter().enumerate() {
+        s.observe(r).unwrap();
+        // a sync now and then, as the collector does on a quiet socket
+        if i % 10_007 == 0 {
+            s.sync().unwrap();
+        }
+        lines.extend(s.drain_events().map(|e| serde_json::to_string(&e).unwrap()));
+    }
+    s.finish().unwrap();
+    lines.extend(s.drain_events().map(|e| serde_json::to_string(&e).unwrap()));
+    let kept = s
+        .incidents()
+        .iter()
+        .map(|i| serde_json::to_string(i).unwrap())
+        .collect();
+    (lines, kept, s.stats().records)
+}
+
+#[test]
+fn sharded_equals_single_on_generated_traffic() {
+    let recs = mixed();
+    let cfg = Config::default();
+    let (lines, kept) = single(&cfg, &recs);
+    // every kind of incident is there, so the comparison means something
+    for needle in [
+        "\"detector\":\"mirai-scan\"",
+        "\"detector\":\"outbound-flood\"",
+        "\"detector\":\"inbound-attack\"",
+        "\"device\":\"192.0.2.12\",\"subscriber\":\"cust-42\",\"detector\":\"c2-contact\"",
+        "\"device\":\"192.0.2.13\",\"subscriber\":\"cust-42\",\"detector\":\"c2-contact\"",
+    ] {
+        assert!(
+            lines.iter().any(|l| l.contains(needle)),
+            "{needle} missing from {lines:#?}"
+        );
+    }
+    for n in [2, 3, 4] {
+        let (l, k, records) = sharded(&cfg, &recs, n);
+        assert_eq!(l, lines, "{n} shards");
+        assert_eq!(k, kept, "{n} shards");
+        assert_eq!(records, recs.len() as u64);
+    }
+    let (l, k, _) = sharded(&cfg, &recs, 1);
+    assert_eq!(l.len(), lines.len());
+    assert!(l == lines, "one shard: events differ");
+    assert!(
+        k == kept,
+        "one shard: kept incidents differ: {} vs {}",
+        k.len(),
+        kept.len()
+    );
+}
+
+#[test]
+fn sharded_equals_single_on_the_real_captures() {
+    for name in [
+        "stopddos-synflood-spoofed.pcap",
+        "stopddos-udp-bacnet-iot-reflection.pcap",
+    ] {
+        let Some(path) = shared_pcap(name) else {
+            return;
+        };
+        let reader = CaptureReader::new(std::fs::File::open(path).unwrap()).unwrap();
+        let recs: Vec<FlowRecord> = reader.map(|r| r.unwrap()).collect();
+        let cfg = Config::default();
+        let (lines, kept) = single(&cfg, &recs);
+        assert!(!lines.is_empty(), "{name}");
+        let (l, k, _) = sharded(&cfg, &recs, 2);
+        assert_eq!(l, lines, "{name}");
+        assert_eq!(k, kept, "{name}");
+    }
+}
+
+#[test]
+fn hosts_spread_over_shards_and_tables_stay_bounded() {
+    let recs = mixed();
+    let cfg = Config {
+        max_hosts: 1000,
+        ..Config::default()
+    };
+    let mut s = Sharded::new(cfg, 2, indicators(), subscribers());
+    for r in &recs {
+        s.observe(r).unwrap();
+    }
+    s.finish().unwrap();
+    let st = s.stats();
+    assert_eq!(st.max_hosts, 1000);
+    assert!(st.hosts <= 1000, "{st:?}");
+    assert!(st.hosts_evicted > 0, "{st:?}");
+    let mut counts = [0usize; 2];
+    for i in 0..=255u8 {
+        counts[shard_of(v4([192, 0, 2, i]), 2)] += 1;
+    }
+    assert!(counts[0] > 64 && counts[1] > 64, "{counts:?}");
+}
