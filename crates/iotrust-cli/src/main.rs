@@ -67,7 +67,7 @@ fn main() -> ExitCode {
             Command::Probe(args) => probe_cmd::run(args),
             Command::Keys(cmd) => label_cmd::keys(cmd),
             Command::Serve(args) => {
-                catalog_cmd::load(cli.catalog.as_deref()).and_then(|cat| serve_cmd::run(&cat, args))
+                catalog_cmd::load(cli.catalog.as_deref()).and_then(|cat| serve_cmd::run(cat, args))
             }
             Command::Watch(args) => watch_cmd::run(args),
             Command::Label(cmd) => catalog_cmd::load(cli.catalog.as_deref())

@@ -1,32 +1,68 @@
 //! `iotrust serve`: the label registry.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
 use iotrust_label::PublicKey;
+use iotrust_registry::{Access, RateLimit, Registry};
 
 use crate::exit;
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// SQLite database file (created if missing).
+    /// SQLite database file (created if missing), or a PostgreSQL URL (`postgres://user@host/db`).
     #[arg(long, default_value = "iotrust-registry.sqlite")]
-    pub db: PathBuf,
+    pub db: String,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
     /// Public keys whose signatures the registry accepts (NAME.pub.json); repeat for several.
     #[arg(long = "trust", required = true)]
     pub trust: Vec<PathBuf>,
-    /// Manufacturer API tokens: a file of `manufacturer,token` lines (stored only as hashes).
+    /// Manufacturer API tokens: a file of `manufacturer,token` lines (kept only as hashes).
     #[arg(long)]
     pub tokens: PathBuf,
+    /// Issuing-body / market-authority tokens (`name,token` lines): may suspend, reinstate and
+    /// revoke any label and trigger re-assessment.
+    #[arg(long = "authority-tokens")]
+    pub authority_tokens: Option<PathBuf>,
+    /// API requests per second allowed to one client address (0: no limit).
+    #[arg(long, default_value_t = 50.0)]
+    pub rate_limit: f64,
+    /// Burst of API requests one client address may make at once (default: twice the rate).
+    #[arg(long)]
+    pub burst: Option<f64>,
 }
 
-pub fn run(cat: &iotrust_catalog::Catalog, args: ServeArgs) -> anyhow::Result<u8> {
+/// Read a `name,token` file (blank lines and `#` comments skipped).
+fn token_file(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut tokens = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((m, t)) = line.rsplit_once(',') else {
+            bail!("{}:{}: expected `name,token`", path.display(), i + 1);
+        };
+        if t.trim().len() < 16 {
+            bail!(
+                "{}:{}: a token needs at least 16 characters",
+                path.display(),
+                i + 1
+            );
+        }
+        tokens.push((m.trim().to_string(), t.trim().to_string()));
+    }
+    Ok(tokens)
+}
+
+pub fn run(cat: iotrust_catalog::Catalog, args: ServeArgs) -> anyhow::Result<u8> {
     let mut keys: Vec<PublicKey> = Vec::new();
     for p in &args.trust {
         let text =
@@ -36,37 +72,45 @@ pub fn run(cat: &iotrust_catalog::Catalog, args: ServeArgs) -> anyhow::Result<u8
                 .map_err(|e| anyhow!("{}: not a public key: {e}", p.display()))?,
         );
     }
-    let text = std::fs::read_to_string(&args.tokens)
-        .with_context(|| format!("cannot read {}", args.tokens.display()))?;
-    let mut tokens = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let Some((m, t)) = line.rsplit_once(',') else {
-            bail!(
-                "{}:{}: expected `manufacturer,token`",
-                args.tokens.display(),
-                i + 1
-            );
-        };
-        if t.trim().len() < 16 {
-            bail!(
-                "{}:{}: a token needs at least 16 characters",
-                args.tokens.display(),
-                i + 1
-            );
-        }
-        tokens.push((m.trim().to_string(), t.trim().to_string()));
+    let access = Access {
+        trusted: keys,
+        manufacturers: token_file(&args.tokens)?,
+        authorities: match &args.authority_tokens {
+            Some(p) => token_file(p)?,
+            None => Vec::new(),
+        },
+    };
+    if !(args.rate_limit >= 0.0 && args.rate_limit.is_finite()) {
+        bail!("--rate-limit must be a number of requests per second (0: no limit)");
     }
-    let reg = iotrust_registry::Registry::open(
-        Some(&args.db),
-        keys,
-        &tokens,
-        cat.tiers.iter().map(|t| t.def.id.to_string()).collect(),
-    )
-    .with_context(|| format!("cannot open the database {}", args.db.display()))?;
+    let rate = (args.rate_limit > 0.0).then(|| RateLimit {
+        per_second: args.rate_limit,
+        burst: args.burst.unwrap_or(args.rate_limit * 2.0).max(1.0),
+    });
+    let shown = if args.db.contains("://") {
+        // never print a password from the URL
+        match args.db.split_once('@') {
+            Some((_, host)) => format!("postgres://…@{host}"),
+            None => args.db.clone(),
+        }
+    } else {
+        args.db.clone()
+    };
+    let reg = Registry::open(&args.db, Arc::new(cat), access)
+        .with_context(|| format!("cannot open the database {shown}"))?;
+    let today = jiff::Zoned::now().date();
+    let re = reg
+        .reassess(today)
+        .map_err(|e| anyhow!("re-assessment failed: {e}"))?;
+    if re.checked > 0 {
+        eprintln!(
+            "re-assessed {} product(s) under catalog {}: {} changed, {} failed",
+            re.checked,
+            re.catalog_version,
+            re.changed,
+            re.failed.len()
+        );
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -75,11 +119,12 @@ pub fn run(cat: &iotrust_catalog::Catalog, args: ServeArgs) -> anyhow::Result<u8
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
         eprintln!(
-            "iotrust registry on http://{} (database {})",
+            "iotrust registry on http://{} ({} database {shown}, catalog {})",
             args.addr,
-            args.db.display()
+            reg.backend(),
+            reg.catalog().version()
         );
-        iotrust_registry::serve(Arc::new(reg), listener)
+        iotrust_registry::serve(Arc::new(reg), rate, listener)
             .await
             .map_err(anyhow::Error::from)
     })?;

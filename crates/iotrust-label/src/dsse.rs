@@ -84,6 +84,8 @@ pub struct SignedBy {
 pub struct Verified {
     pub document: LabelDocument,
     pub subject: Vec<String>,
+    /// The SHA-256 digest (hex) of each subject, in the same order, where it has one.
+    pub subject_sha256: Vec<Option<String>>,
     pub signers: Vec<SignedBy>,
     /// Signatures by keys the verifier does not trust (not counted, reported).
     pub untrusted: Vec<String>,
@@ -228,6 +230,11 @@ pub fn verify(env: &Envelope, trusted: &[PublicKey], today: Date) -> Result<Veri
         });
     }
     Ok(Verified {
+        subject_sha256: st
+            .subject
+            .iter()
+            .map(|s| s.digest.get("sha256").cloned())
+            .collect(),
         subject: st.subject.into_iter().map(|s| s.name).collect(),
         document: doc,
         signers,

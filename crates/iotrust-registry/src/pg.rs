@@ -1,0 +1,375 @@
+//! The PostgreSQL backend (`--db postgres://…`): a pool of blocking clients.
+
+use postgres::{Client, NoTls, Row, Transaction};
+
+use crate::pool::Pool;
+use crate::store::{
+    like_pattern, search_text, CheckRow, Event, LevelCount, Record, Result, SchemeLevel, Store,
+    StoreError, Stored, Summary,
+};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS products (
+    id TEXT PRIMARY KEY,
+    manufacturer TEXT NOT NULL,
+    model TEXT NOT NULL,
+    name TEXT,
+    category TEXT NOT NULL,
+    status TEXT NOT NULL,
+    tier TEXT,
+    label_tier TEXT,
+    valid_until TEXT NOT NULL,
+    support_end TEXT,
+    catalog_version TEXT NOT NULL,
+    document TEXT NOT NULL,
+    envelope TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    profile_format TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    search TEXT NOT NULL,
+    updated_us BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS products_model ON products(manufacturer, model, updated_us);
+CREATE INDEX IF NOT EXISTS products_support ON products(support_end);
+CREATE INDEX IF NOT EXISTS products_catalog ON products(catalog_version);
+CREATE TABLE IF NOT EXISTS levels (
+    product TEXT NOT NULL REFERENCES products(id),
+    scheme TEXT NOT NULL,
+    level TEXT,
+    conformance TEXT NOT NULL,
+    PRIMARY KEY (product, scheme));
+CREATE TABLE IF NOT EXISTS history (
+    seq BIGSERIAL PRIMARY KEY,
+    product TEXT NOT NULL REFERENCES products(id),
+    at TEXT NOT NULL,
+    event TEXT NOT NULL,
+    detail TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS history_product ON history(product, seq);
+";
+
+const SUMMARY_COLS: &str =
+    "id, manufacturer, model, name, category, status, tier, label_tier, valid_until, support_end";
+
+pub struct Postgres {
+    pool: Pool<Client>,
+}
+
+impl Postgres {
+    /// Connect to `url` (a libpq-style URL or key=value string) and create the tables if they
+    /// are missing. At most `max` connections are opened.
+    pub fn open(url: &str, max: usize) -> Result<Postgres> {
+        let mut first = Client::connect(url, NoTls)?;
+        // one creator at a time, so two servers starting together do not race on the schema
+        let mut tx = first.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock(7204512)", &[])?;
+        tx.batch_execute(SCHEMA)?;
+        tx.commit()?;
+        let url = url.to_string();
+        let pool = Pool::new(
+            max,
+            Box::new(move || Client::connect(&url, NoTls).map_err(StoreError::from)),
+            Client::is_closed,
+        );
+        drop(first);
+        Ok(Postgres { pool })
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&mut Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut c = self.pool.get()?;
+        let mut tx = c.transaction()?;
+        let out = f(&mut tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        self.pool.close_idle_off_thread();
+    }
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn summary(r: &Row) -> Summary {
+    Summary {
+        id: r.get(0),
+        manufacturer: r.get(1),
+        model: r.get(2),
+        name: r.get(3),
+        category: r.get(4),
+        status: r.get(5),
+        tier: r.get(6),
+        label_tier: r.get(7),
+        valid_until: r.get(8),
+        support_end: r.get(9),
+    }
+}
+
+fn put_levels(tx: &mut Transaction<'_>, id: &str, levels: &[SchemeLevel]) -> Result<()> {
+    tx.execute("DELETE FROM levels WHERE product = $1", &[&id])?;
+    let st = tx.prepare(
+        "INSERT INTO levels (product, scheme, level, conformance) VALUES ($1, $2, $3, $4)",
+    )?;
+    for l in levels {
+        tx.execute(&st, &[&id, &l.scheme, &l.level, &l.conformance])?;
+    }
+    Ok(())
+}
+
+fn add_event(tx: &mut Transaction<'_>, id: &str, e: &Event) -> Result<()> {
+    tx.execute(
+        "INSERT INTO history (product, at, event, detail) VALUES ($1, $2, $3, $4)",
+        &[&id, &e.at, &e.event, &e.detail],
+    )?;
+    Ok(())
+}
+
+fn limit(n: u32) -> i64 {
+    i64::from(n)
+}
+
+impl Store for Postgres {
+    fn backend(&self) -> &'static str {
+        "postgresql"
+    }
+
+    fn put(&self, rec: &Record, event: &Event) -> Result<bool> {
+        self.write(|tx| {
+            let row = tx.query_one(
+                "INSERT INTO products (id, manufacturer, model, name, category, status, tier, label_tier,
+                    valid_until, support_end, catalog_version, document, envelope, profile,
+                    profile_format, evidence, search, updated_us)
+                 VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                 ON CONFLICT (id) DO UPDATE SET manufacturer = $2, model = $3, name = $4, category = $5,
+                    status = 'active', tier = $6, label_tier = $7, valid_until = $8, support_end = $9,
+                    catalog_version = $10, document = $11, envelope = $12, profile = $13,
+                    profile_format = $14, evidence = $15, search = $16, updated_us = $17
+                 RETURNING (xmax = 0)",
+                &[
+                    &rec.id,
+                    &rec.manufacturer,
+                    &rec.model,
+                    &rec.name,
+                    &rec.category,
+                    &rec.tier,
+                    &rec.label_tier,
+                    &rec.valid_until,
+                    &rec.support_end,
+                    &rec.catalog_version,
+                    &rec.document,
+                    &rec.envelope,
+                    &rec.profile,
+                    &rec.profile_format,
+                    &rec.evidence,
+                    &search_text(rec),
+                    &rec.updated_us,
+                ],
+            )?;
+            let inserted: bool = row.get(0);
+            put_levels(tx, &rec.id, &rec.levels)?;
+            add_event(tx, &rec.id, event)?;
+            Ok(!inserted)
+        })
+    }
+
+    fn product(&self, id: &str) -> Result<Option<Stored>> {
+        let mut c = self.pool.get()?;
+        let row = c.query_opt(
+            "SELECT id, manufacturer, model, status, tier, label_tier, valid_until, support_end,
+                catalog_version, document, envelope, profile, profile_format, evidence
+             FROM products WHERE id = $1",
+            &[&id],
+        )?;
+        Ok(row.map(|r| Stored {
+            id: r.get(0),
+            manufacturer: r.get(1),
+            model: r.get(2),
+            status: r.get(3),
+            tier: r.get(4),
+            label_tier: r.get(5),
+            valid_until: r.get(6),
+            support_end: r.get(7),
+            catalog_version: r.get(8),
+            document: r.get(9),
+            envelope: r.get(10),
+            profile: r.get(11),
+            profile_format: r.get(12),
+            evidence: r.get(13),
+        }))
+    }
+
+    fn levels(&self, id: &str) -> Result<Vec<SchemeLevel>> {
+        let mut c = self.pool.get()?;
+        let rows = c.query(
+            "SELECT scheme, level, conformance FROM levels WHERE product = $1 ORDER BY scheme",
+            &[&id],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| SchemeLevel {
+                scheme: r.get(0),
+                level: r.get(1),
+                conformance: r.get(2),
+            })
+            .collect())
+    }
+
+    fn history(&self, id: &str) -> Result<Vec<Event>> {
+        let mut c = self.pool.get()?;
+        let rows = c.query(
+            "SELECT at, event, detail FROM history WHERE product = $1 ORDER BY seq",
+            &[&id],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| Event {
+                at: r.get(0),
+                event: r.get(1),
+                detail: r.get(2),
+            })
+            .collect())
+    }
+
+    fn set_status(&self, id: &str, status: &str, event: &Event) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE products SET status = $2 WHERE id = $1",
+                &[&id, &status],
+            )?;
+            if n == 0 {
+                return Ok(false);
+            }
+            add_event(tx, id, event)?;
+            Ok(true)
+        })
+    }
+
+    fn latest(&self, items: &[(String, String)]) -> Result<Vec<Option<CheckRow>>> {
+        let mut c = self.pool.get()?;
+        let ms: Vec<&str> = items.iter().map(|(m, _)| m.as_str()).collect();
+        let models: Vec<&str> = items.iter().map(|(_, m)| m.as_str()).collect();
+        // one round trip for the whole list
+        let rows = c.query(
+            "SELECT DISTINCT ON (p.manufacturer, p.model)
+                p.manufacturer, p.model, p.id, p.tier, p.label_tier, p.valid_until, p.status
+             FROM products p
+             JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[]) AS q(m, mo)) q
+               ON p.manufacturer = q.m AND p.model = q.mo
+             ORDER BY p.manufacturer, p.model, p.updated_us DESC",
+            &[&ms, &models],
+        )?;
+        let mut found = std::collections::HashMap::with_capacity(rows.len());
+        for r in &rows {
+            let key: (String, String) = (r.get(0), r.get(1));
+            found.insert(
+                key,
+                CheckRow {
+                    id: r.get(2),
+                    tier: r.get(3),
+                    label_tier: r.get(4),
+                    valid_until: r.get(5),
+                    status: r.get(6),
+                },
+            );
+        }
+        Ok(items.iter().map(|k| found.get(k).cloned()).collect())
+    }
+
+    fn search(&self, q: &str, lim: u32, offset: u32) -> Result<(u64, Vec<Summary>)> {
+        let mut c = self.pool.get()?;
+        let pat = like_pattern(q);
+        let total: i64 = c
+            .query_one(
+                "SELECT count(*) FROM products WHERE search LIKE $1 ESCAPE '\\'",
+                &[&pat],
+            )?
+            .get(0);
+        let rows = c.query(
+            &format!(
+                "SELECT {SUMMARY_COLS} FROM products WHERE search LIKE $1 ESCAPE '\\'
+                 ORDER BY manufacturer, model, id LIMIT $2 OFFSET $3"
+            ),
+            &[&pat, &limit(lim), &limit(offset)],
+        )?;
+        Ok((count(total), rows.iter().map(summary).collect()))
+    }
+
+    fn ending(&self, from: &str, to: &str, lim: u32) -> Result<Vec<Summary>> {
+        let mut c = self.pool.get()?;
+        let rows = c.query(
+            &format!(
+                "SELECT {SUMMARY_COLS} FROM products
+                 WHERE status = 'active' AND support_end >= $1 AND support_end <= $2
+                 ORDER BY support_end, manufacturer, model LIMIT $3"
+            ),
+            &[&from, &to, &limit(lim)],
+        )?;
+        Ok(rows.iter().map(summary).collect())
+    }
+
+    fn level_counts(&self) -> Result<Vec<LevelCount>> {
+        let mut c = self.pool.get()?;
+        let rows = c.query(
+            "SELECT l.scheme, l.level, l.conformance, count(*) FROM levels l
+             JOIN products p ON p.id = l.product WHERE p.status = 'active'
+             GROUP BY l.scheme, l.level, l.conformance ORDER BY l.scheme, l.level",
+            &[],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| LevelCount {
+                scheme: r.get(0),
+                level: r.get(1),
+                conformance: r.get(2),
+                products: count(r.get(3)),
+            })
+            .collect())
+    }
+
+    fn tier_counts(&self) -> Result<Vec<(Option<String>, u64)>> {
+        let mut c = self.pool.get()?;
+        let rows = c.query(
+            "SELECT tier, count(*) FROM products WHERE status = 'active' GROUP BY tier",
+            &[],
+        )?;
+        Ok(rows.iter().map(|r| (r.get(0), count(r.get(1)))).collect())
+    }
+
+    fn stale(&self, version: &str) -> Result<Vec<String>> {
+        let mut c = self.pool.get()?;
+        let rows = c.query(
+            "SELECT id FROM products WHERE catalog_version <> $1 AND status <> 'revoked' ORDER BY id",
+            &[&version],
+        )?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn reassessed(
+        &self,
+        id: &str,
+        version: &str,
+        tier: Option<&str>,
+        levels: &[SchemeLevel],
+        events: &[Event],
+    ) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE products SET catalog_version = $2, tier = $3 WHERE id = $1",
+                &[&id, &version, &tier],
+            )?;
+            put_levels(tx, id, levels)?;
+            for e in events {
+                add_event(tx, id, e)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn count(&self) -> Result<u64> {
+        let mut c = self.pool.get()?;
+        let n: i64 = c.query_one("SELECT count(*) FROM products", &[])?.get(0);
+        Ok(count(n))
+    }
+}

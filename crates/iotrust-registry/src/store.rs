@@ -1,0 +1,206 @@
+//! Storage: one trait, two backends (SQLite embedded, PostgreSQL by URL).
+//!
+//! Every statement is prepared with parameters; no SQL is built from request data. Every
+//! write that touches more than one row runs in one transaction, and a write is acknowledged
+//! only after it is durable (SQLite: WAL with `synchronous=FULL`; PostgreSQL: a committed
+//! transaction with the server's default `synchronous_commit`).
+
+use serde::{Deserialize, Serialize};
+
+/// A storage failure (the client sees a 500 with this message).
+#[derive(Debug, thiserror::Error)]
+#[error("storage: {0}")]
+pub struct StoreError(pub String);
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// One entry of a product's history.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Event {
+    /// Day of the event (`YYYY-MM-DD`).
+    pub at: String,
+    /// `registered`, `updated`, `suspended`, `reinstated`, `revoked`, `reassessed`, `level-changed`.
+    pub event: String,
+    pub detail: String,
+}
+
+/// A scheme's result for a product, from the registry's own assessment.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SchemeLevel {
+    /// `id@version`
+    pub scheme: String,
+    /// Highest level reached, if the scheme has levels and one is reached.
+    pub level: Option<String>,
+    /// `met`, `not-met`, `unknown`, `not-applicable`.
+    pub conformance: String,
+}
+
+/// Everything a submission writes about a product.
+#[derive(Clone, Debug)]
+pub struct Record {
+    pub id: String,
+    pub manufacturer: String,
+    pub model: String,
+    pub name: Option<String>,
+    pub category: String,
+    /// The tier the registry's assessment reaches.
+    pub tier: Option<String>,
+    /// The tier the signed label states.
+    pub label_tier: Option<String>,
+    pub valid_until: String,
+    pub support_end: Option<String>,
+    pub catalog_version: String,
+    /// The label document (JSON).
+    pub document: String,
+    /// The signed DSSE envelope (JSON).
+    pub envelope: String,
+    pub profile: String,
+    pub profile_format: String,
+    /// The evidence documents (a JSON array of strings).
+    pub evidence: String,
+    pub levels: Vec<SchemeLevel>,
+    /// Microseconds since the epoch: orders the labels of one model, newest last.
+    pub updated_us: i64,
+}
+
+/// A stored product, as read back.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    pub id: String,
+    pub manufacturer: String,
+    pub model: String,
+    pub status: String,
+    pub tier: Option<String>,
+    pub label_tier: Option<String>,
+    pub valid_until: String,
+    pub support_end: Option<String>,
+    pub catalog_version: String,
+    pub document: String,
+    pub envelope: String,
+    pub profile: String,
+    pub profile_format: String,
+    pub evidence: String,
+}
+
+/// One line of a listing (search, sunsetting).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Summary {
+    pub id: String,
+    pub manufacturer: String,
+    pub model: String,
+    pub name: Option<String>,
+    pub category: String,
+    pub status: String,
+    pub tier: Option<String>,
+    pub label_tier: Option<String>,
+    pub valid_until: String,
+    pub support_end: Option<String>,
+}
+
+/// What a bulk check needs of the newest label of one model.
+#[derive(Clone, Debug)]
+pub struct CheckRow {
+    pub id: String,
+    pub tier: Option<String>,
+    pub label_tier: Option<String>,
+    pub valid_until: String,
+    pub status: String,
+}
+
+/// How many active products reach a level of a scheme (`level: None`: in scope, no level).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LevelCount {
+    pub scheme: String,
+    pub level: Option<String>,
+    pub conformance: String,
+    pub products: u64,
+}
+
+/// A storage backend.
+pub trait Store: Send + Sync {
+    /// `sqlite` or `postgresql`.
+    fn backend(&self) -> &'static str;
+    /// Insert or replace a product with its levels, and append `event` to its history — one
+    /// transaction. Returns whether the product existed before.
+    fn put(&self, rec: &Record, event: &Event) -> Result<bool>;
+    fn product(&self, id: &str) -> Result<Option<Stored>>;
+    fn levels(&self, id: &str) -> Result<Vec<SchemeLevel>>;
+    fn history(&self, id: &str) -> Result<Vec<Event>>;
+    /// Set a product's status and append `event` — one transaction. False if there is no
+    /// such product.
+    fn set_status(&self, id: &str, status: &str, event: &Event) -> Result<bool>;
+    /// The newest label of each `(manufacturer, model)`, in the order asked.
+    fn latest(&self, items: &[(String, String)]) -> Result<Vec<Option<CheckRow>>>;
+    /// Products whose manufacturer, model, name or category contains `q` (case-insensitive),
+    /// and how many match in all.
+    fn search(&self, q: &str, limit: u32, offset: u32) -> Result<(u64, Vec<Summary>)>;
+    /// Active products whose support ends in `[from, to]` (`YYYY-MM-DD`), soonest first.
+    fn ending(&self, from: &str, to: &str, limit: u32) -> Result<Vec<Summary>>;
+    /// Per scheme and level, how many active products reach it.
+    fn level_counts(&self) -> Result<Vec<LevelCount>>;
+    /// Per tier (`None`: below every tier), how many active products reach it.
+    fn tier_counts(&self) -> Result<Vec<(Option<String>, u64)>>;
+    /// Ids of products last assessed with another catalog version than `version`.
+    fn stale(&self, version: &str) -> Result<Vec<String>>;
+    /// Record a re-assessment: new tier, levels and catalog version, and its events — one
+    /// transaction.
+    fn reassessed(
+        &self,
+        id: &str,
+        version: &str,
+        tier: Option<&str>,
+        levels: &[SchemeLevel],
+        events: &[Event],
+    ) -> Result<()>;
+    /// Number of stored products.
+    fn count(&self) -> Result<u64>;
+}
+
+/// Escape `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+pub(crate) fn like_pattern(q: &str) -> String {
+    let mut s = String::with_capacity(q.len() + 2);
+    s.push('%');
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s.push('%');
+    s
+}
+
+/// The lower-cased text a search matches against.
+pub(crate) fn search_text(rec: &Record) -> String {
+    format!(
+        "{} {} {} {}",
+        rec.manufacturer,
+        rec.model,
+        rec.name.as_deref().unwrap_or(""),
+        rec.category
+    )
+    .to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("Cam"), "%cam%");
+        assert_eq!(like_pattern("100%_\\"), "%100\\%\\_\\\\%");
+    }
+}
