@@ -256,12 +256,15 @@ pub fn sunsetting(days: u32, list: &[Listed]) -> String {
     layout("Support ending", &body)
 }
 
-/// A horizontal bar chart: one bar per `(label, value)`, scaled to `max`.
-fn bars(title: &str, data: &[(String, u64)], max: u64) -> String {
+/// A horizontal bar chart, `width` user units wide: one bar per `(label, value)`, scaled to
+/// `max`.
+fn bars(title: &str, data: &[(String, u64)], max: u64, width: u32) -> String {
     let h = 26;
     let height = 30 + h * data.len();
+    let label_w = f64::from(width) * 0.38;
+    let bar_w = f64::from(width) * 0.5;
     let mut s = format!(
-        "<svg role=\"img\" aria-label=\"{t}\" viewBox=\"0 0 520 {height}\" width=\"520\" height=\"{height}\" xmlns=\"http://www.w3.org/2000/svg\" font-family=\"system-ui,sans-serif\" font-size=\"13\">\
+        "<svg role=\"img\" aria-label=\"{t}\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" xmlns=\"http://www.w3.org/2000/svg\" font-family=\"system-ui,sans-serif\" font-size=\"13\">\
 <text x=\"0\" y=\"16\" font-weight=\"600\">{t}</text>",
         t = esc(title)
     );
@@ -270,15 +273,15 @@ fn bars(title: &str, data: &[(String, u64)], max: u64) -> String {
         let w = if max == 0 {
             0.0
         } else {
-            300.0 * (*v as f64) / (max as f64)
+            bar_w * (*v as f64) / (max as f64)
         };
         let _ = write!(
             s,
-            "<text x=\"0\" y=\"{ty}\">{l}</text><rect x=\"150\" y=\"{y}\" width=\"{w:.1}\" height=\"18\" fill=\"#2f6db5\"/>\
+            "<text x=\"0\" y=\"{ty}\">{l}</text><rect x=\"{label_w:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"18\" fill=\"#2f6db5\"/>\
 <text x=\"{tx:.1}\" y=\"{ty}\">{v}</text>",
             ty = y + 14,
             l = esc(label),
-            tx = 156.0 + w,
+            tx = label_w + 6.0 + w,
         );
     }
     s.push_str("</svg>");
@@ -292,7 +295,15 @@ pub fn programmes(p: &Programmes) -> String {
         p.products
     );
     body.push_str("<section id=\"tiers\">");
-    body.push_str(&bars("iotrust tiers", &p.tiers, p.products));
+    let mut tiers = p.tiers.clone();
+    let below = p.products - p.tiers.iter().map(|(_, n)| n).sum::<u64>();
+    tiers.insert(0, ("below baseline".into(), below));
+    body.push_str(&bars(
+        "Highest iotrust tier reached",
+        &tiers,
+        p.products,
+        560,
+    ));
     body.push_str("</section><h2>Label schemes with levels</h2><div class=\"grid\">");
     for s in p.schemes.iter().filter(|s| !s.levels.is_empty()) {
         let _ = write!(
@@ -302,7 +313,7 @@ pub fn programmes(p: &Programmes) -> String {
             esc(&s.jurisdiction),
             esc(&s.scheme),
             s.in_scope,
-            bars(&s.scheme, &s.levels, p.products)
+            bars("Highest level reached", &s.levels, p.products, 300)
         );
     }
     body.push_str("</div><h2>Laws and baselines</h2>");
@@ -312,7 +323,7 @@ pub fn programmes(p: &Programmes) -> String {
         .filter(|s| s.levels.is_empty() && s.in_scope > 0)
         .map(|s| (format!("{} ({})", s.scheme, s.jurisdiction), s.conformant))
         .collect();
-    body.push_str(&bars("Conformant products", &laws, p.products));
+    body.push_str(&bars("Conformant products", &laws, p.products, 640));
     layout("National programmes", &body)
 }
 
@@ -343,7 +354,7 @@ mod tests {
 
     #[test]
     fn bars_scale_to_the_maximum() {
-        let svg = bars("t", &[("a".into(), 5), ("b".into(), 10)], 10);
+        let svg = bars("t", &[("a".into(), 5), ("b".into(), 10)], 10, 600);
         assert!(svg.contains("width=\"150.0\""), "{svg}");
         assert!(svg.contains("width=\"300.0\""), "{svg}");
     }
