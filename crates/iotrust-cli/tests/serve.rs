@@ -1,0 +1,228 @@
+//! `iotrust serve` as a process: `kill -9` in the middle of a bulk submission loses no
+//! acknowledged record, on SQLite and on a real PostgreSQL server.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use iotrust_assess::profile::{self, InputFormat};
+use iotrust_catalog::Catalog;
+use iotrust_label::document::{LabelInfo, Party};
+use iotrust_label::dsse::{envelope, sign};
+use iotrust_label::{Key, LabelDocument, Role};
+use iotrust_registry::testing::TempPostgres;
+use iotrust_registry::Submission;
+
+const TOKEN: &str = "tok-veridor-0123456789";
+
+fn submissions(n: usize, key: &Key) -> Vec<String> {
+    let cat = Catalog::embedded().unwrap();
+    let base = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/profiles/smart-lock.toml"),
+    )
+    .unwrap();
+    let today = jiff::Zoned::now().date();
+    let until = today.checked_add(jiff::Span::new().days(365)).unwrap();
+    (0..n)
+        .map(|i| {
+            let text = base.replace("model = \"VD-SL4\"", &format!("model = \"BULK-{i:05}\""));
+            let p = profile::parse(&cat, &text, InputFormat::Toml, "p.toml").unwrap();
+            let a = iotrust_assess::assess(&cat, &p, &[], today);
+            let info = LabelInfo {
+                issuer: Party {
+                    name: "Example Issuing Body".into(),
+                    contact: None,
+                },
+                default_password: "unique per device".into(),
+                secure_configuration: "https://veridor.example/secure".into(),
+                ..LabelInfo::default()
+            };
+            let doc = LabelDocument::from_assessment(&a, &info, until);
+            let mut env = envelope(&doc, "p.toml", text.as_bytes()).unwrap();
+            sign(&mut env, key).unwrap();
+            serde_json::to_string(&Submission {
+                label: env,
+                profile: text,
+                profile_format: None,
+                evidence: Vec::new(),
+                assessment: None,
+            })
+            .unwrap()
+        })
+        .collect()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(20)))
+        .build()
+        .into()
+}
+
+fn serve(dir: &Path, db: &str, port: u16) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_iotrust"))
+        .args(["serve", "--db", db, "--addr", &format!("127.0.0.1:{port}")])
+        .arg("--trust")
+        .arg(dir.join("issuer.pub.json"))
+        .arg("--tokens")
+        .arg(dir.join("tokens.txt"))
+        .args(["--rate-limit", "0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while agent()
+        .get(&format!("http://127.0.0.1:{port}/api/v1/openapi.json"))
+        .call()
+        .is_err()
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+fn kill_during_bulk_submission(dir: &Path, db: &str) {
+    let key = Key::from_seed(Role::IssuingBody, "issuer", [7; 32]);
+    std::fs::write(
+        dir.join("issuer.pub.json"),
+        serde_json::to_string(&key.public).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("tokens.txt"),
+        format!("Veridor Security Ltd,{TOKEN}\n"),
+    )
+    .unwrap();
+    let bodies = submissions(400, &key);
+    let port = free_port();
+    let mut server = serve(dir, db, port);
+    let url = format!("http://127.0.0.1:{port}/api/v1/labels");
+    let acked: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let next = AtomicUsize::new(0);
+    let dead = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= bodies.len() || dead.load(Ordering::SeqCst) {
+                    return;
+                }
+                let res = agent()
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("authorization", &format!("Bearer {TOKEN}"))
+                    .send(&bodies[i]);
+                match res {
+                    Ok(mut r) if r.status().as_u16() == 201 => {
+                        let v: serde_json::Value =
+                            serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+                        acked
+                            .lock()
+                            .unwrap()
+                            .push(v["id"].as_str().unwrap().to_string());
+                    }
+                    Ok(mut r) => panic!(
+                        "{}: {}",
+                        r.status(),
+                        r.body_mut().read_to_string().unwrap_or_default()
+                    ),
+                    Err(_) => return, // the server is gone
+                }
+            });
+        }
+        // kill -9 once a good part of the batch is in, while the clients keep submitting
+        let t0 = Instant::now();
+        while acked.lock().unwrap().len() < 60 {
+            assert!(
+                t0.elapsed() < Duration::from_secs(120),
+                "submissions too slow"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        server.kill().unwrap(); // SIGKILL
+        dead.store(true, Ordering::SeqCst);
+        server.wait().unwrap();
+    });
+    let acked = acked.into_inner().unwrap();
+    let sent = next.load(Ordering::SeqCst).min(bodies.len());
+    assert!(
+        acked.len() < sent,
+        "the kill came after the batch ({} acked of {sent})",
+        acked.len()
+    );
+
+    let port = free_port();
+    let mut server = serve(dir, db, port);
+    for id in &acked {
+        let mut r = agent()
+            .get(&format!("http://127.0.0.1:{port}/api/v1/products/{id}"))
+            .call()
+            .unwrap();
+        assert_eq!(
+            r.status().as_u16(),
+            200,
+            "acknowledged {id} lost: {}",
+            r.body_mut().read_to_string().unwrap_or_default()
+        );
+    }
+    // the store is consistent: every product it has is readable with its history
+    let mut r = agent()
+        .get(&format!(
+            "http://127.0.0.1:{port}/api/v1/search?q=bulk-&limit=500"
+        ))
+        .call()
+        .unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+    let total = v["total"].as_u64().unwrap() as usize;
+    assert!(
+        total >= acked.len() && total <= sent,
+        "{total} stored, {} acked, {sent} sent",
+        acked.len()
+    );
+    for p in v["results"].as_array().unwrap() {
+        let id = p["id"].as_str().unwrap();
+        let mut r = agent()
+            .get(&format!("http://127.0.0.1:{port}/api/v1/products/{id}"))
+            .call()
+            .unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+        assert_eq!(v["history"].as_array().unwrap().len(), 1, "{id}");
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+#[test]
+fn kill_9_loses_no_acknowledged_submission_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("registry.sqlite");
+    kill_during_bulk_submission(dir.path(), db.to_str().unwrap());
+}
+
+#[test]
+fn kill_9_loses_no_acknowledged_submission_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let pg = TempPostgres::start().unwrap_or_else(|e| panic!("PostgreSQL: {e}"));
+    let url = pg.create_db("kill9").unwrap();
+    kill_during_bulk_submission(dir.path(), &url);
+}
