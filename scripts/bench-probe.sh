@@ -20,8 +20,9 @@
 # --credentials), `user/password` for nmap (brute.credfile) and `user:password` for hydra (-C);
 # SNMP communities from data/snmp-communities.txt for all three.
 #
-# Environment: SCALE_N (stand-ins, default 256), CARGO_JOBS (cargo -j), NO_BUILD=1 (use the
-# release binary already built), NMAP_TIMEOUT and
+# Environment: PARTS (which parts run: "lab scale" by default; "lab" or "scale" for one),
+# SCALE_N (stand-ins, default 256), CARGO_JOBS (cargo -j), NO_BUILD=1 (use the release binary
+# already built), BIN (an iotrust binary to use instead of building one), NMAP_TIMEOUT and
 # HYDRA_TIMEOUT (seconds per run, default 900 and 300), SKIP_NMAP_TUNED=1 (one nmap run only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,7 @@ DATA=$ROOT/crates/iotrust-probe/data
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 OUT=$TARGET_DIR/bench-probe
 SCALE_N=${SCALE_N:-256}
+PARTS=${PARTS:-lab scale}
 NMAP_TIMEOUT=${NMAP_TIMEOUT:-900}
 HYDRA_TIMEOUT=${HYDRA_TIMEOUT:-300}
 DEVICES=(camera router dvr hardened)
@@ -52,7 +54,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- build --------------------------------------------------------------------------------
-BIN=$TARGET_DIR/release/iotrust
+if [ -n "${BIN:-}" ]; then
+    [ -x "$BIN" ] || { echo "bench-probe: BIN=$BIN is not an executable" >&2; exit 1; }
+    echo "using $BIN" >&2
+    NO_BUILD=1
+fi
+BIN=${BIN:-$TARGET_DIR/release/iotrust}
 if [ "${NO_BUILD:-0}" = 1 ] && [ -x "$BIN" ]; then
     echo "NO_BUILD=1: using the existing $BIN" >&2
 else
@@ -159,6 +166,7 @@ print(f"credentials: {len(pairs)} pairs, {len(comms)} SNMP communities", file=sy
 PY
 
 # --- part 1: the lab of real daemons ------------------------------------------------------
+part1() {
 echo "building the lab ..." >&2
 ns_add "$S"
 ip -n "$S" link set lo up
@@ -390,8 +398,10 @@ print(f"- false positives: {sorted(ours - expected) or 'none'}")
 print(f"- missed: {sorted(expected - ours) or 'none'}")
 PY
 cat "$OUT/report.md"
+}
 
 # --- part 2: scale ------------------------------------------------------------------------
+part2() {
 echo "scale lab: $SCALE_N stand-ins ..." >&2
 S2=$P-s2
 D2=$P-d2
@@ -424,6 +434,8 @@ rc=0
 ip netns exec "$S2" /usr/bin/time -v -o "$OUT/scale.time" "$BIN" probe --targets-file "$OUT/scale-targets.txt" \
     --scope "$SCALE_SCOPE" --format jsonl -o "$OUT/scale.json" >"$OUT/scale.out" 2>"$OUT/scale.err" || rc=$?
 [ "$rc" = 0 ] || echo "note: scale run exited with $rc (see $OUT/scale.err)" >&2
+# accept-queue overflows on the stand-ins' side (BusyBox telnetd listens with a backlog of 1)
+ip netns exec "$D2" nstat -asz TcpExtListenOverflows TcpExtListenDrops >"$OUT/scale.nstat" 2>&1 || true
 python3 - "$OUT" "$SCALE_N" "$up_start" "$up_end" >>"$OUT/report.md" <<'PY'
 import json, re, sys
 from collections import Counter
@@ -444,7 +456,13 @@ print(f"| devices | bring-up | probe wall | devices/s | CPU (user+sys) | peak RS
 print(f"|---|---|---|---|---|---|")
 print(f"| {len(devs)} of {n} | {ue - us:.1f} s | {secs:.1f} s | {len(devs) / secs:.1f} | {cpu:.1f} s | {rss / 1024:.1f} MiB |")
 print(f"\n- telnet default credential found on {tel} of {n} (expected {n}); HTTP Basic default on {web} (expected {(n + 1) // 2}); devices with incomplete checks: {inc}")
+ns = {l.split()[0]: int(l.split()[1]) for l in open(f"{out}/scale.nstat") if l.startswith("TcpExt")}
+print(f"- stand-ins' listen queue overflows: {ns.get('TcpExtListenOverflows', '?')}, dropped connection requests: {ns.get('TcpExtListenDrops', '?')}")
 print("- findings by kind: " + ", ".join(f"{k[0]} on {k[1]}: {v}" for k, v in sorted(kinds.items())))
 PY
-cat "$OUT/report.md" | sed -n '/### Scale/,$p'
+sed -n '/### Scale/,$p' "$OUT/report.md"
+}
+
+case " $PARTS " in *" lab "*) part1 ;; esac
+case " $PARTS " in *" scale "*) part2 ;; esac
 echo "results: $OUT (report.md, raw outputs)" >&2

@@ -23,8 +23,8 @@ pub struct Limits {
     pub rate_per_second: Option<u32>,
     /// Credential attempts per service (lockout awareness: the list is cut here).
     pub max_attempts_per_service: usize,
-    /// Concurrent login attempts against one service (widened up to four times while every
-    /// rejection is a slow fail delay and no connection is refused).
+    /// Concurrent login attempts against one service (widened step by step up to six times
+    /// while the device delays its verdicts on purpose and no connection fails).
     pub parallel_per_service: usize,
     /// Largest CIDR expansion accepted.
     pub max_targets: usize,
@@ -85,7 +85,7 @@ impl Default for Timeouts {
 /// Which check families run.
 #[derive(Clone, Debug)]
 pub struct Checks {
-    /// Try default credentials (telnet, SSH, FTP, HTTP).
+    /// Try default credentials (telnet, SSH, FTP, HTTP, RTSP, MQTT).
     pub credentials: bool,
     /// Anonymous and unauthenticated access (FTP, MQTT, RTSP, SNMP).
     pub anonymous: bool,

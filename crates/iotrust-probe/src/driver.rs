@@ -336,8 +336,10 @@ pub async fn probe_with_progress(
     progress(Progress::Started { hosts: plans.len() });
     let scope: Vec<String> = ctx.gate_scope();
     let progress = &progress;
-    let devices: Vec<Device> = stream::iter(plans)
-        .map(|p| {
+    // Hosts finish in any order (a slow host must not hold back the next ones); the evidence
+    // lists them in target order.
+    let mut devices: Vec<(usize, Device)> = stream::iter(plans.into_iter().enumerate())
+        .map(|(i, p)| {
             let ctx = Arc::clone(&ctx);
             async move {
                 let addr = p.addr;
@@ -358,12 +360,14 @@ pub async fn probe_with_progress(
                     address: addr,
                     findings: d.findings.len(),
                 });
-                d
+                (i, d)
             }
         })
-        .buffered(cfg.limits.max_hosts.max(1))
+        .buffer_unordered(cfg.limits.max_hosts.max(1))
         .collect()
         .await;
+    devices.sort_by_key(|(i, _)| *i);
+    let devices: Vec<Device> = devices.into_iter().map(|(_, d)| d).collect();
     Ok(Evidence {
         format: evidence::FORMAT.into(),
         kind: "probe".into(),

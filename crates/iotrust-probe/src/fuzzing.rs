@@ -101,6 +101,41 @@ pub fn rtsp(data: &[u8]) {
     let _ = udp::parse_coap(data);
 }
 
+/// RTSP 401 answers: authentication challenges and the Digest answer built from them.
+pub fn rtsp_auth(data: &[u8]) {
+    for c in crate::protocols::rtsp::challenges(data) {
+        let _ = crate::protocols::rtsp::digest_authorization(
+            &c,
+            "rtsp://10.0.0.1:554/live",
+            "admin",
+            "12345",
+            7,
+        );
+    }
+    let s = String::from_utf8_lossy(data);
+    for line in s.lines().take(64) {
+        let c = http::parse_challenge(line);
+        let _ = crate::protocols::rtsp::digest_authorization(&c, "rtsp://h/", "u", "p", 1);
+    }
+}
+
+/// SSH keyboard-interactive prompts as a server sends them: one prompt per line, the first
+/// byte of each line saying whether the answer is echoed.
+pub fn ssh_kbdint(data: &[u8]) {
+    let prompts: Vec<(String, bool)> = data
+        .split(|b| *b == b'\n')
+        .take(64)
+        .map(|l| {
+            let echo = l.first().is_some_and(|b| b & 1 == 1);
+            (
+                String::from_utf8_lossy(l.get(1..).unwrap_or_default()).into_owned(),
+                echo,
+            )
+        })
+        .collect();
+    let _ = crate::checks::auth::kbdint_answers(&prompts, "admin", "admin");
+}
+
 #[cfg(test)]
 mod tests {
     /// A cheap in-tree stand-in for the fuzzers: pseudo-random and mutated inputs.
@@ -136,6 +171,8 @@ mod tests {
             super::ftp(&v);
             super::tls(&v);
             super::rtsp(&v);
+            super::rtsp_auth(&v);
+            super::ssh_kbdint(&v);
         }
     }
 }

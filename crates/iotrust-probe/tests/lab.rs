@@ -257,7 +257,7 @@ impl Drop for Lab {
 }
 
 fn load_specs() -> Vec<DeviceSpec> {
-    ["camera", "router", "dvr", "hardened"]
+    ["camera", "router", "dvr", "hardened", "nvr", "doorbell"]
         .iter()
         .map(|n| {
             let p = lab_dir().join(format!("{n}.toml"));

@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{run_credentials, Attempt, CredRun};
+use super::{run_credentials, Attempt, CredRun, Pace};
 use crate::creds::Credential;
 use crate::driver::{lock, Ctx, Endpoint, Shared};
 use crate::evidence;
 use crate::net::NetError;
 use crate::protocols::{ftp as ftpp, http as httpp, telnet as tel};
 
-fn report(ctx: &Ctx, state: &Shared, svc: &str, what: &str, run: CredRun) {
+pub(crate) fn report(ctx: &Ctx, state: &Shared, svc: &str, what: &str, run: CredRun) {
     let mut st = lock(state);
     st.creds_result(run.success.is_some(), run.complete);
     if let Some((c, detail)) = &run.success {
@@ -48,17 +48,18 @@ fn report(ctx: &Ctx, state: &Shared, svc: &str, what: &str, run: CredRun) {
 
 /// Try the credential list on a telnet service, one credential per connection.
 pub(crate) async fn telnet(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared) {
-    let run = run_credentials(ctx, 1, ctx.cfg.limits.parallel_per_service, |b| {
-        telnet_attempt(ctx, ep, b)
+    let run = run_credentials(ctx, 1, ctx.cfg.limits.parallel_per_service, |b, sent| {
+        telnet_attempt(ctx, ep, b, sent)
     })
     .await;
     report(ctx, state, svc, "Telnet", run);
 }
 
-async fn telnet_attempt(ctx: &Ctx, ep: Endpoint, batch: Vec<Credential>) -> Attempt {
+async fn telnet_attempt(ctx: &Ctx, ep: Endpoint, batch: Vec<Credential>, sent: Pace) -> Attempt {
     let Some(cred) = batch.first() else {
-        return Attempt::Rejected;
+        return Attempt::Inconclusive("empty batch");
     };
+    let mut opening = sent.opening().await;
     let mut c = match ctx.open(ep).await {
         Ok(c) => c,
         Err(e) => return Attempt::Failed(e),
@@ -66,6 +67,10 @@ async fn telnet_attempt(ctx: &Ctx, ep: Endpoint, batch: Vec<Credential>) -> Atte
     let mut neg = tel::Negotiator::default();
     let mut login = tel::Login::new(&cred.user, &cred.password, ctx.nonce());
     let deadline = Instant::now() + ctx.cfg.timeouts.attempt;
+    // A device that accepted the connection but says nothing is not answering (BusyBox
+    // telnetd's backlog of 1 overflows under load and leaves connections waiting unaccepted):
+    // a failed connection, retried later, not a login that ran out of time.
+    let greet_deadline = Instant::now() + ctx.cfg.timeouts.read.min(ctx.cfg.timeouts.attempt);
     let quiet = Duration::from_millis(1500);
     let mut got_any = false;
     loop {
@@ -73,6 +78,7 @@ async fn telnet_attempt(ctx: &Ctx, ep: Endpoint, batch: Vec<Credential>) -> Atte
         match c.recv_until(wake).await {
             Ok(bytes) => {
                 got_any = true;
+                drop(opening.take()); // greeted: the next connection may open
                 let p = neg.feed(&bytes);
                 if !p.reply.is_empty() && c.send(&p.reply).await.is_err() {
                     login.on_end(false);
@@ -81,6 +87,9 @@ async fn telnet_attempt(ctx: &Ctx, ep: Endpoint, batch: Vec<Credential>) -> Atte
                 if !out.is_empty() && c.send(&out).await.is_err() {
                     login.on_end(false);
                 }
+            }
+            Err(NetError::Timeout) if !got_any && Instant::now() >= greet_deadline => {
+                return Attempt::Failed(NetError::Timeout);
             }
             Err(NetError::Timeout) if Instant::now() < deadline => {
                 let out = login.on_quiet();
@@ -96,6 +105,9 @@ async fn telnet_attempt(ctx: &Ctx, ep: Endpoint, batch: Vec<Credential>) -> Atte
                 login.on_end(false);
             }
         }
+        if login.credential_sent() {
+            sent.sent();
+        }
         if let Some(o) = login.outcome() {
             return match o {
                 tel::LoginOutcome::Shell => Attempt::Success(
@@ -110,8 +122,8 @@ async fn telnet_attempt(ctx: &Ctx, ep: Endpoint, batch: Vec<Credential>) -> Atte
                     ),
                 ),
                 tel::LoginOutcome::Rejected => Attempt::Rejected,
-                tel::LoginOutcome::NoPrompt => Attempt::Inconclusive,
-                tel::LoginOutcome::Inconclusive(_) => Attempt::Inconclusive,
+                tel::LoginOutcome::NoPrompt => Attempt::Inconclusive("no login prompt"),
+                tel::LoginOutcome::Inconclusive(why) => Attempt::Inconclusive(why),
             };
         }
     }
@@ -159,16 +171,88 @@ pub(crate) async fn ssh(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared)
             s.banner = Some(format!("{b}; auth methods: {list}"));
         }
     }
-    if !methods.iter().any(|m| m == "password") {
-        // No password login at all: nothing to guess, the check is complete.
+    let kind = if methods.iter().any(|m| m == "password") {
+        SshAuth::Password
+    } else if methods.iter().any(|m| m == "keyboard-interactive") {
+        // Password prompts over keyboard-interactive (OpenSSH with PAM and
+        // `PasswordAuthentication no`): the same guess, asked differently.
+        SshAuth::KeyboardInteractive
+    } else {
+        // No password login at all (keys only): nothing to guess, the check is complete.
         lock(state).creds_result(false, true);
         return;
-    }
-    let run = run_credentials(ctx, 1, ctx.cfg.limits.parallel_per_service.min(4), |b| {
-        ssh_attempt(ctx, ep, b)
-    })
+    };
+    let run = run_credentials(
+        ctx,
+        1,
+        ctx.cfg.limits.parallel_per_service.min(4),
+        |b, sent| ssh_attempt(ctx, ep, kind, b, sent),
+    )
     .await;
-    report(ctx, state, svc, "SSH", run);
+    let what = match kind {
+        SshAuth::Password => "SSH",
+        SshAuth::KeyboardInteractive => "SSH (keyboard-interactive)",
+    };
+    report(ctx, state, svc, what, run);
+}
+
+/// How the SSH server takes a password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SshAuth {
+    Password,
+    KeyboardInteractive,
+}
+
+/// Answers to keyboard-interactive prompts: the password where a secret is asked for (a
+/// prompt without echo, or one naming a password), the user name where it is asked for again;
+/// None when a prompt asks for something else (a one-time code, a question).
+pub(crate) fn kbdint_answers(
+    prompts: &[(String, bool)],
+    user: &str,
+    password: &str,
+) -> Option<Vec<String>> {
+    prompts
+        .iter()
+        .map(|(prompt, echo)| {
+            let p = prompt.to_lowercase();
+            if p.contains("password")
+                || p.contains("passphrase")
+                || (!echo && !p.contains("code") && !p.contains("token"))
+            {
+                Some(password.to_string())
+            } else if *echo && (p.contains("login") || p.contains("user")) {
+                Some(user.to_string())
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// One keyboard-interactive login: answer the prompts (at most a few rounds) and read the verdict.
+async fn ssh_kbdint(
+    h: &mut russh::client::Handle<AcceptHostKey>,
+    c: &Credential,
+) -> Result<Option<bool>, russh::Error> {
+    use russh::client::KeyboardInteractiveAuthResponse as R;
+    let mut r = h
+        .authenticate_keyboard_interactive_start(c.user.clone(), None)
+        .await?;
+    for _ in 0..4 {
+        match r {
+            R::Success => return Ok(Some(true)),
+            R::Failure { .. } => return Ok(Some(false)),
+            R::InfoRequest { prompts, .. } => {
+                let p: Vec<(String, bool)> =
+                    prompts.into_iter().map(|p| (p.prompt, p.echo)).collect();
+                let Some(answers) = kbdint_answers(&p, &c.user, &c.password) else {
+                    return Ok(None);
+                };
+                r = h.authenticate_keyboard_interactive_respond(answers).await?;
+            }
+        }
+    }
+    Ok(None)
 }
 
 fn ssh_config(ctx: &Ctx) -> Arc<russh::client::Config> {
@@ -215,37 +299,68 @@ async fn ssh_methods(ctx: &Ctx, ep: Endpoint) -> Result<Vec<String>, NetError> {
     Ok(methods)
 }
 
-async fn ssh_attempt(ctx: &Ctx, ep: Endpoint, batch: Vec<Credential>) -> Attempt {
+async fn ssh_attempt(
+    ctx: &Ctx,
+    ep: Endpoint,
+    kind: SshAuth,
+    batch: Vec<Credential>,
+    sent: Pace,
+) -> Attempt {
+    let opening = sent.opening().await;
     let mut h = match ssh_connect(ctx, ep).await {
         Ok(h) => h,
         Err(e) => return Attempt::Failed(e),
     };
+    drop(opening);
     for (i, c) in batch.iter().enumerate() {
-        match tokio::time::timeout(
-            ctx.cfg.timeouts.attempt,
-            h.authenticate_password(c.user.clone(), c.password.clone()),
-        )
-        .await
-        {
-            Ok(Ok(r)) if r.success() => {
+        sent.sent();
+        let verdict = match kind {
+            SshAuth::Password => tokio::time::timeout(
+                ctx.cfg.timeouts.attempt,
+                h.authenticate_password(c.user.clone(), c.password.clone()),
+            )
+            .await
+            .map(|r| r.map(|r| Some(r.success()))),
+            SshAuth::KeyboardInteractive => {
+                tokio::time::timeout(ctx.cfg.timeouts.attempt, ssh_kbdint(&mut h, c)).await
+            }
+        };
+        match verdict {
+            Ok(Ok(Some(true))) => {
                 let _ = h
                     .disconnect(russh::Disconnect::ByApplication, "", "en")
                     .await;
-                return Attempt::Success(i, "password authentication succeeded".into());
+                let how = match kind {
+                    SshAuth::Password => "password authentication succeeded",
+                    SshAuth::KeyboardInteractive => {
+                        "keyboard-interactive authentication succeeded (the password prompt was answered)"
+                    }
+                };
+                return Attempt::Success(i, how.into());
             }
-            Ok(Ok(_)) => {}
+            Ok(Ok(Some(false))) => {}
+            Ok(Ok(None)) => {
+                let _ = h
+                    .disconnect(russh::Disconnect::ByApplication, "", "en")
+                    .await;
+                return Attempt::Inconclusive(
+                    "a keyboard-interactive prompt that is not a password",
+                );
+            }
             Ok(Err(e)) => {
                 return if i == 0 {
                     Attempt::Failed(NetError::Io(format!("ssh: {e}")))
                 } else {
-                    Attempt::Inconclusive
+                    Attempt::Inconclusive("the SSH connection ended in the middle of a batch")
                 }
             }
             Err(_) => {
                 return if i == 0 {
                     Attempt::Failed(NetError::Timeout)
                 } else {
-                    Attempt::Inconclusive
+                    Attempt::Inconclusive(
+                        "the SSH server stopped answering in the middle of a batch",
+                    )
                 }
             }
         }
@@ -267,7 +382,7 @@ pub(crate) async fn ftp(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared)
             weight: 0,
             source: "anonymous".into(),
         };
-        match ftp_attempt(ctx, ep, vec![anon]).await {
+        match ftp_attempt(ctx, ep, vec![anon], Pace::default()).await {
             Attempt::Success(_, _) => {
                 let mut st = lock(state);
                 st.anonymous_tested(Some(svc.to_string()));
@@ -278,15 +393,18 @@ pub(crate) async fn ftp(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared)
                     Some("USER anonymous was accepted (230)".into()),
                 );
             }
-            Attempt::Rejected | Attempt::Inconclusive => lock(state).anonymous_tested(None),
+            Attempt::Rejected => lock(state).anonymous_tested(None),
+            Attempt::Inconclusive(why) => lock(state)
+                .incomplete
+                .push(format!("{svc}: anonymous login got no verdict ({why})")),
             Attempt::Failed(e) => lock(state)
                 .incomplete
                 .push(format!("{svc}: anonymous login not tested ({e})")),
         }
     }
     if ctx.cfg.checks.credentials {
-        let run = run_credentials(ctx, 1, ctx.cfg.limits.parallel_per_service, |b| {
-            ftp_attempt(ctx, ep, b)
+        let run = run_credentials(ctx, 1, ctx.cfg.limits.parallel_per_service, |b, sent| {
+            ftp_attempt(ctx, ep, b, sent)
         })
         .await;
         report(ctx, state, svc, "FTP", run);
@@ -310,10 +428,11 @@ async fn ftp_reply(
     }
 }
 
-async fn ftp_attempt(ctx: &Ctx, ep: Endpoint, batch: Vec<Credential>) -> Attempt {
+async fn ftp_attempt(ctx: &Ctx, ep: Endpoint, batch: Vec<Credential>, sent: Pace) -> Attempt {
     let Some(cred) = batch.first() else {
-        return Attempt::Rejected;
+        return Attempt::Inconclusive("empty batch");
     };
+    let opening = sent.opening().await;
     let mut c = match ctx.open(ep).await {
         Ok(c) => c,
         Err(e) => return Attempt::Failed(e),
@@ -324,6 +443,7 @@ async fn ftp_attempt(ctx: &Ctx, ep: Endpoint, batch: Vec<Credential>) -> Attempt
         Ok(g) => g,
         Err(e) => return Attempt::Failed(e),
     };
+    drop(opening);
     if greet.code != 220 {
         return Attempt::Failed(NetError::Io(format!("ftp greeting {}", greet.code)));
     }
@@ -334,11 +454,11 @@ async fn ftp_attempt(ctx: &Ctx, ep: Endpoint, batch: Vec<Credential>) -> Attempt
         .await
         .is_err()
     {
-        return Attempt::Inconclusive;
+        return Attempt::Inconclusive("the FTP server closed before USER");
     }
     let u = match ftp_reply(&mut c, &mut r, deadline).await {
         Ok(u) => u,
-        Err(_) => return Attempt::Inconclusive,
+        Err(_) => return Attempt::Inconclusive("no FTP reply to USER"),
     };
     let code = match u.code {
         230 => 230,
@@ -347,11 +467,14 @@ async fn ftp_attempt(ctx: &Ctx, ep: Endpoint, batch: Vec<Credential>) -> Attempt
                 .await
                 .is_err()
             {
-                return Attempt::Inconclusive;
+                return Attempt::Inconclusive("the FTP server closed before PASS");
             }
+            sent.sent();
             match ftp_reply(&mut c, &mut r, deadline).await {
                 Ok(p) => p.code,
-                Err(NetError::Timeout) => return Attempt::Inconclusive,
+                Err(NetError::Timeout) => {
+                    return Attempt::Inconclusive("no FTP reply to PASS before the time limit")
+                }
                 Err(_) => return Attempt::Rejected,
             }
         }
@@ -465,7 +588,16 @@ pub(crate) async fn http(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared
             weight: 0,
             source: "bogus".into(),
         };
-        match http_auth_attempt(ctx, ep, &path, digest.is_some(), vec![bogus]).await {
+        match http_auth_attempt(
+            ctx,
+            ep,
+            &path,
+            digest.is_some(),
+            vec![bogus],
+            Pace::default(),
+        )
+        .await
+        {
             Attempt::Rejected => {}
             Attempt::Success(..) => {
                 lock(state).incomplete.push(format!("{svc}: HTTP {scheme} accepts a random credential; default credentials not assessed"));
@@ -478,12 +610,19 @@ pub(crate) async fn http(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared
                     .push(format!("{svc}: HTTP {scheme} not tested ({e})"));
                 return;
             }
-            Attempt::Inconclusive => return,
+            Attempt::Inconclusive(why) => {
+                let mut st = lock(state);
+                st.creds_incomplete = true;
+                st.incomplete.push(format!(
+                    "{svc}: HTTP {scheme}: a random credential got no verdict ({why}); default credentials not assessed"
+                ));
+                return;
+            }
         }
         let use_digest = digest.is_some();
         let p = path.clone();
-        let run = run_credentials(ctx, 1, ctx.cfg.limits.parallel_per_service, |b| {
-            http_auth_attempt(ctx, ep, &p, use_digest, b)
+        let run = run_credentials(ctx, 1, ctx.cfg.limits.parallel_per_service, |b, sent| {
+            http_auth_attempt(ctx, ep, &p, use_digest, b, sent)
         })
         .await;
         report(
@@ -504,9 +643,10 @@ async fn http_auth_attempt(
     path: &str,
     digest: bool,
     batch: Vec<Credential>,
+    sent: Pace,
 ) -> Attempt {
     let Some(c) = batch.first() else {
-        return Attempt::Rejected;
+        return Attempt::Inconclusive("empty batch");
     };
     let auth = if digest {
         // A fresh challenge per attempt: nonces may be single-use.
@@ -520,7 +660,7 @@ async fn http_auth_attempt(
             .map(httpp::parse_challenge)
             .find(|c| matches!(c, httpp::Challenge::Digest { .. }))
         else {
-            return Attempt::Inconclusive;
+            return Attempt::Inconclusive("no Digest challenge");
         };
         match httpp::digest_authorization(
             &ch,
@@ -531,7 +671,7 @@ async fn http_auth_attempt(
             &format!("{:016x}", ctx.nonce()),
         ) {
             Some(a) => a,
-            None => return Attempt::Inconclusive,
+            None => return Attempt::Inconclusive("an unsupported Digest challenge"),
         }
     } else {
         httpp::basic_authorization(&c.user, &c.password)
@@ -543,6 +683,7 @@ async fn http_auth_attempt(
         &[("Authorization", auth)],
         None,
     );
+    sent.sent();
     match ctx.http_exchange(ep, &req, false).await {
         Ok(r) if r.status == 401 || r.status == 403 => Attempt::Rejected,
         Ok(r) if (200..400).contains(&r.status) => Attempt::Success(
@@ -552,7 +693,7 @@ async fn http_auth_attempt(
                 r.status
             ),
         ),
-        Ok(_) => Attempt::Inconclusive,
+        Ok(_) => Attempt::Inconclusive("an HTTP status that is neither success nor refusal"),
         Err(e) => Attempt::Failed(e),
     }
 }
@@ -673,9 +814,10 @@ async fn form_login(
     let f = &form;
     let c = cookie.as_deref();
     let b = &baseline;
-    let run = run_credentials(ctx, 1, ctx.cfg.limits.parallel_per_service, |batch| async move {
-        let Some(cred) = batch.first() else { return Attempt::Rejected };
+    let run = run_credentials(ctx, 1, ctx.cfg.limits.parallel_per_service, |batch, sent| async move {
+        let Some(cred) = batch.first() else { return Attempt::Inconclusive("empty batch") };
         let req = form_request(ep, page, f, &cred.user, &cred.password, c);
+        sent.sent();
         match ctx.http_exchange(ep, &req, false).await {
             Err(e) => Attempt::Failed(e),
             Ok(r) => {
@@ -697,6 +839,39 @@ async fn form_login(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn prompts(p: &[(&str, bool)]) -> Vec<(String, bool)> {
+        p.iter().map(|(s, e)| (s.to_string(), *e)).collect()
+    }
+
+    #[test]
+    fn keyboard_interactive_answers() {
+        // OpenSSH + PAM (pam_unix): one password prompt without echo.
+        assert_eq!(
+            kbdint_answers(&prompts(&[("Password: ", false)]), "admin", "pw"),
+            Some(vec!["pw".to_string()])
+        );
+        // A vendor asking for the user again, then the password.
+        assert_eq!(
+            kbdint_answers(
+                &prompts(&[("Login: ", true), ("Password:", false)]),
+                "admin",
+                "pw"
+            ),
+            Some(vec!["admin".to_string(), "pw".to_string()])
+        );
+        // An empty round is answered with nothing.
+        assert_eq!(kbdint_answers(&[], "a", "b"), Some(Vec::new()));
+        // A one-time code or a question is not something a default credential answers.
+        assert_eq!(
+            kbdint_answers(&prompts(&[("Verification code: ", false)]), "a", "b"),
+            None
+        );
+        assert_eq!(
+            kbdint_answers(&prompts(&[("Favourite colour? ", true)]), "a", "b"),
+            None
+        );
+    }
 
     #[test]
     fn redirects_stay_on_host() {

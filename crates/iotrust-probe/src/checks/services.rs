@@ -1,20 +1,29 @@
-//! Unauthenticated-access checks on TCP: MQTT (anonymous connect, subscribe to `#`) and RTSP
-//! (DESCRIBE without credentials).
+//! MQTT and RTSP: unauthenticated access (anonymous connect and subscribe to `#`; DESCRIBE
+//! without credentials) and, where the service asks for a login, the credential list (MQTT
+//! CONNECT with user name and password; RTSP Basic and Digest).
 
 use std::sync::Arc;
 
 use tokio::time::Instant;
 
+use super::auth::report;
+use super::{run_credentials, Attempt, Pace};
+use crate::creds::Credential;
 use crate::driver::{lock, Ctx, Endpoint, Shared};
 use crate::evidence;
 use crate::net::NetError;
-use crate::protocols::{mqtt as m, rtsp as r};
+use crate::protocols::{http as httpp, mqtt as m, rtsp as r};
 
 /// Connect without credentials; if accepted, subscribe to `#` and count topics for the
 /// configured window. Payloads are never kept.
 pub(crate) async fn mqtt(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared) {
     match mqtt_anonymous(ctx, ep).await {
-        Ok(None) => lock(state).anonymous_tested(None),
+        Ok(None) => {
+            lock(state).anonymous_tested(None);
+            if ctx.cfg.checks.credentials {
+                mqtt_credentials(ctx, ep, svc, state).await;
+            }
+        }
         Ok(Some((granted, topics, messages))) => {
             let detail = if granted {
                 format!("an anonymous client connected and its subscription to `#` was granted; {topics} distinct topics ({messages} messages) seen in {} s (contents not recorded)", ctx.cfg.timeouts.mqtt_window.as_secs_f32())
@@ -85,9 +94,98 @@ async fn mqtt_anonymous(ctx: &Ctx, ep: Endpoint) -> Result<Option<(bool, usize, 
     Ok(Some((granted, topics.distinct(), topics.messages)))
 }
 
+/// The broker refuses anonymous clients: try the list, one CONNECT per connection, after
+/// checking that a random credential is refused.
+async fn mqtt_credentials(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared) {
+    let bogus = bogus_credential(ctx);
+    match mqtt_attempt(ctx, ep, vec![bogus], Pace::default()).await {
+        Attempt::Rejected => {}
+        Attempt::Success(..) => {
+            lock(state).incomplete.push(format!(
+                "{svc}: the broker accepts a random credential; default credentials not assessed"
+            ));
+            return;
+        }
+        Attempt::Inconclusive(why) => {
+            let mut st = lock(state);
+            st.creds_incomplete = true;
+            st.incomplete
+                .push(format!("{svc}: MQTT login not tested ({why})"));
+            return;
+        }
+        Attempt::Failed(e) => {
+            let mut st = lock(state);
+            st.creds_incomplete = true;
+            st.incomplete
+                .push(format!("{svc}: MQTT login not tested ({e})"));
+            return;
+        }
+    }
+    let run = run_credentials(ctx, 1, ctx.cfg.limits.parallel_per_service, |b, sent| {
+        mqtt_attempt(ctx, ep, b, sent)
+    })
+    .await;
+    report(ctx, state, svc, "The MQTT broker", run);
+}
+
+fn bogus_credential(ctx: &Ctx) -> Credential {
+    Credential {
+        user: format!("iotrust{:x}", ctx.nonce() & 0xffff_ffff),
+        password: format!("{:x}", ctx.nonce()),
+        weight: 0,
+        source: "bogus".into(),
+    }
+}
+
+async fn mqtt_attempt(ctx: &Ctx, ep: Endpoint, batch: Vec<Credential>, sent: Pace) -> Attempt {
+    let Some(cred) = batch.first() else {
+        return Attempt::Inconclusive("empty batch");
+    };
+    let mut c = match ctx.open(ep).await {
+        Ok(c) => c,
+        Err(e) => return Attempt::Failed(e),
+    };
+    let id = format!("iotrust-{:08x}", ctx.nonce() as u32);
+    if let Err(e) = c
+        .send(&m::connect(&id, Some((&cred.user, &cred.password))))
+        .await
+    {
+        return Attempt::Failed(e);
+    }
+    sent.sent();
+    let mut dec = m::Decoder::default();
+    let deadline = Instant::now() + ctx.cfg.timeouts.attempt.min(ctx.cfg.timeouts.read * 2);
+    loop {
+        match dec.next_packet() {
+            Ok(Some(m::Packet::ConnAck { code: 0, .. })) => {
+                let _ = c.send(&m::disconnect()).await;
+                return Attempt::Success(0, "the broker answered CONNACK 0 (accepted)".into());
+            }
+            // 4: bad user name or password; 5: not authorised.
+            Ok(Some(m::Packet::ConnAck { code: 4 | 5, .. })) => return Attempt::Rejected,
+            Ok(Some(m::Packet::ConnAck { .. })) => {
+                return Attempt::Inconclusive("a CONNACK refusal unrelated to the credential")
+            }
+            Ok(Some(_)) => continue,
+            Ok(None) => {}
+            Err(_) => return Attempt::Inconclusive("a malformed MQTT answer"),
+        }
+        match c.recv_until(deadline).await {
+            Ok(b) => dec.feed(&b),
+            Err(NetError::Closed) => {
+                return Attempt::Inconclusive("the broker closed the connection without CONNACK")
+            }
+            Err(NetError::Timeout) => {
+                return Attempt::Inconclusive("no CONNACK before the time limit")
+            }
+            Err(e) => return Attempt::Failed(e),
+        }
+    }
+}
+
 /// DESCRIBE common stream paths without credentials; an SDP answer means the stream is open.
 pub(crate) async fn rtsp(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared) {
-    let mut auth_required = false;
+    let mut auth_required: Option<(String, Vec<httpp::Challenge>)> = None;
     let mut errors = 0;
     for (i, path) in r::COMMON_PATHS.iter().enumerate() {
         let url = format!("rtsp://{}/{path}", ep.addr);
@@ -108,7 +206,15 @@ pub(crate) async fn rtsp(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared
                 );
                 return;
             }
-            Ok(resp) if resp.status == 401 => auth_required = true,
+            Ok(resp) if resp.status == 401 => {
+                if auth_required.is_none() {
+                    let challenges = resp
+                        .headers_named("www-authenticate")
+                        .map(httpp::parse_challenge)
+                        .collect();
+                    auth_required = Some((url.clone(), challenges));
+                }
+            }
             Ok(_) => {}
             Err(_) => errors += 1,
         }
@@ -119,20 +225,151 @@ pub(crate) async fn rtsp(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared
             .push(format!("{svc}: RTSP did not answer DESCRIBE"));
     } else {
         lock(state).anonymous_tested(None);
-        if auth_required {
-            let mut st = lock(state);
-            if let Some(s) = st
-                .services
-                .iter_mut()
-                .find(|s| s.port == ep.addr.port() && s.transport == "tcp")
+        if let Some((url, challenges)) = auth_required {
             {
-                let b = s
-                    .banner
-                    .take()
-                    .map(|b| format!("{b}; "))
-                    .unwrap_or_default();
-                s.banner = Some(format!("{b}authentication required"));
+                let mut st = lock(state);
+                if let Some(s) = st
+                    .services
+                    .iter_mut()
+                    .find(|s| s.port == ep.addr.port() && s.transport == "tcp")
+                {
+                    let b = s
+                        .banner
+                        .take()
+                        .map(|b| format!("{b}; "))
+                        .unwrap_or_default();
+                    s.banner = Some(format!("{b}authentication required"));
+                }
+            }
+            if ctx.cfg.checks.credentials {
+                rtsp_credentials(ctx, ep, svc, &url, &challenges, state).await;
             }
         }
+    }
+}
+
+/// The stream asks for a login: try the list with Digest (MD5) if the camera offers it,
+/// otherwise Basic — after checking that a random credential is refused.
+async fn rtsp_credentials(
+    ctx: &Arc<Ctx>,
+    ep: Endpoint,
+    svc: &str,
+    url: &str,
+    challenges: &[httpp::Challenge],
+    state: &Shared,
+) {
+    let digest = challenges
+        .iter()
+        .any(|c| matches!(c, httpp::Challenge::Digest { .. }));
+    let basic = challenges
+        .iter()
+        .any(|c| matches!(c, httpp::Challenge::Basic { .. }));
+    let scheme = match (digest, basic) {
+        (true, _) => "Digest",
+        (false, true) => "Basic",
+        (false, false) => {
+            let mut st = lock(state);
+            st.creds_incomplete = true;
+            st.incomplete.push(format!(
+                "{svc}: RTSP asks for a login with no scheme the probe speaks (Basic, Digest MD5)"
+            ));
+            return;
+        }
+    };
+    match rtsp_attempt(
+        ctx,
+        ep,
+        url,
+        digest,
+        vec![bogus_credential(ctx)],
+        Pace::default(),
+    )
+    .await
+    {
+        Attempt::Rejected => {}
+        Attempt::Success(..) => {
+            lock(state).incomplete.push(format!(
+                "{svc}: RTSP {scheme} accepts a random credential; default credentials not assessed"
+            ));
+            return;
+        }
+        Attempt::Inconclusive(why) => {
+            let mut st = lock(state);
+            st.creds_incomplete = true;
+            st.incomplete
+                .push(format!("{svc}: RTSP {scheme} not tested ({why})"));
+            return;
+        }
+        Attempt::Failed(e) => {
+            let mut st = lock(state);
+            st.creds_incomplete = true;
+            st.incomplete
+                .push(format!("{svc}: RTSP {scheme} not tested ({e})"));
+            return;
+        }
+    }
+    let run = run_credentials(ctx, 1, ctx.cfg.limits.parallel_per_service, |b, sent| {
+        rtsp_attempt(ctx, ep, url, digest, b, sent)
+    })
+    .await;
+    report(
+        ctx,
+        state,
+        svc,
+        &format!("RTSP {scheme} authentication"),
+        run,
+    );
+}
+
+async fn rtsp_attempt(
+    ctx: &Ctx,
+    ep: Endpoint,
+    url: &str,
+    digest: bool,
+    batch: Vec<Credential>,
+    sent: Pace,
+) -> Attempt {
+    let Some(c) = batch.first() else {
+        return Attempt::Inconclusive("empty batch");
+    };
+    let auth = if digest {
+        // A fresh challenge per attempt: nonces may be single-use.
+        let resp = match ctx
+            .http_exchange(ep, &r::describe(url, 1, None), false)
+            .await
+        {
+            Ok(x) => x,
+            Err(e) => return Attempt::Failed(e),
+        };
+        let Some(ch) = resp
+            .headers_named("www-authenticate")
+            .map(httpp::parse_challenge)
+            .find(|c| matches!(c, httpp::Challenge::Digest { .. }))
+        else {
+            return Attempt::Inconclusive("no Digest challenge");
+        };
+        match r::digest_authorization(&ch, url, &c.user, &c.password, ctx.nonce()) {
+            Some(a) => a,
+            None => return Attempt::Inconclusive("an unsupported Digest challenge"),
+        }
+    } else {
+        httpp::basic_authorization(&c.user, &c.password)
+    };
+    sent.sent();
+    match ctx
+        .http_exchange(ep, &r::describe(url, 2, Some(&auth)), false)
+        .await
+    {
+        Ok(resp) if resp.status == 401 || resp.status == 403 => Attempt::Rejected,
+        Ok(resp) if resp.status == 200 && r::is_sdp(&resp.body) => Attempt::Success(
+            0,
+            format!(
+                "DESCRIBE {} with the credential answered 200 with a session description ({} media)",
+                evidence::sanitize(url, 100),
+                r::media_count(&resp.body)
+            ),
+        ),
+        Ok(_) => Attempt::Inconclusive("an RTSP status that is neither success nor refusal"),
+        Err(e) => Attempt::Failed(e),
     }
 }

@@ -233,6 +233,11 @@ pub struct Login {
     /// Whether the device asked only for a password (no user name).
     pub password_only: bool,
     marker_sent: bool,
+    password_sent: bool,
+    /// The marker went out on a quiet line, before any shell prompt was seen.
+    marker_early: bool,
+    /// The early marker was typed again at the first shell prompt.
+    marker_resent: bool,
     outcome: Option<LoginOutcome>,
 }
 
@@ -270,6 +275,9 @@ impl Login {
             text: String::new(),
             password_only: false,
             marker_sent: false,
+            password_sent: false,
+            marker_early: false,
+            marker_resent: false,
             outcome: None,
         }
     }
@@ -277,6 +285,12 @@ impl Login {
     /// The result, once decided.
     pub fn outcome(&self) -> Option<&LoginOutcome> {
         self.outcome.as_ref()
+    }
+
+    /// Whether the password has been sent: from here on the device owes a verdict, and a
+    /// long wait is its fail delay.
+    pub fn credential_sent(&self) -> bool {
+        self.password_sent
     }
 
     /// The marker command line (for tests).
@@ -324,6 +338,7 @@ impl Login {
                 }
                 if is_password_prompt(&tail) {
                     self.password_only = true;
+                    self.password_sent = true;
                     self.enter(Phase::AwaitResult);
                     return Login::line(&self.password);
                 }
@@ -331,6 +346,7 @@ impl Login {
             }
             Phase::AwaitPassword => {
                 if is_password_prompt(&tail) {
+                    self.password_sent = true;
                     self.enter(Phase::AwaitResult);
                     return Login::line(&self.password);
                 }
@@ -360,6 +376,12 @@ impl Login {
                     || contains_failure(&self.text)
                 {
                     self.finish(LoginOutcome::Rejected);
+                } else if self.marker_early && !self.marker_resent && looks_like_shell_prompt(&tail)
+                {
+                    // The marker typed on a quiet line may have been flushed by the login
+                    // program before the shell started: type it once more at the prompt.
+                    self.marker_resent = true;
+                    return Login::line(&self.marker_cmd);
                 }
                 Vec::new()
             }
@@ -377,7 +399,10 @@ impl Login {
     /// showing a prompt we do not recognise: try the marker once.
     pub fn on_quiet(&mut self) -> Vec<u8> {
         match self.phase {
-            Phase::AwaitResult if !self.marker_sent => self.send_marker(),
+            Phase::AwaitResult if !self.marker_sent => {
+                self.marker_early = true;
+                self.send_marker()
+            }
             _ => Vec::new(),
         }
     }
@@ -389,8 +414,13 @@ impl Login {
         }
         let o = match self.phase {
             Phase::AwaitPrompt => LoginOutcome::NoPrompt,
-            Phase::AwaitResult | Phase::AwaitMarker | Phase::AwaitPassword if !timed_out => {
-                LoginOutcome::Rejected
+            // Ending the session after the password without a shell is how some devices refuse.
+            Phase::AwaitResult | Phase::AwaitMarker if !timed_out => LoginOutcome::Rejected,
+            Phase::AwaitPassword if !timed_out => {
+                LoginOutcome::Inconclusive("closed before the password prompt")
+            }
+            Phase::AwaitPassword => {
+                LoginOutcome::Inconclusive("no password prompt before the time limit")
             }
             _ => LoginOutcome::Inconclusive("no shell marker before the time limit"),
         };
@@ -588,6 +618,37 @@ mod tests {
         assert!(String::from_utf8_lossy(&m).starts_with("echo iot"));
         assert!(l.on_quiet().is_empty());
         l.on_text(b"\r\n% Unknown command\r\nUsername:");
+        assert_eq!(l.outcome(), Some(&LoginOutcome::Rejected));
+    }
+
+    /// Under load the shell may come up after the line has been quiet for a while: the
+    /// marker typed early is typed again at the first shell prompt, once.
+    #[test]
+    fn early_marker_is_typed_again_at_the_prompt() {
+        let mut l = Login::new("admin", "admin", 5);
+        run(&mut l, &["login: ", "Password: "]);
+        assert!(l.credential_sent());
+        assert!(!l.on_quiet().is_empty());
+        let again = l.on_text(b"\r\n~ $ ");
+        assert_eq!(
+            String::from_utf8_lossy(&again).trim_end(),
+            l.marker_command()
+        );
+        assert!(l.on_text(b"\r\n~ $ ").is_empty(), "typed a third time");
+        l.on_text(b"iot0000000000000005\r\n~ $ ");
+        assert_eq!(l.outcome(), Some(&LoginOutcome::Shell));
+    }
+
+    #[test]
+    fn closed_before_the_password_prompt_is_no_verdict() {
+        let mut l = Login::new("admin", "admin", 6);
+        run(&mut l, &["login: "]);
+        assert!(!l.credential_sent());
+        l.on_end(false);
+        assert!(matches!(l.outcome(), Some(LoginOutcome::Inconclusive(_))));
+        let mut l = Login::new("admin", "admin", 6);
+        run(&mut l, &["login: ", "Password: "]);
+        l.on_end(false);
         assert_eq!(l.outcome(), Some(&LoginOutcome::Rejected));
     }
 

@@ -1,6 +1,7 @@
 # An insecure IP camera: busybox telnetd with a Mirai credential, anonymous FTP, HTTP Basic
 # with admin/admin, weak TLS (TLS 1.0, RSA-1024, SHA-1, self-signed), anonymous MQTT with
-# retained topics, SNMP public/private, UPnP IGD and NAT-PMP (miniupnpd).
+# retained topics, SNMP public/private, UPnP IGD and NAT-PMP (miniupnpd), and an RTSP stream
+# anyone can open (GStreamer's RTSP server without authentication).
 . "$LAB/common.sh"
 
 account admin admin1234 1000
@@ -92,6 +93,9 @@ deny 0-65535 0.0.0.0/0 0-65535
 CONF
 start /usr/sbin/miniupnpd -d -f "$DIR/miniupnpd.conf"
 
+# rtsp: the live stream without authentication
+rtsp 554 live none
+
 wait_port tcp 23
 wait_port tcp 21
 wait_port tcp 80
@@ -99,6 +103,7 @@ wait_port tcp 8443
 wait_port tcp 1883
 wait_port udp 161
 wait_port tcp 5000
+wait_port tcp 554
 for t in cam/1/status cam/1/motion cam/1/temperature; do
     mosquitto_pub -h "$IP" -t "$t" -m "lab" -r
 done

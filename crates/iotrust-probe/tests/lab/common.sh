@@ -38,3 +38,8 @@ wait_port() {
     cat "$DIR/daemons.log" >&2 || true
     return 1
 }
+
+# rtsp PORT PATH MODE [USER PASSWORD]: GStreamer's RTSP server (rtsp-server.py) on $IP.
+rtsp() {
+    start /usr/bin/python3 "$LAB/rtsp-server.py" "$IP" "$@"
+}

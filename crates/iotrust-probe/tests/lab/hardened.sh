@@ -1,6 +1,7 @@
 # A hardened device: OpenSSH with a strong password only, HTTPS (TLS 1.2+) with a
-# CA-signed ECDSA P-256 certificate and Basic auth with a strong password, and an MQTT broker
-# that requires authentication. The probe must report no finding at all here.
+# CA-signed ECDSA P-256 certificate and Basic auth with a strong password, an MQTT broker
+# that requires authentication, and an RTSP stream behind Basic authentication (GStreamer's RTSP
+# server), all with the same strong password. The probe must report no finding at all here.
 . "$LAB/common.sh"
 
 account admin 'T4k3-a-L0ng-Rand0m-Pass!' 1000
@@ -57,6 +58,10 @@ persistence false
 CONF
 start /usr/sbin/mosquitto -c "$DIR/mosquitto.conf"
 
+# rtsp: Basic authentication
+rtsp 554 live basic admin 'T4k3-a-L0ng-Rand0m-Pass!'
+
 wait_port tcp 22
 wait_port tcp 443
 wait_port tcp 1883
+wait_port tcp 554
