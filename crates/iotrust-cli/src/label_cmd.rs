@@ -85,6 +85,24 @@ pub enum LabelCmd {
         #[arg(long, default_value_t = 2.0)]
         scale: f32,
     },
+    /// Submit a label with the profile it was issued for (and that profile's evidence) to a
+    /// registry (`iotrust serve`). The manufacturer's API token comes from `--token-file` or
+    /// the IOTRUST_TOKEN environment variable, never from the command line.
+    Submit {
+        label: PathBuf,
+        /// The profile the label was issued for (byte for byte).
+        #[arg(long)]
+        profile: PathBuf,
+        /// Further evidence files (the profile's own `evidence` entries are sent anyway).
+        #[arg(long = "evidence", value_name = "FILE")]
+        evidence: Vec<PathBuf>,
+        /// Registry base URL, e.g. http://127.0.0.1:8080
+        #[arg(long)]
+        registry: String,
+        /// File holding the manufacturer's API token.
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+    },
     /// Print a label's content (without verifying it).
     Show {
         label: PathBuf,
@@ -298,6 +316,20 @@ pub fn label(cat: &Catalog, cmd: LabelCmd) -> anyhow::Result<u8> {
             }
             Ok(exit::OK)
         }
+        LabelCmd::Submit {
+            label,
+            profile: ppath,
+            evidence,
+            registry,
+            token_file,
+        } => submit(
+            cat,
+            &label,
+            &ppath,
+            &evidence,
+            &registry,
+            token_file.as_deref(),
+        ),
         LabelCmd::Show { label, format } => {
             let env: Envelope = read_json(&label, "label")?;
             let st = statement(&env)?;
@@ -340,4 +372,89 @@ pub fn label(cat: &Catalog, cmd: LabelCmd) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
     }
+}
+
+fn evidence_file(path: &Path, name: String) -> anyhow::Result<iotrust_registry::EvidenceFile> {
+    Ok(iotrust_registry::EvidenceFile {
+        name,
+        document: read_json(path, "evidence file")?,
+    })
+}
+
+fn submit(
+    cat: &Catalog,
+    label: &Path,
+    ppath: &Path,
+    evidence: &[PathBuf],
+    registry: &str,
+    token_file: Option<&Path>,
+) -> anyhow::Result<u8> {
+    let token = match token_file {
+        Some(p) => std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read {}", p.display()))?
+            .trim()
+            .to_string(),
+        None => std::env::var("IOTRUST_TOKEN")
+            .map_err(|_| anyhow!("give --token-file FILE or set IOTRUST_TOKEN"))?,
+    };
+    let env: Envelope = read_json(label, "label")?;
+    let text = std::fs::read_to_string(ppath)
+        .with_context(|| format!("cannot read {}", ppath.display()))?;
+    let shown = ppath.display().to_string();
+    let format = InputFormat::from_path(&shown);
+    let prof = profile::parse(cat, &text, format, &shown).map_err(|e| anyhow!("{e}"))?;
+    let base = ppath.parent().unwrap_or(Path::new("."));
+    let mut files = Vec::new();
+    for r in &prof.evidence {
+        files.push(evidence_file(&base.join(&r.file), r.file.clone())?);
+    }
+    for e in evidence {
+        files.push(evidence_file(e, e.display().to_string())?);
+    }
+    let body = iotrust_registry::Submission {
+        label: env,
+        profile: text,
+        profile_format: Some(
+            match format {
+                InputFormat::Json => "json",
+                InputFormat::Toml => "toml",
+            }
+            .into(),
+        ),
+        evidence: files,
+        assessment: None,
+    };
+    let url = format!("{}/api/v1/labels", registry.trim_end_matches('/'));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(60)))
+        .build()
+        .into();
+    let mut res = agent
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("authorization", &format!("Bearer {token}"))
+        .send(serde_json::to_string(&body)?)
+        .map_err(|e| anyhow!("{url}: {e}"))?;
+    let status = res.status().as_u16();
+    let reply: serde_json::Value = res
+        .body_mut()
+        .read_json()
+        .map_err(|e| anyhow!("{url}: answer is not JSON: {e}"))?;
+    if !(200..300).contains(&status) {
+        bail!(
+            "{url}: {status}: {}",
+            reply["error"].as_str().unwrap_or("(no reason given)")
+        );
+    }
+    emit(&format!(
+        "{} {}: {} (assessed tier {}); page {}{}\n",
+        reply["event"].as_str().unwrap_or(""),
+        reply["id"].as_str().unwrap_or(""),
+        if status == 201 { "new" } else { "replaced" },
+        reply["assessed_tier"].as_str().unwrap_or("none"),
+        registry.trim_end_matches('/'),
+        reply["page"].as_str().unwrap_or("")
+    ))?;
+    Ok(exit::OK)
 }

@@ -226,3 +226,103 @@ fn kill_9_loses_no_acknowledged_submission_postgres() {
     let url = pg.create_db("kill9").unwrap();
     kill_during_bulk_submission(dir.path(), &url);
 }
+
+fn iotrust(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_iotrust"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn keys_issue_serve_submit_look_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (code, _, err) = iotrust(&[
+        "keys",
+        "new",
+        "--role",
+        "issuing-body",
+        "--name",
+        "body",
+        "--dir",
+        d,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let label = format!("{d}/label.json");
+    let (code, _, err) = iotrust(&[
+        "label",
+        "issue",
+        "examples/profiles/smart-lock.toml",
+        "--key",
+        &format!("{d}/body.key.json"),
+        "--info",
+        "examples/labels/label-info.toml",
+        "-o",
+        &label,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::copy(
+        dir.path().join("body.pub.json"),
+        dir.path().join("issuer.pub.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("tokens.txt"),
+        format!("Veridor Security Ltd,{TOKEN}\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("token"), format!("{TOKEN}\n")).unwrap();
+    std::fs::write(dir.path().join("bad-token"), "tok-somebody-else-000000\n").unwrap();
+    let port = free_port();
+    let db = format!("{d}/r.sqlite");
+    let mut server = serve(dir.path(), &db, port);
+    let registry = format!("http://127.0.0.1:{port}");
+    let submit = |token: &str| {
+        iotrust(&[
+            "label",
+            "submit",
+            &label,
+            "--profile",
+            "examples/profiles/smart-lock.toml",
+            "--registry",
+            &registry,
+            "--token-file",
+            &format!("{d}/{token}"),
+        ])
+    };
+    let (code, out, err) = submit("token");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.starts_with("registered ") && out.contains("assessed tier assured"),
+        "{out}"
+    );
+    let (code, out, err) = submit("token");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("updated "), "{out}");
+    let (code, _, err) = submit("bad-token");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("401: unknown token"), "{err}");
+    // the submitted profile must be the one the label was issued for
+    let (code, _, err) = iotrust(&[
+        "label",
+        "submit",
+        &label,
+        "--profile",
+        "examples/profiles/ip-camera.toml",
+        "--registry",
+        &registry,
+        "--token-file",
+        &format!("{d}/token"),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not the label's subject"), "{err}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
