@@ -133,6 +133,38 @@ async fn submit(
     Ok((code, Json(out)).into_response())
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Bulk {
+    submissions: Vec<Submission>,
+}
+
+async fn submit_bulk(
+    State(app): State<App>,
+    h: HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let b: Bulk = body(&bytes, "expected {\"submissions\": [submission, ...]}")?;
+    let token = bearer(&h);
+    let r = app.reg.clone();
+    let results =
+        blocking(move || r.submit_many(&b.submissions, token.as_deref(), today())).await?;
+    let accepted = results.iter().filter(|r| r.is_ok()).count();
+    let results: Vec<serde_json::Value> = results
+        .into_iter()
+        .map(|r| match r {
+            Ok(s) => serde_json::json!({ "ok": s }),
+            Err(e) => serde_json::json!({ "error": { "status": e.status, "message": e.message } }),
+        })
+        .collect();
+    Ok(Json(serde_json::json!({
+        "accepted": accepted,
+        "rejected": results.len() - accepted,
+        "results": results,
+    }))
+    .into_response())
+}
+
 async fn product(
     State(app): State<App>,
     UrlPath(id): UrlPath<String>,
@@ -371,6 +403,7 @@ pub fn router(reg: Arc<Registry>, rate: Option<RateLimit>) -> Router {
     };
     let api = Router::new()
         .route("/labels", post(submit))
+        .route("/labels/bulk", post(submit_bulk))
         .route("/products/{id}", get(product))
         .route("/products/{id}/suspend", post(suspend))
         .route("/products/{id}/reinstate", post(reinstate))

@@ -107,6 +107,22 @@ pub fn document() -> Value {
                     "413": error_response("Body over 16 MiB."),
                     "422": error_response("The label does not verify, or the profile does not match it or does not support its tier.")
                 }}))},
+            "/api/v1/labels/bulk": {"post": common(json!({
+                "summary": "Submit up to 1,000 labels at once. Each is checked on its own; the accepted ones are stored in one transaction and acknowledged together.",
+                "operationId": "submitBulk",
+                "security": [{"token": []}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["submissions"], "additionalProperties": false,
+                    "properties": {"submissions": {"type": "array", "maxItems": 1000, "items": {"$ref": "#/components/schemas/Submission"}}}}}}},
+                "responses": {
+                    "200": {"description": "One result per submission, in order.", "content": {"application/json": {"schema": {"type": "object", "properties": {
+                        "accepted": {"type": "integer"}, "rejected": {"type": "integer"},
+                        "results": {"type": "array", "items": {"type": "object", "properties": {"ok": {"$ref": "#/components/schemas/Submitted"},
+                            "error": {"type": "object", "properties": {"status": {"type": "integer"}, "message": {"type": "string"}}}}}}}}}}},
+                    "400": error_response("Malformed body."),
+                    "401": error_response("Missing or unknown token."),
+                    "403": error_response("Not a manufacturer's token."),
+                    "413": error_response("Over 1,000 submissions or 16 MiB.")
+                }}))},
             "/api/v1/products/{id}": {"get": common(json!({
                 "summary": "A product: label, tier, levels per scheme, support status, history.",
                 "operationId": "product",

@@ -130,14 +130,8 @@ fn limit(n: u32) -> i64 {
     i64::from(n)
 }
 
-impl Store for Postgres {
-    fn backend(&self) -> &'static str {
-        "postgresql"
-    }
-
-    fn put(&self, rec: &Record, event: &Event) -> Result<bool> {
-        self.write(|tx| {
-            let row = tx.query_one(
+fn put_one(tx: &mut Transaction<'_>, rec: &Record, event: &Event) -> Result<bool> {
+    let row = tx.query_one(
                 "INSERT INTO products (id, manufacturer, model, name, category, status, tier, label_tier,
                     valid_until, support_end, catalog_version, document, envelope, profile,
                     profile_format, evidence, search, updated_us)
@@ -167,10 +161,23 @@ impl Store for Postgres {
                     &rec.updated_us,
                 ],
             )?;
-            let inserted: bool = row.get(0);
-            put_levels(tx, &rec.id, &rec.levels)?;
-            add_event(tx, &rec.id, event)?;
-            Ok(!inserted)
+    let inserted: bool = row.get(0);
+    put_levels(tx, &rec.id, &rec.levels)?;
+    add_event(tx, &rec.id, event)?;
+    Ok(!inserted)
+}
+
+impl Store for Postgres {
+    fn backend(&self) -> &'static str {
+        "postgresql"
+    }
+
+    fn put(&self, items: &[(Record, Event)]) -> Result<Vec<bool>> {
+        self.write(|tx| {
+            items
+                .iter()
+                .map(|(rec, event)| put_one(tx, rec, event))
+                .collect()
         })
     }
 

@@ -40,6 +40,8 @@ impl From<StoreError> for ApiError {
 pub const ENDING_SOON_DAYS: i64 = 180;
 /// Most items one bulk check takes.
 pub const MAX_CHECK_ITEMS: usize = 20_000;
+/// Most submissions one bulk request takes.
+pub const MAX_BULK_SUBMISSIONS: usize = 1000;
 /// Most results one search or listing returns.
 pub const MAX_PAGE: u32 = 500;
 
@@ -433,6 +435,13 @@ impl Registry {
         ))
     }
 
+    fn manufacturer(&self, token: Option<&str>) -> Result<&str, ApiError> {
+        match self.role(token)? {
+            Role::Manufacturer(who) => Ok(who),
+            Role::Authority(_) => Err(err(403, "only a manufacturer's token may submit labels")),
+        }
+    }
+
     /// Verify a submission, assess its profile, and store it. The bearer token must belong to
     /// the label's manufacturer.
     pub fn submit(
@@ -441,14 +450,64 @@ impl Registry {
         token: Option<&str>,
         today: Date,
     ) -> Result<Submitted, ApiError> {
-        let role = self.role(token)?;
-        let Role::Manufacturer(who) = role else {
-            return Err(err(403, "only a manufacturer's token may submit labels"));
-        };
+        let who = self.manufacturer(token)?;
+        let (rec, event, mut out) = self.prepare(sub, who, today)?;
+        let existed = self.store.put(&[(rec, event)])?;
+        if existed.first() == Some(&true) {
+            out.event = "updated".into();
+        }
+        Ok(out)
+    }
+
+    /// Submit many labels at once: each is verified and assessed on its own (one result per
+    /// submission, in order); the accepted ones are stored in one transaction, so either all
+    /// of them are acknowledged or none is.
+    pub fn submit_many(
+        &self,
+        subs: &[Submission],
+        token: Option<&str>,
+        today: Date,
+    ) -> Result<Vec<Result<Submitted, ApiError>>, ApiError> {
+        if subs.len() > MAX_BULK_SUBMISSIONS {
+            return Err(err(
+                413,
+                format!("at most {MAX_BULK_SUBMISSIONS} submissions per request"),
+            ));
+        }
+        let who = self.manufacturer(token)?;
+        let mut results = Vec::with_capacity(subs.len());
+        let mut items = Vec::new();
+        let mut slots = Vec::new();
+        for (i, sub) in subs.iter().enumerate() {
+            match self.prepare(sub, who, today) {
+                Ok((rec, event, out)) => {
+                    items.push((rec, event));
+                    slots.push(i);
+                    results.push(Ok(out));
+                }
+                Err(e) => results.push(Err(e)),
+            }
+        }
+        let existed = self.store.put(&items)?;
+        for (i, ex) in slots.into_iter().zip(existed) {
+            if let (true, Some(Ok(out))) = (ex, results.get_mut(i)) {
+                out.event = "updated".into();
+            }
+        }
+        Ok(results)
+    }
+
+    /// Everything about a submission short of storing it.
+    fn prepare(
+        &self,
+        sub: &Submission,
+        who: &str,
+        today: Date,
+    ) -> Result<(Record, Event, Submitted), ApiError> {
         let v = verify(&sub.label, &self.trusted, today)
             .map_err(|e| err(422, format!("label does not verify: {e}")))?;
         let doc = v.document;
-        if doc.product.manufacturer != *who {
+        if doc.product.manufacturer != who {
             return Err(err(
                 403,
                 format!(
@@ -534,7 +593,7 @@ impl Registry {
                     ),
                 ));
             }
-            if old.manufacturer != *who {
+            if old.manufacturer != who {
                 return Err(err(403, "a manufacturer may only change its own products"));
             }
         }
@@ -581,20 +640,18 @@ impl Registry {
         } else {
             "registered"
         };
-        let existed = self.store.put(
-            &rec,
-            &Event {
-                at: day(today),
-                event: event.into(),
-                detail,
-            },
-        )?;
-        Ok(Submitted {
+        let out = Submitted {
             page: format!("/p/{}", doc.id),
             id: doc.id,
-            event: if existed { "updated" } else { "registered" }.into(),
+            event: event.into(),
             assessed_tier: j.tier,
-        })
+        };
+        let event = Event {
+            at: day(today),
+            event: event.into(),
+            detail,
+        };
+        Ok((rec, event, out))
     }
 
     fn level_views(&self, levels: Vec<SchemeLevel>) -> Vec<LevelView> {

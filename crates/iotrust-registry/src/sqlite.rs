@@ -132,22 +132,16 @@ fn add_event(tx: &Transaction<'_>, id: &str, e: &Event) -> Result<()> {
     Ok(())
 }
 
-impl Store for Sqlite {
-    fn backend(&self) -> &'static str {
-        "sqlite"
-    }
-
-    fn put(&self, rec: &Record, event: &Event) -> Result<bool> {
-        self.write(|tx| {
-            let existed = tx
-                .query_row(
-                    "SELECT 1 FROM products WHERE id = ?1",
-                    params![rec.id],
-                    |_| Ok(()),
-                )
-                .optional()?
-                .is_some();
-            tx.execute(
+fn put_one(tx: &Transaction<'_>, rec: &Record, event: &Event) -> Result<bool> {
+    let existed = tx
+        .query_row(
+            "SELECT 1 FROM products WHERE id = ?1",
+            params![rec.id],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    tx.execute(
                 "INSERT INTO products (id, manufacturer, model, name, category, status, tier, label_tier,
                     valid_until, support_end, catalog_version, document, envelope, profile,
                     profile_format, evidence, search, updated_us)
@@ -176,9 +170,22 @@ impl Store for Sqlite {
                     rec.updated_us
                 ],
             )?;
-            put_levels(tx, &rec.id, &rec.levels)?;
-            add_event(tx, &rec.id, event)?;
-            Ok(existed)
+    put_levels(tx, &rec.id, &rec.levels)?;
+    add_event(tx, &rec.id, event)?;
+    Ok(existed)
+}
+
+impl Store for Sqlite {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn put(&self, items: &[(Record, Event)]) -> Result<Vec<bool>> {
+        self.write(|tx| {
+            items
+                .iter()
+                .map(|(rec, event)| put_one(tx, rec, event))
+                .collect()
         })
     }
 

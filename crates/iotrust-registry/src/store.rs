@@ -132,9 +132,9 @@ pub struct LevelCount {
 pub trait Store: Send + Sync {
     /// `sqlite` or `postgresql`.
     fn backend(&self) -> &'static str;
-    /// Insert or replace a product with its levels, and append `event` to its history — one
-    /// transaction. Returns whether the product existed before.
-    fn put(&self, rec: &Record, event: &Event) -> Result<bool>;
+    /// Insert or replace products with their levels, and append each one's event to its
+    /// history — all in one transaction. Returns, per product, whether it existed before.
+    fn put(&self, items: &[(Record, Event)]) -> Result<Vec<bool>>;
     fn product(&self, id: &str) -> Result<Option<Stored>>;
     fn levels(&self, id: &str) -> Result<Vec<SchemeLevel>>;
     fn history(&self, id: &str) -> Result<Vec<Event>>;

@@ -117,6 +117,54 @@ fn suite(db: &str) {
     assert_eq!(code, 201, "{text}");
     let other_id = json(&text)["id"].as_str().unwrap().to_string();
 
+    // --- bulk submission: each checked on its own, the good ones stored together
+    let bulk = serde_json::json!({"submissions": [
+        submission("VD-B1", days(3000)),
+        swapped.clone(),
+        submission("VD-B2", days(3000)),
+    ]});
+    let (code, text) = post(
+        &format!("{labels}/bulk"),
+        Some(TOK_VERIDOR),
+        &bulk.to_string(),
+    );
+    assert_eq!(code, 200, "{text}");
+    let r = json(&text);
+    assert_eq!(
+        (r["accepted"].as_u64(), r["rejected"].as_u64()),
+        (Some(2), Some(1)),
+        "{r}"
+    );
+    assert_eq!(r["results"][0]["ok"]["event"], "registered");
+    assert_eq!(r["results"][1]["error"]["status"], 422);
+    let b2 = r["results"][2]["ok"]["id"].as_str().unwrap().to_string();
+    assert_eq!(get(&format!("{}/api/v1/products/{b2}", s.base)).0, 200);
+    let (code, _) = post(
+        &format!("{labels}/bulk"),
+        Some(TOK_AUTHORITY),
+        &bulk.to_string(),
+    );
+    assert_eq!(code, 403);
+    for model in ["VD-B1", "VD-B2"] {
+        let id = json(
+            &get(&format!(
+                "{}/api/v1/search?q={}",
+                s.base,
+                model.to_lowercase()
+            ))
+            .1,
+        )["results"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (code, _) = post(
+            &format!("{}/api/v1/products/{id}/revoke", s.base),
+            Some(TOK_AUTHORITY),
+            r#"{"reason": "test batch withdrawn"}"#,
+        );
+        assert_eq!(code, 200);
+    }
+
     // --- the product
     let (code, text) = get(&format!("{}/api/v1/products/{id}", s.base));
     assert_eq!(code, 200, "{text}");
@@ -141,7 +189,7 @@ fn suite(db: &str) {
     assert_eq!(r["total"], 3);
     let (_, text) = get(&format!("{}/api/v1/search?q=SMART-LOCK&limit=2", s.base));
     let r = json(&text);
-    assert_eq!(r["total"], 4);
+    assert_eq!(r["total"], 6, "revoked products are found too");
     assert_eq!(r["results"].as_array().unwrap().len(), 2);
     let (_, text) = get(&format!("{}/api/v1/search?q=%25", s.base));
     assert_eq!(json(&text)["total"], 0, "`%` is not a wildcard");
@@ -392,7 +440,7 @@ fn suite(db: &str) {
     let p = reg.product(&id, today()).unwrap();
     assert_eq!(p.status, "active");
     assert_eq!(p.history.len(), 4);
-    assert_eq!(reg.count().unwrap(), 4);
+    assert_eq!(reg.count().unwrap(), 6);
 }
 
 #[test]
