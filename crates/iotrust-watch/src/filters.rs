@@ -179,7 +179,7 @@ pub fn propose(inc: &Incident) -> Option<ProposedFilters> {
                 },
             });
         }
-        Detector::OutboundFlood | Detector::C2Contact => {
+        Detector::OutboundFlood | Detector::C2Contact | Detector::Beaconing => {
             for t in &inc.targets {
                 let Some(peer) = t.peer.filter(|p| p.is_ipv4() == d.is_ipv4()) else {
                     continue;
@@ -220,7 +220,8 @@ pub fn propose(inc: &Incident) -> Option<ProposedFilters> {
                 });
             }
         }
-        Detector::InboundAttack => return None,
+        // victims get no filter; a rate anomaly has no signature to match
+        Detector::InboundAttack | Detector::BruteForce | Detector::RateAnomaly => return None,
     }
     if nft.is_empty() && fs.is_empty() {
         return None;

@@ -320,6 +320,42 @@ fn summarize(inc: &Incident) -> String {
                 .unwrap_or_default();
             format!("{} contacts listed C2 {peer}", inc.device)
         }
+        Detector::BruteForce => {
+            let peer = inc
+                .targets
+                .first()
+                .and_then(|t| t.peer)
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            format!(
+                "{} receives {} login attempts to port {} per window from {peer} (victim: do not blackhole)",
+                inc.device,
+                c("attempts"),
+                c("port")
+            )
+        }
+        Detector::Beaconing => {
+            let peer = inc
+                .targets
+                .first()
+                .and_then(|t| t.peer.map(|p| (p, t.dst_port.unwrap_or(0))))
+                .map(|(p, port)| format!("{p}:{port}"))
+                .unwrap_or_default();
+            format!(
+                "{} contacts {peer} every {:.1} s (jitter {:.1} s, {} times in a row)",
+                inc.device,
+                c("period_ms") as f64 / 1000.0,
+                c("jitter_ms") as f64 / 1000.0,
+                c("beacons")
+            )
+        }
+        Detector::RateAnomaly => format!(
+            "{} sends {} packets/s, {}× its usual {} packets/s",
+            inc.device,
+            c("pps"),
+            c("pps") / c("usual_pps").max(1),
+            c("usual_pps")
+        ),
     }
 }
 

@@ -28,6 +28,9 @@ pub struct Config {
     pub scan: detectors::scan::Config,
     pub flood: detectors::flood::Config,
     pub inbound: detectors::inbound::Config,
+    pub bruteforce: detectors::bruteforce::Config,
+    pub beacon: detectors::beacon::Config,
+    pub baseline: detectors::baseline::Config,
 }
 
 impl Default for Config {
@@ -41,6 +44,9 @@ impl Default for Config {
             scan: Default::default(),
             flood: Default::default(),
             inbound: Default::default(),
+            bruteforce: Default::default(),
+            beacon: Default::default(),
+            baseline: Default::default(),
         }
     }
 }
@@ -179,7 +185,8 @@ impl Watch {
         owns: impl Fn(Addr) -> bool,
     ) {
         self.records += 1;
-        let mut found: [Option<Finding>; 5] = [None; 5];
+        // slots: the order events of one record come out in (the sharded merge keeps it)
+        let mut found: [Option<Finding>; 8] = [None; 8];
         if sides.src && self.is_local(r.src) {
             let mirai_open = self.book.is_open(r.src, Detector::MiraiScan, r.last_us);
             if let Some(h) = self.table.touch(r.src) {
@@ -191,15 +198,19 @@ impl Watch {
                 found[0] = m;
                 found[1] = s;
                 found[2] = f;
+                found[3] = detectors::baseline::observe(&self.cfg.baseline, &mut h.baseline, r);
+                found[4] = detectors::beacon::observe(&self.cfg.beacon, &mut h.beacon, r);
             }
         }
         if sides.dst && self.is_local(r.dst) {
             if let Some(h) = self.table.touch(r.dst) {
-                found[3] = detectors::inbound::observe(&self.cfg.inbound, &mut h.inbound, r);
+                found[5] = detectors::inbound::observe(&self.cfg.inbound, &mut h.inbound, r);
+                found[6] =
+                    detectors::bruteforce::observe(&self.cfg.bruteforce, &mut h.bruteforce, r);
             }
         }
         let local = &self.local;
-        found[4] = self
+        found[7] = self
             .indicators
             .observe(r, |a| local.is_empty() || local.lookup(a).is_some())
             .filter(|f| owns(f.device));

@@ -16,6 +16,9 @@
 //!   `packets × window / max(window, duration)` to a window, so a 60 s flow exported at once
 //!   does not look like a 10 s burst.
 
+pub mod baseline;
+pub mod beacon;
+pub mod bruteforce;
 pub mod c2;
 pub mod flood;
 pub mod inbound;
@@ -39,15 +42,24 @@ pub enum Detector {
     InboundAttack,
     /// The device talks to a listed command-and-control address or port ([`c2`]).
     C2Contact,
+    /// The subscriber's device receives many login attempts from one source ([`bruteforce`]).
+    BruteForce,
+    /// The device contacts one destination at a steady period ([`beacon`]).
+    Beaconing,
+    /// The device sends many times its usual packet rate ([`baseline`]).
+    RateAnomaly,
 }
 
 impl Detector {
-    pub const ALL: [Detector; 5] = [
+    pub const ALL: [Detector; 8] = [
         Detector::MiraiScan,
         Detector::HorizontalScan,
         Detector::OutboundFlood,
         Detector::InboundAttack,
         Detector::C2Contact,
+        Detector::BruteForce,
+        Detector::Beaconing,
+        Detector::RateAnomaly,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -57,13 +69,16 @@ impl Detector {
             Detector::OutboundFlood => "outbound-flood",
             Detector::InboundAttack => "inbound-attack",
             Detector::C2Contact => "c2-contact",
+            Detector::BruteForce => "brute-force",
+            Detector::Beaconing => "beaconing",
+            Detector::RateAnomaly => "rate-anomaly",
         }
     }
 
     /// What the incident's device is: the source of bad traffic, or its victim.
     pub const fn role(self) -> Role {
         match self {
-            Detector::InboundAttack => Role::Victim,
+            Detector::InboundAttack | Detector::BruteForce => Role::Victim,
             _ => Role::InfectedDevice,
         }
     }
@@ -182,6 +197,9 @@ pub struct HostState {
     pub(crate) scan: scan::State,
     pub(crate) flood: flood::State,
     pub(crate) inbound: inbound::State,
+    pub(crate) bruteforce: bruteforce::State,
+    pub(crate) beacon: beacon::State,
+    pub(crate) baseline: baseline::State,
 }
 
 pub(crate) const US: i64 = 1_000_000;
@@ -249,10 +267,13 @@ mod tests {
             std::mem::size_of::<scan::State>(),
             std::mem::size_of::<flood::State>(),
             std::mem::size_of::<inbound::State>(),
+            std::mem::size_of::<bruteforce::State>(),
+            std::mem::size_of::<beacon::State>(),
+            std::mem::size_of::<baseline::State>(),
             std::mem::size_of::<HostState>(),
         ];
-        eprintln!("mirai, scan, flood, inbound, host: {sizes:?}");
-        assert!(sizes[4] <= 416, "{sizes:?}");
+        eprintln!("mirai, scan, flood, inbound, bruteforce, beacon, baseline, host: {sizes:?}");
+        assert!(sizes[7] <= 600, "{sizes:?}");
     }
 
     #[test]
