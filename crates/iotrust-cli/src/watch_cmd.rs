@@ -2,14 +2,18 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
 use clap::Args;
 use iotrust_flow::{CaptureReader, Datagram, DecodeConfig, FlowDecoder, FlowRecord, ZeekReader};
+use iotrust_watch::collector::{bind_udp, receive_buffer, DEFAULT_RECV_BUFFER};
 use iotrust_watch::{
-    nftables_ruleset, propose, Config, Indicators, JsonLines, Prefix, Subscribers, Watch,
+    nftables_ruleset, propose, Config, Event, EventKind, Indicators, JsonLines, Metrics,
+    NoticeTemplate, Prefix, Sharded, Subscribers, Webhook, WebhookConfig,
 };
 
 use crate::exit;
@@ -28,6 +32,14 @@ pub struct WatchArgs {
     /// With --netflow: stop after this many seconds (default: run until killed).
     #[arg(long, value_name = "SECS")]
     pub duration: Option<u64>,
+    /// With --netflow: socket receive buffer to ask for (the kernel caps it at
+    /// net.core.rmem_max).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_RECV_BUFFER)]
+    pub recv_buffer: usize,
+    /// Detector threads, each owning the hosts whose address hashes to it (default: the
+    /// number of CPUs; 1 = detect on the reading thread).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
     /// Detector settings (TOML; see crates/iotrust-watch/README.md).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -49,10 +61,69 @@ pub struct WatchArgs {
     /// Write incident events (JSON lines) here instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// POST every incident event as JSON to this http:// URL (queued, retried with backoff;
+    /// never slows detection).
+    #[arg(long, value_name = "URL")]
+    pub webhook: Option<String>,
+    /// With --webhook: events waiting at most; more are dropped and counted.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub webhook_queue: usize,
+    /// Render a notice from this template for every opened incident (placeholders in
+    /// crates/iotrust-watch/README.md); written to --notices DIR.
+    #[arg(long, value_name = "FILE", requires = "notices")]
+    pub notice_template: Option<PathBuf>,
+    /// Directory for rendered notices (`notice-<id>-<device>.txt`).
+    #[arg(long, value_name = "DIR", requires = "notice_template")]
+    pub notices: Option<PathBuf>,
+    /// Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9464).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<SocketAddr>,
 }
 
-fn read(path: &PathBuf) -> anyhow::Result<String> {
+fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// Where events go: JSON lines, webhook, notices, metrics.
+struct Sinks {
+    out: JsonLines<Box<dyn Write>>,
+    webhook: Option<Webhook>,
+    notice: Option<(NoticeTemplate, PathBuf)>,
+    metrics: Arc<Metrics>,
+}
+
+impl Sinks {
+    fn emit(&mut self, e: &Event) -> anyhow::Result<()> {
+        self.out.write(e)?;
+        self.metrics.events.fetch_add(1, Relaxed);
+        if e.event == EventKind::Opened {
+            self.metrics.incident_opened(e.incident.detector);
+            if let Some((t, dir)) = &self.notice {
+                let name = format!(
+                    "notice-{}-{}.txt",
+                    e.incident.id,
+                    e.incident.device.to_string().replace(':', "_")
+                );
+                let path = dir.join(name);
+                std::fs::write(&path, t.render(&e.incident))
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+        }
+        if let Some(w) = &self.webhook {
+            w.send(e);
+        }
+        Ok(())
+    }
+
+    /// Hands out the engine's events, updates the metrics.
+    fn drain(&mut self, engine: &mut Sharded) -> anyhow::Result<()> {
+        let events: Vec<Event> = engine.drain_events().collect();
+        for e in &events {
+            self.emit(e)?;
+        }
+        self.metrics.set_stats(&engine.stats());
+        Ok(())
+    }
 }
 
 pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
@@ -72,31 +143,74 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
                 .map_err(|e| anyhow!("--local `{c}`: not a CIDR prefix ({e:?})"))?,
         );
     }
-    let mut watch = Watch::new(cfg);
-    if let Some(p) = &args.indicators {
-        watch = watch.with_indicators(Indicators::parse(&read(p)?, &p.display().to_string())?);
+    let indicators = match &args.indicators {
+        Some(p) => Indicators::parse(&read(p)?, &p.display().to_string())?,
+        None => Indicators::default(),
+    };
+    let subscribers = match &args.subscribers {
+        Some(p) => Subscribers::parse(&read(p)?, &p.display().to_string())?,
+        None => Subscribers::default(),
+    };
+    let notice = match (&args.notice_template, &args.notices) {
+        (Some(t), Some(dir)) => {
+            let tpl = NoticeTemplate::parse(&read(t)?, &t.display().to_string())?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            Some((tpl, dir.clone()))
+        }
+        _ => None,
+    };
+    let metrics = Metrics::new();
+    if let Some(addr) = args.metrics {
+        let listener = std::net::TcpListener::bind(addr)
+            .with_context(|| format!("cannot listen on tcp {addr} for metrics"))?;
+        eprintln!(
+            "watch: metrics on http://{}/metrics",
+            listener.local_addr()?
+        );
+        iotrust_watch::metrics::serve(listener, metrics.clone())?;
     }
-    if let Some(p) = &args.subscribers {
-        watch = watch.with_subscribers(Subscribers::parse(&read(p)?, &p.display().to_string())?);
-    }
+    let webhook = match &args.webhook {
+        Some(url) => Some(Webhook::start(
+            WebhookConfig {
+                queue: args.webhook_queue.max(1),
+                ..WebhookConfig::new(url)
+            },
+            metrics.clone(),
+        )?),
+        None => None,
+    };
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(1)
+    });
+    let mut engine = Sharded::new(cfg, threads, indicators, subscribers);
     let sink: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
         )),
         None => Box::new(std::io::stdout().lock()),
     };
-    let mut out = JsonLines::new(sink);
-    let mut problems = 0u64;
-    let feed = |watch: &mut Watch,
-                r: &FlowRecord,
-                out: &mut JsonLines<Box<dyn Write>>|
-     -> anyhow::Result<()> {
-        watch.observe(r);
-        for e in watch.drain_events() {
-            out.write(&e)?;
-        }
-        Ok(())
+    let mut sinks = Sinks {
+        out: JsonLines::new(sink),
+        webhook,
+        notice,
+        metrics: metrics.clone(),
     };
+    let mut problems = 0u64;
+    let mut fed = 0u64;
+    let mut feed =
+        |engine: &mut Sharded, r: &FlowRecord, sinks: &mut Sinks| -> anyhow::Result<()> {
+            engine.observe(r)?;
+            fed += 1;
+            // events leave the engine in batches anyway: hand them out every 4,096 records
+            if fed % 4096 == 0 {
+                sinks.metrics.records.fetch_add(4096, Relaxed);
+                sinks.drain(engine)?;
+            }
+            Ok(())
+        };
     for p in &args.pcap {
         let name = p.display().to_string();
         let input: Box<dyn std::io::Read> = if name == "-" {
@@ -104,13 +218,14 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         } else {
             Box::new(std::fs::File::open(p).with_context(|| format!("cannot open {name}"))?)
         };
-        let reader = CaptureReader::new(std::io::BufReader::new(input))
+        let reader = CaptureReader::new(std::io::BufReader::with_capacity(1 << 20, input))
             .map_err(|e| anyhow!("{name}: {e}"))?;
         for rec in reader {
             match rec {
-                Ok(r) => feed(&mut watch, &r, &mut out)?,
+                Ok(r) => feed(&mut engine, &r, &mut sinks)?,
                 Err(e) => {
                     problems += 1;
+                    metrics.decode_errors.fetch_add(1, Relaxed);
                     eprintln!("{name}: {e}");
                     if !e.can_continue() {
                         break;
@@ -124,9 +239,10 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         let file = std::fs::File::open(p).with_context(|| format!("cannot open {name}"))?;
         for rec in ZeekReader::new(std::io::BufReader::new(file)) {
             match rec {
-                Ok(r) => feed(&mut watch, &r, &mut out)?,
+                Ok(r) => feed(&mut engine, &r, &mut sinks)?,
                 Err(e) => {
                     problems += 1;
+                    metrics.decode_errors.fetch_add(1, Relaxed);
                     eprintln!("{name}: {e}");
                     if !e.can_continue() {
                         break;
@@ -136,53 +252,23 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         }
     }
     if let Some(addr) = args.netflow {
-        let sock = std::net::UdpSocket::bind(addr)
-            .with_context(|| format!("cannot listen on udp {addr}"))?;
-        sock.set_read_timeout(Some(Duration::from_millis(200)))?;
-        eprintln!("watch: collecting flows on udp {addr}");
-        let mut decoder = FlowDecoder::new(DecodeConfig::default());
-        let mut buf = vec![0u8; 65_535];
-        let mut records = Vec::new();
-        let deadline = args
-            .duration
-            .map(|s| Instant::now() + Duration::from_secs(s));
-        while deadline.is_none_or(|d| Instant::now() < d) {
-            let (n, from) = match sock.recv_from(&mut buf) {
-                Ok(x) => x,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    continue
-                }
-                Err(e) => return Err(e.into()),
-            };
-            let now_us = jiff::Timestamp::now().as_microsecond();
-            records.clear();
-            let d = decoder.decode(
-                Datagram {
-                    exporter: from.ip(),
-                    received_us: now_us,
-                    bytes: &buf[..n],
-                },
-                &mut records,
-            );
-            problems += d.errors.len() as u64;
-            for r in &records {
-                feed(&mut watch, r, &mut out)?;
-            }
-        }
-        let st = decoder.total_stats();
+        problems += collect(addr, &args, &mut engine, &mut sinks)?;
+    }
+    engine.finish()?;
+    sinks.drain(&mut engine)?;
+    sinks.out.flush()?;
+    if let Some(w) = sinks.webhook.take() {
+        w.finish();
         eprintln!(
-            "watch: flow decoder: {}",
-            serde_json::to_string(&st).unwrap_or_default()
+            "watch: webhook: {} sent, {} failed, {} dropped",
+            metrics.webhook_sent.load(Relaxed),
+            metrics.webhook_failed.load(Relaxed),
+            metrics.webhook_dropped.load(Relaxed)
         );
     }
-    out.flush()?;
     if let Some(path) = &args.filters {
-        let proposals: Vec<_> = watch.incidents().filter_map(propose).collect();
+        let incidents = engine.incidents();
+        let proposals: Vec<_> = incidents.iter().filter_map(propose).collect();
         let mut text = nftables_ruleset(&proposals);
         text.push_str("\n# BGP FlowSpec rules (proposed; apply to the infected device's outbound traffic only)\n");
         for p in &proposals {
@@ -197,7 +283,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
             path.display()
         );
     }
-    let stats = watch.stats();
+    let stats = engine.stats();
     eprintln!(
         "watch: {}",
         serde_json::to_string(&stats).unwrap_or_default()
@@ -206,4 +292,101 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         eprintln!("watch: {problems} input problem(s) counted and skipped");
     }
     Ok(exit::OK)
+}
+
+/// The UDP collector loop: datagrams decoded on this thread, records to the shards; the
+/// engine is synced (events written) every 100 ms of wall time and on a quiet socket.
+fn collect(
+    addr: SocketAddr,
+    args: &WatchArgs,
+    engine: &mut Sharded,
+    sinks: &mut Sinks,
+) -> anyhow::Result<u64> {
+    let sock =
+        bind_udp(addr, args.recv_buffer).with_context(|| format!("cannot listen on udp {addr}"))?;
+    sock.set_read_timeout(Some(Duration::from_millis(50)))?;
+    let local = sock.local_addr()?;
+    sinks
+        .metrics
+        .udp_port
+        .store(u64::from(local.port()), Relaxed);
+    eprintln!(
+        "watch: collecting flows on udp {local} ({} detector thread(s), receive buffer {} bytes)",
+        engine.shards(),
+        receive_buffer(&sock).unwrap_or(0)
+    );
+    let mut decoder = FlowDecoder::new(DecodeConfig::default());
+    let mut buf = vec![0u8; 65_535];
+    let mut records = Vec::new();
+    let mut problems = 0u64;
+    let deadline = args
+        .duration
+        .map(|s| Instant::now() + Duration::from_secs(s));
+    let mut last_sync = Instant::now();
+    let mut second = (Instant::now(), 0u64);
+    let mut total = 0u64;
+    let mut datagrams = 0u64;
+    while deadline.is_none_or(|d| Instant::now() < d) {
+        let got = match sock.recv_from(&mut buf) {
+            Ok(x) => Some(x),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                None
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Some((n, from)) = got {
+            datagrams += 1;
+            let now_us = jiff::Timestamp::now().as_microsecond();
+            records.clear();
+            let d = decoder.decode(
+                Datagram {
+                    exporter: from.ip(),
+                    received_us: now_us,
+                    bytes: buf.get(..n).unwrap_or_default(),
+                },
+                &mut records,
+            );
+            let errors = d.errors.len() as u64;
+            problems += errors;
+            sinks.metrics.decode_errors.fetch_add(errors, Relaxed);
+            sinks.metrics.datagrams.fetch_add(1, Relaxed);
+            for r in &records {
+                engine.observe(r)?;
+            }
+            total += records.len() as u64;
+            sinks
+                .metrics
+                .records
+                .fetch_add(records.len() as u64, Relaxed);
+        }
+        let now = Instant::now();
+        if got.is_none() || now.duration_since(last_sync) >= Duration::from_millis(100) {
+            engine.sync()?;
+            sinks.drain(engine)?;
+            sinks.out.flush()?;
+            last_sync = now;
+        }
+        if now.duration_since(second.0) >= Duration::from_secs(1) {
+            sinks
+                .metrics
+                .records_per_second
+                .store(total - second.1, Relaxed);
+            second = (now, total);
+        }
+    }
+    let st = decoder.total_stats();
+    eprintln!(
+        "watch: collector: {datagrams} datagrams, {total} records, {} dropped by the kernel",
+        iotrust_watch::metrics::udp_drops(local.port()).unwrap_or(0)
+    );
+    eprintln!(
+        "watch: flow decoder: {}",
+        serde_json::to_string(&st).unwrap_or_default()
+    );
+    Ok(problems)
 }

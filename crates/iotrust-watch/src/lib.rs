@@ -1,11 +1,14 @@
 #![doc = include_str!("../README.md")]
 
+pub mod collector;
 pub mod detectors;
 pub mod error;
 pub mod filters;
 pub mod incident;
+pub mod metrics;
 pub mod net;
 pub mod shard;
+pub mod sinks;
 pub mod sketch;
 pub mod subscribers;
 pub mod table;
@@ -16,7 +19,9 @@ pub use detectors::{Attack, Detector, Finding, Role, Severity, Target};
 pub use error::Error;
 pub use filters::{nftables_ruleset, propose, FlowSpecAction, FlowSpecRule, ProposedFilters};
 pub use incident::{Event, EventKind, Incident, JsonLines};
+pub use metrics::Metrics;
 pub use net::Prefix;
 pub use shard::{shard_of, ShardStopped, Sharded};
+pub use sinks::{NoticeTemplate, Webhook, WebhookConfig};
 pub use subscribers::Subscribers;
 pub use watch::{Config, Watch, WatchStats};

@@ -1,0 +1,198 @@
+//! A paced NetFlow v9 / IPFIX sender for collector benchmarks (`scripts/bench-watch.sh`).
+//!
+//! ```sh
+//! cargo run --release -p iotrust-flow --features testing --example flow_sender -- \
+//!     --to 127.0.0.1:2055 --proto v9 --rate 500000 --seconds 10
+//! ```
+//!
+//! Sends `rate × seconds` flow records, `--per-datagram` (default 30) to a datagram, paced
+//! every millisecond; prints one JSON line with what it sent and the rate achieved. Records
+//! are IPv4 flows from `--hosts` subscriber addresses in 10.1.0.0/16 to random public
+//! destinations (TCP 70 %, UDP 30 %), built once into a pool of datagrams whose export
+//! time and sequence number are patched as they go out. The template is repeated every
+//! 256 datagrams (and first). Only loopback destinations are accepted.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use iotrust_flow::testing::{Field, MessageWriter, Rng, V4_FIELDS};
+use iotrust_flow::{Addr, FlowRecord, SourceKind, TcpFlags};
+
+const IPFIX_FIELDS: [Field; 11] = [
+    Field::new(8, 4),
+    Field::new(12, 4),
+    Field::new(7, 2),
+    Field::new(11, 2),
+    Field::new(4, 1),
+    Field::new(6, 1),
+    Field::new(2, 4),
+    Field::new(1, 4),
+    Field::new(152, 8),
+    Field::new(153, 8),
+    Field::new(10, 2),
+];
+
+struct Opts {
+    to: Vec<SocketAddr>,
+    ipfix: bool,
+    rate: u64,
+    seconds: f64,
+    per_datagram: usize,
+    hosts: u32,
+    seed: u64,
+}
+
+fn parse() -> Result<Opts, String> {
+    let mut o = Opts {
+        to: Vec::new(),
+        ipfix: false,
+        rate: 100_000,
+        seconds: 10.0,
+        per_datagram: 30,
+        hosts: 65_000,
+        seed: 1,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut val = || args.next().ok_or(format!("{a} needs a value"));
+        match a.as_str() {
+            "--to" => {
+                let addr: SocketAddr = val()?.parse().map_err(|e| format!("--to: {e}"))?;
+                if !addr.ip().is_loopback() {
+                    return Err("--to: loopback addresses only".into());
+                }
+                o.to.push(addr);
+            }
+            "--proto" => {
+                o.ipfix = match val()?.as_str() {
+                    "v9" => false,
+                    "ipfix" => true,
+                    p => return Err(format!("--proto {p}: v9 or ipfix")),
+                }
+            }
+            "--rate" => o.rate = val()?.parse().map_err(|e| format!("--rate: {e}"))?,
+            "--seconds" => o.seconds = val()?.parse().map_err(|e| format!("--seconds: {e}"))?,
+            "--per-datagram" => {
+                o.per_datagram = val()?.parse().map_err(|e| format!("--per-datagram: {e}"))?
+            }
+            "--hosts" => o.hosts = val()?.parse().map_err(|e| format!("--hosts: {e}"))?,
+            "--seed" => o.seed = val()?.parse().map_err(|e| format!("--seed: {e}"))?,
+            _ => return Err(format!("unknown argument {a}")),
+        }
+    }
+    if o.to.is_empty() {
+        return Err("give --to 127.0.0.1:PORT".into());
+    }
+    o.per_datagram = o.per_datagram.clamp(1, 40);
+    o.hosts = o.hosts.clamp(1, 65_536);
+    Ok(o)
+}
+
+fn record(rng: &mut Rng, hosts: u32, now_us: i64) -> FlowRecord {
+    let mut r = FlowRecord::new(SourceKind::NetflowV9);
+    let h = rng.below(u64::from(hosts)) as u32;
+    r.src = Addr::v4([10, 1, (h >> 8) as u8, h as u8]);
+    let d = (rng.next_u64() as u32).to_be_bytes();
+    r.dst = Addr::v4([d[0] % 200 + 11, d[1], d[2], d[3]]);
+    if rng.below(10) < 7 {
+        r.proto = 6;
+        r.tcp_flags = TcpFlags(TcpFlags::SYN | TcpFlags::ACK | 0x10);
+        r.dst_port = [443u16, 80, 22, 8080][rng.below(4) as usize];
+    } else {
+        r.proto = 17;
+        r.dst_port = [53u16, 123, 443, 3478][rng.below(4) as usize];
+    }
+    r.src_port = 1024 + rng.below(60_000) as u16;
+    r.packets = 1 + rng.below(20);
+    r.bytes = r.packets * (60 + rng.below(1400));
+    r.last_us = now_us - rng.below(1_000_000) as i64;
+    r.first_us = r.last_us - rng.below(5_000_000) as i64;
+    r
+}
+
+fn main() -> Result<(), String> {
+    let o = parse()?;
+    let sock = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let fields: &[Field] = if o.ipfix { &IPFIX_FIELDS } else { &V4_FIELDS };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?;
+    let now_us = i64::try_from(now.as_micros()).map_err(|e| e.to_string())?;
+    let secs = u32::try_from(now.as_secs()).map_err(|e| e.to_string())?;
+    let uptime_ms = 3_600_000u32;
+    let mut rng = Rng(o.seed);
+    // a pool of datagrams, each with the template (used every 256th) and without
+    let pool_len = 1024;
+    let mut pool: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(pool_len);
+    for _ in 0..pool_len {
+        let recs: Vec<FlowRecord> = (0..o.per_datagram)
+            .map(|_| record(&mut rng, o.hosts, now_us))
+            .collect();
+        let mk = |with_template: bool| {
+            let mut m = if o.ipfix {
+                MessageWriter::ipfix(1, secs, 0)
+            } else {
+                MessageWriter::v9(1, secs, uptime_ms, 0)
+            };
+            if with_template {
+                m.template(256, fields);
+            }
+            m.data(256, fields, &recs);
+            m.finish()
+        };
+        pool.push((mk(true), mk(false)));
+    }
+    let total = (o.rate as f64 * o.seconds) as u64;
+    let datagrams = total.div_ceil(o.per_datagram as u64);
+    let per_ms = o.rate as f64 / o.per_datagram as f64 / 1000.0;
+    let start = Instant::now();
+    let mut sent = 0u64;
+    let mut errors = 0u64;
+    let mut records = 0u64;
+    while sent < datagrams {
+        let due = ((start.elapsed().as_secs_f64() * 1000.0 * per_ms) as u64 + 1).min(datagrams);
+        if sent >= due {
+            std::thread::sleep(Duration::from_micros(200));
+            continue;
+        }
+        while sent < due {
+            let Some((with, without)) = pool.get_mut((sent % pool_len as u64) as usize) else {
+                break;
+            };
+            let buf = if sent % 256 == 0 { with } else { without };
+            let elapsed = start.elapsed();
+            let t = secs.wrapping_add(elapsed.as_secs() as u32);
+            let seq = if o.ipfix { records as u32 } else { sent as u32 };
+            // header: v9 = version, count, uptime, secs, sequence, source id;
+            // IPFIX = version, length, secs, sequence, domain
+            let (t_at, seq_at) = if o.ipfix { (4, 8) } else { (8, 12) };
+            if let Some(b) = buf.get_mut(t_at..t_at + 4) {
+                b.copy_from_slice(&t.to_be_bytes());
+            }
+            if let Some(b) = buf.get_mut(seq_at..seq_at + 4) {
+                b.copy_from_slice(&seq.to_be_bytes());
+            }
+            if !o.ipfix {
+                let up = uptime_ms.wrapping_add(elapsed.as_millis() as u32);
+                if let Some(b) = buf.get_mut(4..8) {
+                    b.copy_from_slice(&up.to_be_bytes());
+                }
+            }
+            for to in &o.to {
+                if sock.send_to(buf, to).is_err() {
+                    errors += 1;
+                }
+            }
+            sent += 1;
+            records += o.per_datagram as u64;
+        }
+    }
+    let secs_taken = start.elapsed().as_secs_f64();
+    println!(
+        "{{\"proto\":\"{}\",\"datagrams\":{sent},\"records\":{records},\"seconds\":{secs_taken:.3},\"achieved_rate\":{:.0},\"target_rate\":{},\"send_errors\":{errors}}}",
+        if o.ipfix { "ipfix" } else { "v9" },
+        records as f64 / secs_taken,
+        o.rate
+    );
+    Ok(())
+}

@@ -1,0 +1,41 @@
+//! The UDP side of the flow collector: a socket with a large receive buffer. Decoding is
+//! [`iotrust_flow::FlowDecoder`]'s; the loop that reads, decodes and feeds the engine is the
+//! caller's (`iotrust watch --netflow`).
+
+use std::net::{SocketAddr, UdpSocket};
+
+/// Receive buffer asked for by default: 32 MiB, so a burst of datagrams waits in the kernel
+/// instead of being dropped (the kernel caps it at `net.core.rmem_max`; see
+/// [`receive_buffer`] for what was granted).
+pub const DEFAULT_RECV_BUFFER: usize = 32 << 20;
+
+/// A UDP socket bound to `addr` with (up to) `recv_buffer` bytes of receive buffer.
+pub fn bind_udp(addr: SocketAddr, recv_buffer: usize) -> std::io::Result<UdpSocket> {
+    let sock = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    // best effort: an unprivileged process gets at most net.core.rmem_max
+    let _ = sock.set_recv_buffer_size(recv_buffer);
+    sock.bind(&addr.into())?;
+    Ok(sock.into())
+}
+
+/// The receive buffer the kernel granted the socket.
+pub fn receive_buffer(sock: &UdpSocket) -> Option<usize> {
+    socket2::SockRef::from(sock).recv_buffer_size().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binds_on_loopback_with_a_buffer() {
+        let s = bind_udp("127.0.0.1:0".parse().unwrap(), 1 << 20).unwrap();
+        assert!(receive_buffer(&s).unwrap() > 0);
+        let port = s.local_addr().unwrap().port();
+        assert_eq!(crate::metrics::udp_drops(port), Some(0));
+    }
+}
