@@ -19,7 +19,8 @@
 //! **Thresholds** (per destination, window [`Config::window_secs`] 60 s stretched by
 //! `sampling / 100` for sampled data, at most an hour): the top source has made at least
 //! [`Config::min_attempts`] (20) attempts, counted × sampling, from at least
-//! [`Config::min_observed`] (5) observed records → severity medium, confidence 0.7; at 5×
+//! [`Config::min_observed`] (3) observed records (what keeps one sampled SYN × 1,000 from
+//! counting as 1,000 attempts) → severity medium, confidence 0.7; at 5×
 //! the threshold high and 0.8. The incident's device is the **victim**; the attacker is its
 //! `peer` target. No filter is proposed (the attacker is outside).
 //!
@@ -56,7 +57,7 @@ impl Default for Config {
             window_secs: 60,
             max_window_secs: 3600,
             min_attempts: 20,
-            min_observed: 5,
+            min_observed: 3,
         }
     }
 }
@@ -207,7 +208,7 @@ mod tests {
             }
         }
         let f = hit.unwrap();
-        assert_eq!(f.counters.get("observed"), Some(5), "min_observed guards");
-        assert_eq!(f.counters.get("attempts"), Some(500));
+        assert_eq!(f.counters.get("observed"), Some(3), "min_observed guards");
+        assert_eq!(f.counters.get("attempts"), Some(300));
     }
 }
