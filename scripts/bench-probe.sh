@@ -185,6 +185,18 @@ echo "iotrust probe ..." >&2
 timed iotrust "$BIN" probe $TARGETS --scope "$NET.0/24" -o "$OUT/iotrust.json" \
     --no-builtin-credentials --credentials "$OUT/creds.csv"
 
+if [ "${SKIP_PEERS:-0}" = 1 ]; then
+    python3 - "$OUT" <<'PY'
+import json, re, sys
+out = sys.argv[1]
+t = open(f"{out}/iotrust.time").read()
+w = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", t)
+print(f"iotrust probe: {int(w.group(1) or 0) * 3600 + int(w.group(2)) * 60 + float(w.group(3)):.1f} s")
+for d in json.load(open(f"{out}/iotrust.json"))["devices"]:
+    print(d["address"], d["started"], d["finished"], len(d["findings"]), "findings", d.get("incomplete") or "")
+PY
+    return
+fi
 NMAP_SCRIPTS=telnet-brute,ssh-brute,ftp-anon,http-brute,http-default-accounts,mqtt-subscribe,snmp-brute,ssl-enum-ciphers,upnp-info
 NMAP_ARGS="brute.credfile=$OUT/creds-nmap.txt,brute.firstonly=true,snmp-brute.communitiesdb=$OUT/communities.txt,mqtt-subscribe.topic=#"
 nmap_run() { # LABEL EXTRA-ARGS...
@@ -221,6 +233,7 @@ while read -r name ip; do
                 fi
                 ;;
             snmp) args=(snmp) ;;
+            rtsp) args=(rtsp) ;;
             *) echo "$name $protocol/$port none" >>"$OUT/hydra-jobs.txt"; continue ;;
         esac
         label=hydra-$name-$protocol-$port
@@ -340,6 +353,11 @@ def hydra():
         if rc == "124":
             notes.append(f"{dev} {svc}: stopped by the timeout")
         hits = [l for l in text.splitlines() if re.match(r"^\[\d+\]\[[\w-]+\] host: ", l)]
+        if svc.startswith("rtsp/") and "does not need credentials" in text:
+            # hydra's rtsp module says so instead of guessing: counted as the open stream
+            found.add((dev, svc, "rtsp-unauthenticated"))
+            notes.append(f"{dev} {svc}: hydra says the server does not need credentials")
+            hits = []
         for h_ in hits:
             kind = "snmp-default-community" if svc.startswith("snmp/") else "default-credentials"
             m = re.search(r"login: (\S+)\s+password: (.*)$", h_)

@@ -29,6 +29,9 @@ case "$body" in
     printf 'Content-Type: text/html\r\n\r\n<html><title>Router Login</title><p>Invalid user name or password</p><form action="/cgi-bin/login.cgi" method="post"><input type="text" name="username"><input type="password" name="password"></form></html>' ;;
 esac
 CGI
+# the page a successful login redirects to (clients that follow the redirect, such as hydra's
+# http-post-form, judge the login by it)
+echo "<html><title>Router Status</title>WAN connected</html>" >"$DIR/form/status.html"
 chmod 755 "$DIR/form/cgi-bin/login.cgi"
 chmod 644 "$DIR/htdigest"
 cat >"$DIR/lighttpd.conf" <<CONF
