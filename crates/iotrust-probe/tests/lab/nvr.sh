@@ -1,7 +1,7 @@
 # A network video recorder whose logins are all guarded, each by a default credential:
 # OpenSSH that only offers keyboard-interactive logins (PAM asks for the password; pam_unix's
-# fail delay applies), GStreamer's RTSP server with Digest authentication, and mosquitto with a
-# password file and anonymous clients refused.
+# fail delay applies), GStreamer's RTSP server with Digest and with Basic authentication, and
+# mosquitto with a password file and anonymous clients refused.
 . "$LAB/common.sh"
 
 account admin admin 1000
@@ -20,8 +20,10 @@ PidFile $DIR/sshd.pid
 CONF
 start /usr/sbin/sshd -D -e -f "$DIR/sshd_config"
 
-# rtsp: Digest with a vendor default (Mobotix admin/meinsm)
+# rtsp: Digest with a vendor default (Mobotix admin/meinsm) on 554, and a second stream behind
+# Basic with another vendor default (Zyxel admin/1234) on 8554
 rtsp 554 live digest admin meinsm
+rtsp 8554 live basic admin 1234
 
 # mqtt: a password file holding a vendor default; anonymous clients refused
 mosquitto_passwd -c -b "$DIR/mosquitto.passwd" admin admin123 >/dev/null 2>&1
@@ -36,4 +38,5 @@ start /usr/sbin/mosquitto -c "$DIR/mosquitto.conf"
 
 wait_port tcp 22
 wait_port tcp 554
+wait_port tcp 8554
 wait_port tcp 1883
