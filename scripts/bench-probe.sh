@@ -35,7 +35,7 @@ SCALE_N=${SCALE_N:-256}
 PARTS=${PARTS:-lab scale}
 NMAP_TIMEOUT=${NMAP_TIMEOUT:-900}
 HYDRA_TIMEOUT=${HYDRA_TIMEOUT:-300}
-DEVICES=(camera router dvr hardened)
+read -r -a DEVICES <<<"${LAB_DEVICES:-camera router dvr hardened}"
 NET=10.213.0
 SCALE_PREFIX=20
 SCALE_SCOPE=10.213.16.0/$SCALE_PREFIX

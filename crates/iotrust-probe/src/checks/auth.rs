@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{run_credentials, Attempt, CredRun, Pace};
+use super::{run_credentials, run_credentials_capped, Attempt, CredRun, Pace};
 use crate::creds::Credential;
 use crate::driver::{lock, Ctx, Endpoint, Shared};
 use crate::evidence;
@@ -182,12 +182,12 @@ pub(crate) async fn ssh(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared)
         lock(state).creds_result(false, true);
         return;
     };
-    let run = run_credentials(
-        ctx,
-        1,
-        ctx.cfg.limits.parallel_per_service.min(4),
-        |b, sent| ssh_attempt(ctx, ep, kind, b, sent),
-    )
+    // OpenSSH drops unauthenticated connections beyond `MaxStartups` (10 by default) at random:
+    // four at once, and never more than eight even against a fail delay.
+    let parallel = ctx.cfg.limits.parallel_per_service.min(4);
+    let run = run_credentials_capped(ctx, 1, parallel, parallel * 2, |b, sent| {
+        ssh_attempt(ctx, ep, kind, b, sent)
+    })
     .await;
     let what = match kind {
         SshAuth::Password => "SSH",

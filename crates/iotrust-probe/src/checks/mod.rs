@@ -121,15 +121,33 @@ where
     F: Fn(Vec<Credential>, Pace) -> Fut,
     Fut: Future<Output = Attempt>,
 {
+    run_credentials_capped(ctx, batch, parallel, parallel.max(1) * MAX_WIDEN, attempt).await
+}
+
+/// [`run_credentials`] for a service that refuses more than `cap` unauthenticated connections
+/// at once by design (OpenSSH drops new ones beyond `MaxStartups`, 10 by default): the run
+/// never widens past `cap`.
+pub(crate) async fn run_credentials_capped<F, Fut>(
+    ctx: &Ctx,
+    batch: usize,
+    parallel: usize,
+    cap: usize,
+    attempt: F,
+) -> CredRun
+where
+    F: Fn(Vec<Credential>, Pace) -> Fut,
+    Fut: Future<Output = Attempt>,
+{
     let max = ctx.cfg.limits.max_attempts_per_service;
     let list: Vec<Credential> = ctx.creds.entries().iter().take(max).cloned().collect();
-    run_list(list, batch, parallel, &attempt).await
+    run_list(list, batch, parallel, cap, &attempt).await
 }
 
 async fn run_list<F, Fut>(
     list: Vec<Credential>,
     batch: usize,
     parallel: usize,
+    cap: usize,
     attempt: &F,
 ) -> CredRun
 where
@@ -143,7 +161,8 @@ where
         .map(<[Credential]>::to_vec)
         .collect();
     let opening = Arc::new(Semaphore::new(OPENING));
-    let first = run_round(batches, base, Some(SLOW_REJECTION), &opening, attempt).await;
+    let cap = cap.max(base);
+    let first = run_round(batches, base, cap, Some(SLOW_REJECTION), &opening, attempt).await;
     let mut attempts = first.attempts;
     let done = |success: Option<(Credential, String)>, attempts| CredRun {
         success,
@@ -160,7 +179,8 @@ where
     let (retry, gave_up, why) = if first.gave_up.is_some() {
         (first.retry, first.gave_up, first.why)
     } else {
-        let second = run_round(first.retry, (base / 2).max(1), None, &opening, attempt).await;
+        let half = (base / 2).max(1);
+        let second = run_round(first.retry, half, half, None, &opening, attempt).await;
         attempts += second.attempts;
         if second.success.is_some() {
             return done(second.success, attempts);
@@ -206,11 +226,12 @@ struct Round {
     why: BTreeMap<String, usize>,
 }
 
-/// One pass over `batches` with `base` connections at once. `slow`: verdicts awaited at least
-/// this long widen the run (None: never).
+/// One pass over `batches` with `base` connections at once, widened up to `cap`. `slow`:
+/// verdicts awaited at least this long widen the run (None: never).
 async fn run_round<F, Fut>(
     batches: Vec<Vec<Credential>>,
     base: usize,
+    cap: usize,
     slow: Option<Duration>,
     opening: &Arc<Semaphore>,
     attempt: &F,
@@ -220,7 +241,7 @@ where
     Fut: Future<Output = Attempt>,
 {
     let base = base.max(1);
-    let cap = base * MAX_WIDEN;
+    let cap = cap.max(base);
     let mut limit = base;
     let mut widest = base;
     let mut slow = slow;
@@ -380,6 +401,7 @@ mod tests {
         let r = run_round(
             list(60),
             2,
+            2 * MAX_WIDEN,
             Some(Duration::from_millis(5)),
             &Arc::new(Semaphore::new(OPENING)),
             &move |_b, sent: Pace| async move {
@@ -403,6 +425,7 @@ mod tests {
         let r = run_round(
             list(20),
             2,
+            2 * MAX_WIDEN,
             Some(Duration::from_secs(10)),
             &Arc::new(Semaphore::new(OPENING)),
             &move |_b, sent: Pace| async move {
@@ -428,6 +451,7 @@ mod tests {
         let r = run_round(
             list(20),
             2,
+            2 * MAX_WIDEN,
             Some(Duration::from_millis(1)),
             &Arc::new(Semaphore::new(OPENING)),
             &move |_b, _sent: Pace| async move {
@@ -451,6 +475,7 @@ mod tests {
         let r = run_round(
             list(40),
             2,
+            2 * MAX_WIDEN,
             Some(Duration::from_millis(5)),
             &Arc::new(Semaphore::new(OPENING)),
             &move |_b, sent: Pace| async move {
@@ -485,6 +510,7 @@ mod tests {
             creds(12),
             1,
             4,
+            4 * MAX_WIDEN,
             &move |b: Vec<Credential>, sent: Pace| async move {
                 let user = b[0].user.clone();
                 let n = {
@@ -518,6 +544,7 @@ mod tests {
             creds(10),
             1,
             4,
+            4 * MAX_WIDEN,
             &|b: Vec<Credential>, _sent: Pace| async move {
                 if b[0].user == "u7" {
                     Attempt::Failed(NetError::Timeout)
@@ -544,12 +571,18 @@ mod tests {
     async fn a_service_that_never_gives_a_verdict_is_given_up_early() {
         let gauge = Gauge::default();
         let g = &gauge;
-        let run = run_list(creds(100), 1, 2, &move |_b, sent: Pace| async move {
-            g.enter();
-            sent.sent();
-            g.leave();
-            Attempt::Inconclusive("no shell marker before the time limit")
-        })
+        let run = run_list(
+            creds(100),
+            1,
+            2,
+            2 * MAX_WIDEN,
+            &move |_b, sent: Pace| async move {
+                g.enter();
+                sent.sent();
+                g.leave();
+                Attempt::Inconclusive("no shell marker before the time limit")
+            },
+        )
         .await;
         assert!(!run.complete && run.success.is_none());
         assert!(g.calls.load(Ordering::SeqCst) < 20);
