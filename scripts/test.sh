@@ -16,8 +16,10 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
-# --- Python tools the tests use (compliance-trestle proves the OSCAL export is importable)
+# --- Python tools the tests use (compliance-trestle proves the OSCAL export is importable;
+# schemathesis fuzzes the registry's API from its OpenAPI document)
 python3 -c 'import trestle' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check "compliance-trestle>=3,<4"
+command -v schemathesis >/dev/null || python3 -m pip install -q --disable-pip-version-check "schemathesis>=4,<5"
 
 # --- Rust checks and tests
 cargo fmt --all -- --check

@@ -86,8 +86,9 @@ pub fn document() -> Value {
                 "CheckResponse": {"type": "object", "properties": {"tier": {"type": "string"}, "checked": {"type": "integer"}, "meeting": {"type": "integer"},
                     "results": {"type": "array", "items": {"type": "object", "properties": {"manufacturer": {"type": "string"}, "model": {"type": "string"}, "registered": {"type": "boolean"}, "meets": {"type": "boolean"}, "tier": {"type": ["string", "null"]}, "reason": {"type": "string"}, "id": {"type": "string"}}}}}},
                 "VerifyResult": {"type": "object", "properties": {"valid": {"type": "boolean"}, "reason": {"type": "string"}, "id": {"type": "string"}, "signers": {"type": "array", "items": {"type": "string"}}, "registry_status": {"type": ["string", "null"]}}},
-                "Programmes": {"type": "object", "properties": {"products": {"type": "integer"}, "tiers": {"type": "array", "items": {"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}]}},
-                    "schemes": {"type": "array", "items": {"type": "object", "properties": {"scheme": {"type": "string"}, "title": {"type": "string"}, "jurisdiction": {"type": "string"}, "kind": {"type": "string"}, "in_scope": {"type": "integer"}, "conformant": {"type": "integer"}, "levels": {"type": "array", "items": {"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}]}}}}}}},
+                "Count": {"type": "object", "required": ["id", "products"], "properties": {"id": {"type": "string"}, "products": {"type": "integer", "minimum": 0}}},
+                "Programmes": {"type": "object", "properties": {"products": {"type": "integer"}, "tiers": {"type": "array", "items": {"$ref": "#/components/schemas/Count"}},
+                    "schemes": {"type": "array", "items": {"type": "object", "properties": {"scheme": {"type": "string"}, "title": {"type": "string"}, "jurisdiction": {"type": "string"}, "kind": {"type": "string"}, "in_scope": {"type": "integer"}, "conformant": {"type": "integer"}, "levels": {"type": "array", "items": {"$ref": "#/components/schemas/Count"}}}}}}},
                 "Reassessed": {"type": "object", "properties": {"catalog_version": {"type": "string"}, "checked": {"type": "integer"}, "changed": {"type": "integer"}, "failed": {"type": "array", "items": {"type": "string"}}}}
             }
         },

@@ -295,8 +295,9 @@ pub fn programmes(p: &Programmes) -> String {
         p.products
     );
     body.push_str("<section id=\"tiers\">");
-    let mut tiers = p.tiers.clone();
-    let below = p.products - p.tiers.iter().map(|(_, n)| n).sum::<u64>();
+    let mut tiers: Vec<(String, u64)> =
+        p.tiers.iter().map(|c| (c.id.clone(), c.products)).collect();
+    let below = p.products - tiers.iter().map(|(_, n)| n).sum::<u64>();
     tiers.insert(0, ("below baseline".into(), below));
     body.push_str(&bars(
         "Highest iotrust tier reached",
@@ -313,7 +314,15 @@ pub fn programmes(p: &Programmes) -> String {
             esc(&s.jurisdiction),
             esc(&s.scheme),
             s.in_scope,
-            bars("Highest level reached", &s.levels, p.products, 300)
+            bars(
+                "Highest level reached",
+                &s.levels
+                    .iter()
+                    .map(|c| (c.id.clone(), c.products))
+                    .collect::<Vec<_>>(),
+                p.products,
+                300
+            )
         );
     }
     body.push_str("</div><h2>Laws and baselines</h2>");

@@ -230,6 +230,14 @@ pub enum Action {
     Revoke,
 }
 
+/// How many products reach a tier or level.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Count {
+    /// The tier or level id.
+    pub id: String,
+    pub products: u64,
+}
+
 /// One scheme of the national-programme comparison.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ProgrammeView {
@@ -242,13 +250,13 @@ pub struct ProgrammeView {
     /// Active products conformant (every applicable mandatory provision met).
     pub conformant: u64,
     /// Per level of the scheme, lowest first: how many products reach it (their highest).
-    pub levels: Vec<(String, u64)>,
+    pub levels: Vec<Count>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Programmes {
     pub products: u64,
-    pub tiers: Vec<(String, u64)>,
+    pub tiers: Vec<Count>,
     pub schemes: Vec<ProgrammeView>,
 }
 
@@ -930,7 +938,10 @@ impl Registry {
                         .filter(|c| c.level.as_deref() == Some(&*l.id))
                         .map(|c| c.products)
                         .sum();
-                    (l.id.to_string(), n)
+                    Count {
+                        id: l.id.to_string(),
+                        products: n,
+                    }
                 })
                 .collect();
             schemes.push(ProgrammeView {
@@ -953,7 +964,10 @@ impl Registry {
                     .filter(|(x, _)| x.as_deref() == Some(t))
                     .map(|(_, n)| n)
                     .sum();
-                (t.clone(), n)
+                Count {
+                    id: t.clone(),
+                    products: n,
+                }
             })
             .collect();
         Ok(Programmes {

@@ -350,7 +350,7 @@ fn suite(db: &str) {
         cls["levels"]
             .as_array()
             .unwrap()
-            .contains(&serde_json::json!(["L4", 3])),
+            .contains(&serde_json::json!({"id": "L4", "products": 3})),
         "{cls}"
     );
 
