@@ -1,6 +1,9 @@
 //! The PostgreSQL backend (`--db postgres://…`): a pool of blocking clients.
 
-use postgres::{Client, NoTls, Row, Transaction};
+use std::collections::HashMap;
+
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, Row, Statement, Transaction};
 
 use crate::pool::Pool;
 use crate::store::{
@@ -50,7 +53,42 @@ const SUMMARY_COLS: &str =
     "id, manufacturer, model, name, category, status, tier, label_tier, valid_until, support_end";
 
 pub struct Postgres {
-    pool: Pool<Client>,
+    pool: Pool<Conn>,
+}
+
+/// A client with its prepared statements: each read statement is parsed once per connection,
+/// then every use is a single round trip.
+struct Conn {
+    client: Client,
+    prepared: HashMap<String, Statement>,
+}
+
+type Params<'a> = [&'a (dyn ToSql + Sync)];
+
+impl Conn {
+    fn statement(&mut self, sql: &str) -> Result<Statement> {
+        if let Some(s) = self.prepared.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql)?;
+        self.prepared.insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+
+    fn query(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
+        let st = self.statement(sql)?;
+        Ok(self.client.query(&st, params)?)
+    }
+
+    fn query_opt(&mut self, sql: &str, params: &Params<'_>) -> Result<Option<Row>> {
+        let st = self.statement(sql)?;
+        Ok(self.client.query_opt(&st, params)?)
+    }
+
+    fn query_one(&mut self, sql: &str, params: &Params<'_>) -> Result<Row> {
+        let st = self.statement(sql)?;
+        Ok(self.client.query_one(&st, params)?)
+    }
 }
 
 impl Postgres {
@@ -66,8 +104,13 @@ impl Postgres {
         let url = url.to_string();
         let pool = Pool::new(
             max,
-            Box::new(move || Client::connect(&url, NoTls).map_err(StoreError::from)),
-            Client::is_closed,
+            Box::new(move || {
+                Ok(Conn {
+                    client: Client::connect(&url, NoTls)?,
+                    prepared: HashMap::new(),
+                })
+            }),
+            |c: &Conn| c.client.is_closed(),
         );
         drop(first);
         Ok(Postgres { pool })
@@ -75,7 +118,7 @@ impl Postgres {
 
     fn write<T>(&self, f: impl FnOnce(&mut Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut c = self.pool.get()?;
-        let mut tx = c.transaction()?;
+        let mut tx = c.client.transaction()?;
         let out = f(&mut tx)?;
         tx.commit()?;
         Ok(out)
@@ -90,6 +133,25 @@ impl Drop for Postgres {
 
 fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
+}
+
+fn stored(r: &Row) -> Stored {
+    Stored {
+        id: r.get(0),
+        manufacturer: r.get(1),
+        model: r.get(2),
+        status: r.get(3),
+        tier: r.get(4),
+        label_tier: r.get(5),
+        valid_until: r.get(6),
+        support_end: r.get(7),
+        catalog_version: r.get(8),
+        document: r.get(9),
+        envelope: r.get(10),
+        profile: r.get(11),
+        profile_format: r.get(12),
+        evidence: r.get(13),
+    }
 }
 
 fn summary(r: &Row) -> Summary {
@@ -189,22 +251,29 @@ impl Store for Postgres {
              FROM products WHERE id = $1",
             &[&id],
         )?;
-        Ok(row.map(|r| Stored {
-            id: r.get(0),
-            manufacturer: r.get(1),
-            model: r.get(2),
-            status: r.get(3),
-            tier: r.get(4),
-            label_tier: r.get(5),
-            valid_until: r.get(6),
-            support_end: r.get(7),
-            catalog_version: r.get(8),
-            document: r.get(9),
-            envelope: r.get(10),
-            profile: r.get(11),
-            profile_format: r.get(12),
-            evidence: r.get(13),
-        }))
+        Ok(row.as_ref().map(stored))
+    }
+
+    fn product_full(&self, id: &str) -> Result<Option<(Stored, Vec<SchemeLevel>, Vec<Event>)>> {
+        let mut c = self.pool.get()?;
+        let row = c.query_opt(
+            "SELECT id, manufacturer, model, status, tier, label_tier, valid_until, support_end,
+                catalog_version, document, envelope, profile, profile_format, evidence,
+                (SELECT coalesce(json_agg(json_build_object('scheme', scheme, 'level', level,
+                    'conformance', conformance) ORDER BY scheme), '[]')
+                 FROM levels WHERE product = p.id)::text,
+                (SELECT coalesce(json_agg(json_build_object('at', at, 'event', event,
+                    'detail', detail) ORDER BY seq), '[]')
+                 FROM history WHERE product = p.id)::text
+             FROM products p WHERE id = $1",
+            &[&id],
+        )?;
+        let Some(r) = row else { return Ok(None) };
+        let levels: Vec<SchemeLevel> = serde_json::from_str(r.get::<_, &str>(14))
+            .map_err(|e| StoreError(format!("levels of {id}: {e}")))?;
+        let history: Vec<Event> = serde_json::from_str(r.get::<_, &str>(15))
+            .map_err(|e| StoreError(format!("history of {id}: {e}")))?;
+        Ok(Some((stored(&r), levels, history)))
     }
 
     fn levels(&self, id: &str) -> Result<Vec<SchemeLevel>> {

@@ -682,13 +682,12 @@ impl Registry {
 
     /// A product with its label, levels, support status and history.
     pub fn product(&self, id: &str, today: Date) -> Result<ProductView, ApiError> {
-        let p = self
+        let (p, levels, history) = self
             .store
-            .product(id)?
+            .product_full(id)?
             .ok_or_else(|| err(404, format!("no product `{id}`")))?;
         let label: LabelDocument =
             serde_json::from_str(&p.document).map_err(|e| err(500, e.to_string()))?;
-        let levels = self.level_views(self.store.levels(id)?);
         Ok(ProductView {
             tier: self.lower(p.tier.as_deref(), p.label_tier.as_deref()),
             support: support_view(p.support_end.as_deref(), today),
@@ -697,9 +696,9 @@ impl Registry {
             label_tier: p.label_tier,
             assessed_tier: p.tier,
             catalog_version: p.catalog_version,
-            levels,
+            levels: self.level_views(levels),
             label,
-            history: self.store.history(id)?,
+            history,
         })
     }
 

@@ -136,6 +136,13 @@ pub trait Store: Send + Sync {
     /// history — all in one transaction. Returns, per product, whether it existed before.
     fn put(&self, items: &[(Record, Event)]) -> Result<Vec<bool>>;
     fn product(&self, id: &str) -> Result<Option<Stored>>;
+    /// A product with its levels and history (one round trip where the backend allows).
+    fn product_full(&self, id: &str) -> Result<Option<(Stored, Vec<SchemeLevel>, Vec<Event>)>> {
+        let Some(p) = self.product(id)? else {
+            return Ok(None);
+        };
+        Ok(Some((p, self.levels(id)?, self.history(id)?)))
+    }
     fn levels(&self, id: &str) -> Result<Vec<SchemeLevel>>;
     fn history(&self, id: &str) -> Result<Vec<Event>>;
     /// Set a product's status and append `event` — one transaction. False if there is no
