@@ -230,6 +230,21 @@ fn since(f: &Finding, r: &FlowRecord) -> (i64, jiff::Timestamp) {
     }
 }
 
+/// The finding's counters into the incident's map, in place when the names are the same
+/// (the usual case: no allocation per record during a long attack).
+fn set_counters(map: &mut BTreeMap<&'static str, u64>, c: &crate::detectors::Counters) {
+    let same = map.len() == c.iter().count() && c.iter().all(|(k, _)| map.contains_key(k));
+    if same {
+        for (k, v) in c.iter() {
+            if let Some(slot) = map.get_mut(k) {
+                *slot = v;
+            }
+        }
+    } else {
+        *map = c.iter().collect();
+    }
+}
+
 fn update(inc: &mut Incident, f: &Finding, r: &FlowRecord) {
     inc.records = inc.records.saturating_add(1);
     if r.first_us < inc.first_us {
@@ -249,9 +264,9 @@ fn update(inc: &mut Incident, f: &Finding, r: &FlowRecord) {
     }
     if f.magnitude >= inc.peak {
         inc.peak = f.magnitude;
-        inc.counters = f.counters.iter().collect();
+        set_counters(&mut inc.counters, &f.counters);
     } else if inc.counters.is_empty() {
-        inc.counters = f.counters.iter().collect();
+        set_counters(&mut inc.counters, &f.counters);
     }
     let same = |t: &Target| {
         t.peer == f.target.peer

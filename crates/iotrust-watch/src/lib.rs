@@ -4,6 +4,7 @@ pub mod collector;
 pub mod detectors;
 pub mod error;
 pub mod filters;
+pub mod fuzzing;
 pub mod incident;
 pub mod metrics;
 pub mod net;

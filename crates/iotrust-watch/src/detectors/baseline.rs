@@ -104,8 +104,15 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
             };
         }
         // empty bins between
-        let empty = i32::try_from(elapsed - 1).unwrap_or(i32::MAX).min(1000);
-        st.average *= (1.0 - alpha).powi(empty);
+        let empty = elapsed - 1;
+        if empty > 0 {
+            // (1 - α)^empty; after 200 empty bins (≥ 0.9^200) the average is gone anyway
+            st.average = if empty > 200 {
+                0.0
+            } else {
+                st.average * (1.0 - alpha).powi(empty as i32)
+            };
+        }
         let grown = u16::try_from(i64::from(history) + elapsed).unwrap_or(u16::MAX);
         st.bins = grown.min(ANOMALOUS - 1);
         st.bin_start = st.bin_start.saturating_add(elapsed.saturating_mul(bin_us));
