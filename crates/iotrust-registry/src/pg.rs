@@ -7,8 +7,8 @@ use postgres::{Client, NoTls, Row, Statement, Transaction};
 
 use crate::pool::Pool;
 use crate::store::{
-    like_pattern, search_text, CheckRow, Event, LevelCount, Record, Result, SchemeLevel, Store,
-    StoreError, Stored, Summary,
+    like_pattern, search_text, CheckRow, Event, LevelCount, ProductFull, Record, Result,
+    SchemeLevel, Store, StoreError, Stored, Summary,
 };
 
 const SCHEMA: &str = "
@@ -254,7 +254,7 @@ impl Store for Postgres {
         Ok(row.as_ref().map(stored))
     }
 
-    fn product_full(&self, id: &str) -> Result<Option<(Stored, Vec<SchemeLevel>, Vec<Event>)>> {
+    fn product_full(&self, id: &str) -> Result<Option<ProductFull>> {
         let mut c = self.pool.get()?;
         let row = c.query_opt(
             "SELECT id, manufacturer, model, status, tier, label_tier, valid_until, support_end,

@@ -128,6 +128,9 @@ pub struct LevelCount {
     pub products: u64,
 }
 
+/// A product with its levels and its history.
+pub type ProductFull = (Stored, Vec<SchemeLevel>, Vec<Event>);
+
 /// A storage backend.
 pub trait Store: Send + Sync {
     /// `sqlite` or `postgresql`.
@@ -137,7 +140,7 @@ pub trait Store: Send + Sync {
     fn put(&self, items: &[(Record, Event)]) -> Result<Vec<bool>>;
     fn product(&self, id: &str) -> Result<Option<Stored>>;
     /// A product with its levels and history (one round trip where the backend allows).
-    fn product_full(&self, id: &str) -> Result<Option<(Stored, Vec<SchemeLevel>, Vec<Event>)>> {
+    fn product_full(&self, id: &str) -> Result<Option<ProductFull>> {
         let Some(p) = self.product(id)? else {
             return Ok(None);
         };
