@@ -212,3 +212,62 @@ async fn closed_ports_give_empty_surface_facts() {
         .get("auth.default_credentials_accepted")
         .is_none());
 }
+
+/// A camera that asks for an RTSP login on every path and has no stream where the probe looks:
+/// a random credential gets 401, the working one 404. The login still passed, so it is a
+/// default credential; a 401 to everything else is never mistaken for one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtsp_login_that_passes_on_a_path_without_stream_is_found() {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let mut req = Vec::new();
+                let mut buf = [0u8; 2048];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&req);
+                let cseq = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("CSeq: "))
+                    .unwrap_or("1")
+                    .trim()
+                    .to_string();
+                // admin:admin, a Mirai pair
+                let answer = if text.contains("Authorization: Basic YWRtaW46YWRtaW4=") {
+                    format!("RTSP/1.0 404 Not Found\r\nCSeq: {cseq}\r\n\r\n")
+                } else {
+                    format!("RTSP/1.0 401 Unauthorized\r\nCSeq: {cseq}\r\nWWW-Authenticate: Basic realm=\"cam\"\r\n\r\n")
+                };
+                let _ = s.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    let mut cfg = config(vec![addr.to_string()]);
+    cfg.limits.max_attempts_per_service = 8;
+    let ev = iotrust_probe::probe(&cfg).await.unwrap();
+    let d = &ev.devices[0];
+    let svc = format!("rtsp/{}", addr.port());
+    let f = d
+        .findings
+        .iter()
+        .find(|f| f.id == "default-credentials" && f.service.as_deref() == Some(svc.as_str()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no RTSP default credential: {:?} {:?}",
+                d.findings, d.incomplete
+            )
+        });
+    assert!(
+        f.detail.as_deref().unwrap_or("").contains("answered 404"),
+        "{:?}",
+        f.detail
+    );
+    assert_eq!(d.facts.default_credentials_accepted, Some(true));
+    assert!(!d.findings.iter().any(|f| f.id == "rtsp-unauthenticated"));
+}

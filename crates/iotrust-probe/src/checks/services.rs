@@ -369,6 +369,15 @@ async fn rtsp_attempt(
                 r::media_count(&resp.body)
             ),
         ),
+        // The same URL answered 401 to a random credential: a camera that asks for a login on
+        // every path and then has no stream at this one has still accepted the credential.
+        Ok(resp) if resp.status == 404 => Attempt::Success(
+            0,
+            format!(
+                "DESCRIBE {} with the credential passed authentication (answered 404: no stream at this path; 401 without it)",
+                evidence::sanitize(url, 100)
+            ),
+        ),
         Ok(_) => Attempt::Inconclusive("an RTSP status that is neither success nor refusal"),
         Err(e) => Attempt::Failed(e),
     }
