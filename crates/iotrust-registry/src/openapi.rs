@@ -71,7 +71,7 @@ pub fn document() -> Value {
                 "Support": {"type": "object", "properties": {"end_date": {"type": ["string", "null"], "format": "date"}, "status": {"type": "string", "enum": ["supported", "ending-soon", "unsupported", "unknown"]}, "days_left": {"type": ["integer", "null"]}}},
                 "Event": {"type": "object", "properties": {"at": {"type": "string", "format": "date"}, "event": {"type": "string"}, "detail": {"type": "string"}}},
                 "Product": {"type": "object", "properties": {
-                    "id": {"type": "string"}, "status": {"type": "string", "enum": ["active", "suspended", "revoked"]},
+                    "id": {"type": "string"}, "status": {"type": "string", "enum": ["active", "expired", "suspended", "revoked"]},
                     "tier": {"type": ["string", "null"], "description": "The lower of the label's tier and the registry's assessment."},
                     "label_tier": {"type": ["string", "null"]}, "assessed_tier": {"type": ["string", "null"]}, "catalog_version": {"type": "string"},
                     "support": {"$ref": "#/components/schemas/Support"},

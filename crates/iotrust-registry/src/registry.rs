@@ -143,7 +143,7 @@ pub struct LevelView {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ProductView {
     pub id: String,
-    /// `active`, `suspended` or `revoked`.
+    /// `active`, `expired` (past its validity), `suspended` or `revoked`.
     pub status: String,
     /// The tier a buyer may rely on: the lower of the label's and the registry's assessment.
     pub tier: Option<String>,
@@ -303,6 +303,15 @@ pub fn support_view(end: Option<&str>, today: Date) -> SupportView {
         end_date: Some(end_s.to_string()),
         status: status.into(),
         days_left: days,
+    }
+}
+
+/// The stored status, or `expired` for an active label past its validity.
+fn shown_status(status: &str, valid_until: &str, today: Date) -> String {
+    if status == "active" && valid_until < day(today).as_str() {
+        "expired".into()
+    } else {
+        status.into()
     }
 }
 
@@ -691,8 +700,8 @@ impl Registry {
         Ok(ProductView {
             tier: self.lower(p.tier.as_deref(), p.label_tier.as_deref()),
             support: support_view(p.support_end.as_deref(), today),
+            status: shown_status(&p.status, &p.valid_until, today),
             id: p.id,
-            status: p.status,
             label_tier: p.label_tier,
             assessed_tier: p.tier,
             catalog_version: p.catalog_version,
@@ -869,6 +878,7 @@ impl Registry {
             support: support_view(s.support_end.as_deref(), today),
             product: Summary {
                 tier: self.lower(s.tier.as_deref(), s.label_tier.as_deref()),
+                status: shown_status(&s.status, &s.valid_until, today),
                 ..s
             },
         }

@@ -440,6 +440,8 @@ fn suite(db: &str) {
     let p = reg.product(&id, today()).unwrap();
     assert_eq!(p.status, "active");
     assert_eq!(p.history.len(), 4);
+    // a label past its validity shows as expired
+    assert_eq!(reg.product(&id, days(800)).unwrap().status, "expired");
     assert_eq!(reg.count().unwrap(), 6);
 }
 
