@@ -10,7 +10,7 @@
 //! `Registry::submit_many` — the registry verifies and re-assesses every one — to each DB
 //! (a SQLite path or a PostgreSQL URL). OUT_DIR receives what the load tests need:
 //! `issuer.pub.json`, `tokens.txt`, `ids.txt` (one product id per line), `label.json` (one
-//! signed label), `check-10k.json` (a bulk-check request for 10,000 models, 9,000 registered).
+//! signed label), `check-10k.json` (a bulk check of 10,000 models, 9,000 registered, against the UK baseline).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -212,7 +212,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     std::fs::write(
         out.join("check-10k.json"),
-        serde_json::json!({"tier": "baseline", "items": items}).to_string(),
+        serde_json::json!({"tier": "baseline", "market": "UK", "items": items}).to_string(),
     )?;
     for (db, reg) in dbs.iter().zip(&regs) {
         eprintln!(

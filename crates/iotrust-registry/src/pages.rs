@@ -175,10 +175,31 @@ pub fn product(p: &ProductView) -> String {
         body,
         "<div class=\"grid\"><div class=\"card\" id=\"label\">{svg}</div><div><h2>Tier</h2>\
 <p><strong>{tier}</strong><br><span class=\"muted\">label states {lt}; the registry's assessment (catalog {cv}) reaches {at}</span></p>\
+<h2>Markets</h2><p id=\"markets\">{markets}</p>\
 <h2>Security information</h2><ul><li>Default password: {pw}</li><li>Secure configuration: {sc}</li>\
 <li>Automatic updates: {au}</li>{ui}<li>Software bill of materials: {sbom}</li>{adv}</ul></div></div>",
         svg = iotrust_label::render::svg(d),
         tier = esc(p.tier.as_deref().unwrap_or("no tier")),
+        markets = if p.markets.is_empty() {
+            "none declared".to_string()
+        } else {
+            p.markets
+                .iter()
+                .map(|(m, a)| {
+                    let class = match a.as_str() {
+                        "yes" => "ok",
+                        "no" => "bad",
+                        _ => "warn",
+                    };
+                    format!(
+                        "<span class=\"{class}\">{}: {}</span>",
+                        esc(m),
+                        if a == "yes" { "meets the laws in force" } else if a == "no" { "does not meet the laws in force" } else { "undetermined" }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("<br>")
+        },
         lt = esc(p.label_tier.as_deref().unwrap_or("none")),
         cv = esc(&p.catalog_version),
         at = esc(p.assessed_tier.as_deref().unwrap_or("none")),

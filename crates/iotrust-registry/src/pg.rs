@@ -7,8 +7,8 @@ use postgres::{Client, NoTls, Row, Statement, Transaction};
 
 use crate::pool::Pool;
 use crate::store::{
-    like_pattern, search_text, CheckRow, Event, LevelCount, ProductFull, Record, Result,
-    SchemeLevel, Store, StoreError, Stored, Summary,
+    like_pattern, search_text, CheckRow, Event, LevelCount, ProductFull, Reassessment, Record,
+    Result, SchemeLevel, Store, StoreError, Stored, Summary,
 };
 
 const SCHEMA: &str = "
@@ -29,6 +29,8 @@ CREATE TABLE IF NOT EXISTS products (
     profile TEXT NOT NULL,
     profile_format TEXT NOT NULL,
     evidence TEXT NOT NULL,
+    markets TEXT NOT NULL,
+    profiles TEXT NOT NULL,
     search TEXT NOT NULL,
     updated_us BIGINT NOT NULL);
 CREATE INDEX IF NOT EXISTS products_model ON products(manufacturer, model, updated_us);
@@ -151,6 +153,8 @@ fn stored(r: &Row) -> Stored {
         profile: r.get(11),
         profile_format: r.get(12),
         evidence: r.get(13),
+        markets: r.get(14),
+        profiles: r.get(15),
     }
 }
 
@@ -196,12 +200,13 @@ fn put_one(tx: &mut Transaction<'_>, rec: &Record, event: &Event) -> Result<bool
     let row = tx.query_one(
                 "INSERT INTO products (id, manufacturer, model, name, category, status, tier, label_tier,
                     valid_until, support_end, catalog_version, document, envelope, profile,
-                    profile_format, evidence, search, updated_us)
-                 VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                    profile_format, evidence, search, updated_us, markets, profiles)
+                 VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
                  ON CONFLICT (id) DO UPDATE SET manufacturer = $2, model = $3, name = $4, category = $5,
                     status = 'active', tier = $6, label_tier = $7, valid_until = $8, support_end = $9,
                     catalog_version = $10, document = $11, envelope = $12, profile = $13,
-                    profile_format = $14, evidence = $15, search = $16, updated_us = $17
+                    profile_format = $14, evidence = $15, search = $16, updated_us = $17,
+                    markets = $18, profiles = $19
                  RETURNING (xmax = 0)",
                 &[
                     &rec.id,
@@ -221,6 +226,8 @@ fn put_one(tx: &mut Transaction<'_>, rec: &Record, event: &Event) -> Result<bool
                     &rec.evidence,
                     &search_text(rec),
                     &rec.updated_us,
+                    &rec.markets,
+                    &rec.profiles,
                 ],
             )?;
     let inserted: bool = row.get(0);
@@ -247,7 +254,7 @@ impl Store for Postgres {
         let mut c = self.pool.get()?;
         let row = c.query_opt(
             "SELECT id, manufacturer, model, status, tier, label_tier, valid_until, support_end,
-                catalog_version, document, envelope, profile, profile_format, evidence
+                catalog_version, document, envelope, profile, profile_format, evidence, markets, profiles
              FROM products WHERE id = $1",
             &[&id],
         )?;
@@ -258,7 +265,7 @@ impl Store for Postgres {
         let mut c = self.pool.get()?;
         let row = c.query_opt(
             "SELECT id, manufacturer, model, status, tier, label_tier, valid_until, support_end,
-                catalog_version, document, envelope, profile, profile_format, evidence,
+                catalog_version, document, envelope, profile, profile_format, evidence, markets, profiles,
                 (SELECT coalesce(json_agg(json_build_object('scheme', scheme, 'level', level,
                     'conformance', conformance) ORDER BY scheme), '[]')
                  FROM levels WHERE product = p.id)::text,
@@ -269,9 +276,9 @@ impl Store for Postgres {
             &[&id],
         )?;
         let Some(r) = row else { return Ok(None) };
-        let levels: Vec<SchemeLevel> = serde_json::from_str(r.get::<_, &str>(14))
+        let levels: Vec<SchemeLevel> = serde_json::from_str(r.get::<_, &str>(16))
             .map_err(|e| StoreError(format!("levels of {id}: {e}")))?;
-        let history: Vec<Event> = serde_json::from_str(r.get::<_, &str>(15))
+        let history: Vec<Event> = serde_json::from_str(r.get::<_, &str>(17))
             .map_err(|e| StoreError(format!("history of {id}: {e}")))?;
         Ok(Some((stored(&r), levels, history)))
     }
@@ -329,7 +336,8 @@ impl Store for Postgres {
         // one round trip for the whole list
         let rows = c.query(
             "SELECT DISTINCT ON (p.manufacturer, p.model)
-                p.manufacturer, p.model, p.id, p.tier, p.label_tier, p.valid_until, p.status
+                p.manufacturer, p.model, p.id, p.tier, p.label_tier, p.valid_until, p.status,
+                p.markets, p.profiles
              FROM products p
              JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[]) AS q(m, mo)) q
                ON p.manufacturer = q.m AND p.model = q.mo
@@ -347,6 +355,8 @@ impl Store for Postgres {
                     label_tier: r.get(4),
                     valid_until: r.get(5),
                     status: r.get(6),
+                    markets: r.get(7),
+                    profiles: r.get(8),
                 },
             );
         }
@@ -422,21 +432,15 @@ impl Store for Postgres {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
-    fn reassessed(
-        &self,
-        id: &str,
-        version: &str,
-        tier: Option<&str>,
-        levels: &[SchemeLevel],
-        events: &[Event],
-    ) -> Result<()> {
+    fn reassessed(&self, id: &str, r: &Reassessment<'_>) -> Result<()> {
         self.write(|tx| {
             tx.execute(
-                "UPDATE products SET catalog_version = $2, tier = $3 WHERE id = $1",
-                &[&id, &version, &tier],
+                "UPDATE products SET catalog_version = $2, tier = $3, markets = $4, profiles = $5
+                 WHERE id = $1",
+                &[&id, &r.version, &r.tier, &r.markets, &r.profiles],
             )?;
-            put_levels(tx, id, levels)?;
-            for e in events {
+            put_levels(tx, id, r.levels)?;
+            for e in r.events {
                 add_event(tx, id, e)?;
             }
             Ok(())

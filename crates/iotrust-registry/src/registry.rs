@@ -13,7 +13,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::store::{Event, Record, SchemeLevel, Store, StoreError, Summary};
+use crate::store::{Event, Reassessment, Record, SchemeLevel, Store, StoreError, Summary};
 
 /// A refused request: HTTP status and the reason given to the client.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -151,6 +151,10 @@ pub struct ProductView {
     pub assessed_tier: Option<String>,
     pub catalog_version: String,
     pub support: SupportView,
+    /// Market access per declared market, by the registry's assessment.
+    pub markets: BTreeMap<String, String>,
+    /// Procurement profiles reached (e.g. `public-procurement`).
+    pub profiles: Vec<String>,
     pub levels: Vec<LevelView>,
     pub label: LabelDocument,
     pub history: Vec<Event>,
@@ -181,9 +185,14 @@ pub struct CheckItem {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckRequest {
-    /// The tier each product must reach (default: the lowest, `baseline`).
+    /// The tier (`baseline` … `advanced`) or procurement profile (`public-procurement`) each
+    /// product must reach. Default: the lowest tier, unless a market is asked.
     #[serde(default)]
     pub tier: Option<String>,
+    /// A market (`UK`, `EU`, `US`, …) whose laws in force each product must meet, by the
+    /// registry's assessment of the markets the product declares.
+    #[serde(default)]
+    pub market: Option<String>,
     pub items: Vec<CheckItem>,
 }
 
@@ -201,7 +210,8 @@ pub struct CheckResult {
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct CheckResponse {
-    pub tier: String,
+    pub tier: Option<String>,
+    pub market: Option<String>,
     pub checked: usize,
     pub meeting: usize,
     pub results: Vec<CheckResult>,
@@ -273,6 +283,10 @@ pub struct Reassessed {
 struct Judgement {
     tier: Option<String>,
     levels: Vec<SchemeLevel>,
+    /// JSON object: declared market → `yes`/`no`/`undetermined`.
+    markets: String,
+    /// JSON array of the procurement profiles reached.
+    profiles: String,
 }
 
 fn day(d: Date) -> String {
@@ -443,11 +457,24 @@ impl Registry {
                 conformance: verdict_name(&v.conformance),
             })
             .collect();
+        let markets: BTreeMap<&String, String> = s
+            .markets
+            .iter()
+            .map(|(m, a)| (m, verdict_name(a)))
+            .collect();
+        let profiles: Vec<&str> = cat
+            .profiles
+            .iter()
+            .filter(|t| e.tier_reached(t))
+            .map(|t| t.def.id.as_str())
+            .collect();
         Ok((
             prof,
             Judgement {
                 tier: s.tier,
                 levels,
+                markets: serde_json::to_string(&markets).map_err(|e| err(500, e.to_string()))?,
+                profiles: serde_json::to_string(&profiles).map_err(|e| err(500, e.to_string()))?,
             },
         ))
     }
@@ -635,6 +662,8 @@ impl Registry {
             },
             evidence,
             levels: j.levels,
+            markets: j.markets,
+            profiles: j.profiles,
             updated_us: jiff::Timestamp::now().as_microsecond(),
         };
         let signers: Vec<&str> = v.signers.iter().map(|s| s.name.as_str()).collect();
@@ -705,6 +734,8 @@ impl Registry {
             label_tier: p.label_tier,
             assessed_tier: p.tier,
             catalog_version: p.catalog_version,
+            markets: serde_json::from_str(&p.markets).unwrap_or_default(),
+            profiles: serde_json::from_str(&p.profiles).unwrap_or_default(),
             levels: self.level_views(levels),
             label,
             history,
@@ -803,20 +834,56 @@ impl Registry {
                 format!("items: at most {MAX_CHECK_ITEMS} per request"),
             ));
         }
-        let want = req
-            .tier
-            .as_deref()
-            .or(self.tiers.first().map(String::as_str))
-            .unwrap_or("");
-        let need = self.rank(Some(want)).ok_or_else(|| {
-            err(
-                400,
-                format!(
-                    "tier: unknown tier `{want}` (tiers: {})",
-                    self.tiers.join(", ")
-                ),
-            )
-        })?;
+        // what is asked: a tier, a procurement profile, a market — or, by default, the lowest tier
+        let want = match (&req.tier, &req.market) {
+            (Some(t), _) => Some(t.as_str()),
+            (None, None) => self.tiers.first().map(String::as_str),
+            (None, Some(_)) => None,
+        };
+        enum Want<'a> {
+            Tier(usize, &'a str),
+            Profile(&'a str),
+        }
+        let want = match want {
+            None => None,
+            Some(w) => Some(match self.rank(Some(w)) {
+                Some(r) => Want::Tier(r, w),
+                None if self.cat.profiles.iter().any(|p| &*p.def.id == w) => Want::Profile(w),
+                None => {
+                    return Err(err(
+                        400,
+                        format!(
+                            "tier: unknown tier or profile `{w}` (tiers: {}; profiles: {})",
+                            self.tiers.join(", "),
+                            self.cat
+                                .profiles
+                                .iter()
+                                .map(|p| p.def.id.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ))
+                }
+            }),
+        };
+        if let Some(m) = &req.market {
+            let known: Vec<&str> = self
+                .cat
+                .meta
+                .jurisdictions
+                .iter()
+                .map(|j| j.id.as_str())
+                .collect();
+            if !known.contains(&m.as_str()) {
+                return Err(err(
+                    400,
+                    format!(
+                        "market: unknown market `{m}` (markets: {})",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
         let keys: Vec<(String, String)> = req
             .items
             .iter()
@@ -824,49 +891,82 @@ impl Registry {
             .collect();
         let rows = self.store.latest(&keys)?;
         let today_s = day(today);
-        let results: Vec<CheckResult> = req
-            .items
-            .iter()
-            .zip(rows)
-            .map(|(it, row)| match row {
-                None => CheckResult {
-                    manufacturer: it.manufacturer.clone(),
-                    model: it.model.clone(),
-                    registered: false,
-                    meets: false,
-                    tier: None,
-                    reason: "no label registered".into(),
-                    id: None,
-                },
-                Some(r) => {
-                    let tier = self.lower(r.tier.as_deref(), r.label_tier.as_deref());
-                    let reaches = self.rank(tier.as_deref()).is_some_and(|x| x >= need);
-                    let (meets, reason) = if r.status != "active" {
-                        (false, format!("label {}", r.status))
-                    } else if r.valid_until < today_s {
-                        (false, format!("label expired on {}", r.valid_until))
-                    } else if !reaches {
-                        (
-                            false,
-                            format!("tier {} is below {want}", tier.as_deref().unwrap_or("none")),
-                        )
-                    } else {
-                        (true, format!("tier {}", tier.as_deref().unwrap_or("")))
-                    };
-                    CheckResult {
+        let results: Vec<CheckResult> =
+            req.items
+                .iter()
+                .zip(rows)
+                .map(|(it, row)| {
+                    let mut res = CheckResult {
                         manufacturer: it.manufacturer.clone(),
                         model: it.model.clone(),
-                        registered: true,
-                        meets,
-                        tier,
-                        reason,
-                        id: Some(r.id),
+                        registered: row.is_some(),
+                        meets: false,
+                        tier: None,
+                        reason: "no label registered".into(),
+                        id: None,
+                    };
+                    let Some(r) = row else { return res };
+                    let tier = self.lower(r.tier.as_deref(), r.label_tier.as_deref());
+                    let mut fails: Vec<String> = Vec::new();
+                    if r.status != "active" {
+                        fails.push(format!("label {}", r.status));
+                    } else if r.valid_until < today_s {
+                        fails.push(format!("label expired on {}", r.valid_until));
                     }
-                }
-            })
-            .collect();
+                    match &want {
+                        Some(Want::Tier(need, name))
+                            if !self.rank(tier.as_deref()).is_some_and(|x| x >= *need) =>
+                        {
+                            fails.push(format!(
+                                "tier {} is below {name}",
+                                tier.as_deref().unwrap_or("none")
+                            ))
+                        }
+                        Some(Want::Profile(name)) => {
+                            let reached: Vec<String> =
+                                serde_json::from_str(&r.profiles).unwrap_or_default();
+                            if !reached.iter().any(|p| p == name) {
+                                fails.push(format!("profile {name} not reached"));
+                            }
+                        }
+                        _ => {}
+                    }
+                    if let Some(m) = &req.market {
+                        let markets: BTreeMap<String, String> =
+                            serde_json::from_str(&r.markets).unwrap_or_default();
+                        match markets.get(m).map(String::as_str) {
+                            Some("yes") => {}
+                            Some("no") => fails.push(format!("does not meet the laws of {m}")),
+                            Some(_) => fails
+                                .push(format!("whether it meets the laws of {m} is undetermined")),
+                            None => fails
+                                .push(format!("{m} is not among the markets its profile declares")),
+                        }
+                    }
+                    res.meets = fails.is_empty();
+                    res.reason = if fails.is_empty() {
+                        let mut ok = vec![format!("tier {}", tier.as_deref().unwrap_or("none"))];
+                        if let Some(Want::Profile(p)) = &want {
+                            ok.push(format!("profile {p}"));
+                        }
+                        if let Some(m) = &req.market {
+                            ok.push(format!("meets the laws of {m}"));
+                        }
+                        ok.join("; ")
+                    } else {
+                        fails.join("; ")
+                    };
+                    res.tier = tier;
+                    res.id = Some(r.id);
+                    res
+                })
+                .collect();
         Ok(CheckResponse {
-            tier: want.to_string(),
+            tier: match &want {
+                Some(Want::Tier(_, n)) | Some(Want::Profile(n)) => Some(n.to_string()),
+                None => None,
+            },
+            market: req.market.clone(),
             checked: results.len(),
             meeting: results.iter().filter(|r| r.meets).count(),
             results,
@@ -1013,14 +1113,18 @@ impl Registry {
                     // keep the old result, record why it could not be renewed
                     self.store.reassessed(
                         &id,
-                        &version,
-                        p.tier.as_deref(),
-                        &self.store.levels(&id)?,
-                        &[Event {
-                            at: day(today),
-                            event: "reassessment-failed".into(),
-                            detail: format!("catalog {version}: {}", e.message),
-                        }],
+                        &Reassessment {
+                            version: &version,
+                            tier: p.tier.as_deref(),
+                            levels: &self.store.levels(&id)?,
+                            markets: &p.markets,
+                            profiles: &p.profiles,
+                            events: &[Event {
+                                at: day(today),
+                                event: "reassessment-failed".into(),
+                                detail: format!("catalog {version}: {}", e.message),
+                            }],
+                        },
                     )?;
                     out.failed.push(id);
                     continue;
@@ -1058,8 +1162,17 @@ impl Registry {
                     }
                 ),
             });
-            self.store
-                .reassessed(&id, &version, j.tier.as_deref(), &j.levels, &events)?;
+            self.store.reassessed(
+                &id,
+                &Reassessment {
+                    version: &version,
+                    tier: j.tier.as_deref(),
+                    levels: &j.levels,
+                    markets: &j.markets,
+                    profiles: &j.profiles,
+                    events: &events,
+                },
+            )?;
         }
         Ok(out)
     }

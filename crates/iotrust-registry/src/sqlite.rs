@@ -8,8 +8,8 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, Transactio
 
 use crate::pool::Pool;
 use crate::store::{
-    like_pattern, search_text, CheckRow, Event, LevelCount, Record, Result, SchemeLevel, Store,
-    StoreError, Stored, Summary,
+    like_pattern, search_text, CheckRow, Event, LevelCount, Reassessment, Record, Result,
+    SchemeLevel, Store, StoreError, Stored, Summary,
 };
 
 const SCHEMA: &str = "
@@ -30,6 +30,8 @@ CREATE TABLE IF NOT EXISTS products (
     profile TEXT NOT NULL,
     profile_format TEXT NOT NULL,
     evidence TEXT NOT NULL,
+    markets TEXT NOT NULL,
+    profiles TEXT NOT NULL,
     search TEXT NOT NULL,
     updated_us INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS products_model ON products(manufacturer, model, updated_us);
@@ -144,12 +146,13 @@ fn put_one(tx: &Transaction<'_>, rec: &Record, event: &Event) -> Result<bool> {
     tx.execute(
                 "INSERT INTO products (id, manufacturer, model, name, category, status, tier, label_tier,
                     valid_until, support_end, catalog_version, document, envelope, profile,
-                    profile_format, evidence, search, updated_us)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+                    profile_format, evidence, search, updated_us, markets, profiles)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
                  ON CONFLICT(id) DO UPDATE SET manufacturer = ?2, model = ?3, name = ?4, category = ?5,
                     status = 'active', tier = ?6, label_tier = ?7, valid_until = ?8, support_end = ?9,
                     catalog_version = ?10, document = ?11, envelope = ?12, profile = ?13,
-                    profile_format = ?14, evidence = ?15, search = ?16, updated_us = ?17",
+                    profile_format = ?14, evidence = ?15, search = ?16, updated_us = ?17,
+                    markets = ?18, profiles = ?19",
                 params![
                     rec.id,
                     rec.manufacturer,
@@ -167,7 +170,9 @@ fn put_one(tx: &Transaction<'_>, rec: &Record, event: &Event) -> Result<bool> {
                     rec.profile_format,
                     rec.evidence,
                     search_text(rec),
-                    rec.updated_us
+                    rec.updated_us,
+                    rec.markets,
+                    rec.profiles
                 ],
             )?;
     put_levels(tx, &rec.id, &rec.levels)?;
@@ -194,7 +199,7 @@ impl Store for Sqlite {
         let row = c
             .prepare_cached(
                 "SELECT id, manufacturer, model, status, tier, label_tier, valid_until, support_end,
-                    catalog_version, document, envelope, profile, profile_format, evidence
+                    catalog_version, document, envelope, profile, profile_format, evidence, markets, profiles
                  FROM products WHERE id = ?1",
             )?
             .query_row(params![id], |r| {
@@ -213,6 +218,8 @@ impl Store for Sqlite {
                     profile: r.get(11)?,
                     profile_format: r.get(12)?,
                     evidence: r.get(13)?,
+                    markets: r.get(14)?,
+                    profiles: r.get(15)?,
                 })
             })
             .optional()?;
@@ -270,7 +277,7 @@ impl Store for Sqlite {
     fn latest(&self, items: &[(String, String)]) -> Result<Vec<Option<CheckRow>>> {
         let c = self.readers.get()?;
         let mut st = c.prepare_cached(
-            "SELECT id, tier, label_tier, valid_until, status FROM products
+            "SELECT id, tier, label_tier, valid_until, status, markets, profiles FROM products
              WHERE manufacturer = ?1 AND model = ?2 ORDER BY updated_us DESC LIMIT 1",
         )?;
         let mut out = Vec::with_capacity(items.len());
@@ -283,6 +290,8 @@ impl Store for Sqlite {
                         label_tier: r.get(2)?,
                         valid_until: r.get(3)?,
                         status: r.get(4)?,
+                        markets: r.get(5)?,
+                        profiles: r.get(6)?,
                     })
                 })
                 .optional()?,
@@ -364,21 +373,15 @@ impl Store for Sqlite {
         Ok(rows)
     }
 
-    fn reassessed(
-        &self,
-        id: &str,
-        version: &str,
-        tier: Option<&str>,
-        levels: &[SchemeLevel],
-        events: &[Event],
-    ) -> Result<()> {
+    fn reassessed(&self, id: &str, r: &Reassessment<'_>) -> Result<()> {
         self.write(|tx| {
             tx.execute(
-                "UPDATE products SET catalog_version = ?2, tier = ?3 WHERE id = ?1",
-                params![id, version, tier],
+                "UPDATE products SET catalog_version = ?2, tier = ?3, markets = ?4, profiles = ?5
+                 WHERE id = ?1",
+                params![id, r.version, r.tier, r.markets, r.profiles],
             )?;
-            put_levels(tx, id, levels)?;
-            for e in events {
+            put_levels(tx, id, r.levels)?;
+            for e in r.events {
                 add_event(tx, id, e)?;
             }
             Ok(())

@@ -71,6 +71,10 @@ pub struct Record {
     /// The evidence documents (a JSON array of strings).
     pub evidence: String,
     pub levels: Vec<SchemeLevel>,
+    /// Market access per declared market (JSON object: market → `yes`/`no`/`undetermined`).
+    pub markets: String,
+    /// Procurement profiles reached (JSON array of ids).
+    pub profiles: String,
     /// Microseconds since the epoch: orders the labels of one model, newest last.
     pub updated_us: i64,
 }
@@ -92,6 +96,8 @@ pub struct Stored {
     pub profile: String,
     pub profile_format: String,
     pub evidence: String,
+    pub markets: String,
+    pub profiles: String,
 }
 
 /// One line of a listing (search, sunsetting).
@@ -117,6 +123,19 @@ pub struct CheckRow {
     pub label_tier: Option<String>,
     pub valid_until: String,
     pub status: String,
+    pub markets: String,
+    pub profiles: String,
+}
+
+/// A re-assessment's result for one product.
+#[derive(Clone, Debug)]
+pub struct Reassessment<'a> {
+    pub version: &'a str,
+    pub tier: Option<&'a str>,
+    pub levels: &'a [SchemeLevel],
+    pub markets: &'a str,
+    pub profiles: &'a str,
+    pub events: &'a [Event],
 }
 
 /// How many active products reach a level of a scheme (`level: None`: in scope, no level).
@@ -166,14 +185,7 @@ pub trait Store: Send + Sync {
     fn stale(&self, version: &str) -> Result<Vec<String>>;
     /// Record a re-assessment: new tier, levels and catalog version, and its events — one
     /// transaction.
-    fn reassessed(
-        &self,
-        id: &str,
-        version: &str,
-        tier: Option<&str>,
-        levels: &[SchemeLevel],
-        events: &[Event],
-    ) -> Result<()>;
+    fn reassessed(&self, id: &str, r: &Reassessment<'_>) -> Result<()>;
     /// Number of stored products.
     fn count(&self) -> Result<u64>;
 }

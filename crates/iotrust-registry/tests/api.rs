@@ -172,6 +172,8 @@ fn suite(db: &str) {
     assert_eq!(p["status"], "active");
     assert_eq!(p["tier"], "assured");
     assert_eq!(p["support"]["status"], "supported");
+    assert_eq!(p["markets"]["UK"], "yes");
+    assert_eq!(p["profiles"][0], "public-procurement");
     let levels = p["levels"].as_array().unwrap();
     assert!(
         levels.iter().any(|l| l["scheme"] == "sg-cls@1.4"
@@ -238,13 +240,48 @@ fn suite(db: &str) {
     assert_eq!(r["results"][1]["meets"], false);
     let (code, text) = post(&check, None, r#"{"tier": "gold", "items": []}"#);
     assert_eq!(code, 400, "{text}");
-    assert!(text.contains("unknown tier `gold`"), "{text}");
+    assert!(text.contains("unknown tier or profile `gold`"), "{text}");
     let (code, text) = post(&check, None, &req.replace("assured", "advanced"));
     assert_eq!(code, 200);
     assert_eq!(
         json(&text)["results"][0]["reason"],
         "tier assured is below advanced"
     );
+    // the UK baseline and the public-procurement profile, as a buyer asks them
+    let (code, text) = post(
+        &check,
+        None,
+        &req.replace(r#""tier": "assured""#, r#""market": "UK""#),
+    );
+    assert_eq!(code, 200, "{text}");
+    let r = json(&text);
+    assert_eq!(r["market"], "UK");
+    assert_eq!(r["tier"], serde_json::Value::Null);
+    assert_eq!(r["results"][0]["meets"], true, "{r}");
+    assert_eq!(
+        r["results"][0]["reason"],
+        "tier assured; meets the laws of UK"
+    );
+    let (_, text) = post(
+        &check,
+        None,
+        &req.replace(r#""tier": "assured""#, r#""market": "US""#),
+    );
+    assert_eq!(
+        json(&text)["results"][0]["reason"],
+        "US is not among the markets its profile declares"
+    );
+    let (code, text) = post(&check, None, &req.replace("assured", "public-procurement"));
+    assert_eq!(code, 200, "{text}");
+    let r = json(&text);
+    assert_eq!(r["results"][0]["meets"], true, "{r}");
+    assert_eq!(
+        r["results"][0]["reason"],
+        "tier assured; profile public-procurement"
+    );
+    let (code, text) = post(&check, None, r#"{"market": "Atlantis", "items": []}"#);
+    assert_eq!(code, 400, "{text}");
+    assert!(text.contains("unknown market `Atlantis`"), "{text}");
     let many: Vec<serde_json::Value> = (0..20_001)
         .map(|i| serde_json::json!({"manufacturer": "m", "model": i.to_string()}))
         .collect();

@@ -105,6 +105,7 @@ fn scenario(db: &str, dir: &Path) {
         .check(
             &CheckRequest {
                 tier: Some("assured".into()),
+                market: None,
                 items: vec![CheckItem {
                     manufacturer: VERIDOR.into(),
                     model: "VD-SL4".into(),
