@@ -848,7 +848,9 @@ impl Registry {
             None => None,
             Some(w) => Some(match self.rank(Some(w)) {
                 Some(r) => Want::Tier(r, w),
-                None if self.cat.profiles.iter().any(|p| &*p.def.id == w) => Want::Profile(w),
+                None if self.cat.profiles.iter().any(|p| p.def.id.as_str() == w) => {
+                    Want::Profile(w)
+                }
                 None => {
                     return Err(err(
                         400,
@@ -915,7 +917,7 @@ impl Registry {
                     }
                     match &want {
                         Some(Want::Tier(need, name))
-                            if !self.rank(tier.as_deref()).is_some_and(|x| x >= *need) =>
+                            if self.rank(tier.as_deref()).is_none_or(|x| x < *need) =>
                         {
                             fails.push(format!(
                                 "tier {} is below {name}",
