@@ -11,46 +11,6 @@ use crate::store::{
     Result, SchemeLevel, Store, StoreError, Stored, Summary,
 };
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS products (
-    id TEXT PRIMARY KEY,
-    manufacturer TEXT NOT NULL,
-    model TEXT NOT NULL,
-    name TEXT,
-    category TEXT NOT NULL,
-    status TEXT NOT NULL,
-    tier TEXT,
-    label_tier TEXT,
-    valid_until TEXT NOT NULL,
-    support_end TEXT,
-    catalog_version TEXT NOT NULL,
-    document TEXT NOT NULL,
-    envelope TEXT NOT NULL,
-    profile TEXT NOT NULL,
-    profile_format TEXT NOT NULL,
-    evidence TEXT NOT NULL,
-    markets TEXT NOT NULL,
-    profiles TEXT NOT NULL,
-    search TEXT NOT NULL,
-    updated_us BIGINT NOT NULL);
-CREATE INDEX IF NOT EXISTS products_model ON products(manufacturer, model, updated_us);
-CREATE INDEX IF NOT EXISTS products_support ON products(support_end);
-CREATE INDEX IF NOT EXISTS products_catalog ON products(catalog_version);
-CREATE TABLE IF NOT EXISTS levels (
-    product TEXT NOT NULL REFERENCES products(id),
-    scheme TEXT NOT NULL,
-    level TEXT,
-    conformance TEXT NOT NULL,
-    PRIMARY KEY (product, scheme));
-CREATE TABLE IF NOT EXISTS history (
-    seq BIGSERIAL PRIMARY KEY,
-    product TEXT NOT NULL REFERENCES products(id),
-    at TEXT NOT NULL,
-    event TEXT NOT NULL,
-    detail TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS history_product ON history(product, seq);
-";
-
 const SUMMARY_COLS: &str =
     "id, manufacturer, model, name, category, status, tier, label_tier, valid_until, support_end";
 
@@ -101,7 +61,7 @@ impl Postgres {
         // one creator at a time, so two servers starting together do not race on the schema
         let mut tx = first.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock(7204512)", &[])?;
-        tx.batch_execute(SCHEMA)?;
+        tx.batch_execute(&crate::store::schema("BIGINT", "BIGSERIAL"))?;
         tx.commit()?;
         let url = url.to_string();
         let pool = Pool::new(

@@ -12,46 +12,6 @@ use crate::store::{
     SchemeLevel, Store, StoreError, Stored, Summary,
 };
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS products (
-    id TEXT PRIMARY KEY,
-    manufacturer TEXT NOT NULL,
-    model TEXT NOT NULL,
-    name TEXT,
-    category TEXT NOT NULL,
-    status TEXT NOT NULL,
-    tier TEXT,
-    label_tier TEXT,
-    valid_until TEXT NOT NULL,
-    support_end TEXT,
-    catalog_version TEXT NOT NULL,
-    document TEXT NOT NULL,
-    envelope TEXT NOT NULL,
-    profile TEXT NOT NULL,
-    profile_format TEXT NOT NULL,
-    evidence TEXT NOT NULL,
-    markets TEXT NOT NULL,
-    profiles TEXT NOT NULL,
-    search TEXT NOT NULL,
-    updated_us INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS products_model ON products(manufacturer, model, updated_us);
-CREATE INDEX IF NOT EXISTS products_support ON products(support_end);
-CREATE INDEX IF NOT EXISTS products_catalog ON products(catalog_version);
-CREATE TABLE IF NOT EXISTS levels (
-    product TEXT NOT NULL REFERENCES products(id),
-    scheme TEXT NOT NULL,
-    level TEXT,
-    conformance TEXT NOT NULL,
-    PRIMARY KEY (product, scheme));
-CREATE TABLE IF NOT EXISTS history (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    product TEXT NOT NULL REFERENCES products(id),
-    at TEXT NOT NULL,
-    event TEXT NOT NULL,
-    detail TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS history_product ON history(product, seq);
-";
-
 const SUMMARY_COLS: &str =
     "id, manufacturer, model, name, category, status, tier, label_tier, valid_until, support_end";
 
@@ -74,7 +34,7 @@ impl Sqlite {
         // WAL with full sync: an acknowledged write survives a crash of the process or machine
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(&crate::store::schema("INTEGER", "INTEGER"))?;
         let p = path.to_path_buf();
         let open = move || -> Result<Connection> {
             let c = Connection::open_with_flags(

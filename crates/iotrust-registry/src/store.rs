@@ -190,6 +190,52 @@ pub trait Store: Send + Sync {
     fn count(&self) -> Result<u64>;
 }
 
+/// The tables, for either backend: `big` is the 64-bit integer type, `serial` an
+/// auto-incrementing key.
+pub(crate) fn schema(big: &str, serial: &str) -> String {
+    SCHEMA.replace("{BIGINT}", big).replace("{SERIAL}", serial)
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS products (
+    id TEXT PRIMARY KEY,
+    manufacturer TEXT NOT NULL,
+    model TEXT NOT NULL,
+    name TEXT,
+    category TEXT NOT NULL,
+    status TEXT NOT NULL,
+    tier TEXT,
+    label_tier TEXT,
+    valid_until TEXT NOT NULL,
+    support_end TEXT,
+    catalog_version TEXT NOT NULL,
+    document TEXT NOT NULL,
+    envelope TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    profile_format TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    markets TEXT NOT NULL,
+    profiles TEXT NOT NULL,
+    search TEXT NOT NULL,
+    updated_us {BIGINT} NOT NULL);
+CREATE INDEX IF NOT EXISTS products_model ON products(manufacturer, model, updated_us);
+CREATE INDEX IF NOT EXISTS products_support ON products(support_end);
+CREATE INDEX IF NOT EXISTS products_catalog ON products(catalog_version);
+CREATE TABLE IF NOT EXISTS levels (
+    product TEXT NOT NULL REFERENCES products(id),
+    scheme TEXT NOT NULL,
+    level TEXT,
+    conformance TEXT NOT NULL,
+    PRIMARY KEY (product, scheme));
+CREATE TABLE IF NOT EXISTS history (
+    seq {SERIAL} PRIMARY KEY,
+    product TEXT NOT NULL REFERENCES products(id),
+    at TEXT NOT NULL,
+    event TEXT NOT NULL,
+    detail TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS history_product ON history(product, seq);
+";
+
 /// Escape `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
 pub(crate) fn like_pattern(q: &str) -> String {
     let mut s = String::with_capacity(q.len() + 2);

@@ -484,11 +484,8 @@ fn suite(db: &str) {
 
 #[test]
 fn sqlite_registry() {
-    let dir = std::env::temp_dir().join(format!("iotrust-registry-api-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    suite(dir.join("registry.sqlite").to_str().unwrap());
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = TempDir::new("registry-api");
+    suite(&dir.db());
 }
 
 #[test]
@@ -500,10 +497,8 @@ fn postgres_registry() {
 
 #[test]
 fn the_api_is_rate_limited_per_client() {
-    let dir = std::env::temp_dir().join(format!("iotrust-registry-rate-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let reg = Registry::open(dir.join("r.sqlite").to_str().unwrap(), catalog(), access()).unwrap();
+    let dir = TempDir::new("registry-rate");
+    let reg = Registry::open(&dir.db(), catalog(), access()).unwrap();
     let s = start(
         reg,
         Some(RateLimit {
@@ -532,5 +527,4 @@ fn the_api_is_rate_limited_per_client() {
     // pages are not limited
     assert_eq!(get(&format!("{}/", s.base)).0, 200);
     drop(s);
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -165,10 +165,8 @@ impl Drop for Driver {
 
 #[test]
 fn a_buyer_searches_opens_a_product_and_sees_its_label() {
-    let dir = std::env::temp_dir().join(format!("iotrust-registry-browser-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let reg = Registry::open(dir.join("r.sqlite").to_str().unwrap(), catalog(), access()).unwrap();
+    let dir = TempDir::new("registry-browser");
+    let reg = Registry::open(&dir.db(), catalog(), access()).unwrap();
     for (model, end) in [
         ("VD-SL4", days(2500)),
         ("VD-SL3", days(40)),
@@ -231,5 +229,4 @@ fn a_buyer_searches_opens_a_product_and_sees_its_label() {
     d.screenshot("programmes");
     drop(d);
     drop(s);
-    let _ = std::fs::remove_dir_all(&dir);
 }

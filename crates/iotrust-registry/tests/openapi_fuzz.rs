@@ -13,10 +13,8 @@ use iotrust_registry::Registry;
 
 #[test]
 fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
-    let dir = std::env::temp_dir().join(format!("iotrust-registry-st-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let reg = Registry::open(dir.join("r.sqlite").to_str().unwrap(), catalog(), access()).unwrap();
+    let dir = TempDir::new("registry-st");
+    let reg = Registry::open(&dir.db(), catalog(), access()).unwrap();
     for model in ["VD-SL4", "VD-SL3"] {
         reg.submit(&submission(model, days(900)), Some(TOK_VERIDOR), today())
             .unwrap();
@@ -31,7 +29,7 @@ fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
             "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
         ])
         .env("SCHEMATHESIS_HOOKS", "")
-        .current_dir(&dir)
+        .current_dir(&*dir)
         .output()
         .unwrap_or_else(|e| panic!("schemathesis: {e} (pip install schemathesis; scripts/test.sh does)"));
     let text = String::from_utf8_lossy(&out.stdout);
@@ -42,5 +40,4 @@ fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
     );
     assert!(text.contains("passed"), "{text}");
     drop(s);
-    let _ = std::fs::remove_dir_all(&dir);
 }

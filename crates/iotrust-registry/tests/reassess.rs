@@ -121,20 +121,14 @@ fn scenario(db: &str, dir: &Path) {
 
 #[test]
 fn sqlite_reassessment() {
-    let dir = std::env::temp_dir().join(format!("iotrust-reassess-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    scenario(dir.join("r.sqlite").to_str().unwrap(), &dir);
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = TempDir::new("reassess");
+    scenario(&dir.db(), &dir);
 }
 
 #[test]
 fn postgres_reassessment() {
-    let dir = std::env::temp_dir().join(format!("iotrust-reassess-pg-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("reassess-pg");
     let pg = TempPostgres::start().unwrap_or_else(|e| panic!("PostgreSQL: {e}"));
     scenario(&pg.create_db("reassess").unwrap(), &dir);
     drop(pg);
-    let _ = std::fs::remove_dir_all(&dir);
 }

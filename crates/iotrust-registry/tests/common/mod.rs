@@ -18,6 +18,36 @@ pub const TOK_VERIDOR: &str = "tok-veridor-0123456789";
 pub const TOK_OTHER: &str = "tok-other-0123456789";
 pub const TOK_AUTHORITY: &str = "tok-authority-0123456789";
 
+/// A fresh directory under the system's temporary directory, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("iotrust-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    /// A SQLite database path inside it.
+    pub fn db(&self) -> String {
+        self.0.join("registry.sqlite").to_str().unwrap().to_string()
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
