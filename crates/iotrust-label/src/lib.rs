@@ -2,6 +2,7 @@
 
 pub mod document;
 pub mod dsse;
+pub mod fuzzing;
 pub mod keys;
 pub mod render;
 
