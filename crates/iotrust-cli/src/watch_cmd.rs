@@ -26,20 +26,28 @@ pub struct WatchArgs {
     /// Zeek conn.log files (TSV or JSON lines).
     #[arg(long = "zeek", value_name = "FILE")]
     pub zeek: Vec<PathBuf>,
+    /// Capture live on this network interface, through `tcpdump -i IFACE -U -w -` (libpcap
+    /// in its own process; tcpdump must be installed and allowed to capture).
+    #[arg(long, value_name = "IFACE")]
+    pub interface: Option<String>,
+    /// With --interface: a capture filter (BPF syntax, as tcpdump takes it).
+    #[arg(long, value_name = "FILTER", requires = "interface")]
+    pub capture_filter: Option<String>,
     /// Collect NetFlow v5/v9, IPFIX and sFlow datagrams on this UDP address.
     #[arg(long, value_name = "ADDR")]
     pub netflow: Option<SocketAddr>,
-    /// With --netflow: stop after this many seconds (default: run until killed).
+    /// With --netflow or --interface: stop after this many seconds (default: run until
+    /// killed).
     #[arg(long, value_name = "SECS")]
-    pub duration: Option<u64>,
+    pub duration: Option<u32>,
     /// With --netflow: socket receive buffer to ask for (the kernel caps it at
     /// net.core.rmem_max).
-    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_RECV_BUFFER)]
-    pub recv_buffer: usize,
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_RECV_BUFFER as u32)]
+    pub recv_buffer: u32,
     /// Detector threads, each owning the hosts whose address hashes to it (default: the
     /// number of CPUs; 1 = detect on the reading thread).
     #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
+    pub threads: Option<u16>,
     /// Detector settings (TOML; see crates/iotrust-watch/README.md).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -67,7 +75,7 @@ pub struct WatchArgs {
     pub webhook: Option<String>,
     /// With --webhook: events waiting at most; more are dropped and counted.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
-    pub webhook_queue: usize,
+    pub webhook_queue: u32,
     /// Render a notice from this template for every opened incident (placeholders in
     /// crates/iotrust-watch/README.md); written to --notices DIR.
     #[arg(long, value_name = "FILE", requires = "notices")]
@@ -127,8 +135,12 @@ impl Sinks {
 }
 
 pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
-    if args.pcap.is_empty() && args.zeek.is_empty() && args.netflow.is_none() {
-        anyhow::bail!("give --pcap FILE, --zeek FILE or --netflow ADDR");
+    if args.pcap.is_empty()
+        && args.zeek.is_empty()
+        && args.netflow.is_none()
+        && args.interface.is_none()
+    {
+        anyhow::bail!("give --pcap FILE, --zeek FILE, --netflow ADDR or --interface IFACE");
     }
     let mut cfg: Config = match &args.config {
         Some(p) => toml::from_str(&read(p)?).map_err(|e| anyhow!("{}: {e}", p.display()))?,
@@ -173,14 +185,14 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
     let webhook = match &args.webhook {
         Some(url) => Some(Webhook::start(
             WebhookConfig {
-                queue: args.webhook_queue.max(1),
+                queue: (args.webhook_queue as usize).max(1),
                 ..WebhookConfig::new(url)
             },
             metrics.clone(),
         )?),
         None => None,
     };
-    let threads = args.threads.unwrap_or_else(|| {
+    let threads = args.threads.map(usize::from).unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(usize::from)
             .unwrap_or(1)
@@ -233,6 +245,9 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
                 }
             }
         }
+    }
+    if let Some(iface) = &args.interface {
+        problems += live(iface, &args, &mut engine, &mut sinks)?;
     }
     for p in &args.zeek {
         let name = p.display().to_string();
@@ -294,6 +309,79 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
+/// Live capture: tcpdump writes a pcap stream of the interface to a pipe (unbuffered,
+/// `-U`), read like a file; `--duration` ends it by stopping tcpdump.
+fn live(
+    iface: &str,
+    args: &WatchArgs,
+    engine: &mut Sharded,
+    sinks: &mut Sinks,
+) -> anyhow::Result<u64> {
+    let mut cmd = std::process::Command::new("tcpdump");
+    cmd.args(["-i", iface, "-U", "-n", "-s", "262144", "-w", "-"]);
+    if let Some(f) = &args.capture_filter {
+        cmd.arg(f);
+    }
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .context("cannot run tcpdump for --interface (is it installed?)")?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow!("tcpdump gave no output pipe"))?;
+    let child = Arc::new(std::sync::Mutex::new(child));
+    if let Some(secs) = args.duration {
+        let c = child.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(u64::from(secs)));
+            if let Ok(mut c) = c.lock() {
+                let _ = c.kill();
+            }
+        });
+    }
+    eprintln!(
+        "watch: capturing on {iface} ({} detector thread(s))",
+        engine.shards()
+    );
+    let mut problems = 0u64;
+    let reader = CaptureReader::new(std::io::BufReader::new(stdout))
+        .map_err(|e| anyhow!("{iface}: tcpdump output: {e}"))?;
+    let mut n = 0u64;
+    let mut last_sync = Instant::now();
+    for rec in reader {
+        match rec {
+            Ok(r) => {
+                engine.observe(&r)?;
+                n += 1;
+                sinks.metrics.records.fetch_add(1, Relaxed);
+            }
+            Err(e) => {
+                // the pipe ends mid-record when tcpdump is stopped
+                if !e.can_continue() {
+                    break;
+                }
+                problems += 1;
+                sinks.metrics.decode_errors.fetch_add(1, Relaxed);
+                eprintln!("{iface}: {e}");
+            }
+        }
+        if last_sync.elapsed() >= Duration::from_millis(100) {
+            engine.sync()?;
+            sinks.drain(engine)?;
+            sinks.out.flush()?;
+            last_sync = Instant::now();
+        }
+    }
+    if let Ok(mut c) = child.lock() {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    eprintln!("watch: captured {n} packets on {iface}");
+    Ok(problems)
+}
+
 /// The UDP collector loop: datagrams decoded on this thread, records to the shards; the
 /// engine is synced (events written) every 100 ms of wall time and on a quiet socket.
 fn collect(
@@ -302,8 +390,8 @@ fn collect(
     engine: &mut Sharded,
     sinks: &mut Sinks,
 ) -> anyhow::Result<u64> {
-    let sock =
-        bind_udp(addr, args.recv_buffer).with_context(|| format!("cannot listen on udp {addr}"))?;
+    let sock = bind_udp(addr, args.recv_buffer as usize)
+        .with_context(|| format!("cannot listen on udp {addr}"))?;
     sock.set_read_timeout(Some(Duration::from_millis(50)))?;
     let local = sock.local_addr()?;
     sinks
@@ -321,7 +409,7 @@ fn collect(
     let mut problems = 0u64;
     let deadline = args
         .duration
-        .map(|s| Instant::now() + Duration::from_secs(s));
+        .map(|s| Instant::now() + Duration::from_secs(u64::from(s)));
     let mut last_sync = Instant::now();
     let mut second = (Instant::now(), 0u64);
     let mut total = 0u64;
