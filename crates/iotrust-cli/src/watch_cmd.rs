@@ -270,6 +270,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         problems += collect(addr, &args, &mut engine, &mut sinks)?;
     }
     engine.finish()?;
+    metrics.records.store(engine.stats().records, Relaxed);
     sinks.drain(&mut engine)?;
     sinks.out.flush()?;
     if let Some(w) = sinks.webhook.take() {
