@@ -82,6 +82,7 @@ impl Limiter {
 struct App {
     reg: Arc<Registry>,
     limiter: Option<Arc<Limiter>>,
+    workers: Arc<tokio::sync::Semaphore>,
 }
 
 fn today() -> Date {
@@ -95,13 +96,23 @@ fn bearer(h: &HeaderMap) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Run registry work off the async threads (both backends block).
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| err(500, format!("worker failed: {e}")))?
+impl App {
+    /// Run registry work off the async threads (both backends block), at most as many at
+    /// once as the store has connections. The semaphore queues requests first come, first
+    /// served, so none waits behind luckier ones for a connection.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let _permit = self
+            .workers
+            .acquire()
+            .await
+            .map_err(|_| err(503, "shutting down"))?;
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| err(500, format!("worker failed: {e}")))?
+    }
 }
 
 fn body<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, ApiError> {
@@ -124,7 +135,9 @@ async fn submit(
     )?;
     let token = bearer(&h);
     let r = app.reg.clone();
-    let out = blocking(move || r.submit(&sub, token.as_deref(), today())).await?;
+    let out = app
+        .blocking(move || r.submit(&sub, token.as_deref(), today()))
+        .await?;
     let code = if out.event == "registered" {
         StatusCode::CREATED
     } else {
@@ -147,8 +160,9 @@ async fn submit_bulk(
     let b: Bulk = body(&bytes, "expected {\"submissions\": [submission, ...]}")?;
     let token = bearer(&h);
     let r = app.reg.clone();
-    let results =
-        blocking(move || r.submit_many(&b.submissions, token.as_deref(), today())).await?;
+    let results = app
+        .blocking(move || r.submit_many(&b.submissions, token.as_deref(), today()))
+        .await?;
     let accepted = results.iter().filter(|r| r.is_ok()).count();
     let results: Vec<serde_json::Value> = results
         .into_iter()
@@ -170,7 +184,7 @@ async fn product(
     UrlPath(id): UrlPath<String>,
 ) -> Result<Response, ApiError> {
     let r = app.reg.clone();
-    let p = blocking(move || r.product(&id, today())).await?;
+    let p = app.blocking(move || r.product(&id, today())).await?;
     Ok(Json(p).into_response())
 }
 
@@ -190,7 +204,9 @@ async fn act(
     let b: ActBody = body(&bytes, "expected {\"reason\": text}")?;
     let token = bearer(&h);
     let r = app.reg.clone();
-    let status = blocking(move || r.act(&id, action, &b.reason, token.as_deref(), today())).await?;
+    let status = app
+        .blocking(move || r.act(&id, action, &b.reason, token.as_deref(), today()))
+        .await?;
     Ok(Json(serde_json::json!({ "status": status })).into_response())
 }
 
@@ -227,7 +243,7 @@ async fn check(State(app): State<App>, bytes: axum::body::Bytes) -> Result<Respo
         "expected {\"tier\": id, \"items\": [{\"manufacturer\", \"model\"}]}",
     )?;
     let r = app.reg.clone();
-    Ok(Json(blocking(move || r.check(&req, today())).await?).into_response())
+    Ok(Json(app.blocking(move || r.check(&req, today())).await?).into_response())
 }
 
 async fn verify_label(
@@ -236,17 +252,18 @@ async fn verify_label(
 ) -> Result<Response, ApiError> {
     let env: Envelope = body(&bytes, "expected a DSSE envelope")?;
     let r = app.reg.clone();
-    Ok(Json(blocking(move || r.verify(&env, today())).await?).into_response())
+    Ok(Json(app.blocking(move || r.verify(&env, today())).await?).into_response())
 }
 
 async fn reassess(State(app): State<App>, h: HeaderMap) -> Result<Response, ApiError> {
     let token = bearer(&h);
     let r = app.reg.clone();
-    let out = blocking(move || {
-        r.require_authority(token.as_deref())?;
-        r.reassess(today())
-    })
-    .await?;
+    let out = app
+        .blocking(move || {
+            r.require_authority(token.as_deref())?;
+            r.reassess(today())
+        })
+        .await?;
     Ok(Json(out).into_response())
 }
 
@@ -282,7 +299,11 @@ async fn search_api(
 ) -> Result<Response, ApiError> {
     let q = query(q)?;
     let r = app.reg.clone();
-    Ok(Json(blocking(move || r.search(&q.q, q.limit, q.offset, today())).await?).into_response())
+    Ok(Json(
+        app.blocking(move || r.search(&q.q, q.limit, q.offset, today()))
+            .await?,
+    )
+    .into_response())
 }
 
 async fn sunsetting_api(
@@ -291,12 +312,12 @@ async fn sunsetting_api(
 ) -> Result<Response, ApiError> {
     let q = query(q)?;
     let r = app.reg.clone();
-    Ok(Json(blocking(move || r.sunsetting(q.days, today())).await?).into_response())
+    Ok(Json(app.blocking(move || r.sunsetting(q.days, today())).await?).into_response())
 }
 
 async fn programmes_api(State(app): State<App>) -> Result<Response, ApiError> {
     let r = app.reg.clone();
-    Ok(Json(blocking(move || r.programmes()).await?).into_response())
+    Ok(Json(app.blocking(move || r.programmes()).await?).into_response())
 }
 
 async fn openapi() -> Response {
@@ -316,16 +337,17 @@ async fn home(State(app): State<App>, q: Result<Query<SearchQuery>, QueryRejecti
         Err(e) => return page_error(e),
     };
     let r = app.reg.clone();
-    match blocking(move || {
-        let count = r.count()?;
-        let res = if q.q.trim().is_empty() {
-            None
-        } else {
-            Some(r.search(&q.q, q.limit, q.offset, today())?)
-        };
-        Ok(crate::pages::search(count, res.as_ref()))
-    })
-    .await
+    match app
+        .blocking(move || {
+            let count = r.count()?;
+            let res = if q.q.trim().is_empty() {
+                None
+            } else {
+                Some(r.search(&q.q, q.limit, q.offset, today())?)
+            };
+            Ok(crate::pages::search(count, res.as_ref()))
+        })
+        .await
     {
         Ok(html) => Html(html).into_response(),
         Err(e) => page_error(e),
@@ -334,7 +356,7 @@ async fn home(State(app): State<App>, q: Result<Query<SearchQuery>, QueryRejecti
 
 async fn product_page(State(app): State<App>, UrlPath(id): UrlPath<String>) -> Response {
     let r = app.reg.clone();
-    match blocking(move || r.product(&id, today())).await {
+    match app.blocking(move || r.product(&id, today())).await {
         Ok(p) => Html(crate::pages::product(&p)).into_response(),
         Err(e) => page_error(e),
     }
@@ -349,7 +371,7 @@ async fn sunsetting_page(
         Err(e) => return page_error(e),
     };
     let r = app.reg.clone();
-    match blocking(move || r.sunsetting(q.days, today())).await {
+    match app.blocking(move || r.sunsetting(q.days, today())).await {
         Ok(rows) => Html(crate::pages::sunsetting(q.days, &rows)).into_response(),
         Err(e) => page_error(e),
     }
@@ -357,7 +379,7 @@ async fn sunsetting_page(
 
 async fn programmes_page(State(app): State<App>) -> Response {
     let r = app.reg.clone();
-    match blocking(move || r.programmes()).await {
+    match app.blocking(move || r.programmes()).await {
         Ok(p) => Html(crate::pages::programmes(&p)).into_response(),
         Err(e) => page_error(e),
     }
@@ -393,6 +415,7 @@ async fn limit(State(app): State<App>, req: Request, next: Next) -> Response {
 /// The HTTP routes; `rate` limits each client address on `/api/` (None: no limit).
 pub fn router(reg: Arc<Registry>, rate: Option<RateLimit>) -> Router {
     let app = App {
+        workers: Arc::new(tokio::sync::Semaphore::new(crate::registry::CONNECTIONS)),
         reg,
         limiter: rate.map(|limit| {
             Arc::new(Limiter {

@@ -40,6 +40,8 @@ impl From<StoreError> for ApiError {
 pub const ENDING_SOON_DAYS: i64 = 180;
 /// Most items one bulk check takes.
 pub const MAX_CHECK_ITEMS: usize = 20_000;
+/// Connections each store opens at most (readers for SQLite, clients for PostgreSQL).
+pub const CONNECTIONS: usize = 8;
 /// Most submissions one bulk request takes.
 pub const MAX_BULK_SUBMISSIONS: usize = 1000;
 /// Most results one search or listing returns.
@@ -342,9 +344,9 @@ impl Registry {
     pub fn open(db: &str, cat: Arc<Catalog>, access: Access) -> Result<Registry, StoreError> {
         let store: Box<dyn Store> =
             if db.starts_with("postgres://") || db.starts_with("postgresql://") {
-                Box::new(crate::pg::Postgres::open(db, 8)?)
+                Box::new(crate::pg::Postgres::open(db, CONNECTIONS)?)
             } else {
-                Box::new(crate::sqlite::Sqlite::open(Path::new(db), 8)?)
+                Box::new(crate::sqlite::Sqlite::open(Path::new(db), CONNECTIONS)?)
             };
         Ok(Registry::with_store(store, cat, access))
     }
