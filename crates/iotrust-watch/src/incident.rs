@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::detectors::{Attack, Detector, Finding, Role, Severity, Target};
 use crate::error::Error;
+use crate::fasthash::FoldState;
 
 /// Sample records kept per incident.
 pub const MAX_SAMPLES: usize = 5;
@@ -100,7 +101,7 @@ pub struct Event {
 
 /// Live incidents, bounded: at most `max` (the oldest opened forgotten first).
 pub(crate) struct Book {
-    live: HashMap<(Addr, Detector), Incident>,
+    live: HashMap<(Addr, Detector), Incident, FoldState>,
     order: VecDeque<((Addr, Detector), u64)>,
     next_id: u64,
     max: usize,
@@ -112,7 +113,7 @@ pub(crate) struct Book {
 impl Book {
     pub(crate) fn new(max: usize, ttl_secs: u64) -> Book {
         Book {
-            live: HashMap::new(),
+            live: HashMap::default(),
             order: VecDeque::new(),
             next_id: 1,
             max: max.max(1),
@@ -124,9 +125,11 @@ impl Book {
 
     /// True if a live incident exists for the key at time `now_us`.
     pub(crate) fn is_open(&self, device: Addr, d: Detector, now_us: i64) -> bool {
-        self.live
-            .get(&(device, d))
-            .is_some_and(|i| now_us.saturating_sub(i.last_us) <= self.ttl_us)
+        !self.live.is_empty()
+            && self
+                .live
+                .get(&(device, d))
+                .is_some_and(|i| now_us.saturating_sub(i.last_us) <= self.ttl_us)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -146,28 +149,24 @@ impl Book {
     ) -> Option<Event> {
         let key = (f.device, f.detector);
         let t = r.last_us;
-        let expired = self
-            .live
-            .get(&key)
-            .is_some_and(|i| t.saturating_sub(i.last_us) > self.ttl_us);
-        if expired {
-            self.live.remove(&key);
-        }
         if let Some(inc) = self.live.get_mut(&key) {
-            update(inc, f, r);
-            let (sev, conf, mag) = inc.emitted;
-            let escalated = inc.severity > sev
-                || inc.confidence >= conf + 0.05
-                || (mag > 0 && inc.peak >= mag.saturating_mul(2));
-            if !escalated {
-                return None;
+            if t.saturating_sub(inc.last_us) <= self.ttl_us {
+                update(inc, f, r);
+                let (sev, conf, mag) = inc.emitted;
+                let escalated = inc.severity > sev
+                    || inc.confidence >= conf + 0.05
+                    || (mag > 0 && inc.peak >= mag.saturating_mul(2));
+                if !escalated {
+                    return None;
+                }
+                inc.emitted = (inc.severity, inc.confidence, inc.peak);
+                inc.summary = summarize(inc);
+                return Some(Event {
+                    event: EventKind::Escalated,
+                    incident: inc.clone(),
+                });
             }
-            inc.emitted = (inc.severity, inc.confidence, inc.peak);
-            inc.summary = summarize(inc);
-            return Some(Event {
-                event: EventKind::Escalated,
-                incident: inc.clone(),
-            });
+            self.live.remove(&key);
         }
         while self.live.len() >= self.max {
             let Some((k, id)) = self.order.pop_front() else {
@@ -233,16 +232,23 @@ fn since(f: &Finding, r: &FlowRecord) -> (i64, jiff::Timestamp) {
 /// The finding's counters into the incident's map, in place when the names are the same
 /// (the usual case: no allocation per record during a long attack).
 fn set_counters(map: &mut BTreeMap<&'static str, u64>, c: &crate::detectors::Counters) {
-    let same = map.len() == c.iter().count() && c.iter().all(|(k, _)| map.contains_key(k));
-    if same {
+    // the same names as last time (the usual case): update in place, one look-up each
+    if map.len() == c.iter().count() {
+        let mut all = true;
         for (k, v) in c.iter() {
-            if let Some(slot) = map.get_mut(k) {
-                *slot = v;
+            match map.get_mut(k) {
+                Some(slot) => *slot = v,
+                None => {
+                    all = false;
+                    break;
+                }
             }
         }
-    } else {
-        *map = c.iter().collect();
+        if all {
+            return;
+        }
     }
+    *map = c.iter().collect();
 }
 
 fn update(inc: &mut Incident, f: &Finding, r: &FlowRecord) {

@@ -35,11 +35,7 @@ pub fn shard_of(addr: Addr, n: usize) -> usize {
     if n <= 1 {
         return 0;
     }
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in addr.octets() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
+    let mut h = crate::sketch::fnv1a(addr);
     h ^= h >> 32;
     // n ≤ usize::MAX, the remainder < n: both conversions are lossless
     (h % n as u64) as usize
@@ -175,7 +171,9 @@ impl Sharded {
         match &mut self.engine {
             Engine::Inline(w) => {
                 w.observe(r);
-                self.out.extend(w.drain_events());
+                if w.has_events() {
+                    self.out.extend(w.drain_events());
+                }
                 Ok(())
             }
             Engine::Threads { workers, .. } => {
@@ -223,6 +221,23 @@ impl Sharded {
                 Ok(())
             }
         }
+    }
+
+    /// Takes records in order, as [`Sharded::observe`] on each; with one shard they run as
+    /// one [`Watch::observe_batch`] (host look-ups overlapped).
+    pub fn observe_many(&mut self, records: &[FlowRecord]) -> Result<(), ShardStopped> {
+        if let Engine::Inline(w) = &mut self.engine {
+            self.seq += records.len() as u64;
+            w.observe_batch(records);
+            if w.has_events() {
+                self.out.extend(w.drain_events());
+            }
+            return Ok(());
+        }
+        for r in records {
+            self.observe(r)?;
+        }
+        Ok(())
     }
 
     /// Waits for the batch in flight, if any, and merges its events.
@@ -424,10 +439,12 @@ fn work(
 ) -> Watch {
     while let Ok(mut items) = rx.recv() {
         let mut events = Vec::new();
-        for it in &items {
-            watch.observe_sides(&it.rec, it.sides, |a| shard_of(a, n) == me);
-            events.extend(watch.drain_tagged().map(|(slot, e)| (it.seq, slot, e)));
-        }
+        watch.observe_batch_sides(
+            &items,
+            |it| (&it.rec, it.sides),
+            |a| shard_of(a, n) == me,
+            |it, slot, e| events.push((it.seq, slot, e)),
+        );
         items.clear();
         let reply = Reply {
             events,

@@ -71,6 +71,11 @@ mod prefix_list {
     }
 }
 
+/// Records whose hosts are looked up together by [`Watch::observe_batch`].
+const AHEAD: usize = 16;
+/// No table hint: look the host up.
+const NO_HINT: u32 = u32::MAX;
+
 /// Counters of a [`Watch`], for reports and metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct WatchStats {
@@ -176,6 +181,55 @@ impl Watch {
         );
     }
 
+    /// Runs every detector over each record in turn: the same as [`Watch::observe`] on
+    /// each, but the hosts of a group of records are looked up ahead, so that their memory
+    /// misses overlap instead of queueing.
+    pub fn observe_batch(&mut self, records: &[FlowRecord]) {
+        let both = Sides {
+            src: true,
+            dst: true,
+        };
+        for group in records.chunks(AHEAD) {
+            let mut hints = [(NO_HINT, NO_HINT); AHEAD];
+            for (h, r) in hints.iter_mut().zip(group) {
+                *h = (self.table.hint(r.src), self.table.hint(r.dst));
+            }
+            for (r, h) in group.iter().zip(hints) {
+                self.observe_hinted(r, both, |_| true, h);
+            }
+        }
+    }
+
+    /// [`Watch::observe_batch`] for the sharded engine's items: each with its sides, its
+    /// events tagged by `tag` and handed to `out` after each record.
+    pub(crate) fn observe_batch_sides<T>(
+        &mut self,
+        items: &[T],
+        get: impl Fn(&T) -> (&FlowRecord, Sides),
+        owns: impl Fn(Addr) -> bool,
+        mut out: impl FnMut(&T, u8, Event),
+    ) {
+        for group in items.chunks(AHEAD) {
+            let mut hints = [(NO_HINT, NO_HINT); AHEAD];
+            for (h, it) in hints.iter_mut().zip(group) {
+                let (r, sides) = get(it);
+                if sides.src {
+                    h.0 = self.table.hint(r.src);
+                }
+                if sides.dst {
+                    h.1 = self.table.hint(r.dst);
+                }
+            }
+            for (it, h) in group.iter().zip(hints) {
+                let (r, sides) = get(it);
+                self.observe_hinted(r, sides, &owns, h);
+                for (slot, e) in self.drain_tagged() {
+                    out(it, slot, e);
+                }
+            }
+        }
+    }
+
     /// Runs the detectors of the chosen sides over one record; a C2 finding is kept only
     /// when `owns(device)`.
     pub(crate) fn observe_sides(
@@ -184,12 +238,23 @@ impl Watch {
         sides: Sides,
         owns: impl Fn(Addr) -> bool,
     ) {
+        self.observe_hinted(r, sides, owns, (NO_HINT, NO_HINT));
+    }
+
+    /// [`Watch::observe_sides`] with table hints for the source and the destination.
+    fn observe_hinted(
+        &mut self,
+        r: &FlowRecord,
+        sides: Sides,
+        owns: impl Fn(Addr) -> bool,
+        hints: (u32, u32),
+    ) {
         self.records += 1;
         // slots: the order events of one record come out in (the sharded merge keeps it)
         let mut found: [Option<Finding>; 8] = [None; 8];
         if sides.src && self.is_local(r.src) {
             let mirai_open = self.book.is_open(r.src, Detector::MiraiScan, r.last_us);
-            if let Some(h) = self.table.touch(r.src) {
+            if let Some(h) = self.table.touch_hinted(r.src, hints.0) {
                 let m = detectors::mirai::observe(&self.cfg.mirai, &mut h.mirai, r);
                 let s = detectors::scan::observe(&self.cfg.scan, &mut h.scan, r);
                 let f = detectors::flood::observe(&self.cfg.flood, &mut h.flood, r);
@@ -203,7 +268,7 @@ impl Watch {
             }
         }
         if sides.dst && self.is_local(r.dst) {
-            if let Some(h) = self.table.touch(r.dst) {
+            if let Some(h) = self.table.touch_hinted(r.dst, hints.1) {
                 found[5] = detectors::inbound::observe(&self.cfg.inbound, &mut h.inbound, r);
                 found[6] =
                     detectors::bruteforce::observe(&self.cfg.bruteforce, &mut h.bruteforce, r);
@@ -235,6 +300,11 @@ impl Watch {
         for r in records {
             self.observe(r);
         }
+    }
+
+    /// True if events wait for [`Watch::drain_events`].
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
     }
 
     /// The events produced since the last call, oldest first.

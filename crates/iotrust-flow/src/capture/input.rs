@@ -1,6 +1,6 @@
 //! A buffered byte stream that knows its offset and tells a clean end from a cut one.
 
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 
 /// How much of a requested read was satisfied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,7 +60,21 @@ impl<R: Read> Input<R> {
 
     /// Discards up to `n` bytes; returns how many were there.
     pub(crate) fn skip(&mut self, n: u64) -> io::Result<u64> {
-        let got = io::copy(&mut (&mut self.inner).take(n), &mut io::sink())?;
+        let mut got = 0u64;
+        while got < n {
+            let avail = match self.inner.fill_buf() {
+                Ok([]) => break,
+                Ok(b) => b.len(),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.offset += got;
+                    return Err(e);
+                }
+            };
+            let take = usize::try_from(n - got).map_or(avail, |left| left.min(avail));
+            self.inner.consume(take);
+            got += take as u64;
+        }
         self.offset += got;
         Ok(got)
     }

@@ -232,7 +232,11 @@ pub(crate) fn scaled(r: &FlowRecord) -> u64 {
 /// Scaled packets spread over the record's duration, the share inside a window of `len_us`.
 pub(crate) fn rate_share(r: &FlowRecord, value: u64, len_us: i64) -> u64 {
     let len = u64::try_from(len_us).unwrap_or(1).max(1);
-    let d = r.duration_us().max(len);
+    let d = r.duration_us();
+    if d <= len {
+        // all inside the window (a packet, a short flow): value × len / len
+        return value;
+    }
     let v = u128::from(value) * u128::from(len) / u128::from(d);
     u64::try_from(v).unwrap_or(u64::MAX)
 }
