@@ -46,13 +46,18 @@ pub(crate) fn hash_addr(a: Addr) -> u64 {
 /// FNV-1a over the address's 16 bytes; for an IPv4-mapped address the state after its
 /// fixed prefix is a constant, so only the last four bytes are hashed (same value).
 pub(crate) fn fnv1a(a: Addr) -> u64 {
-    let o = a.octets();
-    let (mut h, rest): (u64, &[u8]) = match &o {
-        [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, v4 @ ..] => (V4_PREFIX_STATE, v4),
-        _ => (0xcbf2_9ce4_8422_2325, &o),
-    };
-    for b in rest {
-        h ^= u64::from(*b);
+    match a.octets() {
+        [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a, b, c, d] => {
+            fnv_from(V4_PREFIX_STATE, [a, b, c, d])
+        }
+        o => fnv_from(0xcbf2_9ce4_8422_2325, o),
+    }
+}
+
+#[inline]
+fn fnv_from<const N: usize>(mut h: u64, bytes: [u8; N]) -> u64 {
+    for b in bytes {
+        h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h

@@ -250,44 +250,62 @@ impl Watch {
         hints: (u32, u32),
     ) {
         self.records += 1;
-        // slots: the order events of one record come out in (the sharded merge keeps it)
-        let mut found: [Option<Finding>; 8] = [None; 8];
-        if sides.src && self.is_local(r.src) {
-            let mirai_open = self.book.is_open(r.src, Detector::MiraiScan, r.last_us);
+        let src_local = sides.src && self.is_local(r.src);
+        let dst_local = sides.dst && self.is_local(r.dst);
+        let mirai_open = src_local && self.book.is_open(r.src, Detector::MiraiScan, r.last_us);
+        // each finding goes to the book as soon as its detector returns, in slot order
+        // (the order events of one record come out in; the sharded merge keeps it): no
+        // detector reads the book, so this is the order of running them all first, without
+        // copying findings around
+        let (book, subscribers) = (&mut self.book, &self.subscribers);
+        let (events, slots, emitted) = (&mut self.events, &mut self.slots, &mut self.emitted);
+        let mut emit = |slot: u8, f: &Option<Finding>| {
+            let Some(f) = f else { return };
+            if let Some(e) = book.record(f, r, subscribers.lookup(f.device)) {
+                *emitted += 1;
+                events.push(e);
+                slots.push(slot);
+            }
+        };
+        let cfg = &self.cfg;
+        if src_local {
             if let Some(h) = self.table.touch_hinted(r.src, hints.0) {
-                let m = detectors::mirai::observe(&self.cfg.mirai, &mut h.mirai, r);
-                let s = detectors::scan::observe(&self.cfg.scan, &mut h.scan, r);
-                let f = detectors::flood::observe(&self.cfg.flood, &mut h.flood, r);
+                let m = detectors::mirai::observe(&cfg.mirai, &mut h.mirai, r);
+                emit(0, &m);
+                let s = detectors::scan::observe(&cfg.scan, &mut h.scan, r);
                 // the Mirai detector explains the same probes better
-                let s = s.filter(|_| m.is_none() && !mirai_open);
-                found[0] = m;
-                found[1] = s;
-                found[2] = f;
-                found[3] = detectors::baseline::observe(&self.cfg.baseline, &mut h.baseline, r);
-                found[4] = detectors::beacon::observe(&self.cfg.beacon, &mut h.beacon, r);
+                if m.is_none() && !mirai_open {
+                    emit(1, &s);
+                }
+                emit(2, &detectors::flood::observe(&cfg.flood, &mut h.flood, r));
+                emit(
+                    3,
+                    &detectors::baseline::observe(&cfg.baseline, &mut h.baseline, r),
+                );
+                emit(
+                    4,
+                    &detectors::beacon::observe(&cfg.beacon, &mut h.beacon, r),
+                );
             }
         }
-        if sides.dst && self.is_local(r.dst) {
+        if dst_local {
             if let Some(h) = self.table.touch_hinted(r.dst, hints.1) {
-                found[5] = detectors::inbound::observe(&self.cfg.inbound, &mut h.inbound, r);
-                found[6] =
-                    detectors::bruteforce::observe(&self.cfg.bruteforce, &mut h.bruteforce, r);
+                emit(
+                    5,
+                    &detectors::inbound::observe(&cfg.inbound, &mut h.inbound, r),
+                );
+                emit(
+                    6,
+                    &detectors::bruteforce::observe(&cfg.bruteforce, &mut h.bruteforce, r),
+                );
             }
         }
         let local = &self.local;
-        found[7] = self
+        let c2 = self
             .indicators
             .observe(r, |a| local.is_empty() || local.lookup(a).is_some())
             .filter(|f| owns(f.device));
-        for (slot, f) in found.iter().enumerate() {
-            let Some(f) = f else { continue };
-            let sub = self.subscribers.lookup(f.device);
-            if let Some(e) = self.book.record(f, r, sub) {
-                self.emitted += 1;
-                self.events.push(e);
-                self.slots.push(slot as u8);
-            }
-        }
+        emit(7, &c2);
     }
 
     /// The events produced since the last call with their slots, oldest first.
