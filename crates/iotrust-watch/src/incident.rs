@@ -232,12 +232,14 @@ fn since(f: &Finding, r: &FlowRecord) -> (i64, jiff::Timestamp) {
 /// The finding's counters into the incident's map, in place when the names are the same
 /// (the usual case: no allocation per record during a long attack).
 fn set_counters(map: &mut BTreeMap<&'static str, u64>, c: &crate::detectors::Counters) {
-    // the same names as last time (the usual case): update in place, one look-up each
+    // the same names as last time (the usual case, on every record of an attack): update
+    // in place; the names are `'static` literals, so compare addresses before bytes
     if map.len() == c.iter().count() {
+        let same = |a: &str, b: &str| (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b;
         let mut all = true;
-        for (k, v) in c.iter() {
-            match map.get_mut(k) {
-                Some(slot) => *slot = v,
+        for (k, slot) in map.iter_mut() {
+            match c.iter().find(|(n, _)| same(n, k)) {
+                Some((_, v)) => *slot = v,
                 None => {
                     all = false;
                     break;

@@ -72,7 +72,7 @@ mod prefix_list {
 }
 
 /// Records whose hosts are looked up together by [`Watch::observe_batch`].
-const AHEAD: usize = 16;
+const AHEAD: usize = 32;
 /// No table hint: look the host up.
 const NO_HINT: u32 = u32::MAX;
 
