@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
 use clap::Args;
-use iotrust_flow::{CaptureReader, Datagram, DecodeConfig, FlowDecoder, FlowRecord, ZeekReader};
-use iotrust_watch::collector::{bind_udp, receive_buffer, DEFAULT_RECV_BUFFER};
+use iotrust_flow::{CaptureReader, DecodeConfig, FlowDecoder, FlowRecord, ZeekReader};
+use iotrust_watch::collector::{bind_udp, receive_buffer, Collector, DEFAULT_RECV_BUFFER};
 use iotrust_watch::{
     nftables_ruleset, propose, Config, Event, EventKind, Indicators, JsonLines, Metrics,
     NoticeTemplate, Prefix, Sharded, Subscribers, Webhook, WebhookConfig,
@@ -430,9 +430,8 @@ fn collect(
         engine.shards(),
         receive_buffer(&sock).unwrap_or(0)
     );
-    let mut decoder = FlowDecoder::new(DecodeConfig::default());
+    let mut collector = Collector::new(FlowDecoder::new(DecodeConfig::default()));
     let mut buf = vec![0u8; 65_535];
-    let mut records = Vec::new();
     let mut problems = 0u64;
     let deadline = args
         .duration
@@ -457,25 +456,14 @@ fn collect(
         if let Some((n, from)) = got {
             datagrams += 1;
             let now_us = jiff::Timestamp::now().as_microsecond();
-            records.clear();
-            let d = decoder.decode(
-                Datagram {
-                    exporter: from.ip(),
-                    received_us: now_us,
-                    bytes: buf.get(..n).unwrap_or_default(),
-                },
-                &mut records,
-            );
+            let d =
+                collector.datagram(engine, from.ip(), now_us, buf.get(..n).unwrap_or_default())?;
             let errors = d.errors.len() as u64;
             problems += errors;
             sinks.metrics.decode_errors.fetch_add(errors, Relaxed);
             sinks.metrics.datagrams.fetch_add(1, Relaxed);
-            engine.observe_many(&records)?;
-            total += records.len() as u64;
-            sinks
-                .metrics
-                .records
-                .fetch_add(records.len() as u64, Relaxed);
+            total += d.records as u64;
+            sinks.metrics.records.fetch_add(d.records as u64, Relaxed);
         }
         let now = Instant::now();
         if got.is_none() || now.duration_since(last_sync) >= Duration::from_millis(100) {
@@ -492,7 +480,7 @@ fn collect(
             second = (now, total);
         }
     }
-    let st = decoder.total_stats();
+    let st = collector.decoder().total_stats();
     eprintln!(
         "watch: collector: {datagrams} datagrams, {total} records, {} dropped by the kernel",
         iotrust_watch::metrics::udp_drops(local.port()).unwrap_or(0)

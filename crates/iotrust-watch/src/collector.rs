@@ -1,8 +1,12 @@
-//! The UDP side of the flow collector: a socket with a large receive buffer. Decoding is
-//! [`iotrust_flow::FlowDecoder`]'s; the loop that reads, decodes and feeds the engine is the
-//! caller's (`iotrust watch --netflow`).
+//! The UDP side of the flow collector: a socket with a large receive buffer, and what is
+//! done with each datagram ([`Collector`]: decode, hand the records to the engine). The
+//! loop that reads the socket is the caller's (`iotrust watch --netflow`).
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+
+use iotrust_flow::{Datagram, Decoded, FlowDecoder, FlowRecord};
+
+use crate::shard::{ShardStopped, Sharded};
 
 /// Receive buffer asked for by default: 32 MiB, so a burst of datagrams waits in the kernel
 /// instead of being dropped (the kernel caps it at `net.core.rmem_max`; see
@@ -25,6 +29,48 @@ pub fn bind_udp(addr: SocketAddr, recv_buffer: usize) -> std::io::Result<UdpSock
 /// The receive buffer the kernel granted the socket.
 pub fn receive_buffer(sock: &UdpSocket) -> Option<usize> {
     socket2::SockRef::from(sock).recv_buffer_size().ok()
+}
+
+/// Decodes datagrams and feeds their records to a [`Sharded`] engine.
+pub struct Collector {
+    decoder: FlowDecoder,
+    records: Vec<FlowRecord>,
+}
+
+impl Collector {
+    pub fn new(decoder: FlowDecoder) -> Collector {
+        Collector {
+            decoder,
+            records: Vec::new(),
+        }
+    }
+
+    /// The decoder (its counters and template cache).
+    pub fn decoder(&self) -> &FlowDecoder {
+        &self.decoder
+    }
+
+    /// Decodes one datagram from `exporter`, received at `received_us`, and hands its
+    /// records to `engine` in order.
+    pub fn datagram(
+        &mut self,
+        engine: &mut Sharded,
+        exporter: IpAddr,
+        received_us: i64,
+        bytes: &[u8],
+    ) -> Result<Decoded, ShardStopped> {
+        self.records.clear();
+        let d = self.decoder.decode(
+            Datagram {
+                exporter,
+                received_us,
+                bytes,
+            },
+            &mut self.records,
+        );
+        engine.observe_many(&self.records)?;
+        Ok(d)
+    }
 }
 
 #[cfg(test)]

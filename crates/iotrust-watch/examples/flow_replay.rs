@@ -1,0 +1,178 @@
+//! Offline replay of the collector benchmark's NetFlow v9 / IPFIX stream, for counting the
+//! instructions `iotrust watch --netflow` spends per record without a socket or a clock.
+//!
+//! ```sh
+//! cargo build --release -p iotrust-watch --example flow_replay
+//! valgrind --tool=callgrind target/release/examples/flow_replay --proto v9 --datagrams 20000
+//! ```
+//!
+//! The datagrams are those of `crates/iotrust-flow/examples/flow_sender.rs` (same record
+//! generator and seed: 30 IPv4 records a datagram from 65,000 subscribers in 10.1.0.0/16 to
+//! random destinations, a pool of 1,024 datagrams, the template every 256th), with export
+//! times advancing as at `--rate` records/s. Each datagram goes through what the collector
+//! does with it ([`iotrust_watch::collector::Collector`]); the engine is synced every
+//! 100 ms of stream time, as the collector does on its wall clock. Prints records, events
+//! and a digest of the JSON lines (to check that a change leaves the output alone).
+//! Run it with two `--datagrams` counts and take the difference to leave the set-up out.
+
+use std::net::IpAddr;
+
+use iotrust_flow::testing::{Field, MessageWriter, Rng, V4_FIELDS};
+use iotrust_flow::{Addr, DecodeConfig, FlowDecoder, FlowRecord, SourceKind, TcpFlags};
+use iotrust_watch::collector::Collector;
+use iotrust_watch::{Config, Indicators, JsonLines, Sharded, Subscribers};
+
+const IPFIX_FIELDS: [Field; 11] = [
+    Field::new(8, 4),
+    Field::new(12, 4),
+    Field::new(7, 2),
+    Field::new(11, 2),
+    Field::new(4, 1),
+    Field::new(6, 1),
+    Field::new(2, 4),
+    Field::new(1, 4),
+    Field::new(152, 8),
+    Field::new(153, 8),
+    Field::new(10, 2),
+];
+
+/// flow_sender's record generator.
+fn record(rng: &mut Rng, hosts: u32, now_us: i64) -> FlowRecord {
+    let mut r = FlowRecord::new(SourceKind::NetflowV9);
+    let h = rng.below(u64::from(hosts)) as u32;
+    r.src = Addr::v4([10, 1, (h >> 8) as u8, h as u8]);
+    let d = (rng.next_u64() as u32).to_be_bytes();
+    r.dst = Addr::v4([d[0] % 200 + 11, d[1], d[2], d[3]]);
+    if rng.below(10) < 7 {
+        r.proto = 6;
+        r.tcp_flags = TcpFlags(TcpFlags::SYN | TcpFlags::ACK | 0x10);
+        r.dst_port = [443u16, 80, 22, 8080][rng.below(4) as usize];
+    } else {
+        r.proto = 17;
+        r.dst_port = [53u16, 123, 443, 3478][rng.below(4) as usize];
+    }
+    r.src_port = 1024 + rng.below(60_000) as u16;
+    r.packets = 1 + rng.below(20);
+    r.bytes = r.packets * (60 + rng.below(1400));
+    r.last_us = now_us - rng.below(1_000_000) as i64;
+    r.first_us = r.last_us - rng.below(5_000_000) as i64;
+    r
+}
+
+fn main() -> Result<(), String> {
+    let mut ipfix = false;
+    let mut datagrams = 20_000u64;
+    let mut threads = 2usize;
+    let mut rate = 2_000_000u64;
+    let mut local = Some("10.1.0.0/16".to_string());
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut val = || args.next().ok_or(format!("{a} needs a value"));
+        match a.as_str() {
+            "--proto" => ipfix = val()? == "ipfix",
+            "--datagrams" => datagrams = val()?.parse().map_err(|e| format!("{e}"))?,
+            "--threads" => threads = val()?.parse().map_err(|e| format!("{e}"))?,
+            "--rate" => rate = val()?.parse().map_err(|e| format!("{e}"))?,
+            "--local" => {
+                let v = val()?;
+                local = (v != "all").then_some(v);
+            }
+            _ => return Err(format!("unknown argument {a}")),
+        }
+    }
+    let per_datagram = 30usize;
+    let hosts = 65_000u32;
+    let secs = 1_764_000_000u32;
+    let now_us = i64::from(secs) * 1_000_000;
+    let uptime_ms = 3_600_000u32;
+    let fields: &[Field] = if ipfix { &IPFIX_FIELDS } else { &V4_FIELDS };
+    let mut rng = Rng(1);
+    let pool_len = 1024u64;
+    let mut pool: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    for _ in 0..pool_len {
+        let recs: Vec<FlowRecord> = (0..per_datagram)
+            .map(|_| record(&mut rng, hosts, now_us))
+            .collect();
+        let mk = |with_template: bool| {
+            let mut m = if ipfix {
+                MessageWriter::ipfix(1, secs, 0)
+            } else {
+                MessageWriter::v9(1, secs, uptime_ms, 0)
+            };
+            if with_template {
+                m.template(256, fields);
+            }
+            m.data(256, fields, &recs);
+            m.finish()
+        };
+        pool.push((mk(true), mk(false)));
+    }
+    let mut cfg = Config::default();
+    if let Some(l) = &local {
+        cfg.local_networks.push(
+            l.parse()
+                .map_err(|e: iotrust_watch::net::PrefixError| e.0)?,
+        );
+    }
+    let mut engine = Sharded::new(cfg, threads, Indicators::default(), Subscribers::default());
+    let mut collector = Collector::new(FlowDecoder::new(DecodeConfig::default()));
+    let exporter: IpAddr = "127.0.0.1".parse().map_err(|_| "address")?;
+    let mut out = JsonLines::new(Vec::new());
+    let mut events = 0u64;
+    let per_sync = (rate / per_datagram as u64 / 10).max(1);
+    let mut records = 0u64;
+    let mut records_seq = 0u64;
+    for sent in 0..datagrams {
+        let Some((with, without)) = pool.get_mut((sent % pool_len) as usize) else {
+            break;
+        };
+        let buf = if sent % 256 == 0 { with } else { without };
+        let elapsed_ms = sent * per_datagram as u64 * 1000 / rate;
+        let t = secs.wrapping_add((elapsed_ms / 1000) as u32);
+        let seq = if ipfix {
+            records_seq as u32
+        } else {
+            sent as u32
+        };
+        let (t_at, seq_at) = if ipfix { (4, 8) } else { (8, 12) };
+        if let Some(b) = buf.get_mut(t_at..t_at + 4) {
+            b.copy_from_slice(&t.to_be_bytes());
+        }
+        if let Some(b) = buf.get_mut(seq_at..seq_at + 4) {
+            b.copy_from_slice(&seq.to_be_bytes());
+        }
+        if !ipfix {
+            let up = uptime_ms.wrapping_add(elapsed_ms as u32);
+            if let Some(b) = buf.get_mut(4..8) {
+                b.copy_from_slice(&up.to_be_bytes());
+            }
+        }
+        records_seq += per_datagram as u64;
+        let got = collector
+            .datagram(&mut engine, exporter, now_us, buf)
+            .map_err(|e| e.to_string())?;
+        records += got.records as u64;
+        if (sent + 1) % per_sync == 0 {
+            engine.sync().map_err(|e| e.to_string())?;
+            for e in engine.drain_events() {
+                events += 1;
+                out.write(&e).map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    engine.finish().map_err(|e| e.to_string())?;
+    for e in engine.drain_events() {
+        events += 1;
+        out.write(&e).map_err(|e| e.to_string())?;
+    }
+    let bytes = out.into_inner();
+    let digest = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    println!(
+        "{{\"records\":{records},\"events\":{events},\"json_bytes\":{},\"digest\":\"{digest:016x}\",\"hosts\":{}}}",
+        bytes.len(),
+        engine.stats().hosts
+    );
+    Ok(())
+}
