@@ -7,6 +7,8 @@ use std::str::FromStr;
 
 use iotrust_flow::Addr;
 
+use crate::fasthash::FoldState;
+
 /// An IPv4 or IPv6 prefix (`192.0.2.0/24`, `2001:db8::/32`, or a bare address = host route).
 /// Kept as 16 bytes and a length over the IPv4-mapped form, like [`Addr`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -92,31 +94,78 @@ impl FromStr for Prefix {
     }
 }
 
+/// The first `len` bits of `a` (the rest zero), as one 128-bit AND.
 fn mask(a: Addr, len: u8) -> Addr {
-    let mut o = a.octets();
-    let len = usize::from(len.min(128));
-    for (i, byte) in o.iter_mut().enumerate() {
-        let bit = i * 8;
-        if bit >= len {
-            *byte = 0;
-        } else if bit + 8 > len {
-            let keep = len - bit;
-            *byte &= 0xffu8 << (8 - keep);
+    let keep = u128::MAX
+        .checked_shl(128 - u32::from(len.min(128)))
+        .unwrap_or(0);
+    Addr::v6((u128::from_be_bytes(a.octets()) & keep).to_be_bytes())
+}
+
+/// Prefixes tested one by one by a [`LocalNets`] (more go through a [`PrefixMap`]).
+const LINEAR: usize = 16;
+
+/// The subscriber prefixes, for the question asked of both addresses of every record: is
+/// this address local? A few prefixes are tested as 128-bit masks, one after the other; a
+/// longer list goes through a [`PrefixMap`]. Empty = every address is local.
+#[derive(Clone, Debug, Default)]
+pub struct LocalNets {
+    /// (network, mask) of each prefix, when there are at most [`LINEAR`].
+    few: Vec<(u128, u128)>,
+    many: Option<PrefixMap<()>>,
+}
+
+impl LocalNets {
+    pub fn new(prefixes: &[Prefix]) -> LocalNets {
+        if prefixes.len() > LINEAR {
+            let mut m = PrefixMap::default();
+            for p in prefixes {
+                m.insert(*p, ());
+            }
+            return LocalNets {
+                few: Vec::new(),
+                many: Some(m),
+            };
         }
+        let few = prefixes
+            .iter()
+            .map(|p| {
+                let keep = u128::MAX.checked_shl(128 - u32::from(p.len)).unwrap_or(0);
+                (u128::from_be_bytes(p.net.octets()), keep)
+            })
+            .collect();
+        LocalNets { few, many: None }
     }
-    Addr::v6(o)
+
+    /// True if `a` is local: in one of the prefixes, or there are none.
+    #[inline]
+    pub fn contains(&self, a: Addr) -> bool {
+        if let Some(m) = &self.many {
+            return m.lookup(a).is_some();
+        }
+        if self.few.is_empty() {
+            return true;
+        }
+        let x = u128::from_be_bytes(a.octets());
+        self.few.iter().any(|(net, keep)| x & keep == *net)
+    }
 }
 
 /// Longest-prefix match from prefixes to values: one hash map per prefix length present,
-/// tried longest first (at most 129 lookups, in practice a handful).
+/// tried longest first (at most 129 lookups, in practice a handful). Looked up for every
+/// record (is an address local?): the maps use the engine's keyed multiply-fold hasher.
 #[derive(Clone, Debug)]
 pub struct PrefixMap<T> {
-    by_len: Vec<(u8, HashMap<Addr, T>)>,
+    by_len: Vec<(u8, HashMap<Addr, T, FoldState>)>,
+    len: usize,
 }
 
 impl<T> Default for PrefixMap<T> {
     fn default() -> Self {
-        PrefixMap { by_len: Vec::new() }
+        PrefixMap {
+            by_len: Vec::new(),
+            len: 0,
+        }
     }
 }
 
@@ -127,14 +176,16 @@ impl<T> PrefixMap<T> {
         let map = match pos {
             Some(i) => self.by_len.get_mut(i),
             None => {
-                self.by_len.push((p.len, HashMap::new()));
+                self.by_len.push((p.len, HashMap::default()));
                 self.by_len.sort_by_key(|e| std::cmp::Reverse(e.0));
                 let i = self.by_len.iter().position(|(l, _)| *l == p.len);
                 i.and_then(|i| self.by_len.get_mut(i))
             }
         };
         if let Some((_, m)) = map {
-            m.insert(p.net, v);
+            if m.insert(p.net, v).is_none() {
+                self.len += 1;
+            }
         }
     }
 
@@ -154,17 +205,58 @@ impl<T> PrefixMap<T> {
     }
 
     pub fn len(&self) -> usize {
-        self.by_len.iter().map(|(_, m)| m.len()).sum()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len == 0
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_nets_agree_with_a_prefix_map() {
+        let all = LocalNets::new(&[]);
+        assert!(all.contains(Addr::v4([1, 2, 3, 4])));
+        for n in [1usize, 3, 16, 17, 40] {
+            let prefixes: Vec<Prefix> = (0..n)
+                .map(|i| {
+                    format!("10.{}.{}.0/{}", i % 7, i * 5 % 256, 16 + i % 9)
+                        .parse()
+                        .unwrap()
+                })
+                .chain(std::iter::once("2001:db8::/32".parse().unwrap()))
+                .collect();
+            let set = LocalNets::new(&prefixes);
+            let mut map = PrefixMap::default();
+            for p in &prefixes {
+                map.insert(*p, ());
+            }
+            for k in 0..5_000u32 {
+                let a = Addr::v4([10, (k % 9) as u8, (k * 7 % 256) as u8, (k % 251) as u8]);
+                assert_eq!(set.contains(a), map.lookup(a).is_some(), "{n} {a}");
+            }
+            let v6 = Addr::from("2001:db8::9".parse::<IpAddr>().unwrap());
+            assert!(set.contains(v6));
+            assert!(!set.contains(Addr::v4([192, 0, 2, 1])));
+        }
+    }
+
+    #[test]
+    fn mask_keeps_the_first_bits() {
+        let a = Addr::v6([0xff; 16]);
+        for len in 0..=128u8 {
+            let o = mask(a, len).octets();
+            let ones: u32 = o.iter().map(|b| b.count_ones()).sum();
+            assert_eq!(ones, u32::from(len));
+            let bits = u128::from_be_bytes(o);
+            assert_eq!(bits.leading_ones(), u32::from(len));
+        }
+        assert_eq!(mask(a, 200), a);
+    }
 
     #[test]
     fn prefixes() {

@@ -24,6 +24,7 @@ use iotrust_flow::{Addr, FlowRecord};
 
 use crate::detectors::c2::Indicators;
 use crate::incident::{Event, EventKind, Incident};
+use crate::net::LocalNets;
 use crate::subscribers::Subscribers;
 use crate::watch::{Config, Sides, Watch, WatchStats};
 
@@ -93,6 +94,8 @@ enum Engine {
 /// [`Watch`] over `n` worker threads, with the same results (see the module docs).
 pub struct Sharded {
     engine: Engine,
+    /// The subscriber prefixes (`Config::local_networks`; empty = every address).
+    local: LocalNets,
     n: usize,
     seq: u64,
     queued: usize,
@@ -105,6 +108,7 @@ impl Sharded {
     /// `cfg` with `max_hosts` and `max_incidents` divided by `n` (rounded up).
     pub fn new(cfg: Config, n: usize, indicators: Indicators, subscribers: Subscribers) -> Self {
         let n = n.clamp(1, 256);
+        let local = LocalNets::new(&cfg.local_networks);
         let max_incidents = cfg.max_incidents.max(1);
         if n == 1 {
             let w = Watch::new(cfg)
@@ -112,6 +116,7 @@ impl Sharded {
                 .with_subscribers(subscribers);
             return Sharded {
                 engine: Engine::Inline(Box::new(w)),
+                local,
                 n,
                 seq: 0,
                 queued: 0,
@@ -150,6 +155,7 @@ impl Sharded {
                 next_id: 1,
                 finished: Vec::new(),
             },
+            local,
             n,
             seq: 0,
             queued: 0,
@@ -177,43 +183,43 @@ impl Sharded {
                 Ok(())
             }
             Engine::Threads { workers, .. } => {
-                let (s, d) = (shard_of(r.src, n), shard_of(r.dst, n));
+                // Only local addresses have state, and a C2 contact's device is local: a
+                // side whose address is not local finds nothing, and is not sent at all.
+                let (src, dst) = (self.local.contains(r.src), self.local.contains(r.dst));
                 let seq = self.seq;
-                let both = Sides {
-                    src: true,
-                    dst: true,
+                let sides = |src: bool, dst: bool| Sides {
+                    src,
+                    dst,
+                    local_known: true,
                 };
-                if s == d {
+                let s = if src { shard_of(r.src, n) } else { usize::MAX };
+                let d = if dst { shard_of(r.dst, n) } else { usize::MAX };
+                if s == d || !dst {
                     if let Some(w) = workers.get_mut(s) {
                         w.pending.push(Item {
                             seq,
-                            sides: both,
+                            sides: sides(src, dst),
                             rec: *r,
                         });
+                        self.queued += 1;
                     }
-                    self.queued += 1;
                 } else {
                     if let Some(w) = workers.get_mut(s) {
                         w.pending.push(Item {
                             seq,
-                            sides: Sides {
-                                src: true,
-                                dst: false,
-                            },
+                            sides: sides(true, false),
                             rec: *r,
                         });
+                        self.queued += 1;
                     }
                     if let Some(w) = workers.get_mut(d) {
                         w.pending.push(Item {
                             seq,
-                            sides: Sides {
-                                src: false,
-                                dst: true,
-                            },
+                            sides: sides(false, true),
                             rec: *r,
                         });
+                        self.queued += 1;
                     }
-                    self.queued += 2;
                 }
                 if self.queued >= BATCH {
                     self.dispatch()?;

@@ -45,12 +45,15 @@ pub(crate) fn hash_addr(a: Addr) -> u64 {
 
 /// FNV-1a over the address's 16 bytes; for an IPv4-mapped address the state after its
 /// fixed prefix is a constant, so only the last four bytes are hashed (same value).
+#[inline]
 pub(crate) fn fnv1a(a: Addr) -> u64 {
-    match a.octets() {
-        [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a, b, c, d] => {
-            fnv_from(V4_PREFIX_STATE, [a, b, c, d])
-        }
-        o => fnv_from(0xcbf2_9ce4_8422_2325, o),
+    // the prefix test as one 128-bit compare (a 16-byte pattern was compared bytewise)
+    let o = a.octets();
+    let x = u128::from_be_bytes(o);
+    if x >> 32 == 0xffff {
+        fnv_from(V4_PREFIX_STATE, (x as u32).to_be_bytes())
+    } else {
+        fnv_from(0xcbf2_9ce4_8422_2325, o)
     }
 }
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::detectors::{self, c2::Indicators, Detector, Finding};
 use crate::incident::{Book, Event, Incident};
-use crate::net::{Prefix, PrefixMap};
+use crate::net::{LocalNets, Prefix};
 use crate::subscribers::Subscribers;
 use crate::table::HostTable;
 
@@ -101,7 +101,7 @@ pub struct WatchStats {
 /// with [`Watch::drain_events`].
 pub struct Watch {
     cfg: Config,
-    local: PrefixMap<()>,
+    local: LocalNets,
     table: HostTable,
     book: Book,
     indicators: Indicators,
@@ -122,14 +122,21 @@ pub(crate) struct Sides {
     pub(crate) src: bool,
     /// The destination's inbound detectors.
     pub(crate) dst: bool,
+    /// `src` and `dst` are only set for local addresses (the caller looked them up).
+    pub(crate) local_known: bool,
+}
+
+impl Sides {
+    pub(crate) const BOTH: Sides = Sides {
+        src: true,
+        dst: true,
+        local_known: false,
+    };
 }
 
 impl Watch {
     pub fn new(cfg: Config) -> Watch {
-        let mut local = PrefixMap::default();
-        for p in &cfg.local_networks {
-            local.insert(*p, ());
-        }
+        let local = LocalNets::new(&cfg.local_networks);
         Watch {
             table: HostTable::new(cfg.max_hosts),
             book: Book::new(cfg.max_incidents, cfg.incident_ttl_secs),
@@ -166,36 +173,36 @@ impl Watch {
     }
 
     fn is_local(&self, a: Addr) -> bool {
-        self.local.is_empty() || self.local.lookup(a).is_some()
+        self.local.contains(a)
     }
 
     /// Runs every detector over one record.
     pub fn observe(&mut self, r: &FlowRecord) {
-        self.observe_sides(
-            r,
-            Sides {
-                src: true,
-                dst: true,
-            },
-            |_| true,
-        );
+        self.observe_sides(r, Sides::BOTH, |_| true);
     }
 
     /// Runs every detector over each record in turn: the same as [`Watch::observe`] on
     /// each, but the hosts of a group of records are looked up ahead, so that their memory
     /// misses overlap instead of queueing.
     pub fn observe_batch(&mut self, records: &[FlowRecord]) {
-        let both = Sides {
-            src: true,
-            dst: true,
-        };
         for group in records.chunks(AHEAD) {
-            let mut hints = [(NO_HINT, NO_HINT); AHEAD];
-            for (h, r) in hints.iter_mut().zip(group) {
-                *h = (self.table.hint(r.src), self.table.hint(r.dst));
+            // which sides are local, and the table slots of those
+            let mut ahead = [(Sides::BOTH, (NO_HINT, NO_HINT)); AHEAD];
+            for ((sides, h), r) in ahead.iter_mut().zip(group) {
+                *sides = Sides {
+                    src: self.is_local(r.src),
+                    dst: self.is_local(r.dst),
+                    local_known: true,
+                };
+                if sides.src {
+                    h.0 = self.table.hint(r.src);
+                }
+                if sides.dst {
+                    h.1 = self.table.hint(r.dst);
+                }
             }
-            for (r, h) in group.iter().zip(hints) {
-                self.observe_hinted(r, both, |_| true, h);
+            for (r, (sides, h)) in group.iter().zip(ahead) {
+                self.observe_hinted(r, sides, |_| true, h);
             }
         }
     }
@@ -250,8 +257,8 @@ impl Watch {
         hints: (u32, u32),
     ) {
         self.records += 1;
-        let src_local = sides.src && self.is_local(r.src);
-        let dst_local = sides.dst && self.is_local(r.dst);
+        let src_local = sides.src && (sides.local_known || self.is_local(r.src));
+        let dst_local = sides.dst && (sides.local_known || self.is_local(r.dst));
         let mirai_open = src_local && self.book.is_open(r.src, Detector::MiraiScan, r.last_us);
         // each finding goes to the book as soon as its detector returns, in slot order
         // (the order events of one record come out in; the sharded merge keeps it): no
@@ -303,7 +310,7 @@ impl Watch {
         let local = &self.local;
         let c2 = self
             .indicators
-            .observe(r, |a| local.is_empty() || local.lookup(a).is_some())
+            .observe(r, |a| local.contains(a))
             .filter(|f| owns(f.device));
         emit(7, &c2);
     }

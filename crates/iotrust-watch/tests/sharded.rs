@@ -265,3 +265,45 @@ fn observe_batch_equals_observe_with_evictions() {
         assert_eq!(sa, sb, "max_hosts {max_hosts}");
     }
 }
+
+/// With subscriber prefixes set, the sharded engine sends a record only to the shards of
+/// its local sides: still the events of one `Watch` (outbound, inbound, C2 both ways).
+#[test]
+fn sharded_equals_single_with_local_networks() {
+    let recs = mixed();
+    let cfg = Config {
+        local_networks: vec!["192.0.2.0/24".parse().unwrap()],
+        ..Config::default()
+    };
+    let (lines, kept) = single(&cfg, &recs);
+    for needle in [
+        "\"detector\":\"mirai-scan\"",
+        "\"detector\":\"outbound-flood\"",
+        "\"device\":\"192.0.2.77\",\"subscriber\":\"cust-42\",\"detector\":\"inbound-attack\"",
+        "\"device\":\"192.0.2.12\",\"subscriber\":\"cust-42\",\"detector\":\"c2-contact\"",
+        "\"device\":\"192.0.2.13\",\"subscriber\":\"cust-42\",\"detector\":\"c2-contact\"",
+    ] {
+        assert!(
+            lines.iter().any(|l| l.contains(needle)),
+            "{needle} missing from {lines:#?}"
+        );
+    }
+    for n in [1, 2, 3, 4] {
+        let (l, k, records) = sharded(&cfg, &recs, n);
+        assert!(l == lines, "{n} shards: events differ");
+        assert!(k == kept, "{n} shards: kept incidents differ");
+        assert_eq!(records, recs.len() as u64);
+        let (l, k) = sharded_many(&cfg, &recs, n);
+        assert!(l == lines, "{n} shards, observe_many: events differ");
+        assert!(k == kept, "{n} shards, observe_many: kept incidents differ");
+    }
+    let mut w = Watch::new(cfg)
+        .with_indicators(indicators())
+        .with_subscribers(subscribers());
+    let mut l = Vec::new();
+    for chunk in recs.chunks(100) {
+        w.observe_batch(chunk);
+        l.extend(w.drain_events().map(|e| serde_json::to_string(&e).unwrap()));
+    }
+    assert!(l == lines, "observe_batch: events differ");
+}
