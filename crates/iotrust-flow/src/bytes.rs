@@ -61,10 +61,15 @@ impl Endian {
 /// `None` for other lengths.
 #[inline]
 pub(crate) fn be_uint(b: &[u8]) -> Option<u64> {
-    if b.is_empty() || b.len() > 8 {
-        return None;
+    match b.len() {
+        // the common widths in one load each
+        1 => b.first().map(|x| u64::from(*x)),
+        2 => array_at(b, 0).map(|a| u64::from(u16::from_be_bytes(a))),
+        4 => array_at(b, 0).map(|a| u64::from(u32::from_be_bytes(a))),
+        8 => array_at(b, 0).map(u64::from_be_bytes),
+        3 | 5..=7 => Some(b.iter().fold(0u64, |acc, x| (acc << 8) | u64::from(*x))),
+        _ => None,
     }
-    Some(b.iter().fold(0u64, |acc, x| (acc << 8) | u64::from(*x)))
 }
 
 /// A forward-only cursor over a slice.

@@ -213,10 +213,11 @@ impl Template {
         })
     }
 
-    /// Decodes the record at the start of `data`; returns it and its length, or `None` if
-    /// the record does not fit (the rest of the set is then padding or garbage).
-    pub(crate) fn read(&self, data: &[u8]) -> Option<(Acc, usize)> {
-        let mut acc = Acc::default();
+    /// Decodes the record at the start of `data` into `acc` (cleared first); returns its
+    /// length, or `None` if the record does not fit (the rest of the set is then padding or
+    /// garbage).
+    pub(crate) fn read(&self, data: &[u8], acc: &mut Acc) -> Option<usize> {
+        acc.clear();
         if self.fixed {
             let rec = data.get(..self.len)?;
             for op in self.ops.iter() {
@@ -224,7 +225,7 @@ impl Template {
                 let v = rec.get(start..start + usize::from(op.len))?;
                 acc.apply(op.role, v);
             }
-            Some((acc, self.len))
+            Some(self.len)
         } else {
             let mut pos = 0usize;
             for op in self.ops.iter() {
@@ -249,52 +250,36 @@ impl Template {
             if pos == 0 {
                 return None;
             }
-            Some((acc, pos))
+            Some(pos)
         }
     }
 }
 
-/// Values of one record, before they become a [`FlowRecord`].
-#[derive(Clone, Copy, Debug, Default)]
+/// Values of one record, before they become a [`FlowRecord`]: one 64-bit slot per
+/// [`Role`] and a bit saying which were present, so that clearing it between records is one
+/// store (a struct of `Option`s was ~500 bytes to zero and copy per record).
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Acc {
-    src4: Option<[u8; 4]>,
-    dst4: Option<[u8; 4]>,
-    src6: Option<[u8; 16]>,
-    dst6: Option<[u8; 16]>,
-    src_port: u16,
-    dst_port: u16,
-    proto: u8,
-    flags: u8,
-    bytes: Option<u64>,
-    post_bytes: Option<u64>,
-    total_bytes: Option<u64>,
-    packets: Option<u64>,
-    post_packets: Option<u64>,
-    total_packets: Option<u64>,
-    first_sysup: Option<u32>,
-    last_sysup: Option<u32>,
-    start_secs: Option<u64>,
-    end_secs: Option<u64>,
-    start_ms: Option<u64>,
-    end_ms: Option<u64>,
-    start_ntp: Option<u64>,
-    end_ntp: Option<u64>,
-    start_delta_us: Option<u64>,
-    end_delta_us: Option<u64>,
-    duration_us: Option<u64>,
-    pub(crate) system_init_ms: Option<u64>,
-    icmp_type_code: Option<u16>,
-    icmp_type: Option<u8>,
-    icmp_code: Option<u8>,
-    ttl: Option<u8>,
-    min_ttl: Option<u8>,
-    sampling_interval: Option<u64>,
-    pub(crate) sampler_id: Option<u64>,
-    packet_interval: Option<u64>,
-    packet_space: Option<u64>,
-    sampling_size: Option<u64>,
-    sampling_population: Option<u64>,
-    sampling_probability: Option<f64>,
+    /// Bit `role as usize` set: that role's value is present.
+    present: u64,
+    vals: [u64; ROLES],
+    src6: [u8; 16],
+    dst6: [u8; 16],
+}
+
+/// Roles (variants of [`Role`]); each has a bit in [`Acc::present`].
+const ROLES: usize = Role::SamplingProbability as usize + 1;
+const _: () = assert!(ROLES <= 64);
+
+impl Default for Acc {
+    fn default() -> Self {
+        Acc {
+            present: 0,
+            vals: [0; ROLES],
+            src6: [0; 16],
+            dst6: [0; 16],
+        }
+    }
 }
 
 /// Seconds between the NTP era (1900) and the Unix epoch.
@@ -322,71 +307,112 @@ pub(crate) struct Clock {
 }
 
 impl Acc {
+    /// Forgets every value (the slots keep stale data, never read without their bit).
+    #[inline]
+    fn clear(&mut self) {
+        self.present = 0;
+    }
+
+    #[inline]
+    fn set(&mut self, role: Role, v: Option<u64>) {
+        let i = role as usize;
+        match (v, self.vals.get_mut(i)) {
+            (Some(v), Some(slot)) => {
+                *slot = v;
+                self.present |= 1 << i;
+            }
+            _ => self.present &= !(1u64 << (i % 64)),
+        }
+    }
+
+    /// The value of `role`, if present.
+    #[inline]
+    pub(crate) fn get(&self, role: Role) -> Option<u64> {
+        let i = role as usize;
+        if self.present & (1 << (i % 64)) == 0 {
+            return None;
+        }
+        self.vals.get(i).copied()
+    }
+
+    fn v4(&self, role: Role) -> Option<[u8; 4]> {
+        self.get(role).map(|v| (v as u32).to_be_bytes())
+    }
+
+    fn v6(&self, role: Role) -> Option<[u8; 16]> {
+        self.get(role)?;
+        Some(if role == Role::SrcV6 {
+            self.src6
+        } else {
+            self.dst6
+        })
+    }
+
+    fn get_u8(&self, role: Role) -> Option<u8> {
+        self.get(role).map(|x| x as u8)
+    }
+
+    /// NetFlow v9 / IPFIX sampler id, if the record names one.
+    pub(crate) fn sampler_id(&self) -> Option<u64> {
+        self.get(Role::SamplerId)
+    }
+
+    /// The exporter's system init time (options record), ms since the epoch.
+    pub(crate) fn system_init_ms(&self) -> Option<u64> {
+        self.get(Role::SystemInitMs)
+    }
+
     #[inline]
     fn apply(&mut self, role: Role, v: &[u8]) {
-        let n = || be_uint(v);
         match role {
             Role::Skip => {}
-            Role::SrcV4 => self.src4 = array_at(v, 0),
-            Role::DstV4 => self.dst4 = array_at(v, 0),
-            Role::SrcV6 => self.src6 = array_at(v, 0),
-            Role::DstV6 => self.dst6 = array_at(v, 0),
-            Role::SrcPort => self.src_port = n().unwrap_or(0) as u16,
-            Role::DstPort => self.dst_port = n().unwrap_or(0) as u16,
-            Role::Proto => self.proto = n().unwrap_or(0) as u8,
-            Role::Flags => self.flags = n().unwrap_or(0) as u8,
-            Role::Bytes => self.bytes = n(),
-            Role::Packets => self.packets = n(),
-            Role::PostBytes => self.post_bytes = n(),
-            Role::PostPackets => self.post_packets = n(),
-            Role::TotalBytes => self.total_bytes = n(),
-            Role::TotalPackets => self.total_packets = n(),
-            Role::FirstSysUp => self.first_sysup = n().map(|x| x as u32),
-            Role::LastSysUp => self.last_sysup = n().map(|x| x as u32),
-            Role::StartSecs => self.start_secs = n(),
-            Role::EndSecs => self.end_secs = n(),
-            Role::StartMs => self.start_ms = n(),
-            Role::EndMs => self.end_ms = n(),
-            Role::StartNtp => self.start_ntp = n(),
-            Role::EndNtp => self.end_ntp = n(),
-            Role::StartDeltaUs => self.start_delta_us = n(),
-            Role::EndDeltaUs => self.end_delta_us = n(),
-            Role::DurationMs => self.duration_us = n().map(|x| x.saturating_mul(1000)),
-            Role::DurationUs => self.duration_us = n(),
-            Role::SystemInitMs => self.system_init_ms = n(),
-            Role::IcmpTypeCode => self.icmp_type_code = n().map(|x| x as u16),
-            Role::IcmpType => self.icmp_type = n().map(|x| x as u8),
-            Role::IcmpCode => self.icmp_code = n().map(|x| x as u8),
-            Role::Ttl => self.ttl = n().map(|x| x as u8),
-            Role::MinTtl => self.min_ttl = n().map(|x| x as u8),
-            Role::SamplingInterval => self.sampling_interval = n(),
-            Role::SamplerId => self.sampler_id = n(),
-            Role::PacketInterval => self.packet_interval = n(),
-            Role::PacketSpace => self.packet_space = n(),
-            Role::SamplingSize => self.sampling_size = n(),
-            Role::SamplingPopulation => self.sampling_population = n(),
-            Role::SamplingProbability => {
-                self.sampling_probability = array_at::<8>(v, 0).map(f64::from_be_bytes)
+            Role::SrcV4 | Role::DstV4 => self.set(
+                role,
+                array_at::<4>(v, 0).map(|a| u64::from(u32::from_be_bytes(a))),
+            ),
+            Role::SrcV6 | Role::DstV6 => {
+                let a = array_at::<16>(v, 0);
+                if let Some(a) = a {
+                    if role == Role::SrcV6 {
+                        self.src6 = a;
+                    } else {
+                        self.dst6 = a;
+                    }
+                }
+                self.set(role, a.map(|_| 0));
             }
+            // absent = 0 (what a missing port, protocol or flags field means)
+            Role::SrcPort | Role::DstPort | Role::Proto | Role::Flags => {
+                self.set(role, Some(be_uint(v).unwrap_or(0)))
+            }
+            Role::DurationMs => {
+                self.set(Role::DurationUs, be_uint(v).map(|x| x.saturating_mul(1000)))
+            }
+            Role::SamplingProbability => {
+                self.set(role, array_at::<8>(v, 0).map(u64::from_be_bytes))
+            }
+            _ => self.set(role, be_uint(v)),
         }
     }
 
     /// A 1-in-N sampling rate stated by this record itself, if any.
     pub(crate) fn sampling_rate(&self) -> Option<u32> {
-        let rate = if let Some(n) = self.sampling_interval.filter(|n| *n > 0) {
+        let rate = if let Some(n) = self.get(Role::SamplingInterval).filter(|n| *n > 0) {
             Some(n)
-        } else if let (Some(i), Some(s)) =
-            (self.packet_interval.filter(|i| *i > 0), self.packet_space)
-        {
+        } else if let (Some(i), Some(s)) = (
+            self.get(Role::PacketInterval).filter(|i| *i > 0),
+            self.get(Role::PacketSpace),
+        ) {
             // `i` packets taken, then `s` skipped: one in (i + s) / i.
             Some(i.saturating_add(s) / i)
         } else if let (Some(size), Some(pop)) = (
-            self.sampling_size.filter(|s| *s > 0),
-            self.sampling_population,
+            self.get(Role::SamplingSize).filter(|s| *s > 0),
+            self.get(Role::SamplingPopulation),
         ) {
             Some(pop / size)
         } else {
-            self.sampling_probability
+            self.get(Role::SamplingProbability)
+                .map(f64::from_bits)
                 .filter(|p| *p > 0.0 && *p <= 1.0)
                 .map(|p| (1.0 / p).round() as u64)
         };
@@ -395,7 +421,11 @@ impl Acc {
 
     /// True if the record has a flow key (some address).
     pub(crate) fn has_addresses(&self) -> bool {
-        self.src4.is_some() || self.dst4.is_some() || self.src6.is_some() || self.dst6.is_some()
+        const ADDRESSES: u64 = 1 << Role::SrcV4 as usize
+            | 1 << Role::DstV4 as usize
+            | 1 << Role::SrcV6 as usize
+            | 1 << Role::DstV6 as usize;
+        self.present & ADDRESSES != 0
     }
 
     /// Builds the record. `sampling` is the rate resolved by the caller (record, sampler,
@@ -408,7 +438,12 @@ impl Acc {
         sampling: u32,
     ) -> FlowRecord {
         let mut r = FlowRecord::new(kind);
-        match (self.src4, self.dst4, self.src6, self.dst6) {
+        match (
+            self.v4(Role::SrcV4),
+            self.v4(Role::DstV4),
+            self.v6(Role::SrcV6),
+            self.v6(Role::DstV6),
+        ) {
             (Some(s), Some(d), _, _) => {
                 r.src = Addr::v4(s);
                 r.dst = Addr::v4(d);
@@ -422,31 +457,32 @@ impl Acc {
                 r.dst = d4.map(Addr::v4).or(d6.map(Addr::v6)).unwrap_or_default();
             }
         }
-        r.proto = self.proto;
-        r.src_port = self.src_port;
-        r.dst_port = self.dst_port;
-        r.tcp_flags = TcpFlags(self.flags);
+        r.proto = self.get_u8(Role::Proto).unwrap_or(0);
+        r.src_port = self.get(Role::SrcPort).unwrap_or(0) as u16;
+        r.dst_port = self.get(Role::DstPort).unwrap_or(0) as u16;
+        r.tcp_flags = TcpFlags(self.get_u8(Role::Flags).unwrap_or(0));
         if r.proto == FlowRecord::PROTO_ICMP || r.proto == FlowRecord::PROTO_ICMPV6 {
-            if let Some(tc) = self.icmp_type_code {
-                let [t, c] = tc.to_be_bytes();
+            let (icmp_type, icmp_code) = (self.get_u8(Role::IcmpType), self.get_u8(Role::IcmpCode));
+            if let Some(tc) = self.get(Role::IcmpTypeCode) {
+                let [t, c] = (tc as u16).to_be_bytes();
                 r.set_icmp(t, c);
-            } else if self.icmp_type.is_some() || self.icmp_code.is_some() {
-                r.set_icmp(self.icmp_type.unwrap_or(0), self.icmp_code.unwrap_or(0));
+            } else if icmp_type.is_some() || icmp_code.is_some() {
+                r.set_icmp(icmp_type.unwrap_or(0), icmp_code.unwrap_or(0));
             }
             // Otherwise keep the ports: exporters following NetFlow v5 put type/code in the
             // destination port.
         }
         r.bytes = self
-            .bytes
-            .or(self.post_bytes)
-            .or(self.total_bytes)
+            .get(Role::Bytes)
+            .or(self.get(Role::PostBytes))
+            .or(self.get(Role::TotalBytes))
             .unwrap_or(0);
         r.packets = self
-            .packets
-            .or(self.post_packets)
-            .or(self.total_packets)
+            .get(Role::Packets)
+            .or(self.get(Role::PostPackets))
+            .or(self.get(Role::TotalPackets))
             .unwrap_or(0);
-        if let Some(t) = self.ttl.or(self.min_ttl) {
+        if let Some(t) = self.get_u8(Role::Ttl).or(self.get_u8(Role::MinTtl)) {
             r.set_ttl(t);
         }
         r.sampling = sampling.max(1);
@@ -460,37 +496,43 @@ impl Acc {
                 let age_ms = i64::from(up.wrapping_sub(v) as i32);
                 Some(export_us - age_ms * 1000)
             } else {
-                let init = self.system_init_ms.or(clock.system_init_ms)?;
+                let init = self.system_init_ms().or(clock.system_init_ms)?;
                 to_i64(init)?.checked_add(i64::from(v))?.checked_mul(1000)
             }
         };
         let start = self
-            .start_ntp
+            .get(Role::StartNtp)
             .and_then(ntp_to_us)
-            .or_else(|| self.start_ms.and_then(|v| to_i64(v)?.checked_mul(1000)))
             .or_else(|| {
-                self.start_secs
+                self.get(Role::StartMs)
+                    .and_then(|v| to_i64(v)?.checked_mul(1000))
+            })
+            .or_else(|| {
+                self.get(Role::StartSecs)
                     .and_then(|v| to_i64(v)?.checked_mul(1_000_000))
             })
-            .or_else(|| self.first_sysup.and_then(sysup))
+            .or_else(|| self.get(Role::FirstSysUp).and_then(|v| sysup(v as u32)))
             .or_else(|| {
-                self.start_delta_us
+                self.get(Role::StartDeltaUs)
                     .and_then(|d| export_us.checked_sub(to_i64(d)?))
             });
         let end = self
-            .end_ntp
+            .get(Role::EndNtp)
             .and_then(ntp_to_us)
-            .or_else(|| self.end_ms.and_then(|v| to_i64(v)?.checked_mul(1000)))
             .or_else(|| {
-                self.end_secs
+                self.get(Role::EndMs)
+                    .and_then(|v| to_i64(v)?.checked_mul(1000))
+            })
+            .or_else(|| {
+                self.get(Role::EndSecs)
                     .and_then(|v| to_i64(v)?.checked_mul(1_000_000))
             })
-            .or_else(|| self.last_sysup.and_then(sysup))
+            .or_else(|| self.get(Role::LastSysUp).and_then(|v| sysup(v as u32)))
             .or_else(|| {
-                self.end_delta_us
+                self.get(Role::EndDeltaUs)
                     .and_then(|d| export_us.checked_sub(to_i64(d)?))
             });
-        let dur = self.duration_us.and_then(to_i64);
+        let dur = self.get(Role::DurationUs).and_then(to_i64);
         let (first, last) = match (start, end, dur) {
             (Some(s), Some(e), _) => (s, e),
             (Some(s), None, Some(d)) => (s, s.saturating_add(d)),
@@ -534,15 +576,16 @@ mod tests {
         assert!(!t.fixed);
         assert_eq!(t.len, 9);
         let mut rec = vec![10, 0, 0, 1, 3, b'e', b't', b'h', 10, 0, 0, 2];
-        let (acc, n) = t.read(&rec).unwrap();
+        let mut acc = Acc::default();
+        let n = t.read(&rec, &mut acc).unwrap();
         assert_eq!(n, 12);
-        assert_eq!(acc.dst4, Some([10, 0, 0, 2]));
+        assert_eq!(acc.v4(Role::DstV4), Some([10, 0, 0, 2]));
         // long form: 255 then a 2-byte length
         rec = vec![10, 0, 0, 1, 255, 0, 2, b'a', b'b', 10, 0, 0, 3];
-        let (acc, n) = t.read(&rec).unwrap();
-        assert_eq!((n, acc.dst4), (13, Some([10, 0, 0, 3])));
+        let n = t.read(&rec, &mut acc).unwrap();
+        assert_eq!((n, acc.v4(Role::DstV4)), (13, Some([10, 0, 0, 3])));
         // a length running past the end
-        assert!(t.read(&[10, 0, 0, 1, 200, 1, 2]).is_none());
+        assert!(t.read(&[10, 0, 0, 1, 200, 1, 2], &mut acc).is_none());
     }
 
     #[test]
@@ -562,22 +605,18 @@ mod tests {
 
     #[test]
     fn sampling_rates() {
-        let a = Acc {
-            packet_interval: Some(1),
-            packet_space: Some(99),
-            ..Acc::default()
+        let with = |vals: &[(Role, u64)]| {
+            let mut a = Acc::default();
+            for (r, v) in vals {
+                a.set(*r, Some(*v));
+            }
+            a
         };
+        let a = with(&[(Role::PacketInterval, 1), (Role::PacketSpace, 99)]);
         assert_eq!(a.sampling_rate(), Some(100));
-        let a = Acc {
-            sampling_probability: Some(0.001),
-            ..Acc::default()
-        };
+        let a = with(&[(Role::SamplingProbability, 0.001f64.to_bits())]);
         assert_eq!(a.sampling_rate(), Some(1000));
-        let a = Acc {
-            sampling_size: Some(1),
-            sampling_population: Some(512),
-            ..Acc::default()
-        };
+        let a = with(&[(Role::SamplingSize, 1), (Role::SamplingPopulation, 512)]);
         assert_eq!(a.sampling_rate(), Some(512));
         assert_eq!(Acc::default().sampling_rate(), None);
     }

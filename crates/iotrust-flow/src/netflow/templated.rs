@@ -1,7 +1,7 @@
 //! NetFlow v9 (RFC 3954) and IPFIX (RFC 7011): template-based messages.
 
 use super::cache::{Cache, DomainKey, Learned, Pending};
-use super::fields::{Clock, Spec, Template, VARIABLE};
+use super::fields::{Acc, Clock, Spec, Template, VARIABLE};
 use super::{Ctx, DecodeConfig};
 use crate::bytes::{be_u16, be_u32, Cursor};
 use crate::error::Error;
@@ -398,9 +398,10 @@ fn records(
     out: &mut Vec<FlowRecord>,
 ) {
     let mut pos = 0usize;
+    let mut acc = Acc::default();
     if t.options {
         while body.len() - pos >= t.len {
-            let Some((acc, n)) = body.get(pos..).and_then(|rest| t.read(rest)) else {
+            let Some(n) = body.get(pos..).and_then(|rest| t.read(rest, &mut acc)) else {
                 ctx.malformed(
                     body_off + pos,
                     "options record",
@@ -411,7 +412,7 @@ fn records(
             pos += n;
             ctx.stats.skip();
             if let Some(rate) = acc.sampling_rate() {
-                match acc.sampler_id {
+                match acc.sampler_id() {
                     Some(sampler) => {
                         if !cache.set_sampler(&msg.key, sampler, rate) {
                             let at = ctx.at(body_off + pos - n);
@@ -429,7 +430,7 @@ fn records(
                     }
                 }
             }
-            if let (Some(init), Some(d)) = (acc.system_init_ms, cache.domain_mut(&msg.key)) {
+            if let (Some(init), Some(d)) = (acc.system_init_ms(), cache.domain_mut(&msg.key)) {
                 d.system_init_ms = Some(init);
             }
         }
@@ -444,7 +445,7 @@ fn records(
     };
     out.reserve((body.len() / t.len).min(1024));
     while body.len() - pos >= t.len {
-        let Some((acc, n)) = body.get(pos..).and_then(|rest| t.read(rest)) else {
+        let Some(n) = body.get(pos..).and_then(|rest| t.read(rest, &mut acc)) else {
             ctx.malformed(
                 body_off + pos,
                 "data record",
@@ -460,7 +461,7 @@ fn records(
         let sampling = acc
             .sampling_rate()
             .or_else(|| {
-                acc.sampler_id
+                acc.sampler_id()
                     .and_then(|s| domain.sampler_rates.get(&s).copied())
             })
             .or(domain.default_rate)
