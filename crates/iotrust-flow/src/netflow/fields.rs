@@ -271,6 +271,11 @@ pub(crate) struct Acc {
 const ROLES: usize = Role::SamplingProbability as usize + 1;
 const _: () = assert!(ROLES <= 64);
 
+/// The bit of a role in [`Acc::present`].
+const fn bit(role: Role) -> u64 {
+    1 << (role as usize % 64)
+}
+
 impl Default for Acc {
     fn default() -> Self {
         Acc {
@@ -364,6 +369,26 @@ impl Acc {
 
     #[inline]
     fn apply(&mut self, role: Role, v: &[u8]) {
+        /// Roles whose value is not simply the field as a big-endian integer.
+        const SPECIAL: u64 = bit(Role::Skip)
+            | bit(Role::SrcV6)
+            | bit(Role::DstV6)
+            | bit(Role::DurationMs)
+            | bit(Role::SamplingProbability);
+        /// Roles that are 0 rather than absent when unreadable.
+        const ZERO: u64 =
+            bit(Role::SrcPort) | bit(Role::DstPort) | bit(Role::Proto) | bit(Role::Flags);
+        let b = bit(role);
+        if b & SPECIAL == 0 {
+            // the common case, without a jump on the role (IPv4 addresses included: a
+            // 4-byte field read as a u32)
+            match (be_uint(v), b & ZERO != 0) {
+                (Some(x), _) => self.set(role, Some(x)),
+                (None, true) => self.set(role, Some(0)),
+                (None, false) => self.set(role, None),
+            }
+            return;
+        }
         match role {
             Role::Skip => {}
             Role::SrcV4 | Role::DstV4 => self.set(
@@ -397,6 +422,14 @@ impl Acc {
 
     /// A 1-in-N sampling rate stated by this record itself, if any.
     pub(crate) fn sampling_rate(&self) -> Option<u32> {
+        // each way of stating a rate below needs one of these
+        const ANY: u64 = bit(Role::SamplingInterval)
+            | bit(Role::PacketInterval)
+            | bit(Role::SamplingSize)
+            | bit(Role::SamplingProbability);
+        if self.present & ANY == 0 {
+            return None;
+        }
         let rate = if let Some(n) = self.get(Role::SamplingInterval).filter(|n| *n > 0) {
             Some(n)
         } else if let (Some(i), Some(s)) = (
