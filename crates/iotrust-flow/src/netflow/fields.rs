@@ -367,7 +367,7 @@ impl Acc {
         self.get(Role::SystemInitMs)
     }
 
-    #[inline]
+    #[inline(always)]
     fn apply(&mut self, role: Role, v: &[u8]) {
         /// Roles whose value is not simply the field as a big-endian integer.
         const SPECIAL: u64 = bit(Role::Skip)
