@@ -5,7 +5,8 @@
 //! shard, chosen by a hash of its address ([`shard_of`]). A record goes to the shard that
 //! owns its source (outbound detectors: Mirai, scan, flood, and whatever else keys on the
 //! source) and to the shard that owns its destination (inbound detectors); once if both are
-//! the same shard. A C2 contact is kept by the shard owning the incident's device. So every
+//! the same shard, and only for a side whose address is local (`Config::local_networks`:
+//! other addresses get no state, and a C2 contact's device is local). A C2 contact is kept by the shard owning the incident's device. So every
 //! host's state and every incident live in exactly one shard, and each shard sees that
 //! host's records in stream order: the findings are those of a single [`Watch`].
 //!
