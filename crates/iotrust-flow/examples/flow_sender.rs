@@ -15,22 +15,8 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use iotrust_flow::testing::{Field, MessageWriter, Rng, V4_FIELDS};
-use iotrust_flow::{Addr, FlowRecord, SourceKind, TcpFlags};
-
-const IPFIX_FIELDS: [Field; 11] = [
-    Field::new(8, 4),
-    Field::new(12, 4),
-    Field::new(7, 2),
-    Field::new(11, 2),
-    Field::new(4, 1),
-    Field::new(6, 1),
-    Field::new(2, 4),
-    Field::new(1, 4),
-    Field::new(152, 8),
-    Field::new(153, 8),
-    Field::new(10, 2),
-];
+use iotrust_flow::testing::{bench_record, Field, MessageWriter, Rng, V4_FIELDS, V4_IPFIX_FIELDS};
+use iotrust_flow::FlowRecord;
 
 struct Opts {
     to: Vec<SocketAddr>,
@@ -88,32 +74,14 @@ fn parse() -> Result<Opts, String> {
     Ok(o)
 }
 
-fn record(rng: &mut Rng, hosts: u32, now_us: i64) -> FlowRecord {
-    let mut r = FlowRecord::new(SourceKind::NetflowV9);
-    let h = rng.below(u64::from(hosts)) as u32;
-    r.src = Addr::v4([10, 1, (h >> 8) as u8, h as u8]);
-    let d = (rng.next_u64() as u32).to_be_bytes();
-    r.dst = Addr::v4([d[0] % 200 + 11, d[1], d[2], d[3]]);
-    if rng.below(10) < 7 {
-        r.proto = 6;
-        r.tcp_flags = TcpFlags(TcpFlags::SYN | TcpFlags::ACK | 0x10);
-        r.dst_port = [443u16, 80, 22, 8080][rng.below(4) as usize];
-    } else {
-        r.proto = 17;
-        r.dst_port = [53u16, 123, 443, 3478][rng.below(4) as usize];
-    }
-    r.src_port = 1024 + rng.below(60_000) as u16;
-    r.packets = 1 + rng.below(20);
-    r.bytes = r.packets * (60 + rng.below(1400));
-    r.last_us = now_us - rng.below(1_000_000) as i64;
-    r.first_us = r.last_us - rng.below(5_000_000) as i64;
-    r
-}
-
 fn main() -> Result<(), String> {
     let o = parse()?;
     let sock = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    let fields: &[Field] = if o.ipfix { &IPFIX_FIELDS } else { &V4_FIELDS };
+    let fields: &[Field] = if o.ipfix {
+        &V4_IPFIX_FIELDS
+    } else {
+        &V4_FIELDS
+    };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_err(|e| e.to_string())?;
@@ -126,7 +94,7 @@ fn main() -> Result<(), String> {
     let mut pool: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(pool_len);
     for _ in 0..pool_len {
         let recs: Vec<FlowRecord> = (0..o.per_datagram)
-            .map(|_| record(&mut rng, o.hosts, now_us))
+            .map(|_| bench_record(&mut rng, o.hosts, now_us))
             .collect();
         let mk = |with_template: bool| {
             let mut m = if o.ipfix {

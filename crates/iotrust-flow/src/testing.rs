@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::record::{Addr, FlowRecord};
+use crate::record::{Addr, FlowRecord, SourceKind, TcpFlags};
 
 /// Packet builders: Ethernet, IPv4, IPv6, TCP, UDP, ICMP. Checksums are left at zero.
 pub mod packets {
@@ -481,6 +481,48 @@ pub const V4_FIELDS: [Field; 11] = [
     Field::new(21, 4),
     Field::new(10, 2),
 ];
+
+/// The IPv4 fields of `V4_FIELDS` with absolute millisecond times (IPFIX 152/153) instead of
+/// sysUpTime: what the collector benchmark's IPFIX stream uses.
+pub const V4_IPFIX_FIELDS: [Field; 11] = [
+    Field::new(8, 4),
+    Field::new(12, 4),
+    Field::new(7, 2),
+    Field::new(11, 2),
+    Field::new(4, 1),
+    Field::new(6, 1),
+    Field::new(2, 4),
+    Field::new(1, 4),
+    Field::new(152, 8),
+    Field::new(153, 8),
+    Field::new(10, 2),
+];
+
+/// One record of the collector benchmark's stream (`examples/flow_sender.rs`, and its
+/// offline replay in iotrust-watch): a subscriber in 10.1.0.0/16 (one of `hosts`) to a
+/// random public destination, 70 % TCP to web/SSH ports, 30 % UDP; ending within the last
+/// second before `now_us`, lasting up to 5 s.
+pub fn bench_record(rng: &mut Rng, hosts: u32, now_us: i64) -> FlowRecord {
+    let mut r = FlowRecord::new(SourceKind::NetflowV9);
+    let h = rng.below(u64::from(hosts)) as u32;
+    r.src = Addr::v4([10, 1, (h >> 8) as u8, h as u8]);
+    let d = (rng.next_u64() as u32).to_be_bytes();
+    r.dst = Addr::v4([d[0] % 200 + 11, d[1], d[2], d[3]]);
+    if rng.below(10) < 7 {
+        r.proto = 6;
+        r.tcp_flags = TcpFlags(TcpFlags::SYN | TcpFlags::ACK | 0x10);
+        r.dst_port = [443u16, 80, 22, 8080][rng.below(4) as usize];
+    } else {
+        r.proto = 17;
+        r.dst_port = [53u16, 123, 443, 3478][rng.below(4) as usize];
+    }
+    r.src_port = 1024 + rng.below(60_000) as u16;
+    r.packets = 1 + rng.below(20);
+    r.bytes = r.packets * (60 + rng.below(1400));
+    r.last_us = now_us - rng.below(1_000_000) as i64;
+    r.first_us = r.last_us - rng.below(5_000_000) as i64;
+    r
+}
 
 /// A NetFlow v9 or IPFIX message under construction.
 pub struct MessageWriter {

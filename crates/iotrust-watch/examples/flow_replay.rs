@@ -17,47 +17,10 @@
 
 use std::net::IpAddr;
 
-use iotrust_flow::testing::{Field, MessageWriter, Rng, V4_FIELDS};
-use iotrust_flow::{Addr, DecodeConfig, FlowDecoder, FlowRecord, SourceKind, TcpFlags};
+use iotrust_flow::testing::{bench_record, Field, MessageWriter, Rng, V4_FIELDS, V4_IPFIX_FIELDS};
+use iotrust_flow::{DecodeConfig, FlowDecoder, FlowRecord};
 use iotrust_watch::collector::Collector;
 use iotrust_watch::{Config, Indicators, JsonLines, Sharded, Subscribers};
-
-const IPFIX_FIELDS: [Field; 11] = [
-    Field::new(8, 4),
-    Field::new(12, 4),
-    Field::new(7, 2),
-    Field::new(11, 2),
-    Field::new(4, 1),
-    Field::new(6, 1),
-    Field::new(2, 4),
-    Field::new(1, 4),
-    Field::new(152, 8),
-    Field::new(153, 8),
-    Field::new(10, 2),
-];
-
-/// flow_sender's record generator.
-fn record(rng: &mut Rng, hosts: u32, now_us: i64) -> FlowRecord {
-    let mut r = FlowRecord::new(SourceKind::NetflowV9);
-    let h = rng.below(u64::from(hosts)) as u32;
-    r.src = Addr::v4([10, 1, (h >> 8) as u8, h as u8]);
-    let d = (rng.next_u64() as u32).to_be_bytes();
-    r.dst = Addr::v4([d[0] % 200 + 11, d[1], d[2], d[3]]);
-    if rng.below(10) < 7 {
-        r.proto = 6;
-        r.tcp_flags = TcpFlags(TcpFlags::SYN | TcpFlags::ACK | 0x10);
-        r.dst_port = [443u16, 80, 22, 8080][rng.below(4) as usize];
-    } else {
-        r.proto = 17;
-        r.dst_port = [53u16, 123, 443, 3478][rng.below(4) as usize];
-    }
-    r.src_port = 1024 + rng.below(60_000) as u16;
-    r.packets = 1 + rng.below(20);
-    r.bytes = r.packets * (60 + rng.below(1400));
-    r.last_us = now_us - rng.below(1_000_000) as i64;
-    r.first_us = r.last_us - rng.below(5_000_000) as i64;
-    r
-}
 
 fn main() -> Result<(), String> {
     let mut ipfix = false;
@@ -85,13 +48,13 @@ fn main() -> Result<(), String> {
     let secs = 1_764_000_000u32;
     let now_us = i64::from(secs) * 1_000_000;
     let uptime_ms = 3_600_000u32;
-    let fields: &[Field] = if ipfix { &IPFIX_FIELDS } else { &V4_FIELDS };
+    let fields: &[Field] = if ipfix { &V4_IPFIX_FIELDS } else { &V4_FIELDS };
     let mut rng = Rng(1);
     let pool_len = 1024u64;
     let mut pool: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     for _ in 0..pool_len {
         let recs: Vec<FlowRecord> = (0..per_datagram)
-            .map(|_| record(&mut rng, hosts, now_us))
+            .map(|_| bench_record(&mut rng, hosts, now_us))
             .collect();
         let mk = |with_template: bool| {
             let mut m = if ipfix {
