@@ -247,11 +247,12 @@ fn scheme_results(ev: &Evaluation<'_>, outs: &[OutcomeResult]) -> Vec<SchemeResu
                 ConformanceWhy::OutOfScope => scope_reason(ev, s, sc.scope),
                 ConformanceWhy::Failing => format!(
                     "mandatory provisions not met: {}",
-                    ids_where(&|p| p.status == Status::Mandatory && p.verdict == Verdict::NotMet)
+                    ids_where(&|p| matches!(p.status, Status::Mandatory | Status::Unknown) && p.verdict == Verdict::NotMet)
                 ),
                 ConformanceWhy::Undecided => format!(
                     "mandatory provisions undecided: {}",
-                    ids_where(&|p| p.status == Status::Mandatory && p.verdict == Verdict::Unknown)
+                    // a provision of unestablished status may be mandatory: it is named too
+                    ids_where(&|p| matches!(p.status, Status::Mandatory | Status::Unknown) && p.verdict == Verdict::Unknown)
                 ),
                 ConformanceWhy::NoMandatory => "the scheme has no mandatory provisions to decide conformance".into(),
                 ConformanceWhy::Conformant => "every applicable mandatory provision is met".into(),

@@ -93,7 +93,35 @@ fn run_case(cat: &Catalog, path: &Path) -> Vec<String> {
         );
     }
     let a = assess(cat, &prof, &ev, case.date.parse().unwrap());
-    check(&a, &case.expect)
+    let mut bad = check(&a, &case.expect);
+    bad.extend(whole_levels_agree_with_conformance(cat, &a));
+    bad
+}
+
+/// A level of "every mandatory provision" is met only where the scheme's conformance is met:
+/// provisions whose status is not established count for both (they may be mandatory).
+fn whole_levels_agree_with_conformance(cat: &Catalog, a: &Assessment) -> Vec<String> {
+    let mut bad = Vec::new();
+    for sr in &a.schemes {
+        let Some(s) = cat.schemes.iter().find(|s| s.key == sr.scheme) else {
+            bad.push(format!("scheme {}: not in the catalog", sr.scheme));
+            continue;
+        };
+        for l in &sr.levels {
+            let whole = s
+                .def
+                .levels
+                .iter()
+                .any(|d| d.id.as_str() == l.id && (d.all_mandatory || d.all_provisions));
+            if whole && l.verdict == Verdict::Met && sr.conformance != Verdict::Met {
+                bad.push(format!(
+                    "scheme {}: level {} met but conformance {:?} ({})",
+                    sr.scheme, l.id, sr.conformance, sr.conformance_reason
+                ));
+            }
+        }
+    }
+    bad
 }
 
 fn check(a: &Assessment, e: &Expect) -> Vec<String> {

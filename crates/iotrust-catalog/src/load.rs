@@ -775,8 +775,10 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
                 }
             }
             for (j, p) in s.provisions.iter().enumerate() {
+                // a provision whose status is not established may be mandatory: a level of
+                // "every mandatory provision" counts it, as conformance does
                 let take = match p.status {
-                    Status::Mandatory => l.all_mandatory || l.all_provisions,
+                    Status::Mandatory | Status::Unknown => l.all_mandatory || l.all_provisions,
                     Status::Recommended => l.all_provisions,
                     _ => false,
                 };
