@@ -15,8 +15,7 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use iotrust_flow::testing::{bench_record, Field, MessageWriter, Rng, V4_FIELDS, V4_IPFIX_FIELDS};
-use iotrust_flow::FlowRecord;
+use iotrust_flow::testing::{bench_datagrams, Rng};
 
 struct Opts {
     to: Vec<SocketAddr>,
@@ -77,11 +76,6 @@ fn parse() -> Result<Opts, String> {
 fn main() -> Result<(), String> {
     let o = parse()?;
     let sock = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    let fields: &[Field] = if o.ipfix {
-        &V4_IPFIX_FIELDS
-    } else {
-        &V4_FIELDS
-    };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_err(|e| e.to_string())?;
@@ -91,25 +85,15 @@ fn main() -> Result<(), String> {
     let mut rng = Rng(o.seed);
     // a pool of datagrams, each with the template (used every 256th) and without
     let pool_len = 1024;
-    let mut pool: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(pool_len);
-    for _ in 0..pool_len {
-        let recs: Vec<FlowRecord> = (0..o.per_datagram)
-            .map(|_| bench_record(&mut rng, o.hosts, now_us))
-            .collect();
-        let mk = |with_template: bool| {
-            let mut m = if o.ipfix {
-                MessageWriter::ipfix(1, secs, 0)
-            } else {
-                MessageWriter::v9(1, secs, uptime_ms, 0)
-            };
-            if with_template {
-                m.template(256, fields);
-            }
-            m.data(256, fields, &recs);
-            m.finish()
-        };
-        pool.push((mk(true), mk(false)));
-    }
+    let mut pool = bench_datagrams(
+        &mut rng,
+        o.ipfix,
+        pool_len,
+        o.per_datagram,
+        o.hosts,
+        now_us,
+        secs,
+    );
     let total = (o.rate as f64 * o.seconds) as u64;
     let datagrams = total.div_ceil(o.per_datagram as u64);
     let per_ms = o.rate as f64 / o.per_datagram as f64 / 1000.0;

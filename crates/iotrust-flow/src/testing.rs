@@ -524,6 +524,41 @@ pub fn bench_record(rng: &mut Rng, hosts: u32, now_us: i64) -> FlowRecord {
     r
 }
 
+/// The collector benchmark's datagrams: `pool` pairs of the same records (`per_datagram`
+/// [`bench_record`]s from `hosts` subscribers, ending before `now_us`) as a NetFlow v9 or
+/// IPFIX message with the template (id 256) and without it; export time `secs`.
+pub fn bench_datagrams(
+    rng: &mut Rng,
+    ipfix: bool,
+    pool: usize,
+    per_datagram: usize,
+    hosts: u32,
+    now_us: i64,
+    secs: u32,
+) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let fields: &[Field] = if ipfix { &V4_IPFIX_FIELDS } else { &V4_FIELDS };
+    let mut out = Vec::with_capacity(pool);
+    for _ in 0..pool {
+        let recs: Vec<FlowRecord> = (0..per_datagram)
+            .map(|_| bench_record(rng, hosts, now_us))
+            .collect();
+        let mk = |with_template: bool| {
+            let mut m = if ipfix {
+                MessageWriter::ipfix(1, secs, 0)
+            } else {
+                MessageWriter::v9(1, secs, 3_600_000, 0)
+            };
+            if with_template {
+                m.template(256, fields);
+            }
+            m.data(256, fields, &recs);
+            m.finish()
+        };
+        out.push((mk(true), mk(false)));
+    }
+    out
+}
+
 /// A NetFlow v9 or IPFIX message under construction.
 pub struct MessageWriter {
     ipfix: bool,

@@ -17,8 +17,8 @@
 
 use std::net::IpAddr;
 
-use iotrust_flow::testing::{bench_record, Field, MessageWriter, Rng, V4_FIELDS, V4_IPFIX_FIELDS};
-use iotrust_flow::{DecodeConfig, FlowDecoder, FlowRecord};
+use iotrust_flow::testing::{bench_datagrams, Rng};
+use iotrust_flow::{DecodeConfig, FlowDecoder};
 use iotrust_watch::collector::Collector;
 use iotrust_watch::{Config, Indicators, JsonLines, Sharded, Subscribers};
 
@@ -48,28 +48,17 @@ fn main() -> Result<(), String> {
     let secs = 1_764_000_000u32;
     let now_us = i64::from(secs) * 1_000_000;
     let uptime_ms = 3_600_000u32;
-    let fields: &[Field] = if ipfix { &V4_IPFIX_FIELDS } else { &V4_FIELDS };
     let mut rng = Rng(1);
     let pool_len = 1024u64;
-    let mut pool: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-    for _ in 0..pool_len {
-        let recs: Vec<FlowRecord> = (0..per_datagram)
-            .map(|_| bench_record(&mut rng, hosts, now_us))
-            .collect();
-        let mk = |with_template: bool| {
-            let mut m = if ipfix {
-                MessageWriter::ipfix(1, secs, 0)
-            } else {
-                MessageWriter::v9(1, secs, uptime_ms, 0)
-            };
-            if with_template {
-                m.template(256, fields);
-            }
-            m.data(256, fields, &recs);
-            m.finish()
-        };
-        pool.push((mk(true), mk(false)));
-    }
+    let mut pool = bench_datagrams(
+        &mut rng,
+        ipfix,
+        pool_len as usize,
+        per_datagram,
+        hosts,
+        now_us,
+        secs,
+    );
     let mut cfg = Config::default();
     if let Some(l) = &local {
         cfg.local_networks.push(
