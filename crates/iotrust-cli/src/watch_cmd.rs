@@ -333,11 +333,13 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-/// Live capture: tcpdump writes a pcap stream of the interface to a pipe (unbuffered,
-/// `-U`), read like a file; `--duration` ends it by stopping tcpdump.
 /// Records handed to the engine at once from capture files.
 const CHUNK: usize = 256;
 
+/// Live capture: tcpdump writes a pcap stream of the interface to a pipe (unbuffered,
+/// `-U`), read like a file by a thread of its own; `--duration` ends it by stopping tcpdump.
+/// The engine is synced (events written) every 100 ms of wall time, also while the link is
+/// quiet, so an incident is reported without waiting for the next packet.
 fn live(
     iface: &str,
     args: &WatchArgs,
@@ -375,16 +377,26 @@ fn live(
     let mut problems = 0u64;
     let reader = CaptureReader::new(std::io::BufReader::new(stdout))
         .map_err(|e| anyhow!("{iface}: tcpdump output: {e}"))?;
+    // the pipe is read on a thread of its own, so a quiet link does not hold events back
+    let (tx, rx) = std::sync::mpsc::sync_channel(8192);
+    std::thread::spawn(move || {
+        for rec in reader {
+            let fatal = rec.as_ref().is_err_and(|e| !e.can_continue());
+            if tx.send(rec).is_err() || fatal {
+                break;
+            }
+        }
+    });
     let mut n = 0u64;
     let mut last_sync = Instant::now();
-    for rec in reader {
-        match rec {
-            Ok(r) => {
+    loop {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(Ok(r)) => {
                 engine.observe(&r)?;
                 n += 1;
                 sinks.metrics.records.fetch_add(1, Relaxed);
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 // the pipe ends mid-record when tcpdump is stopped
                 if !e.can_continue() {
                     break;
@@ -393,6 +405,8 @@ fn live(
                 sinks.metrics.decode_errors.fetch_add(1, Relaxed);
                 eprintln!("{iface}: {e}");
             }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         }
         if last_sync.elapsed() >= Duration::from_millis(100) {
             engine.sync()?;

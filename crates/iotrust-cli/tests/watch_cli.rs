@@ -251,7 +251,7 @@ fn live_capture_in_a_network_namespace_finds_a_telnet_scanner() {
         "via",
         "10.99.0.1",
     ]);
-    let child = Command::new("ip")
+    let mut child = Command::new("ip")
         .args([
             "netns",
             "exec",
@@ -259,28 +259,52 @@ fn live_capture_in_a_network_namespace_finds_a_telnet_scanner() {
             env!("CARGO_BIN_EXE_iotrust"),
             "watch",
         ])
-        .args(["--interface", "vcap", "--duration", "6", "--threads", "2"])
+        .args(["--interface", "vcap", "--duration", "10", "--threads", "2"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // stdout read as it comes, each line with the time it arrived
+    let stdout = child.stdout.take().unwrap();
+    let lines_rx = {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for l in std::io::BufReader::new(stdout).lines() {
+                let Ok(l) = l else { break };
+                let _ = tx.send((std::time::Instant::now(), l));
+            }
+        });
+        rx
+    };
     std::thread::sleep(Duration::from_millis(2000));
-    // 120 non-blocking telnet connection attempts to distinct addresses (TEST-NET-2/3 and
-    // 198.18/15, all routed into the capturing namespace, which drops them)
-    let script = "import socket\nfor i in range(120):\n    s = socket.socket()\n    s.setblocking(False)\n    s.connect_ex(('198.18.%d.%d' % (i // 200, 1 + i % 200), 23))\n    socks = globals().setdefault('keep', [])\n    socks.append(s)\nimport time\ntime.sleep(1)\n";
+    // one burst of 120 non-blocking telnet connection attempts to distinct addresses
+    // (198.18/15, routed into the capturing namespace, which drops them); the sockets close
+    // at once, so nothing follows the burst: the link is quiet afterwards
+    let script = "import socket\nkeep = []\nfor i in range(120):\n    s = socket.socket()\n    s.setblocking(False)\n    s.connect_ex(('198.18.%d.%d' % (i // 200, 1 + i % 200), 23))\n    keep.append(s)\n";
     sh(&["ip", "netns", "exec", &sub, "python3", "-c", script]);
+    let burst_end = std::time::Instant::now();
     let o = child.wait_with_output().unwrap();
+    let exited = std::time::Instant::now();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(err.contains("capturing on vcap"), "{err}");
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+    let timed: Vec<(std::time::Instant, serde_json::Value)> = lines_rx
+        .try_iter()
+        .map(|(t, l)| (t, serde_json::from_str(&l).unwrap()))
         .collect();
-    let scan = lines
+    let lines: Vec<&serde_json::Value> = timed.iter().map(|(_, l)| l).collect();
+    let (at, scan) = timed
         .iter()
-        .find(|l| l["event"] == "opened" && l["device"] == "10.99.0.2")
+        .find(|(_, l)| l["event"] == "opened" && l["device"] == "10.99.0.2")
         .unwrap_or_else(|| panic!("no incident for the scanner: {lines:?}\n{err}"));
+    // reported while the link was quiet, not when the capture ended 5 s or more later
+    assert!(
+        *at < burst_end + Duration::from_secs(3) && *at + Duration::from_secs(3) < exited,
+        "the incident came {:?} after the burst, {:?} before the end",
+        at.saturating_duration_since(burst_end),
+        exited.saturating_duration_since(*at)
+    );
     assert_eq!(scan["detector"], "mirai-scan", "{scan}");
     assert_eq!(scan["samples"][0]["kind"], "pcap");
     assert_eq!(scan["samples"][0]["dst_port"], 23);
