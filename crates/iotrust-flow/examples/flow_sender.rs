@@ -15,7 +15,7 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use iotrust_flow::testing::{bench_datagrams, Rng};
+use iotrust_flow::testing::{bench_datagrams, bench_restamp, Rng, BENCH_UPTIME_MS};
 
 struct Opts {
     to: Vec<SocketAddr>,
@@ -81,7 +81,6 @@ fn main() -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let now_us = i64::try_from(now.as_micros()).map_err(|e| e.to_string())?;
     let secs = u32::try_from(now.as_secs()).map_err(|e| e.to_string())?;
-    let uptime_ms = 3_600_000u32;
     let mut rng = Rng(o.seed);
     // a pool of datagrams, each with the template (used every 256th) and without
     let pool_len = 1024;
@@ -115,21 +114,8 @@ fn main() -> Result<(), String> {
             let elapsed = start.elapsed();
             let t = secs.wrapping_add(elapsed.as_secs() as u32);
             let seq = if o.ipfix { records as u32 } else { sent as u32 };
-            // header: v9 = version, count, uptime, secs, sequence, source id;
-            // IPFIX = version, length, secs, sequence, domain
-            let (t_at, seq_at) = if o.ipfix { (4, 8) } else { (8, 12) };
-            if let Some(b) = buf.get_mut(t_at..t_at + 4) {
-                b.copy_from_slice(&t.to_be_bytes());
-            }
-            if let Some(b) = buf.get_mut(seq_at..seq_at + 4) {
-                b.copy_from_slice(&seq.to_be_bytes());
-            }
-            if !o.ipfix {
-                let up = uptime_ms.wrapping_add(elapsed.as_millis() as u32);
-                if let Some(b) = buf.get_mut(4..8) {
-                    b.copy_from_slice(&up.to_be_bytes());
-                }
-            }
+            let up = BENCH_UPTIME_MS.wrapping_add(elapsed.as_millis() as u32);
+            bench_restamp(buf, o.ipfix, t, seq, up);
             for to in &o.to {
                 if sock.send_to(buf, to).is_err() {
                     errors += 1;

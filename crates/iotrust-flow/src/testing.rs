@@ -524,6 +524,9 @@ pub fn bench_record(rng: &mut Rng, hosts: u32, now_us: i64) -> FlowRecord {
     r
 }
 
+/// The exporter uptime (ms) in the benchmark datagrams' v9 headers when they are built.
+pub const BENCH_UPTIME_MS: u32 = 3_600_000;
+
 /// The collector benchmark's datagrams: `pool` pairs of the same records (`per_datagram`
 /// [`bench_record`]s from `hosts` subscribers, ending before `now_us`) as a NetFlow v9 or
 /// IPFIX message with the template (id 256) and without it; export time `secs`.
@@ -546,7 +549,7 @@ pub fn bench_datagrams(
             let mut m = if ipfix {
                 MessageWriter::ipfix(1, secs, 0)
             } else {
-                MessageWriter::v9(1, secs, 3_600_000, 0)
+                MessageWriter::v9(1, secs, BENCH_UPTIME_MS, 0)
             };
             if with_template {
                 m.template(256, fields);
@@ -557,6 +560,25 @@ pub fn bench_datagrams(
         out.push((mk(true), mk(false)));
     }
     out
+}
+
+/// Rewrites the header of a datagram of [`bench_datagrams`] for sending it again: export
+/// time `secs`, sequence number `seq` and (v9) uptime `uptime_ms`.
+/// v9 header: version, count, uptime, secs, sequence, source id; IPFIX: version, length,
+/// secs, sequence, domain.
+pub fn bench_restamp(buf: &mut [u8], ipfix: bool, secs: u32, seq: u32, uptime_ms: u32) {
+    let (t_at, seq_at) = if ipfix { (4, 8) } else { (8, 12) };
+    if let Some(b) = buf.get_mut(t_at..t_at + 4) {
+        b.copy_from_slice(&secs.to_be_bytes());
+    }
+    if let Some(b) = buf.get_mut(seq_at..seq_at + 4) {
+        b.copy_from_slice(&seq.to_be_bytes());
+    }
+    if !ipfix {
+        if let Some(b) = buf.get_mut(4..8) {
+            b.copy_from_slice(&uptime_ms.to_be_bytes());
+        }
+    }
 }
 
 /// A NetFlow v9 or IPFIX message under construction.

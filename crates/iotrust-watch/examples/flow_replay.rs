@@ -17,7 +17,7 @@
 
 use std::net::IpAddr;
 
-use iotrust_flow::testing::{bench_datagrams, Rng};
+use iotrust_flow::testing::{bench_datagrams, bench_restamp, Rng, BENCH_UPTIME_MS};
 use iotrust_flow::{DecodeConfig, FlowDecoder};
 use iotrust_watch::collector::Collector;
 use iotrust_watch::{Config, Indicators, JsonLines, Sharded, Subscribers};
@@ -47,7 +47,6 @@ fn main() -> Result<(), String> {
     let hosts = 65_000u32;
     let secs = 1_764_000_000u32;
     let now_us = i64::from(secs) * 1_000_000;
-    let uptime_ms = 3_600_000u32;
     let mut rng = Rng(1);
     let pool_len = 1024u64;
     let mut pool = bench_datagrams(
@@ -86,19 +85,8 @@ fn main() -> Result<(), String> {
         } else {
             sent as u32
         };
-        let (t_at, seq_at) = if ipfix { (4, 8) } else { (8, 12) };
-        if let Some(b) = buf.get_mut(t_at..t_at + 4) {
-            b.copy_from_slice(&t.to_be_bytes());
-        }
-        if let Some(b) = buf.get_mut(seq_at..seq_at + 4) {
-            b.copy_from_slice(&seq.to_be_bytes());
-        }
-        if !ipfix {
-            let up = uptime_ms.wrapping_add(elapsed_ms as u32);
-            if let Some(b) = buf.get_mut(4..8) {
-                b.copy_from_slice(&up.to_be_bytes());
-            }
-        }
+        let up = BENCH_UPTIME_MS.wrapping_add(elapsed_ms as u32);
+        bench_restamp(buf, ipfix, t, seq, up);
         records_seq += per_datagram as u64;
         let got = collector
             .datagram(&mut engine, exporter, now_us, buf)

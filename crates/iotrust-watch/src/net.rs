@@ -94,12 +94,16 @@ impl FromStr for Prefix {
     }
 }
 
+/// The 128-bit mask keeping the first `len` bits (`len` over 128 keeps all).
+fn prefix_bits(len: u8) -> u128 {
+    u128::MAX
+        .checked_shl(128 - u32::from(len.min(128)))
+        .unwrap_or(0)
+}
+
 /// The first `len` bits of `a` (the rest zero), as one 128-bit AND.
 fn mask(a: Addr, len: u8) -> Addr {
-    let keep = u128::MAX
-        .checked_shl(128 - u32::from(len.min(128)))
-        .unwrap_or(0);
-    Addr::v6((u128::from_be_bytes(a.octets()) & keep).to_be_bytes())
+    Addr::v6((u128::from_be_bytes(a.octets()) & prefix_bits(len)).to_be_bytes())
 }
 
 /// Prefixes tested one by one by a [`LocalNets`] (more go through a [`PrefixMap`]).
@@ -129,10 +133,7 @@ impl LocalNets {
         }
         let few = prefixes
             .iter()
-            .map(|p| {
-                let keep = u128::MAX.checked_shl(128 - u32::from(p.len)).unwrap_or(0);
-                (u128::from_be_bytes(p.net.octets()), keep)
-            })
+            .map(|p| (u128::from_be_bytes(p.net.octets()), prefix_bits(p.len)))
             .collect();
         LocalNets { few, many: None }
     }
@@ -157,15 +158,11 @@ impl LocalNets {
 #[derive(Clone, Debug)]
 pub struct PrefixMap<T> {
     by_len: Vec<(u8, HashMap<Addr, T, FoldState>)>,
-    len: usize,
 }
 
 impl<T> Default for PrefixMap<T> {
     fn default() -> Self {
-        PrefixMap {
-            by_len: Vec::new(),
-            len: 0,
-        }
+        PrefixMap { by_len: Vec::new() }
     }
 }
 
@@ -183,9 +180,7 @@ impl<T> PrefixMap<T> {
             }
         };
         if let Some((_, m)) = map {
-            if m.insert(p.net, v).is_none() {
-                self.len += 1;
-            }
+            m.insert(p.net, v);
         }
     }
 
@@ -205,11 +200,11 @@ impl<T> PrefixMap<T> {
     }
 
     pub fn len(&self) -> usize {
-        self.len
+        self.by_len.iter().map(|(_, m)| m.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 }
 

@@ -6,9 +6,10 @@
 //! owns its source (outbound detectors: Mirai, scan, flood, and whatever else keys on the
 //! source) and to the shard that owns its destination (inbound detectors); once if both are
 //! the same shard, and only for a side whose address is local (`Config::local_networks`:
-//! other addresses get no state, and a C2 contact's device is local). A C2 contact is kept by the shard owning the incident's device. So every
-//! host's state and every incident live in exactly one shard, and each shard sees that
-//! host's records in stream order: the findings are those of a single [`Watch`].
+//! other addresses get no state, and a C2 contact's device is local). A C2 contact is kept
+//! by the shard owning the incident's device. So every host's state and every incident live
+//! in exactly one shard, and each shard sees that host's records in stream order: the
+//! findings are those of a single [`Watch`].
 //!
 //! Records are handed over in batches; while the workers run one batch, the caller decodes
 //! the next. The events of a batch are merged in stream order (record, then detector) and
@@ -186,37 +187,46 @@ impl Sharded {
             Engine::Threads { workers, .. } => {
                 // Only local addresses have state, and a C2 contact's device is local: a
                 // side whose address is not local finds nothing, and is not sent at all.
-                let (src, dst) = (self.local.contains(r.src), self.local.contains(r.dst));
-                let seq = self.seq;
-                let sides = |src: bool, dst: bool| Sides {
-                    src,
-                    dst,
-                    local_known: true,
+                let s = self.local.contains(r.src).then(|| shard_of(r.src, n));
+                let d = self.local.contains(r.dst).then(|| shard_of(r.dst, n));
+                // (shard, sides) for each shard the record goes to
+                let to = match (s, d) {
+                    (Some(s), Some(d)) if s == d => [
+                        Some((
+                            s,
+                            Sides {
+                                src: true,
+                                dst: true,
+                            },
+                        )),
+                        None,
+                    ],
+                    _ => [
+                        s.map(|s| {
+                            (
+                                s,
+                                Sides {
+                                    src: true,
+                                    dst: false,
+                                },
+                            )
+                        }),
+                        d.map(|d| {
+                            (
+                                d,
+                                Sides {
+                                    src: false,
+                                    dst: true,
+                                },
+                            )
+                        }),
+                    ],
                 };
-                let s = if src { shard_of(r.src, n) } else { usize::MAX };
-                let d = if dst { shard_of(r.dst, n) } else { usize::MAX };
-                if s == d || !dst {
-                    if let Some(w) = workers.get_mut(s) {
+                for (shard, sides) in to.into_iter().flatten() {
+                    if let Some(w) = workers.get_mut(shard) {
                         w.pending.push(Item {
-                            seq,
-                            sides: sides(src, dst),
-                            rec: *r,
-                        });
-                        self.queued += 1;
-                    }
-                } else {
-                    if let Some(w) = workers.get_mut(s) {
-                        w.pending.push(Item {
-                            seq,
-                            sides: sides(true, false),
-                            rec: *r,
-                        });
-                        self.queued += 1;
-                    }
-                    if let Some(w) = workers.get_mut(d) {
-                        w.pending.push(Item {
-                            seq,
-                            sides: sides(false, true),
+                            seq: self.seq,
+                            sides,
                             rec: *r,
                         });
                         self.queued += 1;

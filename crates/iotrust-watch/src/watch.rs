@@ -114,24 +114,15 @@ pub struct Watch {
     emitted: u64,
 }
 
-/// Which sides of a record a [`Watch`] evaluates (the sharded engine gives each side to
-/// the shard owning that address).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which sides of a record a [`Watch`] evaluates: only local addresses have detectors and
+/// state, so a side is set only when its address is local (the sharded engine also gives
+/// each side to the shard owning that address).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Sides {
     /// The source's outbound detectors.
     pub(crate) src: bool,
     /// The destination's inbound detectors.
     pub(crate) dst: bool,
-    /// `src` and `dst` are only set for local addresses (the caller looked them up).
-    pub(crate) local_known: bool,
-}
-
-impl Sides {
-    pub(crate) const BOTH: Sides = Sides {
-        src: true,
-        dst: true,
-        local_known: false,
-    };
 }
 
 impl Watch {
@@ -172,13 +163,17 @@ impl Watch {
         HostTable::bytes_per_host()
     }
 
-    fn is_local(&self, a: Addr) -> bool {
-        self.local.contains(a)
+    /// The sides of `r` whose address is local.
+    fn local_sides(&self, r: &FlowRecord) -> Sides {
+        Sides {
+            src: self.local.contains(r.src),
+            dst: self.local.contains(r.dst),
+        }
     }
 
     /// Runs every detector over one record.
     pub fn observe(&mut self, r: &FlowRecord) {
-        self.observe_sides(r, Sides::BOTH, |_| true);
+        self.observe_hinted(r, self.local_sides(r), |_| true, (NO_HINT, NO_HINT));
     }
 
     /// Runs every detector over each record in turn: the same as [`Watch::observe`] on
@@ -187,13 +182,9 @@ impl Watch {
     pub fn observe_batch(&mut self, records: &[FlowRecord]) {
         for group in records.chunks(AHEAD) {
             // which sides are local, and the table slots of those
-            let mut ahead = [(Sides::BOTH, (NO_HINT, NO_HINT)); AHEAD];
+            let mut ahead = [(Sides::default(), (NO_HINT, NO_HINT)); AHEAD];
             for ((sides, h), r) in ahead.iter_mut().zip(group) {
-                *sides = Sides {
-                    src: self.is_local(r.src),
-                    dst: self.is_local(r.dst),
-                    local_known: true,
-                };
+                *sides = self.local_sides(r);
                 if sides.src {
                     h.0 = self.table.hint(r.src);
                 }
@@ -237,18 +228,8 @@ impl Watch {
         }
     }
 
-    /// Runs the detectors of the chosen sides over one record; a C2 finding is kept only
-    /// when `owns(device)`.
-    pub(crate) fn observe_sides(
-        &mut self,
-        r: &FlowRecord,
-        sides: Sides,
-        owns: impl Fn(Addr) -> bool,
-    ) {
-        self.observe_hinted(r, sides, owns, (NO_HINT, NO_HINT));
-    }
-
-    /// [`Watch::observe_sides`] with table hints for the source and the destination.
+    /// Runs the detectors of the chosen (local) sides over one record, with table hints
+    /// for the source and the destination; a C2 finding is kept only when `owns(device)`.
     fn observe_hinted(
         &mut self,
         r: &FlowRecord,
@@ -257,8 +238,7 @@ impl Watch {
         hints: (u32, u32),
     ) {
         self.records += 1;
-        let src_local = sides.src && (sides.local_known || self.is_local(r.src));
-        let dst_local = sides.dst && (sides.local_known || self.is_local(r.dst));
+        let (src_local, dst_local) = (sides.src, sides.dst);
         let mirai_open = src_local && self.book.is_open(r.src, Detector::MiraiScan, r.last_us);
         // each finding goes to the book as soon as its detector returns, in slot order
         // (the order events of one record come out in; the sharded merge keeps it): no

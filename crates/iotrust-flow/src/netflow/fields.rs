@@ -324,20 +324,19 @@ impl Acc {
         match (v, self.vals.get_mut(i)) {
             (Some(v), Some(slot)) => {
                 *slot = v;
-                self.present |= 1 << i;
+                self.present |= bit(role);
             }
-            _ => self.present &= !(1u64 << (i % 64)),
+            _ => self.present &= !bit(role),
         }
     }
 
     /// The value of `role`, if present.
     #[inline]
     pub(crate) fn get(&self, role: Role) -> Option<u64> {
-        let i = role as usize;
-        if self.present & (1 << (i % 64)) == 0 {
+        if self.present & bit(role) == 0 {
             return None;
         }
-        self.vals.get(i).copied()
+        self.vals.get(role as usize).copied()
     }
 
     fn v4(&self, role: Role) -> Option<[u8; 4]> {
@@ -382,19 +381,11 @@ impl Acc {
         if b & SPECIAL == 0 {
             // the common case, without a jump on the role (IPv4 addresses included: a
             // 4-byte field read as a u32)
-            match (be_uint(v), b & ZERO != 0) {
-                (Some(x), _) => self.set(role, Some(x)),
-                (None, true) => self.set(role, Some(0)),
-                (None, false) => self.set(role, None),
-            }
+            let x = be_uint(v);
+            self.set(role, if b & ZERO != 0 { x.or(Some(0)) } else { x });
             return;
         }
         match role {
-            Role::Skip => {}
-            Role::SrcV4 | Role::DstV4 => self.set(
-                role,
-                array_at::<4>(v, 0).map(|a| u64::from(u32::from_be_bytes(a))),
-            ),
             Role::SrcV6 | Role::DstV6 => {
                 let a = array_at::<16>(v, 0);
                 if let Some(a) = a {
@@ -406,17 +397,14 @@ impl Acc {
                 }
                 self.set(role, a.map(|_| 0));
             }
-            // absent = 0 (what a missing port, protocol or flags field means)
-            Role::SrcPort | Role::DstPort | Role::Proto | Role::Flags => {
-                self.set(role, Some(be_uint(v).unwrap_or(0)))
-            }
             Role::DurationMs => {
                 self.set(Role::DurationUs, be_uint(v).map(|x| x.saturating_mul(1000)))
             }
             Role::SamplingProbability => {
                 self.set(role, array_at::<8>(v, 0).map(u64::from_be_bytes))
             }
-            _ => self.set(role, be_uint(v)),
+            // Skip, and every role outside SPECIAL (taken by the integer path above)
+            _ => {}
         }
     }
 
@@ -454,10 +442,8 @@ impl Acc {
 
     /// True if the record has a flow key (some address).
     pub(crate) fn has_addresses(&self) -> bool {
-        const ADDRESSES: u64 = 1 << Role::SrcV4 as usize
-            | 1 << Role::DstV4 as usize
-            | 1 << Role::SrcV6 as usize
-            | 1 << Role::DstV6 as usize;
+        const ADDRESSES: u64 =
+            bit(Role::SrcV4) | bit(Role::DstV4) | bit(Role::SrcV6) | bit(Role::DstV6);
         self.present & ADDRESSES != 0
     }
 
