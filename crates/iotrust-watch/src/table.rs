@@ -10,6 +10,7 @@ use crate::fasthash::FoldState;
 
 const NIL: u32 = u32::MAX;
 
+#[repr(C)]
 struct Slot {
     addr: Addr,
     state: HostState,
@@ -88,14 +89,22 @@ impl HostTable {
         self.slots.get(i as usize).map(|s| &s.state)
     }
 
-    /// Looks `addr` up ahead of [`HostTable::touch_hinted`] and reads its state, so that a
-    /// group of look-ups (independent of each other) wait for memory together rather than
-    /// one after the other. The hint is only a guess: `touch_hinted` checks it.
-    pub fn hint(&self, addr: Addr) -> u32 {
+    /// Looks `addr` up ahead of [`HostTable::touch_hinted`] and starts loading its address
+    /// and the state of one side (`outbound`: the source's detectors, else the
+    /// destination's), so that a group of look-ups (independent of each other) wait for
+    /// memory together rather than one after the other. The hint is only a guess:
+    /// `touch_hinted` checks it.
+    pub fn hint(&self, addr: Addr, outbound: bool) -> u32 {
         match self.index.get(&addr) {
             Some(&i) => {
                 if let Some(s) = self.slots.get(i as usize) {
-                    std::hint::black_box(s.addr);
+                    // the address, which `touch_hinted` compares, and the side's state
+                    prefetch_index::prefetch_index(std::slice::from_ref(s), 0);
+                    if outbound {
+                        s.state.prefetch_outbound();
+                    } else {
+                        s.state.prefetch_inbound();
+                    }
                 }
                 i
             }
@@ -204,7 +213,7 @@ mod tests {
         for n in 1..=3 {
             t.touch(a(n));
         }
-        let h = t.hint(a(1));
+        let h = t.hint(a(1), true);
         assert_ne!(h, NIL);
         assert!(t.touch_hinted(a(1), h).is_some()); // 2 is now the least recently seen
         t.touch(a(4));

@@ -186,10 +186,10 @@ impl Watch {
             for ((sides, h), r) in ahead.iter_mut().zip(group) {
                 *sides = self.local_sides(r);
                 if sides.src {
-                    h.0 = self.table.hint(r.src);
+                    h.0 = self.table.hint(r.src, true);
                 }
                 if sides.dst {
-                    h.1 = self.table.hint(r.dst);
+                    h.1 = self.table.hint(r.dst, false);
                 }
             }
             for (r, (sides, h)) in group.iter().zip(ahead) {
@@ -212,10 +212,10 @@ impl Watch {
             for (h, it) in hints.iter_mut().zip(group) {
                 let (r, sides) = get(it);
                 if sides.src {
-                    h.0 = self.table.hint(r.src);
+                    h.0 = self.table.hint(r.src, true);
                 }
                 if sides.dst {
-                    h.1 = self.table.hint(r.dst);
+                    h.1 = self.table.hint(r.dst, false);
                 }
             }
             for (it, h) in group.iter().zip(hints) {
