@@ -58,6 +58,12 @@ impl Addr {
     pub const fn octets(self) -> [u8; 16] {
         self.0
     }
+
+    /// The sixteen octets where they are stored (for code that wants the address's place in
+    /// memory, e.g. to prefetch the structure that holds it).
+    pub const fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
 }
 
 impl From<IpAddr> for Addr {

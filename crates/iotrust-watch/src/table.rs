@@ -10,6 +10,22 @@ use crate::fasthash::FoldState;
 
 const NIL: u32 = u32::MAX;
 
+/// Asks the CPU to start loading every cache line of `range`, in bytes from the start of
+/// `base` (which may lie past its end, inside the structure holding `base`: prefetching
+/// reads nothing and cannot fault). No effect on behaviour, only on when memory is waited
+/// for.
+#[inline(always)]
+fn prefetch_lines(base: &[u8], range: std::ops::Range<usize>) {
+    const LINE: usize = 64;
+    let mut at = range.start;
+    while at < range.end {
+        prefetch_index::prefetch_index(base, at);
+        at += LINE;
+    }
+    // the last byte's line, when the range does not start on a line boundary
+    prefetch_index::prefetch_index(base, range.end.saturating_sub(1));
+}
+
 #[repr(C)]
 struct Slot {
     addr: Addr,
@@ -99,12 +115,14 @@ impl HostTable {
             Some(&i) => {
                 if let Some(s) = self.slots.get(i as usize) {
                     // the address, which `touch_hinted` compares, and the side's state
-                    prefetch_index::prefetch_index(std::slice::from_ref(s), 0);
-                    if outbound {
-                        s.state.prefetch_outbound();
+                    let side = if outbound {
+                        HostState::OUTBOUND
                     } else {
-                        s.state.prefetch_inbound();
-                    }
+                        HostState::INBOUND
+                    };
+                    prefetch_lines(s.addr.as_bytes(), 0..16);
+                    let at = std::mem::offset_of!(Slot, state);
+                    prefetch_lines(s.addr.as_bytes(), at + side.start..at + side.end);
                 }
                 i
             }

@@ -192,7 +192,7 @@ pub struct Finding {
 
 /// Per-host state of every windowed detector (the C2 detector needs none). In this order
 /// (`repr(C)`): the outbound detectors' state together, then the inbound ones', so that a
-/// side's look-up ahead ([`HostState::prefetch_outbound`]) brings in adjacent cache lines.
+/// side's look-up ahead ([`HostState::OUTBOUND`]) brings in adjacent cache lines.
 #[derive(Clone, Copy, Debug, Default)]
 #[repr(C)]
 pub struct HostState {
@@ -205,33 +205,12 @@ pub struct HostState {
     pub(crate) bruteforce: bruteforce::State,
 }
 
-/// Asks the CPU to start loading the cache line of `x` (and, with `end`, the line just past
-/// it): no effect on behaviour, only on when memory is waited for.
-#[inline(always)]
-fn prefetch<T>(x: &T, end: bool) {
-    prefetch_index::prefetch_index(std::slice::from_ref(x), usize::from(end));
-}
-
 impl HostState {
-    /// Starts loading what the outbound detectors of a record will touch (each detector's
-    /// state is at most two cache lines: its start, and the next one's start or the end).
-    #[inline(always)]
-    pub(crate) fn prefetch_outbound(&self) {
-        prefetch(&self.mirai, false);
-        prefetch(&self.scan, false);
-        prefetch(&self.flood, false);
-        prefetch(&self.beacon, false);
-        prefetch(&self.baseline, false);
-        prefetch(&self.baseline, true);
-    }
-
-    /// Starts loading what the inbound detectors of a record will touch.
-    #[inline(always)]
-    pub(crate) fn prefetch_inbound(&self) {
-        prefetch(&self.inbound, false);
-        prefetch(&self.bruteforce, false);
-        prefetch(&self.bruteforce, true);
-    }
+    /// Byte range of the outbound detectors' state (the source side of a record).
+    pub(crate) const OUTBOUND: std::ops::Range<usize> = 0..std::mem::offset_of!(HostState, inbound);
+    /// Byte range of the inbound detectors' state (the destination side).
+    pub(crate) const INBOUND: std::ops::Range<usize> =
+        std::mem::offset_of!(HostState, inbound)..std::mem::size_of::<HostState>();
 }
 
 pub(crate) const US: i64 = 1_000_000;
