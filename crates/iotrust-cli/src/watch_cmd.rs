@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context};
 use clap::Args;
 use iotrust_flow::{CaptureReader, DecodeConfig, FlowDecoder, FlowRecord, ZeekReader};
-use iotrust_watch::collector::{bind_udp, receive_buffer, Collector, DEFAULT_RECV_BUFFER};
+use iotrust_watch::collector::{bind_udp, receive_buffer, Batch, Collector, DEFAULT_RECV_BUFFER};
 use iotrust_watch::{
     nftables_ruleset, propose, Config, Event, EventKind, Indicators, JsonLines, Metrics,
     NoticeTemplate, Prefix, Sharded, Subscribers, Webhook, WebhookConfig,
@@ -423,8 +423,9 @@ fn live(
     Ok(problems)
 }
 
-/// The UDP collector loop: datagrams decoded on this thread, records to the shards; the
-/// engine is synced (events written) every 100 ms of wall time and on a quiet socket.
+/// The UDP collector loop: datagrams taken up to [`iotrust_watch::collector::BATCH`] a
+/// system call and decoded on this thread, records to the shards; the engine is synced
+/// (events written) every 100 ms of wall time and on a quiet socket.
 fn collect(
     addr: SocketAddr,
     args: &WatchArgs,
@@ -445,7 +446,7 @@ fn collect(
         receive_buffer(&sock).unwrap_or(0)
     );
     let mut collector = Collector::new(FlowDecoder::new(DecodeConfig::default()));
-    let mut buf = vec![0u8; 65_535];
+    let mut batch = Batch::default();
     let mut problems = 0u64;
     let deadline = args
         .duration
@@ -455,32 +456,20 @@ fn collect(
     let mut total = 0u64;
     let mut datagrams = 0u64;
     while deadline.is_none_or(|d| Instant::now() < d) {
-        let got = match sock.recv_from(&mut buf) {
-            Ok(x) => Some(x),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                None
-            }
-            Err(e) => return Err(e.into()),
-        };
-        if let Some((n, from)) = got {
+        let got = batch.recv(&sock)?;
+        let now_us = jiff::Timestamp::now().as_microsecond();
+        for (from, bytes) in batch.datagrams() {
             datagrams += 1;
-            let now_us = jiff::Timestamp::now().as_microsecond();
-            let d =
-                collector.datagram(engine, from.ip(), now_us, buf.get(..n).unwrap_or_default())?;
+            let d = collector.datagram(engine, from, now_us, bytes)?;
             let errors = d.errors.len() as u64;
             problems += errors;
             sinks.metrics.decode_errors.fetch_add(errors, Relaxed);
-            sinks.metrics.datagrams.fetch_add(1, Relaxed);
             total += d.records as u64;
             sinks.metrics.records.fetch_add(d.records as u64, Relaxed);
         }
+        sinks.metrics.datagrams.fetch_add(got as u64, Relaxed);
         let now = Instant::now();
-        if got.is_none() || now.duration_since(last_sync) >= Duration::from_millis(100) {
+        if got == 0 || now.duration_since(last_sync) >= Duration::from_millis(100) {
             engine.sync()?;
             sinks.drain(engine)?;
             sinks.out.flush()?;

@@ -31,6 +31,86 @@ pub fn receive_buffer(sock: &UdpSocket) -> Option<usize> {
     socket2::SockRef::from(sock).recv_buffer_size().ok()
 }
 
+/// Datagrams taken from the socket per system call by [`Batch::recv`].
+pub const BATCH: usize = 32;
+/// Room for one datagram (the largest a UDP datagram can carry).
+const DATAGRAM_MAX: usize = 65_535;
+
+/// Receives up to [`BATCH`] datagrams a system call (`recvmmsg(2)`: it waits for the first,
+/// within the socket's read timeout, then takes what is already queued), instead of one
+/// `recvfrom` each. At millions of records a second the collector makes tens of thousands
+/// of calls a second, so each call saved is time the detectors get.
+pub struct Batch {
+    headers: nix::sys::socket::MultiHeaders<nix::sys::socket::SockaddrStorage>,
+    bufs: Vec<u8>,
+    got: Vec<(IpAddr, usize)>,
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Batch {
+            headers: nix::sys::socket::MultiHeaders::preallocate(BATCH, None),
+            bufs: vec![0; BATCH * DATAGRAM_MAX],
+            got: Vec::with_capacity(BATCH),
+        }
+    }
+}
+
+impl Batch {
+    /// Waits for datagrams on `sock` (up to its read timeout) and keeps those received;
+    /// their number (0 on a timeout).
+    pub fn recv(&mut self, sock: &UdpSocket) -> std::io::Result<usize> {
+        use nix::sys::socket::{recvmmsg, MsgFlags, SockaddrLike};
+        use std::io::IoSliceMut;
+        use std::os::fd::AsRawFd;
+        self.got.clear();
+        let mut slices: Vec<[IoSliceMut<'_>; 1]> = self
+            .bufs
+            .chunks_mut(DATAGRAM_MAX)
+            .map(|b| [IoSliceMut::new(b)])
+            .collect();
+        let res = recvmmsg(
+            sock.as_raw_fd(),
+            &mut self.headers,
+            slices.iter_mut(),
+            MsgFlags::MSG_WAITFORONE,
+            None,
+        );
+        match res {
+            Ok(msgs) => {
+                for m in msgs {
+                    let ip = m.address.and_then(|a: nix::sys::socket::SockaddrStorage| {
+                        match a.family() {
+                            Some(nix::sys::socket::AddressFamily::Inet) => {
+                                a.as_sockaddr_in().map(|v4| IpAddr::V4(v4.ip()))
+                            }
+                            Some(nix::sys::socket::AddressFamily::Inet6) => {
+                                a.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
+                            }
+                            _ => None,
+                        }
+                    });
+                    self.got.push((
+                        ip.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+                        m.bytes,
+                    ));
+                }
+                Ok(self.got.len())
+            }
+            Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => Ok(0),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The datagrams of the last [`Batch::recv`]: exporter address and bytes.
+    pub fn datagrams(&self) -> impl Iterator<Item = (IpAddr, &[u8])> + '_ {
+        self.got
+            .iter()
+            .zip(self.bufs.chunks(DATAGRAM_MAX))
+            .map(|((ip, n), buf)| (*ip, buf.get(..*n).unwrap_or_default()))
+    }
+}
+
 /// Decodes datagrams and feeds their records to a [`Sharded`] engine.
 pub struct Collector {
     decoder: FlowDecoder,
@@ -83,5 +163,38 @@ mod tests {
         assert!(receive_buffer(&s).unwrap() > 0);
         let port = s.local_addr().unwrap().port();
         assert_eq!(crate::metrics::udp_drops(port), Some(0));
+    }
+
+    #[test]
+    fn batch_receives_queued_datagrams_with_their_senders() {
+        let s = bind_udp("127.0.0.1:0".parse().unwrap(), 1 << 20).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_millis(50)))
+            .unwrap();
+        let to = s.local_addr().unwrap();
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut b = Batch::default();
+        // nothing queued: the read timeout, no datagram
+        assert_eq!(b.recv(&s).unwrap(), 0);
+        // more than one batch, of different sizes (the largest fills a whole buffer)
+        let sizes: Vec<usize> = (0..BATCH + 5).map(|i| [1, 1400, 65_507][i % 3]).collect();
+        for (i, n) in sizes.iter().enumerate() {
+            tx.send_to(&vec![i as u8; *n], to).unwrap();
+        }
+        let mut seen = Vec::new();
+        while seen.len() < sizes.len() {
+            let n = b.recv(&s).unwrap();
+            assert!(n > 0 && n <= BATCH);
+            for (ip, d) in b.datagrams() {
+                assert_eq!(ip, std::net::Ipv4Addr::LOCALHOST);
+                seen.push((d.len(), d[0]));
+                assert!(d.iter().all(|x| *x == d[0]));
+            }
+        }
+        let want: Vec<(usize, u8)> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (*n, i as u8))
+            .collect();
+        assert_eq!(seen, want);
     }
 }
