@@ -83,6 +83,8 @@ struct App {
     reg: Arc<Registry>,
     limiter: Option<Arc<Limiter>>,
     workers: Arc<tokio::sync::Semaphore>,
+    /// Label drawings kept between product-page requests.
+    svgs: Arc<crate::svgcache::LabelSvgs>,
 }
 
 fn today() -> Date {
@@ -357,7 +359,10 @@ async fn home(State(app): State<App>, q: Result<Query<SearchQuery>, QueryRejecti
 async fn product_page(State(app): State<App>, UrlPath(id): UrlPath<String>) -> Response {
     let r = app.reg.clone();
     match app.blocking(move || r.product(&id, today())).await {
-        Ok(p) => Html(crate::pages::product(&p)).into_response(),
+        Ok(p) => {
+            let svg = app.svgs.get(&p.label);
+            Html(crate::pages::product(&p, &svg)).into_response()
+        }
         Err(e) => page_error(e),
     }
 }
@@ -416,6 +421,9 @@ async fn limit(State(app): State<App>, req: Request, next: Next) -> Response {
 pub fn router(reg: Arc<Registry>, rate: Option<RateLimit>) -> Router {
     let app = App {
         workers: Arc::new(tokio::sync::Semaphore::new(crate::registry::CONNECTIONS)),
+        svgs: Arc::new(crate::svgcache::LabelSvgs::new(
+            crate::svgcache::DEFAULT_BUDGET,
+        )),
         reg,
         limiter: rate.map(|limit| {
             Arc::new(Limiter {

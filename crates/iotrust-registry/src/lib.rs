@@ -9,6 +9,7 @@ mod pool;
 pub mod registry;
 mod sqlite;
 pub mod store;
+mod svgcache;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -132,8 +132,10 @@ pub fn search(products: u64, res: Option<&SearchPage>) -> String {
     layout("Search", &body)
 }
 
-/// The product page: what a consumer sees after scanning the QR code.
-pub fn product(p: &ProductView) -> String {
+/// The product page: what a consumer sees after scanning the QR code; `svg` is the label
+/// drawn ([`iotrust_label::render::svg`] of `p.label`, which the server keeps between
+/// requests).
+pub fn product(p: &ProductView, svg: &str) -> String {
     let d = &p.label;
     let mut body = format!(
         "<h1>{} {}</h1>",
@@ -178,7 +180,6 @@ pub fn product(p: &ProductView) -> String {
 <h2>Markets</h2><p id=\"markets\">{markets}</p>\
 <h2>Security information</h2><ul><li>Default password: {pw}</li><li>Secure configuration: {sc}</li>\
 <li>Automatic updates: {au}</li>{ui}<li>Software bill of materials: {sbom}</li>{adv}</ul></div></div>",
-        svg = iotrust_label::render::svg(d),
         tier = esc(p.tier.as_deref().unwrap_or("no tier")),
         markets = if p.markets.is_empty() {
             "none declared".to_string()
