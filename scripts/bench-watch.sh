@@ -137,15 +137,16 @@ bench_fastnetmon() { # proto rate
 }
 
 report() { # tool proto rate sent-json received cpu-ticks
-  local sent achieved
+  local sent achieved sender_cpu
   sent=$(sed -n 's/.*"records":\([0-9]*\).*/\1/p' <<<"$4")
   achieved=$(sed -n 's/.*"achieved_rate":\([0-9]*\).*/\1/p' <<<"$4")
+  sender_cpu=$(sed -n 's/.*"cpu_seconds":\([0-9.]*\).*/\1/p' <<<"$4")
   local pct
   pct=$(awk -v g="$5" -v s="$sent" 'BEGIN {printf "%.2f", s ? 100 * g / s : 0}')
   local lossless=no
   [ "$5" -ge "$sent" ] && lossless=yes
-  printf "%-14s %-6s target %9s/s achieved %9s/s sent %10s received %10s %7s%% lossless %-3s cpu %5.2f s\n" \
-    "$1" "$2" "$3" "$achieved" "$sent" "$5" "$pct" "$lossless" "$(awk -v t="$6" 'BEGIN {print t / 100}')"
+  printf "%-14s %-6s target %9s/s achieved %9s/s sent %10s received %10s %7s%% lossless %-3s cpu %5.2f s sender cpu %s s\n" \
+    "$1" "$2" "$3" "$achieved" "$sent" "$5" "$pct" "$lossless" "$(awk -v t="$6" 'BEGIN {print t / 100}')" "${sender_cpu:-?}"
 }
 
 part_netflow() {

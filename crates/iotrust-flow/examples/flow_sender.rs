@@ -6,7 +6,7 @@
 //! ```
 //!
 //! Sends `rate × seconds` flow records, `--per-datagram` (default 30) to a datagram, paced
-//! every millisecond; prints one JSON line with what it sent and the rate achieved. Records
+//! every millisecond; prints one JSON line with what it sent, the rate achieved and its own CPU time. Records
 //! are IPv4 flows from `--hosts` subscriber addresses in 10.1.0.0/16 to random public
 //! destinations (TCP 70 %, UDP 30 %), built once into a pool of datagrams whose export
 //! time and sequence number are patched as they go out. The template is repeated every
@@ -127,10 +127,23 @@ fn main() -> Result<(), String> {
     }
     let secs_taken = start.elapsed().as_secs_f64();
     println!(
-        "{{\"proto\":\"{}\",\"datagrams\":{sent},\"records\":{records},\"seconds\":{secs_taken:.3},\"achieved_rate\":{:.0},\"target_rate\":{},\"send_errors\":{errors}}}",
+        "{{\"proto\":\"{}\",\"datagrams\":{sent},\"records\":{records},\"seconds\":{secs_taken:.3},\"achieved_rate\":{:.0},\"target_rate\":{},\"send_errors\":{errors},\"cpu_seconds\":{:.2}}}",
         if o.ipfix { "ipfix" } else { "v9" },
         records as f64 / secs_taken,
-        o.rate
+        o.rate,
+        cpu_seconds().unwrap_or(f64::NAN)
     );
     Ok(())
+}
+
+/// User + system CPU time of this process (Linux `/proc/self/stat`, at the usual 100 ticks a
+/// second): what the sender itself takes of the machine the tools under test share.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // the fields after the command name, which is in parentheses and may hold spaces
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let mut f = rest.split(' ').skip(11);
+    let utime: f64 = f.next()?.parse().ok()?;
+    let stime: f64 = f.next()?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }

@@ -60,7 +60,7 @@ impl Batch {
     /// Waits for datagrams on `sock` (up to its read timeout) and keeps those received;
     /// their number (0 on a timeout).
     pub fn recv(&mut self, sock: &UdpSocket) -> std::io::Result<usize> {
-        use nix::sys::socket::{recvmmsg, MsgFlags, SockaddrLike};
+        use nix::sys::socket::{recvmmsg, MsgFlags};
         use std::io::IoSliceMut;
         use std::os::fd::AsRawFd;
         self.got.clear();
@@ -80,15 +80,9 @@ impl Batch {
             Ok(msgs) => {
                 for m in msgs {
                     let ip = m.address.and_then(|a: nix::sys::socket::SockaddrStorage| {
-                        match a.family() {
-                            Some(nix::sys::socket::AddressFamily::Inet) => {
-                                a.as_sockaddr_in().map(|v4| IpAddr::V4(v4.ip()))
-                            }
-                            Some(nix::sys::socket::AddressFamily::Inet6) => {
-                                a.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
-                            }
-                            _ => None,
-                        }
+                        a.as_sockaddr_in()
+                            .map(|v4| IpAddr::V4(v4.ip()))
+                            .or_else(|| a.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip())))
                     });
                     self.got.push((
                         ip.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),

@@ -191,36 +191,8 @@ impl Sharded {
                 let d = self.local.contains(r.dst).then(|| shard_of(r.dst, n));
                 // (shard, sides) for each shard the record goes to
                 let to = match (s, d) {
-                    (Some(s), Some(d)) if s == d => [
-                        Some((
-                            s,
-                            Sides {
-                                src: true,
-                                dst: true,
-                            },
-                        )),
-                        None,
-                    ],
-                    _ => [
-                        s.map(|s| {
-                            (
-                                s,
-                                Sides {
-                                    src: true,
-                                    dst: false,
-                                },
-                            )
-                        }),
-                        d.map(|d| {
-                            (
-                                d,
-                                Sides {
-                                    src: false,
-                                    dst: true,
-                                },
-                            )
-                        }),
-                    ],
+                    (Some(s), Some(d)) if s == d => [Some((s, Sides::BOTH)), None],
+                    _ => [s.map(|s| (s, Sides::SRC)), d.map(|d| (d, Sides::DST))],
                 };
                 for (shard, sides) in to.into_iter().flatten() {
                     if let Some(w) = workers.get_mut(shard) {

@@ -125,6 +125,21 @@ pub(crate) struct Sides {
     pub(crate) dst: bool,
 }
 
+impl Sides {
+    pub(crate) const SRC: Sides = Sides {
+        src: true,
+        dst: false,
+    };
+    pub(crate) const DST: Sides = Sides {
+        src: false,
+        dst: true,
+    };
+    pub(crate) const BOTH: Sides = Sides {
+        src: true,
+        dst: true,
+    };
+}
+
 impl Watch {
     pub fn new(cfg: Config) -> Watch {
         let local = LocalNets::new(&cfg.local_networks);
@@ -185,12 +200,7 @@ impl Watch {
             let mut ahead = [(Sides::default(), (NO_HINT, NO_HINT)); AHEAD];
             for ((sides, h), r) in ahead.iter_mut().zip(group) {
                 *sides = self.local_sides(r);
-                if sides.src {
-                    h.0 = self.table.hint(r.src, true);
-                }
-                if sides.dst {
-                    h.1 = self.table.hint(r.dst, false);
-                }
+                *h = self.hints(r, *sides);
             }
             for (r, (sides, h)) in group.iter().zip(ahead) {
                 self.observe_hinted(r, sides, |_| true, h);
@@ -211,12 +221,7 @@ impl Watch {
             let mut hints = [(NO_HINT, NO_HINT); AHEAD];
             for (h, it) in hints.iter_mut().zip(group) {
                 let (r, sides) = get(it);
-                if sides.src {
-                    h.0 = self.table.hint(r.src, true);
-                }
-                if sides.dst {
-                    h.1 = self.table.hint(r.dst, false);
-                }
+                *h = self.hints(r, sides);
             }
             for (it, h) in group.iter().zip(hints) {
                 let (r, sides) = get(it);
@@ -226,6 +231,22 @@ impl Watch {
                 }
             }
         }
+    }
+
+    /// The table hints of the chosen sides of `r` (their state starts loading now).
+    fn hints(&self, r: &FlowRecord, sides: Sides) -> (u32, u32) {
+        (
+            if sides.src {
+                self.table.hint(r.src, true)
+            } else {
+                NO_HINT
+            },
+            if sides.dst {
+                self.table.hint(r.dst, false)
+            } else {
+                NO_HINT
+            },
+        )
     }
 
     /// Runs the detectors of the chosen (local) sides over one record, with table hints

@@ -118,24 +118,32 @@ fn sharded(cfg: &Config, recs: &[FlowRecord], n: usize) -> (Vec<String>, Vec<Str
     (lines, kept, s.stats().records)
 }
 
+/// Every needle is in some line (so that comparing the lines means something).
+fn assert_mentions(lines: &[String], needles: &[&str]) {
+    for needle in needles {
+        assert!(
+            lines.iter().any(|l| l.contains(needle)),
+            "{needle} missing from {lines:#?}"
+        );
+    }
+}
+
 #[test]
 fn sharded_equals_single_on_generated_traffic() {
     let recs = mixed();
     let cfg = Config::default();
     let (lines, kept) = single(&cfg, &recs);
     // every kind of incident is there, so the comparison means something
-    for needle in [
-        "\"detector\":\"mirai-scan\"",
-        "\"detector\":\"outbound-flood\"",
-        "\"detector\":\"inbound-attack\"",
-        "\"device\":\"192.0.2.12\",\"subscriber\":\"cust-42\",\"detector\":\"c2-contact\"",
-        "\"device\":\"192.0.2.13\",\"subscriber\":\"cust-42\",\"detector\":\"c2-contact\"",
-    ] {
-        assert!(
-            lines.iter().any(|l| l.contains(needle)),
-            "{needle} missing from {lines:#?}"
-        );
-    }
+    assert_mentions(
+        &lines,
+        &[
+            "\"detector\":\"mirai-scan\"",
+            "\"detector\":\"outbound-flood\"",
+            "\"detector\":\"inbound-attack\"",
+            "\"device\":\"192.0.2.12\",\"subscriber\":\"cust-42\",\"detector\":\"c2-contact\"",
+            "\"device\":\"192.0.2.13\",\"subscriber\":\"cust-42\",\"detector\":\"c2-contact\"",
+        ],
+    );
     for n in [2, 3, 4] {
         let (l, k, records) = sharded(&cfg, &recs, n);
         assert_eq!(l, lines, "{n} shards");
@@ -276,18 +284,16 @@ fn sharded_equals_single_with_local_networks() {
         ..Config::default()
     };
     let (lines, kept) = single(&cfg, &recs);
-    for needle in [
-        "\"detector\":\"mirai-scan\"",
-        "\"detector\":\"outbound-flood\"",
-        "\"device\":\"192.0.2.77\",\"subscriber\":\"cust-42\",\"detector\":\"inbound-attack\"",
-        "\"device\":\"192.0.2.12\",\"subscriber\":\"cust-42\",\"detector\":\"c2-contact\"",
-        "\"device\":\"192.0.2.13\",\"subscriber\":\"cust-42\",\"detector\":\"c2-contact\"",
-    ] {
-        assert!(
-            lines.iter().any(|l| l.contains(needle)),
-            "{needle} missing from {lines:#?}"
-        );
-    }
+    assert_mentions(
+        &lines,
+        &[
+            "\"detector\":\"mirai-scan\"",
+            "\"detector\":\"outbound-flood\"",
+            "\"device\":\"192.0.2.77\",\"subscriber\":\"cust-42\",\"detector\":\"inbound-attack\"",
+            "\"device\":\"192.0.2.12\",\"subscriber\":\"cust-42\",\"detector\":\"c2-contact\"",
+            "\"device\":\"192.0.2.13\",\"subscriber\":\"cust-42\",\"detector\":\"c2-contact\"",
+        ],
+    );
     for n in [1, 2, 3, 4] {
         let (l, k, records) = sharded(&cfg, &recs, n);
         assert!(l == lines, "{n} shards: events differ");
