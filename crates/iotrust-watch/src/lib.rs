@@ -7,6 +7,7 @@ mod fasthash;
 pub mod filters;
 pub mod fuzzing;
 pub mod incident;
+mod index;
 pub mod metrics;
 pub mod net;
 pub mod shard;

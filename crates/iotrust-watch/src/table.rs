@@ -1,12 +1,13 @@
 //! The bounded table of per-host state: at most `max_hosts` entries, the least recently
 //! seen host evicted first (an intrusive doubly linked list over a slab: O(1) per touch).
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use iotrust_flow::Addr;
 
 use crate::detectors::HostState;
 use crate::fasthash::FoldState;
+use crate::index::{self, AddrIndex};
 
 const NIL: u32 = u32::MAX;
 
@@ -44,7 +45,8 @@ struct Link {
 pub struct HostTable {
     slots: Vec<Slot>,
     links: Vec<Link>,
-    index: HashMap<Addr, u32, FoldState>,
+    index: AddrIndex,
+    hasher: FoldState,
     /// Most recently seen.
     head: u32,
     /// Least recently seen (evicted first).
@@ -59,7 +61,8 @@ impl HostTable {
         HostTable {
             slots: Vec::new(),
             links: Vec::new(),
-            index: HashMap::default(),
+            index: AddrIndex::default(),
+            hasher: FoldState::default(),
             head: NIL,
             tail: NIL,
             max_hosts: max_hosts.clamp(1, (NIL - 1) as usize),
@@ -72,7 +75,7 @@ impl HostTable {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.index.len() == 0
     }
 
     pub fn max_hosts(&self) -> usize {
@@ -84,24 +87,22 @@ impl HostTable {
         self.evicted
     }
 
-    /// Bytes of one entry: the state, its list links and address, and the index entry.
+    /// Bytes of one entry: the state, its list links and address, and its index entries
+    /// (the index is at most half full: two 8-byte entries a host).
     pub fn bytes_per_host() -> usize {
-        std::mem::size_of::<Slot>()
-            + std::mem::size_of::<Link>()
-            + std::mem::size_of::<(Addr, u32)>()
-            + 8
+        std::mem::size_of::<Slot>() + std::mem::size_of::<Link>() + 2 * std::mem::size_of::<u64>()
     }
 
     /// Bytes held now (slab and index capacity).
     pub fn state_bytes(&self) -> usize {
         self.slots.capacity() * std::mem::size_of::<Slot>()
             + self.links.capacity() * std::mem::size_of::<Link>()
-            + self.index.capacity() * (std::mem::size_of::<(Addr, u32)>() + 1)
+            + self.index.bytes()
     }
 
     /// The state of `addr` if tracked (does not count as seen).
     pub fn get(&self, addr: Addr) -> Option<&HostState> {
-        let i = *self.index.get(&addr)?;
+        let i = self.find(addr)?;
         self.slots.get(i as usize).map(|s| &s.state)
     }
 
@@ -111,8 +112,25 @@ impl HostTable {
     /// memory together rather than one after the other. The hint is only a guess:
     /// `touch_hinted` checks it.
     pub fn hint(&self, addr: Addr, outbound: bool) -> u32 {
-        match self.index.get(&addr) {
-            Some(&i) => {
+        self.hint_tagged(self.prepare(addr), outbound)
+    }
+
+    /// The first step of [`HostTable::hint`], for a group of look-ups: the address's tag,
+    /// with its index entry starting to load.
+    #[inline]
+    pub fn prepare(&self, addr: Addr) -> u32 {
+        let tag = self.tag(addr);
+        self.index.prefetch(tag);
+        tag
+    }
+
+    /// The second step of [`HostTable::hint`], with the tag from [`HostTable::prepare`].
+    #[inline]
+    pub fn hint_tagged(&self, tag: u32, outbound: bool) -> u32 {
+        // the first slot under the address's tag, unchecked: comparing its address here
+        // would wait for the slot's line, which is what the hint avoids
+        match self.index.find(tag, |_| true) {
+            Some(i) => {
                 if let Some(s) = self.slots.get(i as usize) {
                     // the address, which `touch_hinted` compares, and the side's state
                     let side = if outbound {
@@ -147,9 +165,10 @@ impl HostTable {
     /// The state of `addr`, created (evicting the least recently seen host when full) if
     /// new; marks it most recently seen.
     pub fn touch(&mut self, addr: Addr) -> Option<&mut HostState> {
-        let i = match self.index.get(&addr) {
-            Some(&i) if i == self.head => i,
-            Some(&i) => {
+        let tag = self.tag(addr);
+        let i = match self.find_tagged(tag, addr) {
+            Some(i) if i == self.head => i,
+            Some(i) => {
                 self.unlink(i);
                 self.push_front(i);
                 i
@@ -159,7 +178,7 @@ impl HostTable {
                     let t = self.tail;
                     self.unlink(t);
                     if let Some(old) = self.slots.get(t as usize).map(|s| s.addr) {
-                        self.index.remove(&old);
+                        self.index.remove(self.tag(old), t);
                     }
                     self.evicted += 1;
                     if let Some(s) = self.slots.get_mut(t as usize) {
@@ -179,12 +198,30 @@ impl HostTable {
                     });
                     i
                 };
-                self.index.insert(addr, i);
+                self.index.insert(tag, i);
                 self.push_front(i);
                 i
             }
         };
         self.slots.get_mut(i as usize).map(|s| &mut s.state)
+    }
+
+    fn tag(&self, addr: Addr) -> u32 {
+        index::tag(self.hasher.hash_one(addr))
+    }
+
+    /// The slot holding `addr`.
+    #[inline]
+    fn find(&self, addr: Addr) -> Option<u32> {
+        self.find_tagged(self.tag(addr), addr)
+    }
+
+    #[inline]
+    fn find_tagged(&self, tag: u32, addr: Addr) -> Option<u32> {
+        let slots = &self.slots;
+        self.index.find(tag, |i| {
+            slots.get(i as usize).is_some_and(|s| s.addr == addr)
+        })
     }
 
     fn unlink(&mut self, i: u32) {

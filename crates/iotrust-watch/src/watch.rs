@@ -197,13 +197,13 @@ impl Watch {
     pub fn observe_batch(&mut self, records: &[FlowRecord]) {
         for group in records.chunks(AHEAD) {
             // which sides are local, and the table slots of those
-            let mut ahead = [(Sides::default(), (NO_HINT, NO_HINT)); AHEAD];
-            for ((sides, h), r) in ahead.iter_mut().zip(group) {
-                *sides = self.local_sides(r);
-                *h = self.hints(r, *sides);
+            let mut sides = [Sides::default(); AHEAD];
+            for (s, r) in sides.iter_mut().zip(group) {
+                *s = self.local_sides(r);
             }
-            for (r, (sides, h)) in group.iter().zip(ahead) {
-                self.observe_hinted(r, sides, |_| true, h);
+            let hints = self.hints(group.iter().zip(sides));
+            for ((r, s), h) in group.iter().zip(sides).zip(hints) {
+                self.observe_hinted(r, s, |_| true, h);
             }
         }
     }
@@ -218,11 +218,7 @@ impl Watch {
         mut out: impl FnMut(&T, u8, Event),
     ) {
         for group in items.chunks(AHEAD) {
-            let mut hints = [(NO_HINT, NO_HINT); AHEAD];
-            for (h, it) in hints.iter_mut().zip(group) {
-                let (r, sides) = get(it);
-                *h = self.hints(r, sides);
-            }
+            let hints = self.hints(group.iter().map(&get));
             for (it, h) in group.iter().zip(hints) {
                 let (r, sides) = get(it);
                 self.observe_hinted(r, sides, &owns, h);
@@ -233,20 +229,33 @@ impl Watch {
         }
     }
 
-    /// The table hints of the chosen sides of `r` (their state starts loading now).
-    fn hints(&self, r: &FlowRecord, sides: Sides) -> (u32, u32) {
-        (
+    /// The table hints of the chosen sides of each record of a group (their state starts
+    /// loading now): every index entry first, then every slot, so that both kinds of
+    /// misses overlap across the group.
+    fn hints<'r>(
+        &self,
+        group: impl Iterator<Item = (&'r FlowRecord, Sides)>,
+    ) -> [(u32, u32); AHEAD] {
+        let mut tags = [(NO_HINT, NO_HINT); AHEAD];
+        for (t, (r, sides)) in tags.iter_mut().zip(group) {
             if sides.src {
-                self.table.hint(r.src, true)
-            } else {
-                NO_HINT
-            },
+                t.0 = self.table.prepare(r.src);
+            }
             if sides.dst {
-                self.table.hint(r.dst, false)
-            } else {
-                NO_HINT
-            },
-        )
+                t.1 = self.table.prepare(r.dst);
+            }
+        }
+        let mut hints = [(NO_HINT, NO_HINT); AHEAD];
+        for (h, (src, dst)) in hints.iter_mut().zip(tags) {
+            // NO_HINT as a tag is only a missed hint: `touch_hinted` checks every hint
+            if src != NO_HINT {
+                h.0 = self.table.hint_tagged(src, true);
+            }
+            if dst != NO_HINT {
+                h.1 = self.table.hint_tagged(dst, false);
+            }
+        }
+        hints
     }
 
     /// Runs the detectors of the chosen (local) sides over one record, with table hints
