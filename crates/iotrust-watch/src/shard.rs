@@ -11,8 +11,9 @@
 //! in exactly one shard, and each shard sees that host's records in stream order: the
 //! findings are those of a single [`Watch`].
 //!
-//! Records are handed over in batches; while the workers run one batch, the caller decodes
-//! the next. The events of a batch are merged in stream order (record, then detector) and
+//! Records are handed over in batches; while the workers run earlier batches (up to
+//! [`DEPTH`] in flight), the caller decodes the next, so a batch that takes one shard
+//! longer does not stall the others or the caller. The events of a batch are merged in stream order (record, then detector) and
 //! given ids in the order incidents open, so the output is **identical to one `Watch`**
 //! over the same records as long as no bound is hit (host table or incident book full:
 //! each shard evicts within its own share, so which host is forgotten first may differ).
@@ -20,6 +21,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use iotrust_flow::{Addr, FlowRecord};
@@ -31,41 +33,62 @@ use crate::subscribers::Subscribers;
 use crate::watch::{Config, Sides, Watch, WatchStats};
 
 /// Records per batch (summed over the shards) before it is handed to the workers.
-pub const BATCH: usize = 8192;
+pub const BATCH: usize = 2048;
+/// Batches in flight at most: the caller runs ahead of the slowest shard by this many.
+pub const DEPTH: usize = 4;
 
-/// The shard (of `n`) that owns `addr`: FNV-1a over its octets, folded.
+/// The shard (of `n`) that owns `addr`: the high half of its [`crate::sketch::hash_addr`]
+/// scaled onto `0..n` by a multiply (no division: this runs twice per record on the
+/// reader's thread).
 pub fn shard_of(addr: Addr, n: usize) -> usize {
     if n <= 1 {
         return 0;
     }
-    let mut h = crate::sketch::fnv1a(addr);
-    h ^= h >> 32;
-    // n ≤ usize::MAX, the remainder < n: both conversions are lossless
-    (h % n as u64) as usize
+    let high = u128::from(crate::sketch::hash_addr(addr) >> 32);
+    // high < 2³², so the product over 2³² is below n: the conversion is lossless
+    ((high * n as u128) >> 32) as usize
+}
+
+/// Records handed to every worker at once (shared, read-only while in flight): each record
+/// is stored once, and each shard gets the positions of its records.
+#[derive(Default)]
+struct Batch {
+    /// Sequence number of `records[0]`.
+    first_seq: u64,
+    records: Vec<FlowRecord>,
+    /// Per shard: the records (position in `records`) and sides it evaluates.
+    routes: Vec<Vec<Route>>,
 }
 
 #[derive(Clone, Copy)]
-struct Item {
-    seq: u64,
+struct Route {
+    /// Position in [`Batch::records`].
+    at: u32,
+    /// Sequence number less [`Batch::first_seq`].
+    offset: u32,
     sides: Sides,
-    rec: FlowRecord,
+}
+
+impl Batch {
+    fn clear(&mut self, n: usize, first_seq: u64) {
+        self.first_seq = first_seq;
+        self.records.clear();
+        self.routes.resize_with(n, Vec::new);
+        for r in &mut self.routes {
+            r.clear();
+        }
+    }
 }
 
 struct Reply {
     events: Vec<(u64, u8, Event)>,
     stats: WatchStats,
-    /// The batch's buffer, handed back for reuse.
-    items: Vec<Item>,
 }
 
 struct Worker {
-    tx: Sender<Vec<Item>>,
+    tx: Sender<Arc<Batch>>,
     rx: Receiver<Reply>,
     handle: Option<JoinHandle<Watch>>,
-    /// Records waiting for the next batch.
-    pending: Vec<Item>,
-    /// A buffer back from the worker.
-    spare: Vec<Item>,
     stats: WatchStats,
 }
 
@@ -86,7 +109,12 @@ enum Engine {
     Inline(Box<Watch>),
     Threads {
         workers: Vec<Worker>,
-        in_flight: bool,
+        /// Records waiting for the next batch.
+        pending: Batch,
+        /// Batches handed out and not yet collected, oldest first.
+        in_flight: VecDeque<Arc<Batch>>,
+        /// Collected batches, for reuse.
+        spare: Vec<Batch>,
         ids: Vec<IdMap>,
         next_id: u64,
         finished: Vec<Watch>,
@@ -131,7 +159,7 @@ impl Sharded {
         part.max_incidents = max_incidents.div_ceil(n);
         let mut workers = Vec::with_capacity(n);
         for me in 0..n {
-            let (tx, wrx) = channel::<Vec<Item>>();
+            let (tx, wrx) = channel::<Arc<Batch>>();
             let (wtx, rx) = channel::<Reply>();
             let watch = Watch::new(part.clone())
                 .with_indicators(indicators.clone())
@@ -144,15 +172,19 @@ impl Sharded {
                 tx,
                 rx,
                 handle,
-                pending: Vec::with_capacity(BATCH),
-                spare: Vec::with_capacity(BATCH),
                 stats: WatchStats::default(),
             });
         }
         Sharded {
             engine: Engine::Threads {
                 workers,
-                in_flight: false,
+                pending: Batch {
+                    first_seq: 1,
+                    records: Vec::with_capacity(BATCH),
+                    routes: (0..n).map(|_| Vec::with_capacity(BATCH)).collect(),
+                },
+                in_flight: VecDeque::new(),
+                spare: Vec::new(),
                 ids: (0..n).map(|_| IdMap::default()).collect(),
                 next_id: 1,
                 finished: Vec::new(),
@@ -184,7 +216,7 @@ impl Sharded {
                 }
                 Ok(())
             }
-            Engine::Threads { workers, .. } => {
+            Engine::Threads { pending, .. } => {
                 // Only local addresses have state, and a C2 contact's device is local: a
                 // side whose address is not local finds nothing, and is not sent at all.
                 let s = self.local.contains(r.src).then(|| shard_of(r.src, n));
@@ -194,16 +226,18 @@ impl Sharded {
                     (Some(s), Some(d)) if s == d => [Some((s, Sides::BOTH)), None],
                     _ => [s.map(|s| (s, Sides::SRC)), d.map(|d| (d, Sides::DST))],
                 };
-                for (shard, sides) in to.into_iter().flatten() {
-                    if let Some(w) = workers.get_mut(shard) {
-                        w.pending.push(Item {
-                            seq: self.seq,
-                            sides,
-                            rec: *r,
-                        });
-                        self.queued += 1;
+                if s.is_some() || d.is_some() {
+                    // both below BATCH (a batch is handed out at BATCH records taken)
+                    let at = u32::try_from(pending.records.len()).unwrap_or(u32::MAX);
+                    let offset = u32::try_from(self.seq - pending.first_seq).unwrap_or(u32::MAX);
+                    pending.records.push(*r);
+                    for (shard, sides) in to.into_iter().flatten() {
+                        if let Some(route) = pending.routes.get_mut(shard) {
+                            route.push(Route { at, offset, sides });
+                        }
                     }
                 }
+                self.queued += 1;
                 if self.queued >= BATCH {
                     self.dispatch()?;
                 }
@@ -229,11 +263,12 @@ impl Sharded {
         Ok(())
     }
 
-    /// Waits for the batch in flight, if any, and merges its events.
+    /// Waits for the oldest batch in flight, if any, and merges its events.
     fn collect(&mut self) -> Result<(), ShardStopped> {
         let Engine::Threads {
             workers,
             in_flight,
+            spare,
             ids,
             next_id,
             ..
@@ -241,21 +276,23 @@ impl Sharded {
         else {
             return Ok(());
         };
-        if !*in_flight {
+        let Some(batch) = in_flight.pop_front() else {
             return Ok(());
-        }
-        *in_flight = false;
+        };
         let mut merged: Vec<(u64, u8, usize, Event)> = Vec::new();
         for (i, w) in workers.iter_mut().enumerate() {
             let reply = w.rx.recv().map_err(|_| ShardStopped(i))?;
             w.stats = reply.stats;
-            w.spare = reply.items;
             merged.extend(
                 reply
                     .events
                     .into_iter()
                     .map(|(seq, slot, e)| (seq, slot, i, e)),
             );
+        }
+        // every worker let go of the batch before replying
+        if let Ok(b) = Arc::try_unwrap(batch) {
+            spare.push(b);
         }
         merged.sort_by_key(|(seq, slot, _, _)| (*seq, *slot));
         let cap = self.max_incidents.div_ceil(self.n).max(1);
@@ -269,22 +306,29 @@ impl Sharded {
         Ok(())
     }
 
-    /// Hands the pending records to the workers (after collecting the previous batch).
+    /// Hands the pending records to the workers (after collecting the oldest batch when
+    /// [`DEPTH`] are in flight).
     fn dispatch(&mut self) -> Result<(), ShardStopped> {
-        self.collect()?;
+        if matches!(&self.engine, Engine::Threads { in_flight, .. } if in_flight.len() >= DEPTH) {
+            self.collect()?;
+        }
         let Engine::Threads {
-            workers, in_flight, ..
+            workers,
+            pending,
+            in_flight,
+            spare,
+            ..
         } = &mut self.engine
         else {
             return Ok(());
         };
-        for (i, w) in workers.iter_mut().enumerate() {
-            let mut next = std::mem::take(&mut w.spare);
-            next.clear();
-            let batch = std::mem::replace(&mut w.pending, next);
-            w.tx.send(batch).map_err(|_| ShardStopped(i))?;
+        let mut next = spare.pop().unwrap_or_default();
+        next.clear(workers.len(), self.seq + 1);
+        let batch = Arc::new(std::mem::replace(pending, next));
+        for (i, w) in workers.iter().enumerate() {
+            w.tx.send(Arc::clone(&batch)).map_err(|_| ShardStopped(i))?;
         }
-        *in_flight = true;
+        in_flight.push_back(batch);
         self.queued = 0;
         Ok(())
     }
@@ -294,7 +338,10 @@ impl Sharded {
         if self.queued > 0 {
             self.dispatch()?;
         }
-        self.collect()
+        while matches!(&self.engine, Engine::Threads { in_flight, .. } if !in_flight.is_empty()) {
+            self.collect()?;
+        }
+        Ok(())
     }
 
     /// The events merged so far, in stream order.
@@ -419,26 +466,35 @@ fn global_id(map: &mut IdMap, kind: EventKind, local: u64, next_id: &mut u64, ca
     g
 }
 
+/// What a route outside its batch would read (none is: routes are made with their record).
+static EMPTY: std::sync::LazyLock<FlowRecord> = std::sync::LazyLock::new(FlowRecord::default);
+
 fn work(
     mut watch: Watch,
     me: usize,
     n: usize,
-    rx: Receiver<Vec<Item>>,
+    rx: Receiver<Arc<Batch>>,
     tx: Sender<Reply>,
 ) -> Watch {
-    while let Ok(mut items) = rx.recv() {
+    while let Ok(batch) = rx.recv() {
         let mut events = Vec::new();
-        watch.observe_batch_sides(
-            &items,
-            |it| (&it.rec, it.sides),
-            |a| shard_of(a, n) == me,
-            |it, slot, e| events.push((it.seq, slot, e)),
-        );
-        items.clear();
+        if let Some(routes) = batch.routes.get(me) {
+            watch.observe_batch_sides(
+                routes,
+                |rt| {
+                    let r = batch.records.get(rt.at as usize);
+                    // every route names a record of its batch; an empty record otherwise
+                    (r.unwrap_or_else(|| &EMPTY), rt.sides)
+                },
+                |a| shard_of(a, n) == me,
+                |rt, slot, e| events.push((batch.first_seq + u64::from(rt.offset), slot, e)),
+            );
+        }
+        // the caller reuses the batch once every worker has let go of it
+        drop(batch);
         let reply = Reply {
             events,
             stats: watch.stats(),
-            items,
         };
         if tx.send(reply).is_err() {
             break;

@@ -210,10 +210,10 @@ impl Watch {
 
     /// [`Watch::observe_batch`] for the sharded engine's items: each with its sides, its
     /// events tagged by `tag` and handed to `out` after each record.
-    pub(crate) fn observe_batch_sides<T>(
+    pub(crate) fn observe_batch_sides<'r, T>(
         &mut self,
         items: &[T],
-        get: impl Fn(&T) -> (&FlowRecord, Sides),
+        get: impl Fn(&T) -> (&'r FlowRecord, Sides),
         owns: impl Fn(Addr) -> bool,
         mut out: impl FnMut(&T, u8, Event),
     ) {
@@ -287,9 +287,11 @@ impl Watch {
         let cfg = &self.cfg;
         if src_local {
             if let Some(h) = self.table.touch_hinted(r.src, hints.0) {
-                let m = detectors::mirai::observe(&cfg.mirai, &mut h.mirai, r);
+                // the destination as the sketches and beaconing keys see it, hashed once
+                let dst_hash = crate::sketch::hash_addr(r.dst);
+                let m = detectors::mirai::observe_hashed(&cfg.mirai, &mut h.mirai, r, dst_hash);
                 emit(0, &m);
-                let s = detectors::scan::observe(&cfg.scan, &mut h.scan, r);
+                let s = detectors::scan::observe_hashed(&cfg.scan, &mut h.scan, r, dst_hash);
                 // the Mirai detector explains the same probes better
                 if m.is_none() && !mirai_open {
                     emit(1, &s);
@@ -301,7 +303,7 @@ impl Watch {
                 );
                 emit(
                     4,
-                    &detectors::beacon::observe(&cfg.beacon, &mut h.beacon, r),
+                    &detectors::beacon::observe_hashed(&cfg.beacon, &mut h.beacon, r, dst_hash),
                 );
             }
         }

@@ -87,6 +87,17 @@ pub struct State {
 }
 
 pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> {
+    observe_hashed(cfg, st, r, hash_addr(r.dst))
+}
+
+/// [`observe`] with the destination's [`hash_addr`], computed once per record for every
+/// detector that needs it.
+pub(crate) fn observe_hashed(
+    cfg: &Config,
+    st: &mut State,
+    r: &FlowRecord,
+    dst_hash: u64,
+) -> Option<Finding> {
     let start = match r.proto {
         FlowRecord::PROTO_TCP => r.tcp_flags.has(TcpFlags::SYN),
         // under sampling a UDP record after a gap is no evidence of silence before it
@@ -104,9 +115,8 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
         .max(cfg.min_period_secs)
         .saturating_mul(1000);
     let long = i64::try_from(r.duration_us()).unwrap_or(i64::MAX) >= min_us;
-    let key = ((hash_addr(r.dst) ^ u64::from(r.dst_port).wrapping_mul(0x9e37_79b9_7f4a_7c15)) >> 32)
-        as u32
-        | 1;
+    let key =
+        ((dst_hash ^ u64::from(r.dst_port).wrapping_mul(0x9e37_79b9_7f4a_7c15)) >> 32) as u32 | 1;
     let t = r.first_us;
     let slot = st.slots.get_mut((key % 4) as usize)?;
     if slot.key != key {

@@ -92,6 +92,17 @@ pub struct State {
 
 /// Counts `r` if it is a probe and says whether the source is a Mirai-family scanner.
 pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> {
+    observe_hashed(cfg, st, r, hash_addr(r.dst))
+}
+
+/// [`observe`] with the destination's [`hash_addr`], computed once per record for every
+/// detector that needs it.
+pub(crate) fn observe_hashed(
+    cfg: &Config,
+    st: &mut State,
+    r: &FlowRecord,
+    dst_hash: u64,
+) -> Option<Finding> {
     if r.proto != FlowRecord::PROTO_TCP || !r.tcp_flags.is_syn_only() {
         return None;
     }
@@ -126,7 +137,7 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
     if fp {
         st.fingerprint = st.fingerprint.saturating_add(1);
     }
-    st.dests.insert(hash_addr(r.dst));
+    st.dests.insert(dst_hash);
 
     let dests = st.dests.estimate().saturating_mul(u64::from(st.sampling));
     let fingerprinted = st.fingerprint >= cfg.fingerprint_min.max(1);

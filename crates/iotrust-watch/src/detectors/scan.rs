@@ -78,6 +78,17 @@ pub fn is_probe(r: &FlowRecord) -> bool {
 }
 
 pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> {
+    observe_hashed(cfg, st, r, hash_addr(r.dst))
+}
+
+/// [`observe`] with the destination's [`hash_addr`], computed once per record for every
+/// detector that needs it.
+pub(crate) fn observe_hashed(
+    cfg: &Config,
+    st: &mut State,
+    r: &FlowRecord,
+    dst_hash: u64,
+) -> Option<Finding> {
     if !is_probe(r) {
         return None;
     }
@@ -94,7 +105,7 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
     }
     add32(&mut st.probes, 1);
     st.sampling = st.sampling.max(r.sampling.max(1));
-    st.dests.insert(hash_addr(r.dst));
+    st.dests.insert(dst_hash);
     let dests = st.dests.estimate().saturating_mul(u64::from(st.sampling));
     if st.probes < cfg.min_observed.max(1) || dests < cfg.min_destinations.max(1) {
         return None;
