@@ -33,9 +33,9 @@ use crate::subscribers::Subscribers;
 use crate::watch::{Config, Sides, Watch, WatchStats};
 
 /// Records per batch (summed over the shards) before it is handed to the workers.
-pub const BATCH: usize = 2048;
+pub const BATCH: usize = 8192;
 /// Batches in flight at most: the caller runs ahead of the slowest shard by this many.
-pub const DEPTH: usize = 4;
+pub const DEPTH: usize = 3;
 
 /// The shard (of `n`) that owns `addr`: the high half of its [`crate::sketch::hash_addr`]
 /// scaled onto `0..n` by a multiply (no division: this runs twice per record on the
