@@ -58,6 +58,9 @@ pub struct Incident {
     peak: u64,
     #[serde(skip)]
     emitted: (Severity, f32, u64),
+    /// See `set_counters`.
+    #[serde(skip)]
+    order: [u8; 8],
 }
 
 impl Incident {
@@ -200,6 +203,7 @@ impl Book {
             last_us: r.last_us,
             peak: 0,
             emitted: (f.severity, f.confidence, 0),
+            order: [0; 8],
         };
         update(&mut inc, f, r);
         inc.emitted = (inc.severity, inc.confidence, inc.peak);
@@ -231,16 +235,22 @@ fn since(f: &Finding, r: &FlowRecord) -> (i64, jiff::Timestamp) {
 
 /// The finding's counters into the incident's map, in place when the names are the same
 /// (the usual case: no allocation per record during a long attack).
-fn set_counters(map: &mut BTreeMap<&'static str, u64>, c: &crate::detectors::Counters) {
-    // the same names as last time (the usual case, on every record of an attack): update
-    // in place; the names are `'static` literals, so compare addresses before bytes
-    if map.len() == c.iter().count() {
-        let same = |a: &str, b: &str| (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b;
+/// Sets the incident's counters to a finding's. `order` remembers, for each counter in the
+/// map's (sorted) order, its position among the finding's counters: a detector pushes the
+/// same names in the same order on every record of an attack, so the usual update is one
+/// pass that checks each name (`'static` literals: by address first) and stores its value.
+fn set_counters(
+    map: &mut BTreeMap<&'static str, u64>,
+    order: &mut [u8; 8],
+    c: &crate::detectors::Counters,
+) {
+    let same = |a: &str, b: &str| (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b;
+    if map.len() == c.len() {
         let mut all = true;
-        for (k, slot) in map.iter_mut() {
-            match c.iter().find(|(n, _)| same(n, k)) {
-                Some((_, v)) => *slot = v,
-                None => {
+        for ((k, slot), &j) in map.iter_mut().zip(order.iter()) {
+            match c.at(usize::from(j)) {
+                Some((n, v)) if same(n, k) => *slot = v,
+                _ => {
                     all = false;
                     break;
                 }
@@ -251,6 +261,10 @@ fn set_counters(map: &mut BTreeMap<&'static str, u64>, c: &crate::detectors::Cou
         }
     }
     *map = c.iter().collect();
+    for (o, k) in order.iter_mut().zip(map.keys()) {
+        // at most 8 counters: the position fits in a u8
+        *o = c.iter().position(|(n, _)| n == *k).unwrap_or(0) as u8;
+    }
 }
 
 fn update(inc: &mut Incident, f: &Finding, r: &FlowRecord) {
@@ -272,9 +286,9 @@ fn update(inc: &mut Incident, f: &Finding, r: &FlowRecord) {
     }
     if f.magnitude >= inc.peak {
         inc.peak = f.magnitude;
-        set_counters(&mut inc.counters, &f.counters);
+        set_counters(&mut inc.counters, &mut inc.order, &f.counters);
     } else if inc.counters.is_empty() {
-        set_counters(&mut inc.counters, &f.counters);
+        set_counters(&mut inc.counters, &mut inc.order, &f.counters);
     }
     let same = |t: &Target| {
         t.peer == f.target.peer
@@ -493,6 +507,52 @@ mod tests {
             .unwrap();
         assert_eq!((e.event, e.incident.id), (EventKind::Opened, 2));
         assert_eq!(b.opened, 2);
+    }
+
+    /// Counters follow the finding of the largest magnitude, whatever names and order it
+    /// pushes them in.
+    #[test]
+    fn counters_follow_the_peak_finding() {
+        let mut b = Book::new(10, 3600);
+        let t = 1_000_000_000;
+        let with = |m: u64, names: &[&'static str]| {
+            let mut f = finding(Severity::Medium, 0.6, m);
+            for (i, n) in names.iter().enumerate() {
+                f.counters.push(n, m * 10 + i as u64);
+            }
+            f
+        };
+        let steps: [(u64, &[&'static str]); 5] = [
+            (1, &["pps", "bps", "sources"]),
+            (2, &["pps", "bps", "sources"]),
+            // same names, another order
+            (3, &["sources", "pps", "bps"]),
+            // one name more, one fewer
+            (4, &["pps", "sources", "records", "bps"]),
+            (5, &["bps", "records"]),
+        ];
+        for (i, (m, names)) in steps.iter().enumerate() {
+            b.record(&with(*m, names), &rec(t + i as i64), None);
+            let inc = b
+                .incidents()
+                .next()
+                .map(|i| i.counters.clone())
+                .unwrap_or_default();
+            let want: BTreeMap<&str, u64> = names
+                .iter()
+                .enumerate()
+                .map(|(j, n)| (*n, m * 10 + j as u64))
+                .collect();
+            assert_eq!(inc, want, "step {i}");
+        }
+        // a smaller magnitude leaves them as they are
+        b.record(&with(1, &["other"]), &rec(t + 9), None);
+        let inc = b
+            .incidents()
+            .next()
+            .map(|i| i.counters.clone())
+            .unwrap_or_default();
+        assert_eq!(inc.keys().copied().collect::<Vec<_>>(), ["bps", "records"]);
     }
 
     #[test]

@@ -34,7 +34,34 @@ impl<R: Read> Input<R> {
     }
 
     /// Reads exactly `buf.len()` bytes unless the stream ends first.
+    #[inline]
     pub(crate) fn fill(&mut self, buf: &mut [u8]) -> io::Result<Fill> {
+        // the usual case: the bytes are already buffered
+        if let Some(src) = self.inner.buffer().get(..buf.len()) {
+            buf.copy_from_slice(src);
+            self.inner.consume(buf.len());
+            self.offset += buf.len() as u64;
+            return Ok(Fill::Full);
+        }
+        self.fill_slow(buf)
+    }
+
+    /// [`Input::fill`] into `v`, replacing its contents with `n` bytes (fewer if the stream
+    /// ends first: then `v` is `n` long and holds what was read at its start).
+    #[inline]
+    pub(crate) fn fill_vec(&mut self, v: &mut Vec<u8>, n: usize) -> io::Result<Fill> {
+        v.clear();
+        if let Some(src) = self.inner.buffer().get(..n) {
+            v.extend_from_slice(src);
+            self.inner.consume(n);
+            self.offset += n as u64;
+            return Ok(Fill::Full);
+        }
+        v.resize(n, 0);
+        self.fill_slow(v)
+    }
+
+    fn fill_slow(&mut self, buf: &mut [u8]) -> io::Result<Fill> {
         let mut got = 0usize;
         while got < buf.len() {
             let Some(dst) = buf.get_mut(got..) else { break };

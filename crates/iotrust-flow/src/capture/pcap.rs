@@ -97,11 +97,9 @@ impl<R: Read> PcapReader<R> {
             });
         }
         let keep = (caplen as usize).min(self.keep);
-        self.buf.clear();
-        self.buf.resize(keep, 0);
         let got = match self
             .input
-            .fill(&mut self.buf)
+            .fill_vec(&mut self.buf, keep)
             .map_err(|e| io_error(at, e))?
         {
             Fill::Full => keep as u64,

@@ -165,6 +165,19 @@ impl Counters {
         self.items.iter().take(usize::from(self.len)).copied()
     }
 
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The `i`-th counter pushed.
+    pub fn at(&self, i: usize) -> Option<(&'static str, u64)> {
+        self.items.get(..self.len())?.get(i).copied()
+    }
+
     pub fn get(&self, name: &str) -> Option<u64> {
         self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
