@@ -104,7 +104,8 @@ pub(crate) fn observe_hashed(
         FlowRecord::PROTO_UDP => r.sampling <= 1,
         _ => false,
     };
-    if !start || cfg.ignore_ports.contains(&r.dst_port) {
+    // `any` rather than `contains`: inlined, a third of the instructions for a short list
+    if !start || cfg.ignore_ports.iter().any(|p| *p == r.dst_port) {
         return None;
     }
     let min_us = i64::try_from(cfg.min_period_secs.max(1))
