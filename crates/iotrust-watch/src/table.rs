@@ -3,7 +3,7 @@
 
 use std::hash::BuildHasher;
 
-use iotrust_flow::Addr;
+use iotrust_flow::{Addr, FlowRecord};
 
 use crate::detectors::HostState;
 use crate::fasthash::FoldState;
@@ -107,12 +107,12 @@ impl HostTable {
     }
 
     /// Looks `addr` up ahead of [`HostTable::touch_hinted`] and starts loading its address
-    /// and the state of one side (`outbound`: the source's detectors, else the
-    /// destination's), so that a group of look-ups (independent of each other) wait for
-    /// memory together rather than one after the other. The hint is only a guess:
-    /// `touch_hinted` checks it.
-    pub fn hint(&self, addr: Addr, outbound: bool) -> u32 {
-        self.hint_tagged(self.prepare(addr), outbound)
+    /// and the state of one side of `r` (`outbound`: the source's detectors, else the
+    /// destination's; only the detectors `r` concerns), so that a group of look-ups
+    /// (independent of each other) wait for memory together rather than one after the
+    /// other. The hint is only a guess: `touch_hinted` checks it.
+    pub fn hint(&self, addr: Addr, r: &FlowRecord, outbound: bool) -> u32 {
+        self.hint_tagged(self.prepare(addr), r, outbound)
     }
 
     /// The first step of [`HostTable::hint`], for a group of look-ups: the address's tag,
@@ -126,21 +126,19 @@ impl HostTable {
 
     /// The second step of [`HostTable::hint`], with the tag from [`HostTable::prepare`].
     #[inline]
-    pub fn hint_tagged(&self, tag: u32, outbound: bool) -> u32 {
+    pub fn hint_tagged(&self, tag: u32, r: &FlowRecord, outbound: bool) -> u32 {
         // the first slot under the address's tag, unchecked: comparing its address here
         // would wait for the slot's line, which is what the hint avoids
         match self.index.find(tag, |_| true) {
             Some(i) => {
                 if let Some(s) = self.slots.get(i as usize) {
-                    // the address, which `touch_hinted` compares, and the side's state
-                    let side = if outbound {
-                        HostState::OUTBOUND
-                    } else {
-                        HostState::INBOUND
-                    };
-                    prefetch_lines(s.addr.as_bytes(), 0..16);
+                    // the address, which `touch_hinted` compares, and the state to be used
+                    let base = s.addr.as_bytes();
+                    prefetch_lines(base, 0..16);
                     let at = std::mem::offset_of!(Slot, state);
-                    prefetch_lines(s.addr.as_bytes(), at + side.start..at + side.end);
+                    HostState::touched_by(r, outbound, |range| {
+                        prefetch_lines(base, at + range.start..at + range.end);
+                    });
                 }
                 i
             }
@@ -268,7 +266,7 @@ mod tests {
         for n in 1..=3 {
             t.touch(a(n));
         }
-        let h = t.hint(a(1), true);
+        let h = t.hint(a(1), &FlowRecord::default(), true);
         assert_ne!(h, NIL);
         assert!(t.touch_hinted(a(1), h).is_some()); // 2 is now the least recently seen
         t.touch(a(4));

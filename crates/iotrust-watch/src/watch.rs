@@ -236,8 +236,9 @@ impl Watch {
         &self,
         group: impl Iterator<Item = (&'r FlowRecord, Sides)>,
     ) -> [(u32, u32); AHEAD] {
-        let mut tags = [(NO_HINT, NO_HINT); AHEAD];
+        let mut tags: [(u32, u32, Option<&FlowRecord>); AHEAD] = [(NO_HINT, NO_HINT, None); AHEAD];
         for (t, (r, sides)) in tags.iter_mut().zip(group) {
+            t.2 = Some(r);
             if sides.src {
                 t.0 = self.table.prepare(r.src);
             }
@@ -246,13 +247,14 @@ impl Watch {
             }
         }
         let mut hints = [(NO_HINT, NO_HINT); AHEAD];
-        for (h, (src, dst)) in hints.iter_mut().zip(tags) {
+        for (h, (src, dst, r)) in hints.iter_mut().zip(tags) {
+            let Some(r) = r else { break };
             // NO_HINT as a tag is only a missed hint: `touch_hinted` checks every hint
             if src != NO_HINT {
-                h.0 = self.table.hint_tagged(src, true);
+                h.0 = self.table.hint_tagged(src, r, true);
             }
             if dst != NO_HINT {
-                h.1 = self.table.hint_tagged(dst, false);
+                h.1 = self.table.hint_tagged(dst, r, false);
             }
         }
         hints

@@ -86,6 +86,26 @@ pub struct State {
     slots: [Slot; 4],
 }
 
+/// The slot key of a record's destination and port (never 0, which marks a free slot).
+fn key_of(r: &FlowRecord, dst_hash: u64) -> u32 {
+    ((dst_hash ^ u64::from(r.dst_port).wrapping_mul(0x9e37_79b9_7f4a_7c15)) >> 32) as u32 | 1
+}
+
+/// Bytes of [`State`] that `r` may touch (its slot), for prefetching; empty if beaconing
+/// ignores `r` at once (not the start of a connection).
+pub(crate) fn touched(r: &FlowRecord, dst_hash: u64) -> std::ops::Range<usize> {
+    let start = match r.proto {
+        FlowRecord::PROTO_TCP => r.tcp_flags.has(TcpFlags::SYN),
+        FlowRecord::PROTO_UDP => r.sampling <= 1,
+        _ => false,
+    };
+    if !start {
+        return 0..0;
+    }
+    let at = (key_of(r, dst_hash) % 4) as usize * std::mem::size_of::<Slot>();
+    at..at + std::mem::size_of::<Slot>()
+}
+
 pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> {
     observe_hashed(cfg, st, r, hash_addr(r.dst))
 }
@@ -116,8 +136,7 @@ pub(crate) fn observe_hashed(
         .max(cfg.min_period_secs)
         .saturating_mul(1000);
     let long = i64::try_from(r.duration_us()).unwrap_or(i64::MAX) >= min_us;
-    let key =
-        ((dst_hash ^ u64::from(r.dst_port).wrapping_mul(0x9e37_79b9_7f4a_7c15)) >> 32) as u32 | 1;
+    let key = key_of(r, dst_hash);
     let t = r.first_us;
     let slot = st.slots.get_mut((key % 4) as usize)?;
     if slot.key != key {

@@ -25,7 +25,9 @@ pub mod inbound;
 pub mod mirai;
 pub mod scan;
 
-use iotrust_flow::{Addr, FlowRecord};
+use std::ops::Range;
+
+use iotrust_flow::{Addr, FlowRecord, TcpFlags};
 use serde::{Deserialize, Serialize};
 
 /// The detector that raised an incident.
@@ -218,12 +220,62 @@ pub struct HostState {
     pub(crate) bruteforce: bruteforce::State,
 }
 
+/// Byte range of one field of [`HostState`].
+macro_rules! field_range {
+    ($f:ident, $t:ty) => {{
+        let at = std::mem::offset_of!(HostState, $f);
+        at..at + std::mem::size_of::<$t>()
+    }};
+}
+
 impl HostState {
-    /// Byte range of the outbound detectors' state (the source side of a record).
-    pub(crate) const OUTBOUND: std::ops::Range<usize> = 0..std::mem::offset_of!(HostState, inbound);
-    /// Byte range of the inbound detectors' state (the destination side).
-    pub(crate) const INBOUND: std::ops::Range<usize> =
-        std::mem::offset_of!(HostState, inbound)..std::mem::size_of::<HostState>();
+    const MIRAI: Range<usize> = field_range!(mirai, mirai::State);
+    const SCAN: Range<usize> = field_range!(scan, scan::State);
+    const FLOOD: Range<usize> = field_range!(flood, flood::State);
+    const BEACON: Range<usize> = field_range!(beacon, beacon::State);
+    const BASELINE: Range<usize> = field_range!(baseline, baseline::State);
+    const INBOUND: Range<usize> = field_range!(inbound, inbound::State);
+    const BRUTEFORCE: Range<usize> = field_range!(bruteforce, bruteforce::State);
+
+    /// Calls `each` with the byte range of every detector's state that `r` will touch on
+    /// one side (`outbound`: the source's detectors, else the destination's), for
+    /// prefetching: a cheap over-estimate of each detector's first test (a wrong answer
+    /// only costs time, never a result).
+    #[inline]
+    pub(crate) fn touched_by(r: &FlowRecord, outbound: bool, mut each: impl FnMut(Range<usize>)) {
+        let tcp = r.proto == FlowRecord::PROTO_TCP;
+        let syn_only = tcp && r.tcp_flags.is_syn_only();
+        if !outbound {
+            each(Self::INBOUND);
+            if tcp && bruteforce::PORTS.contains(&r.dst_port) {
+                each(Self::BRUTEFORCE);
+            }
+            return;
+        }
+        if syn_only && (mirai::PORTS.contains(&r.dst_port) || r.seq_equals_dst() == Some(true)) {
+            each(Self::MIRAI);
+        }
+        if scan::is_probe(r) {
+            each(Self::SCAN);
+        }
+        let flood = match r.proto {
+            FlowRecord::PROTO_TCP => {
+                syn_only || (r.tcp_flags.has(TcpFlags::ACK) && !r.tcp_flags.has(TcpFlags::SYN))
+            }
+            FlowRecord::PROTO_UDP | FlowRecord::PROTO_GRE => true,
+            _ => false,
+        };
+        if flood {
+            each(Self::FLOOD);
+        }
+        let slot = beacon::touched(r, crate::sketch::hash_addr(r.dst));
+        if !slot.is_empty() {
+            each(Self::BEACON.start + slot.start..Self::BEACON.start + slot.end);
+        }
+        if baseline::is_attack_class(r) {
+            each(Self::BASELINE);
+        }
+    }
 }
 
 pub(crate) const US: i64 = 1_000_000;
