@@ -124,9 +124,14 @@ pub(crate) fn observe_hashed(
         FlowRecord::PROTO_UDP => r.sampling <= 1,
         _ => false,
     };
-    // `any` rather than `contains`: inlined, a third of the instructions for a short list
-    if !start || cfg.ignore_ports.iter().any(|p| *p == r.dst_port) {
+    if !start {
         return None;
+    }
+    // a loop rather than `contains`: inlined, a third of the instructions for a short list
+    for p in &cfg.ignore_ports {
+        if *p == r.dst_port {
+            return None;
+        }
     }
     let min_us = i64::try_from(cfg.min_period_secs.max(1))
         .unwrap_or(i64::MAX / US)
