@@ -37,7 +37,7 @@ pub const BATCH: usize = 8192;
 /// Batches in flight at most: the caller runs ahead of the slowest shard by this many.
 pub const DEPTH: usize = 3;
 
-/// The shard (of `n`) that owns `addr`: the high half of its [`crate::sketch::hash_addr`]
+/// The shard (of `n`) that owns `addr`: the high half of its sketch hash (`sketch::hash_addr`)
 /// scaled onto `0..n` by a multiply (no division: this runs twice per record on the
 /// reader's thread).
 pub fn shard_of(addr: Addr, n: usize) -> usize {

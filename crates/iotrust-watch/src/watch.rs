@@ -291,9 +291,9 @@ impl Watch {
             if let Some(h) = self.table.touch_hinted(r.src, hints.0) {
                 // the destination as the sketches and beaconing keys see it, hashed once
                 let dst_hash = crate::sketch::hash_addr(r.dst);
-                let m = detectors::mirai::observe_hashed(&cfg.mirai, &mut h.mirai, r, dst_hash);
+                let m = detectors::mirai::observe(&cfg.mirai, &mut h.mirai, r, dst_hash);
                 emit(0, &m);
-                let s = detectors::scan::observe_hashed(&cfg.scan, &mut h.scan, r, dst_hash);
+                let s = detectors::scan::observe(&cfg.scan, &mut h.scan, r, dst_hash);
                 // the Mirai detector explains the same probes better
                 if m.is_none() && !mirai_open {
                     emit(1, &s);
@@ -305,7 +305,7 @@ impl Watch {
                 );
                 emit(
                     4,
-                    &detectors::beacon::observe_hashed(&cfg.beacon, &mut h.beacon, r, dst_hash),
+                    &detectors::beacon::observe(&cfg.beacon, &mut h.beacon, r, dst_hash),
                 );
             }
         }

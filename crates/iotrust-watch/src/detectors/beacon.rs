@@ -42,7 +42,6 @@ use iotrust_flow::{FlowRecord, TcpFlags};
 use serde::{Deserialize, Serialize};
 
 use super::{Counters, Detector, Finding, Severity, Target, US};
-use crate::sketch::hash_addr;
 
 /// Thresholds of the beaconing detector.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -106,18 +105,9 @@ pub(crate) fn touched(r: &FlowRecord, dst_hash: u64) -> std::ops::Range<usize> {
     at..at + std::mem::size_of::<Slot>()
 }
 
-pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> {
-    observe_hashed(cfg, st, r, hash_addr(r.dst))
-}
-
-/// [`observe`] with the destination's [`hash_addr`], computed once per record for every
-/// detector that needs it.
-pub(crate) fn observe_hashed(
-    cfg: &Config,
-    st: &mut State,
-    r: &FlowRecord,
-    dst_hash: u64,
-) -> Option<Finding> {
+/// `dst_hash` is the destination's sketch hash (`sketch::hash_addr`), which the engine
+/// computes once per record for every detector that needs it.
+pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord, dst_hash: u64) -> Option<Finding> {
     let start = match r.proto {
         FlowRecord::PROTO_TCP => r.tcp_flags.has(TcpFlags::SYN),
         // under sampling a UDP record after a gap is no evidence of silence before it
@@ -237,6 +227,10 @@ mod tests {
     use super::*;
     use iotrust_flow::{Addr, SourceKind};
 
+    fn observe_conn(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> {
+        observe(cfg, st, r, crate::sketch::hash_addr(r.dst))
+    }
+
     fn conn(t: i64, port: u16) -> FlowRecord {
         let mut r = FlowRecord::new(SourceKind::Pcap);
         r.first_us = t;
@@ -258,7 +252,7 @@ mod tests {
         for i in 0..20i64 {
             // 30 s ± 0.5 s
             let t = i * 30 * US + (i % 3 - 1) * 500_000;
-            if let Some(f) = observe(&cfg, &mut st, &conn(t, 8443)) {
+            if let Some(f) = observe_conn(&cfg, &mut st, &conn(t, 8443)) {
                 first.get_or_insert((i, f));
             }
         }
@@ -276,20 +270,20 @@ mod tests {
         let mut t = 0;
         for _ in 0..200 {
             t += (10 + rng.below(50) as i64) * US;
-            assert!(observe(&cfg, &mut st, &conn(t, 8443)).is_none());
+            assert!(observe_conn(&cfg, &mut st, &conn(t, 8443)).is_none());
         }
         let mut st = State::default();
         for i in 0..50i64 {
             let mut r = conn(i * 64 * US, 123);
             r.proto = FlowRecord::PROTO_UDP;
-            assert!(observe(&cfg, &mut st, &r).is_none(), "NTP is ignored");
+            assert!(observe_conn(&cfg, &mut st, &r).is_none(), "NTP is ignored");
         }
         // a stream: packets every 20 ms never leave a gap of 5 s
         let mut st = State::default();
         for i in 0..20_000i64 {
             let mut r = conn(i * 20_000, 3478);
             r.proto = FlowRecord::PROTO_UDP;
-            assert!(observe(&cfg, &mut st, &r).is_none());
+            assert!(observe_conn(&cfg, &mut st, &r).is_none());
         }
     }
 }

@@ -43,7 +43,7 @@ use super::{
     add32, roll, sampled_window_us, sampling, scaled, Attack, Counters, Detector, Finding,
     Severity, Target,
 };
-use crate::sketch::{hash_addr, Distinct};
+use crate::sketch::Distinct;
 
 /// The ports scanned: telnet first, then the exploit ports.
 pub const PORTS: [u16; 8] = [23, 2323, 5555, 7547, 37215, 52869, 8080, 81];
@@ -91,18 +91,9 @@ pub struct State {
 }
 
 /// Counts `r` if it is a probe and says whether the source is a Mirai-family scanner.
-pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> {
-    observe_hashed(cfg, st, r, hash_addr(r.dst))
-}
-
-/// [`observe`] with the destination's [`hash_addr`], computed once per record for every
-/// detector that needs it.
-pub(crate) fn observe_hashed(
-    cfg: &Config,
-    st: &mut State,
-    r: &FlowRecord,
-    dst_hash: u64,
-) -> Option<Finding> {
+/// `dst_hash` is the destination's sketch hash (`sketch::hash_addr`), which the engine
+/// computes once per record for every detector that needs it.
+pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord, dst_hash: u64) -> Option<Finding> {
     if r.proto != FlowRecord::PROTO_TCP || !r.tcp_flags.is_syn_only() {
         return None;
     }

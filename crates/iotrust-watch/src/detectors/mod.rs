@@ -206,8 +206,8 @@ pub struct Finding {
 }
 
 /// Per-host state of every windowed detector (the C2 detector needs none). In this order
-/// (`repr(C)`): the outbound detectors' state together, then the inbound ones', so that a
-/// side's look-up ahead ([`HostState::OUTBOUND`]) brings in adjacent cache lines.
+/// (`repr(C)`): the outbound detectors' state together, then the inbound ones'; the look-up
+/// ahead prefetches the parts a record will touch (`HostState::touched_by`).
 #[derive(Clone, Copy, Debug, Default)]
 #[repr(C)]
 pub struct HostState {

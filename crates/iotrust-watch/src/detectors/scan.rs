@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     add32, roll, sampled_window_us, sampling, Counters, Detector, Finding, Severity, Target,
 };
-use crate::sketch::{hash_addr, Distinct};
+use crate::sketch::Distinct;
 
 /// Thresholds of the horizontal-scan detector.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -77,18 +77,9 @@ pub fn is_probe(r: &FlowRecord) -> bool {
     }
 }
 
-pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> {
-    observe_hashed(cfg, st, r, hash_addr(r.dst))
-}
-
-/// [`observe`] with the destination's [`hash_addr`], computed once per record for every
-/// detector that needs it.
-pub(crate) fn observe_hashed(
-    cfg: &Config,
-    st: &mut State,
-    r: &FlowRecord,
-    dst_hash: u64,
-) -> Option<Finding> {
+/// `dst_hash` is the destination's sketch hash (`sketch::hash_addr`), which the engine
+/// computes once per record for every detector that needs it.
+pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord, dst_hash: u64) -> Option<Finding> {
     if !is_probe(r) {
         return None;
     }
@@ -140,6 +131,7 @@ pub(crate) fn observe_hashed(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sketch::hash_addr;
     use iotrust_flow::{Addr, SourceKind, TcpFlags};
 
     /// Against the exact model: `n` distinct targets (each probed twice) in one window.
@@ -157,7 +149,7 @@ mod tests {
                 r.tcp_flags = TcpFlags(TcpFlags::SYN);
                 r.packets = 1;
                 r.last_us = 1_000_000_000 + i64::from(k * n + i);
-                hit |= observe(&cfg, &mut st, &r).is_some();
+                hit |= observe(&cfg, &mut st, &r, hash_addr(r.dst)).is_some();
             }
         }
         hit
