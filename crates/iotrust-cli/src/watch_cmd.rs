@@ -409,7 +409,8 @@ fn live(
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         }
         if last_sync.elapsed() >= Duration::from_millis(100) {
-            engine.sync()?;
+            // what the workers have finished comes out; the pipeline keeps running
+            engine.flush()?;
             sinks.drain(engine)?;
             sinks.out.flush()?;
             last_sync = Instant::now();
@@ -470,7 +471,14 @@ fn collect(
         sinks.metrics.datagrams.fetch_add(got as u64, Relaxed);
         let now = Instant::now();
         if got == 0 || now.duration_since(last_sync) >= Duration::from_millis(100) {
-            engine.sync()?;
+            // idle: everything out; busy: what the workers have finished, without stopping
+            // the pipeline (the reader would otherwise wait for every batch in flight, ten
+            // times a second, while datagrams queue in the socket)
+            if got == 0 {
+                engine.sync()?;
+            } else {
+                engine.flush()?;
+            }
             sinks.drain(engine)?;
             sinks.out.flush()?;
             last_sync = now;

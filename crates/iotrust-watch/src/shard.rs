@@ -88,6 +88,8 @@ struct Reply {
 struct Worker {
     tx: Sender<Arc<Batch>>,
     rx: Receiver<Reply>,
+    /// The reply to the oldest batch in flight, when [`Sharded::flush`] took it early.
+    ready: Option<Reply>,
     handle: Option<JoinHandle<Watch>>,
     stats: WatchStats,
 }
@@ -171,6 +173,7 @@ impl Sharded {
             workers.push(Worker {
                 tx,
                 rx,
+                ready: None,
                 handle,
                 stats: WatchStats::default(),
             });
@@ -281,7 +284,10 @@ impl Sharded {
         };
         let mut merged: Vec<(u64, u8, usize, Event)> = Vec::new();
         for (i, w) in workers.iter_mut().enumerate() {
-            let reply = w.rx.recv().map_err(|_| ShardStopped(i))?;
+            let reply = match w.ready.take() {
+                Some(r) => r,
+                None => w.rx.recv().map_err(|_| ShardStopped(i))?,
+            };
             w.stats = reply.stats;
             merged.extend(
                 reply
@@ -331,6 +337,47 @@ impl Sharded {
         in_flight.push_back(batch);
         self.queued = 0;
         Ok(())
+    }
+
+    /// Hands the records taken so far to the workers and merges the events of every batch
+    /// they have finished, without waiting for the others (unless [`DEPTH`] batches are
+    /// already in flight: then for the oldest). What a live collector calls every so often,
+    /// so that events come out soon while the pipeline keeps running; [`Sharded::sync`]
+    /// waits for everything.
+    pub fn flush(&mut self) -> Result<(), ShardStopped> {
+        if self.queued > 0 {
+            self.dispatch()?;
+        }
+        while self.oldest_ready()? {
+            self.collect()?;
+        }
+        Ok(())
+    }
+
+    /// True if every worker has replied to the oldest batch in flight (their replies kept
+    /// for [`Sharded::collect`]); false if a reply is still awaited or nothing is in flight.
+    fn oldest_ready(&mut self) -> Result<bool, ShardStopped> {
+        let Engine::Threads {
+            workers, in_flight, ..
+        } = &mut self.engine
+        else {
+            return Ok(false);
+        };
+        if in_flight.is_empty() {
+            return Ok(false);
+        }
+        for (i, w) in workers.iter_mut().enumerate() {
+            if w.ready.is_none() {
+                match w.rx.try_recv() {
+                    Ok(r) => w.ready = Some(r),
+                    Err(std::sync::mpsc::TryRecvError::Empty) => return Ok(false),
+                    Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                        return Err(ShardStopped(i))
+                    }
+                }
+            }
+        }
+        Ok(true)
     }
 
     /// Runs every record taken so far and merges their events.

@@ -102,9 +102,12 @@ fn sharded(cfg: &Config, recs: &[FlowRecord], n: usize) -> (Vec<String>, Vec<Str
     let mut lines = Vec::new();
     for (i, r) in recs.iter().enumerate() {
         s.observe(r).unwrap();
-        // a sync now and then, as the collector does on a quiet socket
+        // a sync now and then, as the collector does on a quiet socket, and more often a
+        // flush, as it does every 100 ms while busy (events of finished batches only)
         if i % 10_007 == 0 {
             s.sync().unwrap();
+        } else if i % 997 == 0 {
+            s.flush().unwrap();
         }
         lines.extend(s.drain_events().map(|e| serde_json::to_string(&e).unwrap()));
     }
@@ -312,4 +315,28 @@ fn sharded_equals_single_with_local_networks() {
         l.extend(w.drain_events().map(|e| serde_json::to_string(&e).unwrap()));
     }
     assert!(l == lines, "observe_batch: events differ");
+}
+
+/// `flush` hands queued records to the workers and brings out the events of finished
+/// batches without waiting for the rest: a scanner's incident comes out of flushes alone.
+#[test]
+fn flush_brings_out_finished_batches_without_a_sync() {
+    let recs = mirai_scanner(v4([192, 0, 2, 10]), T0, 5, 160, 1, true, 7);
+    let mut s = Sharded::new(Config::default(), 2, indicators(), subscribers());
+    for r in &recs {
+        s.observe(r).unwrap();
+    }
+    let mut lines = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while lines.is_empty() && std::time::Instant::now() < deadline {
+        s.flush().unwrap();
+        lines.extend(s.drain_events().map(|e| serde_json::to_string(&e).unwrap()));
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_mentions(&lines, &["\"mirai-scan\"", "192.0.2.10"]);
+    // and the rest, in order, after a sync: the same lines as one engine's
+    s.sync().unwrap();
+    lines.extend(s.drain_events().map(|e| serde_json::to_string(&e).unwrap()));
+    let (want, _) = single(&Config::default(), &recs);
+    assert_eq!(lines, want);
 }
