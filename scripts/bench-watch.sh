@@ -18,7 +18,9 @@
 # option — and restored on exit) and the Debian
 # packages in scripts/bench-watch-packages.txt. Traffic stays on the namespace's loopback.
 # Env: RATES (records/s, space-separated), SECS (per step), THREADS (watch --threads),
-# BIN / SENDER (prebuilt binaries), PCAP (the capture to multiply), COPIES.
+# TOOLS (netflow: which of "watch nfcapd fastnetmon" run, default all three; with
+# REPEAT=N each step N times), BIN / SENDER (prebuilt binaries), PCAP (the capture to
+# multiply), COPIES.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -154,9 +156,11 @@ part_netflow() {
     "rmem_max $(sysctl -n net.core.rmem_max) rmem_default $(sysctl -n net.core.rmem_default)"
   for proto in v9 ipfix; do
     for rate in $RATES; do
-      bench_watch $proto "$rate"
-      bench_nfcapd $proto "$rate"
-      bench_fastnetmon $proto "$rate"
+      for _ in $(seq "${REPEAT:-1}"); do
+        for tool in ${TOOLS:-watch nfcapd fastnetmon}; do
+          "bench_$tool" $proto "$rate"
+        done
+      done
     done
   done
 }
