@@ -20,7 +20,7 @@
 # Env: RATES (records/s, space-separated), SECS (per step), THREADS (watch --threads),
 # TOOLS (netflow: which of "watch nfcapd fastnetmon" run, default all three; with
 # REPEAT=N each step N times), BIN / SENDER (prebuilt binaries), PCAP (the capture to
-# multiply), COPIES.
+# multiply), COPIES, BIG (pcap: keep the multiplied file at this path, for profiling).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -168,7 +168,7 @@ part_netflow() {
 part_pcap() {
   local src=${PCAP:-/work/shared/data/pcap/stopddos-synflood-spoofed.pcap}
   local copies=${COPIES:-30}
-  local big=$TMP/big.pcap
+  local big=${BIG:-$TMP/big.pcap}
   # the capture `copies` times over, copy c shifted by 60c + 17c² s (irregular gaps: the
   # same sources at a fixed period would be, rightly, beacons)
   python3 - "$src" "$big" "$copies" <<'EOF'

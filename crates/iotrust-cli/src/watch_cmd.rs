@@ -425,8 +425,8 @@ fn live(
 }
 
 /// The UDP collector loop: datagrams taken up to [`iotrust_watch::collector::BATCH`] a
-/// system call and decoded on this thread, records to the shards; the engine is synced
-/// (events written) every 100 ms of wall time and on a quiet socket.
+/// system call and decoded on this thread, records to the shards; finished work comes out
+/// (events written) every 100 ms of wall time, and everything on a quiet socket.
 fn collect(
     addr: SocketAddr,
     args: &WatchArgs,
@@ -470,15 +470,15 @@ fn collect(
         }
         sinks.metrics.datagrams.fetch_add(got as u64, Relaxed);
         let now = Instant::now();
-        if got == 0 || now.duration_since(last_sync) >= Duration::from_millis(100) {
-            // idle: everything out; busy: what the workers have finished, without stopping
-            // the pipeline (the reader would otherwise wait for every batch in flight, ten
-            // times a second, while datagrams queue in the socket)
-            if got == 0 {
-                engine.sync()?;
-            } else {
-                engine.flush()?;
-            }
+        // idle: everything out; busy: what the workers have finished, without stopping the
+        // pipeline (a sync would wait for every batch in flight while datagrams queue)
+        let busy_tick = now.duration_since(last_sync) >= Duration::from_millis(100);
+        if got == 0 {
+            engine.sync()?;
+        } else if busy_tick {
+            engine.flush()?;
+        }
+        if got == 0 || busy_tick {
             sinks.drain(engine)?;
             sinks.out.flush()?;
             last_sync = now;

@@ -233,12 +233,11 @@ fn since(f: &Finding, r: &FlowRecord) -> (i64, jiff::Timestamp) {
     }
 }
 
-/// The finding's counters into the incident's map, in place when the names are the same
-/// (the usual case: no allocation per record during a long attack).
 /// Sets the incident's counters to a finding's. `order` remembers, for each counter in the
 /// map's (sorted) order, its position among the finding's counters: a detector pushes the
 /// same names in the same order on every record of an attack, so the usual update is one
-/// pass that checks each name (`'static` literals: by address first) and stores its value.
+/// pass that checks each name (`'static` literals: by address first) and stores its value,
+/// with no allocation.
 fn set_counters(
     map: &mut BTreeMap<&'static str, u64>,
     order: &mut [u8; 8],

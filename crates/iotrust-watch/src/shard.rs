@@ -13,8 +13,8 @@
 //!
 //! Records are handed over in batches; while the workers run earlier batches (up to
 //! [`DEPTH`] in flight), the caller decodes the next, so a batch that takes one shard
-//! longer does not stall the others or the caller. The events of a batch are merged in stream order (record, then detector) and
-//! given ids in the order incidents open, so the output is **identical to one `Watch`**
+//! longer does not stall the others or the caller. The events of a batch are merged in
+//! stream order (record, then detector) and given ids in the order incidents open, so the output is **identical to one `Watch`**
 //! over the same records as long as no bound is hit (host table or incident book full:
 //! each shard evicts within its own share, so which host is forgotten first may differ).
 //! A test checks the identity on the generated mixed traffic and the real captures.
@@ -230,9 +230,10 @@ impl Sharded {
                     _ => [s.map(|s| (s, Sides::SRC)), d.map(|d| (d, Sides::DST))],
                 };
                 if s.is_some() || d.is_some() {
-                    // both below BATCH (a batch is handed out at BATCH records taken)
+                    // both below BATCH (a batch is handed out at BATCH records taken); the
+                    // records taken since the batch began are `queued`
                     let at = u32::try_from(pending.records.len()).unwrap_or(u32::MAX);
-                    let offset = u32::try_from(self.seq - pending.first_seq).unwrap_or(u32::MAX);
+                    let offset = u32::try_from(self.queued).unwrap_or(u32::MAX);
                     pending.records.push(*r);
                     for (shard, sides) in to.into_iter().flatten() {
                         if let Some(route) = pending.routes.get_mut(shard) {

@@ -90,31 +90,31 @@ fn key_of(r: &FlowRecord, dst_hash: u64) -> u32 {
     ((dst_hash ^ u64::from(r.dst_port).wrapping_mul(0x9e37_79b9_7f4a_7c15)) >> 32) as u32 | 1
 }
 
-/// Bytes of [`State`] that `r` may touch (its slot), for prefetching; empty if beaconing
-/// ignores `r` at once (not the start of a connection).
-pub(crate) fn touched(r: &FlowRecord, dst_hash: u64) -> std::ops::Range<usize> {
-    let start = match r.proto {
+/// True if `r` starts a connection, the only records beaconing looks at.
+fn starts(r: &FlowRecord) -> bool {
+    match r.proto {
         FlowRecord::PROTO_TCP => r.tcp_flags.has(TcpFlags::SYN),
+        // under sampling a UDP record after a gap is no evidence of silence before it
         FlowRecord::PROTO_UDP => r.sampling <= 1,
         _ => false,
-    };
-    if !start {
+    }
+}
+
+/// Bytes of [`State`] that `r` may touch (its slot), for prefetching; empty if beaconing
+/// ignores `r` at once (not the start of a connection).
+pub(crate) fn touched(r: &FlowRecord) -> std::ops::Range<usize> {
+    if !starts(r) {
         return 0..0;
     }
-    let at = (key_of(r, dst_hash) % 4) as usize * std::mem::size_of::<Slot>();
+    let key = key_of(r, crate::sketch::hash_addr(r.dst));
+    let at = (key % 4) as usize * std::mem::size_of::<Slot>();
     at..at + std::mem::size_of::<Slot>()
 }
 
 /// `dst_hash` is the destination's sketch hash (`sketch::hash_addr`), which the engine
 /// computes once per record for every detector that needs it.
 pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord, dst_hash: u64) -> Option<Finding> {
-    let start = match r.proto {
-        FlowRecord::PROTO_TCP => r.tcp_flags.has(TcpFlags::SYN),
-        // under sampling a UDP record after a gap is no evidence of silence before it
-        FlowRecord::PROTO_UDP => r.sampling <= 1,
-        _ => false,
-    };
-    if !start {
+    if !starts(r) {
         return None;
     }
     // a loop rather than `contains`: inlined, a third of the instructions for a short list

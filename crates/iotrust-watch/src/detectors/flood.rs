@@ -97,18 +97,23 @@ pub struct State {
     slots: [Slot; 2],
 }
 
-pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> {
-    let kind = match r.proto {
-        FlowRecord::PROTO_TCP if r.tcp_flags.is_syn_only() => 0,
+/// The kind of flood traffic `r` counts as (0 SYN, 1 ACK, 2 UDP, 3 GRE), if any.
+pub fn kind(r: &FlowRecord) -> Option<usize> {
+    match r.proto {
+        FlowRecord::PROTO_TCP if r.tcp_flags.is_syn_only() => Some(0),
         FlowRecord::PROTO_TCP
             if r.tcp_flags.has(TcpFlags::ACK) && !r.tcp_flags.has(TcpFlags::SYN) =>
         {
-            1
+            Some(1)
         }
-        FlowRecord::PROTO_UDP => 2,
-        FlowRecord::PROTO_GRE => 3,
-        _ => return None,
-    };
+        FlowRecord::PROTO_UDP => Some(2),
+        FlowRecord::PROTO_GRE => Some(3),
+        _ => None,
+    }
+}
+
+pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> {
+    let kind = kind(r)?;
     let len = secs_us(cfg.window_secs);
     if roll(&mut st.start, r.last_us, len) {
         st.slots = [Slot::default(); 2];

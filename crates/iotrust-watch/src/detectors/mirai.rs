@@ -90,18 +90,22 @@ pub struct State {
     dests: Distinct,
 }
 
-/// Counts `r` if it is a probe and says whether the source is a Mirai-family scanner.
-/// `dst_hash` is the destination's sketch hash (`sketch::hash_addr`), which the engine
-/// computes once per record for every detector that needs it.
-pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord, dst_hash: u64) -> Option<Finding> {
+/// If `r` is a probe this detector counts (a SYN-only TCP record to one of [`PORTS`], or
+/// with `seq == dst`): the port's position in [`PORTS`], and whether `seq == dst`.
+pub fn probe(r: &FlowRecord) -> Option<(Option<usize>, bool)> {
     if r.proto != FlowRecord::PROTO_TCP || !r.tcp_flags.is_syn_only() {
         return None;
     }
     let port = PORTS.iter().position(|p| *p == r.dst_port);
     let fp = r.seq_equals_dst() == Some(true);
-    if port.is_none() && !fp {
-        return None;
-    }
+    (port.is_some() || fp).then_some((port, fp))
+}
+
+/// Counts `r` if it is a probe and says whether the source is a Mirai-family scanner.
+/// `dst_hash` is the destination's sketch hash (`sketch::hash_addr`), which the engine
+/// computes once per record for every detector that needs it.
+pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord, dst_hash: u64) -> Option<Finding> {
+    let (port, fp) = probe(r)?;
     let rate = sampling(r);
     if roll(
         &mut st.start,

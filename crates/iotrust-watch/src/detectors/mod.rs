@@ -27,7 +27,7 @@ pub mod scan;
 
 use std::ops::Range;
 
-use iotrust_flow::{Addr, FlowRecord, TcpFlags};
+use iotrust_flow::{Addr, FlowRecord};
 use serde::{Deserialize, Serialize};
 
 /// The detector that raised an incident.
@@ -239,36 +239,27 @@ impl HostState {
 
     /// Calls `each` with the byte range of every detector's state that `r` will touch on
     /// one side (`outbound`: the source's detectors, else the destination's), for
-    /// prefetching: a cheap over-estimate of each detector's first test (a wrong answer
-    /// only costs time, never a result).
+    /// prefetching: each detector's own first test (a wrong answer would only cost time,
+    /// never a result).
     #[inline]
     pub(crate) fn touched_by(r: &FlowRecord, outbound: bool, mut each: impl FnMut(Range<usize>)) {
-        let tcp = r.proto == FlowRecord::PROTO_TCP;
-        let syn_only = tcp && r.tcp_flags.is_syn_only();
         if !outbound {
             each(Self::INBOUND);
-            if tcp && bruteforce::PORTS.contains(&r.dst_port) {
+            if bruteforce::is_attempt(r) {
                 each(Self::BRUTEFORCE);
             }
             return;
         }
-        if syn_only && (mirai::PORTS.contains(&r.dst_port) || r.seq_equals_dst() == Some(true)) {
+        if mirai::probe(r).is_some() {
             each(Self::MIRAI);
         }
         if scan::is_probe(r) {
             each(Self::SCAN);
         }
-        let flood = match r.proto {
-            FlowRecord::PROTO_TCP => {
-                syn_only || (r.tcp_flags.has(TcpFlags::ACK) && !r.tcp_flags.has(TcpFlags::SYN))
-            }
-            FlowRecord::PROTO_UDP | FlowRecord::PROTO_GRE => true,
-            _ => false,
-        };
-        if flood {
+        if flood::kind(r).is_some() {
             each(Self::FLOOD);
         }
-        let slot = beacon::touched(r, crate::sketch::hash_addr(r.dst));
+        let slot = beacon::touched(r);
         if !slot.is_empty() {
             each(Self::BEACON.start + slot.start..Self::BEACON.start + slot.end);
         }
