@@ -140,6 +140,9 @@ pub(crate) struct Template {
     /// variable field).
     pub(crate) len: usize,
     pub(crate) options: bool,
+    /// For fixed-length data templates whose fields say nothing about sampling: where each
+    /// value of a [`FlowRecord`] lies, so a record is built without the [`Acc`] in between.
+    pub(crate) direct: Option<Direct>,
 }
 
 /// A field specifier as declared.
@@ -205,11 +208,17 @@ impl Template {
         if offset == 0 {
             return Err("records would be empty");
         }
+        let direct = if fixed && !options {
+            Direct::plan(&ops)
+        } else {
+            None
+        };
         Ok(Template {
             ops: ops.into_boxed_slice(),
             fixed,
             len: offset,
             options,
+            direct,
         })
     }
 
@@ -300,6 +309,59 @@ fn to_i64(v: u64) -> Option<i64> {
     i64::try_from(v).ok()
 }
 
+/// How a field states a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TimeKind {
+    Ntp,
+    Ms,
+    Secs,
+    /// Milliseconds of the exporter's uptime (NetFlow v9 `FIRST_SWITCHED`/`LAST_SWITCHED`).
+    SysUp,
+    /// Microseconds before export.
+    DeltaUs,
+}
+
+/// The fields that can state a flow's start, most precise first: the first present one
+/// that converts is taken.
+const START: [(Role, TimeKind); 5] = [
+    (Role::StartNtp, TimeKind::Ntp),
+    (Role::StartMs, TimeKind::Ms),
+    (Role::StartSecs, TimeKind::Secs),
+    (Role::FirstSysUp, TimeKind::SysUp),
+    (Role::StartDeltaUs, TimeKind::DeltaUs),
+];
+
+/// As [`START`], for the flow's end.
+const END: [(Role, TimeKind); 5] = [
+    (Role::EndNtp, TimeKind::Ntp),
+    (Role::EndMs, TimeKind::Ms),
+    (Role::EndSecs, TimeKind::Secs),
+    (Role::LastSysUp, TimeKind::SysUp),
+    (Role::EndDeltaUs, TimeKind::DeltaUs),
+];
+
+/// A time field's value in microseconds since the epoch; `init` is the exporter's system
+/// init time (ms since the epoch), for uptimes when the header has none (IPFIX).
+fn time_us(kind: TimeKind, v: u64, clock: Clock, init: Option<u64>) -> Option<i64> {
+    match kind {
+        TimeKind::Ntp => ntp_to_us(v),
+        TimeKind::Ms => to_i64(v)?.checked_mul(1000),
+        TimeKind::Secs => to_i64(v)?.checked_mul(1_000_000),
+        TimeKind::SysUp => {
+            let v = v as u32;
+            if let Some(up) = clock.sys_uptime_ms {
+                // Milliseconds before export; wrapping difference read as signed so a time a
+                // little after the header's uptime (clock skew) stays close.
+                let age_ms = i64::from(up.wrapping_sub(v) as i32);
+                Some(clock.export_us() - age_ms * 1000)
+            } else {
+                to_i64(init?)?.checked_add(i64::from(v))?.checked_mul(1000)
+            }
+        }
+        TimeKind::DeltaUs => clock.export_us().checked_sub(to_i64(v)?),
+    }
+}
+
 /// Context from the message header that times are relative to.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Clock {
@@ -309,6 +371,12 @@ pub(crate) struct Clock {
     pub(crate) sys_uptime_ms: Option<u32>,
     /// IPFIX: the exporter's system init time from an options record (ms since epoch).
     pub(crate) system_init_ms: Option<u64>,
+}
+
+impl Clock {
+    fn export_us(&self) -> i64 {
+        i64::from(self.export_secs) * 1_000_000
+    }
 }
 
 impl Acc {
@@ -507,50 +575,14 @@ impl Acc {
         r.sampling = sampling.max(1);
         r.domain = domain;
 
-        let export_us = i64::from(clock.export_secs) * 1_000_000;
-        let sysup = |v: u32| -> Option<i64> {
-            if let Some(up) = clock.sys_uptime_ms {
-                // Milliseconds before export; wrapping difference read as signed so a time a
-                // little after the header's uptime (clock skew) stays close.
-                let age_ms = i64::from(up.wrapping_sub(v) as i32);
-                Some(export_us - age_ms * 1000)
-            } else {
-                let init = self.system_init_ms().or(clock.system_init_ms)?;
-                to_i64(init)?.checked_add(i64::from(v))?.checked_mul(1000)
-            }
+        let init = self.system_init_ms().or(clock.system_init_ms);
+        let time = |order: &[(Role, TimeKind); 5]| {
+            order.iter().find_map(|&(role, kind)| {
+                self.get(role).and_then(|v| time_us(kind, v, clock, init))
+            })
         };
-        let start = self
-            .get(Role::StartNtp)
-            .and_then(ntp_to_us)
-            .or_else(|| {
-                self.get(Role::StartMs)
-                    .and_then(|v| to_i64(v)?.checked_mul(1000))
-            })
-            .or_else(|| {
-                self.get(Role::StartSecs)
-                    .and_then(|v| to_i64(v)?.checked_mul(1_000_000))
-            })
-            .or_else(|| self.get(Role::FirstSysUp).and_then(|v| sysup(v as u32)))
-            .or_else(|| {
-                self.get(Role::StartDeltaUs)
-                    .and_then(|d| export_us.checked_sub(to_i64(d)?))
-            });
-        let end = self
-            .get(Role::EndNtp)
-            .and_then(ntp_to_us)
-            .or_else(|| {
-                self.get(Role::EndMs)
-                    .and_then(|v| to_i64(v)?.checked_mul(1000))
-            })
-            .or_else(|| {
-                self.get(Role::EndSecs)
-                    .and_then(|v| to_i64(v)?.checked_mul(1_000_000))
-            })
-            .or_else(|| self.get(Role::LastSysUp).and_then(|v| sysup(v as u32)))
-            .or_else(|| {
-                self.get(Role::EndDeltaUs)
-                    .and_then(|d| export_us.checked_sub(to_i64(d)?))
-            });
+        let (start, end) = (time(&START), time(&END));
+        let export_us = clock.export_us();
         let dur = self.get(Role::DurationUs).and_then(to_i64);
         let (first, last) = match (start, end, dur) {
             (Some(s), Some(e), _) => (s, e),
@@ -563,6 +595,177 @@ impl Acc {
         r.first_us = first;
         r.last_us = last;
         r
+    }
+}
+
+/// Where a value lies in a fixed-length record: `len` bytes at `off`, big-endian; `len` 0
+/// when the template has no such field.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Slot {
+    off: u16,
+    len: u16,
+}
+
+impl Slot {
+    fn of(op: Option<Op>) -> Slot {
+        op.map_or(Slot::default(), |op| Slot {
+            off: op.offset,
+            len: op.len,
+        })
+    }
+
+    /// The value, if the template has the field (always readable: the record was cut to
+    /// the template's length, which covers every field).
+    #[inline(always)]
+    fn get(self, rec: &[u8]) -> Option<u64> {
+        if self.len == 0 {
+            return None;
+        }
+        let start = usize::from(self.off);
+        rec.get(start..start + usize::from(self.len))
+            .and_then(be_uint)
+    }
+
+    #[inline(always)]
+    fn or_zero(self, rec: &[u8]) -> u64 {
+        self.get(rec).unwrap_or(0)
+    }
+}
+
+/// A fixed-length data template compiled a step further: which field gives each value of a
+/// [`FlowRecord`], chosen once instead of per record.
+///
+/// In a fixed-length template every field is present in every record, so the choices
+/// [`Acc::finish`] makes per record (IPv4 or IPv6 addresses, which of the byte and packet
+/// counters, which time field) are the same for all of them. Only templates where the
+/// choice cannot depend on the values get a plan: no sampling or system-init fields (they
+/// change the record's sampling or clock), both ends of the flow timed or neither. A record
+/// for which a value would still decide something (an ICMP record when the template has ICMP
+/// type or code fields; a time field that does not convert, where [`Acc::finish`] would try
+/// the next one) is left to the general path: [`Direct::finish`] returns `None`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Direct {
+    v6: bool,
+    src: u16,
+    dst: u16,
+    proto: Slot,
+    src_port: Slot,
+    dst_port: Slot,
+    flags: Slot,
+    bytes: Slot,
+    packets: Slot,
+    ttl: Slot,
+    /// Start and end fields, or `None` when the template has neither.
+    times: Option<((TimeKind, Slot), (TimeKind, Slot))>,
+    /// The template has ICMP type or code fields.
+    icmp: bool,
+}
+
+impl Direct {
+    /// The plan for a fixed-length data template's fields (`ops`: the fields we read, at their
+    /// offsets), or `None` if its records need the general path.
+    fn plan(ops: &[Op]) -> Option<Direct> {
+        let mut at = [None::<Op>; ROLES];
+        // a role given twice: the later field wins, as in `Acc`
+        for op in ops {
+            *at.get_mut(op.role as usize)? = Some(*op);
+        }
+        let has = |role: Role| at.get(role as usize).copied().flatten();
+        let first = |roles: &[Role]| Slot::of(roles.iter().find_map(|r| has(*r)));
+        const REFUSED: [Role; 8] = [
+            Role::SamplingInterval,
+            Role::SamplerId,
+            Role::PacketInterval,
+            Role::PacketSpace,
+            Role::SamplingSize,
+            Role::SamplingPopulation,
+            Role::SamplingProbability,
+            Role::SystemInitMs,
+        ];
+        if REFUSED.iter().any(|r| has(*r).is_some()) {
+            return None;
+        }
+        let (v6, src, dst) = match (
+            has(Role::SrcV4),
+            has(Role::DstV4),
+            has(Role::SrcV6),
+            has(Role::DstV6),
+        ) {
+            (Some(s), Some(d), _, _) => (false, s.offset, d.offset),
+            (_, _, Some(s), Some(d)) => (true, s.offset, d.offset),
+            _ => return None,
+        };
+        let time = |order: &[(Role, TimeKind); 5]| {
+            order
+                .iter()
+                .find_map(|&(role, kind)| has(role).map(|op| (kind, Slot::of(Some(op)))))
+        };
+        let times = match (time(&START), time(&END)) {
+            (Some(s), Some(e)) => Some((s, e)),
+            (None, None) => None,
+            // one end and a duration: left to the general path
+            _ => return None,
+        };
+        Some(Direct {
+            v6,
+            src,
+            dst,
+            proto: first(&[Role::Proto]),
+            src_port: first(&[Role::SrcPort]),
+            dst_port: first(&[Role::DstPort]),
+            flags: first(&[Role::Flags]),
+            bytes: first(&[Role::Bytes, Role::PostBytes, Role::TotalBytes]),
+            packets: first(&[Role::Packets, Role::PostPackets, Role::TotalPackets]),
+            ttl: first(&[Role::Ttl, Role::MinTtl]),
+            times,
+            icmp: [Role::IcmpTypeCode, Role::IcmpType, Role::IcmpCode]
+                .iter()
+                .any(|r| has(*r).is_some()),
+        })
+    }
+
+    /// The record in `rec` (one record, the template's length), as [`Acc::finish`] would
+    /// build it; `None` where the general path must decide.
+    #[inline]
+    pub(crate) fn finish(
+        &self,
+        rec: &[u8],
+        kind: SourceKind,
+        clock: Clock,
+        domain: u32,
+        sampling: u32,
+    ) -> Option<FlowRecord> {
+        let mut r = FlowRecord::new(kind);
+        r.proto = self.proto.or_zero(rec) as u8;
+        if self.icmp && (r.proto == FlowRecord::PROTO_ICMP || r.proto == FlowRecord::PROTO_ICMPV6) {
+            return None;
+        }
+        let (src, dst) = (usize::from(self.src), usize::from(self.dst));
+        if self.v6 {
+            r.src = Addr::v6(array_at(rec, src)?);
+            r.dst = Addr::v6(array_at(rec, dst)?);
+        } else {
+            r.src = Addr::v4(array_at(rec, src)?);
+            r.dst = Addr::v4(array_at(rec, dst)?);
+        }
+        r.src_port = self.src_port.or_zero(rec) as u16;
+        r.dst_port = self.dst_port.or_zero(rec) as u16;
+        r.tcp_flags = TcpFlags(self.flags.or_zero(rec) as u8);
+        r.bytes = self.bytes.or_zero(rec);
+        r.packets = self.packets.or_zero(rec);
+        if let Some(t) = self.ttl.get(rec) {
+            r.set_ttl(t as u8);
+        }
+        r.sampling = sampling.max(1);
+        r.domain = domain;
+        (r.first_us, r.last_us) = match self.times {
+            Some(((sk, s), (ek, e))) => (
+                time_us(sk, s.get(rec)?, clock, clock.system_init_ms)?,
+                time_us(ek, e.get(rec)?, clock, clock.system_init_ms)?,
+            ),
+            None => (clock.export_us(), clock.export_us()),
+        };
+        Some(r)
     }
 }
 
@@ -638,6 +841,157 @@ mod tests {
         let a = with(&[(Role::SamplingSize, 1), (Role::SamplingPopulation, 512)]);
         assert_eq!(a.sampling_rate(), Some(512));
         assert_eq!(Acc::default().sampling_rate(), None);
+    }
+
+    /// The direct path builds the same records as the general one, on random fixed
+    /// templates over the fields we read (and some we skip) and random record bytes.
+    #[test]
+    fn direct_path_matches_the_general_path() {
+        // (information element, lengths it may be declared with)
+        const FIELDS: &[(u16, &[u16])] = &[
+            (8, &[4]),
+            (12, &[4]),
+            (27, &[16]),
+            (28, &[16]),
+            (7, &[2, 1]),
+            (11, &[2]),
+            (4, &[1]),
+            (6, &[1, 2]),
+            (1, &[4, 8, 3]),
+            (2, &[4, 8]),
+            (23, &[4]),
+            (24, &[4]),
+            (85, &[8]),
+            (86, &[8]),
+            (21, &[4]),
+            (22, &[4]),
+            (150, &[4]),
+            (151, &[4]),
+            (152, &[8]),
+            (153, &[8]),
+            (154, &[8]),
+            (155, &[8]),
+            (158, &[4]),
+            (159, &[4]),
+            (161, &[4]),
+            (32, &[2]),
+            (176, &[1]),
+            (192, &[1]),
+            (52, &[1]),
+            (34, &[4]),
+            (160, &[8]),
+            (10, &[2, 4]),
+            (999, &[3]),
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let clocks = [
+            Clock {
+                export_secs: 1_764_000_000,
+                sys_uptime_ms: Some(3_600_000),
+                system_init_ms: None,
+            },
+            Clock {
+                export_secs: 1_764_000_000,
+                sys_uptime_ms: None,
+                system_init_ms: Some(1_763_000_000_000),
+            },
+            Clock {
+                export_secs: 1_764_000_000,
+                sys_uptime_ms: None,
+                system_init_ms: None,
+            },
+        ];
+        let (mut planned, mut direct_records, mut general_records) = (0, 0, 0);
+        for _ in 0..3000 {
+            let n = next() as usize % 10;
+            let mut specs: Vec<Spec> = (0..n)
+                .map(|_| {
+                    let (ie, lens) = FIELDS[next() as usize % FIELDS.len()];
+                    spec(ie, lens[next() as usize % lens.len()])
+                })
+                .collect();
+            // most templates get both addresses and both times, at random places
+            const PAIRS: [[(u16, u16); 2]; 6] = [
+                [(8, 4), (12, 4)],
+                [(27, 16), (28, 16)],
+                [(22, 4), (21, 4)],
+                [(152, 8), (153, 8)],
+                [(154, 8), (155, 8)],
+                [(158, 4), (159, 4)],
+            ];
+            for (pick, from) in [(2, 0), (4, 2)] {
+                if next() % 5 != 0 {
+                    for (ie, len) in PAIRS[from + next() as usize % pick] {
+                        let at = next() as usize % (specs.len() + 1);
+                        specs.insert(at, spec(ie, len));
+                    }
+                }
+            }
+            let Ok(t) = Template::compile(&specs, false) else {
+                continue;
+            };
+            let Some(direct) = t.direct else {
+                continue;
+            };
+            planned += 1;
+            for _ in 0..20 {
+                let mut rec: Vec<u8> = (0..t.len).map(|_| next() as u8).collect();
+                // mostly small values, so times convert and protocols are the usual ones
+                if next() % 4 != 0 {
+                    for b in rec.iter_mut().step_by(2) {
+                        *b &= 0x03;
+                    }
+                }
+                let clock = clocks[next() as usize % clocks.len()];
+                let mut acc = Acc::default();
+                assert_eq!(t.read(&rec, &mut acc), Some(t.len));
+                let general = acc.finish(SourceKind::Ipfix, clock, 7, 10);
+                match direct.finish(&rec, SourceKind::Ipfix, clock, 7, 10) {
+                    Some(r) => {
+                        assert_eq!(r, general, "template {specs:?} record {rec:?}");
+                        direct_records += 1;
+                    }
+                    None => general_records += 1,
+                }
+            }
+        }
+        assert!(planned > 1000, "{planned} templates planned");
+        // (NTP times from random bytes mostly fail to convert and take the general path)
+        assert!(
+            direct_records > 5000,
+            "{direct_records} / {general_records}"
+        );
+        assert!(general_records > 0);
+    }
+
+    #[test]
+    fn which_templates_get_a_direct_plan() {
+        let v9 = [8, 12, 7, 11, 4, 6, 2, 1, 22, 21, 10].map(|ie| {
+            let len = match ie {
+                4 | 6 => 1,
+                7 | 10 | 11 => 2,
+                _ => 4,
+            };
+            spec(ie, len)
+        });
+        assert!(Template::compile(&v9, false).unwrap().direct.is_some());
+        // options records, sampling fields, one end of the flow timed, no addresses
+        assert!(Template::compile(&v9, true).unwrap().direct.is_none());
+        let mut sampled = v9.to_vec();
+        sampled.push(spec(34, 4));
+        assert!(Template::compile(&sampled, false).unwrap().direct.is_none());
+        assert!(Template::compile(&v9[..9], false).unwrap().direct.is_none());
+        assert!(Template::compile(&v9[2..], false).unwrap().direct.is_none());
+        // variable-length templates take the general path
+        let mut var = v9.to_vec();
+        var.push(spec(82, VARIABLE));
+        assert!(Template::compile(&var, false).unwrap().direct.is_none());
     }
 
     #[test]

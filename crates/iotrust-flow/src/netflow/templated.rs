@@ -444,6 +444,23 @@ fn records(
         ..msg.clock
     };
     out.reserve((body.len() / t.len).min(1024));
+    if let Some(direct) = &t.direct {
+        // no field of these records states a sampling rate or a sampler
+        let sampling = domain.default_rate.unwrap_or(cfg.default_sampling);
+        for rec in body.chunks_exact(t.len) {
+            let r = direct
+                .finish(rec, msg.kind, clock, msg.key.domain, sampling)
+                .or_else(|| {
+                    t.read(rec, &mut acc)?;
+                    Some(acc.finish(msg.kind, clock, msg.key.domain, sampling))
+                });
+            // `read` cannot fail on a fixed-length record cut to its length
+            if let Some(r) = r {
+                out.push(r);
+            }
+        }
+        return;
+    }
     while body.len() - pos >= t.len {
         let Some(n) = body.get(pos..).and_then(|rest| t.read(rest, &mut acc)) else {
             ctx.malformed(
