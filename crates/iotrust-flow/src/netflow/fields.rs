@@ -599,7 +599,7 @@ impl Acc {
 }
 
 /// Where a value lies in a fixed-length record: `len` bytes at `off`, big-endian; `len` 0
-/// when the template has no such field.
+/// when the template has no such field (the fields a plan reads are 1 to 8 bytes long).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Slot {
     off: u16,
@@ -614,16 +614,22 @@ impl Slot {
         })
     }
 
-    /// The value, if the template has the field (always readable: the record was cut to
-    /// the template's length, which covers every field).
+    /// The value, if the template has the field. `rec` starts at the record and may run on
+    /// past it: then the field is read with one 8-byte load, shifted down to its length.
     #[inline(always)]
     fn get(self, rec: &[u8]) -> Option<u64> {
         if self.len == 0 {
             return None;
         }
         let start = usize::from(self.off);
-        rec.get(start..start + usize::from(self.len))
-            .and_then(be_uint)
+        match array_at::<8>(rec, start) {
+            Some(b) if self.len <= 8 => {
+                Some(u64::from_be_bytes(b) >> (64 - 8 * u32::from(self.len)))
+            }
+            _ => rec
+                .get(start..start + usize::from(self.len))
+                .and_then(be_uint),
+        }
     }
 
     #[inline(always)]
@@ -724,8 +730,9 @@ impl Direct {
         })
     }
 
-    /// The record in `rec` (one record, the template's length), as [`Acc::finish`] would
-    /// build it; `None` where the general path must decide.
+    /// The record at the start of `rec` (at least the template's length; the bytes after
+    /// it are not part of the record), as [`Acc::finish`] would build it; `None` where the
+    /// general path must decide.
     #[inline]
     pub(crate) fn finish(
         &self,
@@ -952,7 +959,15 @@ mod tests {
                 let mut acc = Acc::default();
                 assert_eq!(t.read(&rec, &mut acc), Some(t.len));
                 let general = acc.finish(SourceKind::Ipfix, clock, 7, 10);
-                match direct.finish(&rec, SourceKind::Ipfix, clock, 7, 10) {
+                let direct_record = direct.finish(&rec, SourceKind::Ipfix, clock, 7, 10);
+                // the same record followed by others (or by a set's padding)
+                let mut longer = rec.clone();
+                longer.extend((0..next() % 20).map(|_| next() as u8));
+                assert_eq!(
+                    direct.finish(&longer, SourceKind::Ipfix, clock, 7, 10),
+                    direct_record
+                );
+                match direct_record {
                     Some(r) => {
                         assert_eq!(r, general, "template {specs:?} record {rec:?}");
                         direct_records += 1;

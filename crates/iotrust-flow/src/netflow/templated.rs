@@ -447,17 +447,19 @@ fn records(
     if let Some(direct) = &t.direct {
         // no field of these records states a sampling rate or a sampler
         let sampling = domain.default_rate.unwrap_or(cfg.default_sampling);
-        for rec in body.chunks_exact(t.len) {
+        while let Some(rest) = body.get(pos..).filter(|rest| rest.len() >= t.len) {
+            // `rest` runs on past the record: fields read in 8-byte loads
             let r = direct
-                .finish(rec, msg.kind, clock, msg.key.domain, sampling)
+                .finish(rest, msg.kind, clock, msg.key.domain, sampling)
                 .or_else(|| {
-                    t.read(rec, &mut acc)?;
+                    t.read(rest, &mut acc)?;
                     Some(acc.finish(msg.kind, clock, msg.key.domain, sampling))
                 });
-            // `read` cannot fail on a fixed-length record cut to its length
+            // `read` cannot fail on a fixed-length record that fits
             if let Some(r) = r {
                 out.push(r);
             }
+            pos += t.len;
         }
         return;
     }
