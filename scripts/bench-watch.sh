@@ -17,7 +17,8 @@
 # for the netflow part, as in shared/facts/botnets.md §7.4 — FastNetMon has no socket-buffer
 # option — and restored on exit) and the Debian
 # packages in scripts/bench-watch-packages.txt. Traffic stays on the namespace's loopback.
-# Env: RATES (records/s, space-separated), SECS (per step), THREADS (watch --threads),
+# Env: RATES (records/s, space-separated), SECS (per step), THREADS (watch --threads; for
+# netflow a list, e.g. "1 2", runs watch once per count),
 # TOOLS (netflow: which of "watch nfcapd fastnetmon" run, default all three; with
 # REPEAT=N each step N times), BIN / SENDER (prebuilt binaries), PCAP (the capture to
 # multiply), COPIES, BIG (pcap: keep the multiplied file at this path, for profiling).
@@ -48,7 +49,7 @@ if [ ! -x "$BIN" ] || [ ! -x "$SENDER" ]; then
 fi
 RATES=${RATES:-"250000 500000 1000000 1500000 2000000 3000000"}
 SECS=${SECS:-5}
-THREADS=${THREADS:-2}
+THREADS=${THREADS:-"1 2"}
 TMP=$(mktemp -d /tmp/bench-watch.XXXXXX)
 # nfcapd's flow files go to memory (tmpfs) when there is one: its figures are then its own
 # work, not the disk's (hundreds of MB a step; on the project's VM writing them to ext4
@@ -68,9 +69,9 @@ send() { # proto rate port
   "$SENDER" --to "127.0.0.1:$3" --proto "$1" --rate "$2" --seconds "$SECS" --seed 7
 }
 
-bench_watch() { # proto rate
-  local port=21055
-  "$BIN" watch --netflow 127.0.0.1:$port --duration $((SECS * 3 + 3)) --threads "$THREADS" \
+bench_watch() { # proto rate [threads]
+  local port=21055 threads=${3:-1}
+  "$BIN" watch --netflow 127.0.0.1:$port --duration $((SECS * 3 + 3)) --threads "$threads" \
     --local 10.1.0.0/16 -o /dev/null 2>"$TMP/watch.err" &
   local pid=$!
   sleep 1
@@ -81,7 +82,7 @@ bench_watch() { # proto rate
   wait $pid
   local got
   got=$(sed -n 's/^watch: collector: [0-9]* datagrams, \([0-9]*\) records.*/\1/p' "$TMP/watch.err")
-  report iotrust-watch "$1" "$2" "$sent" "${got:-0}" "$ticks"
+  report "watch-t$threads" "$1" "$2" "$sent" "${got:-0}" "$ticks"
 }
 
 bench_nfcapd() { # proto rate
@@ -147,8 +148,11 @@ report() { # tool proto rate sent-json received cpu-ticks
   pct=$(awk -v g="$5" -v s="$sent" 'BEGIN {printf "%.2f", s ? 100 * g / s : 0}')
   local lossless=no
   [ "$5" -ge "$sent" ] && lossless=yes
-  printf "%-14s %-6s target %9s/s achieved %9s/s sent %10s received %10s %7s%% lossless %-3s cpu %5.2f s sender cpu %s s\n" \
-    "$1" "$2" "$3" "$achieved" "$sent" "$5" "$pct" "$lossless" "$(awk -v t="$6" 'BEGIN {print t / 100}')" "${sender_cpu:-?}"
+  # the tool's CPU (user + system, its kernel receive work included) per record received
+  local ns
+  ns=$(awk -v t="$6" -v g="$5" 'BEGIN {printf "%.0f", g ? t * 1e7 / g : 0}')
+  printf "%-14s %-6s target %9s/s achieved %9s/s sent %10s received %10s %7s%% lossless %-3s cpu %5.2f s (%4s ns/record) sender cpu %s s\n" \
+    "$1" "$2" "$3" "$achieved" "$sent" "$5" "$pct" "$lossless" "$(awk -v t="$6" 'BEGIN {print t / 100}')" "$ns" "${sender_cpu:-?}"
 }
 
 part_netflow() {
@@ -158,7 +162,11 @@ part_netflow() {
     for rate in $RATES; do
       for _ in $(seq "${REPEAT:-1}"); do
         for tool in ${TOOLS:-watch nfcapd fastnetmon}; do
-          "bench_$tool" $proto "$rate"
+          if [ "$tool" = watch ]; then
+            for t in $THREADS; do bench_watch $proto "$rate" "$t"; done
+          else
+            "bench_$tool" $proto "$rate"
+          fi
         done
       done
     done
