@@ -459,14 +459,13 @@ fn collect(
     while deadline.is_none_or(|d| Instant::now() < d) {
         let got = batch.recv(&sock)?;
         let now_us = jiff::Timestamp::now().as_microsecond();
-        for (from, bytes) in batch.datagrams() {
-            datagrams += 1;
-            let d = collector.datagram(engine, from, now_us, bytes)?;
-            let errors = d.errors.len() as u64;
-            problems += errors;
-            sinks.metrics.decode_errors.fetch_add(errors, Relaxed);
-            total += d.records as u64;
-            sinks.metrics.records.fetch_add(d.records as u64, Relaxed);
+        if got > 0 {
+            let r = collector.datagrams(engine, now_us, batch.datagrams())?;
+            datagrams += r.datagrams;
+            problems += r.errors;
+            sinks.metrics.decode_errors.fetch_add(r.errors, Relaxed);
+            total += r.records;
+            sinks.metrics.records.fetch_add(r.records, Relaxed);
         }
         sinks.metrics.datagrams.fetch_add(got as u64, Relaxed);
         let now = Instant::now();

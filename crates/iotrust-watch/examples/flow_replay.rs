@@ -9,8 +9,9 @@
 //! The datagrams are those of `crates/iotrust-flow/examples/flow_sender.rs` (same record
 //! generator and seed: 30 IPv4 records a datagram from 65,000 subscribers in 10.1.0.0/16 to
 //! random destinations, a pool of 1,024 datagrams, the template every 256th), with export
-//! times advancing as at `--rate` records/s. Each datagram goes through what the collector
-//! does with it ([`iotrust_watch::collector::Collector`]); finished work is flushed out every
+//! times advancing as at `--rate` records/s. The datagrams go through what the collector
+//! does with them, up to 32 at a time as `recvmmsg` hands them over
+//! ([`iotrust_watch::collector::Collector::datagrams`]); finished work is flushed out every
 //! 100 ms of stream time, as the busy collector does on its wall clock, and everything is
 //! synced at the end. Prints records, events
 //! and a digest of the JSON lines (to check that a change leaves the output alone).
@@ -20,7 +21,7 @@ use std::net::IpAddr;
 
 use iotrust_flow::testing::{bench_datagrams, bench_restamp, Rng, BENCH_UPTIME_MS};
 use iotrust_flow::{DecodeConfig, FlowDecoder};
-use iotrust_watch::collector::Collector;
+use iotrust_watch::collector::{Collector, BATCH};
 use iotrust_watch::{Config, Indicators, JsonLines, Sharded, Subscribers};
 
 fn main() -> Result<(), String> {
@@ -74,26 +75,43 @@ fn main() -> Result<(), String> {
     let per_sync = (rate / per_datagram as u64 / 10).max(1);
     let mut records = 0u64;
     let mut records_seq = 0u64;
-    for sent in 0..datagrams {
-        let Some((with, without)) = pool.get_mut((sent % pool_len) as usize) else {
-            break;
-        };
-        let buf = if sent % 256 == 0 { with } else { without };
-        let elapsed_ms = sent * per_datagram as u64 * 1000 / rate;
-        let t = secs.wrapping_add((elapsed_ms / 1000) as u32);
-        let seq = if ipfix {
-            records_seq as u32
-        } else {
-            sent as u32
-        };
-        let up = BENCH_UPTIME_MS.wrapping_add(elapsed_ms as u32);
-        bench_restamp(buf, ipfix, t, seq, up);
-        records_seq += per_datagram as u64;
+    // as the collector receives them: up to BATCH datagrams at a time (recvmmsg)
+    let mut sent = 0u64;
+    let mut next_sync = per_sync;
+    while sent < datagrams {
+        let first = (sent % pool_len) as usize;
+        let n = (datagrams - sent).min(BATCH as u64) as usize;
+        let n = n.min(pool_len as usize - first);
+        for (i, (with, without)) in pool.iter_mut().skip(first).take(n).enumerate() {
+            let k = sent + i as u64;
+            let buf = if k % 256 == 0 { with } else { without };
+            let elapsed_ms = k * per_datagram as u64 * 1000 / rate;
+            let t = secs.wrapping_add((elapsed_ms / 1000) as u32);
+            let seq = if ipfix { records_seq as u32 } else { k as u32 };
+            let up = BENCH_UPTIME_MS.wrapping_add(elapsed_ms as u32);
+            bench_restamp(buf, ipfix, t, seq, up);
+            records_seq += per_datagram as u64;
+        }
+        let batch = pool
+            .iter()
+            .skip(first)
+            .take(n)
+            .enumerate()
+            .map(|(i, (with, without))| {
+                let buf = if (sent + i as u64) % 256 == 0 {
+                    with
+                } else {
+                    without
+                };
+                (exporter, buf.as_slice())
+            });
         let got = collector
-            .datagram(&mut engine, exporter, now_us, buf)
+            .datagrams(&mut engine, now_us, batch)
             .map_err(|e| e.to_string())?;
-        records += got.records as u64;
-        if (sent + 1) % per_sync == 0 {
+        records += got.records;
+        sent += n as u64;
+        if sent >= next_sync {
+            next_sync = sent + per_sync;
             engine.flush().map_err(|e| e.to_string())?;
             for e in engine.drain_events() {
                 events += 1;
