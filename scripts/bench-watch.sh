@@ -8,7 +8,9 @@
 #          stream (crates/iotrust-flow/examples/flow_sender.rs), each tool alone in turn.
 #          A step is lossless when the tool counted every record sent.
 # pcap     packets/s of `iotrust watch --pcap` (every detector) against
-#          `tcpdump -r FILE -w /dev/null 'tcp[tcpflags] & tcp-syn != 0'` on the same file.
+#          `tcpdump -r FILE -w /dev/null 'tcp[tcpflags] & tcp-syn != 0'` on the same file:
+#          with every address treated as a subscriber's (the worst case: each spoofed source
+#          gets state), and with `--local` (state only for subscribers, as deployed).
 # latency  stream-time detection latency of a 160 SYN/s scanner, unsampled and 1:1000
 #          (the `latency` integration test of iotrust-watch, which prints the figures).
 # state    bytes of state per tracked host.
@@ -21,7 +23,9 @@
 # netflow a list, e.g. "1 2", runs watch once per count),
 # TOOLS (netflow: which of "watch nfcapd fastnetmon" run, default all three; with
 # REPEAT=N each step N times), BIN / SENDER (prebuilt binaries), PCAP (the capture to
-# multiply), COPIES, BIG (pcap: keep the multiplied file at this path, for profiling).
+# multiply), COPIES, BIG (pcap: keep the multiplied file at this path, for profiling), LOCAL
+# (pcap: the subscribers' prefixes for the `watch-local` rows; default 10.10.10.0/24 for the
+# default capture, none for another).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -219,11 +223,20 @@ EOF
   # three shards on two cores: the victim's shard (all the flood's inbound work) then holds
   # a third of the sources' outbound work instead of half
   t_w3=$(best "$BIN" watch --pcap "$big" --threads 3 -o /dev/null)
-  for row in "tcpdump-syn-filter $t_tcpdump" "watch-threads-1 $t_w1" "watch-threads-2 $t_w2" \
-    "watch-threads-3 $t_w3"; do
+  # as deployed: state only for the subscribers' addresses (`--local`; the default capture's
+  # victim is 10.10.10.10), so the flood's spoofed sources get none
+  local rows=("tcpdump-syn-filter $t_tcpdump" "watch-threads-1 $t_w1" "watch-threads-2 $t_w2"
+    "watch-threads-3 $t_w3")
+  local nets=${LOCAL-}
+  [ -z "${PCAP:-}" ] && nets=${LOCAL-10.10.10.0/24}
+  if [ -n "$nets" ]; then
+    rows+=("watch-local-threads-1 $(best "$BIN" watch --pcap "$big" --threads 1 --local "$nets" -o /dev/null)")
+    rows+=("watch-local-threads-2 $(best "$BIN" watch --pcap "$big" --threads 2 --local "$nets" -o /dev/null)")
+  fi
+  for row in "${rows[@]}"; do
     set -- $row
     awk -v n="$1" -v t="$2" -v p="$packets" -v base="$t_tcpdump" \
-      'BEGIN {printf "%-20s %7.3f s %10.0f packets/s  %.2fx tcpdump\n", n, t, p / t, base / t}'
+      'BEGIN {printf "%-22s %7.3f s %10.0f packets/s  %.2fx tcpdump\n", n, t, p / t, base / t}'
   done
 }
 
