@@ -102,10 +102,23 @@ pub struct Event {
     pub incident: Incident,
 }
 
+/// Which incident a key names.
+type Key = (Addr, Detector);
+
 /// Live incidents, bounded: at most `max` (the oldest opened forgotten first).
+///
+/// Incidents lie in `slots`, found through `index`; the key of the last finding and its
+/// slot are remembered (`hot`), so that the findings of one attack, one after another, skip
+/// the hash look-up; and live incidents are counted per detector, so that asking about a
+/// detector with none (the engine asks whether each source has a Mirai incident) costs no
+/// look-up either.
 pub(crate) struct Book {
-    live: HashMap<(Addr, Detector), Incident, FoldState>,
-    order: VecDeque<((Addr, Detector), u64)>,
+    index: HashMap<Key, usize, FoldState>,
+    slots: Vec<Option<Incident>>,
+    free: Vec<usize>,
+    hot: Option<(Key, usize)>,
+    live_per_detector: [u32; 16],
+    order: VecDeque<(Key, u64)>,
     next_id: u64,
     max: usize,
     ttl_us: i64,
@@ -116,7 +129,11 @@ pub(crate) struct Book {
 impl Book {
     pub(crate) fn new(max: usize, ttl_secs: u64) -> Book {
         Book {
-            live: HashMap::default(),
+            index: HashMap::default(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            hot: None,
+            live_per_detector: [0; 16],
             order: VecDeque::new(),
             next_id: 1,
             max: max.max(1),
@@ -126,21 +143,74 @@ impl Book {
         }
     }
 
+    /// The slot of a key's live incident.
+    fn slot_of(&self, key: &Key) -> Option<usize> {
+        match self.hot {
+            Some((k, i)) if k == *key => Some(i),
+            _ => self.index.get(key).copied(),
+        }
+    }
+
+    fn get(&self, key: &Key) -> Option<&Incident> {
+        self.slots.get(self.slot_of(key)?)?.as_ref()
+    }
+
+    fn live_count(&mut self, d: Detector) -> Option<&mut u32> {
+        self.live_per_detector.get_mut(d as usize)
+    }
+
     /// True if a live incident exists for the key at time `now_us`.
     pub(crate) fn is_open(&self, device: Addr, d: Detector, now_us: i64) -> bool {
-        !self.live.is_empty()
+        self.live_per_detector
+            .get(d as usize)
+            .is_some_and(|n| *n > 0)
             && self
-                .live
                 .get(&(device, d))
                 .is_some_and(|i| now_us.saturating_sub(i.last_us) <= self.ttl_us)
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.live.len()
+        self.index.len()
     }
 
     pub(crate) fn incidents(&self) -> impl Iterator<Item = &Incident> {
-        self.live.values()
+        self.slots.iter().flatten()
+    }
+
+    fn remove(&mut self, key: &Key) {
+        let Some(i) = self.index.remove(key) else {
+            return;
+        };
+        if let Some(slot) = self.slots.get_mut(i) {
+            *slot = None;
+        }
+        self.free.push(i);
+        if let Some(n) = self.live_count(key.1) {
+            *n = n.saturating_sub(1);
+        }
+        if self.hot.is_some_and(|(k, _)| k == *key) {
+            self.hot = None;
+        }
+    }
+
+    fn insert(&mut self, key: Key, inc: Incident) {
+        let i = match self.free.pop() {
+            Some(i) => {
+                if let Some(slot) = self.slots.get_mut(i) {
+                    *slot = Some(inc);
+                }
+                i
+            }
+            None => {
+                self.slots.push(Some(inc));
+                self.slots.len() - 1
+            }
+        };
+        self.index.insert(key, i);
+        if let Some(n) = self.live_count(key.1) {
+            *n += 1;
+        }
+        self.hot = Some((key, i));
     }
 
     /// Applies a finding about record `r`; an event if the incident opened or escalated.
@@ -152,31 +222,35 @@ impl Book {
     ) -> Option<Event> {
         let key = (f.device, f.detector);
         let t = r.last_us;
-        if let Some(inc) = self.live.get_mut(&key) {
-            if t.saturating_sub(inc.last_us) <= self.ttl_us {
-                update(inc, f, r);
-                let (sev, conf, mag) = inc.emitted;
-                let escalated = inc.severity > sev
-                    || inc.confidence >= conf + 0.05
-                    || (mag > 0 && inc.peak >= mag.saturating_mul(2));
-                if !escalated {
-                    return None;
+        if let Some(i) = self.slot_of(&key) {
+            self.hot = Some((key, i));
+            let ttl_us = self.ttl_us;
+            if let Some(inc) = self.slots.get_mut(i).and_then(Option::as_mut) {
+                if t.saturating_sub(inc.last_us) <= ttl_us {
+                    update(inc, f, r);
+                    let (sev, conf, mag) = inc.emitted;
+                    let escalated = inc.severity > sev
+                        || inc.confidence >= conf + 0.05
+                        || (mag > 0 && inc.peak >= mag.saturating_mul(2));
+                    if !escalated {
+                        return None;
+                    }
+                    inc.emitted = (inc.severity, inc.confidence, inc.peak);
+                    inc.summary = summarize(inc);
+                    return Some(Event {
+                        event: EventKind::Escalated,
+                        incident: inc.clone(),
+                    });
                 }
-                inc.emitted = (inc.severity, inc.confidence, inc.peak);
-                inc.summary = summarize(inc);
-                return Some(Event {
-                    event: EventKind::Escalated,
-                    incident: inc.clone(),
-                });
             }
-            self.live.remove(&key);
+            self.remove(&key);
         }
-        while self.live.len() >= self.max {
+        while self.index.len() >= self.max {
             let Some((k, id)) = self.order.pop_front() else {
                 break;
             };
-            if self.live.get(&k).is_some_and(|i| i.id == id) {
-                self.live.remove(&k);
+            if self.get(&k).is_some_and(|i| i.id == id) {
+                self.remove(&k);
                 self.evicted += 1;
             }
         }
@@ -211,11 +285,11 @@ impl Book {
         self.order.push_back((key, id));
         // keep the order queue from growing with stale keys
         if self.order.len() > self.max.saturating_mul(2) {
-            let live = &self.live;
-            self.order
-                .retain(|(k, id)| live.get(k).is_some_and(|i| i.id == *id));
+            let mut order = std::mem::take(&mut self.order);
+            order.retain(|(k, id)| self.get(k).is_some_and(|i| i.id == *id));
+            self.order = order;
         }
-        self.live.insert(key, inc.clone());
+        self.insert(key, inc.clone());
         Some(Event {
             event: EventKind::Opened,
             incident: inc,
@@ -568,5 +642,90 @@ mod tests {
         kept.sort_unstable();
         assert_eq!(kept, vec![8, 9, 10]);
         assert!(b.order.len() <= 6);
+    }
+
+    /// The book (slots, the remembered last key, live counts per detector) against a
+    /// plain map of the same rules, on random findings about a few keys with reopening after
+    /// the TTL and eviction at the bound.
+    #[test]
+    fn book_matches_a_plain_map() {
+        use std::collections::HashMap as Map;
+        const DETECTORS: [Detector; 3] = [
+            Detector::MiraiScan,
+            Detector::InboundAttack,
+            Detector::Beaconing,
+        ];
+        let (max, ttl_secs) = (4usize, 10u64);
+        let ttl_us = ttl_secs as i64 * 1_000_000;
+        let mut b = Book::new(max, ttl_secs);
+        // key -> (id, last_us); the opening order
+        let mut live: Map<Key, (u64, i64)> = Map::new();
+        let mut order: VecDeque<(Key, u64)> = VecDeque::new();
+        let (mut next_id, mut evicted) = (1u64, 0u64);
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut t = 1_000_000_000i64;
+        for step in 0..5000 {
+            t += (next() % 4_000_000) as i64 - 500_000;
+            let device = Addr::v4([192, 0, 2, (next() % 3) as u8]);
+            let detector = DETECTORS[next() as usize % DETECTORS.len()];
+            let key = (device, detector);
+            let mut f = finding(Severity::Medium, 0.6, 0);
+            (f.device, f.detector) = (device, detector);
+            let got = b
+                .record(&f, &rec(t), None)
+                .map(|e| (e.event, e.incident.id));
+            // the model
+            let want = match live.get_mut(&key) {
+                Some((_, last)) if t.saturating_sub(*last) <= ttl_us => {
+                    *last = (*last).max(t);
+                    None
+                }
+                _ => {
+                    live.remove(&key);
+                    while live.len() >= max {
+                        let Some((k, id)) = order.pop_front() else {
+                            break;
+                        };
+                        if live.get(&k).is_some_and(|(i, _)| *i == id) {
+                            live.remove(&k);
+                            evicted += 1;
+                        }
+                    }
+                    let id = next_id;
+                    next_id += 1;
+                    order.push_back((key, id));
+                    if order.len() > max * 2 {
+                        order.retain(|(k, id)| live.get(k).is_some_and(|(i, _)| i == id));
+                    }
+                    live.insert(key, (id, t));
+                    Some((EventKind::Opened, id))
+                }
+            };
+            assert_eq!(got, want, "step {step}");
+            assert_eq!((b.len(), b.evicted), (live.len(), evicted), "step {step}");
+            let probe = (
+                Addr::v4([192, 0, 2, (next() % 3) as u8]),
+                DETECTORS[next() as usize % DETECTORS.len()],
+            );
+            let now = t + (next() % 3_000_000) as i64;
+            assert_eq!(
+                b.is_open(probe.0, probe.1, now),
+                live.get(&probe)
+                    .is_some_and(|(_, last)| now.saturating_sub(*last) <= ttl_us),
+                "step {step}"
+            );
+            let mut ids: Vec<u64> = b.incidents().map(|i| i.id).collect();
+            ids.sort_unstable();
+            let mut want_ids: Vec<u64> = live.values().map(|(id, _)| *id).collect();
+            want_ids.sort_unstable();
+            assert_eq!(ids, want_ids, "step {step}");
+        }
+        assert!(evicted > 100 && next_id > 500, "{evicted} {next_id}");
     }
 }
