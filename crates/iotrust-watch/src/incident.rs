@@ -662,13 +662,8 @@ mod tests {
         let mut live: Map<Key, (u64, i64)> = Map::new();
         let mut order: VecDeque<(Key, u64)> = VecDeque::new();
         let (mut next_id, mut evicted) = (1u64, 0u64);
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = iotrust_flow::testing::Rng(0x9e37_79b9_7f4a_7c15u64);
+        let mut next = move || rng.next_u64();
         let mut t = 1_000_000_000i64;
         for step in 0..5000 {
             t += (next() % 4_000_000) as i64 - 500_000;

@@ -890,13 +890,8 @@ mod tests {
             (10, &[2, 4]),
             (999, &[3]),
         ];
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::testing::Rng(0x2545_f491_4f6c_dd1du64);
+        let mut next = move || rng.next_u64();
         let clocks = [
             Clock {
                 export_secs: 1_764_000_000,
