@@ -45,6 +45,23 @@ pub fn pcapng(data: &[u8]) {
     capture(&file);
 }
 
+/// DNS messages (the domain-indicator reader of UDP payloads): every name read stays within
+/// 255 bytes and every answer kept is an address record.
+pub fn dns(data: &[u8]) {
+    if let Ok(m) = crate::dns::parse(data) {
+        for name in m
+            .question
+            .iter()
+            .map(|q| &q.name)
+            .chain(m.answers.iter().map(|a| &a.name))
+        {
+            // an escaped byte takes 4 characters, a dot 1: at most 4 x 255
+            assert!(name.len() <= 4 * 255);
+        }
+        assert!(m.answers.len() <= crate::dns::MAX_ANSWERS);
+    }
+}
+
 fn datagrams(protocol: Protocol, data: &[u8]) {
     let mut decoder = FlowDecoder::new(DecodeConfig {
         max_domains: 4,

@@ -2,6 +2,7 @@
 
 mod bytes;
 pub mod capture;
+pub mod dns;
 pub mod error;
 pub mod fuzzing;
 pub mod netflow;
