@@ -30,7 +30,8 @@
 //!
 //! **False positives.** Stale lists (C2 addresses are reassigned: Gafgyt C2s "usually remain
 //! active for only a few days"), shared hosting, port-only indicators. Domains are not yet
-//! matched (that needs DNS records, which flow telemetry does not carry).
+//! matched (that needs DNS messages, which flow telemetry does not carry; packet sources do,
+//! and `iotrust_flow::dns` reads them): a domain line in the file is refused with that reason.
 //!
 //! **Sources.** All.
 
@@ -173,6 +174,20 @@ impl Indicators {
     }
 }
 
+/// Labels of letters, digits, `-` and `_` joined by dots, with a letter somewhere (so not an
+/// address), optionally after `*.`.
+fn looks_like_domain(spec: &str) -> bool {
+    let name = spec.strip_prefix("*.").unwrap_or(spec);
+    name.contains('.')
+        && name.bytes().any(|c| c.is_ascii_alphabetic())
+        && name.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        })
+}
+
 /// `addr`, `addr:port`, `[v6]:port`, `prefix:port`, `*:port`, `v6` or `v6/len`.
 fn split_port(spec: &str) -> Result<(Option<String>, Option<u16>), String> {
     let port = |p: &str| {
@@ -199,6 +214,12 @@ fn split_port(spec: &str) -> Result<(Option<String>, Option<u16>), String> {
         return Ok((Some(a.to_string()), Some(port(p)?)));
     }
     if spec.parse::<IpAddr>().is_err() && spec.parse::<Prefix>().is_err() {
+        if looks_like_domain(spec) {
+            return Err(format!(
+                "`{spec}` looks like a domain name: domain indicators are not matched yet \
+                 (give the addresses it resolves to, a prefix or `*:port`)"
+            ));
+        }
         return Err(format!("`{spec}` is not an address, prefix or `*:port`"));
     }
     Ok((Some(spec.to_string()), None))
@@ -236,5 +257,16 @@ mod tests {
         assert!(err.to_string().contains("c2.txt:1"), "{err}");
         assert!(Indicators::parse("*:99999\n", "f").is_err());
         assert!(Indicators::parse("*:\n", "f").is_err());
+        // a domain name is refused with a reason of its own, with the file and line
+        for d in ["cnc.changeme.com", "*.bad.example"] {
+            let e = Indicators::parse(&format!("# c2\n{d} mirai\n"), "f")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("f:2") && e.contains("domain"), "{e}");
+        }
+        let e = Indicators::parse("10.0.0.300\n", "f")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("domain"), "{e}");
     }
 }
