@@ -200,34 +200,7 @@ fn push_byte(out: &mut String, c: u8) {
 mod tests {
     use super::*;
 
-    /// A name in wire form, uncompressed.
-    fn name(n: &str) -> Vec<u8> {
-        let mut v = Vec::new();
-        for l in n.split('.') {
-            v.push(l.len() as u8);
-            v.extend_from_slice(l.as_bytes());
-        }
-        v.push(0);
-        v
-    }
-
-    fn header(id: u16, flags: u16, qd: u16, an: u16) -> Vec<u8> {
-        let mut v = Vec::new();
-        for x in [id, flags, qd, an, 0, 0] {
-            v.extend_from_slice(&x.to_be_bytes());
-        }
-        v
-    }
-
-    fn rr(owner: &[u8], rtype: u16, ttl: u32, rdata: &[u8]) -> Vec<u8> {
-        let mut v = owner.to_vec();
-        v.extend_from_slice(&rtype.to_be_bytes());
-        v.extend_from_slice(&CLASS_IN.to_be_bytes());
-        v.extend_from_slice(&ttl.to_be_bytes());
-        v.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
-        v.extend_from_slice(rdata);
-        v
-    }
+    use crate::testing::dns::{header, name, rr};
 
     #[test]
     fn query() {

@@ -37,9 +37,10 @@ pub mod link_type {
 
 /// What a frame turned out to hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Frame {
-    /// An IP packet: the record is filled.
-    Ip,
+pub(crate) enum Frame<'a> {
+    /// An IP packet: the record is filled. `l4` is the transport header and what follows it
+    /// (empty for a fragment other than the first).
+    Ip { l4: &'a [u8] },
     /// Something else (ARP, LLDP, STP ...): nothing to record.
     NotIp,
 }
@@ -73,12 +74,12 @@ fn malformed(what: &'static str, reason: &'static str) -> FrameError {
 /// (used when the IP header gives no length). Fills `rec`'s addresses, protocol, ports,
 /// flags, sequence number, TTL, bytes and `packets = 1`; leaves times, kind and sampling to
 /// the caller.
-pub(crate) fn decode_frame(
+pub(crate) fn decode_frame<'a>(
     link_type: u32,
-    data: &[u8],
+    data: &'a [u8],
     orig_len: u32,
     rec: &mut FlowRecord,
-) -> Result<Frame, FrameError> {
+) -> Result<Frame<'a>, FrameError> {
     let orig_len = u64::from(orig_len);
     match link_type {
         link_type::ETHERNET => ethernet(data, orig_len, rec),
@@ -130,7 +131,11 @@ pub(crate) fn decode_frame(
     }
 }
 
-fn ethernet(data: &[u8], orig_len: u64, rec: &mut FlowRecord) -> Result<Frame, FrameError> {
+fn ethernet<'a>(
+    data: &'a [u8],
+    orig_len: u64,
+    rec: &mut FlowRecord,
+) -> Result<Frame<'a>, FrameError> {
     let mut ethertype =
         be_u16(data, 12).ok_or(malformed("Ethernet header", "shorter than 14 bytes"))?;
     let mut off = 14usize;
@@ -153,12 +158,12 @@ fn ethernet(data: &[u8], orig_len: u64, rec: &mut FlowRecord) -> Result<Frame, F
 }
 
 /// Follows VLAN tags, PPPoE and MPLS to the IP header.
-fn by_ethertype(
+fn by_ethertype<'a>(
     mut ethertype: u16,
-    mut data: &[u8],
+    mut data: &'a [u8],
     mut orig_len: u64,
     rec: &mut FlowRecord,
-) -> Result<Frame, FrameError> {
+) -> Result<Frame<'a>, FrameError> {
     for _ in 0..MAX_NESTING {
         match ethertype {
             ETH_IPV4 => return ipv4(data, orig_len, rec),
@@ -206,7 +211,11 @@ fn by_ethertype(
     Err(malformed("VLAN tags", "more than 8 nested tags"))
 }
 
-fn raw_ip(data: &[u8], orig_len: u64, rec: &mut FlowRecord) -> Result<Frame, FrameError> {
+fn raw_ip<'a>(
+    data: &'a [u8],
+    orig_len: u64,
+    rec: &mut FlowRecord,
+) -> Result<Frame<'a>, FrameError> {
     match u8_at(data, 0).map(|b| b >> 4) {
         Some(4) => ipv4(data, orig_len, rec),
         Some(6) => ipv6(data, orig_len, rec),
@@ -215,7 +224,7 @@ fn raw_ip(data: &[u8], orig_len: u64, rec: &mut FlowRecord) -> Result<Frame, Fra
     }
 }
 
-fn ipv4(b: &[u8], orig_len: u64, rec: &mut FlowRecord) -> Result<Frame, FrameError> {
+fn ipv4<'a>(b: &'a [u8], orig_len: u64, rec: &mut FlowRecord) -> Result<Frame<'a>, FrameError> {
     const WHAT: &str = "IPv4 header";
     let [vihl, _tos, tl0, tl1, _, _, fo0, fo1, ttl, proto] =
         array_at::<10>(b, 0).ok_or(malformed(WHAT, "shorter than 20 bytes"))?;
@@ -244,16 +253,18 @@ fn ipv4(b: &[u8], orig_len: u64, rec: &mut FlowRecord) -> Result<Frame, FrameErr
     rec.bytes = total;
     rec.packets = 1;
     let frag_offset = u16::from_be_bytes([fo0, fo1]) & 0x1fff;
+    let mut l4: &[u8] = &[];
     if frag_offset == 0 {
         let end = usize::try_from(total).unwrap_or(usize::MAX).min(b.len());
-        if let Some(l4) = b.get(hlen..end) {
-            transport(proto, l4, rec);
+        if let Some(t) = b.get(hlen..end) {
+            transport(proto, t, rec);
+            l4 = t;
         }
     }
-    Ok(Frame::Ip)
+    Ok(Frame::Ip { l4 })
 }
 
-fn ipv6(b: &[u8], orig_len: u64, rec: &mut FlowRecord) -> Result<Frame, FrameError> {
+fn ipv6<'a>(b: &'a [u8], orig_len: u64, rec: &mut FlowRecord) -> Result<Frame<'a>, FrameError> {
     const WHAT: &str = "IPv6 header";
     let [v, _, _, _, pl0, pl1, next, hop] =
         array_at::<8>(b, 0).ok_or(malformed(WHAT, "shorter than 40 bytes"))?;
@@ -291,7 +302,7 @@ fn ipv6(b: &[u8], orig_len: u64, rec: &mut FlowRecord) -> Result<Frame, FrameErr
                     _ => {
                         proto = u8_at(l4, 0).unwrap_or(proto);
                         rec.proto = proto;
-                        return Ok(Frame::Ip);
+                        return Ok(Frame::Ip { l4: &[] });
                     }
                 }
                 8
@@ -309,7 +320,7 @@ fn ipv6(b: &[u8], orig_len: u64, rec: &mut FlowRecord) -> Result<Frame, FrameErr
     }
     rec.proto = proto;
     transport(proto, l4, rec);
-    Ok(Frame::Ip)
+    Ok(Frame::Ip { l4 })
 }
 
 fn transport(proto: u8, l4: &[u8], rec: &mut FlowRecord) {
@@ -346,10 +357,30 @@ mod tests {
     use crate::record::SourceKind;
     use crate::testing::packets as p;
 
-    fn decode(link: u32, data: &[u8]) -> Result<(Frame, FlowRecord), FrameError> {
+    /// The frame's kind (without its transport bytes) and record.
+    fn decode(link: u32, data: &[u8]) -> Result<(Frame<'static>, FlowRecord), FrameError> {
         let mut r = FlowRecord::new(SourceKind::Pcap);
-        let f = decode_frame(link, data, data.len() as u32, &mut r)?;
+        let f = match decode_frame(link, data, data.len() as u32, &mut r)? {
+            Frame::Ip { .. } => Frame::Ip { l4: &[] },
+            Frame::NotIp => Frame::NotIp,
+        };
         Ok((f, r))
+    }
+
+    #[test]
+    fn transport_bytes_come_with_the_frame() {
+        let udp = p::udp_with(5353, 53, b"payload");
+        let ip = p::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 17, 64, &udp);
+        let eth = p::ethernet(ETH_IPV4, &[0x8100], &ip);
+        let mut r = FlowRecord::new(SourceKind::Pcap);
+        let f = decode_frame(link_type::ETHERNET, &eth, eth.len() as u32, &mut r).unwrap();
+        assert_eq!(f, Frame::Ip { l4: &udp });
+        // an IPv4 fragment after the first carries no transport header
+        let mut frag = ip.clone();
+        frag[6] = 0x00;
+        frag[7] = 0x10;
+        let f = decode_frame(link_type::RAW, &frag, frag.len() as u32, &mut r).unwrap();
+        assert_eq!(f, Frame::Ip { l4: &[] });
     }
 
     #[test]
@@ -364,7 +395,7 @@ mod tests {
             64,
         );
         let (f, r) = decode(link_type::ETHERNET, &p::ethernet(ETH_IPV4, &[], &ip)).unwrap();
-        assert_eq!(f, Frame::Ip);
+        assert!(matches!(f, Frame::Ip { .. }));
         assert_eq!(r.src, Addr::v4([192, 168, 1, 50]));
         assert_eq!(r.dst_port, 23);
         assert_eq!(r.proto, 6);

@@ -68,6 +68,14 @@ pub mod packets {
         u
     }
 
+    /// A UDP header in front of `payload`.
+    pub fn udp_with(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+        let mut u = udp(sport, dport, 0);
+        u[4..6].copy_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+        u.extend_from_slice(payload);
+        u
+    }
+
     /// A 40-byte IPv4 TCP packet (a Mirai scan probe when `seq` equals `dst`).
     pub fn ipv4_tcp(
         src: [u8; 4],
@@ -155,6 +163,63 @@ pub mod packets {
                 ipv6(r.src.octets(), r.dst.octets(), r.proto, ttl, &l4)
             }
         }
+    }
+}
+
+/// DNS messages (RFC 1035 wire format), for the DNS reader and what uses it.
+pub mod dns {
+    /// A name in wire form, uncompressed.
+    pub fn name(n: &str) -> Vec<u8> {
+        let mut v = Vec::new();
+        for l in n.split('.') {
+            v.push(l.len() as u8);
+            v.extend_from_slice(l.as_bytes());
+        }
+        v.push(0);
+        v
+    }
+
+    /// A header: id, flags, then question and answer counts (no authority or additional).
+    pub fn header(id: u16, flags: u16, qd: u16, an: u16) -> Vec<u8> {
+        let mut v = Vec::new();
+        for x in [id, flags, qd, an, 0, 0] {
+            v.extend_from_slice(&x.to_be_bytes());
+        }
+        v
+    }
+
+    /// A resource record of class IN with owner `owner` (wire form, possibly a pointer).
+    pub fn rr(owner: &[u8], rtype: u16, ttl: u32, rdata: &[u8]) -> Vec<u8> {
+        let mut v = owner.to_vec();
+        v.extend_from_slice(&rtype.to_be_bytes());
+        v.extend_from_slice(&1u16.to_be_bytes());
+        v.extend_from_slice(&ttl.to_be_bytes());
+        v.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        v.extend_from_slice(rdata);
+        v
+    }
+
+    /// A recursive query for `qname`, type `qtype` (1 = A, 28 = AAAA).
+    pub fn query(id: u16, qname: &str, qtype: u16) -> Vec<u8> {
+        let mut m = header(id, 0x0100, 1, 0);
+        m.extend(name(qname));
+        m.extend_from_slice(&qtype.to_be_bytes());
+        m.extend_from_slice(&[0, 1]);
+        m
+    }
+
+    /// The answer to [`query`]: each address (4 bytes: A, 16: AAAA) as a record whose owner
+    /// points at the question's name, as resolvers compress it.
+    pub fn response(id: u16, qname: &str, qtype: u16, addrs: &[(&[u8], u32)]) -> Vec<u8> {
+        let mut m = header(id, 0x8180, 1, addrs.len() as u16);
+        m.extend(name(qname));
+        m.extend_from_slice(&qtype.to_be_bytes());
+        m.extend_from_slice(&[0, 1]);
+        for (a, ttl) in addrs {
+            let rtype = if a.len() == 16 { 28 } else { 1 };
+            m.extend(rr(&[0xc0, 12], rtype, *ttl, a));
+        }
+        m
     }
 }
 

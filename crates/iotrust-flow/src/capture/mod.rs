@@ -24,6 +24,8 @@ use std::io::Read;
 
 use input::{Fill, Input};
 
+use crate::bytes::be_u16;
+use crate::dns::{DnsError, DnsMessage};
 use crate::error::{Error, Location};
 use crate::packet::{decode_frame, Frame, FrameError};
 use crate::record::{FlowRecord, SourceKind};
@@ -104,6 +106,9 @@ pub struct CaptureReader<R> {
     done: bool,
     /// (section, interface) pairs whose unsupported link type was reported.
     reported: BTreeSet<(u32, u32)>,
+    /// Read DNS messages (UDP port 53) for [`CaptureReader::take_dns`].
+    dns: bool,
+    last_dns: Option<Result<DnsMessage, DnsError>>,
 }
 
 /// Reports of unsupported link types kept per file; past this, packets are still counted.
@@ -146,6 +151,8 @@ impl<R: Read> CaptureReader<R> {
             stats: Stats::default(),
             done: false,
             reported: BTreeSet::new(),
+            dns: false,
+            last_dns: None,
         })
     }
 
@@ -171,6 +178,21 @@ impl<R: Read> CaptureReader<R> {
             Inner::Pcap(p) => Some(p.snaplen),
             Inner::Pcapng(_) => None,
         }
+    }
+
+    /// Also reads DNS messages: the UDP payload of each IP packet to or from port 53 is
+    /// parsed ([`crate::dns::parse`]) and kept for [`CaptureReader::take_dns`]. DNS over TCP
+    /// is not read.
+    pub fn with_dns(mut self) -> Self {
+        self.dns = true;
+        self
+    }
+
+    /// The DNS message of the packet whose record the iterator returned last, if it was a
+    /// UDP packet to or from port 53 and [`CaptureReader::with_dns`] was asked: the message,
+    /// or why its payload is not one.
+    pub fn take_dns(&mut self) -> Option<Result<DnsMessage, DnsError>> {
+        self.last_dns.take()
     }
 
     /// Counters so far: `units` are packets.
@@ -265,8 +287,18 @@ impl<R: Read> Iterator for CaptureReader<R> {
                 number: m.number,
                 offset: m.offset,
             };
+            self.last_dns = None;
             match decode_frame(m.link_type, self.data(), m.orig_len, &mut rec) {
-                Ok(Frame::Ip) => {
+                Ok(Frame::Ip { l4 }) => {
+                    if self.dns
+                        && rec.proto == FlowRecord::PROTO_UDP
+                        && (rec.src_port == 53 || rec.dst_port == 53)
+                    {
+                        // the UDP length bounds the payload (the IP length bounded `l4`)
+                        let end = usize::from(be_u16(l4, 4).unwrap_or(0)).clamp(8, l4.len().max(8));
+                        let payload = l4.get(8..end).unwrap_or_default();
+                        self.last_dns = Some(crate::dns::parse(payload));
+                    }
                     self.stats.record();
                     return Some(Ok(rec));
                 }

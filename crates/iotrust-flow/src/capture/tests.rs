@@ -321,3 +321,72 @@ fn hostile_capture_files_never_panic() {
         }
     }
 }
+
+/// With `with_dns`, each UDP packet to or from port 53 comes with its DNS message (or why its
+/// payload is not one); other packets with none; DNS over TCP is not read.
+#[test]
+fn dns_messages_come_with_their_packets() {
+    use crate::testing::dns;
+    let device = [192, 168, 1, 50];
+    let resolver = [192, 168, 1, 1];
+    let q = dns::query(7, "cnc.example.com", 1);
+    let a = dns::response(7, "cnc.example.com", 1, &[(&[203, 0, 113, 7], 300)]);
+    let v6 = p::ipv6(
+        [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x50],
+        [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+        17,
+        64,
+        &p::udp_with(40001, 53, &dns::query(8, "Other.Example", 28)),
+    );
+    let packets = [
+        p::ipv4(device, resolver, 17, 64, &p::udp_with(40000, 53, &q)),
+        syn(1),
+        p::ipv4(resolver, device, 17, 64, &p::udp_with(53, 40000, &a)),
+        p::ipv4(
+            device,
+            resolver,
+            17,
+            64,
+            &p::udp_with(40002, 53, b"not dns"),
+        ),
+        p::ipv4(
+            device,
+            resolver,
+            6,
+            64,
+            &p::tcp(40003, 53, 1, TcpFlags::SYN),
+        ),
+        v6,
+    ];
+    let mut w = PcapWriter::new(link_type::RAW, false, false);
+    for (i, pkt) in packets.iter().enumerate() {
+        w.packet(T0 + i as i64, pkt, pkt.len() as u32);
+    }
+    let file = w.finish();
+    let mut r = CaptureReader::new(&file[..]).unwrap().with_dns();
+    let mut seen = Vec::new();
+    while let Some(rec) = r.next() {
+        rec.unwrap();
+        seen.push(r.take_dns());
+    }
+    assert_eq!(seen.len(), 6);
+    let q = seen[0].clone().unwrap().unwrap();
+    assert_eq!(
+        (q.response, q.question.unwrap().name.as_str()),
+        (false, "cnc.example.com")
+    );
+    assert!(seen[1].is_none());
+    let a = seen[2].clone().unwrap().unwrap();
+    assert!(a.response);
+    assert_eq!(a.answers[0].addr, Addr::v4([203, 0, 113, 7]));
+    assert!(matches!(seen[3], Some(Err(_))));
+    assert!(seen[4].is_none(), "DNS over TCP is not read");
+    assert_eq!(
+        seen[5].clone().unwrap().unwrap().question.unwrap().name,
+        "other.example"
+    );
+    // without `with_dns`, nothing is read
+    let mut r = CaptureReader::new(&file[..]).unwrap();
+    assert!(r.next().is_some());
+    assert!(r.take_dns().is_none());
+}
