@@ -197,6 +197,8 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
             .map(usize::from)
             .unwrap_or(1)
     });
+    // DNS messages are read from packets only when there are domains to match
+    let dns = indicators.has_domains();
     let mut engine = Sharded::new(cfg, threads, indicators, subscribers);
     let sink: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(std::io::BufWriter::new(
@@ -245,12 +247,25 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
             Box::new(std::fs::File::open(p).with_context(|| format!("cannot open {name}"))?)
         };
         // CaptureReader buffers its input itself: no second buffer (and copy) here
-        let reader = CaptureReader::new(input).map_err(|e| anyhow!("{name}: {e}"))?;
+        let mut reader = CaptureReader::new(input).map_err(|e| anyhow!("{name}: {e}"))?;
+        if dns {
+            reader = reader.with_dns();
+        }
         // records go to the engine in chunks (host look-ups of a chunk overlap)
         let mut chunk: Vec<FlowRecord> = Vec::with_capacity(CHUNK);
-        for rec in reader {
+        while let Some(rec) = reader.next() {
             match rec {
                 Ok(r) => {
+                    if let Some(Ok(msg)) = reader
+                        .take_dns()
+                        .filter(|m| m.as_ref().is_ok_and(|m| engine.wants_dns(m)))
+                    {
+                        // about a listed domain: in its place in the stream
+                        feed_many(&mut engine, &chunk, &mut sinks)?;
+                        chunk.clear();
+                        engine.observe_with_dns(&r, &msg)?;
+                        continue;
+                    }
                     chunk.push(r);
                     if chunk.len() >= CHUNK {
                         feed_many(&mut engine, &chunk, &mut sinks)?;
@@ -270,7 +285,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         feed_many(&mut engine, &chunk, &mut sinks)?;
     }
     if let Some(iface) = &args.interface {
-        problems += live(iface, &args, &mut engine, &mut sinks)?;
+        problems += live(iface, &args, dns, &mut engine, &mut sinks)?;
     }
     for p in &args.zeek {
         let name = p.display().to_string();
@@ -343,6 +358,7 @@ const CHUNK: usize = 256;
 fn live(
     iface: &str,
     args: &WatchArgs,
+    dns: bool,
     engine: &mut Sharded,
     sinks: &mut Sinks,
 ) -> anyhow::Result<u64> {
@@ -375,14 +391,19 @@ fn live(
         engine.shards()
     );
     let mut problems = 0u64;
-    let reader = CaptureReader::new(std::io::BufReader::new(stdout))
+    let mut reader = CaptureReader::new(std::io::BufReader::new(stdout))
         .map_err(|e| anyhow!("{iface}: tcpdump output: {e}"))?;
-    // the pipe is read on a thread of its own, so a quiet link does not hold events back
+    if dns {
+        reader = reader.with_dns();
+    }
+    // the pipe is read on a thread of its own, so a quiet link does not hold events back;
+    // a record comes with its packet's DNS message when there was a readable one
     let (tx, rx) = std::sync::mpsc::sync_channel(8192);
     std::thread::spawn(move || {
-        for rec in reader {
+        while let Some(rec) = reader.next() {
             let fatal = rec.as_ref().is_err_and(|e| !e.can_continue());
-            if tx.send(rec).is_err() || fatal {
+            let msg = reader.take_dns().and_then(Result::ok);
+            if tx.send(rec.map(|r| (r, msg))).is_err() || fatal {
                 break;
             }
         }
@@ -391,8 +412,11 @@ fn live(
     let mut last_sync = Instant::now();
     loop {
         match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(Ok(r)) => {
-                engine.observe(&r)?;
+            Ok(Ok((r, msg))) => {
+                match msg {
+                    Some(m) => engine.observe_with_dns(&r, &m)?,
+                    None => engine.observe(&r)?,
+                }
                 n += 1;
                 sinks.metrics.records.fetch_add(1, Relaxed);
             }

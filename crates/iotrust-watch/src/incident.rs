@@ -50,6 +50,10 @@ pub struct Incident {
     pub targets: Vec<Target>,
     /// Up to [`MAX_SAMPLES`] records that matched (the first ones).
     pub samples: Vec<FlowRecord>,
+    /// Listed C2 domains the device looked up or contacted an address of (C2 contact only;
+    /// up to [`MAX_TARGETS`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub domains: Vec<String>,
     #[serde(skip)]
     first_us: i64,
     #[serde(skip)]
@@ -214,11 +218,24 @@ impl Book {
     }
 
     /// Applies a finding about record `r`; an event if the incident opened or escalated.
+    #[cfg(test)]
     pub(crate) fn record(
         &mut self,
         f: &Finding,
         r: &FlowRecord,
         subscriber: Option<&str>,
+    ) -> Option<Event> {
+        self.record_named(f, r, subscriber, None)
+    }
+
+    /// [`Book::record`] with the name of the listed domain the finding is about, if any
+    /// (kept in the incident's `domains`; a new one there is an escalation).
+    pub(crate) fn record_named(
+        &mut self,
+        f: &Finding,
+        r: &FlowRecord,
+        subscriber: Option<&str>,
+        domain: Option<&str>,
     ) -> Option<Event> {
         let key = (f.device, f.detector);
         let t = r.last_us;
@@ -228,8 +245,10 @@ impl Book {
             if let Some(inc) = self.slots.get_mut(i).and_then(Option::as_mut) {
                 if t.saturating_sub(inc.last_us) <= ttl_us {
                     update(inc, f, r);
+                    let new_domain = add_domain(inc, domain);
                     let (sev, conf, mag) = inc.emitted;
-                    let escalated = inc.severity > sev
+                    let escalated = new_domain
+                        || inc.severity > sev
                         || inc.confidence >= conf + 0.05
                         || (mag > 0 && inc.peak >= mag.saturating_mul(2));
                     if !escalated {
@@ -273,6 +292,7 @@ impl Book {
             counters: BTreeMap::new(),
             targets: Vec::new(),
             samples: Vec::new(),
+            domains: Vec::new(),
             first_us: since(f, r).0,
             last_us: r.last_us,
             peak: 0,
@@ -280,6 +300,7 @@ impl Book {
             order: [0; 8],
         };
         update(&mut inc, f, r);
+        add_domain(&mut inc, domain);
         inc.emitted = (inc.severity, inc.confidence, inc.peak);
         inc.summary = summarize(&inc);
         self.order.push_back((key, id));
@@ -294,6 +315,17 @@ impl Book {
             event: EventKind::Opened,
             incident: inc,
         })
+    }
+}
+
+/// Adds a listed domain's name to the incident; true if it was not there yet.
+fn add_domain(inc: &mut Incident, domain: Option<&str>) -> bool {
+    match domain {
+        Some(d) if inc.domains.len() < MAX_TARGETS && !inc.domains.iter().any(|x| x == d) => {
+            inc.domains.push(d.to_string());
+            true
+        }
+        _ => false,
     }
 }
 
@@ -424,11 +456,22 @@ fn summarize(inc: &Incident) -> String {
         Detector::C2Contact => {
             let peer = inc
                 .targets
-                .first()
-                .and_then(|t| t.peer.map(|p| (p, t.dst_port.unwrap_or(0))))
-                .map(|(p, port)| format!("{p}:{port}"))
-                .unwrap_or_default();
-            format!("{} contacts listed C2 {peer}", inc.device)
+                .iter()
+                .find_map(|t| t.peer.map(|p| (p, t.dst_port.unwrap_or(0))))
+                .map(|(p, port)| format!("{p}:{port}"));
+            match (peer, inc.domains.is_empty()) {
+                (Some(peer), true) => format!("{} contacts listed C2 {peer}", inc.device),
+                (Some(peer), false) => format!(
+                    "{} contacts C2 {peer}, an address of listed domain {}",
+                    inc.device,
+                    inc.domains.join(", ")
+                ),
+                (None, _) => format!(
+                    "{} looks up listed C2 domain {}",
+                    inc.device,
+                    inc.domains.join(", ")
+                ),
+            }
         }
         Detector::BruteForce => {
             let peer = inc

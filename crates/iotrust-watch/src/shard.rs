@@ -24,6 +24,7 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use iotrust_flow::dns::DnsMessage;
 use iotrust_flow::{Addr, FlowRecord};
 
 use crate::detectors::c2::Indicators;
@@ -58,6 +59,8 @@ struct Batch {
     records: Vec<FlowRecord>,
     /// Per shard: the records (position in `records`) and sides it evaluates.
     routes: Vec<Vec<Route>>,
+    /// DNS messages about listed domains, each with a route in every shard.
+    dns: Vec<DnsMessage>,
 }
 
 #[derive(Clone, Copy)]
@@ -67,12 +70,17 @@ struct Route {
     /// Sequence number less [`Batch::first_seq`].
     offset: u32,
     sides: Sides,
+    /// Position in [`Batch::dns`], or [`NO_DNS`].
+    dns: u32,
 }
+
+const NO_DNS: u32 = u32::MAX;
 
 impl Batch {
     fn clear(&mut self, n: usize, first_seq: u64) {
         self.first_seq = first_seq;
         self.records.clear();
+        self.dns.clear();
         self.routes.resize_with(n, Vec::new);
         for r in &mut self.routes {
             r.clear();
@@ -106,6 +114,8 @@ struct IdMap {
     order: VecDeque<u64>,
 }
 
+// one per `Sharded`, never moved about: the size of the variants does not matter
+#[allow(clippy::large_enum_variant)]
 enum Engine {
     /// One shard: the caller's thread runs the [`Watch`] itself.
     Inline(Box<Watch>),
@@ -133,6 +143,8 @@ pub struct Sharded {
     queued: usize,
     out: VecDeque<Event>,
     max_incidents: usize,
+    /// The indicators as loaded (which DNS messages concern them).
+    indicators: Indicators,
 }
 
 impl Sharded {
@@ -144,7 +156,7 @@ impl Sharded {
         let max_incidents = cfg.max_incidents.max(1);
         if n == 1 {
             let w = Watch::new(cfg)
-                .with_indicators(indicators)
+                .with_indicators(indicators.clone())
                 .with_subscribers(subscribers);
             return Sharded {
                 engine: Engine::Inline(Box::new(w)),
@@ -154,6 +166,7 @@ impl Sharded {
                 queued: 0,
                 out: VecDeque::new(),
                 max_incidents,
+                indicators,
             };
         }
         let mut part = cfg.clone();
@@ -185,6 +198,7 @@ impl Sharded {
                     first_seq: 1,
                     records: Vec::with_capacity(BATCH),
                     routes: (0..n).map(|_| Vec::with_capacity(BATCH)).collect(),
+                    dns: Vec::new(),
                 },
                 in_flight: VecDeque::new(),
                 spare: Vec::new(),
@@ -198,6 +212,7 @@ impl Sharded {
             queued: 0,
             out: VecDeque::new(),
             max_incidents,
+            indicators,
         }
     }
 
@@ -237,7 +252,12 @@ impl Sharded {
                     pending.records.push(*r);
                     for (shard, sides) in to.into_iter().flatten() {
                         if let Some(route) = pending.routes.get_mut(shard) {
-                            route.push(Route { at, offset, sides });
+                            route.push(Route {
+                                at,
+                                offset,
+                                sides,
+                                dns: NO_DNS,
+                            });
                         }
                     }
                 }
@@ -265,6 +285,63 @@ impl Sharded {
             self.observe(r)?;
         }
         Ok(())
+    }
+
+    /// True if `msg` (a DNS message read from a packet) is about a listed domain: what
+    /// [`Sharded::observe_with_dns`] is for.
+    pub fn wants_dns(&self, msg: &DnsMessage) -> bool {
+        self.indicators.wants(msg)
+    }
+
+    /// Takes one record whose packet carried the DNS message `msg` ([`Watch::observe_with_dns`]).
+    /// With shards, a message about a listed domain reaches every shard at the record's place
+    /// in the stream: each learns the addresses answered, and the device's shard makes the
+    /// finding.
+    pub fn observe_with_dns(
+        &mut self,
+        r: &FlowRecord,
+        msg: &DnsMessage,
+    ) -> Result<(), ShardStopped> {
+        if !self.indicators.wants(msg) {
+            return self.observe(r);
+        }
+        self.seq += 1;
+        let n = self.n;
+        match &mut self.engine {
+            Engine::Inline(w) => {
+                w.observe_with_dns(r, msg);
+                if w.has_events() {
+                    self.out.extend(w.drain_events());
+                }
+                Ok(())
+            }
+            Engine::Threads { pending, .. } => {
+                let s = self.local.contains(r.src).then(|| shard_of(r.src, n));
+                let d = self.local.contains(r.dst).then(|| shard_of(r.dst, n));
+                let at = u32::try_from(pending.records.len()).unwrap_or(u32::MAX);
+                let offset = u32::try_from(self.queued).unwrap_or(u32::MAX);
+                let dns = u32::try_from(pending.dns.len()).unwrap_or(NO_DNS);
+                pending.records.push(*r);
+                pending.dns.push(msg.clone());
+                for (shard, routes) in pending.routes.iter_mut().enumerate() {
+                    let sides = Sides {
+                        src: s == Some(shard),
+                        dst: d == Some(shard),
+                    };
+                    routes.push(Route {
+                        at,
+                        offset,
+                        sides,
+                        dns,
+                    });
+                }
+                self.queued += 1;
+                if self.queued >= BATCH {
+                    self.dispatch()?;
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Waits for the oldest batch in flight, if any, and merges its events.
@@ -531,8 +608,9 @@ fn work(
                 routes,
                 |rt| {
                     let r = batch.records.get(rt.at as usize);
+                    let dns = batch.dns.get(rt.dns as usize);
                     // every route names a record of its batch; an empty record otherwise
-                    (r.unwrap_or_else(|| &EMPTY), rt.sides)
+                    (r.unwrap_or_else(|| &EMPTY), rt.sides, dns)
                 },
                 |a| shard_of(a, n) == me,
                 |rt, slot, e| events.push((batch.first_seq + u64::from(rt.offset), slot, e)),

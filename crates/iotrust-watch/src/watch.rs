@@ -1,5 +1,6 @@
 //! The streaming engine: one record at a time, time from the records.
 
+use iotrust_flow::dns::DnsMessage;
 use iotrust_flow::{Addr, FlowRecord};
 use serde::{Deserialize, Serialize};
 
@@ -75,6 +76,8 @@ mod prefix_list {
 const AHEAD: usize = 32;
 /// No table hint: look the host up.
 const NO_HINT: u32 = u32::MAX;
+/// The event slot of DNS findings: after every detector's (0 to 7) for the same record.
+const DNS_SLOT: u8 = 8;
 
 /// Counters of a [`Watch`], for reports and metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -138,6 +141,11 @@ impl Sides {
         src: true,
         dst: true,
     };
+    /// No detector side: the record is there for its DNS message only.
+    pub(crate) const NONE: Sides = Sides {
+        src: false,
+        dst: false,
+    };
 }
 
 impl Watch {
@@ -191,6 +199,34 @@ impl Watch {
         self.observe_hinted(r, self.local_sides(r), |_| true, (NO_HINT, NO_HINT));
     }
 
+    /// [`Watch::observe`] for a packet that carried a DNS message: then, for a listed
+    /// domain, the addresses answered are learned and the device that asked or is told is
+    /// found in C2 contact (see [`detectors::c2`]).
+    pub fn observe_with_dns(&mut self, r: &FlowRecord, msg: &DnsMessage) {
+        self.observe(r);
+        self.dns(r, msg, |_| true);
+    }
+
+    /// The DNS part of [`Watch::observe_with_dns`]; a finding is kept only when
+    /// `owns(device)`. Its events take the slot after every detector's.
+    fn dns(&mut self, r: &FlowRecord, msg: &DnsMessage, owns: impl Fn(Addr) -> bool) {
+        let local = &self.local;
+        let Some(f) = self
+            .indicators
+            .observe_dns(r, msg, |a| local.contains(a))
+            .filter(|f| owns(f.device))
+        else {
+            return;
+        };
+        let name = f.target.domain.and_then(|i| self.indicators.domain_name(i));
+        let subscriber = self.subscribers.lookup(f.device);
+        if let Some(e) = self.book.record_named(&f, r, subscriber, name) {
+            self.emitted += 1;
+            self.events.push(e);
+            self.slots.push(DNS_SLOT);
+        }
+    }
+
     /// Runs every detector over each record in turn: the same as [`Watch::observe`] on
     /// each, but the hosts of a group of records are looked up ahead, so that their memory
     /// misses overlap instead of queueing.
@@ -213,15 +249,23 @@ impl Watch {
     pub(crate) fn observe_batch_sides<'r, T>(
         &mut self,
         items: &[T],
-        get: impl Fn(&T) -> (&'r FlowRecord, Sides),
+        get: impl Fn(&T) -> (&'r FlowRecord, Sides, Option<&'r DnsMessage>),
         owns: impl Fn(Addr) -> bool,
         mut out: impl FnMut(&T, u8, Event),
     ) {
         for group in items.chunks(AHEAD) {
-            let hints = self.hints(group.iter().map(&get));
+            let hints = self.hints(group.iter().map(|it| {
+                let (r, sides, _) = get(it);
+                (r, sides)
+            }));
             for (it, h) in group.iter().zip(hints) {
-                let (r, sides) = get(it);
-                self.observe_hinted(r, sides, &owns, h);
+                let (r, sides, dns) = get(it);
+                if sides != Sides::NONE {
+                    self.observe_hinted(r, sides, &owns, h);
+                }
+                if let Some(msg) = dns {
+                    self.dns(r, msg, &owns);
+                }
                 for (slot, e) in self.drain_tagged() {
                     out(it, slot, e);
                 }
@@ -276,11 +320,12 @@ impl Watch {
         // (the order events of one record come out in; the sharded merge keeps it): no
         // detector reads the book, so this is the order of running them all first, without
         // copying findings around
-        let (book, subscribers) = (&mut self.book, &self.subscribers);
+        let (book, subscribers, indicators) = (&mut self.book, &self.subscribers, &self.indicators);
         let (events, slots, emitted) = (&mut self.events, &mut self.slots, &mut self.emitted);
         let mut emit = |slot: u8, f: &Option<Finding>| {
             let Some(f) = f else { return };
-            if let Some(e) = book.record(f, r, subscribers.lookup(f.device)) {
+            let name = f.target.domain.and_then(|i| indicators.domain_name(i));
+            if let Some(e) = book.record_named(f, r, subscribers.lookup(f.device), name) {
                 *emitted += 1;
                 events.push(e);
                 slots.push(slot);

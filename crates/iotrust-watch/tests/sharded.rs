@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{benign, mirai_scanner, shared_pcap, tcp, udp_flood, v4, T0};
+use common::{benign, mirai_scanner, shared_pcap, tcp, udp, udp_flood, v4, T0};
 use iotrust_flow::{CaptureReader, FlowRecord, TcpFlags};
 use iotrust_watch::{shard_of, Config, Indicators, Sharded, Subscribers, Watch};
 
@@ -339,4 +339,129 @@ fn flush_brings_out_finished_batches_without_a_sync() {
     lines.extend(s.drain_events().map(|e| serde_json::to_string(&e).unwrap()));
     let (want, _) = single(&Config::default(), &recs);
     assert_eq!(lines, want);
+}
+
+/// Domain indicators: queries and answers for listed domains (one exact, one wildcard), and
+/// contact with an answered address by a device that never asked, before and after the
+/// learned address expires — the same events with 1, 2 and 3 shards, among mixed traffic.
+#[test]
+fn sharded_equals_single_with_dns() {
+    use iotrust_flow::dns::{parse, DnsMessage};
+    use iotrust_flow::testing::dns as wire;
+    let ind = format!("{INDICATORS}cnc.example.com mirai-cnc\n*.bad.example dga\n");
+    let indicators = || Indicators::parse(&ind, "c2.txt").unwrap();
+    let resolver = v4([192, 0, 2, 1]);
+    let c2v4: &[u8] = &[198, 18, 7, 50];
+    let c2v6: &[u8] = &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x50];
+    let mut items: Vec<(FlowRecord, Option<DnsMessage>)> =
+        benign(T0, 120, 9).into_iter().map(|r| (r, None)).collect();
+    let dns = |t: i64, client: [u8; 4], query: bool, bytes: Vec<u8>| {
+        let (src, dst, sport, dport) = if query {
+            (v4(client), resolver, 40_000, 53)
+        } else {
+            (resolver, v4(client), 53, 40_000)
+        };
+        (
+            udp(t, src, dst, sport, dport, 80),
+            Some(parse(&bytes).unwrap()),
+        )
+    };
+    items.push(dns(
+        T0 + 5_000_000,
+        [192, 0, 2, 20],
+        true,
+        wire::query(1, "CNC.example.com", 1),
+    ));
+    items.push(dns(
+        T0 + 5_000_500,
+        [192, 0, 2, 20],
+        false,
+        wire::response(1, "cnc.example.com", 1, &[(c2v4, 60), (c2v6, 60)]),
+    ));
+    items.push(dns(
+        T0 + 6_000_000,
+        [192, 0, 2, 22],
+        true,
+        wire::query(2, "x1.bad.example", 1),
+    ));
+    // not listed: no finding, nothing learned
+    items.push(dns(
+        T0 + 6_500_000,
+        [192, 0, 2, 24],
+        false,
+        wire::response(3, "fine.example.org", 1, &[(&[198, 51, 100, 7], 60)]),
+    ));
+    // contact with the answered address by devices that never asked: within the 5-minute
+    // floor of the learned TTL, then after it
+    for (t, dev) in [(T0 + 30_000_000, 21u8), (T0 + 400_000_000, 23)] {
+        let r = tcp(
+            t,
+            v4([192, 0, 2, dev]),
+            v4([198, 18, 7, 50]),
+            50_000,
+            443,
+            TcpFlags::SYN,
+            60,
+        );
+        items.push((r, None));
+    }
+    let r = tcp(
+        T0 + 31_000_000,
+        v4([192, 0, 2, 25]),
+        v4([198, 51, 100, 7]),
+        50_001,
+        443,
+        TcpFlags::SYN,
+        60,
+    );
+    items.push((r, None));
+    items.sort_by_key(|(r, _)| r.last_us);
+
+    let cfg = Config::default();
+    let mut w = Watch::new(cfg.clone())
+        .with_indicators(indicators())
+        .with_subscribers(subscribers());
+    let mut want = Vec::new();
+    for (r, m) in &items {
+        match m {
+            Some(m) => w.observe_with_dns(r, m),
+            None => w.observe(r),
+        }
+        want.extend(w.drain_events().map(|e| serde_json::to_string(&e).unwrap()));
+    }
+    if std::env::var_os("SHOW_EVENTS").is_some() {
+        eprintln!("{}", want.join("\n"));
+    }
+    assert_mentions(
+        &want,
+        &[
+            "192.0.2.20 looks up listed C2 domain cnc.example.com",
+            "192.0.2.22 looks up listed C2 domain *.bad.example",
+            "192.0.2.21 contacts C2 198.18.7.50:443, an address of listed domain cnc.example.com",
+            "\"domains\":[\"cnc.example.com\"]",
+        ],
+    );
+    for quiet in ["192.0.2.23", "192.0.2.24", "192.0.2.25"] {
+        assert!(
+            !want.iter().any(|l| l.contains(&format!("\"device\":\"{quiet}\"")) && l.contains("c2-contact")),
+            "{quiet} has no C2 incident: {want:#?}"
+        );
+    }
+    for n in [1, 2, 3] {
+        let mut s = Sharded::new(cfg.clone(), n, indicators(), subscribers());
+        let mut got = Vec::new();
+        for (i, (r, m)) in items.iter().enumerate() {
+            match m {
+                Some(m) => s.observe_with_dns(r, m).unwrap(),
+                None => s.observe(r).unwrap(),
+            }
+            if i % 97 == 0 {
+                s.flush().unwrap();
+            }
+            got.extend(s.drain_events().map(|e| serde_json::to_string(&e).unwrap()));
+        }
+        s.finish().unwrap();
+        got.extend(s.drain_events().map(|e| serde_json::to_string(&e).unwrap()));
+        assert_eq!(got, want, "{n} shards");
+    }
 }

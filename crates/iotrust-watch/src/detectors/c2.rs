@@ -28,16 +28,30 @@
 //! 0.95, address or prefix 0.85, port only 0.5 (ports are weak: anything may use them).
 //! Severity high, medium for a port-only match.
 //!
-//! **False positives.** Stale lists (C2 addresses are reassigned: Gafgyt C2s "usually remain
-//! active for only a few days"), shared hosting, port-only indicators. Domains are not yet
-//! matched (that needs DNS messages, which flow telemetry does not carry; packet sources do,
-//! and `iotrust_flow::dns` reads them): a domain line in the file is refused with that reason.
+//! **Domains** — a line may also name a domain, `cnc.changeme.com` (that name only) or
+//! `*.example.net` (that name and every name under it), with an optional label. Domains are
+//! matched in DNS messages, which packet sources carry (pcap, pcapng, live capture; UDP
+//! port 53) and flow telemetry does not:
+//! - a local device's **query** for a listed name, or an **answer** for one sent to a local
+//!   device, is C2 contact of that device (confidence 0.9, severity high; the incident lists
+//!   the domain, and has no peer: the resolver is not the C2);
+//! - the **addresses answered** for a listed name become indicators themselves, for the
+//!   answer's TTL held between 5 minutes and a day of record time (bots keep connecting
+//!   after the TTL), at most 65,536 at once (expired ones are dropped first; past that, new
+//!   ones are not learned). Contact with such an address is C2 contact (confidence 0.9) whose
+//!   incident lists the domain. An address listed with its port keeps that match (0.95).
 //!
-//! **Sources.** All.
+//! **False positives.** Stale lists (C2 addresses are reassigned: Gafgyt C2s "usually remain
+//! active for only a few days"), shared hosting, port-only indicators; a listed domain on a
+//! shared CDN (its answered addresses serve other names too: list the C2's own names).
+//!
+//! **Sources.** Addresses and ports: all. Domains: packet sources (DNS over UDP); the
+//! addresses they answered are then matched in every record read after them.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use iotrust_flow::dns::DnsMessage;
 use iotrust_flow::{Addr, FlowRecord};
 
 use super::{Counters, Detector, Finding, Severity, Target};
@@ -51,11 +65,37 @@ struct Entry {
     ports: Vec<Option<u16>>,
 }
 
-/// A loaded indicator list.
+/// A listed domain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Domain {
+    /// As written (`*.example.net` for a wildcard), lower case.
+    name: String,
+    label: String,
+    wildcard: bool,
+}
+
+/// An address answered for a listed domain (index into [`Indicators::domains`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Learned {
+    domain: u32,
+    /// Record time (µs) after which it is no longer an indicator.
+    until_us: i64,
+}
+
+/// Addresses learned from DNS answers, at most.
+pub const MAX_LEARNED: usize = 65_536;
+/// An answered address stays an indicator for its TTL, within these bounds (seconds).
+const LEARNED_SECS: (u32, u32) = (300, 86_400);
+
+/// A loaded indicator list, and the addresses learned from DNS answers for its domains.
 #[derive(Clone, Debug, Default)]
 pub struct Indicators {
     prefixes: PrefixMap<Entry>,
     ports: HashMap<u16, String>,
+    /// Listed domains, in file order; `by_name` maps a name (without `*.`) to its index.
+    domains: Vec<Domain>,
+    by_name: HashMap<String, u32>,
+    learned: HashMap<Addr, Learned>,
     count: usize,
 }
 
@@ -76,6 +116,30 @@ impl Indicators {
                 line: n + 1,
                 message,
             };
+            if looks_like_domain(spec) {
+                let wildcard = spec.starts_with("*.");
+                let name = spec.trim_start_matches("*.").to_ascii_lowercase();
+                let next = u32::try_from(ind.domains.len())
+                    .map_err(|_| err("too many domains".to_string()))?;
+                // a name listed twice: the later line wins
+                let i = *ind.by_name.entry(name).or_insert(next);
+                let d = Domain {
+                    name: spec.to_ascii_lowercase(),
+                    label,
+                    wildcard,
+                };
+                match ind.domains.get_mut(i as usize) {
+                    Some(old) => *old = d,
+                    None => ind.domains.push(d),
+                }
+                ind.count += 1;
+                continue;
+            }
+            if let Some((name, _)) = spec.rsplit_once(':').filter(|(n, _)| looks_like_domain(n)) {
+                return Err(err(format!(
+                    "`{spec}`: a domain indicator takes no port (write `{name}`)"
+                )));
+            }
             let (addr, port) = split_port(spec).map_err(err)?;
             match addr {
                 None => {
@@ -114,17 +178,133 @@ impl Indicators {
         self.count == 0
     }
 
-    /// The label and confidence of the indicator `addr:port` matches, if any.
-    fn matches(&self, addr: Addr, port: u16) -> Option<(&str, f32)> {
-        if let Some(e) = self.prefixes.lookup(addr) {
+    /// The label and confidence of the indicator `addr:port` matches, if any, and the listed
+    /// domain when the match is an address learned for one; `t_us` is the record's time.
+    fn matches(&self, addr: Addr, port: u16, t_us: i64) -> Option<(&str, f32, Option<u32>)> {
+        let listed = self.prefixes.lookup(addr);
+        if let Some(e) = listed {
             if e.ports.contains(&Some(port)) {
-                return Some((&e.label, 0.95));
-            }
-            if e.ports.contains(&None) {
-                return Some((&e.label, 0.85));
+                return Some((&e.label, 0.95, None));
             }
         }
-        self.ports.get(&port).map(|l| (l.as_str(), 0.5))
+        if !self.learned.is_empty() {
+            if let Some(l) = self.learned.get(&addr).filter(|l| t_us <= l.until_us) {
+                let d = self.domains.get(l.domain as usize);
+                return Some((d.map_or("", |d| d.label.as_str()), 0.9, Some(l.domain)));
+            }
+        }
+        if let Some(e) = listed {
+            if e.ports.contains(&None) {
+                return Some((&e.label, 0.85, None));
+            }
+        }
+        self.ports.get(&port).map(|l| (l.as_str(), 0.5, None))
+    }
+
+    /// True if the list names domains.
+    pub fn has_domains(&self) -> bool {
+        !self.domains.is_empty()
+    }
+
+    /// The listed domain `qname` (lower case, as [`iotrust_flow::dns`] gives it) falls
+    /// under: itself, or the nearest wildcard above it.
+    pub fn domain(&self, qname: &str) -> Option<u32> {
+        if let Some(&i) = self.by_name.get(qname) {
+            return Some(i);
+        }
+        let mut rest = qname;
+        while let Some((_, parent)) = rest.split_once('.') {
+            if let Some(&i) = self.by_name.get(parent) {
+                if self.domains.get(i as usize).is_some_and(|d| d.wildcard) {
+                    return Some(i);
+                }
+            }
+            rest = parent;
+        }
+        None
+    }
+
+    /// A listed domain as written in the file (`*.example.net` for a wildcard).
+    pub fn domain_name(&self, i: u32) -> Option<&str> {
+        self.domains.get(i as usize).map(|d| d.name.as_str())
+    }
+
+    /// True if the message is about a listed domain (what [`Indicators::observe_dns`]
+    /// acts on).
+    pub fn wants(&self, msg: &DnsMessage) -> bool {
+        self.has_domains()
+            && msg
+                .question
+                .as_ref()
+                .is_some_and(|q| self.domain(&q.name).is_some())
+    }
+
+    /// Addresses learned from DNS answers now held (some may have expired).
+    pub fn learned(&self) -> usize {
+        self.learned.len()
+    }
+
+    /// A DNS message seen in the packet of record `r`: for a listed domain, the addresses
+    /// answered are learned, and a finding is made for the local device that asked (the
+    /// query's source) or is told (the answer's destination).
+    pub fn observe_dns(
+        &mut self,
+        r: &FlowRecord,
+        msg: &DnsMessage,
+        is_device: impl Fn(Addr) -> bool,
+    ) -> Option<Finding> {
+        let q = msg.question.as_ref()?;
+        let domain = self.domain(&q.name)?;
+        if msg.response {
+            for a in &msg.answers {
+                let secs = a.ttl.clamp(LEARNED_SECS.0, LEARNED_SECS.1);
+                let l = Learned {
+                    domain,
+                    until_us: r.last_us.saturating_add(i64::from(secs) * 1_000_000),
+                };
+                self.learn(a.addr, l, r.last_us);
+            }
+        }
+        let device = if msg.response { r.dst } else { r.src };
+        if !is_device(device) {
+            return None;
+        }
+        let mut counters = Counters::default();
+        counters
+            .push("dns_answers", msg.answers.len() as u64)
+            .push("packets", r.packets);
+        Some(Finding {
+            detector: Detector::C2Contact,
+            device,
+            severity: Severity::High,
+            confidence: 0.9,
+            attack: None,
+            target: Target {
+                proto: Some(FlowRecord::PROTO_UDP),
+                dst_port: Some(53),
+                domain: Some(domain),
+                ..Target::default()
+            },
+            counters,
+            magnitude: 1,
+            since_us: r.first_us,
+        })
+    }
+
+    /// Keeps `addr` as learned; when full, drops the expired ones first (as of `now_us`),
+    /// and learns nothing new if none had expired.
+    fn learn(&mut self, addr: Addr, l: Learned, now_us: i64) {
+        if self.learned.len() >= MAX_LEARNED && !self.learned.contains_key(&addr) {
+            self.learned.retain(|_, v| v.until_us >= now_us);
+            if self.learned.len() >= MAX_LEARNED {
+                return;
+            }
+        }
+        let e = self.learned.entry(addr).or_insert(l);
+        // a later answer extends, never shortens
+        if l.until_us >= e.until_us {
+            *e = l;
+        }
     }
 
     /// A finding if `r` is contact between a device and an indicator; `is_device` says
@@ -133,12 +313,17 @@ impl Indicators {
         if self.is_empty() || !matches!(r.proto, FlowRecord::PROTO_TCP | FlowRecord::PROTO_UDP) {
             return None;
         }
-        let (device, peer, port, confidence) = if let Some((_, c)) =
-            self.matches(r.dst, r.dst_port).filter(|_| is_device(r.src))
+        let t = r.last_us;
+        let (device, peer, port, confidence, domain) = if let Some((_, c, d)) = self
+            .matches(r.dst, r.dst_port, t)
+            .filter(|_| is_device(r.src))
         {
-            (r.src, r.dst, r.dst_port, c)
-        } else if let Some((_, c)) = self.matches(r.src, r.src_port).filter(|_| is_device(r.dst)) {
-            (r.dst, r.src, r.src_port, c)
+            (r.src, r.dst, r.dst_port, c, d)
+        } else if let Some((_, c, d)) = self
+            .matches(r.src, r.src_port, t)
+            .filter(|_| is_device(r.dst))
+        {
+            (r.dst, r.src, r.src_port, c, d)
         } else {
             return None;
         };
@@ -160,6 +345,7 @@ impl Indicators {
                 peer: Some(peer),
                 proto: Some(r.proto),
                 dst_port: Some(port),
+                domain,
                 ..Target::default()
             },
             counters,
@@ -168,9 +354,9 @@ impl Indicators {
         })
     }
 
-    /// The label of the indicator matching `addr:port`.
-    pub fn label(&self, addr: Addr, port: u16) -> Option<&str> {
-        self.matches(addr, port).map(|(l, _)| l)
+    /// The label of the indicator matching `addr:port` (learned addresses as of `t_us`).
+    pub fn label(&self, addr: Addr, port: u16, t_us: i64) -> Option<&str> {
+        self.matches(addr, port, t_us).map(|(l, _, _)| l)
     }
 }
 
@@ -214,13 +400,9 @@ fn split_port(spec: &str) -> Result<(Option<String>, Option<u16>), String> {
         return Ok((Some(a.to_string()), Some(port(p)?)));
     }
     if spec.parse::<IpAddr>().is_err() && spec.parse::<Prefix>().is_err() {
-        if looks_like_domain(spec) {
-            return Err(format!(
-                "`{spec}` looks like a domain name: domain indicators are not matched yet \
-                 (give the addresses it resolves to, a prefix or `*:port`)"
-            ));
-        }
-        return Err(format!("`{spec}` is not an address, prefix or `*:port`"));
+        return Err(format!(
+            "`{spec}` is not an address, prefix, `*:port` or domain name"
+        ));
     }
     Ok((Some(spec.to_string()), None))
 }
@@ -233,40 +415,88 @@ mod tests {
     fn parses_and_matches() {
         let text = "# c2\n203.0.113.7 mirai-cnc\n203.0.113.8:48101 report\n198.51.100.0/24\n[2001:db8::66]:6667 irc\n*:48101 port-only\n\n";
         let ind = Indicators::parse(text, "c2.txt").unwrap();
+        let m = |ind: &Indicators, a, p| ind.matches(a, p, 0).map(|(l, c, _)| (l.to_string(), c));
         assert_eq!(ind.len(), 5);
         assert_eq!(
-            ind.matches(Addr::v4([203, 0, 113, 7]), 80),
-            Some(("mirai-cnc", 0.85))
+            m(&ind, Addr::v4([203, 0, 113, 7]), 80),
+            Some(("mirai-cnc".to_string(), 0.85))
         );
         assert_eq!(
-            ind.matches(Addr::v4([203, 0, 113, 8]), 48101),
-            Some(("report", 0.95))
+            m(&ind, Addr::v4([203, 0, 113, 8]), 48101),
+            Some(("report".to_string(), 0.95))
         );
-        assert_eq!(ind.matches(Addr::v4([203, 0, 113, 8]), 80), None);
+        assert_eq!(m(&ind, Addr::v4([203, 0, 113, 8]), 80), None);
         assert_eq!(
-            ind.matches(Addr::v4([198, 51, 100, 9]), 1),
-            Some(("", 0.85))
+            m(&ind, Addr::v4([198, 51, 100, 9]), 1),
+            Some(("".to_string(), 0.85))
         );
         assert_eq!(
-            ind.matches(Addr::v4([192, 0, 2, 1]), 48101),
-            Some(("port-only", 0.5))
+            m(&ind, Addr::v4([192, 0, 2, 1]), 48101),
+            Some(("port-only".to_string(), 0.5))
         );
         let v6: IpAddr = "2001:db8::66".parse().unwrap();
-        assert_eq!(ind.matches(Addr::from(v6), 6667), Some(("irc", 0.95)));
-        let err = Indicators::parse("ok.example\n", "c2.txt").unwrap_err();
+        assert_eq!(
+            m(&ind, Addr::from(v6), 6667),
+            Some(("irc".to_string(), 0.95))
+        );
+        let err = Indicators::parse("not_an_address!\n", "c2.txt").unwrap_err();
         assert!(err.to_string().contains("c2.txt:1"), "{err}");
         assert!(Indicators::parse("*:99999\n", "f").is_err());
         assert!(Indicators::parse("*:\n", "f").is_err());
-        // a domain name is refused with a reason of its own, with the file and line
-        for d in ["cnc.changeme.com", "*.bad.example"] {
-            let e = Indicators::parse(&format!("# c2\n{d} mirai\n"), "f")
-                .unwrap_err()
-                .to_string();
-            assert!(e.contains("f:2") && e.contains("domain"), "{e}");
-        }
-        let e = Indicators::parse("10.0.0.300\n", "f")
+        // a domain takes no port; errors name the file and line
+        let e = Indicators::parse("# c2\ncnc.changeme.com:23 mirai\n", "f")
             .unwrap_err()
             .to_string();
-        assert!(!e.contains("domain"), "{e}");
+        assert!(e.contains("f:2") && e.contains("no port"), "{e}");
+        assert!(Indicators::parse("10.0.0.300\n", "f").is_err());
+        assert!(Indicators::parse("bad..example\n", "f").is_err());
+    }
+
+    #[test]
+    fn domains_exact_and_wildcard() {
+        let ind = Indicators::parse(
+            "CNC.Example.com mirai-cnc\n*.bad.example dga\n203.0.113.7\n",
+            "c2.txt",
+        )
+        .unwrap();
+        assert_eq!(ind.len(), 3);
+        assert!(ind.has_domains());
+        let name = |q: &str| ind.domain(q).and_then(|i| ind.domain_name(i));
+        assert_eq!(name("cnc.example.com"), Some("cnc.example.com"));
+        // a plain name does not cover the names under it
+        assert_eq!(name("www.cnc.example.com"), None);
+        assert_eq!(name("example.com"), None);
+        // a wildcard covers its own name and every name under it
+        assert_eq!(name("bad.example"), Some("*.bad.example"));
+        assert_eq!(name("a.b.bad.example"), Some("*.bad.example"));
+        assert_eq!(name("notbad.example"), None);
+        // no domains: nothing is wanted
+        let plain = Indicators::parse("203.0.113.7\n", "f").unwrap();
+        assert!(!plain.has_domains());
+    }
+
+    #[test]
+    fn learned_addresses_are_bounded_and_expire() {
+        let mut ind = Indicators::parse("cnc.example.com\n", "f").unwrap();
+        let l = |until_us| Learned {
+            domain: 0,
+            until_us,
+        };
+        for i in 0..MAX_LEARNED as u32 {
+            ind.learn(Addr::v4(i.to_be_bytes()), l(100), 0);
+        }
+        // full of live ones: a new address is not learned, a known one is extended
+        let new = Addr::v4([250, 0, 0, 1]);
+        ind.learn(new, l(200), 50);
+        assert_eq!(ind.learned(), MAX_LEARNED);
+        assert!(ind.matches(new, 443, 60).is_none());
+        ind.learn(Addr::v4([0, 0, 0, 5]), l(300), 50);
+        assert!(ind.matches(Addr::v4([0, 0, 0, 5]), 443, 250).is_some());
+        // past their time, the expired ones make room
+        ind.learn(new, l(1_000), 150);
+        assert_eq!(ind.learned(), 2);
+        let (_, confidence, domain) = ind.matches(new, 443, 900).unwrap();
+        assert_eq!((confidence, domain), (0.9, Some(0)));
+        assert!(ind.matches(new, 443, 1_001).is_none());
     }
 }

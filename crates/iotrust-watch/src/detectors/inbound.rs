@@ -215,7 +215,7 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
             proto,
             dst_port,
             src_port,
-            mirai_ports: 0,
+            ..Target::default()
         },
         counters,
         magnitude: rate,

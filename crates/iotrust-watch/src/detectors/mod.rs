@@ -145,6 +145,9 @@ pub struct Target {
     /// Bitmask over [`mirai::PORTS`] of the ports scanned.
     #[serde(skip)]
     pub mirai_ports: u8,
+    /// The listed domain (index into the indicators' domains) a C2 contact is about.
+    #[serde(skip)]
+    pub domain: Option<u32>,
 }
 
 /// Up to eight named counters, without allocation.
