@@ -315,6 +315,242 @@ fn live_capture_in_a_network_namespace_finds_a_telnet_scanner() {
     assert_eq!(scan["samples"][0]["dst_port"], 23);
 }
 
+/// Domain indicators against a real resolver and client: in the namespaces of the live
+/// capture test, dnsmasq (in the capturing namespace) answers `cnc.example.com` with
+/// 198.18.7.50, and dig (in the subscriber's) asks for it; then a second subscriber address,
+/// which never asked, connects to 198.18.7.50:443. `iotrust watch --interface` with the
+/// domain on its indicator list must report the lookup and the contact with the answered
+/// address. Needs root, ip, tcpdump, python3, dnsmasq and dig
+/// (crates/iotrust-watch/tests/lab/PACKAGES); skipped without them outside CI.
+#[test]
+fn live_capture_finds_a_lookup_of_a_listed_domain_and_contact_with_its_address() {
+    let tools = ["ip", "tcpdump", "python3", "dnsmasq", "dig"];
+    let can = Command::new("id")
+        .arg("-u")
+        .output()
+        .ok()
+        .is_some_and(|o| o.stdout == b"0\n")
+        && tools.iter().all(|t| {
+            Command::new("sh")
+                .args(["-c", &format!("command -v {t}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+    if !can {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "DNS live test needs root and {tools:?}"
+        );
+        eprintln!("SKIPPED: needs root and {tools:?}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ind = dir.path().join("c2.txt");
+    std::fs::write(&ind, "# test list\ncnc.example.com mirai-cnc\n").unwrap();
+    let id = std::process::id();
+    let (cap, sub) = (format!("iotd-cap-{id}"), format!("iotd-sub-{id}"));
+    let _guard = Netns(vec![cap.clone(), sub.clone()]);
+    sh(&["ip", "netns", "add", &cap]);
+    sh(&["ip", "netns", "add", &sub]);
+    sh(&[
+        "ip", "-n", &cap, "link", "add", "vcap", "type", "veth", "peer", "name", "vsub", "netns",
+        &sub,
+    ]);
+    sh(&[
+        "ip",
+        "-n",
+        &cap,
+        "addr",
+        "add",
+        "10.98.0.1/24",
+        "dev",
+        "vcap",
+    ]);
+    sh(&[
+        "ip",
+        "-n",
+        &sub,
+        "addr",
+        "add",
+        "10.98.0.2/24",
+        "dev",
+        "vsub",
+    ]);
+    sh(&[
+        "ip",
+        "-n",
+        &sub,
+        "addr",
+        "add",
+        "10.98.0.3/24",
+        "dev",
+        "vsub",
+    ]);
+    for (ns, dev) in [(&cap, "vcap"), (&sub, "vsub")] {
+        sh(&["ip", "-n", ns, "link", "set", dev, "up"]);
+        sh(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+    }
+    sh(&[
+        "ip",
+        "-n",
+        &sub,
+        "route",
+        "add",
+        "default",
+        "via",
+        "10.98.0.1",
+    ]);
+    // the resolver: answers from its configuration only, never forwards
+    let pid = dir.path().join("dnsmasq.pid");
+    sh(&[
+        "ip",
+        "netns",
+        "exec",
+        &cap,
+        "dnsmasq",
+        "--no-resolv",
+        "--no-hosts",
+        "--listen-address=10.98.0.1",
+        "--bind-interfaces",
+        "--address=/cnc.example.com/198.18.7.50",
+        &format!("--pid-file={}", pid.display()),
+    ]);
+    struct Kill(PathBuf);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            if let Ok(p) = std::fs::read_to_string(&self.0) {
+                let _ = Command::new("kill").arg(p.trim()).output();
+            }
+        }
+    }
+    let _dnsmasq = Kill(pid);
+    let child = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &cap,
+            env!("CARGO_BIN_EXE_iotrust"),
+            "watch",
+        ])
+        .args(["--interface", "vcap", "--duration", "8", "--threads", "2"])
+        .arg("--indicators")
+        .arg(&ind)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2000));
+    let dig = Command::new("ip")
+        .args([
+            "netns", "exec", &sub, "dig", "+short", "+tries=3", "+time=1",
+        ])
+        .args(["-b", "10.98.0.2", "@10.98.0.1", "cnc.example.com", "A"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&dig.stdout).trim(), "198.18.7.50");
+    // another subscriber address connects to the answered address (dropped in the
+    // capturing namespace: only the SYN matters)
+    let script = "import socket\ns = socket.socket()\ns.bind(('10.98.0.3', 0))\ns.setblocking(False)\ns.connect_ex(('198.18.7.50', 443))\nimport time\ntime.sleep(0.5)\n";
+    sh(&["ip", "netns", "exec", &sub, "python3", "-c", script]);
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let opened = |device: &str| {
+        lines
+            .iter()
+            .find(|l| l["event"] == "opened" && l["device"] == device)
+            .unwrap_or_else(|| panic!("no incident for {device}: {lines:?}\n{err}"))
+    };
+    let lookup = opened("10.98.0.2");
+    assert_eq!(lookup["detector"], "c2-contact", "{lookup}");
+    assert_eq!(lookup["domains"][0], "cnc.example.com", "{lookup}");
+    assert_eq!(
+        lookup["summary"],
+        "10.98.0.2 looks up listed C2 domain cnc.example.com"
+    );
+    let contact = opened("10.98.0.3");
+    assert_eq!(contact["targets"][0]["peer"], "198.18.7.50", "{contact}");
+    assert_eq!(contact["targets"][0]["dst_port"], 443, "{contact}");
+    assert_eq!(contact["domains"][0], "cnc.example.com", "{contact}");
+}
+
+/// The same from a capture file (`--pcap`, written here): with two threads and with one,
+/// the lookup and the answer to a subscriber, then contact with the answered address by
+/// another subscriber; an unreadable payload on port 53 is no error; without domains on the
+/// list, nothing is reported.
+#[test]
+fn capture_file_finds_a_listed_domain_and_its_address() {
+    use iotrust_flow::testing::dns as wire;
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = 1_764_000_000_000_000i64;
+    let (dev, other, resolver) = ([192, 0, 2, 20], [192, 0, 2, 21], [192, 0, 2, 1]);
+    let answer = wire::response(9, "x7.bad.example", 1, &[(&[198, 18, 7, 50], 30)]);
+    let pkts = [
+        packets::ipv4(
+            dev,
+            resolver,
+            17,
+            64,
+            &packets::udp_with(40000, 53, &wire::query(9, "x7.bad.example", 1)),
+        ),
+        packets::ipv4(
+            resolver,
+            dev,
+            17,
+            64,
+            &packets::udp_with(53, 40000, &answer),
+        ),
+        packets::ipv4(
+            dev,
+            resolver,
+            17,
+            64,
+            &packets::udp_with(40001, 53, b"\xff\xff"),
+        ),
+        packets::ipv4_tcp(other, [198, 18, 7, 50], 50000, 443, 1, 0x02, 64),
+    ];
+    let mut w = PcapWriter::new(iotrust_flow::link_type::RAW, false, false);
+    for (i, p) in pkts.iter().enumerate() {
+        w.packet(t0 + i as i64 * 1_000_000, p, p.len() as u32);
+    }
+    let file = dir.path().join("dns.pcap");
+    std::fs::write(&file, w.finish()).unwrap();
+    let ind = dir.path().join("c2.txt");
+    std::fs::write(&ind, "*.bad.example dga\n").unwrap();
+    let plain = dir.path().join("plain.txt");
+    std::fs::write(&plain, "203.0.113.9\n").unwrap();
+    let run = |list: &Path, threads: &str| {
+        let o = Command::new(env!("CARGO_BIN_EXE_iotrust"))
+            .args(["watch", "--threads", threads, "--pcap"])
+            .arg(&file)
+            .arg("--indicators")
+            .arg(list)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let out = run(&ind, "2");
+    assert_eq!(out, run(&ind, "1"));
+    let summaries: Vec<String> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["summary"].to_string())
+        .collect();
+    assert_eq!(
+        summaries,
+        [
+            "\"192.0.2.20 looks up listed C2 domain *.bad.example\"",
+            "\"192.0.2.21 contacts C2 198.18.7.50:443, an address of listed domain *.bad.example\"",
+        ],
+        "{out}"
+    );
+    assert_eq!(run(&plain, "2"), "");
+}
+
 // --- softflowd (Debian) turns captures into NetFlow v5, v9 and IPFIX and sends them, live,
 // to `iotrust watch --netflow` on loopback; the incidents must be the ones `iotrust watch
 // --pcap` finds in the same capture. Two real captures (shared/data/pcap: a spoofed SYN
