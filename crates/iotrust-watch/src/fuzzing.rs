@@ -5,7 +5,10 @@
 //! [`Sharded`] engine of 2 shards, whose events must be identical (no bound is reached:
 //! the input is at most a few thousand records). Properties: no panic, bounded state, the
 //! sharded merge equals the single engine, every event serializes, every proposal renders.
+//! Some records come with a DNS message about a listed domain or not (queries and answers
+//! whose addresses other records then contact), through `observe_with_dns`.
 
+use iotrust_flow::dns::{Answer, DnsMessage, Question};
 use iotrust_flow::{Addr, FlowRecord, SourceKind, TcpFlags};
 
 use crate::{
@@ -88,6 +91,39 @@ fn record(b: &[u8], t: &mut i64) -> FlowRecord {
     r
 }
 
+/// A DNS message for record `r` when the chunk asks for one: a query or an answer for one
+/// of three names (two listed), answering with addresses the records use.
+fn dns(b: &[u8], r: &FlowRecord) -> Option<DnsMessage> {
+    if le(b, 17) & 2 == 0 {
+        return None;
+    }
+    let names = ["cnc.example.com", "x.dga.example", "fine.example.org"];
+    let response = le(b, 18) & 1 == 1;
+    let answers = if response {
+        [r.src, r.dst, Addr::v4([198, 51, le(b, 19) as u8, 7])]
+            .into_iter()
+            .take((le(b, 19) % 4) as usize)
+            .map(|addr| Answer {
+                name: names[0].to_string(),
+                addr,
+                ttl: (le(b, 16) as u32) << 4,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Some(DnsMessage {
+        id: 1,
+        response,
+        rcode: 0,
+        question: Some(Question {
+            name: names[(le(b, 18) >> 1) as usize % names.len()].to_string(),
+            qtype: 1,
+        }),
+        answers,
+    })
+}
+
 /// The fuzz target's body.
 pub fn records(data: &[u8]) {
     let mut cfg = Config {
@@ -113,7 +149,13 @@ pub fn records(data: &[u8]) {
     cfg.baseline.min_pps = 1;
     cfg.baseline.min_observed = 1;
     cfg.baseline.bin_secs = 1;
-    let ind = || Indicators::parse("*:48101\n192.0.2.3\n[2001:db8::1]:23\n", "c2").ok();
+    let ind = || {
+        Indicators::parse(
+            "*:48101\n192.0.2.3\n[2001:db8::1]:23\ncnc.example.com\n*.dga.example\n",
+            "c2",
+        )
+        .ok()
+    };
     let subs = || Subscribers::parse("192.0.2.0/29,a\n::/0,b\n", "s").ok();
     let (Some(i1), Some(i2), Some(s1), Some(s2)) = (ind(), ind(), subs(), subs()) else {
         return;
@@ -127,12 +169,20 @@ pub fn records(data: &[u8]) {
     let mut b = JsonLines::new(Vec::new());
     for chunk in data.chunks(20).take(4096) {
         let r = record(chunk, &mut t);
-        single.observe(&r);
+        let msg = dns(chunk, &r);
+        match &msg {
+            Some(m) => single.observe_with_dns(&r, m),
+            None => single.observe(&r),
+        }
         for e in single.drain_events() {
             let _ = a.write(&e);
             let _ = propose(&e.incident);
         }
-        if sharded.observe(&r).is_err() {
+        let fed = match &msg {
+            Some(m) => sharded.observe_with_dns(&r, m),
+            None => sharded.observe(&r),
+        };
+        if fed.is_err() {
             return;
         }
         for e in sharded.drain_events() {
