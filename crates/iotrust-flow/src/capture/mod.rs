@@ -108,7 +108,9 @@ pub struct CaptureReader<R> {
     reported: BTreeSet<(u32, u32)>,
     /// Read DNS messages (UDP port 53) for [`CaptureReader::take_dns`].
     dns: bool,
-    last_dns: Option<Result<DnsMessage, DnsError>>,
+    /// Where the last record's UDP header and payload lie in the packet buffer, when it was a
+    /// datagram to or from port 53 (read by [`CaptureReader::take_dns`], not before).
+    dns_l4: Option<(usize, usize)>,
 }
 
 /// Reports of unsupported link types kept per file; past this, packets are still counted.
@@ -152,7 +154,7 @@ impl<R: Read> CaptureReader<R> {
             done: false,
             reported: BTreeSet::new(),
             dns: false,
-            last_dns: None,
+            dns_l4: None,
         })
     }
 
@@ -192,7 +194,8 @@ impl<R: Read> CaptureReader<R> {
     /// UDP packet to or from port 53 and [`CaptureReader::with_dns`] was asked: the message,
     /// or why its payload is not one.
     pub fn take_dns(&mut self) -> Option<Result<DnsMessage, DnsError>> {
-        self.last_dns.take()
+        let (start, end) = self.dns_l4.take()?;
+        Some(udp_dns(self.data().get(start..end).unwrap_or_default()))
     }
 
     /// Counters so far: `units` are packets.
@@ -287,17 +290,19 @@ impl<R: Read> Iterator for CaptureReader<R> {
                 number: m.number,
                 offset: m.offset,
             };
-            self.last_dns = None;
+            if self.dns {
+                self.dns_l4 = None;
+            }
             match decode_frame(m.link_type, self.data(), m.orig_len, &mut rec) {
                 Ok(Frame::Ip { l4 }) => {
                     if self.dns
                         && rec.proto == FlowRecord::PROTO_UDP
                         && (rec.src_port == 53 || rec.dst_port == 53)
                     {
-                        // the UDP length bounds the payload (the IP length bounded `l4`)
-                        let end = usize::from(be_u16(l4, 4).unwrap_or(0)).clamp(8, l4.len().max(8));
-                        let payload = l4.get(8..end).unwrap_or_default();
-                        self.last_dns = Some(crate::dns::parse(payload));
+                        // `l4` lies inside the packet buffer: its place there, for later
+                        let base = self.data().as_ptr() as usize;
+                        let start = (l4.as_ptr() as usize).wrapping_sub(base);
+                        self.dns_l4 = Some((start, start.saturating_add(l4.len())));
                     }
                     self.stats.record();
                     return Some(Ok(rec));
@@ -323,6 +328,15 @@ impl<R: Read> Iterator for CaptureReader<R> {
             }
         }
     }
+}
+
+/// The DNS message in a UDP datagram (`l4`: its header and payload, cut to the IP length);
+/// out of line, so that the per-packet path stays small.
+#[inline(never)]
+fn udp_dns(l4: &[u8]) -> Result<DnsMessage, DnsError> {
+    // the UDP length bounds the payload
+    let end = usize::from(be_u16(l4, 4).unwrap_or(0)).clamp(8, l4.len().max(8));
+    crate::dns::parse(l4.get(8..end).unwrap_or_default())
 }
 
 #[cfg(test)]
