@@ -187,19 +187,15 @@ impl Drop for Netns {
     }
 }
 
-/// Live capture (`--interface`) inside two network namespaces the test creates, joined by
-/// a veth pair: a "subscriber" namespace opens telnet connections to 120 addresses through
-/// the other, where `iotrust watch --interface` captures on its end of the pair and must
-/// report the scanner. Needs root, `ip` (iproute2), tcpdump and python3
-/// (crates/iotrust-watch/tests/lab/PACKAGES); skipped without them outside CI.
-#[test]
-fn live_capture_in_a_network_namespace_finds_a_telnet_scanner() {
+/// True if the test runs as root and every tool is on the path; outside CI a test that cannot
+/// run says so and passes, in CI it fails.
+fn can_run(what: &str, tools: &[&str]) -> bool {
     let can = Command::new("id")
         .arg("-u")
         .output()
         .ok()
         .is_some_and(|o| o.stdout == b"0\n")
-        && ["ip", "tcpdump", "python3"].iter().all(|t| {
+        && tools.iter().all(|t| {
             Command::new("sh")
                 .args(["-c", &format!("command -v {t}")])
                 .output()
@@ -208,62 +204,59 @@ fn live_capture_in_a_network_namespace_finds_a_telnet_scanner() {
     if !can {
         assert!(
             std::env::var_os("CI").is_none(),
-            "live capture test needs root, ip, tcpdump, python3"
+            "{what} needs root and {tools:?}"
         );
-        eprintln!("SKIPPED: needs root, ip, tcpdump and python3");
-        return;
+        eprintln!("SKIPPED: {what} needs root and {tools:?}");
     }
+    can
+}
+
+/// `iotrust watch` inside network namespace `ns`.
+fn watch_in(ns: &str) -> Command {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", ns, env!("CARGO_BIN_EXE_iotrust"), "watch"]);
+    c
+}
+
+/// Two network namespaces named after `tag` and this process, joined by a veth pair
+/// (`vcap` in the capturing one with `cap_addr`, `vsub` in the subscriber's with
+/// `sub_addrs`), the subscriber's default route through the capturing one. Returns their
+/// names and the guard that removes them.
+fn veth_pair(tag: &str, cap_addr: &str, sub_addrs: &[&str]) -> (String, String, Netns) {
     let id = std::process::id();
-    let (cap, sub) = (format!("iotw-cap-{id}"), format!("iotw-sub-{id}"));
-    let _guard = Netns(vec![cap.clone(), sub.clone()]);
+    let (cap, sub) = (format!("{tag}-cap-{id}"), format!("{tag}-sub-{id}"));
+    let guard = Netns(vec![cap.clone(), sub.clone()]);
     sh(&["ip", "netns", "add", &cap]);
     sh(&["ip", "netns", "add", &sub]);
     sh(&[
         "ip", "-n", &cap, "link", "add", "vcap", "type", "veth", "peer", "name", "vsub", "netns",
         &sub,
     ]);
-    sh(&[
-        "ip",
-        "-n",
-        &cap,
-        "addr",
-        "add",
-        "10.99.0.1/24",
-        "dev",
-        "vcap",
-    ]);
-    sh(&[
-        "ip",
-        "-n",
-        &sub,
-        "addr",
-        "add",
-        "10.99.0.2/24",
-        "dev",
-        "vsub",
-    ]);
+    sh(&["ip", "-n", &cap, "addr", "add", cap_addr, "dev", "vcap"]);
+    for a in sub_addrs {
+        sh(&["ip", "-n", &sub, "addr", "add", a, "dev", "vsub"]);
+    }
     for (ns, dev) in [(&cap, "vcap"), (&sub, "vsub")] {
         sh(&["ip", "-n", ns, "link", "set", dev, "up"]);
         sh(&["ip", "-n", ns, "link", "set", "lo", "up"]);
     }
-    sh(&[
-        "ip",
-        "-n",
-        &sub,
-        "route",
-        "add",
-        "default",
-        "via",
-        "10.99.0.1",
-    ]);
-    let mut child = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &cap,
-            env!("CARGO_BIN_EXE_iotrust"),
-            "watch",
-        ])
+    let gw = cap_addr.split('/').next().unwrap_or(cap_addr);
+    sh(&["ip", "-n", &sub, "route", "add", "default", "via", gw]);
+    (cap, sub, guard)
+}
+
+/// Live capture (`--interface`) inside two network namespaces the test creates, joined by
+/// a veth pair: a "subscriber" namespace opens telnet connections to 120 addresses through
+/// the other, where `iotrust watch --interface` captures on its end of the pair and must
+/// report the scanner. Needs root, `ip` (iproute2), tcpdump and python3
+/// (crates/iotrust-watch/tests/lab/PACKAGES); skipped without them outside CI.
+#[test]
+fn live_capture_in_a_network_namespace_finds_a_telnet_scanner() {
+    if !can_run("live capture test", &["ip", "tcpdump", "python3"]) {
+        return;
+    }
+    let (cap, sub, _guard) = veth_pair("iotw", "10.99.0.1/24", &["10.99.0.2/24"]);
+    let mut child = watch_in(&cap)
         .args(["--interface", "vcap", "--duration", "10", "--threads", "2"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -324,82 +317,16 @@ fn live_capture_in_a_network_namespace_finds_a_telnet_scanner() {
 /// (crates/iotrust-watch/tests/lab/PACKAGES); skipped without them outside CI.
 #[test]
 fn live_capture_finds_a_lookup_of_a_listed_domain_and_contact_with_its_address() {
-    let tools = ["ip", "tcpdump", "python3", "dnsmasq", "dig"];
-    let can = Command::new("id")
-        .arg("-u")
-        .output()
-        .ok()
-        .is_some_and(|o| o.stdout == b"0\n")
-        && tools.iter().all(|t| {
-            Command::new("sh")
-                .args(["-c", &format!("command -v {t}")])
-                .output()
-                .is_ok_and(|o| o.status.success())
-        });
-    if !can {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "DNS live test needs root and {tools:?}"
-        );
-        eprintln!("SKIPPED: needs root and {tools:?}");
+    if !can_run(
+        "DNS live test",
+        &["ip", "tcpdump", "python3", "dnsmasq", "dig"],
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let ind = dir.path().join("c2.txt");
     std::fs::write(&ind, "# test list\ncnc.example.com mirai-cnc\n").unwrap();
-    let id = std::process::id();
-    let (cap, sub) = (format!("iotd-cap-{id}"), format!("iotd-sub-{id}"));
-    let _guard = Netns(vec![cap.clone(), sub.clone()]);
-    sh(&["ip", "netns", "add", &cap]);
-    sh(&["ip", "netns", "add", &sub]);
-    sh(&[
-        "ip", "-n", &cap, "link", "add", "vcap", "type", "veth", "peer", "name", "vsub", "netns",
-        &sub,
-    ]);
-    sh(&[
-        "ip",
-        "-n",
-        &cap,
-        "addr",
-        "add",
-        "10.98.0.1/24",
-        "dev",
-        "vcap",
-    ]);
-    sh(&[
-        "ip",
-        "-n",
-        &sub,
-        "addr",
-        "add",
-        "10.98.0.2/24",
-        "dev",
-        "vsub",
-    ]);
-    sh(&[
-        "ip",
-        "-n",
-        &sub,
-        "addr",
-        "add",
-        "10.98.0.3/24",
-        "dev",
-        "vsub",
-    ]);
-    for (ns, dev) in [(&cap, "vcap"), (&sub, "vsub")] {
-        sh(&["ip", "-n", ns, "link", "set", dev, "up"]);
-        sh(&["ip", "-n", ns, "link", "set", "lo", "up"]);
-    }
-    sh(&[
-        "ip",
-        "-n",
-        &sub,
-        "route",
-        "add",
-        "default",
-        "via",
-        "10.98.0.1",
-    ]);
+    let (cap, sub, _guard) = veth_pair("iotd", "10.98.0.1/24", &["10.98.0.2/24", "10.98.0.3/24"]);
     // the resolver: answers from its configuration only, never forwards
     let pid = dir.path().join("dnsmasq.pid");
     sh(&[
@@ -424,14 +351,7 @@ fn live_capture_finds_a_lookup_of_a_listed_domain_and_contact_with_its_address()
         }
     }
     let _dnsmasq = Kill(pid);
-    let child = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &cap,
-            env!("CARGO_BIN_EXE_iotrust"),
-            "watch",
-        ])
+    let child = watch_in(&cap)
         .args(["--interface", "vcap", "--duration", "8", "--threads", "2"])
         .arg("--indicators")
         .arg(&ind)
