@@ -50,6 +50,16 @@ pub fn shard_of(addr: Addr, n: usize) -> usize {
     ((high * n as u128) >> 32) as usize
 }
 
+/// The shards (of `n`) owning the record's source and destination, for the sides whose
+/// address is local.
+#[inline(always)]
+fn owners(local: &LocalNets, r: &FlowRecord, n: usize) -> (Option<usize>, Option<usize>) {
+    (
+        local.contains(r.src).then(|| shard_of(r.src, n)),
+        local.contains(r.dst).then(|| shard_of(r.dst, n)),
+    )
+}
+
 /// Records handed to every worker at once (shared, read-only while in flight): each record
 /// is stored once, and each shard gets the positions of its records.
 #[derive(Default)]
@@ -224,21 +234,11 @@ impl Sharded {
     /// Takes one record. Events come out of [`Sharded::drain_events`] after the batch
     /// holding it has run (at once with one shard; call [`Sharded::sync`] to force it).
     pub fn observe(&mut self, r: &FlowRecord) -> Result<(), ShardStopped> {
-        self.take(r, None)
-    }
-
-    /// [`Sharded::observe`] and [`Sharded::observe_with_dns`]: `msg` is a DNS message about
-    /// a listed domain.
-    #[inline]
-    fn take(&mut self, r: &FlowRecord, msg: Option<&DnsMessage>) -> Result<(), ShardStopped> {
         self.seq += 1;
         let n = self.n;
         match &mut self.engine {
             Engine::Inline(w) => {
-                match msg {
-                    Some(m) => w.observe_with_dns(r, m),
-                    None => w.observe(r),
-                }
+                w.observe(r);
                 if w.has_events() {
                     self.out.extend(w.drain_events());
                 }
@@ -247,48 +247,25 @@ impl Sharded {
             Engine::Threads { pending, .. } => {
                 // Only local addresses have state, and a C2 contact's device is local: a
                 // side whose address is not local finds nothing, and is not sent at all.
-                let s = self.local.contains(r.src).then(|| shard_of(r.src, n));
-                let d = self.local.contains(r.dst).then(|| shard_of(r.dst, n));
-                // both below BATCH (a batch is handed out at BATCH records taken); the
-                // records taken since the batch began are `queued`
-                let at = u32::try_from(pending.records.len()).unwrap_or(u32::MAX);
-                let offset = u32::try_from(self.queued).unwrap_or(u32::MAX);
-                match msg {
-                    None if s.is_some() || d.is_some() => {
-                        // (shard, sides) for each shard the record goes to
-                        let to = match (s, d) {
-                            (Some(s), Some(d)) if s == d => [Some((s, Sides::BOTH)), None],
-                            _ => [s.map(|s| (s, Sides::SRC)), d.map(|d| (d, Sides::DST))],
-                        };
-                        pending.records.push(*r);
-                        for (shard, sides) in to.into_iter().flatten() {
-                            if let Some(route) = pending.routes.get_mut(shard) {
-                                route.push(Route {
-                                    at,
-                                    offset,
-                                    sides,
-                                    dns: NO_DNS,
-                                });
-                            }
-                        }
-                    }
-                    None => {}
-                    // every shard learns the answered addresses at this place in the stream;
-                    // the shards of the local sides also run the record's detectors
-                    Some(m) => {
-                        let dns = u32::try_from(pending.dns.len()).unwrap_or(NO_DNS);
-                        pending.records.push(*r);
-                        pending.dns.push(m.clone());
-                        for (shard, routes) in pending.routes.iter_mut().enumerate() {
-                            let sides = Sides {
-                                src: s == Some(shard),
-                                dst: d == Some(shard),
-                            };
-                            routes.push(Route {
+                let (s, d) = owners(&self.local, r, n);
+                // (shard, sides) for each shard the record goes to
+                let to = match (s, d) {
+                    (Some(s), Some(d)) if s == d => [Some((s, Sides::BOTH)), None],
+                    _ => [s.map(|s| (s, Sides::SRC)), d.map(|d| (d, Sides::DST))],
+                };
+                if s.is_some() || d.is_some() {
+                    // both below BATCH (a batch is handed out at BATCH records taken); the
+                    // records taken since the batch began are `queued`
+                    let at = u32::try_from(pending.records.len()).unwrap_or(u32::MAX);
+                    let offset = u32::try_from(self.queued).unwrap_or(u32::MAX);
+                    pending.records.push(*r);
+                    for (shard, sides) in to.into_iter().flatten() {
+                        if let Some(route) = pending.routes.get_mut(shard) {
+                            route.push(Route {
                                 at,
                                 offset,
                                 sides,
-                                dns,
+                                dns: NO_DNS,
                             });
                         }
                     }
@@ -334,8 +311,45 @@ impl Sharded {
         r: &FlowRecord,
         msg: &DnsMessage,
     ) -> Result<(), ShardStopped> {
-        let listed = self.indicators.wants(msg).then_some(msg);
-        self.take(r, listed)
+        if !self.indicators.wants(msg) {
+            return self.observe(r);
+        }
+        self.seq += 1;
+        let n = self.n;
+        match &mut self.engine {
+            Engine::Inline(w) => {
+                w.observe_with_dns(r, msg);
+                if w.has_events() {
+                    self.out.extend(w.drain_events());
+                }
+                Ok(())
+            }
+            Engine::Threads { pending, .. } => {
+                let (s, d) = owners(&self.local, r, n);
+                let at = u32::try_from(pending.records.len()).unwrap_or(u32::MAX);
+                let offset = u32::try_from(self.queued).unwrap_or(u32::MAX);
+                let dns = u32::try_from(pending.dns.len()).unwrap_or(NO_DNS);
+                pending.records.push(*r);
+                pending.dns.push(msg.clone());
+                for (shard, routes) in pending.routes.iter_mut().enumerate() {
+                    let sides = Sides {
+                        src: s == Some(shard),
+                        dst: d == Some(shard),
+                    };
+                    routes.push(Route {
+                        at,
+                        offset,
+                        sides,
+                        dns,
+                    });
+                }
+                self.queued += 1;
+                if self.queued >= BATCH {
+                    self.dispatch()?;
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Waits for the oldest batch in flight, if any, and merges its events.
