@@ -198,7 +198,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
             .unwrap_or(1)
     });
     // DNS messages are read from packets only when there are domains to match
-    let dns = indicators.has_domains();
+    let dns = !indicators.domains().is_empty();
     let mut engine = Sharded::new(cfg, threads, indicators, subscribers);
     let sink: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(std::io::BufWriter::new(

@@ -27,7 +27,7 @@ use std::thread::JoinHandle;
 use iotrust_flow::dns::DnsMessage;
 use iotrust_flow::{Addr, FlowRecord};
 
-use crate::detectors::c2::Indicators;
+use crate::detectors::c2::{Domains, Indicators};
 use crate::incident::{Event, EventKind, Incident};
 use crate::net::LocalNets;
 use crate::subscribers::Subscribers;
@@ -153,8 +153,8 @@ pub struct Sharded {
     queued: usize,
     out: VecDeque<Event>,
     max_incidents: usize,
-    /// The indicators as loaded (which DNS messages concern them).
-    indicators: Indicators,
+    /// The listed domains (which DNS messages concern the indicators).
+    domains: Domains,
 }
 
 impl Sharded {
@@ -165,8 +165,9 @@ impl Sharded {
         let local = LocalNets::new(&cfg.local_networks);
         let max_incidents = cfg.max_incidents.max(1);
         if n == 1 {
+            let domains = indicators.domains().clone();
             let w = Watch::new(cfg)
-                .with_indicators(indicators.clone())
+                .with_indicators(indicators)
                 .with_subscribers(subscribers);
             return Sharded {
                 engine: Engine::Inline(Box::new(w)),
@@ -176,7 +177,7 @@ impl Sharded {
                 queued: 0,
                 out: VecDeque::new(),
                 max_incidents,
-                indicators,
+                domains,
             };
         }
         let mut part = cfg.clone();
@@ -222,7 +223,7 @@ impl Sharded {
             queued: 0,
             out: VecDeque::new(),
             max_incidents,
-            indicators,
+            domains: indicators.domains().clone(),
         }
     }
 
@@ -299,7 +300,7 @@ impl Sharded {
     /// True if `msg` (a DNS message read from a packet) is about a listed domain: what
     /// [`Sharded::observe_with_dns`] is for.
     pub fn wants_dns(&self, msg: &DnsMessage) -> bool {
-        self.indicators.wants(msg)
+        self.domains.wants(msg)
     }
 
     /// Takes one record whose packet carried the DNS message `msg` ([`Watch::observe_with_dns`]).
@@ -311,7 +312,7 @@ impl Sharded {
         r: &FlowRecord,
         msg: &DnsMessage,
     ) -> Result<(), ShardStopped> {
-        if !self.indicators.wants(msg) {
+        if !self.domains.wants(msg) {
             return self.observe(r);
         }
         self.seq += 1;

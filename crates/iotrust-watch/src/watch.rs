@@ -218,7 +218,7 @@ impl Watch {
         else {
             return;
         };
-        let name = f.target.domain.and_then(|i| self.indicators.domain_name(i));
+        let name = self.indicators.domains().of(&f);
         let subscriber = self.subscribers.lookup(f.device);
         if let Some(e) = self.book.record_named(&f, r, subscriber, name) {
             self.emitted += 1;
@@ -324,7 +324,7 @@ impl Watch {
         let (events, slots, emitted) = (&mut self.events, &mut self.slots, &mut self.emitted);
         let mut emit = |slot: u8, f: &Option<Finding>| {
             let Some(f) = f else { return };
-            let name = f.target.domain.and_then(|i| indicators.domain_name(i));
+            let name = indicators.domains().of(f);
             if let Some(e) = book.record_named(f, r, subscribers.lookup(f.device), name) {
                 *emitted += 1;
                 events.push(e);

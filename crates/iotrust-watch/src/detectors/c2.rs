@@ -56,6 +56,7 @@ use iotrust_flow::{Addr, FlowRecord};
 
 use super::{Counters, Detector, Finding, Severity, Target};
 use crate::error::Error;
+use crate::fasthash::FoldState;
 use crate::net::{Prefix, PrefixMap};
 
 /// One indicator's label and port (`None` = any port).
@@ -74,12 +75,145 @@ struct Domain {
     wildcard: bool,
 }
 
-/// An address answered for a listed domain (index into [`Indicators::domains`]).
+/// The listed domains, in file order (findings name one by its index), found by name.
+#[derive(Clone, Debug, Default)]
+pub struct Domains {
+    list: Vec<Domain>,
+    /// A name (without `*.`) to its index in `list`.
+    by_name: HashMap<String, u32>,
+}
+
+impl Domains {
+    /// Adds `spec` (`name` or `*.name`); a name listed twice keeps its index and takes the
+    /// later line.
+    fn add(&mut self, spec: &str, label: String) -> Result<(), String> {
+        let next = u32::try_from(self.list.len()).map_err(|_| "too many domains".to_string())?;
+        let name = spec.trim_start_matches("*.").to_ascii_lowercase();
+        let i = *self.by_name.entry(name).or_insert(next);
+        let d = Domain {
+            name: spec.to_ascii_lowercase(),
+            label,
+            wildcard: spec.starts_with("*."),
+        };
+        match self.list.get_mut(i as usize) {
+            Some(old) => *old = d,
+            None => self.list.push(d),
+        }
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The listed domain `qname` (lower case, as [`iotrust_flow::dns`] gives it) falls
+    /// under: itself, or the nearest wildcard above it.
+    pub fn find(&self, qname: &str) -> Option<u32> {
+        if let Some(&i) = self.by_name.get(qname) {
+            return Some(i);
+        }
+        let mut rest = qname;
+        while let Some((_, parent)) = rest.split_once('.') {
+            if let Some(&i) = self.by_name.get(parent) {
+                if self.list.get(i as usize).is_some_and(|d| d.wildcard) {
+                    return Some(i);
+                }
+            }
+            rest = parent;
+        }
+        None
+    }
+
+    /// A listed domain as written in the file (`*.example.net` for a wildcard).
+    pub fn name(&self, i: u32) -> Option<&str> {
+        self.list.get(i as usize).map(|d| d.name.as_str())
+    }
+
+    /// The listed domain a finding is about, if any.
+    pub fn of(&self, f: &Finding) -> Option<&str> {
+        self.name(f.target.domain?)
+    }
+
+    fn label(&self, i: u32) -> &str {
+        self.list.get(i as usize).map_or("", |d| d.label.as_str())
+    }
+
+    /// True if the message is about a listed domain (what [`Indicators::observe_dns`]
+    /// acts on).
+    pub fn wants(&self, msg: &DnsMessage) -> bool {
+        !self.is_empty()
+            && msg
+                .question
+                .as_ref()
+                .is_some_and(|q| self.find(&q.name).is_some())
+    }
+}
+
+/// An address answered for a listed domain (index into [`Domains`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Learned {
     domain: u32,
     /// Record time (µs) after which it is no longer an indicator.
     until_us: i64,
+}
+
+/// Addresses answered for listed domains, at most [`MAX_LEARNED`]: looked up for both sides
+/// of every record once one is held (the engine's keyed hasher), and, when full, purged of
+/// the expired ones only if some may have expired (the earliest expiry is kept), so that a
+/// flood of new answers costs no scan each.
+#[derive(Clone, Debug)]
+struct LearnedSet {
+    map: HashMap<Addr, Learned, FoldState>,
+    /// No entry expires before this (a lower bound: an extended entry leaves it early).
+    earliest_us: i64,
+}
+
+impl Default for LearnedSet {
+    fn default() -> Self {
+        LearnedSet {
+            map: HashMap::default(),
+            earliest_us: i64::MAX,
+        }
+    }
+}
+
+impl LearnedSet {
+    /// The entry for `addr` if still valid at record time `t_us`.
+    #[inline]
+    fn get(&self, addr: Addr, t_us: i64) -> Option<Learned> {
+        if self.map.is_empty() {
+            return None;
+        }
+        self.map.get(&addr).filter(|l| t_us <= l.until_us).copied()
+    }
+
+    /// Keeps `addr` as learned; when full, drops the expired ones first (as of `now_us`),
+    /// and learns nothing new if none had expired.
+    fn learn(&mut self, addr: Addr, l: Learned, now_us: i64) {
+        if self.map.len() >= MAX_LEARNED && !self.map.contains_key(&addr) {
+            if now_us <= self.earliest_us {
+                return;
+            }
+            let mut earliest = i64::MAX;
+            self.map.retain(|_, v| {
+                let keep = v.until_us >= now_us;
+                if keep {
+                    earliest = earliest.min(v.until_us);
+                }
+                keep
+            });
+            self.earliest_us = earliest;
+            if self.map.len() >= MAX_LEARNED {
+                return;
+            }
+        }
+        self.earliest_us = self.earliest_us.min(l.until_us);
+        let e = self.map.entry(addr).or_insert(l);
+        // a later answer extends, never shortens
+        if l.until_us >= e.until_us {
+            *e = l;
+        }
+    }
 }
 
 /// Addresses learned from DNS answers, at most.
@@ -92,10 +226,8 @@ const LEARNED_SECS: (u32, u32) = (300, 86_400);
 pub struct Indicators {
     prefixes: PrefixMap<Entry>,
     ports: HashMap<u16, String>,
-    /// Listed domains, in file order; `by_name` maps a name (without `*.`) to its index.
-    domains: Vec<Domain>,
-    by_name: HashMap<String, u32>,
-    learned: HashMap<Addr, Learned>,
+    domains: Domains,
+    learned: LearnedSet,
     count: usize,
 }
 
@@ -117,21 +249,7 @@ impl Indicators {
                 message,
             };
             if looks_like_domain(spec) {
-                let wildcard = spec.starts_with("*.");
-                let name = spec.trim_start_matches("*.").to_ascii_lowercase();
-                let next = u32::try_from(ind.domains.len())
-                    .map_err(|_| err("too many domains".to_string()))?;
-                // a name listed twice: the later line wins
-                let i = *ind.by_name.entry(name).or_insert(next);
-                let d = Domain {
-                    name: spec.to_ascii_lowercase(),
-                    label,
-                    wildcard,
-                };
-                match ind.domains.get_mut(i as usize) {
-                    Some(old) => *old = d,
-                    None => ind.domains.push(d),
-                }
+                ind.domains.add(spec, label).map_err(err)?;
                 ind.count += 1;
                 continue;
             }
@@ -187,11 +305,8 @@ impl Indicators {
                 return Some((&e.label, 0.95, None));
             }
         }
-        if !self.learned.is_empty() {
-            if let Some(l) = self.learned.get(&addr).filter(|l| t_us <= l.until_us) {
-                let d = self.domains.get(l.domain as usize);
-                return Some((d.map_or("", |d| d.label.as_str()), 0.9, Some(l.domain)));
-            }
+        if let Some(l) = self.learned.get(addr, t_us) {
+            return Some((self.domains.label(l.domain), 0.9, Some(l.domain)));
         }
         if let Some(e) = listed {
             if e.ports.contains(&None) {
@@ -201,47 +316,14 @@ impl Indicators {
         self.ports.get(&port).map(|l| (l.as_str(), 0.5, None))
     }
 
-    /// True if the list names domains.
-    pub fn has_domains(&self) -> bool {
-        !self.domains.is_empty()
-    }
-
-    /// The listed domain `qname` (lower case, as [`iotrust_flow::dns`] gives it) falls
-    /// under: itself, or the nearest wildcard above it.
-    pub fn domain(&self, qname: &str) -> Option<u32> {
-        if let Some(&i) = self.by_name.get(qname) {
-            return Some(i);
-        }
-        let mut rest = qname;
-        while let Some((_, parent)) = rest.split_once('.') {
-            if let Some(&i) = self.by_name.get(parent) {
-                if self.domains.get(i as usize).is_some_and(|d| d.wildcard) {
-                    return Some(i);
-                }
-            }
-            rest = parent;
-        }
-        None
-    }
-
-    /// A listed domain as written in the file (`*.example.net` for a wildcard).
-    pub fn domain_name(&self, i: u32) -> Option<&str> {
-        self.domains.get(i as usize).map(|d| d.name.as_str())
-    }
-
-    /// True if the message is about a listed domain (what [`Indicators::observe_dns`]
-    /// acts on).
-    pub fn wants(&self, msg: &DnsMessage) -> bool {
-        self.has_domains()
-            && msg
-                .question
-                .as_ref()
-                .is_some_and(|q| self.domain(&q.name).is_some())
+    /// The listed domains.
+    pub fn domains(&self) -> &Domains {
+        &self.domains
     }
 
     /// Addresses learned from DNS answers now held (some may have expired).
     pub fn learned(&self) -> usize {
-        self.learned.len()
+        self.learned.map.len()
     }
 
     /// A DNS message seen in the packet of record `r`: for a listed domain, the addresses
@@ -254,7 +336,7 @@ impl Indicators {
         is_device: impl Fn(Addr) -> bool,
     ) -> Option<Finding> {
         let q = msg.question.as_ref()?;
-        let domain = self.domain(&q.name)?;
+        let domain = self.domains.find(&q.name)?;
         if msg.response {
             for a in &msg.answers {
                 let secs = a.ttl.clamp(LEARNED_SECS.0, LEARNED_SECS.1);
@@ -262,7 +344,7 @@ impl Indicators {
                     domain,
                     until_us: r.last_us.saturating_add(i64::from(secs) * 1_000_000),
                 };
-                self.learn(a.addr, l, r.last_us);
+                self.learned.learn(a.addr, l, r.last_us);
             }
         }
         let device = if msg.response { r.dst } else { r.src };
@@ -289,22 +371,6 @@ impl Indicators {
             magnitude: 1,
             since_us: r.first_us,
         })
-    }
-
-    /// Keeps `addr` as learned; when full, drops the expired ones first (as of `now_us`),
-    /// and learns nothing new if none had expired.
-    fn learn(&mut self, addr: Addr, l: Learned, now_us: i64) {
-        if self.learned.len() >= MAX_LEARNED && !self.learned.contains_key(&addr) {
-            self.learned.retain(|_, v| v.until_us >= now_us);
-            if self.learned.len() >= MAX_LEARNED {
-                return;
-            }
-        }
-        let e = self.learned.entry(addr).or_insert(l);
-        // a later answer extends, never shortens
-        if l.until_us >= e.until_us {
-            *e = l;
-        }
     }
 
     /// A finding if `r` is contact between a device and an indicator; `is_device` says
@@ -460,8 +526,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ind.len(), 3);
-        assert!(ind.has_domains());
-        let name = |q: &str| ind.domain(q).and_then(|i| ind.domain_name(i));
+        let d = ind.domains();
+        assert!(!d.is_empty());
+        let name = |q: &str| d.find(q).and_then(|i| d.name(i));
         assert_eq!(name("cnc.example.com"), Some("cnc.example.com"));
         // a plain name does not cover the names under it
         assert_eq!(name("www.cnc.example.com"), None);
@@ -472,7 +539,7 @@ mod tests {
         assert_eq!(name("notbad.example"), None);
         // no domains: nothing is wanted
         let plain = Indicators::parse("203.0.113.7\n", "f").unwrap();
-        assert!(!plain.has_domains());
+        assert!(plain.domains().is_empty());
     }
 
     #[test]
@@ -483,17 +550,17 @@ mod tests {
             until_us,
         };
         for i in 0..MAX_LEARNED as u32 {
-            ind.learn(Addr::v4(i.to_be_bytes()), l(100), 0);
+            ind.learned.learn(Addr::v4(i.to_be_bytes()), l(100), 0);
         }
         // full of live ones: a new address is not learned, a known one is extended
         let new = Addr::v4([250, 0, 0, 1]);
-        ind.learn(new, l(200), 50);
+        ind.learned.learn(new, l(200), 50);
         assert_eq!(ind.learned(), MAX_LEARNED);
         assert!(ind.matches(new, 443, 60).is_none());
-        ind.learn(Addr::v4([0, 0, 0, 5]), l(300), 50);
+        ind.learned.learn(Addr::v4([0, 0, 0, 5]), l(300), 50);
         assert!(ind.matches(Addr::v4([0, 0, 0, 5]), 443, 250).is_some());
         // past their time, the expired ones make room
-        ind.learn(new, l(1_000), 150);
+        ind.learned.learn(new, l(1_000), 150);
         assert_eq!(ind.learned(), 2);
         let (_, confidence, domain) = ind.matches(new, 443, 900).unwrap();
         assert_eq!((confidence, domain), (0.9, Some(0)));
