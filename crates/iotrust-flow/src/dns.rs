@@ -8,7 +8,7 @@
 //! digits, `-` and `_` is written `\DDD` (decimal, as in zone files), so two different names
 //! never print the same and a name cannot smuggle a dot or a space into a label.
 
-use std::fmt;
+use std::fmt::{self, Write};
 
 use crate::bytes::{be_u16, be_u32, u8_at};
 use crate::record::Addr;
@@ -189,9 +189,9 @@ fn push_byte(out: &mut String, c: u8) {
     match c {
         b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => out.push(char::from(c)),
         b'A'..=b'Z' => out.push(char::from(c.to_ascii_lowercase())),
+        // writing to a String cannot fail
         _ => {
-            out.push('\\');
-            out.push_str(&format!("{c:03}"));
+            let _ = write!(out, "\\{c:03}");
         }
     }
 }

@@ -429,9 +429,6 @@ fn sharded_equals_single_with_dns() {
         }
         want.extend(w.drain_events().map(|e| serde_json::to_string(&e).unwrap()));
     }
-    if std::env::var_os("SHOW_EVENTS").is_some() {
-        eprintln!("{}", want.join("\n"));
-    }
     assert_mentions(
         &want,
         &[
