@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::socket::{sendmmsg, MsgFlags, MultiHeaders, SockaddrStorage};
 
-use iotrust_flow::testing::{bench_datagrams, bench_restamp, Rng, BENCH_UPTIME_MS};
+use iotrust_flow::testing::{bench_datagrams, bench_next, Rng, BENCH_UPTIME_MS};
 
 struct Opts {
     to: Vec<SocketAddr>,
@@ -115,23 +115,16 @@ fn main() -> Result<(), String> {
         }
         while sent < due {
             // the next datagrams of the pool (not past its end), restamped, then sent at once
-            let first = (sent % pool_len as u64) as usize;
-            let n = ((due - sent) as usize).min(BATCH).min(pool_len - first);
             let elapsed = start.elapsed();
-            let t = secs.wrapping_add(elapsed.as_secs() as u32);
-            let up = BENCH_UPTIME_MS.wrapping_add(elapsed.as_millis() as u32);
-            let mut chosen: Vec<&[u8]> = Vec::with_capacity(n);
-            for (i, (with, without)) in pool.iter_mut().skip(first).take(n).enumerate() {
-                let k = sent + i as u64;
-                let buf = if k % 256 == 0 { with } else { without };
-                let seq = if o.ipfix {
-                    (records + i as u64 * o.per_datagram as u64) as u32
-                } else {
-                    k as u32
-                };
-                bench_restamp(buf, o.ipfix, t, seq, up);
-                chosen.push(buf);
-            }
+            let stamp = |_| {
+                (
+                    secs.wrapping_add(elapsed.as_secs() as u32),
+                    BENCH_UPTIME_MS.wrapping_add(elapsed.as_millis() as u32),
+                )
+            };
+            let want = ((due - sent) as usize).min(BATCH);
+            let chosen = bench_next(&mut pool, sent, want, o.ipfix, o.per_datagram, stamp);
+            let n = chosen.len();
             let slices: Vec<[IoSlice<'_>; 1]> = chosen.iter().map(|b| [IoSlice::new(b)]).collect();
             for to in &to {
                 let addrs = vec![Some(*to); n];

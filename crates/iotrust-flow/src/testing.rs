@@ -640,6 +640,33 @@ pub fn bench_restamp(buf: &mut [u8], ipfix: bool, secs: u32, seq: u32, uptime_ms
     }
 }
 
+/// Datagrams `k..k + n` of the stream the benchmark sends from a [`bench_datagrams`] pool
+/// (datagram `k` is pool entry `k % len`, the copy with the template every 256th), fewer
+/// where the pool ends, restamped for sending: sequence number `k` (v9) or the records sent
+/// before it (IPFIX, `per_datagram` a datagram), export time and uptime
+/// `stamp(k) = (secs, uptime_ms)`.
+pub fn bench_next(
+    pool: &mut [(Vec<u8>, Vec<u8>)],
+    k: u64,
+    n: usize,
+    ipfix: bool,
+    per_datagram: usize,
+    stamp: impl Fn(u64) -> (u32, u32),
+) -> Vec<&[u8]> {
+    let len = pool.len().max(1);
+    let first = (k % len as u64) as usize;
+    let mut out = Vec::with_capacity(n);
+    for (i, (with, without)) in pool.iter_mut().skip(first).take(n).enumerate() {
+        let k = k + i as u64;
+        let buf = if k % 256 == 0 { with } else { without };
+        let seq = if ipfix { k * per_datagram as u64 } else { k };
+        let (secs, up) = stamp(k);
+        bench_restamp(buf, ipfix, secs, seq as u32, up);
+        out.push(buf.as_slice());
+    }
+    out
+}
+
 /// A NetFlow v9 or IPFIX message under construction.
 pub struct MessageWriter {
     ipfix: bool,

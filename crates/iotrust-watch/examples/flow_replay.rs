@@ -19,7 +19,7 @@
 
 use std::net::IpAddr;
 
-use iotrust_flow::testing::{bench_datagrams, bench_restamp, Rng, BENCH_UPTIME_MS};
+use iotrust_flow::testing::{bench_datagrams, bench_next, Rng, BENCH_UPTIME_MS};
 use iotrust_flow::{DecodeConfig, FlowDecoder};
 use iotrust_watch::collector::{Collector, BATCH};
 use iotrust_watch::{Config, Indicators, JsonLines, Sharded, Subscribers};
@@ -74,37 +74,21 @@ fn main() -> Result<(), String> {
     let mut events = 0u64;
     let per_sync = (rate / per_datagram as u64 / 10).max(1);
     let mut records = 0u64;
-    let mut records_seq = 0u64;
     // as the collector receives them: up to BATCH datagrams at a time (recvmmsg)
     let mut sent = 0u64;
     let mut next_sync = per_sync;
     while sent < datagrams {
-        let first = (sent % pool_len) as usize;
-        let n = (datagrams - sent).min(BATCH as u64) as usize;
-        let n = n.min(pool_len as usize - first);
-        for (i, (with, without)) in pool.iter_mut().skip(first).take(n).enumerate() {
-            let k = sent + i as u64;
-            let buf = if k % 256 == 0 { with } else { without };
+        let want = (datagrams - sent).min(BATCH as u64) as usize;
+        let stamp = |k: u64| {
             let elapsed_ms = k * per_datagram as u64 * 1000 / rate;
-            let t = secs.wrapping_add((elapsed_ms / 1000) as u32);
-            let seq = if ipfix { records_seq as u32 } else { k as u32 };
-            let up = BENCH_UPTIME_MS.wrapping_add(elapsed_ms as u32);
-            bench_restamp(buf, ipfix, t, seq, up);
-            records_seq += per_datagram as u64;
-        }
-        let batch = pool
-            .iter()
-            .skip(first)
-            .take(n)
-            .enumerate()
-            .map(|(i, (with, without))| {
-                let buf = if (sent + i as u64) % 256 == 0 {
-                    with
-                } else {
-                    without
-                };
-                (exporter, buf.as_slice())
-            });
+            (
+                secs.wrapping_add((elapsed_ms / 1000) as u32),
+                BENCH_UPTIME_MS.wrapping_add(elapsed_ms as u32),
+            )
+        };
+        let chosen = bench_next(&mut pool, sent, want, ipfix, per_datagram, stamp);
+        let n = chosen.len();
+        let batch = chosen.into_iter().map(|buf| (exporter, buf));
         let got = collector
             .datagrams(&mut engine, now_us, batch)
             .map_err(|e| e.to_string())?;
