@@ -218,19 +218,9 @@ impl Book {
     }
 
     /// Applies a finding about record `r`; an event if the incident opened or escalated.
-    #[cfg(test)]
+    /// `domain`: the listed domain the finding is about, if any (kept in the incident's
+    /// `domains`; a new one there is an escalation).
     pub(crate) fn record(
-        &mut self,
-        f: &Finding,
-        r: &FlowRecord,
-        subscriber: Option<&str>,
-    ) -> Option<Event> {
-        self.record_named(f, r, subscriber, None)
-    }
-
-    /// [`Book::record`] with the name of the listed domain the finding is about, if any
-    /// (kept in the incident's `domains`; a new one there is an escalation).
-    pub(crate) fn record_named(
         &mut self,
         f: &Finding,
         r: &FlowRecord,
@@ -576,37 +566,52 @@ mod tests {
     fn opens_once_escalates_on_change_only() {
         let mut b = Book::new(10, 60);
         let t = 1_000_000_000;
-        let e = b.record(&finding(Severity::Medium, 0.6, 64), &rec(t), Some("c1"));
+        let e = b.record(
+            &finding(Severity::Medium, 0.6, 64),
+            &rec(t),
+            Some("c1"),
+            None,
+        );
         assert_eq!(e.as_ref().map(|e| e.event), Some(EventKind::Opened));
         assert_eq!(e.unwrap().incident.subscriber.as_deref(), Some("c1"));
         // same finding again, and a slightly bigger one: nothing
         assert!(b
-            .record(&finding(Severity::Medium, 0.6, 64), &rec(t + 1), None)
+            .record(&finding(Severity::Medium, 0.6, 64), &rec(t + 1), None, None)
             .is_none());
         assert!(b
-            .record(&finding(Severity::Medium, 0.62, 100), &rec(t + 2), None)
+            .record(
+                &finding(Severity::Medium, 0.62, 100),
+                &rec(t + 2),
+                None,
+                None
+            )
             .is_none());
         // magnitude doubled
         let e = b
-            .record(&finding(Severity::Medium, 0.6, 128), &rec(t + 3), None)
+            .record(
+                &finding(Severity::Medium, 0.6, 128),
+                &rec(t + 3),
+                None,
+                None,
+            )
             .unwrap();
         assert_eq!(e.event, EventKind::Escalated);
         assert_eq!(e.incident.id, 1);
         // severity up
         let e = b
-            .record(&finding(Severity::High, 0.6, 10), &rec(t + 4), None)
+            .record(&finding(Severity::High, 0.6, 10), &rec(t + 4), None, None)
             .unwrap();
         assert_eq!(e.incident.severity, Severity::High);
         // confidence up by 0.05
         let e = b
-            .record(&finding(Severity::High, 0.99, 10), &rec(t + 5), None)
+            .record(&finding(Severity::High, 0.99, 10), &rec(t + 5), None, None)
             .unwrap();
         assert_eq!(e.incident.confidence, 0.99);
         assert_eq!(e.incident.records, 6);
         assert_eq!(e.incident.samples.len(), MAX_SAMPLES);
         // lower values never lower the incident
         assert!(b
-            .record(&finding(Severity::Low, 0.1, 1), &rec(t + 6), None)
+            .record(&finding(Severity::Low, 0.1, 1), &rec(t + 6), None, None)
             .is_none());
         let inc = b.incidents().next().unwrap();
         assert_eq!(
@@ -618,6 +623,7 @@ mod tests {
             .record(
                 &finding(Severity::Medium, 0.6, 64),
                 &rec(t + 61_000_001),
+                None,
                 None,
             )
             .unwrap();
@@ -648,7 +654,7 @@ mod tests {
             (5, &["bps", "records"]),
         ];
         for (i, (m, names)) in steps.iter().enumerate() {
-            b.record(&with(*m, names), &rec(t + i as i64), None);
+            b.record(&with(*m, names), &rec(t + i as i64), None, None);
             let inc = b
                 .incidents()
                 .next()
@@ -662,7 +668,7 @@ mod tests {
             assert_eq!(inc, want, "step {i}");
         }
         // a smaller magnitude leaves them as they are
-        b.record(&with(1, &["other"]), &rec(t + 9), None);
+        b.record(&with(1, &["other"]), &rec(t + 9), None, None);
         let inc = b
             .incidents()
             .next()
@@ -677,7 +683,9 @@ mod tests {
         for i in 0..10u8 {
             let mut f = finding(Severity::High, 0.9, 1);
             f.device = Addr::v4([192, 0, 2, i]);
-            assert!(b.record(&f, &rec(1_000_000 + i64::from(i)), None).is_some());
+            assert!(b
+                .record(&f, &rec(1_000_000 + i64::from(i)), None, None)
+                .is_some());
             assert!(b.len() <= 3);
         }
         assert_eq!(b.evicted, 7);
@@ -716,7 +724,7 @@ mod tests {
             let mut f = finding(Severity::Medium, 0.6, 0);
             (f.device, f.detector) = (device, detector);
             let got = b
-                .record(&f, &rec(t), None)
+                .record(&f, &rec(t), None, None)
                 .map(|e| (e.event, e.incident.id));
             // the model
             let want = match live.get_mut(&key) {
@@ -765,5 +773,35 @@ mod tests {
             assert_eq!(ids, want_ids, "step {step}");
         }
         assert!(evicted > 100 && next_id > 500, "{evicted} {next_id}");
+    }
+
+    /// A C2 incident lists each listed domain once; a new one is an escalation.
+    #[test]
+    fn a_new_domain_escalates_a_known_one_does_not() {
+        let mut b = Book::new(10, 3600);
+        let t = 1_000_000_000;
+        let f = || {
+            let mut f = finding(Severity::High, 0.9, 1);
+            f.detector = Detector::C2Contact;
+            f
+        };
+        let kind = |e: Option<Event>| e.map(|e| (e.event, e.incident.domains));
+        let a = || vec!["a.example".to_string()];
+        assert_eq!(
+            kind(b.record(&f(), &rec(t), None, Some("a.example"))),
+            Some((EventKind::Opened, a()))
+        );
+        assert_eq!(
+            kind(b.record(&f(), &rec(t + 1), None, Some("a.example"))),
+            None
+        );
+        assert_eq!(kind(b.record(&f(), &rec(t + 2), None, None)), None);
+        assert_eq!(
+            kind(b.record(&f(), &rec(t + 3), None, Some("*.b.example"))),
+            Some((
+                EventKind::Escalated,
+                vec!["a.example".to_string(), "*.b.example".to_string()]
+            ))
+        );
     }
 }

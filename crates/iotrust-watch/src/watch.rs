@@ -220,7 +220,7 @@ impl Watch {
         };
         let name = self.indicators.domains().of(&f);
         let subscriber = self.subscribers.lookup(f.device);
-        if let Some(e) = self.book.record_named(&f, r, subscriber, name) {
+        if let Some(e) = self.book.record(&f, r, subscriber, name) {
             self.emitted += 1;
             self.events.push(e);
             self.slots.push(DNS_SLOT);
@@ -325,7 +325,7 @@ impl Watch {
         let mut emit = |slot: u8, f: &Option<Finding>| {
             let Some(f) = f else { return };
             let name = indicators.domains().of(f);
-            if let Some(e) = book.record_named(f, r, subscribers.lookup(f.device), name) {
+            if let Some(e) = book.record(f, r, subscribers.lookup(f.device), name) {
                 *emitted += 1;
                 events.push(e);
                 slots.push(slot);
