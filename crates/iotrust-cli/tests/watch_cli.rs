@@ -264,16 +264,16 @@ fn live_capture_in_a_network_namespace_finds_a_telnet_scanner() {
         .unwrap();
     // stdout read as it comes, each line with the time it arrived
     let stdout = child.stdout.take().unwrap();
-    let lines_rx = {
+    let (lines_rx, reader) = {
         let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             use std::io::BufRead;
             for l in std::io::BufReader::new(stdout).lines() {
                 let Ok(l) = l else { break };
                 let _ = tx.send((std::time::Instant::now(), l));
             }
         });
-        rx
+        (rx, reader)
     };
     std::thread::sleep(Duration::from_millis(2000));
     // one burst of 120 non-blocking telnet connection attempts to distinct addresses
@@ -284,6 +284,8 @@ fn live_capture_in_a_network_namespace_finds_a_telnet_scanner() {
     let burst_end = std::time::Instant::now();
     let o = child.wait_with_output().unwrap();
     let exited = std::time::Instant::now();
+    // the reader ends at the end of stdout: every line is in the channel then
+    reader.join().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(err.contains("capturing on vcap"), "{err}");

@@ -73,8 +73,10 @@ fn webhook_posts_every_event_and_retries_a_503() {
             } else {
                 "204 No Content"
             };
-            write!(conn, "HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n").unwrap();
+            // recorded before the answer: once the sink has its answer, the test may read
+            // the channel, and the request must be there already
             tx.send((head, body, status)).unwrap();
+            write!(conn, "HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n").unwrap();
         }
     });
     let events = scanner_events();
