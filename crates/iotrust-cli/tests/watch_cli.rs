@@ -392,12 +392,13 @@ fn live_capture_finds_a_lookup_of_a_listed_domain_and_contact_with_its_address()
     assert_eq!(lookup["domains"][0], "cnc.example.com", "{lookup}");
     assert_eq!(
         lookup["summary"],
-        "10.98.0.2 looks up listed C2 domain cnc.example.com"
+        "10.98.0.2 looks up listed C2 domain cnc.example.com (mirai-cnc)"
     );
     let contact = opened("10.98.0.3");
     assert_eq!(contact["targets"][0]["peer"], "198.18.7.50", "{contact}");
     assert_eq!(contact["targets"][0]["dst_port"], 443, "{contact}");
     assert_eq!(contact["domains"][0], "cnc.example.com", "{contact}");
+    assert_eq!(contact["labels"][0], "mirai-cnc", "{contact}");
 }
 
 /// The same from a capture file (`--pcap`, written here): with two threads and with one,
@@ -465,8 +466,8 @@ fn capture_file_finds_a_listed_domain_and_its_address() {
     assert_eq!(
         summaries,
         [
-            "\"192.0.2.20 looks up listed C2 domain *.bad.example\"",
-            "\"192.0.2.21 contacts C2 198.18.7.50:443, an address of listed domain *.bad.example\"",
+            "\"192.0.2.20 looks up listed C2 domain *.bad.example (dga)\"",
+            "\"192.0.2.21 contacts C2 198.18.7.50:443, an address of listed domain *.bad.example (dga)\"",
         ],
         "{out}"
     );

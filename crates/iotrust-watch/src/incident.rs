@@ -14,6 +14,7 @@ use std::io::Write;
 use iotrust_flow::{Addr, FlowRecord};
 use serde::Serialize;
 
+use crate::detectors::c2::Listing;
 use crate::detectors::{Attack, Detector, Finding, Role, Severity, Target};
 use crate::error::Error;
 use crate::fasthash::FoldState;
@@ -54,6 +55,10 @@ pub struct Incident {
     /// up to [`MAX_TARGETS`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub domains: Vec<String>,
+    /// The labels the indicator list gives what the device contacted or looked up (C2
+    /// contact only; up to [`MAX_TARGETS`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
     #[serde(skip)]
     first_us: i64,
     #[serde(skip)]
@@ -218,14 +223,14 @@ impl Book {
     }
 
     /// Applies a finding about record `r`; an event if the incident opened or escalated.
-    /// `domain`: the listed domain the finding is about, if any (kept in the incident's
-    /// `domains`; a new one there is an escalation).
+    /// `listing`: what the indicator list says of the finding (its domain and label are
+    /// kept in the incident's `domains` and `labels`; a new one there is an escalation).
     pub(crate) fn record(
         &mut self,
         f: &Finding,
         r: &FlowRecord,
         subscriber: Option<&str>,
-        domain: Option<&str>,
+        listing: Listing<'_>,
     ) -> Option<Event> {
         let key = (f.device, f.detector);
         let t = r.last_us;
@@ -235,9 +240,9 @@ impl Book {
             if let Some(inc) = self.slots.get_mut(i).and_then(Option::as_mut) {
                 if t.saturating_sub(inc.last_us) <= ttl_us {
                     update(inc, f, r);
-                    let new_domain = add_domain(inc, domain);
+                    let listed = add_listing(inc, listing);
                     let (sev, conf, mag) = inc.emitted;
-                    let escalated = new_domain
+                    let escalated = listed
                         || inc.severity > sev
                         || inc.confidence >= conf + 0.05
                         || (mag > 0 && inc.peak >= mag.saturating_mul(2));
@@ -283,6 +288,7 @@ impl Book {
             targets: Vec::new(),
             samples: Vec::new(),
             domains: Vec::new(),
+            labels: Vec::new(),
             first_us: since(f, r).0,
             last_us: r.last_us,
             peak: 0,
@@ -290,7 +296,7 @@ impl Book {
             order: [0; 8],
         };
         update(&mut inc, f, r);
-        add_domain(&mut inc, domain);
+        add_listing(&mut inc, listing);
         inc.emitted = (inc.severity, inc.confidence, inc.peak);
         inc.summary = summarize(&inc);
         self.order.push_back((key, id));
@@ -308,11 +314,19 @@ impl Book {
     }
 }
 
-/// Adds a listed domain's name to the incident; true if it was not there yet.
-fn add_domain(inc: &mut Incident, domain: Option<&str>) -> bool {
-    match domain {
-        Some(d) if inc.domains.len() < MAX_TARGETS && !inc.domains.iter().any(|x| x == d) => {
-            inc.domains.push(d.to_string());
+/// Adds the listed domain and label of a finding to the incident; true if either was not
+/// there yet.
+fn add_listing(inc: &mut Incident, listing: Listing<'_>) -> bool {
+    let domain = add_once(&mut inc.domains, listing.domain);
+    add_once(&mut inc.labels, listing.label) || domain
+}
+
+/// Adds `item` to `list` unless it is there or the list holds [`MAX_TARGETS`]; true if
+/// added.
+fn add_once(list: &mut Vec<String>, item: Option<&str>) -> bool {
+    match item {
+        Some(d) if list.len() < MAX_TARGETS && !list.iter().any(|x| x == d) => {
+            list.push(d.to_string());
             true
         }
         _ => false,
@@ -449,7 +463,7 @@ fn summarize(inc: &Incident) -> String {
                 .iter()
                 .find_map(|t| t.peer.map(|p| (p, t.dst_port.unwrap_or(0))))
                 .map(|(p, port)| format!("{p}:{port}"));
-            match (peer, inc.domains.is_empty()) {
+            let what = match (peer, inc.domains.is_empty()) {
                 (Some(peer), true) => format!("{} contacts listed C2 {peer}", inc.device),
                 (Some(peer), false) => format!(
                     "{} contacts C2 {peer}, an address of listed domain {}",
@@ -461,6 +475,11 @@ fn summarize(inc: &Incident) -> String {
                     inc.device,
                     inc.domains.join(", ")
                 ),
+            };
+            if inc.labels.is_empty() {
+                what
+            } else {
+                format!("{what} ({})", inc.labels.join(", "))
             }
         }
         Detector::BruteForce => {
@@ -570,20 +589,25 @@ mod tests {
             &finding(Severity::Medium, 0.6, 64),
             &rec(t),
             Some("c1"),
-            None,
+            Listing::default(),
         );
         assert_eq!(e.as_ref().map(|e| e.event), Some(EventKind::Opened));
         assert_eq!(e.unwrap().incident.subscriber.as_deref(), Some("c1"));
         // same finding again, and a slightly bigger one: nothing
         assert!(b
-            .record(&finding(Severity::Medium, 0.6, 64), &rec(t + 1), None, None)
+            .record(
+                &finding(Severity::Medium, 0.6, 64),
+                &rec(t + 1),
+                None,
+                Listing::default()
+            )
             .is_none());
         assert!(b
             .record(
                 &finding(Severity::Medium, 0.62, 100),
                 &rec(t + 2),
                 None,
-                None
+                Listing::default()
             )
             .is_none());
         // magnitude doubled
@@ -592,26 +616,41 @@ mod tests {
                 &finding(Severity::Medium, 0.6, 128),
                 &rec(t + 3),
                 None,
-                None,
+                Listing::default(),
             )
             .unwrap();
         assert_eq!(e.event, EventKind::Escalated);
         assert_eq!(e.incident.id, 1);
         // severity up
         let e = b
-            .record(&finding(Severity::High, 0.6, 10), &rec(t + 4), None, None)
+            .record(
+                &finding(Severity::High, 0.6, 10),
+                &rec(t + 4),
+                None,
+                Listing::default(),
+            )
             .unwrap();
         assert_eq!(e.incident.severity, Severity::High);
         // confidence up by 0.05
         let e = b
-            .record(&finding(Severity::High, 0.99, 10), &rec(t + 5), None, None)
+            .record(
+                &finding(Severity::High, 0.99, 10),
+                &rec(t + 5),
+                None,
+                Listing::default(),
+            )
             .unwrap();
         assert_eq!(e.incident.confidence, 0.99);
         assert_eq!(e.incident.records, 6);
         assert_eq!(e.incident.samples.len(), MAX_SAMPLES);
         // lower values never lower the incident
         assert!(b
-            .record(&finding(Severity::Low, 0.1, 1), &rec(t + 6), None, None)
+            .record(
+                &finding(Severity::Low, 0.1, 1),
+                &rec(t + 6),
+                None,
+                Listing::default()
+            )
             .is_none());
         let inc = b.incidents().next().unwrap();
         assert_eq!(
@@ -624,7 +663,7 @@ mod tests {
                 &finding(Severity::Medium, 0.6, 64),
                 &rec(t + 61_000_001),
                 None,
-                None,
+                Listing::default(),
             )
             .unwrap();
         assert_eq!((e.event, e.incident.id), (EventKind::Opened, 2));
@@ -654,7 +693,12 @@ mod tests {
             (5, &["bps", "records"]),
         ];
         for (i, (m, names)) in steps.iter().enumerate() {
-            b.record(&with(*m, names), &rec(t + i as i64), None, None);
+            b.record(
+                &with(*m, names),
+                &rec(t + i as i64),
+                None,
+                Listing::default(),
+            );
             let inc = b
                 .incidents()
                 .next()
@@ -668,7 +712,7 @@ mod tests {
             assert_eq!(inc, want, "step {i}");
         }
         // a smaller magnitude leaves them as they are
-        b.record(&with(1, &["other"]), &rec(t + 9), None, None);
+        b.record(&with(1, &["other"]), &rec(t + 9), None, Listing::default());
         let inc = b
             .incidents()
             .next()
@@ -684,7 +728,7 @@ mod tests {
             let mut f = finding(Severity::High, 0.9, 1);
             f.device = Addr::v4([192, 0, 2, i]);
             assert!(b
-                .record(&f, &rec(1_000_000 + i64::from(i)), None, None)
+                .record(&f, &rec(1_000_000 + i64::from(i)), None, Listing::default())
                 .is_some());
             assert!(b.len() <= 3);
         }
@@ -724,7 +768,7 @@ mod tests {
             let mut f = finding(Severity::Medium, 0.6, 0);
             (f.device, f.detector) = (device, detector);
             let got = b
-                .record(&f, &rec(t), None, None)
+                .record(&f, &rec(t), None, Listing::default())
                 .map(|e| (e.event, e.incident.id));
             // the model
             let want = match live.get_mut(&key) {
@@ -775,6 +819,13 @@ mod tests {
         assert!(evicted > 100 && next_id > 500, "{evicted} {next_id}");
     }
 
+    fn named(domain: &str) -> Listing<'_> {
+        Listing {
+            domain: Some(domain),
+            label: None,
+        }
+    }
+
     /// A C2 incident lists each listed domain once; a new one is an escalation.
     #[test]
     fn a_new_domain_escalates_a_known_one_does_not() {
@@ -788,20 +839,65 @@ mod tests {
         let kind = |e: Option<Event>| e.map(|e| (e.event, e.incident.domains));
         let a = || vec!["a.example".to_string()];
         assert_eq!(
-            kind(b.record(&f(), &rec(t), None, Some("a.example"))),
+            kind(b.record(&f(), &rec(t), None, named("a.example"))),
             Some((EventKind::Opened, a()))
         );
         assert_eq!(
-            kind(b.record(&f(), &rec(t + 1), None, Some("a.example"))),
+            kind(b.record(&f(), &rec(t + 1), None, named("a.example"))),
             None
         );
-        assert_eq!(kind(b.record(&f(), &rec(t + 2), None, None)), None);
         assert_eq!(
-            kind(b.record(&f(), &rec(t + 3), None, Some("*.b.example"))),
+            kind(b.record(&f(), &rec(t + 2), None, Listing::default())),
+            None
+        );
+        assert_eq!(
+            kind(b.record(&f(), &rec(t + 3), None, named("*.b.example"))),
             Some((
                 EventKind::Escalated,
                 vec!["a.example".to_string(), "*.b.example".to_string()]
             ))
         );
+    }
+
+    /// The labels of the indicators matched are kept once each and end the summary; a new
+    /// one (another family's C2) is an escalation.
+    #[test]
+    fn indicator_labels_are_kept_and_shown() {
+        let mut b = Book::new(10, 3600);
+        let t = 1_000_000_000;
+        let f = || {
+            let mut f = finding(Severity::High, 0.95, 1);
+            f.detector = Detector::C2Contact;
+            f.target.dst_port = Some(23);
+            f
+        };
+        let labelled = |label| Listing {
+            domain: None,
+            label: Some(label),
+        };
+        let opened = b
+            .record(&f(), &rec(t), None, labelled("mirai-cnc"))
+            .unwrap();
+        assert_eq!(opened.incident.labels, ["mirai-cnc"]);
+        assert!(
+            opened.incident.summary.ends_with(" (mirai-cnc)"),
+            "{}",
+            opened.incident.summary
+        );
+        assert!(b
+            .record(&f(), &rec(t + 1), None, labelled("mirai-cnc"))
+            .is_none());
+        let e = b
+            .record(&f(), &rec(t + 2), None, labelled("gafgyt"))
+            .unwrap();
+        assert_eq!(e.event, EventKind::Escalated);
+        assert_eq!(e.incident.labels, ["mirai-cnc", "gafgyt"]);
+        assert!(
+            e.incident.summary.ends_with(" (mirai-cnc, gafgyt)"),
+            "{}",
+            e.incident.summary
+        );
+        let json = serde_json::to_value(&e.incident).unwrap();
+        assert_eq!(json["labels"][1], "gafgyt");
     }
 }

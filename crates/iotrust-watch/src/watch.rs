@@ -218,9 +218,9 @@ impl Watch {
         else {
             return;
         };
-        let name = self.indicators.domains().of(&f);
+        let listing = self.indicators.listing(&f, r.last_us);
         let subscriber = self.subscribers.lookup(f.device);
-        if let Some(e) = self.book.record(&f, r, subscriber, name) {
+        if let Some(e) = self.book.record(&f, r, subscriber, listing) {
             self.emitted += 1;
             self.events.push(e);
             self.slots.push(DNS_SLOT);
@@ -324,8 +324,8 @@ impl Watch {
         let (events, slots, emitted) = (&mut self.events, &mut self.slots, &mut self.emitted);
         let mut emit = |slot: u8, f: &Option<Finding>| {
             let Some(f) = f else { return };
-            let name = indicators.domains().of(f);
-            if let Some(e) = book.record(f, r, subscribers.lookup(f.device), name) {
+            let listing = indicators.listing(f, r.last_us);
+            if let Some(e) = book.record(f, r, subscribers.lookup(f.device), listing) {
                 *emitted += 1;
                 events.push(e);
                 slots.push(slot);

@@ -229,6 +229,16 @@ fn same_incidents_from_pcap_netflow_v9_and_ipfix() {
             mirai.confidence, fp,
             "{name}: fingerprint only with headers"
         );
+        // the list's label for the indicator names what was contacted
+        let c2 = w
+            .incidents()
+            .find(|i| i.detector == Detector::C2Contact)
+            .unwrap();
+        assert_eq!(c2.labels, ["mirai-report"], "{name}");
+        assert_eq!(
+            c2.summary, "192.0.2.12 contacts listed C2 203.0.113.8:48101 (mirai-report)",
+            "{name}"
+        );
     }
 }
 

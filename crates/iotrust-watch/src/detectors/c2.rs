@@ -24,7 +24,8 @@
 //! *:48101                     mirai-report-port
 //! ```
 //!
-//! A port applies to the indicator side's port (TCP or UDP). Confidence: address and port
+//! A port applies to the indicator side's port (TCP or UDP). The incident keeps the labels
+//! of the indicators matched (`labels`, shown at the end of its summary). Confidence: address and port
 //! 0.95, address or prefix 0.85, port only 0.5 (ports are weak: anything may use them).
 //! Severity high, medium for a port-only match.
 //!
@@ -58,6 +59,14 @@ use super::{Counters, Detector, Finding, Severity, Target};
 use crate::error::Error;
 use crate::fasthash::FoldState;
 use crate::net::{Prefix, PrefixMap};
+
+/// What the indicator list says of a C2 finding: the listed domain it is about and the
+/// label the list gives the indicator matched (`None` where the line has no label).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Listing<'a> {
+    pub domain: Option<&'a str>,
+    pub label: Option<&'a str>,
+}
 
 /// One indicator's label and port (`None` = any port).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -423,6 +432,24 @@ impl Indicators {
     /// The label of the indicator matching `addr:port` (learned addresses as of `t_us`).
     pub fn label(&self, addr: Addr, port: u16, t_us: i64) -> Option<&str> {
         self.matches(addr, port, t_us).map(|(l, _, _)| l)
+    }
+
+    /// What the list says of finding `f`, made at record time `t_us` (nothing for other
+    /// detectors than C2 contact): the indicator its peer matched then, or the domain looked
+    /// up.
+    pub fn listing(&self, f: &Finding, t_us: i64) -> Listing<'_> {
+        if f.detector != Detector::C2Contact {
+            return Listing::default();
+        }
+        let label = match (f.target.peer, f.target.domain) {
+            (Some(peer), _) => self.label(peer, f.target.dst_port.unwrap_or(0), t_us),
+            (None, Some(d)) => Some(self.domains.label(d)),
+            (None, None) => None,
+        };
+        Listing {
+            domain: self.domains.of(f),
+            label: label.filter(|l| !l.is_empty()),
+        }
     }
 }
 
