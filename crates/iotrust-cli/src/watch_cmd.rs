@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
 use clap::Args;
+use iotrust_flow::dns::DnsMessage;
 use iotrust_flow::{CaptureReader, DecodeConfig, FlowDecoder, FlowRecord, ZeekReader};
 use iotrust_watch::collector::{bind_udp, receive_buffer, Batch, Collector, DEFAULT_RECV_BUFFER};
 use iotrust_watch::{
@@ -23,7 +24,8 @@ pub struct WatchArgs {
     /// pcap or pcapng files (`-` for stdin), read in order.
     #[arg(long = "pcap", value_name = "FILE")]
     pub pcap: Vec<PathBuf>,
-    /// Zeek conn.log files (TSV or JSON lines).
+    /// Zeek conn.log and dns.log files (TSV or JSON lines), read merged by record time;
+    /// dns.log lines are matched against the domains of --indicators.
     #[arg(long = "zeek", value_name = "FILE")]
     pub zeek: Vec<PathBuf>,
     /// Capture live on this network interface, through `tcpdump -i IFACE -U -w -` (libpcap
@@ -287,23 +289,19 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
     if let Some(iface) = &args.interface {
         problems += live(iface, &args, dns, &mut engine, &mut sinks)?;
     }
-    for p in &args.zeek {
-        let name = p.display().to_string();
-        let file = std::fs::File::open(p).with_context(|| format!("cannot open {name}"))?;
-        for rec in ZeekReader::new(std::io::BufReader::new(file)) {
-            match rec {
-                Ok(r) => feed(&mut engine, &r, &mut sinks)?,
-                Err(e) => {
-                    problems += 1;
-                    metrics.decode_errors.fetch_add(1, Relaxed);
-                    eprintln!("{name}: {e}");
-                    if !e.can_continue() {
-                        break;
-                    }
-                }
-            }
+    let mut zeek = ZeekLogs::open(&args.zeek)?;
+    let on_error = |name: &str, e: &iotrust_flow::Error| {
+        metrics.decode_errors.fetch_add(1, Relaxed);
+        eprintln!("{name}: {e}");
+    };
+    while let Some((r, dns)) = zeek.next(on_error) {
+        match dns {
+            // a dns.log line: a lookup, not traffic (conn.log has the flow)
+            Some(msg) => engine.observe_dns(&r, &msg)?,
+            None => feed(&mut engine, &r, &mut sinks)?,
         }
     }
+    problems += zeek.problems;
     if let Some(addr) = args.netflow {
         problems += collect(addr, &args, &mut engine, &mut sinks)?;
     }
@@ -346,6 +344,68 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         eprintln!("watch: {problems} input problem(s) counted and skipped");
     }
     Ok(exit::OK)
+}
+
+/// Zeek logs given together (conn.log with dns.log, or files rotated by the hour), read
+/// merged by record time: each file in its own order, the next record always from the file
+/// whose next one starts first, so that a lookup in dns.log comes before the connections to
+/// the addresses it answered.
+struct ZeekLogs {
+    logs: Vec<ZeekLog>,
+    /// Input problems reported so far.
+    problems: u64,
+}
+
+struct ZeekLog {
+    name: String,
+    reader: ZeekReader<std::fs::File>,
+    /// The file's next record, and its DNS message for a dns.log line.
+    head: Option<(FlowRecord, Option<DnsMessage>)>,
+}
+
+impl ZeekLogs {
+    fn open(paths: &[PathBuf]) -> anyhow::Result<ZeekLogs> {
+        let mut logs = Vec::with_capacity(paths.len());
+        for p in paths {
+            let name = p.display().to_string();
+            // the reader buffers its input itself
+            let file = std::fs::File::open(p).with_context(|| format!("cannot open {name}"))?;
+            logs.push(ZeekLog {
+                name,
+                reader: ZeekReader::new(file),
+                head: None,
+            });
+        }
+        Ok(ZeekLogs { logs, problems: 0 })
+    }
+
+    /// The earliest next record of all files; `on_error` hears of each line skipped (a file
+    /// ends at an error it cannot read past).
+    fn next(
+        &mut self,
+        mut on_error: impl FnMut(&str, &iotrust_flow::Error),
+    ) -> Option<(FlowRecord, Option<DnsMessage>)> {
+        for log in &mut self.logs {
+            while log.head.is_none() {
+                match log.reader.next() {
+                    None => break,
+                    Some(Ok(r)) => log.head = Some((r, log.reader.take_dns())),
+                    Some(Err(e)) => {
+                        self.problems += 1;
+                        on_error(&log.name, &e);
+                        if !e.can_continue() {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        self.logs
+            .iter_mut()
+            .filter(|l| l.head.is_some())
+            .min_by_key(|l| l.head.as_ref().map_or(i64::MAX, |h| h.0.first_us))
+            .and_then(|l| l.head.take())
+    }
 }
 
 /// Records handed to the engine at once from capture files.

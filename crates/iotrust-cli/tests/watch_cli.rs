@@ -474,6 +474,65 @@ fn capture_file_finds_a_listed_domain_and_its_address() {
     assert_eq!(run(&plain, "2"), "");
 }
 
+/// The same lookup and contact from Zeek's logs: conn.log (TSV) and dns.log (JSON lines),
+/// read merged by time whichever order they are given in; the incidents read as from the
+/// capture file above, and a dns.log line is no traffic record.
+#[test]
+fn zeek_dns_log_finds_a_listed_domain_and_its_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = dir.path().join("conn.log");
+    let head = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents\n";
+    let lines = [
+        // the lookup's own flow, and the other subscriber's SYN to the answered address
+        "1764000000.000000\tC1\t192.0.2.20\t40000\t192.0.2.1\t53\tudp\tdns\t1.000000\t32\t48\tSF\tT\tT\t0\tDd\t1\t60\t1\t76\t-",
+        "1764000003.000000\tC2\t192.0.2.21\t50000\t198.18.7.50\t443\ttcp\t-\t-\t-\t-\tS0\tT\tF\t0\tS\t1\t40\t0\t0\t-",
+    ];
+    std::fs::write(&conn, format!("{head}{}\n", lines.join("\n"))).unwrap();
+    let dns = dir.path().join("dns.log");
+    std::fs::write(
+        &dns,
+        concat!(
+            r#"{"ts":1764000000.0,"uid":"C1","id.orig_h":"192.0.2.20","id.orig_p":40000,"id.resp_h":"192.0.2.1","id.resp_p":53,"proto":"udp","trans_id":9,"rtt":1.0,"query":"X7.bad.example","qclass":1,"qtype":1,"rcode":0,"answers":["198.18.7.50"],"TTLs":[30.0]}"#,
+            "\n",
+            r#"{"ts":1764000002.0,"uid":"C3","id.orig_h":"192.0.2.20","id.orig_p":40001,"id.resp_h":"192.0.2.1","id.resp_p":53,"proto":"udp","query":"benign.example","qtype":1}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let ind = dir.path().join("c2.txt");
+    std::fs::write(&ind, "*.bad.example dga\n").unwrap();
+    let run = |files: [&Path; 2], threads: &str| {
+        let o = Command::new(env!("CARGO_BIN_EXE_iotrust"))
+            .args(["watch", "--threads", threads, "--indicators"])
+            .arg(&ind)
+            .args(["--zeek", files[0].to_str().unwrap()])
+            .args(["--zeek", files[1].to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert!(o.status.success(), "{err}");
+        (String::from_utf8(o.stdout).unwrap(), err)
+    };
+    let (out, err) = run([&conn, &dns], "2");
+    assert_eq!(out, run([&dns, &conn], "2").0);
+    assert_eq!(out, run([&conn, &dns], "1").0);
+    let summaries: Vec<String> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["summary"].to_string())
+        .collect();
+    assert_eq!(
+        summaries,
+        [
+            "\"192.0.2.20 looks up listed C2 domain *.bad.example (dga)\"",
+            "\"192.0.2.21 contacts C2 198.18.7.50:443, an address of listed domain *.bad.example (dga)\"",
+        ],
+        "{out}"
+    );
+    // three records from conn.log (the lookup's flow both ways, the SYN); none from dns.log
+    assert!(err.contains("\"records\":3,"), "{err}");
+    assert!(!err.contains("input problem"), "{err}");
+}
+
 // --- softflowd (Debian) turns captures into NetFlow v5, v9 and IPFIX and sends them, live,
 // to `iotrust watch --netflow` on loopback; the incidents must be the ones `iotrust watch
 // --pcap` finds in the same capture. Two real captures (shared/data/pcap: a spoofed SYN

@@ -184,6 +184,55 @@ fn read_name(b: &[u8], pos: usize) -> Result<(String, usize), DnsError> {
     }
 }
 
+/// A name written as text, as logs give it (Zeek's `dns.log` `query`), in the form
+/// [`parse`] gives names: lower case, without the trailing dot, odd bytes as `\DDD`. Zeek's
+/// `\xHH` escapes stand for their byte; `None` for a name over 255 bytes in wire form or
+/// with an empty or over-long label.
+pub fn name_from_text(text: &str) -> Option<String> {
+    let raw = unescape_hex(text.strip_suffix('.').unwrap_or(text));
+    if raw.is_empty() || raw.len() + 2 > MAX_NAME {
+        return None;
+    }
+    let mut out = String::with_capacity(raw.len());
+    for (i, label) in raw.split(|c| *c == b'.').enumerate() {
+        if label.is_empty() || label.len() > 63 {
+            return None;
+        }
+        if i > 0 {
+            out.push('.');
+        }
+        for &c in label {
+            push_byte(&mut out, c);
+        }
+    }
+    Some(out)
+}
+
+/// The bytes of `text` with each `\xHH` replaced by its byte.
+fn unescape_hex(text: &str) -> Vec<u8> {
+    let b = text.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let hex = b
+            .get(i + 2..i + 4)
+            .filter(|_| c == b'\\' && b.get(i + 1) == Some(&b'x'))
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(v) => {
+                out.push(v);
+                i += 4;
+            }
+            None => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 /// One byte of a label, lower-cased; escaped unless a letter, digit, `-` or `_`.
 fn push_byte(out: &mut String, c: u8) {
     match c {
@@ -306,6 +355,26 @@ mod tests {
         m.extend(rr(&name("a.example"), TYPE_A, 1, &[1, 2, 3, 4]));
         m.truncate(m.len() - 2);
         assert!(matches!(parse(&m), Err(DnsError::Truncated { .. })));
+    }
+
+    /// Names from text come out as names from the wire do.
+    #[test]
+    fn names_from_text() {
+        assert_eq!(
+            name_from_text("CNC.Example.com.").as_deref(),
+            Some("cnc.example.com")
+        );
+        // Zeek writes odd bytes as \xHH: the same name as the wire's
+        let mut m = header(1, 0x0100, 1, 0);
+        m.extend_from_slice(&[4, b'a', b' ', 0xff, b'B', 3, b'c', b'o', b'm', 0]);
+        m.extend_from_slice(&[0, 1, 0, 1]);
+        let wire = parse(&m).unwrap().question.unwrap().name;
+        assert_eq!(name_from_text("a\\x20\\xffB.com").unwrap(), wire);
+        // a backslash not starting an escape is a byte of its own
+        assert_eq!(name_from_text("a\\x2.com").unwrap(), "a\\092x2.com");
+        for bad in ["", ".", "a..com", &"a".repeat(64), &"abc.".repeat(64)] {
+            assert_eq!(name_from_text(bad), None, "{bad}");
+        }
     }
 
     #[test]

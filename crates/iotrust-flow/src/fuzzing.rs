@@ -116,10 +116,17 @@ pub fn sflow(data: &[u8]) {
     datagrams(Protocol::Sflow, data);
 }
 
-/// Zeek conn.log text (TSV or JSON lines).
+/// Zeek conn.log and dns.log text (TSV or JSON lines).
 pub fn zeek(data: &[u8]) {
-    for item in ZeekReader::new(data) {
-        let _ = item;
+    let mut reader = ZeekReader::new(data);
+    while let Some(item) = reader.next() {
+        // a dns.log line's message is bounded like one read off the wire
+        if let (Ok(_), Some(msg)) = (item, reader.take_dns()) {
+            assert!(msg.answers.len() <= crate::dns::MAX_ANSWERS);
+            if let Some(q) = msg.question {
+                assert!(!q.name.is_empty() && !q.name.contains(".."));
+            }
+        }
     }
 }
 

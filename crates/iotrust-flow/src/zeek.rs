@@ -27,6 +27,20 @@
 //!
 //! ICMP connections carry type and code in `id.orig_p` and `id.resp_p`; the records follow the
 //! crate's convention (`dst_port = type << 8 | code`).
+//!
+//! # dns.log
+//!
+//! The same reader takes Zeek's `dns.log` (TSV after `#path dns`; JSON lines with `"_path":
+//! "dns"`, or without `_path` a `query` field; JSON lines of other logs are skipped). Each
+//! line with a `query` gives one record that stands for the DNS transaction, not for traffic
+//! to count (conn.log has that flow), and a [`DnsMessage`] that
+//! [`ZeekReader::take_dns`] hands out with it:
+//! - with a reply (`rcode` set, or answers), a response from `id.resp_h` to `id.orig_h` at
+//!   `ts + rtt`, whose answers are the `answers` that are addresses, with their `TTLs`
+//!   (owner name: the query; CNAMEs and other data are left out);
+//! - without one, the query from `id.orig_h` to `id.resp_h` at `ts`.
+//!
+//! Names come out as [`crate::dns::parse`] gives them ([`crate::dns::name_from_text`]).
 
 use std::borrow::Cow;
 use std::io::{BufRead, BufReader, Read};
@@ -34,6 +48,7 @@ use std::net::IpAddr;
 
 use serde::Deserialize;
 
+use crate::dns::{self, Answer, DnsMessage, Question};
 use crate::error::{Error, Location};
 use crate::record::{Addr, FlowRecord, SourceKind, TcpFlags};
 use crate::stats::Stats;
@@ -85,6 +100,24 @@ const WANTED: [&str; 13] = [
 /// Two more, past the array above to keep its length readable.
 const WANTED_MORE: [&str; 2] = ["resp_pkts", "resp_ip_bytes"];
 
+/// The dns.log fields we read, in this order.
+const DNS_WANTED: [&str; DNS_FIELDS] = [
+    "ts",
+    "id.orig_h",
+    "id.orig_p",
+    "id.resp_h",
+    "id.resp_p",
+    "proto",
+    "trans_id",
+    "rtt",
+    "query",
+    "qtype",
+    "rcode",
+    "answers",
+    "TTLs",
+];
+const DNS_FIELDS: usize = 13;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Format {
     Unknown,
@@ -103,14 +136,26 @@ pub struct ZeekReader<R> {
     unset: Vec<u8>,
     /// Column index of each wanted field (`usize::MAX` = absent).
     columns: [usize; 15],
+    /// `#path dns`: the TSV lines are dns.log lines.
+    dns_log: bool,
+    /// Between the items of a TSV set or vector (`answers`, `TTLs`).
+    set_separator: u8,
+    /// Column index of each [`DNS_WANTED`] field.
+    dns_columns: [usize; DNS_FIELDS],
+    /// The DNS message of the record just returned, if it came from a dns.log line.
+    dns: Option<DnsMessage>,
     pending: Option<FlowRecord>,
     stats: Stats,
     done: bool,
 }
 
-fn column_map(fields: &[&[u8]]) -> [usize; 15] {
-    let mut cols = [usize::MAX; 15];
-    for (slot, name) in cols.iter_mut().zip(WANTED.iter().chain(WANTED_MORE.iter())) {
+/// The column of each of the `wanted` fields in a `#fields` list (`usize::MAX` = absent).
+fn column_map<'w, const N: usize>(
+    fields: &[&[u8]],
+    wanted: impl Iterator<Item = &'w &'w str>,
+) -> [usize; N] {
+    let mut cols = [usize::MAX; N];
+    for (slot, name) in cols.iter_mut().zip(wanted) {
         if let Some(i) = fields.iter().position(|f| *f == name.as_bytes()) {
             *slot = i;
         }
@@ -138,9 +183,13 @@ struct Conn<'a> {
     resp_ip_bytes: Option<u64>,
 }
 
-/// A JSON line; `ts` may be a number or an ISO 8601 string (`LogAscii::json_timestamps`).
+/// A JSON line of conn.log or dns.log; `ts` may be a number or an ISO 8601 string
+/// (`LogAscii::json_timestamps`).
 #[derive(Deserialize)]
-struct JsonConn<'a> {
+struct JsonLine<'a> {
+    /// Which log, where several are written to one stream.
+    #[serde(rename = "_path", borrow)]
+    path: Option<Cow<'a, str>>,
     #[serde(borrow)]
     ts: Option<JsonTs<'a>>,
     #[serde(rename = "id.orig_h", borrow)]
@@ -164,6 +213,41 @@ struct JsonConn<'a> {
     orig_ip_bytes: Option<u64>,
     resp_pkts: Option<u64>,
     resp_ip_bytes: Option<u64>,
+    // dns.log
+    trans_id: Option<u64>,
+    rtt: Option<f64>,
+    #[serde(borrow)]
+    query: Option<Cow<'a, str>>,
+    qtype: Option<u64>,
+    rcode: Option<u64>,
+    answers: Option<Vec<String>>,
+    #[serde(rename = "TTLs")]
+    ttls: Option<Vec<f64>>,
+}
+
+/// Values of one dns.log line.
+struct DnsLine<'a> {
+    /// Addresses, ports and protocol (the rest unset).
+    conn: Conn<'a>,
+    ts: i64,
+    trans_id: Option<u64>,
+    rtt_us: Option<i64>,
+    query: Option<&'a str>,
+    qtype: Option<u64>,
+    rcode: Option<u64>,
+    answers: Vec<&'a str>,
+    /// In microseconds, by position with `answers`.
+    ttls_us: Vec<Option<i64>>,
+}
+
+/// What one line gives.
+enum Item {
+    /// A conn.log line: the originator's record and the responder's, if it sent anything.
+    Conn(Built),
+    /// A dns.log line.
+    Dns(FlowRecord, DnsMessage),
+    /// Nothing to read (a line of another log, a dns.log line without a query).
+    Skip,
 }
 
 #[derive(Deserialize)]
@@ -194,7 +278,12 @@ impl<R: Read> ZeekReader<R> {
                     .iter()
                     .map(|f| f.as_bytes())
                     .collect::<Vec<_>>(),
+                WANTED.iter().chain(WANTED_MORE.iter()),
             ),
+            dns_log: false,
+            set_separator: b',',
+            dns_columns: [usize::MAX; DNS_FIELDS],
+            dns: None,
             pending: None,
             stats: Stats::default(),
             done: false,
@@ -204,6 +293,13 @@ impl<R: Read> ZeekReader<R> {
     /// Counters so far: `units` are lines (headers and blank lines included).
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// The DNS message of the record just returned, if that record came from a dns.log line
+    /// (see [the module docs](self)): such a record stands for the DNS transaction, and is
+    /// not traffic to count.
+    pub fn take_dns(&mut self) -> Option<DnsMessage> {
+        self.dns.take()
     }
 
     /// Reads one line into `self.line` without its end, never holding more than [`MAX_LINE`].
@@ -271,81 +367,54 @@ impl<R: Read> ZeekReader<R> {
         };
         match key {
             b"separator" => {
-                // `\x09` or a literal character
-                let s = std::str::from_utf8(rest).unwrap_or("").trim();
-                if let Some(hex) = s.strip_prefix("\\x") {
-                    if let Ok(v) = u8::from_str_radix(hex, 16) {
-                        self.separator = v;
-                    }
-                } else if let [c] = s.as_bytes() {
-                    self.separator = *c;
+                if let Some(c) = separator(rest) {
+                    self.separator = c;
+                }
+            }
+            b"set_separator" => {
+                if let Some(c) = separator(rest) {
+                    self.set_separator = c;
                 }
             }
             b"unset_field" => self.unset = rest.to_vec(),
+            b"path" => self.dns_log = rest.trim_ascii() == b"dns",
             b"fields" => {
                 let sep = self.separator;
                 let fields: Vec<&[u8]> = rest.split(|c| *c == sep).collect();
-                self.columns = column_map(&fields);
+                self.columns = column_map(&fields, WANTED.iter().chain(WANTED_MORE.iter()));
+                self.dns_columns = column_map(&fields, DNS_WANTED.iter());
             }
             _ => {}
         }
     }
 
-    /// Parses the TSV line in `self.line` into records.
-    fn tsv(&mut self) -> Result<Option<(FlowRecord, Option<FlowRecord>)>, Error> {
-        let mut values: [Option<&str>; 15] = [None; 15];
-        let sep = self.separator;
-        let unset = self.unset.as_slice();
-        for (i, raw) in self.line.split(|c| *c == sep).enumerate() {
-            if let Some(slot) = self.columns.iter().position(|c| *c == i) {
-                if raw != unset && !raw.is_empty() && raw != b"(empty)" {
-                    if let (Some(v), Ok(s)) = (values.get_mut(slot), std::str::from_utf8(raw)) {
-                        *v = Some(s);
-                    }
-                }
-            }
-        }
-        let num = |slot: usize, v: Option<&str>| -> Result<Option<u64>, (&'static str, String)> {
-            match v {
-                None => Ok(None),
-                Some(s) => s.parse::<u64>().map(Some).map_err(|_| {
-                    let name = WANTED
-                        .iter()
-                        .chain(WANTED_MORE.iter())
-                        .nth(slot)
-                        .copied()
-                        .unwrap_or("?");
-                    (name, format!("`{s}` is not a count"))
-                }),
-            }
-        };
+    /// Parses the TSV conn.log line in `self.line` into records.
+    fn tsv(&mut self) -> Result<Item, Error> {
+        let values = pick(&self.line, self.separator, &self.unset, &self.columns);
         let [ts, orig_h, orig_p, resp_h, resp_p, proto, duration, orig_bytes, resp_bytes, conn_state, history, orig_pkts, orig_ip_bytes, resp_pkts, resp_ip_bytes] =
             values;
         let parsed = (|| {
             Ok::<_, (&'static str, String)>(Conn {
                 ts,
                 orig_h,
-                orig_p: num(2, orig_p)?,
+                orig_p: count("id.orig_p", orig_p)?,
                 resp_h,
-                resp_p: num(4, resp_p)?,
+                resp_p: count("id.resp_p", resp_p)?,
                 proto,
                 duration,
-                orig_bytes: num(7, orig_bytes)?,
-                resp_bytes: num(8, resp_bytes)?,
+                orig_bytes: count("orig_bytes", orig_bytes)?,
+                resp_bytes: count("resp_bytes", resp_bytes)?,
                 conn_state,
                 history,
-                orig_pkts: num(11, orig_pkts)?,
-                orig_ip_bytes: num(12, orig_ip_bytes)?,
-                resp_pkts: num(13, resp_pkts)?,
-                resp_ip_bytes: num(14, resp_ip_bytes)?,
+                orig_pkts: count("orig_pkts", orig_pkts)?,
+                orig_ip_bytes: count("orig_ip_bytes", orig_ip_bytes)?,
+                resp_pkts: count("resp_pkts", resp_pkts)?,
+                resp_ip_bytes: count("resp_ip_bytes", resp_ip_bytes)?,
             })
         })();
         let conn = match parsed {
             Ok(c) => c,
-            Err((field, reason)) => {
-                let (field, reason) = (field.to_string(), reason);
-                return Err(self.bad(&field, reason));
-            }
+            Err((field, reason)) => return Err(self.bad(field, reason)),
         };
         let ts = match conn.ts.map(parse_epoch) {
             Some(Some(t)) => t,
@@ -361,18 +430,63 @@ impl<R: Read> ZeekReader<R> {
             None => None,
         };
         build(&conn, ts, dur)
-            .map(Some)
+            .map(Item::Conn)
             .map_err(|(f, r)| self.bad(f, r))
     }
 
-    fn json(&mut self) -> Result<Option<(FlowRecord, Option<FlowRecord>)>, Error> {
-        let parsed: Result<JsonConn<'_>, _> = serde_json::from_slice(&self.line);
+    /// Parses the TSV dns.log line in `self.line`.
+    fn tsv_dns(&mut self) -> Result<Item, Error> {
+        let values = pick(&self.line, self.separator, &self.unset, &self.dns_columns);
+        let [ts, orig_h, orig_p, resp_h, resp_p, proto, trans_id, rtt, query, qtype, rcode, answers, ttls] =
+            values;
+        let set = char::from(self.set_separator);
+        let parsed = (|| {
+            let time = |name: &'static str, v: &str| {
+                parse_epoch(v).ok_or((name, format!("`{v}` is not a time")))
+            };
+            Ok::<_, (&'static str, String)>(DnsLine {
+                conn: Conn {
+                    orig_h,
+                    orig_p: count("id.orig_p", orig_p)?,
+                    resp_h,
+                    resp_p: count("id.resp_p", resp_p)?,
+                    proto,
+                    ..Conn::default()
+                },
+                ts: time("ts", ts.ok_or(("ts", "missing".to_string()))?)?,
+                trans_id: count("trans_id", trans_id)?,
+                rtt_us: rtt.map(|v| time("rtt", v)).transpose()?,
+                query,
+                qtype: count("qtype", qtype)?,
+                rcode: count("rcode", rcode)?,
+                answers: answers.map(|a| a.split(set).collect()).unwrap_or_default(),
+                ttls_us: match ttls {
+                    Some(t) => t
+                        .split(set)
+                        .map(|v| time("TTLs", v).map(Some))
+                        .collect::<Result<_, _>>()?,
+                    None => Vec::new(),
+                },
+            })
+        })();
+        let item = parsed.and_then(|d| dns_item(&d));
+        item.map_err(|(f, r)| self.bad(f, r))
+    }
+
+    fn json(&mut self) -> Result<Item, Error> {
+        let parsed: Result<JsonLine<'_>, _> = serde_json::from_slice(&self.line);
         let j = match parsed {
             Ok(j) => j,
             Err(e) => {
-                let reason = format!("not a conn.log JSON object: {e}");
+                let reason = format!("not a conn.log or dns.log JSON object: {e}");
                 return Err(self.bad("(line)", reason));
             }
+        };
+        let dns = match j.path.as_deref() {
+            None => j.query.is_some(),
+            Some("dns") => true,
+            Some("conn") => false,
+            Some(_) => return Ok(Item::Skip),
         };
         let ts = match &j.ts {
             Some(JsonTs::Number(f)) => float_us(*f),
@@ -403,10 +517,113 @@ impl<R: Read> ZeekReader<R> {
             resp_pkts: j.resp_pkts,
             resp_ip_bytes: j.resp_ip_bytes,
         };
-        let dur = j.duration.and_then(float_us);
-        let result = build(&conn, ts, dur);
-        result.map(Some).map_err(|(f, r)| self.bad(f, r))
+        let result = if dns {
+            dns_item(&DnsLine {
+                conn,
+                ts,
+                trans_id: j.trans_id,
+                rtt_us: j.rtt.and_then(float_us),
+                query: j.query.as_deref(),
+                qtype: j.qtype,
+                rcode: j.rcode,
+                answers: j.answers.iter().flatten().map(String::as_str).collect(),
+                ttls_us: j.ttls.iter().flatten().map(|t| float_us(*t)).collect(),
+            })
+        } else {
+            build(&conn, ts, j.duration.and_then(float_us)).map(Item::Conn)
+        };
+        result.map_err(|(f, r)| self.bad(f, r))
     }
+}
+
+/// A separator as a header gives it: `\x09` or a literal character.
+fn separator(text: &[u8]) -> Option<u8> {
+    let s = std::str::from_utf8(text).ok()?.trim();
+    match s.strip_prefix("\\x") {
+        Some(hex) => u8::from_str_radix(hex, 16).ok(),
+        None => match s.as_bytes() {
+            [c] => Some(*c),
+            _ => None,
+        },
+    }
+}
+
+/// The values of the `columns` of a TSV line (`None` where unset, empty, absent or not
+/// UTF-8).
+fn pick<'l, const N: usize>(
+    line: &'l [u8],
+    sep: u8,
+    unset: &[u8],
+    columns: &[usize; N],
+) -> [Option<&'l str>; N] {
+    let mut values = [None; N];
+    for (i, raw) in line.split(|c| *c == sep).enumerate() {
+        if let Some(slot) = columns.iter().position(|c| *c == i) {
+            if raw != unset && !raw.is_empty() && raw != b"(empty)" {
+                if let (Some(v), Ok(s)) = (values.get_mut(slot), std::str::from_utf8(raw)) {
+                    *v = Some(s);
+                }
+            }
+        }
+    }
+    values
+}
+
+/// A count field's value.
+fn count(name: &'static str, v: Option<&str>) -> Result<Option<u64>, (&'static str, String)> {
+    v.map(|s| {
+        s.parse::<u64>()
+            .map_err(|_| (name, format!("`{s}` is not a count")))
+    })
+    .transpose()
+}
+
+/// The record and message of a dns.log line (see the module docs).
+fn dns_item(d: &DnsLine<'_>) -> Result<Item, (&'static str, String)> {
+    let Some(query) = d.query else {
+        return Ok(Item::Skip);
+    };
+    let name = dns::name_from_text(query)
+        .ok_or_else(|| ("query", format!("`{query}` is not a domain name")))?;
+    let small = |name: &'static str, v: Option<u64>| {
+        v.map(u16::try_from)
+            .transpose()
+            .map_err(|_| (name, "above 65535".to_string()))
+    };
+    let id = small("trans_id", d.trans_id)?.unwrap_or(0);
+    let qtype = small("qtype", d.qtype)?.unwrap_or(0);
+    let (mut r, _) = build(&d.conn, d.ts, None)?;
+    let response = d.rcode.is_some() || !d.answers.is_empty();
+    if response {
+        (r.src, r.dst, r.src_port, r.dst_port) = (r.dst, r.src, r.dst_port, r.src_port);
+        let at = d.ts.saturating_add(d.rtt_us.unwrap_or(0).max(0));
+        (r.first_us, r.last_us) = (at, at);
+    }
+    let ttls = d.ttls_us.iter().copied().chain(std::iter::repeat(None));
+    let answers = d
+        .answers
+        .iter()
+        .zip(ttls)
+        .filter_map(|(a, ttl_us)| {
+            let addr = a.parse::<IpAddr>().ok()?;
+            let secs = ttl_us.unwrap_or(0).max(0) / 1_000_000;
+            Some(Answer {
+                name: name.clone(),
+                addr: Addr::from(addr),
+                ttl: u32::try_from(secs).unwrap_or(u32::MAX),
+            })
+        })
+        .take(dns::MAX_ANSWERS)
+        .collect();
+    let msg = DnsMessage {
+        id,
+        response,
+        // an extended code past 8 bits (EDNS) reads as the largest
+        rcode: d.rcode.map_or(0, |c| u8::try_from(c).unwrap_or(u8::MAX)),
+        question: Some(Question { name, qtype }),
+        answers,
+    };
+    Ok(Item::Dns(r, msg))
 }
 
 fn float_us(f: f64) -> Option<i64> {
@@ -570,6 +787,7 @@ impl<R: Read> Iterator for ZeekReader<R> {
     type Item = Result<FlowRecord, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        self.dns = None;
         if let Some(r) = self.pending.take() {
             self.stats.record();
             return Some(Ok(r));
@@ -633,17 +851,21 @@ impl<R: Read> Iterator for ZeekReader<R> {
                     continue;
                 }
                 Format::Json | Format::Unknown => self.json(),
+                Format::Tsv if self.dns_log => self.tsv_dns(),
                 Format::Tsv => self.tsv(),
             };
             match result {
-                Ok(Some((fwd, back))) => {
+                Ok(Item::Conn((fwd, back))) => {
                     self.pending = back;
                     self.stats.record();
                     return Some(Ok(fwd));
                 }
-                Ok(None) => {
-                    self.stats.skip();
+                Ok(Item::Dns(r, msg)) => {
+                    self.dns = Some(msg);
+                    self.stats.record();
+                    return Some(Ok(r));
                 }
+                Ok(Item::Skip) => self.stats.skip(),
                 Err(e) => return Some(Err(e)),
             }
         }
@@ -724,6 +946,155 @@ mod tests {
         assert!(e.to_string().contains("id.orig_h"), "{e}");
     }
 
+    /// dns.log as Zeek writes it by default: a lookup answered with a CNAME and two
+    /// addresses, an NXDOMAIN, a query never answered, a line without a query.
+    const DNS_TSV: &str = "#separator \\x09
+#set_separator\t,
+#empty_field\t(empty)
+#unset_field\t-
+#path\tdns
+#open\t2026-12-03-10-00-00
+#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\ttrans_id\trtt\tquery\tqclass\tqclass_name\tqtype\tqtype_name\trcode\trcode_name\tAA\tTC\tRD\tRA\tZ\tanswers\tTTLs\trejected
+#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tcount\tinterval\tstring\tcount\tstring\tcount\tstring\tcount\tstring\tbool\tbool\tbool\tbool\tcount\tvector[string]\tvector[interval]\tbool
+1764756000.250000\tCd1\t192.0.2.20\t40001\t192.0.2.1\t53\tudp\t4660\t0.012000\tCNC.Example.com\t1\tC_INTERNET\t1\tA\t0\tNOERROR\tF\tF\tT\tT\t0\tedge.cdn.example.net,203.0.113.7,2001:db8::7\t60.000000,300.000000,86400.000000\tF
+1764756001.000000\tCd2\t192.0.2.21\t40002\t192.0.2.1\t53\tudp\t7\t0.001000\tgone.example\t1\tC_INTERNET\t1\tA\t3\tNXDOMAIN\tF\tF\tT\tT\t0\t-\t-\tF
+1764756002.000000\tCd3\t2001:db8::20\t40003\t2001:db8::1\t53\ttcp\t8\t-\tquiet.example\t1\tC_INTERNET\t28\tAAAA\t-\t-\tF\tF\tT\tF\t0\t-\t-\tF
+1764756003.000000\tCd4\t192.0.2.22\t40004\t192.0.2.1\t53\tudp\t9\t-\t-\t-\t-\t-\t-\t-\t-\tF\tF\tF\tF\t0\t-\t-\tF
+#close\t2026-12-03-11-00-00
+";
+
+    /// Each line with a query gives one record and its message; a reply runs from the
+    /// resolver to the device at ts + rtt; only addresses are answers.
+    #[test]
+    fn tsv_dns_log() {
+        let mut r = ZeekReader::new(DNS_TSV.as_bytes());
+        let mut got = Vec::new();
+        while let Some(rec) = r.next() {
+            got.push((rec.unwrap(), r.take_dns().unwrap()));
+        }
+        assert_eq!(got.len(), 3);
+        let (rec, msg) = &got[0];
+        assert_eq!(rec.src.to_string(), "192.0.2.1");
+        assert_eq!(rec.dst.to_string(), "192.0.2.20");
+        assert_eq!((rec.src_port, rec.dst_port, rec.proto), (53, 40001, 17));
+        assert_eq!(rec.first_us, 1_764_756_000_262_000);
+        assert_eq!(rec.last_us, rec.first_us);
+        assert_eq!((rec.packets, rec.bytes), (1, 0));
+        assert!(msg.response);
+        assert_eq!((msg.id, msg.rcode), (4660, 0));
+        assert_eq!(
+            msg.question,
+            Some(Question {
+                name: "cnc.example.com".into(),
+                qtype: 1
+            })
+        );
+        let answers: Vec<(String, u32)> = msg
+            .answers
+            .iter()
+            .map(|a| (a.addr.to_string(), a.ttl))
+            .collect();
+        assert_eq!(
+            answers,
+            [("203.0.113.7".into(), 300), ("2001:db8::7".into(), 86_400)]
+        );
+        assert_eq!(answers.len(), 2);
+        assert!(msg.answers.iter().all(|a| a.name == "cnc.example.com"));
+        // NXDOMAIN: a reply without answers
+        let (rec, msg) = &got[1];
+        assert!(msg.response && msg.answers.is_empty());
+        assert_eq!((msg.rcode, rec.dst.to_string()), (3, "192.0.2.21".into()));
+        // no reply: the query, device to resolver, over TCP
+        let (rec, msg) = &got[2];
+        assert!(!msg.response);
+        assert_eq!(rec.src.to_string(), "2001:db8::20");
+        assert_eq!((rec.dst_port, rec.proto), (53, 6));
+        assert_eq!(rec.first_us, 1_764_756_002_000_000);
+        assert_eq!(msg.question.as_ref().map(|q| q.qtype), Some(28));
+        assert_eq!(r.stats().records, 3);
+        assert_eq!(r.stats().errors.total(), 0);
+    }
+
+    /// JSON lines: dns.log alone, or with conn.log in one stream told apart by `_path`
+    /// (other logs skipped); the message belongs to its own record only.
+    #[test]
+    fn json_dns_lines_and_mixed_streams() {
+        let text = concat!(
+            r#"{"_path":"conn","ts":1764756000.0,"id.orig_h":"192.0.2.20","id.orig_p":40001,"id.resp_h":"192.0.2.1","id.resp_p":53,"proto":"udp","orig_pkts":1,"resp_pkts":1}"#,
+            "\n",
+            r#"{"_path":"dns","ts":1764756000.25,"id.orig_h":"192.0.2.20","id.orig_p":40001,"id.resp_h":"192.0.2.1","id.resp_p":53,"proto":"udp","trans_id":4660,"rtt":0.5,"query":"x.BAD.example","qtype":1,"rcode":0,"answers":["198.18.7.50","alias.example"],"TTLs":[30.0,30.0]}"#,
+            "\n",
+            r#"{"_path":"http","ts":1764756001.0,"id.orig_h":"192.0.2.20","id.orig_p":40002,"id.resp_h":"198.18.7.50","id.resp_p":80,"method":"GET"}"#,
+            "\n",
+            r#"{"ts":1764756002.0,"id.orig_h":"192.0.2.21","id.orig_p":40003,"id.resp_h":"192.0.2.1","id.resp_p":53,"proto":"udp","query":"y.example","qtype":28}"#,
+            "\n",
+            r#"{"ts":1764756003.0,"id.orig_h":"192.0.2.21","id.orig_p":1,"id.resp_h":"192.0.2.1","id.resp_p":53,"proto":"udp","query":"a..example"}"#,
+            "\n",
+            r#"{"ts":1764756003.0,"id.orig_h":"192.0.2.21","id.orig_p":1,"id.resp_h":"192.0.2.1","id.resp_p":53,"proto":"udp","query":"b.example","trans_id":70000}"#,
+            "\n",
+        );
+        let mut r = ZeekReader::new(text.as_bytes());
+        let mut got = Vec::new();
+        while let Some(rec) = r.next() {
+            got.push(rec.map(|rec| (rec, r.take_dns())));
+        }
+        // conn: two records, no message
+        assert_eq!(got.len(), 6);
+        let (conn, none) = got[0].as_ref().unwrap();
+        assert_eq!((conn.dst_port, none), (53, &None));
+        assert!(got[1].as_ref().unwrap().1.is_none());
+        let (rec, msg) = got[2].as_ref().unwrap();
+        let msg = msg.as_ref().unwrap();
+        assert_eq!(rec.first_us, 1_764_756_000_750_000);
+        assert_eq!(rec.dst.to_string(), "192.0.2.20");
+        assert_eq!(msg.question.as_ref().unwrap().name, "x.bad.example");
+        assert_eq!(msg.answers.len(), 1);
+        assert_eq!(
+            (msg.answers[0].addr.to_string(), msg.answers[0].ttl),
+            ("198.18.7.50".into(), 30)
+        );
+        // the http line was skipped; a query without an answer
+        let (rec, msg) = got[3].as_ref().unwrap();
+        let msg = msg.as_ref().unwrap();
+        assert!(!msg.response);
+        assert_eq!(rec.src.to_string(), "192.0.2.21");
+        let e = got[4].as_ref().unwrap_err();
+        assert!(e.to_string().contains("`query`") && e.can_continue(), "{e}");
+        let e = got[5].as_ref().unwrap_err();
+        assert!(e.to_string().contains("`trans_id`"), "{e}");
+        assert_eq!(r.stats().records, 4);
+    }
+
+    /// Bad dns.log fields are reported with the line and the field.
+    #[test]
+    fn bad_dns_fields_are_reported() {
+        let head: String = DNS_TSV.lines().take(8).map(|l| format!("{l}\n")).collect();
+        let line = |fields: &[(usize, &str)]| {
+            let mut v: Vec<&str> = DNS_TSV.lines().nth(8).unwrap().split('\t').collect();
+            for (i, x) in fields {
+                v[*i] = x;
+            }
+            v.join("\t")
+        };
+        for (fields, want) in [
+            (vec![(0, "soon")], "`ts`"),
+            (vec![(8, "fast")], "`rtt`"),
+            (vec![(22, "60.0,x")], "`TTLs`"),
+            (vec![(12, "70000")], "`qtype`"),
+            (vec![(2, "nope")], "`id.orig_h`"),
+            (vec![(14, "-1")], "`rcode`"),
+        ] {
+            let text = format!("{head}{}\n", line(&fields));
+            let out: Vec<_> = ZeekReader::new(text.as_bytes()).collect();
+            assert_eq!(out.len(), 1, "{fields:?}");
+            let e = out[0].as_ref().unwrap_err().to_string();
+            assert!(
+                e.starts_with("line 9:") && e.contains(want),
+                "{fields:?}: {e}"
+            );
+        }
+    }
+
     #[test]
     fn headerless_tsv_uses_default_columns_and_bad_fields_are_reported() {
         let text =
@@ -762,7 +1133,13 @@ mod tests {
     fn hostile_text_never_panics() {
         let mut rng = crate::testing::Rng(3);
         let json = r#"{"ts":1.5,"id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":2,"proto":"tcp","history":"ShADadFf","orig_pkts":3,"resp_pkts":2}"#;
-        for valid in [TSV.as_bytes(), json.as_bytes()] {
+        let dns_json = r#"{"_path":"dns","ts":1.5,"id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":53,"proto":"udp","query":"a.example","rcode":0,"answers":["10.0.0.9"],"TTLs":[5.0]}"#;
+        for valid in [
+            TSV.as_bytes(),
+            json.as_bytes(),
+            DNS_TSV.as_bytes(),
+            dns_json.as_bytes(),
+        ] {
             for cut in 0..valid.len() {
                 let n = ZeekReader::new(&valid[..cut]).take(100).count();
                 assert!(n < 100);

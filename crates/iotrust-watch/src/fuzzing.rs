@@ -6,7 +6,8 @@
 //! the input is at most a few thousand records). Properties: no panic, bounded state, the
 //! sharded merge equals the single engine, every event serializes, every proposal renders.
 //! Some records come with a DNS message about a listed domain or not (queries and answers
-//! whose addresses other records then contact), through `observe_with_dns`.
+//! whose addresses other records then contact), through `observe_with_dns`, or as from a
+//! log (`observe_dns`: the record is no traffic).
 
 use iotrust_flow::dns::{Answer, DnsMessage, Question};
 use iotrust_flow::{Addr, FlowRecord, SourceKind, TcpFlags};
@@ -170,7 +171,9 @@ pub fn records(data: &[u8]) {
     for chunk in data.chunks(20).take(4096) {
         let r = record(chunk, &mut t);
         let msg = dns(chunk, &r);
+        let logged = le(chunk, 17) & 4 != 0;
         match &msg {
+            Some(m) if logged => single.observe_dns(&r, m),
             Some(m) => single.observe_with_dns(&r, m),
             None => single.observe(&r),
         }
@@ -179,6 +182,7 @@ pub fn records(data: &[u8]) {
             let _ = propose(&e.incident);
         }
         let fed = match &msg {
+            Some(m) if logged => sharded.observe_dns(&r, m),
             Some(m) => sharded.observe_with_dns(&r, m),
             None => sharded.observe(&r),
         };

@@ -149,7 +149,10 @@ pub struct Sharded {
     /// The subscriber prefixes (`Config::local_networks`; empty = every address).
     local: LocalNets,
     n: usize,
+    /// Items taken, in order: records and DNS messages from logs.
     seq: u64,
+    /// DNS messages from logs among them ([`Sharded::observe_dns`]): no records.
+    log_dns: u64,
     queued: usize,
     out: VecDeque<Event>,
     max_incidents: usize,
@@ -174,6 +177,7 @@ impl Sharded {
                 local,
                 n,
                 seq: 0,
+                log_dns: 0,
                 queued: 0,
                 out: VecDeque::new(),
                 max_incidents,
@@ -220,6 +224,7 @@ impl Sharded {
             local,
             n,
             seq: 0,
+            log_dns: 0,
             queued: 0,
             out: VecDeque::new(),
             max_incidents,
@@ -315,18 +320,46 @@ impl Sharded {
         if !self.domains.wants(msg) {
             return self.observe(r);
         }
+        self.dns_in_band(r, msg, true)
+    }
+
+    /// A DNS message known from a log rather than a packet ([`Watch::observe_dns`]): `r`
+    /// is not traffic. A message about no listed domain is dropped.
+    pub fn observe_dns(&mut self, r: &FlowRecord, msg: &DnsMessage) -> Result<(), ShardStopped> {
+        if !self.domains.wants(msg) {
+            return Ok(());
+        }
+        self.log_dns += 1;
+        self.dns_in_band(r, msg, false)
+    }
+
+    /// A message about a listed domain, in its place in the stream; `traffic`: `r` is a
+    /// record for the detectors too.
+    fn dns_in_band(
+        &mut self,
+        r: &FlowRecord,
+        msg: &DnsMessage,
+        traffic: bool,
+    ) -> Result<(), ShardStopped> {
         self.seq += 1;
         let n = self.n;
         match &mut self.engine {
             Engine::Inline(w) => {
-                w.observe_with_dns(r, msg);
+                if traffic {
+                    w.observe_with_dns(r, msg);
+                } else {
+                    w.observe_dns(r, msg);
+                }
                 if w.has_events() {
                     self.out.extend(w.drain_events());
                 }
                 Ok(())
             }
             Engine::Threads { pending, .. } => {
-                let (s, d) = owners(&self.local, r, n);
+                let (s, d) = match traffic {
+                    true => owners(&self.local, r, n),
+                    false => (None, None),
+                };
                 let at = u32::try_from(pending.records.len()).unwrap_or(u32::MAX);
                 let offset = u32::try_from(self.queued).unwrap_or(u32::MAX);
                 let dns = u32::try_from(pending.dns.len()).unwrap_or(NO_DNS);
@@ -497,7 +530,7 @@ impl Sharded {
                     finished.iter().map(Watch::stats).collect()
                 };
                 let mut t = WatchStats {
-                    records: self.seq,
+                    records: self.seq - self.log_dns,
                     bytes_per_host: Watch::bytes_per_host(),
                     ..WatchStats::default()
                 };

@@ -207,6 +207,13 @@ impl Watch {
         self.dns(r, msg, |_| true);
     }
 
+    /// A DNS message known from a log rather than a packet (Zeek's dns.log): `r` places it
+    /// (addresses, ports, time) and is not traffic, so no detector but the C2 domains sees
+    /// it; otherwise as [`Watch::observe_with_dns`].
+    pub fn observe_dns(&mut self, r: &FlowRecord, msg: &DnsMessage) {
+        self.dns(r, msg, |_| true);
+    }
+
     /// The DNS part of [`Watch::observe_with_dns`]; a finding is kept only when
     /// `owns(device)`. Its events take the slot after every detector's.
     fn dns(&mut self, r: &FlowRecord, msg: &DnsMessage, owns: impl Fn(Addr) -> bool) {

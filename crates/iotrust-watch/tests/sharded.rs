@@ -344,6 +344,7 @@ fn flush_brings_out_finished_batches_without_a_sync() {
 /// Domain indicators: queries and answers for listed domains (one exact, one wildcard), and
 /// contact with an answered address by a device that never asked, before and after the
 /// learned address expires — the same events with 1, 2 and 3 shards, among mixed traffic.
+/// One lookup comes from a log (Zeek's dns.log: `observe_dns`, no traffic record).
 #[test]
 fn sharded_equals_single_with_dns() {
     use iotrust_flow::dns::{parse, DnsMessage};
@@ -417,6 +418,8 @@ fn sharded_equals_single_with_dns() {
     items.push((r, None));
     items.sort_by_key(|(r, _)| r.last_us);
 
+    // the lookup of *.bad.example is known from a log
+    let from_log = |r: &FlowRecord| r.src == v4([192, 0, 2, 22]);
     let cfg = Config::default();
     let mut w = Watch::new(cfg.clone())
         .with_indicators(indicators())
@@ -424,6 +427,7 @@ fn sharded_equals_single_with_dns() {
     let mut want = Vec::new();
     for (r, m) in &items {
         match m {
+            Some(m) if from_log(r) => w.observe_dns(r, m),
             Some(m) => w.observe_with_dns(r, m),
             None => w.observe(r),
         }
@@ -449,6 +453,7 @@ fn sharded_equals_single_with_dns() {
         let mut got = Vec::new();
         for (i, (r, m)) in items.iter().enumerate() {
             match m {
+                Some(m) if from_log(r) => s.observe_dns(r, m).unwrap(),
                 Some(m) => s.observe_with_dns(r, m).unwrap(),
                 None => s.observe(r).unwrap(),
             }
@@ -460,5 +465,8 @@ fn sharded_equals_single_with_dns() {
         s.finish().unwrap();
         got.extend(s.drain_events().map(|e| serde_json::to_string(&e).unwrap()));
         assert_eq!(got, want, "{n} shards");
+        // the logged lookup is no record
+        assert_eq!(s.stats().records, w.stats().records, "{n} shards");
+        assert_eq!(w.stats().records, items.len() as u64 - 1);
     }
 }
