@@ -7,9 +7,12 @@ use crate::netflow::{Datagram, DecodeConfig, FlowDecoder, Protocol};
 use crate::{CaptureReader, FlowRecord, ZeekReader};
 
 fn capture(data: &[u8]) {
+    // with the DNS messages of port-53 packets (UDP, and TCP segments with data)
     if let Ok(reader) = CaptureReader::new(data) {
-        for item in reader {
-            let _ = item;
+        let mut reader = reader.with_dns();
+        while let Some(item) = reader.next() {
+            let dns = reader.take_dns();
+            assert!(item.is_ok() || dns.is_none());
         }
     }
     // Also through the raw packet interface.

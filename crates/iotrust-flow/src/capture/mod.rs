@@ -24,7 +24,7 @@ use std::io::Read;
 
 use input::{Fill, Input};
 
-use crate::bytes::be_u16;
+use crate::bytes::{be_u16, u8_at};
 use crate::dns::{DnsError, DnsMessage};
 use crate::error::{Error, Location};
 use crate::packet::{decode_frame, Frame, FrameError};
@@ -106,11 +106,13 @@ pub struct CaptureReader<R> {
     done: bool,
     /// (section, interface) pairs whose unsupported link type was reported.
     reported: BTreeSet<(u32, u32)>,
-    /// Read DNS messages (UDP port 53) for [`CaptureReader::take_dns`].
+    /// Read DNS messages (port 53) for [`CaptureReader::take_dns`].
     dns: bool,
     /// Where the last record's UDP header and payload lie in the packet buffer, when it was a
     /// datagram to or from port 53 (read by [`CaptureReader::take_dns`], not before).
     dns_l4: Option<(usize, usize)>,
+    /// `dns_l4` is a TCP segment.
+    dns_tcp: bool,
 }
 
 /// Reports of unsupported link types kept per file; past this, packets are still counted.
@@ -155,6 +157,7 @@ impl<R: Read> CaptureReader<R> {
             reported: BTreeSet::new(),
             dns: false,
             dns_l4: None,
+            dns_tcp: false,
         })
     }
 
@@ -183,19 +186,26 @@ impl<R: Read> CaptureReader<R> {
     }
 
     /// Also reads DNS messages: the UDP payload of each IP packet to or from port 53 is
-    /// parsed ([`crate::dns::parse`]) and kept for [`CaptureReader::take_dns`]. DNS over TCP
-    /// is not read.
+    /// parsed ([`crate::dns::parse`]) and kept for [`CaptureReader::take_dns`]; so is a
+    /// message over TCP (after its 2-byte length) that a segment to or from port 53 holds
+    /// whole from the segment's first byte. A message split over segments, or a segment
+    /// holding the end of one, is not read (no stream reassembly).
     pub fn with_dns(mut self) -> Self {
         self.dns = true;
         self
     }
 
     /// The DNS message of the packet whose record the iterator returned last, if it was a
-    /// UDP packet to or from port 53 and [`CaptureReader::with_dns`] was asked: the message,
-    /// or why its payload is not one.
+    /// UDP packet or a TCP segment with data to or from port 53 and
+    /// [`CaptureReader::with_dns`] was asked: the message, or why its payload is not one.
     pub fn take_dns(&mut self) -> Option<Result<DnsMessage, DnsError>> {
         let (start, end) = self.dns_l4.take()?;
-        Some(udp_dns(self.data().get(start..end).unwrap_or_default()))
+        let l4 = self.data().get(start..end).unwrap_or_default();
+        Some(if self.dns_tcp {
+            tcp_dns(l4)
+        } else {
+            udp_dns(l4)
+        })
     }
 
     /// Counters so far: `units` are packets.
@@ -295,14 +305,18 @@ impl<R: Read> Iterator for CaptureReader<R> {
             }
             match decode_frame(m.link_type, self.data(), m.orig_len, &mut rec) {
                 Ok(Frame::Ip { l4 }) => {
-                    if self.dns
-                        && rec.proto == FlowRecord::PROTO_UDP
-                        && (rec.src_port == 53 || rec.dst_port == 53)
-                    {
-                        // `l4` lies inside the packet buffer: its place there, for later
-                        let base = self.data().as_ptr() as usize;
-                        let start = (l4.as_ptr() as usize).wrapping_sub(base);
-                        self.dns_l4 = Some((start, start.saturating_add(l4.len())));
+                    if self.dns && (rec.src_port == 53 || rec.dst_port == 53) {
+                        let udp = rec.proto == FlowRecord::PROTO_UDP;
+                        // a TCP segment with data (not a bare SYN or ACK)
+                        let tcp = rec.proto == FlowRecord::PROTO_TCP
+                            && l4.len() > usize::from(u8_at(l4, 12).unwrap_or(0xff) >> 4) * 4;
+                        if udp || tcp {
+                            // `l4` lies inside the packet buffer: its place there, for later
+                            let base = self.data().as_ptr() as usize;
+                            let start = (l4.as_ptr() as usize).wrapping_sub(base);
+                            self.dns_l4 = Some((start, start.saturating_add(l4.len())));
+                            self.dns_tcp = tcp;
+                        }
                     }
                     self.stats.record();
                     return Some(Ok(rec));
@@ -337,6 +351,24 @@ fn udp_dns(l4: &[u8]) -> Result<DnsMessage, DnsError> {
     // the UDP length bounds the payload
     let end = usize::from(be_u16(l4, 4).unwrap_or(0)).clamp(8, l4.len().max(8));
     crate::dns::parse(l4.get(8..end).unwrap_or_default())
+}
+
+/// The DNS message a TCP segment (`l4`: header and data) holds whole after its 2-byte
+/// length; out of line, as [`udp_dns`].
+#[inline(never)]
+fn tcp_dns(l4: &[u8]) -> Result<DnsMessage, DnsError> {
+    let data = l4
+        .get(usize::from(u8_at(l4, 12).unwrap_or(0) >> 4) * 4..)
+        .unwrap_or_default();
+    let len = usize::from(be_u16(data, 0).ok_or(DnsError::Truncated {
+        at: 0,
+        what: "TCP length prefix",
+    })?);
+    let msg = data.get(2..2 + len).ok_or(DnsError::Truncated {
+        at: data.len().saturating_sub(2),
+        what: "message continued in a later segment",
+    })?;
+    crate::dns::parse(msg)
 }
 
 #[cfg(test)]

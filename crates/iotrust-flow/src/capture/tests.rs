@@ -323,7 +323,8 @@ fn hostile_capture_files_never_panic() {
 }
 
 /// With `with_dns`, each UDP packet to or from port 53 comes with its DNS message (or why its
-/// payload is not one); other packets with none; DNS over TCP is not read.
+/// payload is not one), and so does each TCP segment with data to or from port 53 (a whole
+/// message after its length, or why not); other packets and bare TCP segments with none.
 #[test]
 fn dns_messages_come_with_their_packets() {
     use crate::testing::dns;
@@ -358,6 +359,28 @@ fn dns_messages_come_with_their_packets() {
         ),
         v6,
     ];
+    // DNS over TCP: a query and its answer each whole in one segment, then a message whose
+    // length runs past its segment
+    let seg = |sport: u16, dport: u16, msg: &[u8], claimed: usize| {
+        let mut l4 = p::tcp(sport, dport, 2, TcpFlags::PSH | TcpFlags::ACK);
+        l4.extend_from_slice(&(claimed as u16).to_be_bytes());
+        l4.extend_from_slice(msg);
+        l4
+    };
+    let q2 = dns::query(9, "tcp.example.com", 1);
+    let a2 = dns::response(9, "tcp.example.com", 1, &[(&[203, 0, 113, 9], 60)]);
+    let tcp_packets = [
+        p::ipv4(device, resolver, 6, 64, &seg(40004, 53, &q2, q2.len())),
+        p::ipv4(resolver, device, 6, 64, &seg(53, 40004, &a2, a2.len())),
+        p::ipv4(
+            resolver,
+            device,
+            6,
+            64,
+            &seg(53, 40004, &a2, a2.len() + 100),
+        ),
+    ];
+    let packets: Vec<Vec<u8>> = packets.into_iter().chain(tcp_packets).collect();
     let mut w = PcapWriter::new(link_type::RAW, false, false);
     for (i, pkt) in packets.iter().enumerate() {
         w.packet(T0 + i as i64, pkt, pkt.len() as u32);
@@ -369,7 +392,7 @@ fn dns_messages_come_with_their_packets() {
         rec.unwrap();
         seen.push(r.take_dns());
     }
-    assert_eq!(seen.len(), 6);
+    assert_eq!(seen.len(), 9);
     let q = seen[0].clone().unwrap().unwrap();
     assert_eq!(
         (q.response, q.question.unwrap().name.as_str()),
@@ -380,11 +403,17 @@ fn dns_messages_come_with_their_packets() {
     assert!(a.response);
     assert_eq!(a.answers[0].addr, Addr::v4([203, 0, 113, 7]));
     assert!(matches!(seen[3], Some(Err(_))));
-    assert!(seen[4].is_none(), "DNS over TCP is not read");
+    assert!(seen[4].is_none(), "a bare SYN has no message");
     assert_eq!(
         seen[5].clone().unwrap().unwrap().question.unwrap().name,
         "other.example"
     );
+    let q2 = seen[6].clone().unwrap().unwrap();
+    assert_eq!(q2.question.unwrap().name, "tcp.example.com");
+    let a2 = seen[7].clone().unwrap().unwrap();
+    assert_eq!(a2.answers[0].addr, Addr::v4([203, 0, 113, 9]));
+    let e = seen[8].clone().unwrap().unwrap_err();
+    assert!(e.to_string().contains("later segment"), "{e}");
     // without `with_dns`, nothing is read
     let mut r = CaptureReader::new(&file[..]).unwrap();
     assert!(r.next().is_some());

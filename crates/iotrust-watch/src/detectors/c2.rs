@@ -31,8 +31,9 @@
 //!
 //! **Domains** — a line may also name a domain, `cnc.changeme.com` (that name only) or
 //! `*.example.net` (that name and every name under it), with an optional label. Domains are
-//! matched in DNS messages, which packet sources (pcap, pcapng, live capture; UDP port 53)
-//! and Zeek's dns.log carry and flow telemetry does not:
+//! matched in DNS messages, which packet sources (pcap, pcapng, live capture; port 53 over
+//! UDP, and over TCP where a segment holds a whole message) and Zeek's dns.log carry and flow
+//! telemetry does not:
 //! - a local device's **query** for a listed name, or an **answer** for one sent to a local
 //!   device, is C2 contact of that device (confidence 0.9, severity high; the incident lists
 //!   the domain, and has no peer: the resolver is not the C2);
@@ -46,7 +47,7 @@
 //! active for only a few days"), shared hosting, port-only indicators; a listed domain on a
 //! shared CDN (its answered addresses serve other names too: list the C2's own names).
 //!
-//! **Sources.** Addresses and ports: all. Domains: packet sources (DNS over UDP) and Zeek's
+//! **Sources.** Addresses and ports: all. Domains: packet sources (DNS over UDP and TCP) and Zeek's
 //! dns.log (`Watch::observe_dns`); the addresses they answered are then matched in every
 //! record read after them.
 
