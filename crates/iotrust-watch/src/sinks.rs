@@ -256,6 +256,14 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
         "ports",
         "destination ports of the bad traffic, comma-separated",
     ),
+    (
+        "domains",
+        "listed C2 domains looked up or contacted, comma-separated (C2 contact; else empty)",
+    ),
+    (
+        "labels",
+        "the indicator list's labels of what was contacted, comma-separated (C2 contact; else empty)",
+    ),
 ];
 
 #[derive(Clone, Debug, PartialEq)]
@@ -391,6 +399,8 @@ fn field(inc: &Incident, name: &str) -> String {
             v.dedup();
             v.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
         }
+        "domains" => inc.domains.join(", "),
+        "labels" => inc.labels.join(", "),
         _ => String::new(),
     }
 }

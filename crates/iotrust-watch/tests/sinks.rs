@@ -181,6 +181,41 @@ fn notice_renders_every_placeholder() {
     assert!(all.contains("severity=[high]\n"), "{all}");
     assert!(all.contains("role=[infected-device]\n"), "{all}");
     assert!(all.contains("attack=[]\n"), "{all}");
+    assert!(all.contains("domains=[]\nlabels=[]\n"), "{all}");
+}
+
+/// A C2 incident's notice names the listed domain and the list's label.
+#[test]
+fn notice_names_the_c2_domain_and_label() {
+    use iotrust_flow::dns::{Answer, DnsMessage, Question};
+    let mut w = Watch::new(Config::default()).with_indicators(
+        iotrust_watch::Indicators::parse("*.bad.example dga-family\n", "c2.txt").unwrap(),
+    );
+    let mut r = iotrust_flow::FlowRecord::new(iotrust_flow::SourceKind::Pcap);
+    (r.src, r.dst, r.proto, r.src_port, r.dst_port) =
+        (v4([192, 0, 2, 1]), v4([192, 0, 2, 20]), 17, 53, 40000);
+    (r.first_us, r.last_us, r.packets) = (T0, T0, 1);
+    let msg = DnsMessage {
+        id: 1,
+        response: true,
+        rcode: 0,
+        question: Some(Question {
+            name: "x1.bad.example".into(),
+            qtype: 1,
+        }),
+        answers: vec![Answer {
+            name: "x1.bad.example".into(),
+            addr: v4([198, 18, 7, 50]),
+            ttl: 60,
+        }],
+    };
+    w.observe_with_dns(&r, &msg);
+    let events: Vec<Event> = w.drain_events().collect();
+    assert_eq!(events.len(), 1);
+    let out = NoticeTemplate::parse("{domains} / {labels}", "n")
+        .unwrap()
+        .render(&events[0].incident);
+    assert_eq!(out, "*.bad.example / dga-family");
 }
 
 #[test]
