@@ -401,6 +401,23 @@ fn live_capture_finds_a_lookup_of_a_listed_domain_and_contact_with_its_address()
     assert_eq!(contact["labels"][0], "mirai-cnc", "{contact}");
 }
 
+/// The incidents of the lookup of x7.bad.example (listed as `*.bad.example dga`) by
+/// 192.0.2.20 and the contact of 192.0.2.21 with the address answered, in that order.
+fn assert_lookup_then_contact(out: &str) {
+    let summaries: Vec<String> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["summary"].to_string())
+        .collect();
+    assert_eq!(
+        summaries,
+        [
+            "\"192.0.2.20 looks up listed C2 domain *.bad.example (dga)\"",
+            "\"192.0.2.21 contacts C2 198.18.7.50:443, an address of listed domain *.bad.example (dga)\"",
+        ],
+        "{out}"
+    );
+}
+
 /// The same from a capture file (`--pcap`, written here): with two threads and with one,
 /// the lookup and the answer to a subscriber, then contact with the answered address by
 /// another subscriber; an unreadable payload on port 53 is no error; without domains on the
@@ -459,18 +476,7 @@ fn capture_file_finds_a_listed_domain_and_its_address() {
     };
     let out = run(&ind, "2");
     assert_eq!(out, run(&ind, "1"));
-    let summaries: Vec<String> = out
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["summary"].to_string())
-        .collect();
-    assert_eq!(
-        summaries,
-        [
-            "\"192.0.2.20 looks up listed C2 domain *.bad.example (dga)\"",
-            "\"192.0.2.21 contacts C2 198.18.7.50:443, an address of listed domain *.bad.example (dga)\"",
-        ],
-        "{out}"
-    );
+    assert_lookup_then_contact(&out);
     assert_eq!(run(&plain, "2"), "");
 }
 
@@ -516,18 +522,7 @@ fn zeek_dns_log_finds_a_listed_domain_and_its_address() {
     let (out, err) = run([&conn, &dns], "2");
     assert_eq!(out, run([&dns, &conn], "2").0);
     assert_eq!(out, run([&conn, &dns], "1").0);
-    let summaries: Vec<String> = out
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["summary"].to_string())
-        .collect();
-    assert_eq!(
-        summaries,
-        [
-            "\"192.0.2.20 looks up listed C2 domain *.bad.example (dga)\"",
-            "\"192.0.2.21 contacts C2 198.18.7.50:443, an address of listed domain *.bad.example (dga)\"",
-        ],
-        "{out}"
-    );
+    assert_lookup_then_contact(&out);
     // three records from conn.log (the lookup's flow both ways, the SYN); none from dns.log
     assert!(err.contains("\"records\":3,"), "{err}");
     assert!(!err.contains("input problem"), "{err}");
