@@ -62,9 +62,14 @@ pub struct WatchArgs {
     /// Address-to-subscriber mapping (CSV: prefix,subscriber).
     #[arg(long, value_name = "FILE")]
     pub subscribers: Option<PathBuf>,
-    /// Command-and-control indicators (addresses, prefixes, ports; one per line).
+    /// Command-and-control indicators (addresses, prefixes, ports, domains; one per line).
     #[arg(long, value_name = "FILE")]
     pub indicators: Option<PathBuf>,
+    /// With --netflow or --interface: look this often for a change to the --indicators file,
+    /// and load it again when it changed (0 = never). A list that does not load is reported
+    /// and the one in force kept.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub indicators_reload: u32,
     /// Write the proposed filters (nftables rule set and FlowSpec rules) to this file.
     #[arg(long, value_name = "FILE")]
     pub filters: Option<PathBuf>,
@@ -92,6 +97,63 @@ pub struct WatchArgs {
 
 fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// Loads the --indicators file again when it changes, for the long-running modes: its
+/// modification time and length are looked at every `every`.
+struct Reloader {
+    path: PathBuf,
+    every: Duration,
+    checked: Instant,
+    stamp: Option<(std::time::SystemTime, u64)>,
+}
+
+impl Reloader {
+    /// `None` without --indicators or with --indicators-reload 0.
+    fn new(args: &WatchArgs) -> Option<Reloader> {
+        let path = args.indicators.clone()?;
+        let every = Duration::from_secs(u64::from(args.indicators_reload));
+        if every.is_zero() {
+            return None;
+        }
+        let stamp = Reloader::stamp(&path);
+        Some(Reloader {
+            path,
+            every,
+            checked: Instant::now(),
+            stamp,
+        })
+    }
+
+    fn stamp(path: &Path) -> Option<(std::time::SystemTime, u64)> {
+        let m = std::fs::metadata(path).ok()?;
+        Some((m.modified().ok()?, m.len()))
+    }
+
+    /// Hands the engine the list anew if the file changed since it was last loaded; a list
+    /// that does not load is reported (once per change) and the one in force kept.
+    fn poll(&mut self, engine: &mut Sharded) -> anyhow::Result<()> {
+        if self.checked.elapsed() < self.every {
+            return Ok(());
+        }
+        self.checked = Instant::now();
+        let stamp = Reloader::stamp(&self.path);
+        if stamp == self.stamp {
+            return Ok(());
+        }
+        self.stamp = stamp;
+        let name = self.path.display().to_string();
+        let loaded = read(&self.path)
+            .and_then(|text| Indicators::parse(&text, &name).map_err(anyhow::Error::from));
+        match loaded {
+            Ok(ind) => {
+                eprintln!("watch: {name} changed: {} indicator(s) in force", ind.len());
+                engine.set_indicators(ind)?;
+            }
+            Err(e) => eprintln!("watch: {e:#}; the indicators loaded before stay in force"),
+        }
+        Ok(())
+    }
 }
 
 /// Where events go: JSON lines, webhook, notices, metrics.
@@ -453,7 +515,9 @@ fn live(
     let mut problems = 0u64;
     let mut reader = CaptureReader::new(std::io::BufReader::new(stdout))
         .map_err(|e| anyhow!("{iface}: tcpdump output: {e}"))?;
-    if dns {
+    let mut reloader = Reloader::new(args);
+    // a reloaded list may bring domains: read DNS whenever the list may change
+    if dns || reloader.is_some() {
         reader = reader.with_dns();
     }
     // the pipe is read on a thread of its own, so a quiet link does not hold events back;
@@ -493,6 +557,9 @@ fn live(
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         }
         if last_sync.elapsed() >= Duration::from_millis(100) {
+            if let Some(r) = &mut reloader {
+                r.poll(engine)?;
+            }
             // what the workers have finished comes out; the pipeline keeps running
             engine.flush()?;
             sinks.drain(engine)?;
@@ -538,6 +605,7 @@ fn collect(
         .map(|s| Instant::now() + Duration::from_secs(u64::from(s)));
     let mut last_sync = Instant::now();
     let mut second = (Instant::now(), 0u64);
+    let mut reloader = Reloader::new(args);
     let mut total = 0u64;
     let mut datagrams = 0u64;
     while deadline.is_none_or(|d| Instant::now() < d) {
@@ -562,6 +630,9 @@ fn collect(
             engine.flush()?;
         }
         if got == 0 || busy_tick {
+            if let Some(r) = &mut reloader {
+                r.poll(engine)?;
+            }
             sinks.drain(engine)?;
             sinks.out.flush()?;
             last_sync = now;

@@ -528,6 +528,103 @@ fn zeek_dns_log_finds_a_listed_domain_and_its_address() {
     assert!(!err.contains("input problem"), "{err}");
 }
 
+/// A long-running collector takes a changed --indicators file without a restart: a C2
+/// address added to the file is found after the reload, one removed no longer is, and a
+/// file that does not load is reported while the list in force stays.
+#[test]
+fn collector_reloads_a_changed_indicator_file() {
+    use iotrust_flow::testing::{netflow_v5, V5Header};
+    use iotrust_flow::{FlowRecord, SourceKind};
+    let dir = tempfile::tempdir().unwrap();
+    let ind = dir.path().join("c2.txt");
+    std::fs::write(&ind, "203.0.113.9 old-cnc\n").unwrap();
+    let udp = format!("127.0.0.1:{}", free_udp_port());
+    let child = Command::new(env!("CARGO_BIN_EXE_iotrust"))
+        .args([
+            "watch",
+            "--netflow",
+            &udp,
+            "--duration",
+            "9",
+            "--threads",
+            "2",
+        ])
+        .args([
+            "--indicators-reload",
+            "1",
+            "--indicators",
+            ind.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let secs = 1_764_000_000u32;
+    let mut sent = 0u32;
+    // one SYN flow from subscriber 192.0.2.D to PEER:443 in a v5 datagram
+    let mut send = |dev: u8, peer: [u8; 4]| {
+        sent += 1;
+        let mut r = FlowRecord::new(SourceKind::NetflowV5);
+        (r.src, r.dst) = (
+            iotrust_flow::Addr::v4([192, 0, 2, dev]),
+            iotrust_flow::Addr::v4(peer),
+        );
+        (r.proto, r.src_port, r.dst_port) = (6, 50_000, 443);
+        (r.packets, r.bytes, r.tcp_flags) = (1, 60, iotrust_flow::TcpFlags(0x02));
+        let t = (i64::from(secs) + i64::from(sent)) * 1_000_000;
+        (r.first_us, r.last_us) = (t - 1_000, t - 1_000);
+        let h = V5Header {
+            uptime_ms: 3_600_000,
+            secs: secs + sent,
+            nsecs: 0,
+            engine_type: 0,
+            engine_id: 0,
+            sampling: 0,
+        };
+        sender.send_to(&netflow_v5(h, &[r]), &udp).unwrap();
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    send(40, [198, 51, 100, 44]);
+    send(41, [203, 0, 113, 9]);
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::write(&ind, "198.51.100.44 new-cnc\n").unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    send(42, [198, 51, 100, 44]);
+    send(43, [203, 0, 113, 9]);
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::write(&ind, "198.51.100.45/33 broken\n").unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    send(44, [198, 51, 100, 44]);
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let opened: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["event"] == "opened")
+        .map(|v| v["summary"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        opened,
+        [
+            "192.0.2.41 contacts listed C2 203.0.113.9:443 (old-cnc)",
+            "192.0.2.42 contacts listed C2 198.51.100.44:443 (new-cnc)",
+            "192.0.2.44 contacts listed C2 198.51.100.44:443 (new-cnc)",
+        ],
+        "{err}"
+    );
+    assert!(
+        err.contains("c2.txt changed: 1 indicator(s) in force"),
+        "{err}"
+    );
+    assert!(err.contains("c2.txt:1:"), "{err}");
+    assert!(
+        err.contains("the indicators loaded before stay in force"),
+        "{err}"
+    );
+}
+
 // --- softflowd (Debian) turns captures into NetFlow v5, v9 and IPFIX and sends them, live,
 // to `iotrust watch --netflow` on loopback; the incidents must be the ones `iotrust watch
 // --pcap` finds in the same capture. Two real captures (shared/data/pcap: a spoofed SYN

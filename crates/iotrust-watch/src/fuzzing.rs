@@ -7,7 +7,8 @@
 //! sharded merge equals the single engine, every event serializes, every proposal renders.
 //! Some records come with a DNS message about a listed domain or not (queries and answers
 //! whose addresses other records then contact), through `observe_with_dns`, or as from a
-//! log (`observe_dns`: the record is no traffic).
+//! log (`observe_dns`: the record is no traffic). Some chunks reload the indicator list
+//! first (`set_indicators`), to one of two lists that keep or drop a listed domain.
 
 use iotrust_flow::dns::{Answer, DnsMessage, Question};
 use iotrust_flow::{Addr, FlowRecord, SourceKind, TcpFlags};
@@ -168,7 +169,24 @@ pub fn records(data: &[u8]) {
     let mut t = 1_763_780_000_000_000i64;
     let mut a = JsonLines::new(Vec::new());
     let mut b = JsonLines::new(Vec::new());
+    let reload = |k: u64| {
+        let text = if k % 2 == 0 {
+            "192.0.2.3\n*.dga.example\n*:23\n"
+        } else {
+            "*:48101\ncnc.example.com\n203.0.113.0/24\n"
+        };
+        Indicators::parse(text, "c2").ok()
+    };
     for chunk in data.chunks(20).take(4096) {
+        if le(chunk, 17) & 8 != 0 {
+            let (Some(a), Some(b)) = (reload(le(chunk, 18)), reload(le(chunk, 18))) else {
+                return;
+            };
+            single.set_indicators(a);
+            if sharded.set_indicators(b).is_err() {
+                return;
+            }
+        }
         let r = record(chunk, &mut t);
         let msg = dns(chunk, &r);
         let logged = le(chunk, 17) & 4 != 0;

@@ -71,6 +71,9 @@ struct Batch {
     routes: Vec<Vec<Route>>,
     /// DNS messages about listed domains, each with a route in every shard.
     dns: Vec<DnsMessage>,
+    /// Indicator lists every shard takes, in turn, before this batch's records
+    /// ([`Sharded::set_indicators`]; each reload keeps what the one before it learned).
+    indicators: Vec<Arc<Indicators>>,
 }
 
 #[derive(Clone, Copy)]
@@ -91,6 +94,7 @@ impl Batch {
         self.first_seq = first_seq;
         self.records.clear();
         self.dns.clear();
+        self.indicators.clear();
         self.routes.resize_with(n, Vec::new);
         for r in &mut self.routes {
             r.clear();
@@ -214,6 +218,7 @@ impl Sharded {
                     records: Vec::with_capacity(BATCH),
                     routes: (0..n).map(|_| Vec::with_capacity(BATCH)).collect(),
                     dns: Vec::new(),
+                    indicators: Vec::new(),
                 },
                 in_flight: VecDeque::new(),
                 spare: Vec::new(),
@@ -298,6 +303,24 @@ impl Sharded {
         }
         for r in records {
             self.observe(r)?;
+        }
+        Ok(())
+    }
+
+    /// Takes an indicator list loaded anew ([`Watch::set_indicators`]) from the next record
+    /// on; with shards, every shard takes it at that place in the stream.
+    pub fn set_indicators(&mut self, ind: Indicators) -> Result<(), ShardStopped> {
+        self.domains = ind.domains().clone();
+        if let Engine::Inline(w) = &mut self.engine {
+            w.set_indicators(ind);
+            return Ok(());
+        }
+        // what was taken so far goes out with the old list
+        if self.queued > 0 {
+            self.dispatch()?;
+        }
+        if let Engine::Threads { pending, .. } = &mut self.engine {
+            pending.indicators.push(Arc::new(ind));
         }
         Ok(())
     }
@@ -465,7 +488,7 @@ impl Sharded {
     /// so that events come out soon while the pipeline keeps running; [`Sharded::sync`]
     /// waits for everything.
     pub fn flush(&mut self) -> Result<(), ShardStopped> {
-        if self.queued > 0 {
+        if self.has_pending() {
             self.dispatch()?;
         }
         while self.oldest_ready()? {
@@ -500,9 +523,16 @@ impl Sharded {
         Ok(true)
     }
 
+    /// True if the batch being filled has something for the workers: records, or an
+    /// indicator list.
+    fn has_pending(&self) -> bool {
+        self.queued > 0
+            || matches!(&self.engine, Engine::Threads { pending, .. } if !pending.indicators.is_empty())
+    }
+
     /// Runs every record taken so far and merges their events.
     pub fn sync(&mut self) -> Result<(), ShardStopped> {
-        if self.queued > 0 {
+        if self.has_pending() {
             self.dispatch()?;
         }
         while matches!(&self.engine, Engine::Threads { in_flight, .. } if !in_flight.is_empty()) {
@@ -644,6 +674,9 @@ fn work(
     tx: Sender<Reply>,
 ) -> Watch {
     while let Ok(batch) = rx.recv() {
+        for ind in &batch.indicators {
+            watch.set_indicators(Indicators::clone(ind));
+        }
         let mut events = Vec::new();
         if let Some(routes) = batch.routes.get(me) {
             watch.observe_batch_sides(

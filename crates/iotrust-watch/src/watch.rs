@@ -171,6 +171,12 @@ impl Watch {
         self
     }
 
+    /// Takes an indicator list loaded anew from here on ([`Indicators::reload`]: addresses
+    /// learned for domains still listed are kept). Open incidents stay as they are.
+    pub fn set_indicators(&mut self, ind: Indicators) {
+        self.indicators.reload(ind);
+    }
+
     /// Names subscribers in incidents from this mapping.
     pub fn with_subscribers(mut self, subs: Subscribers) -> Watch {
         self.subscribers = subs;

@@ -470,3 +470,118 @@ fn sharded_equals_single_with_dns() {
         assert_eq!(w.stats().records, items.len() as u64 - 1);
     }
 }
+
+/// Indicator lists reloaded mid-stream (`set_indicators`): an address dropped from the list
+/// is no longer C2, a new one is; an address learned for a domain still listed stays, one
+/// learned for a domain dropped goes (also when the next list, loaded before any record,
+/// lists the domain again) — the same events with 1, 2 and 3 shards.
+#[test]
+fn sharded_equals_single_with_indicator_reloads() {
+    use iotrust_flow::dns::{parse, DnsMessage};
+    use iotrust_flow::testing::dns as wire;
+    let lists = [
+        "203.0.113.9 cnc\ncnc.example.com mirai-cnc\n",
+        "198.51.100.44 new-cnc\ncnc.example.com mirai-cnc-2\n",
+        "198.51.100.44 new-cnc\n",
+        "198.51.100.44 new-cnc\ncnc.example.com back-again\n",
+    ];
+    let list = |i: usize| Indicators::parse(lists[i], "c2.txt").unwrap();
+    let mut items: Vec<(FlowRecord, Option<DnsMessage>)> =
+        benign(T0, 60, 5).into_iter().map(|r| (r, None)).collect();
+    let answer = wire::response(1, "cnc.example.com", 1, &[(&[198, 18, 7, 50], 600)]);
+    items.push((
+        udp(
+            T0 + 1_000_000,
+            v4([192, 0, 2, 1]),
+            v4([192, 0, 2, 29]),
+            53,
+            40_000,
+            90,
+        ),
+        Some(parse(&answer).unwrap()),
+    ));
+    for (secs, dev, peer) in [
+        (10, 30, [203, 0, 113, 9]),
+        (25, 31, [203, 0, 113, 9]),
+        (26, 32, [198, 51, 100, 44]),
+        (27, 33, [198, 18, 7, 50]),
+        (45, 34, [198, 18, 7, 50]),
+    ] {
+        let r = tcp(
+            T0 + secs * 1_000_000,
+            v4([192, 0, 2, dev]),
+            v4(peer),
+            50_000,
+            443,
+            TcpFlags::SYN,
+            60,
+        );
+        items.push((r, None));
+    }
+    items.sort_by_key(|(r, _)| r.last_us);
+    // the lists loaded from these record times on (two at once at 40 s): before each item,
+    // the reloads that fell due
+    let schedule: [(i64, &[usize]); 2] = [(T0 + 20_000_000, &[1]), (T0 + 40_000_000, &[2, 3])];
+    let mut pos = 0;
+    let due: Vec<Vec<usize>> = items
+        .iter()
+        .map(|(r, _)| {
+            let mut now = Vec::new();
+            while let Some((_, lists)) = schedule.get(pos).filter(|(t, _)| r.last_us >= *t) {
+                now.extend_from_slice(lists);
+                pos += 1;
+            }
+            now
+        })
+        .collect();
+    let cfg = Config::default();
+    let mut w = Watch::new(cfg.clone())
+        .with_indicators(list(0))
+        .with_subscribers(subscribers());
+    let mut want = Vec::new();
+    for (reloads, (r, m)) in due.iter().zip(&items) {
+        for &i in reloads {
+            w.set_indicators(list(i));
+        }
+        match m {
+            Some(m) => w.observe_with_dns(r, m),
+            None => w.observe(r),
+        }
+        want.extend(w.drain_events().map(|e| serde_json::to_string(&e).unwrap()));
+    }
+    assert_mentions(
+        &want,
+        &[
+            "192.0.2.30 contacts listed C2 203.0.113.9:443 (cnc)",
+            "192.0.2.32 contacts listed C2 198.51.100.44:443 (new-cnc)",
+            "192.0.2.33 contacts C2 198.18.7.50:443, an address of listed domain cnc.example.com (mirai-cnc-2)",
+        ],
+    );
+    for quiet in ["192.0.2.31", "192.0.2.34"] {
+        assert!(
+            !want.iter().any(|l| l.contains(&format!("\"device\":\"{quiet}\""))
+                && l.contains("c2-contact")),
+            "{quiet} has no C2 incident: {want:#?}"
+        );
+    }
+    for n in [1, 2, 3] {
+        let mut s = Sharded::new(cfg.clone(), n, list(0), subscribers());
+        let mut got = Vec::new();
+        for (k, (reloads, (r, m))) in due.iter().zip(&items).enumerate() {
+            for &i in reloads {
+                s.set_indicators(list(i)).unwrap();
+            }
+            match m {
+                Some(m) => s.observe_with_dns(r, m).unwrap(),
+                None => s.observe(r).unwrap(),
+            }
+            if k % 53 == 0 {
+                s.flush().unwrap();
+            }
+            got.extend(s.drain_events().map(|e| serde_json::to_string(&e).unwrap()));
+        }
+        s.finish().unwrap();
+        got.extend(s.drain_events().map(|e| serde_json::to_string(&e).unwrap()));
+        assert_eq!(got, want, "{n} shards");
+    }
+}

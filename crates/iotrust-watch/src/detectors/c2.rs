@@ -298,6 +298,26 @@ impl Indicators {
         Ok(ind)
     }
 
+    /// Takes the entries of a list loaded anew (the file changed), keeping the addresses
+    /// learned for domains still listed (under their place in the new list); those learned
+    /// for domains no longer listed are dropped.
+    pub fn reload(&mut self, mut new: Indicators) {
+        let old = std::mem::take(&mut self.learned);
+        for (addr, l) in old.map {
+            let still = self.domains.name(l.domain).and_then(|name| {
+                new.domains
+                    .by_name
+                    .get(name.trim_start_matches("*."))
+                    .copied()
+            });
+            if let Some(domain) = still {
+                new.learned.earliest_us = new.learned.earliest_us.min(l.until_us);
+                new.learned.map.insert(addr, Learned { domain, ..l });
+            }
+        }
+        *self = new;
+    }
+
     /// Indicators loaded.
     pub fn len(&self) -> usize {
         self.count
@@ -594,5 +614,56 @@ mod tests {
         let (_, confidence, domain) = ind.matches(new, 443, 900).unwrap();
         assert_eq!((confidence, domain), (0.9, Some(0)));
         assert!(ind.matches(new, 443, 1_001).is_none());
+    }
+
+    /// A reloaded list takes the new entries; an address learned for a domain still listed
+    /// stays (under the domain's new place), one learned for a dropped domain goes.
+    #[test]
+    fn reload_keeps_what_was_learned_for_domains_still_listed() {
+        let mut ind = Indicators::parse(
+            "a.example one
+*.b.example two
+203.0.113.7
+",
+            "f",
+        )
+        .unwrap();
+        let (ka, kb) = (Addr::v4([198, 18, 0, 1]), Addr::v4([198, 18, 0, 2]));
+        ind.learned.learn(
+            ka,
+            Learned {
+                domain: 0,
+                until_us: 500,
+            },
+            0,
+        );
+        ind.learned.learn(
+            kb,
+            Learned {
+                domain: 1,
+                until_us: 900,
+            },
+            0,
+        );
+        // b.example moves to the front (now exact), a.example is gone, a new address comes
+        let new = Indicators::parse(
+            "b.example renamed
+203.0.113.8 new
+",
+            "f",
+        )
+        .unwrap();
+        ind.reload(new);
+        assert_eq!(ind.len(), 2);
+        assert!(ind.matches(ka, 443, 100).is_none());
+        let (label, confidence, domain) = ind.matches(kb, 443, 100).unwrap();
+        assert_eq!((label, confidence, domain), ("renamed", 0.9, Some(0)));
+        assert_eq!(ind.learned.earliest_us, 900);
+        assert!(ind.matches(Addr::v4([203, 0, 113, 7]), 23, 100).is_none());
+        assert_eq!(
+            ind.matches(Addr::v4([203, 0, 113, 8]), 23, 100)
+                .map(|m| m.0),
+            Some("new")
+        );
     }
 }
