@@ -181,6 +181,9 @@ impl Sinks {
                     .with_context(|| format!("cannot write {}", path.display()))?;
             }
         }
+        if e.event == EventKind::Closed {
+            self.metrics.incident_closed(e.incident.detector);
+        }
         if let Some(w) = &self.webhook {
             w.send(e);
         }

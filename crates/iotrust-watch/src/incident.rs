@@ -5,8 +5,11 @@
 //! incident opens one (event `opened`); later findings update its evidence silently and emit
 //! `escalated` only when the severity rises, the confidence rises by 0.05 or more, or the
 //! magnitude (the detector's headline rate or count) reaches twice the value last emitted.
-//! An incident with no finding for `incident_ttl_secs` of record time is over; a new
-//! finding then opens a new incident with a new id.
+//! An incident with no finding for `incident_ttl_secs` of record time is over: event
+//! `closed`, once, when the engine's stream time passes that (checked every
+//! `incident_ttl_secs / 60` of record time, at least every second), or when a finding for
+//! its key comes first; that finding opens a new incident with a new id. A closed incident
+//! stays listed (for filter proposals) until it is replaced or evicted.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Write;
@@ -70,9 +73,17 @@ pub struct Incident {
     /// See `set_counters`.
     #[serde(skip)]
     order: [u8; 8],
+    /// Over (a `closed` event was emitted); never updated again.
+    #[serde(skip)]
+    closed: bool,
 }
 
 impl Incident {
+    /// True once the incident is over (its `closed` event was emitted).
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
     /// First seen, microseconds since the epoch (record time).
     pub fn first_us(&self) -> i64 {
         self.first_us
@@ -101,6 +112,8 @@ impl Incident {
 pub enum EventKind {
     Opened,
     Escalated,
+    /// No finding for the incident's time to live: the device stopped (or was cleaned).
+    Closed,
 }
 
 /// One line of output: the incident as it stands, and why it is written now.
@@ -175,7 +188,22 @@ impl Book {
             .is_some_and(|n| *n > 0)
             && self
                 .get(&(device, d))
-                .is_some_and(|i| now_us.saturating_sub(i.last_us) <= self.ttl_us)
+                .is_some_and(|i| !i.closed && now_us.saturating_sub(i.last_us) <= self.ttl_us)
+    }
+
+    /// Closes every incident with no finding for the time to live as of record time
+    /// `now_us`: their `closed` events, by id.
+    pub(crate) fn sweep(&mut self, now_us: i64) -> Vec<Event> {
+        let ttl_us = self.ttl_us;
+        let mut closed: Vec<Event> = self
+            .slots
+            .iter_mut()
+            .flatten()
+            .filter(|inc| !inc.closed && now_us.saturating_sub(inc.last_us) > ttl_us)
+            .map(close)
+            .collect();
+        closed.sort_by_key(|e| e.incident.id);
+        closed
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -222,7 +250,9 @@ impl Book {
         self.hot = Some((key, i));
     }
 
-    /// Applies a finding about record `r`; an event if the incident opened or escalated.
+    /// Applies a finding about record `r`: the `closed` event of the key's incident if the
+    /// finding comes after its time to live (and no sweep closed it yet), and the event of
+    /// the incident if it opened or escalated.
     /// `listing`: what the indicator list says of the finding (its domain and label are
     /// kept in the incident's `domains` and `labels`; a new one there is an escalation).
     pub(crate) fn record(
@@ -231,14 +261,15 @@ impl Book {
         r: &FlowRecord,
         subscriber: Option<&str>,
         listing: Listing<'_>,
-    ) -> Option<Event> {
+    ) -> (Option<Event>, Option<Event>) {
         let key = (f.device, f.detector);
         let t = r.last_us;
+        let mut ended = None;
         if let Some(i) = self.slot_of(&key) {
             self.hot = Some((key, i));
             let ttl_us = self.ttl_us;
             if let Some(inc) = self.slots.get_mut(i).and_then(Option::as_mut) {
-                if t.saturating_sub(inc.last_us) <= ttl_us {
+                if !inc.closed && t.saturating_sub(inc.last_us) <= ttl_us {
                     update(inc, f, r);
                     let listed = add_listing(inc, listing);
                     let (sev, conf, mag) = inc.emitted;
@@ -247,14 +278,18 @@ impl Book {
                         || inc.confidence >= conf + 0.05
                         || (mag > 0 && inc.peak >= mag.saturating_mul(2));
                     if !escalated {
-                        return None;
+                        return (None, None);
                     }
                     inc.emitted = (inc.severity, inc.confidence, inc.peak);
                     inc.summary = summarize(inc);
-                    return Some(Event {
+                    let e = Event {
                         event: EventKind::Escalated,
                         incident: inc.clone(),
-                    });
+                    };
+                    return (None, Some(e));
+                }
+                if !inc.closed {
+                    ended = Some(close(inc));
                 }
             }
             self.remove(&key);
@@ -294,6 +329,7 @@ impl Book {
             peak: 0,
             emitted: (f.severity, f.confidence, 0),
             order: [0; 8],
+            closed: false,
         };
         update(&mut inc, f, r);
         add_listing(&mut inc, listing);
@@ -307,10 +343,20 @@ impl Book {
             self.order = order;
         }
         self.insert(key, inc.clone());
-        Some(Event {
+        let opened = Event {
             event: EventKind::Opened,
             incident: inc,
-        })
+        };
+        (ended, Some(opened))
+    }
+}
+
+/// Marks an incident over; its `closed` event.
+fn close(inc: &mut Incident) -> Event {
+    inc.closed = true;
+    Event {
+        event: EventKind::Closed,
+        incident: inc.clone(),
     }
 }
 
@@ -560,6 +606,21 @@ mod tests {
     use super::*;
     use crate::detectors::Counters;
 
+    impl Book {
+        /// [`Book::record`] where no incident closes: its event.
+        fn record_open(
+            &mut self,
+            f: &Finding,
+            r: &FlowRecord,
+            subscriber: Option<&str>,
+            listing: Listing<'_>,
+        ) -> Option<Event> {
+            let (closed, event) = self.record(f, r, subscriber, listing);
+            assert!(closed.is_none(), "{closed:?}");
+            event
+        }
+    }
+
     fn finding(sev: Severity, conf: f32, magnitude: u64) -> Finding {
         Finding {
             detector: Detector::MiraiScan,
@@ -585,7 +646,7 @@ mod tests {
     fn opens_once_escalates_on_change_only() {
         let mut b = Book::new(10, 60);
         let t = 1_000_000_000;
-        let e = b.record(
+        let e = b.record_open(
             &finding(Severity::Medium, 0.6, 64),
             &rec(t),
             Some("c1"),
@@ -595,7 +656,7 @@ mod tests {
         assert_eq!(e.unwrap().incident.subscriber.as_deref(), Some("c1"));
         // same finding again, and a slightly bigger one: nothing
         assert!(b
-            .record(
+            .record_open(
                 &finding(Severity::Medium, 0.6, 64),
                 &rec(t + 1),
                 None,
@@ -603,7 +664,7 @@ mod tests {
             )
             .is_none());
         assert!(b
-            .record(
+            .record_open(
                 &finding(Severity::Medium, 0.62, 100),
                 &rec(t + 2),
                 None,
@@ -612,7 +673,7 @@ mod tests {
             .is_none());
         // magnitude doubled
         let e = b
-            .record(
+            .record_open(
                 &finding(Severity::Medium, 0.6, 128),
                 &rec(t + 3),
                 None,
@@ -623,7 +684,7 @@ mod tests {
         assert_eq!(e.incident.id, 1);
         // severity up
         let e = b
-            .record(
+            .record_open(
                 &finding(Severity::High, 0.6, 10),
                 &rec(t + 4),
                 None,
@@ -633,7 +694,7 @@ mod tests {
         assert_eq!(e.incident.severity, Severity::High);
         // confidence up by 0.05
         let e = b
-            .record(
+            .record_open(
                 &finding(Severity::High, 0.99, 10),
                 &rec(t + 5),
                 None,
@@ -645,7 +706,7 @@ mod tests {
         assert_eq!(e.incident.samples.len(), MAX_SAMPLES);
         // lower values never lower the incident
         assert!(b
-            .record(
+            .record_open(
                 &finding(Severity::Low, 0.1, 1),
                 &rec(t + 6),
                 None,
@@ -657,17 +718,47 @@ mod tests {
             (inc.severity, inc.confidence, inc.peak),
             (Severity::High, 0.99, 128)
         );
-        // after the TTL a new incident opens
-        let e = b
-            .record(
-                &finding(Severity::Medium, 0.6, 64),
-                &rec(t + 61_000_001),
-                None,
-                Listing::default(),
-            )
-            .unwrap();
+        // after the TTL the incident closes (no sweep came first) and a new one opens
+        let (closed, e) = b.record(
+            &finding(Severity::Medium, 0.6, 64),
+            &rec(t + 61_000_001),
+            None,
+            Listing::default(),
+        );
+        let closed = closed.unwrap();
+        assert_eq!((closed.event, closed.incident.id), (EventKind::Closed, 1));
+        assert_eq!(closed.incident.severity, Severity::High);
+        let e = e.unwrap();
         assert_eq!((e.event, e.incident.id), (EventKind::Opened, 2));
         assert_eq!(b.opened, 2);
+        // a sweep closes it once its time is over, once
+        assert!(b.sweep(t + 61_000_001 + 60_000_000).is_empty());
+        let swept = b.sweep(t + 61_000_001 + 60_000_001);
+        assert_eq!(swept.len(), 1);
+        assert_eq!(
+            (swept[0].event, swept[0].incident.id),
+            (EventKind::Closed, 2)
+        );
+        assert!(b.sweep(t + 200_000_000).is_empty());
+        assert!(!b.is_open(
+            Addr::v4([192, 0, 2, 1]),
+            Detector::MiraiScan,
+            t + 61_000_001
+        ));
+        // still listed, over
+        assert!(b.incidents().all(Incident::is_closed));
+        // a finding after a sweep closed it: no second closing, a new incident
+        let (closed, e) = b.record(
+            &finding(Severity::Medium, 0.6, 64),
+            &rec(t + 61_000_002),
+            None,
+            Listing::default(),
+        );
+        assert!(closed.is_none());
+        assert_eq!(
+            e.map(|e| (e.event, e.incident.id)),
+            Some((EventKind::Opened, 3))
+        );
     }
 
     /// Counters follow the finding of the largest magnitude, whatever names and order it
@@ -693,7 +784,7 @@ mod tests {
             (5, &["bps", "records"]),
         ];
         for (i, (m, names)) in steps.iter().enumerate() {
-            b.record(
+            b.record_open(
                 &with(*m, names),
                 &rec(t + i as i64),
                 None,
@@ -712,7 +803,7 @@ mod tests {
             assert_eq!(inc, want, "step {i}");
         }
         // a smaller magnitude leaves them as they are
-        b.record(&with(1, &["other"]), &rec(t + 9), None, Listing::default());
+        b.record_open(&with(1, &["other"]), &rec(t + 9), None, Listing::default());
         let inc = b
             .incidents()
             .next()
@@ -728,7 +819,7 @@ mod tests {
             let mut f = finding(Severity::High, 0.9, 1);
             f.device = Addr::v4([192, 0, 2, i]);
             assert!(b
-                .record(&f, &rec(1_000_000 + i64::from(i)), None, Listing::default())
+                .record_open(&f, &rec(1_000_000 + i64::from(i)), None, Listing::default())
                 .is_some());
             assert!(b.len() <= 3);
         }
@@ -753,8 +844,8 @@ mod tests {
         let (max, ttl_secs) = (4usize, 10u64);
         let ttl_us = ttl_secs as i64 * 1_000_000;
         let mut b = Book::new(max, ttl_secs);
-        // key -> (id, last_us); the opening order
-        let mut live: Map<Key, (u64, i64)> = Map::new();
+        // key -> (id, last_us, closed); the opening order
+        let mut live: Map<Key, (u64, i64, bool)> = Map::new();
         let mut order: VecDeque<(Key, u64)> = VecDeque::new();
         let (mut next_id, mut evicted) = (1u64, 0u64);
         let mut rng = iotrust_flow::testing::Rng(0x9e37_79b9_7f4a_7c15u64);
@@ -767,22 +858,43 @@ mod tests {
             let key = (device, detector);
             let mut f = finding(Severity::Medium, 0.6, 0);
             (f.device, f.detector) = (device, detector);
-            let got = b
-                .record(&f, &rec(t), None, Listing::default())
-                .map(|e| (e.event, e.incident.id));
+            // now and then a sweep, as of a time about now
+            if step % 37 == 0 {
+                let now = t + (next() % 2_000_000) as i64;
+                let got: Vec<u64> = b.sweep(now).iter().map(|e| e.incident.id).collect();
+                let mut want: Vec<u64> = live
+                    .values_mut()
+                    .filter(|(_, last, closed)| !*closed && now.saturating_sub(*last) > ttl_us)
+                    .map(|(id, _, closed)| {
+                        *closed = true;
+                        *id
+                    })
+                    .collect();
+                want.sort_unstable();
+                assert_eq!(got, want, "step {step}: sweep");
+            }
+            let (closed, event) = b.record(&f, &rec(t), None, Listing::default());
+            let got = (
+                closed.map(|e| (e.event, e.incident.id)),
+                event.map(|e| (e.event, e.incident.id)),
+            );
             // the model
             let want = match live.get_mut(&key) {
-                Some((_, last)) if t.saturating_sub(*last) <= ttl_us => {
+                Some((_, last, false)) if t.saturating_sub(*last) <= ttl_us => {
                     *last = (*last).max(t);
-                    None
+                    (None, None)
                 }
-                _ => {
+                old => {
+                    let ended = match old {
+                        Some((id, _, false)) => Some((EventKind::Closed, *id)),
+                        _ => None,
+                    };
                     live.remove(&key);
                     while live.len() >= max {
                         let Some((k, id)) = order.pop_front() else {
                             break;
                         };
-                        if live.get(&k).is_some_and(|(i, _)| *i == id) {
+                        if live.get(&k).is_some_and(|(i, _, _)| *i == id) {
                             live.remove(&k);
                             evicted += 1;
                         }
@@ -791,10 +903,10 @@ mod tests {
                     next_id += 1;
                     order.push_back((key, id));
                     if order.len() > max * 2 {
-                        order.retain(|(k, id)| live.get(k).is_some_and(|(i, _)| i == id));
+                        order.retain(|(k, id)| live.get(k).is_some_and(|(i, _, _)| i == id));
                     }
-                    live.insert(key, (id, t));
-                    Some((EventKind::Opened, id))
+                    live.insert(key, (id, t, false));
+                    (ended, Some((EventKind::Opened, id)))
                 }
             };
             assert_eq!(got, want, "step {step}");
@@ -806,13 +918,14 @@ mod tests {
             let now = t + (next() % 3_000_000) as i64;
             assert_eq!(
                 b.is_open(probe.0, probe.1, now),
-                live.get(&probe)
-                    .is_some_and(|(_, last)| now.saturating_sub(*last) <= ttl_us),
+                live.get(&probe).is_some_and(
+                    |(_, last, closed)| !closed && now.saturating_sub(*last) <= ttl_us
+                ),
                 "step {step}"
             );
             let mut ids: Vec<u64> = b.incidents().map(|i| i.id).collect();
             ids.sort_unstable();
-            let mut want_ids: Vec<u64> = live.values().map(|(id, _)| *id).collect();
+            let mut want_ids: Vec<u64> = live.values().map(|(id, _, _)| *id).collect();
             want_ids.sort_unstable();
             assert_eq!(ids, want_ids, "step {step}");
         }
@@ -839,19 +952,19 @@ mod tests {
         let kind = |e: Option<Event>| e.map(|e| (e.event, e.incident.domains));
         let a = || vec!["a.example".to_string()];
         assert_eq!(
-            kind(b.record(&f(), &rec(t), None, named("a.example"))),
+            kind(b.record_open(&f(), &rec(t), None, named("a.example"))),
             Some((EventKind::Opened, a()))
         );
         assert_eq!(
-            kind(b.record(&f(), &rec(t + 1), None, named("a.example"))),
+            kind(b.record_open(&f(), &rec(t + 1), None, named("a.example"))),
             None
         );
         assert_eq!(
-            kind(b.record(&f(), &rec(t + 2), None, Listing::default())),
+            kind(b.record_open(&f(), &rec(t + 2), None, Listing::default())),
             None
         );
         assert_eq!(
-            kind(b.record(&f(), &rec(t + 3), None, named("*.b.example"))),
+            kind(b.record_open(&f(), &rec(t + 3), None, named("*.b.example"))),
             Some((
                 EventKind::Escalated,
                 vec!["a.example".to_string(), "*.b.example".to_string()]
@@ -876,7 +989,7 @@ mod tests {
             label: Some(label),
         };
         let opened = b
-            .record(&f(), &rec(t), None, labelled("mirai-cnc"))
+            .record_open(&f(), &rec(t), None, labelled("mirai-cnc"))
             .unwrap();
         assert_eq!(opened.incident.labels, ["mirai-cnc"]);
         assert!(
@@ -885,10 +998,10 @@ mod tests {
             opened.incident.summary
         );
         assert!(b
-            .record(&f(), &rec(t + 1), None, labelled("mirai-cnc"))
+            .record_open(&f(), &rec(t + 1), None, labelled("mirai-cnc"))
             .is_none());
         let e = b
-            .record(&f(), &rec(t + 2), None, labelled("gafgyt"))
+            .record_open(&f(), &rec(t + 2), None, labelled("gafgyt"))
             .unwrap();
         assert_eq!(e.event, EventKind::Escalated);
         assert_eq!(e.incident.labels, ["mirai-cnc", "gafgyt"]);

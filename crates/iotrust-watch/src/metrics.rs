@@ -9,7 +9,8 @@
 //! | `iotrust_watch_decode_errors_total` | counter | problems decoding input (bad datagrams, packets, lines) |
 //! | `iotrust_watch_socket_drops_total` | counter | datagrams the kernel dropped on the collector's socket (receive buffer full; `/proc/net/udp`) |
 //! | `iotrust_watch_incidents_total{detector}` | counter | incidents opened, per detector |
-//! | `iotrust_watch_events_total` | counter | incident events written (opened and escalated) |
+//! | `iotrust_watch_incidents_closed_total{detector}` | counter | incidents closed (no finding for their time to live), per detector; open = opened − closed (less those evicted) |
+//! | `iotrust_watch_events_total` | counter | incident events written (opened, escalated, closed) |
 //! | `iotrust_watch_tracked_hosts` | gauge | hosts with state |
 //! | `iotrust_watch_state_bytes` | gauge | bytes of host state held |
 //! | `iotrust_watch_bytes_per_host` | gauge | bytes of state per tracked host |
@@ -45,6 +46,7 @@ pub struct Metrics {
     /// The collector's UDP port (0: none), for the kernel's drop counter.
     pub udp_port: AtomicU64,
     incidents: [AtomicU64; Detector::ALL.len()],
+    closed: [AtomicU64; Detector::ALL.len()],
 }
 
 impl Metrics {
@@ -54,13 +56,12 @@ impl Metrics {
 
     /// Counts an opened incident of detector `d`.
     pub fn incident_opened(&self, d: Detector) {
-        if let Some(c) = Detector::ALL
-            .iter()
-            .position(|x| *x == d)
-            .and_then(|i| self.incidents.get(i))
-        {
-            c.fetch_add(1, Relaxed);
-        }
+        count(&self.incidents, d);
+    }
+
+    /// Counts a closed incident of detector `d`.
+    pub fn incident_closed(&self, d: Detector) {
+        count(&self.closed, d);
     }
 
     /// Takes the engine's counters (hosts, state, evictions).
@@ -160,19 +161,35 @@ impl Metrics {
             "Events not queued for the webhook because its queue was full.",
             self.webhook_dropped.load(Relaxed),
         );
-        let _ = writeln!(
-            o,
-            "# HELP iotrust_watch_incidents_total Incidents opened, per detector.\n# TYPE iotrust_watch_incidents_total counter"
-        );
-        for (d, c) in Detector::ALL.iter().zip(&self.incidents) {
-            let _ = writeln!(
-                o,
-                "iotrust_watch_incidents_total{{detector=\"{}\"}} {}",
-                d.name(),
-                c.load(Relaxed)
-            );
+        for (name, help, counts) in [
+            (
+                "iotrust_watch_incidents_total",
+                "Incidents opened, per detector.",
+                &self.incidents,
+            ),
+            (
+                "iotrust_watch_incidents_closed_total",
+                "Incidents closed (no finding for their time to live), per detector.",
+                &self.closed,
+            ),
+        ] {
+            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} counter");
+            for (d, c) in Detector::ALL.iter().zip(counts) {
+                let _ = writeln!(o, "{name}{{detector=\"{}\"}} {}", d.name(), c.load(Relaxed));
+            }
         }
         o
+    }
+}
+
+/// Adds one to detector `d`'s counter.
+fn count(counters: &[AtomicU64; Detector::ALL.len()], d: Detector) {
+    if let Some(c) = Detector::ALL
+        .iter()
+        .position(|x| *x == d)
+        .and_then(|i| counters.get(i))
+    {
+        c.fetch_add(1, Relaxed);
     }
 }
 
@@ -251,12 +268,15 @@ mod tests {
         m.records.store(42, Relaxed);
         m.incident_opened(Detector::MiraiScan);
         m.incident_opened(Detector::MiraiScan);
+        m.incident_closed(Detector::MiraiScan);
         let text = m.render();
         assert!(
             text.contains("\niotrust_watch_records_total 42\n"),
             "{text}"
         );
         assert!(text.contains("iotrust_watch_incidents_total{detector=\"mirai-scan\"} 2\n"));
+        assert!(text.contains("iotrust_watch_incidents_closed_total{detector=\"mirai-scan\"} 1\n"));
+        assert!(text.contains("# TYPE iotrust_watch_incidents_closed_total counter\n"));
         for d in Detector::ALL {
             assert!(text.contains(&format!("{{detector=\"{}\"}}", d.name())));
         }

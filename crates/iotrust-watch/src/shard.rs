@@ -31,7 +31,7 @@ use crate::detectors::c2::{Domains, Indicators};
 use crate::incident::{Event, EventKind, Incident};
 use crate::net::LocalNets;
 use crate::subscribers::Subscribers;
-use crate::watch::{Config, Sides, Watch, WatchStats};
+use crate::watch::{next_sweep_us, sweep_every_us, Config, Sides, Watch, WatchStats, SWEEP_SLOT};
 
 /// Records per batch (summed over the shards) before it is handed to the workers.
 pub const BATCH: usize = 8192;
@@ -85,6 +85,8 @@ struct Route {
     sides: Sides,
     /// Position in [`Batch::dns`], or [`NO_DNS`].
     dns: u32,
+    /// Close the incidents that are over as of the record's time ([`Watch::sweep`]).
+    sweep: bool,
 }
 
 const NO_DNS: u32 = u32::MAX;
@@ -153,10 +155,15 @@ pub struct Sharded {
     /// The subscriber prefixes (`Config::local_networks`; empty = every address).
     local: LocalNets,
     n: usize,
-    /// Items taken, in order: records and DNS messages from logs.
+    /// Items taken, in order: records, DNS messages from logs, sweeps.
     seq: u64,
-    /// DNS messages from logs among them ([`Sharded::observe_dns`]): no records.
-    log_dns: u64,
+    /// Items that are no records: DNS messages from logs ([`Sharded::observe_dns`]) and
+    /// sweeps.
+    not_records: u64,
+    /// When the shards next close their incidents that are over (record time), and how
+    /// often ([`Sharded::tick`]).
+    next_sweep_us: i64,
+    sweep_every_us: i64,
     queued: usize,
     out: VecDeque<Event>,
     max_incidents: usize,
@@ -173,7 +180,7 @@ impl Sharded {
         let max_incidents = cfg.max_incidents.max(1);
         if n == 1 {
             let domains = indicators.domains().clone();
-            let w = Watch::new(cfg)
+            let w = Watch::new(cfg.clone())
                 .with_indicators(indicators)
                 .with_subscribers(subscribers);
             return Sharded {
@@ -181,7 +188,9 @@ impl Sharded {
                 local,
                 n,
                 seq: 0,
-                log_dns: 0,
+                not_records: 0,
+                next_sweep_us: i64::MIN,
+                sweep_every_us: sweep_every_us(&cfg),
                 queued: 0,
                 out: VecDeque::new(),
                 max_incidents,
@@ -197,7 +206,8 @@ impl Sharded {
             let (wtx, rx) = channel::<Reply>();
             let watch = Watch::new(part.clone())
                 .with_indicators(indicators.clone())
-                .with_subscribers(subscribers.clone());
+                .with_subscribers(subscribers.clone())
+                .without_auto_sweep();
             let handle = std::thread::Builder::new()
                 .name(format!("watch-shard-{me}"))
                 .spawn(move || work(watch, me, n, wrx, wtx))
@@ -229,7 +239,9 @@ impl Sharded {
             local,
             n,
             seq: 0,
-            log_dns: 0,
+            not_records: 0,
+            next_sweep_us: i64::MIN,
+            sweep_every_us: sweep_every_us(&cfg),
             queued: 0,
             out: VecDeque::new(),
             max_incidents,
@@ -245,6 +257,7 @@ impl Sharded {
     /// Takes one record. Events come out of [`Sharded::drain_events`] after the batch
     /// holding it has run (at once with one shard; call [`Sharded::sync`] to force it).
     pub fn observe(&mut self, r: &FlowRecord) -> Result<(), ShardStopped> {
+        self.tick(r.last_us)?;
         self.seq += 1;
         let n = self.n;
         match &mut self.engine {
@@ -277,6 +290,7 @@ impl Sharded {
                                 offset,
                                 sides,
                                 dns: NO_DNS,
+                                sweep: false,
                             });
                         }
                     }
@@ -350,9 +364,14 @@ impl Sharded {
     /// is not traffic. A message about no listed domain is dropped.
     pub fn observe_dns(&mut self, r: &FlowRecord, msg: &DnsMessage) -> Result<(), ShardStopped> {
         if !self.domains.wants(msg) {
-            return Ok(());
+            // its time still moves the stream on, as for a lone Watch
+            if let Engine::Inline(w) = &mut self.engine {
+                w.observe_dns(r, msg);
+                self.out.extend(w.drain_events());
+            }
+            return self.tick(r.last_us);
         }
-        self.log_dns += 1;
+        self.not_records += 1;
         self.dns_in_band(r, msg, false)
     }
 
@@ -364,6 +383,7 @@ impl Sharded {
         msg: &DnsMessage,
         traffic: bool,
     ) -> Result<(), ShardStopped> {
+        self.tick(r.last_us)?;
         self.seq += 1;
         let n = self.n;
         match &mut self.engine {
@@ -398,6 +418,7 @@ impl Sharded {
                         offset,
                         sides,
                         dns,
+                        sweep: false,
                     });
                 }
                 self.queued += 1;
@@ -407,6 +428,40 @@ impl Sharded {
                 Ok(())
             }
         }
+    }
+
+    /// Before an item of record time `t_us`: once a sweep time has passed, every shard
+    /// closes its incidents that are over, here in the stream (as a lone [`Watch`] does
+    /// itself: the same times, so the same `closed` events). One shard sweeps itself.
+    fn tick(&mut self, t_us: i64) -> Result<(), ShardStopped> {
+        if t_us < self.next_sweep_us {
+            return Ok(());
+        }
+        self.next_sweep_us = next_sweep_us(t_us, self.sweep_every_us);
+        let Engine::Threads { pending, .. } = &mut self.engine else {
+            return Ok(());
+        };
+        self.seq += 1;
+        self.not_records += 1;
+        let at = u32::try_from(pending.records.len()).unwrap_or(u32::MAX);
+        let offset = u32::try_from(self.queued).unwrap_or(u32::MAX);
+        let mut when = FlowRecord::default();
+        when.last_us = t_us;
+        pending.records.push(when);
+        for routes in &mut pending.routes {
+            routes.push(Route {
+                at,
+                offset,
+                sides: Sides::NONE,
+                dns: NO_DNS,
+                sweep: true,
+            });
+        }
+        self.queued += 1;
+        if self.queued >= BATCH {
+            self.dispatch()?;
+        }
+        Ok(())
     }
 
     /// Waits for the oldest batch in flight, if any, and merges its events.
@@ -445,13 +500,28 @@ impl Sharded {
         }
         merged.sort_by_key(|(seq, slot, _, _)| (*seq, *slot));
         let cap = self.max_incidents.div_ceil(self.n).max(1);
-        for (_, _, shard, mut e) in merged {
+        let mut ordered: Vec<(u64, u8, Event)> = Vec::with_capacity(merged.len());
+        for (seq, slot, shard, mut e) in merged {
             let Some(map) = ids.get_mut(shard) else {
                 continue;
             };
-            e.incident.id = global_id(map, e.event, e.incident.id, next_id, cap);
-            self.out.push_back(e);
+            e.incident.id = match e.event {
+                // the id it opened with (kept: the incident stays listed while over)
+                EventKind::Closed => map.ids.get(&e.incident.id).copied().unwrap_or(0),
+                _ => global_id(map, e.event, e.incident.id, next_id, cap),
+            };
+            ordered.push((seq, slot, e));
         }
+        // the closings of one sweep (from every shard) come out by id, as one engine's do
+        ordered.sort_by_key(|(seq, slot, e)| {
+            let by_id = if *slot == SWEEP_SLOT {
+                e.incident.id
+            } else {
+                0
+            };
+            (*seq, *slot, by_id)
+        });
+        self.out.extend(ordered.into_iter().map(|(_, _, e)| e));
         Ok(())
     }
 
@@ -560,7 +630,7 @@ impl Sharded {
                     finished.iter().map(Watch::stats).collect()
                 };
                 let mut t = WatchStats {
-                    records: self.seq - self.log_dns,
+                    records: self.seq - self.not_records,
                     bytes_per_host: Watch::bytes_per_host(),
                     ..WatchStats::default()
                 };
@@ -685,7 +755,7 @@ fn work(
                     let r = batch.records.get(rt.at as usize);
                     let dns = batch.dns.get(rt.dns as usize);
                     // every route names a record of its batch; an empty record otherwise
-                    (r.unwrap_or_else(|| &EMPTY), rt.sides, dns)
+                    (r.unwrap_or_else(|| &EMPTY), rt.sides, dns, rt.sweep)
                 },
                 |a| shard_of(a, n) == me,
                 |rt, slot, e| events.push((batch.first_seq + u64::from(rt.offset), slot, e)),

@@ -78,6 +78,22 @@ const AHEAD: usize = 32;
 const NO_HINT: u32 = u32::MAX;
 /// The event slot of DNS findings: after every detector's (0 to 7) for the same record.
 const DNS_SLOT: u8 = 8;
+/// The event slot of `closed` events from a sweep (the sharded merge orders them by id).
+pub(crate) const SWEEP_SLOT: u8 = 9;
+
+/// How often (record time) incidents are looked at for closing: a sixtieth of their time
+/// to live, at least every second.
+pub(crate) fn sweep_every_us(cfg: &Config) -> i64 {
+    (crate::detectors::secs_us(cfg.incident_ttl_secs) / 60).max(1_000_000)
+}
+
+/// The first sweep time after `t_us` (sweeps fall on multiples of `every_us`, so that the
+/// sharded engine's router and a lone [`Watch`] sweep at the same records).
+pub(crate) fn next_sweep_us(t_us: i64, every_us: i64) -> i64 {
+    t_us.div_euclid(every_us)
+        .saturating_add(1)
+        .saturating_mul(every_us)
+}
 
 /// Counters of a [`Watch`], for reports and metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -96,7 +112,7 @@ pub struct WatchStats {
     /// Incidents kept now (live, or over but not yet forgotten).
     pub incidents_kept: usize,
     pub incidents_evicted: u64,
-    /// Events (opened + escalated) produced.
+    /// Events (opened, escalated and closed) produced.
     pub events: u64,
 }
 
@@ -115,6 +131,11 @@ pub struct Watch {
     slots: Vec<u8>,
     records: u64,
     emitted: u64,
+    /// Sweep for incidents to close as records come ([`Watch::tick`]); off in a shard of
+    /// the sharded engine, whose router tells it when.
+    auto_sweep: bool,
+    sweep_every_us: i64,
+    next_sweep_us: i64,
 }
 
 /// Which sides of a record a [`Watch`] evaluates: only local addresses have detectors and
@@ -155,13 +176,42 @@ impl Watch {
             table: HostTable::new(cfg.max_hosts),
             book: Book::new(cfg.max_incidents, cfg.incident_ttl_secs),
             local,
-            cfg,
             indicators: Indicators::default(),
             subscribers: Subscribers::default(),
             events: Vec::new(),
             slots: Vec::new(),
             records: 0,
             emitted: 0,
+            auto_sweep: true,
+            sweep_every_us: sweep_every_us(&cfg),
+            next_sweep_us: i64::MIN,
+            cfg,
+        }
+    }
+
+    /// A shard's engine: it closes incidents only when told ([`Watch::sweep`]).
+    pub(crate) fn without_auto_sweep(mut self) -> Watch {
+        self.auto_sweep = false;
+        self
+    }
+
+    /// Before an item of record time `t_us`: closes the incidents that are over if a sweep
+    /// time has passed.
+    #[inline]
+    fn tick(&mut self, t_us: i64) {
+        if self.auto_sweep && t_us >= self.next_sweep_us {
+            self.sweep(t_us);
+        }
+    }
+
+    /// Closes every incident with no finding for its time to live as of `now_us` (events
+    /// `closed`, by id).
+    pub(crate) fn sweep(&mut self, now_us: i64) {
+        self.next_sweep_us = next_sweep_us(now_us, self.sweep_every_us);
+        for e in self.book.sweep(now_us) {
+            self.emitted += 1;
+            self.events.push(e);
+            self.slots.push(SWEEP_SLOT);
         }
     }
 
@@ -217,6 +267,7 @@ impl Watch {
     /// (addresses, ports, time) and is not traffic, so no detector but the C2 domains sees
     /// it; otherwise as [`Watch::observe_with_dns`].
     pub fn observe_dns(&mut self, r: &FlowRecord, msg: &DnsMessage) {
+        self.tick(r.last_us);
         self.dns(r, msg, |_| true);
     }
 
@@ -233,7 +284,8 @@ impl Watch {
         };
         let listing = self.indicators.listing(&f, r.last_us);
         let subscriber = self.subscribers.lookup(f.device);
-        if let Some(e) = self.book.record(&f, r, subscriber, listing) {
+        let recorded = self.book.record(&f, r, subscriber, listing);
+        for e in [recorded.0, recorded.1].into_iter().flatten() {
             self.emitted += 1;
             self.events.push(e);
             self.slots.push(DNS_SLOT);
@@ -262,17 +314,20 @@ impl Watch {
     pub(crate) fn observe_batch_sides<'r, T>(
         &mut self,
         items: &[T],
-        get: impl Fn(&T) -> (&'r FlowRecord, Sides, Option<&'r DnsMessage>),
+        get: impl Fn(&T) -> (&'r FlowRecord, Sides, Option<&'r DnsMessage>, bool),
         owns: impl Fn(Addr) -> bool,
         mut out: impl FnMut(&T, u8, Event),
     ) {
         for group in items.chunks(AHEAD) {
             let hints = self.hints(group.iter().map(|it| {
-                let (r, sides, _) = get(it);
+                let (r, sides, _, _) = get(it);
                 (r, sides)
             }));
             for (it, h) in group.iter().zip(hints) {
-                let (r, sides, dns) = get(it);
+                let (r, sides, dns, sweep) = get(it);
+                if sweep {
+                    self.sweep(r.last_us);
+                }
                 if sides != Sides::NONE {
                     self.observe_hinted(r, sides, &owns, h);
                 }
@@ -326,6 +381,7 @@ impl Watch {
         owns: impl Fn(Addr) -> bool,
         hints: (u32, u32),
     ) {
+        self.tick(r.last_us);
         self.records += 1;
         let (src_local, dst_local) = (sides.src, sides.dst);
         let mirai_open = src_local && self.book.is_open(r.src, Detector::MiraiScan, r.last_us);
@@ -338,7 +394,8 @@ impl Watch {
         let mut emit = |slot: u8, f: &Option<Finding>| {
             let Some(f) = f else { return };
             let listing = indicators.listing(f, r.last_us);
-            if let Some(e) = book.record(f, r, subscribers.lookup(f.device), listing) {
+            let recorded = book.record(f, r, subscribers.lookup(f.device), listing);
+            for e in [recorded.0, recorded.1].into_iter().flatten() {
                 *emitted += 1;
                 events.push(e);
                 slots.push(slot);

@@ -164,6 +164,71 @@ fn sharded_equals_single_on_generated_traffic() {
     );
 }
 
+/// With a short time to live, incidents close while traffic goes on (the scanner stops,
+/// the floods end, the C2 contacts are a minute apart): the same `opened`, `escalated` and
+/// `closed` events, in the same order with the same ids, with 1 to 4 shards; the incidents
+/// kept (over ones too) are the same.
+#[test]
+fn sharded_equals_single_with_incidents_closing() {
+    let mut recs = mixed();
+    // then 40 devices contact a C2 within 0.4 s and go quiet: one sweep closes all of them,
+    // in every shard
+    let end = recs.iter().map(|r| r.last_us).max().unwrap();
+    for k in 0..40u8 {
+        let t = end + 1_000_000 + i64::from(k) * 10_000;
+        let dev = v4([192, 0, 2, 100 + k]);
+        recs.push(tcp(
+            t,
+            dev,
+            v4([203, 0, 113, 9]),
+            40_000,
+            443,
+            TcpFlags::SYN,
+            60,
+        ));
+    }
+    recs.push(tcp(
+        end + 30_000_000,
+        v4([192, 0, 2, 99]),
+        v4([198, 51, 100, 1]),
+        40_000,
+        443,
+        TcpFlags::SYN,
+        60,
+    ));
+    let cfg = Config {
+        incident_ttl_secs: 5,
+        ..Config::default()
+    };
+    let (lines, kept) = single(&cfg, &recs);
+    let closed = lines
+        .iter()
+        .filter(|l| l.contains("\"event\":\"closed\""))
+        .count();
+    let opened = lines
+        .iter()
+        .filter(|l| l.contains("\"event\":\"opened\""))
+        .count();
+    assert!(
+        closed >= 45 && opened >= closed,
+        "{closed} closed, {opened} opened"
+    );
+    assert_mentions(
+        &lines,
+        &[
+            "\"event\":\"closed\",\"id\":1,",
+            "\"event\":\"closed\",\"id\":2,",
+            "\"detector\":\"c2-contact\"",
+        ],
+    );
+    for n in [1, 2, 3, 4] {
+        let (l, k, records) = sharded(&cfg, &recs, n);
+        assert!(l == lines, "{n} shards: events differ");
+        assert!(k == kept, "{n} shards: kept incidents differ");
+        assert_eq!(records, recs.len() as u64);
+    }
+}
+
 #[test]
 fn sharded_equals_single_on_the_real_captures() {
     for name in [
