@@ -433,10 +433,17 @@ impl Sharded {
     /// Before an item of record time `t_us`: once a sweep time has passed, every shard
     /// closes its incidents that are over, here in the stream (as a lone [`Watch`] does
     /// itself: the same times, so the same `closed` events). One shard sweeps itself.
+    #[inline]
     fn tick(&mut self, t_us: i64) -> Result<(), ShardStopped> {
         if t_us < self.next_sweep_us {
             return Ok(());
         }
+        self.sweep_all(t_us)
+    }
+
+    /// The sweep of [`Sharded::tick`] (out of line: one in many records).
+    #[inline(never)]
+    fn sweep_all(&mut self, t_us: i64) -> Result<(), ShardStopped> {
         self.next_sweep_us = next_sweep_us(t_us, self.sweep_every_us);
         let Engine::Threads { pending, .. } = &mut self.engine else {
             return Ok(());

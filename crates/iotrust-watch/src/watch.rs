@@ -125,17 +125,51 @@ pub struct Watch {
     book: Book,
     indicators: Indicators,
     subscribers: Subscribers,
-    events: Vec<Event>,
-    /// The slot (detector position in [`Watch::observe`]'s order) of each event, for the
-    /// sharded engine's merge.
-    slots: Vec<u8>,
+    out: Outbox,
     records: u64,
-    emitted: u64,
     /// Sweep for incidents to close as records come ([`Watch::tick`]); off in a shard of
     /// the sharded engine, whose router tells it when.
     auto_sweep: bool,
     sweep_every_us: i64,
     next_sweep_us: i64,
+}
+
+/// Events made and not yet taken.
+#[derive(Default)]
+struct Outbox {
+    events: Vec<Event>,
+    /// The slot (detector position in [`Watch::observe`]'s order) of each event, for the
+    /// sharded engine's merge.
+    slots: Vec<u8>,
+    /// Events made so far.
+    made: u64,
+}
+
+impl Outbox {
+    fn push(&mut self, slot: u8, e: Event) {
+        self.made += 1;
+        self.events.push(e);
+        self.slots.push(slot);
+    }
+}
+
+/// Hands a finding about record `r` to the book and keeps its events under `slot`. Out of
+/// line: it runs for few records, and the per-detector check before it stays small.
+#[inline(never)]
+fn keep(
+    book: &mut Book,
+    subscribers: &Subscribers,
+    indicators: &Indicators,
+    out: &mut Outbox,
+    slot: u8,
+    f: &Finding,
+    r: &FlowRecord,
+) {
+    let listing = indicators.listing(f, r.last_us);
+    let (closed, event) = book.record(f, r, subscribers.lookup(f.device), listing);
+    for e in [closed, event].into_iter().flatten() {
+        out.push(slot, e);
+    }
 }
 
 /// Which sides of a record a [`Watch`] evaluates: only local addresses have detectors and
@@ -178,10 +212,8 @@ impl Watch {
             local,
             indicators: Indicators::default(),
             subscribers: Subscribers::default(),
-            events: Vec::new(),
-            slots: Vec::new(),
+            out: Outbox::default(),
             records: 0,
-            emitted: 0,
             auto_sweep: true,
             sweep_every_us: sweep_every_us(&cfg),
             next_sweep_us: i64::MIN,
@@ -209,9 +241,7 @@ impl Watch {
     pub(crate) fn sweep(&mut self, now_us: i64) {
         self.next_sweep_us = next_sweep_us(now_us, self.sweep_every_us);
         for e in self.book.sweep(now_us) {
-            self.emitted += 1;
-            self.events.push(e);
-            self.slots.push(SWEEP_SLOT);
+            self.out.push(SWEEP_SLOT, e);
         }
     }
 
@@ -282,14 +312,15 @@ impl Watch {
         else {
             return;
         };
-        let listing = self.indicators.listing(&f, r.last_us);
-        let subscriber = self.subscribers.lookup(f.device);
-        let recorded = self.book.record(&f, r, subscriber, listing);
-        for e in [recorded.0, recorded.1].into_iter().flatten() {
-            self.emitted += 1;
-            self.events.push(e);
-            self.slots.push(DNS_SLOT);
-        }
+        keep(
+            &mut self.book,
+            &self.subscribers,
+            &self.indicators,
+            &mut self.out,
+            DNS_SLOT,
+            &f,
+            r,
+        );
     }
 
     /// Runs every detector over each record in turn: the same as [`Watch::observe`] on
@@ -390,15 +421,10 @@ impl Watch {
         // detector reads the book, so this is the order of running them all first, without
         // copying findings around
         let (book, subscribers, indicators) = (&mut self.book, &self.subscribers, &self.indicators);
-        let (events, slots, emitted) = (&mut self.events, &mut self.slots, &mut self.emitted);
+        let out = &mut self.out;
         let mut emit = |slot: u8, f: &Option<Finding>| {
-            let Some(f) = f else { return };
-            let listing = indicators.listing(f, r.last_us);
-            let recorded = book.record(f, r, subscribers.lookup(f.device), listing);
-            for e in [recorded.0, recorded.1].into_iter().flatten() {
-                *emitted += 1;
-                events.push(e);
-                slots.push(slot);
+            if let Some(f) = f {
+                keep(book, subscribers, indicators, out, slot, f, r);
             }
         };
         let cfg = &self.cfg;
@@ -446,7 +472,7 @@ impl Watch {
 
     /// The events produced since the last call with their slots, oldest first.
     pub(crate) fn drain_tagged(&mut self) -> impl Iterator<Item = (u8, Event)> + '_ {
-        self.slots.drain(..).zip(self.events.drain(..))
+        self.out.slots.drain(..).zip(self.out.events.drain(..))
     }
 
     /// Runs every record of an iterator (convenience for files read whole).
@@ -458,13 +484,13 @@ impl Watch {
 
     /// True if events wait for [`Watch::drain_events`].
     pub fn has_events(&self) -> bool {
-        !self.events.is_empty()
+        !self.out.events.is_empty()
     }
 
     /// The events produced since the last call, oldest first.
     pub fn drain_events(&mut self) -> std::vec::Drain<'_, Event> {
-        self.slots.clear();
-        self.events.drain(..)
+        self.out.slots.clear();
+        self.out.events.drain(..)
     }
 
     /// Incidents kept now (live or recently over), in no particular order.
@@ -488,7 +514,7 @@ impl Watch {
             incidents_opened: self.book.opened,
             incidents_kept: self.book.len(),
             incidents_evicted: self.book.evicted,
-            events: self.emitted,
+            events: self.out.made,
         }
     }
 }
