@@ -507,18 +507,20 @@ fn zeek_dns_log_finds_a_listed_domain_and_its_address() {
     .unwrap();
     let ind = dir.path().join("c2.txt");
     std::fs::write(&ind, "*.bad.example dga\n").unwrap();
-    let run = |files: [&Path; 2], threads: &str| {
+    let run_with = |files: [&Path; 2], threads: &str, more: &[&str]| {
         let o = Command::new(env!("CARGO_BIN_EXE_iotrust"))
             .args(["watch", "--threads", threads, "--indicators"])
             .arg(&ind)
             .args(["--zeek", files[0].to_str().unwrap()])
             .args(["--zeek", files[1].to_str().unwrap()])
+            .args(more)
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&o.stderr).to_string();
         assert!(o.status.success(), "{err}");
         (String::from_utf8(o.stdout).unwrap(), err)
     };
+    let run = |files, threads| run_with(files, threads, &[]);
     let (out, err) = run([&conn, &dns], "2");
     assert_eq!(out, run([&dns, &conn], "2").0);
     assert_eq!(out, run([&conn, &dns], "1").0);
@@ -526,6 +528,29 @@ fn zeek_dns_log_finds_a_listed_domain_and_its_address() {
     // three records from conn.log (the lookup's flow both ways, the SYN); none from dns.log
     assert!(err.contains("\"records\":3,"), "{err}");
     assert!(!err.contains("input problem"), "{err}");
+    // incidents living one second: the lookup's (last seen at the answer, t0 + 1 s) is
+    // closed when the stream reaches the SYN at t0 + 3 s, before the contact's opens
+    let short = dir.path().join("short.toml");
+    std::fs::write(&short, "incident_ttl_secs = 1\n").unwrap();
+    for threads in ["1", "2"] {
+        let (out, _) = run_with(
+            [&conn, &dns],
+            threads,
+            &["--config", short.to_str().unwrap()],
+        );
+        let events: Vec<(String, u64)> = out
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .map(|v| {
+                (
+                    v["event"].as_str().unwrap().to_string(),
+                    v["id"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        let want = [("opened", 1), ("closed", 1), ("opened", 2)].map(|(e, i)| (e.to_string(), i));
+        assert_eq!(events, want, "{threads} thread(s): {out}");
+    }
 }
 
 /// A long-running collector takes a changed --indicators file without a restart: a C2
