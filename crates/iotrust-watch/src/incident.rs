@@ -250,9 +250,10 @@ impl Book {
         self.hot = Some((key, i));
     }
 
-    /// Applies a finding about record `r`: the `closed` event of the key's incident if the
-    /// finding comes after its time to live (and no sweep closed it yet), and the event of
-    /// the incident if it opened or escalated.
+    /// Applies a finding about record `r`; `out` gets the `closed` event of the key's
+    /// incident if the finding comes after its time to live (and no sweep closed it yet),
+    /// then the incident's event if it opened or escalated (most findings give none, and
+    /// nothing is moved for them).
     /// `listing`: what the indicator list says of the finding (its domain and label are
     /// kept in the incident's `domains` and `labels`; a new one there is an escalation).
     pub(crate) fn record(
@@ -261,10 +262,10 @@ impl Book {
         r: &FlowRecord,
         subscriber: Option<&str>,
         listing: Listing<'_>,
-    ) -> (Option<Event>, Option<Event>) {
+        mut out: impl FnMut(Event),
+    ) {
         let key = (f.device, f.detector);
         let t = r.last_us;
-        let mut ended = None;
         if let Some(i) = self.slot_of(&key) {
             self.hot = Some((key, i));
             let ttl_us = self.ttl_us;
@@ -278,18 +279,18 @@ impl Book {
                         || inc.confidence >= conf + 0.05
                         || (mag > 0 && inc.peak >= mag.saturating_mul(2));
                     if !escalated {
-                        return (None, None);
+                        return;
                     }
                     inc.emitted = (inc.severity, inc.confidence, inc.peak);
                     inc.summary = summarize(inc);
-                    let e = Event {
+                    out(Event {
                         event: EventKind::Escalated,
                         incident: inc.clone(),
-                    };
-                    return (None, Some(e));
+                    });
+                    return;
                 }
                 if !inc.closed {
-                    ended = Some(close(inc));
+                    out(close(inc));
                 }
             }
             self.remove(&key);
@@ -343,11 +344,10 @@ impl Book {
             self.order = order;
         }
         self.insert(key, inc.clone());
-        let opened = Event {
+        out(Event {
             event: EventKind::Opened,
             incident: inc,
-        };
-        (ended, Some(opened))
+        });
     }
 }
 
@@ -363,6 +363,10 @@ fn close(inc: &mut Incident) -> Event {
 /// Adds the listed domain and label of a finding to the incident; true if either was not
 /// there yet.
 fn add_listing(inc: &mut Incident, listing: Listing<'_>) -> bool {
+    // every finding of the other detectors: nothing to add
+    if listing.domain.is_none() && listing.label.is_none() {
+        return false;
+    }
     let domain = add_once(&mut inc.domains, listing.domain);
     add_once(&mut inc.labels, listing.label) || domain
 }
@@ -615,9 +619,28 @@ mod tests {
             subscriber: Option<&str>,
             listing: Listing<'_>,
         ) -> Option<Event> {
-            let (closed, event) = self.record(f, r, subscriber, listing);
+            let (closed, event) = self.record_both(f, r, subscriber, listing);
             assert!(closed.is_none(), "{closed:?}");
             event
+        }
+
+        /// [`Book::record`]'s events: the closing, and the opening or escalation.
+        fn record_both(
+            &mut self,
+            f: &Finding,
+            r: &FlowRecord,
+            subscriber: Option<&str>,
+            listing: Listing<'_>,
+        ) -> (Option<Event>, Option<Event>) {
+            let (mut closed, mut event) = (None, None);
+            self.record(f, r, subscriber, listing, |e| {
+                if e.event == EventKind::Closed {
+                    assert!(closed.replace(e).is_none());
+                } else {
+                    assert!(event.replace(e).is_none());
+                }
+            });
+            (closed, event)
         }
     }
 
@@ -719,7 +742,7 @@ mod tests {
             (Severity::High, 0.99, 128)
         );
         // after the TTL the incident closes (no sweep came first) and a new one opens
-        let (closed, e) = b.record(
+        let (closed, e) = b.record_both(
             &finding(Severity::Medium, 0.6, 64),
             &rec(t + 61_000_001),
             None,
@@ -748,7 +771,7 @@ mod tests {
         // still listed, over
         assert!(b.incidents().all(Incident::is_closed));
         // a finding after a sweep closed it: no second closing, a new incident
-        let (closed, e) = b.record(
+        let (closed, e) = b.record_both(
             &finding(Severity::Medium, 0.6, 64),
             &rec(t + 61_000_002),
             None,
@@ -873,7 +896,7 @@ mod tests {
                 want.sort_unstable();
                 assert_eq!(got, want, "step {step}: sweep");
             }
-            let (closed, event) = b.record(&f, &rec(t), None, Listing::default());
+            let (closed, event) = b.record_both(&f, &rec(t), None, Listing::default());
             let got = (
                 closed.map(|e| (e.event, e.incident.id)),
                 event.map(|e| (e.event, e.incident.id)),

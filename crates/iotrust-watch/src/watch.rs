@@ -153,9 +153,8 @@ impl Outbox {
     }
 }
 
-/// Hands a finding about record `r` to the book and keeps its events under `slot`. Out of
-/// line: it runs for few records, and the per-detector check before it stays small.
-#[inline(never)]
+/// Hands a finding about record `r` to the book and keeps its events under `slot`.
+#[inline(always)]
 fn keep(
     book: &mut Book,
     subscribers: &Subscribers,
@@ -166,10 +165,9 @@ fn keep(
     r: &FlowRecord,
 ) {
     let listing = indicators.listing(f, r.last_us);
-    let (closed, event) = book.record(f, r, subscribers.lookup(f.device), listing);
-    for e in [closed, event].into_iter().flatten() {
+    book.record(f, r, subscribers.lookup(f.device), listing, |e| {
         out.push(slot, e);
-    }
+    });
 }
 
 /// Which sides of a record a [`Watch`] evaluates: only local addresses have detectors and
@@ -422,29 +420,34 @@ impl Watch {
         // copying findings around
         let (book, subscribers, indicators) = (&mut self.book, &self.subscribers, &self.indicators);
         let out = &mut self.out;
-        let mut emit = |slot: u8, f: &Option<Finding>| {
-            if let Some(f) = f {
-                keep(book, subscribers, indicators, out, slot, f, r);
-            }
-        };
+        // a macro, not a closure: the check for a finding stays in this loop whatever the
+        // size of what follows it (a closure the compiler did not inline cost 8 calls a
+        // record)
+        macro_rules! emit {
+            ($slot:expr, $f:expr $(,)?) => {
+                if let Some(f) = $f {
+                    keep(book, subscribers, indicators, out, $slot, f, r);
+                }
+            };
+        }
         let cfg = &self.cfg;
         if src_local {
             if let Some(h) = self.table.touch_hinted(r.src, hints.0) {
                 // the destination as the sketches and beaconing keys see it, hashed once
                 let dst_hash = crate::sketch::hash_addr(r.dst);
                 let m = detectors::mirai::observe(&cfg.mirai, &mut h.mirai, r, dst_hash);
-                emit(0, &m);
+                emit!(0, &m);
                 let s = detectors::scan::observe(&cfg.scan, &mut h.scan, r, dst_hash);
                 // the Mirai detector explains the same probes better
                 if m.is_none() && !mirai_open {
-                    emit(1, &s);
+                    emit!(1, &s);
                 }
-                emit(2, &detectors::flood::observe(&cfg.flood, &mut h.flood, r));
-                emit(
+                emit!(2, &detectors::flood::observe(&cfg.flood, &mut h.flood, r));
+                emit!(
                     3,
                     &detectors::baseline::observe(&cfg.baseline, &mut h.baseline, r),
                 );
-                emit(
+                emit!(
                     4,
                     &detectors::beacon::observe(&cfg.beacon, &mut h.beacon, r, dst_hash),
                 );
@@ -452,11 +455,11 @@ impl Watch {
         }
         if dst_local {
             if let Some(h) = self.table.touch_hinted(r.dst, hints.1) {
-                emit(
+                emit!(
                     5,
                     &detectors::inbound::observe(&cfg.inbound, &mut h.inbound, r),
                 );
-                emit(
+                emit!(
                     6,
                     &detectors::bruteforce::observe(&cfg.bruteforce, &mut h.bruteforce, r),
                 );
@@ -467,7 +470,7 @@ impl Watch {
             .indicators
             .observe(r, |a| local.contains(a))
             .filter(|f| owns(f.device));
-        emit(7, &c2);
+        emit!(7, &c2);
     }
 
     /// The events produced since the last call with their slots, oldest first.

@@ -305,16 +305,9 @@ impl<R: Read> Iterator for CaptureReader<R> {
             }
             match decode_frame(m.link_type, self.data(), m.orig_len, &mut rec) {
                 Ok(Frame::Ip { l4 }) => {
-                    if self.dns && (rec.src_port == 53 || rec.dst_port == 53) {
-                        let udp = rec.proto == FlowRecord::PROTO_UDP;
-                        // a TCP segment with data (not a bare SYN or ACK)
-                        let tcp = rec.proto == FlowRecord::PROTO_TCP
-                            && l4.len() > usize::from(u8_at(l4, 12).unwrap_or(0xff) >> 4) * 4;
-                        if udp || tcp {
-                            // `l4` lies inside the packet buffer: its place there, for later
-                            let base = self.data().as_ptr() as usize;
-                            let start = (l4.as_ptr() as usize).wrapping_sub(base);
-                            self.dns_l4 = Some((start, start.saturating_add(l4.len())));
+                    if self.dns {
+                        if let Some((start, end, tcp)) = dns_place(&rec, l4, self.data()) {
+                            self.dns_l4 = Some((start, end));
                             self.dns_tcp = tcp;
                         }
                     }
@@ -351,6 +344,26 @@ fn udp_dns(l4: &[u8]) -> Result<DnsMessage, DnsError> {
     // the UDP length bounds the payload
     let end = usize::from(be_u16(l4, 4).unwrap_or(0)).clamp(8, l4.len().max(8));
     crate::dns::parse(l4.get(8..end).unwrap_or_default())
+}
+
+/// Where in the packet buffer `data` the transport bytes `l4` of a port-53 UDP datagram or
+/// TCP segment with data lie (for [`CaptureReader::take_dns`]), and whether it is TCP;
+/// out of line, so that the per-packet path stays small.
+#[inline(never)]
+fn dns_place(rec: &FlowRecord, l4: &[u8], data: &[u8]) -> Option<(usize, usize, bool)> {
+    if rec.src_port != 53 && rec.dst_port != 53 {
+        return None;
+    }
+    let udp = rec.proto == FlowRecord::PROTO_UDP;
+    // a TCP segment with data (not a bare SYN or ACK)
+    let tcp = rec.proto == FlowRecord::PROTO_TCP
+        && l4.len() > usize::from(u8_at(l4, 12).unwrap_or(0xff) >> 4) * 4;
+    if !udp && !tcp {
+        return None;
+    }
+    // `l4` lies inside the packet buffer
+    let start = (l4.as_ptr() as usize).wrapping_sub(data.as_ptr() as usize);
+    Some((start, start.saturating_add(l4.len()), tcp))
 }
 
 /// The DNS message a TCP segment (`l4`: header and data) holds whole after its 2-byte

@@ -459,6 +459,7 @@ impl Indicators {
     /// What the list says of finding `f`, made at record time `t_us` (nothing for other
     /// detectors than C2 contact): the indicator its peer matched then, or the domain looked
     /// up.
+    #[inline]
     pub fn listing(&self, f: &Finding, t_us: i64) -> Listing<'_> {
         if f.detector != Detector::C2Contact {
             return Listing::default();
