@@ -46,7 +46,7 @@ enum Command {
     /// Run the public label registry (product pages, JSON API) on SQLite.
     Serve(serve_cmd::ServeArgs),
     /// Find infected devices and attacks in captures and flow telemetry; propose filters.
-    Watch(watch_cmd::WatchArgs),
+    Watch(Box<watch_cmd::WatchArgs>),
 }
 
 /// Exit codes (documented in docs/cli.md).
@@ -69,7 +69,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => {
                 catalog_cmd::load(cli.catalog.as_deref()).and_then(|cat| serve_cmd::run(cat, args))
             }
-            Command::Watch(args) => watch_cmd::run(args),
+            Command::Watch(args) => watch_cmd::run(*args),
             Command::Label(cmd) => catalog_cmd::load(cli.catalog.as_deref())
                 .and_then(|cat| label_cmd::label(&cat, cmd)),
             Command::Assess(args) => catalog_cmd::load(cli.catalog.as_deref())

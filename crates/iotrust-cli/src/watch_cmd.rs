@@ -87,8 +87,13 @@ pub struct WatchArgs {
     /// crates/iotrust-watch/README.md); written to --notices DIR.
     #[arg(long, value_name = "FILE", requires = "notices")]
     pub notice_template: Option<PathBuf>,
-    /// Directory for rendered notices (`notice-<id>-<device>.txt`).
-    #[arg(long, value_name = "DIR", requires = "notice_template")]
+    /// Render a notice from this template for every closed incident (the device went quiet
+    /// for the incident's time to live); written to --notices DIR.
+    #[arg(long, value_name = "FILE", requires = "notices")]
+    pub closed_notice_template: Option<PathBuf>,
+    /// Directory for rendered notices (`notice-<id>-<device>.txt` when an incident opens,
+    /// `notice-<id>-<device>-closed.txt` when it closes).
+    #[arg(long, value_name = "DIR")]
     pub notices: Option<PathBuf>,
     /// Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9464).
     #[arg(long, value_name = "ADDR")]
@@ -160,29 +165,73 @@ impl Reloader {
 struct Sinks {
     out: JsonLines<Box<dyn Write>>,
     webhook: Option<Webhook>,
-    notice: Option<(NoticeTemplate, PathBuf)>,
+    notices: Option<Notices>,
     metrics: Arc<Metrics>,
+}
+
+/// Subscriber notices: a file in `dir` per incident opened and per incident closed, each
+/// from its template if one was given.
+struct Notices {
+    dir: PathBuf,
+    opened: Option<NoticeTemplate>,
+    closed: Option<NoticeTemplate>,
+}
+
+impl Notices {
+    fn load(args: &WatchArgs) -> anyhow::Result<Option<Notices>> {
+        let Some(dir) = &args.notices else {
+            return Ok(None);
+        };
+        let template = |p: &Option<PathBuf>| -> anyhow::Result<Option<NoticeTemplate>> {
+            p.as_ref()
+                .map(|t| Ok(NoticeTemplate::parse(&read(t)?, &t.display().to_string())?))
+                .transpose()
+        };
+        let (opened, closed) = (
+            template(&args.notice_template)?,
+            template(&args.closed_notice_template)?,
+        );
+        if opened.is_none() && closed.is_none() {
+            anyhow::bail!("--notices needs --notice-template or --closed-notice-template");
+        }
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(Some(Notices {
+            dir: dir.clone(),
+            opened,
+            closed,
+        }))
+    }
+
+    /// Writes the notice of an event, if its kind has a template.
+    fn write(&self, e: &Event) -> anyhow::Result<()> {
+        let (template, suffix) = match e.event {
+            EventKind::Opened => (&self.opened, ""),
+            EventKind::Closed => (&self.closed, "-closed"),
+            EventKind::Escalated => return Ok(()),
+        };
+        let Some(t) = template else {
+            return Ok(());
+        };
+        let device = e.incident.device.to_string().replace(':', "_");
+        let path = self
+            .dir
+            .join(format!("notice-{}-{device}{suffix}.txt", e.incident.id));
+        std::fs::write(&path, t.render(&e.incident))
+            .with_context(|| format!("cannot write {}", path.display()))
+    }
 }
 
 impl Sinks {
     fn emit(&mut self, e: &Event) -> anyhow::Result<()> {
         self.out.write(e)?;
         self.metrics.events.fetch_add(1, Relaxed);
-        if e.event == EventKind::Opened {
-            self.metrics.incident_opened(e.incident.detector);
-            if let Some((t, dir)) = &self.notice {
-                let name = format!(
-                    "notice-{}-{}.txt",
-                    e.incident.id,
-                    e.incident.device.to_string().replace(':', "_")
-                );
-                let path = dir.join(name);
-                std::fs::write(&path, t.render(&e.incident))
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-            }
+        match e.event {
+            EventKind::Opened => self.metrics.incident_opened(e.incident.detector),
+            EventKind::Closed => self.metrics.incident_closed(e.incident.detector),
+            EventKind::Escalated => {}
         }
-        if e.event == EventKind::Closed {
-            self.metrics.incident_closed(e.incident.detector);
+        if let Some(n) = &self.notices {
+            n.write(e)?;
         }
         if let Some(w) = &self.webhook {
             w.send(e);
@@ -230,15 +279,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         Some(p) => Subscribers::parse(&read(p)?, &p.display().to_string())?,
         None => Subscribers::default(),
     };
-    let notice = match (&args.notice_template, &args.notices) {
-        (Some(t), Some(dir)) => {
-            let tpl = NoticeTemplate::parse(&read(t)?, &t.display().to_string())?;
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-            Some((tpl, dir.clone()))
-        }
-        _ => None,
-    };
+    let notices = Notices::load(&args)?;
     let metrics = Metrics::new();
     if let Some(addr) = args.metrics {
         let listener = std::net::TcpListener::bind(addr)
@@ -276,7 +317,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
     let mut sinks = Sinks {
         out: JsonLines::new(sink),
         webhook,
-        notice,
+        notices,
         metrics: metrics.clone(),
     };
     let mut problems = 0u64;

@@ -532,12 +532,33 @@ fn zeek_dns_log_finds_a_listed_domain_and_its_address() {
     // closed when the stream reaches the SYN at t0 + 3 s, before the contact's opens
     let short = dir.path().join("short.toml");
     std::fs::write(&short, "incident_ttl_secs = 1\n").unwrap();
+    let closed_tpl = root().join("crates/iotrust-watch/templates/closed-notice.txt");
     for threads in ["1", "2"] {
+        let notices = dir.path().join(format!("notices-{threads}"));
         let (out, _) = run_with(
             [&conn, &dns],
             threads,
-            &["--config", short.to_str().unwrap()],
+            &[
+                "--config",
+                short.to_str().unwrap(),
+                "--notices",
+                notices.to_str().unwrap(),
+                "--closed-notice-template",
+                closed_tpl.to_str().unwrap(),
+            ],
         );
+        // a notice for the closed incident only (no template for opened ones)
+        let files: Vec<String> = std::fs::read_dir(&notices)
+            .unwrap()
+            .map(|f| f.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        assert_eq!(files, ["notice-1-192.0.2.20-closed.txt"]);
+        let text = std::fs::read_to_string(notices.join(&files[0])).unwrap();
+        assert!(
+            text.contains("address 192.0.2.20") && text.contains("incident 1."),
+            "{text}"
+        );
+        assert!(!text.contains('{'), "{text}");
         let events: Vec<(String, u64)> = out
             .lines()
             .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
@@ -551,6 +572,14 @@ fn zeek_dns_log_finds_a_listed_domain_and_its_address() {
         let want = [("opened", 1), ("closed", 1), ("opened", 2)].map(|(e, i)| (e.to_string(), i));
         assert_eq!(events, want, "{threads} thread(s): {out}");
     }
+    // notices need a template
+    let o = Command::new(env!("CARGO_BIN_EXE_iotrust"))
+        .args(["watch", "--zeek", conn.to_str().unwrap(), "--notices"])
+        .arg(dir.path().join("none"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--notices needs --notice-template"));
 }
 
 /// A long-running collector takes a changed --indicators file without a restart: a C2
