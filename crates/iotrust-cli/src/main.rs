@@ -49,7 +49,7 @@ enum Command {
     Watch(Box<watch_cmd::WatchArgs>),
 }
 
-/// Exit codes (documented in docs/cli.md).
+/// Exit codes (documented in README.md, "What it does").
 pub mod exit {
     /// Success; for `assess`, every gate passed.
     pub const OK: u8 = 0;
