@@ -62,7 +62,9 @@ pub struct WatchArgs {
     /// Address-to-subscriber mapping (CSV: prefix,subscriber).
     #[arg(long, value_name = "FILE")]
     pub subscribers: Option<PathBuf>,
-    /// Command-and-control indicators (addresses, prefixes, ports, domains; one per line).
+    /// Command-and-control indicators (addresses, prefixes, ports, domains; one per line),
+    /// and `allow` lines for expected contact such as vendor clouds (never C2, never
+    /// beaconing).
     #[arg(long, value_name = "FILE")]
     pub indicators: Option<PathBuf>,
     /// With --netflow or --interface: look this often for a change to the --indicators file,

@@ -153,7 +153,8 @@ pub fn records(data: &[u8]) {
     cfg.baseline.bin_secs = 1;
     let ind = || {
         Indicators::parse(
-            "*:48101\n192.0.2.3\n[2001:db8::1]:23\ncnc.example.com\n*.dga.example\n",
+            "*:48101\n192.0.2.3\n[2001:db8::1]:23\ncnc.example.com\n*.dga.example\n\
+             allow 198.51.0.0/16\nallow fine.example.org\nallow *:443\n",
             "c2",
         )
         .ok()

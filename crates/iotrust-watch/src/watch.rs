@@ -447,10 +447,13 @@ impl Watch {
                     3,
                     &detectors::baseline::observe(&cfg.baseline, &mut h.baseline, r),
                 );
-                emit!(
-                    4,
-                    &detectors::beacon::observe(&cfg.beacon, &mut h.beacon, r, dst_hash),
-                );
+                // expected periodic contact (an `allow` line of the list) is no beacon
+                if !indicators.expected(r.dst, r.dst_port, r.last_us) {
+                    emit!(
+                        4,
+                        &detectors::beacon::observe(&cfg.beacon, &mut h.beacon, r, dst_hash),
+                    );
+                }
             }
         }
         if dst_local {

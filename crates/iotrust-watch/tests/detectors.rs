@@ -242,6 +242,65 @@ fn beaconing_from_packets_pcap_and_flows() {
     }
 }
 
+/// The same beacon to a destination the list allows (`allow` lines: its prefix, its port
+/// on any address, or the domain whose answer gave its address) is expected contact: no
+/// incident; a list allowing something else changes nothing.
+#[test]
+fn allowed_destinations_are_no_beaconing() {
+    use iotrust_flow::dns::{Answer, DnsMessage, Question};
+    use iotrust_watch::{Indicators, Watch};
+    let recs = with_benign(beacon(T0 + 3 * S), 1_260);
+    // the device looks up the vendor's name first; the answer gives the beacon's address
+    let lookup = udp(
+        T0 + S,
+        v4([192, 0, 2, 1]),
+        v4([192, 0, 2, 60]),
+        53,
+        40_000,
+        90,
+    );
+    let answer = DnsMessage {
+        id: 7,
+        response: true,
+        rcode: 0,
+        question: Some(Question {
+            name: "eu.cloud.vendor.example".into(),
+            qtype: 1,
+        }),
+        answers: vec![Answer {
+            name: "eu.cloud.vendor.example".into(),
+            addr: v4([198, 51, 100, 77]),
+            // the answer holds for the whole 20-minute beacon
+            ttl: 3600,
+        }],
+    };
+    let beacons = |list: &str| {
+        let mut w = Watch::new(Config::default())
+            .with_indicators(Indicators::parse(list, "list.txt").unwrap());
+        w.observe_with_dns(&lookup, &answer);
+        let mut ev: Vec<_> = w.drain_events().collect();
+        for r in &recs {
+            w.observe(r);
+            ev.extend(w.drain_events());
+        }
+        // beaconing incidents (opened once, maybe escalated)
+        let mut ids: Vec<u64> = ev
+            .iter()
+            .filter(|e| e.incident.detector == Detector::Beaconing)
+            .map(|e| e.incident.id)
+            .collect();
+        ids.dedup();
+        ids.len()
+    };
+    assert_eq!(beacons(""), 1);
+    assert_eq!(beacons("allow 198.51.100.0/24 vendor-cloud\n"), 0);
+    assert_eq!(beacons("allow 198.51.100.77:8443\n"), 0);
+    assert_eq!(beacons("allow *:8443 vendor-mqtt\n"), 0);
+    assert_eq!(beacons("allow *.cloud.vendor.example vendor\n"), 0);
+    // not this destination: still a beacon
+    assert_eq!(beacons("allow 198.51.100.77:443\nallow other.example\n"), 1);
+}
+
 #[test]
 fn a_host_at_fifty_times_its_usual_rate() {
     let recs = with_benign(surge(T0, 900), 990);

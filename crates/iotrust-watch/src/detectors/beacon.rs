@@ -29,9 +29,10 @@
 //!
 //! **False positives.** Legitimate polling: IoT devices that check in with their vendor's
 //! cloud with a new HTTPS connection every minute are, on the wire, exactly this; hence
-//! severity low — a lead to correlate with other incidents, or to allow-list by adding the
-//! port to `ignore_ports` or the vendor's address to nothing (an allow-list is future
-//! work). Backups and monitoring on fixed schedules.
+//! severity low — a lead to correlate with other incidents; list the vendor's clouds as
+//! `allow` lines of the indicator file (addresses, prefixes, ports or domains, see
+//! [`super::c2`]), whose traffic this detector then never sees, or add the port to
+//! `ignore_ports`. Backups and monitoring on fixed schedules.
 //!
 //! **Sources.** All; needs connection starts (captures, Zeek, unsampled or lightly
 //! sampled flows). Under heavy packet sampling (1:1000) a beacon of a few packets is

@@ -43,6 +43,12 @@
 //!   ones are not learned). Contact with such an address is C2 contact (confidence 0.9) whose
 //!   incident lists the domain. An address listed with its port keeps that match (0.95).
 //!
+//! **Allow lines** — `allow SPEC [label]`, with any of the forms above, lists expected
+//! contact (a vendor's cloud, an update server) rather than an indicator: such traffic never
+//! makes a C2 finding and is not fed to the beaconing detector, whose false positives are
+//! exactly IoT devices checking in with their clouds; an allowed domain's lookups make no
+//! finding and the addresses answered are expected too, for their TTL as above.
+//!
 //! **False positives.** Stale lists (C2 addresses are reassigned: Gafgyt C2s "usually remain
 //! active for only a few days"), shared hosting, port-only indicators; a listed domain on a
 //! shared CDN (its answered addresses serve other names too: list the C2's own names).
@@ -84,6 +90,8 @@ struct Domain {
     name: String,
     label: String,
     wildcard: bool,
+    /// An `allow` line: expected contact, not C2.
+    allow: bool,
 }
 
 /// The listed domains, in file order (findings name one by its index), found by name.
@@ -97,7 +105,7 @@ pub struct Domains {
 impl Domains {
     /// Adds `spec` (`name` or `*.name`); a name listed twice keeps its index and takes the
     /// later line.
-    fn add(&mut self, spec: &str, label: String) -> Result<(), String> {
+    fn add(&mut self, spec: &str, label: String, allow: bool) -> Result<(), String> {
         let next = u32::try_from(self.list.len()).map_err(|_| "too many domains".to_string())?;
         let name = spec.trim_start_matches("*.").to_ascii_lowercase();
         let i = *self.by_name.entry(name).or_insert(next);
@@ -105,6 +113,7 @@ impl Domains {
             name: spec.to_ascii_lowercase(),
             label,
             wildcard: spec.starts_with("*."),
+            allow,
         };
         match self.list.get_mut(i as usize) {
             Some(old) => *old = d,
@@ -147,6 +156,11 @@ impl Domains {
 
     fn label(&self, i: u32) -> &str {
         self.list.get(i as usize).map_or("", |d| d.label.as_str())
+    }
+
+    /// True for a domain of an `allow` line.
+    fn allows(&self, i: u32) -> bool {
+        self.list.get(i as usize).is_some_and(|d| d.allow)
     }
 
     /// True if the message is about a listed domain (what [`Indicators::observe_dns`]
@@ -237,9 +251,56 @@ const LEARNED_SECS: (u32, u32) = (300, 86_400);
 pub struct Indicators {
     prefixes: PrefixMap<Entry>,
     ports: HashMap<u16, String>,
+    /// Listed domains, C2 and allowed.
     domains: Domains,
     learned: LearnedSet,
     count: usize,
+    allowed: Allowed,
+}
+
+/// What `allow` lines list: destinations whose periodic contact is expected (vendor
+/// clouds, update servers), and the addresses answered for allowed domains.
+#[derive(Clone, Debug, Default)]
+struct Allowed {
+    prefixes: PrefixMap<Entry>,
+    ports: HashMap<u16, String>,
+    learned: LearnedSet,
+    count: usize,
+}
+
+/// Adds an address, prefix or port line to a list (the port applies to the listed side).
+fn add_address(
+    prefixes: &mut PrefixMap<Entry>,
+    ports: &mut HashMap<u16, String>,
+    spec: &str,
+    label: String,
+) -> Result<(), String> {
+    if let Some((name, _)) = spec.rsplit_once(':').filter(|(n, _)| looks_like_domain(n)) {
+        return Err(format!("`{spec}`: a domain takes no port (write `{name}`)"));
+    }
+    let (addr, port) = split_port(spec)?;
+    match addr {
+        None => {
+            let p = port.ok_or_else(|| format!("`{spec}`: `*` needs a port"))?;
+            ports.insert(p, label);
+        }
+        Some(a) => {
+            let prefix: Prefix = a.parse().map_err(|e: crate::net::PrefixError| e.0)?;
+            let merged = match prefixes.get(prefix) {
+                Some(old) if old.label == label => {
+                    let mut e = old.clone();
+                    e.ports.push(port);
+                    e
+                }
+                _ => Entry {
+                    label,
+                    ports: vec![port],
+                },
+            };
+            prefixes.insert(prefix, merged);
+        }
+    }
+    Ok(())
 }
 
 impl Indicators {
@@ -251,7 +312,8 @@ impl Indicators {
             if line.is_empty() {
                 continue;
             }
-            let mut words = line.split_whitespace();
+            let mut words = line.split_whitespace().peekable();
+            let allow = words.next_if_eq(&"allow").is_some();
             let spec = words.next().unwrap_or("");
             let label = words.collect::<Vec<_>>().join(" ");
             let err = |message: String| Error::Parse {
@@ -259,43 +321,45 @@ impl Indicators {
                 line: n + 1,
                 message,
             };
+            if spec.is_empty() {
+                return Err(err(
+                    "`allow` needs an address, prefix, port or domain".into()
+                ));
+            }
             if looks_like_domain(spec) {
-                ind.domains.add(spec, label).map_err(err)?;
+                ind.domains.add(spec, label, allow).map_err(err)?;
+            } else if allow {
+                let a = &mut ind.allowed;
+                add_address(&mut a.prefixes, &mut a.ports, spec, label).map_err(err)?;
+            } else {
+                add_address(&mut ind.prefixes, &mut ind.ports, spec, label).map_err(err)?;
+            }
+            if allow {
+                ind.allowed.count += 1;
+            } else {
                 ind.count += 1;
-                continue;
             }
-            if let Some((name, _)) = spec.rsplit_once(':').filter(|(n, _)| looks_like_domain(n)) {
-                return Err(err(format!(
-                    "`{spec}`: a domain indicator takes no port (write `{name}`)"
-                )));
-            }
-            let (addr, port) = split_port(spec).map_err(err)?;
-            match addr {
-                None => {
-                    let p = port.ok_or_else(|| err(format!("`{spec}`: `*` needs a port")))?;
-                    ind.ports.insert(p, label);
-                }
-                Some(a) => {
-                    let prefix: Prefix =
-                        a.parse().map_err(|e: crate::net::PrefixError| err(e.0))?;
-                    let entry = Entry {
-                        label: label.clone(),
-                        ports: vec![port],
-                    };
-                    let merged = match ind.prefixes.get(prefix) {
-                        Some(old) if old.label == label => {
-                            let mut e = old.clone();
-                            e.ports.push(port);
-                            e
-                        }
-                        _ => entry,
-                    };
-                    ind.prefixes.insert(prefix, merged);
-                }
-            }
-            ind.count += 1;
         }
         Ok(ind)
+    }
+
+    /// True if contact with `addr:port` is expected (an `allow` line, or an address answered
+    /// for an allowed domain, as of record time `t_us`): no beaconing incident is made of it.
+    #[inline]
+    pub fn expected(&self, addr: Addr, port: u16, t_us: i64) -> bool {
+        let a = &self.allowed;
+        a.count > 0
+            && (a
+                .prefixes
+                .lookup(addr)
+                .is_some_and(|e| e.ports.contains(&Some(port)) || e.ports.contains(&None))
+                || a.learned.get(addr, t_us).is_some()
+                || a.ports.contains_key(&port))
+    }
+
+    /// `allow` lines loaded.
+    pub fn allowed(&self) -> usize {
+        self.allowed.count
     }
 
     /// Takes the entries of a list loaded anew (the file changed), keeping the addresses
@@ -303,16 +367,24 @@ impl Indicators {
     /// for domains no longer listed are dropped.
     pub fn reload(&mut self, mut new: Indicators) {
         let old = std::mem::take(&mut self.learned);
-        for (addr, l) in old.map {
-            let still = self.domains.name(l.domain).and_then(|name| {
-                new.domains
-                    .by_name
-                    .get(name.trim_start_matches("*."))
-                    .copied()
-            });
-            if let Some(domain) = still {
-                new.learned.earliest_us = new.learned.earliest_us.min(l.until_us);
-                new.learned.map.insert(addr, Learned { domain, ..l });
+        let old_allowed = std::mem::take(&mut self.allowed.learned);
+        for (old, allow) in [(old, false), (old_allowed, true)] {
+            for (addr, l) in old.map {
+                // the same name, listed the same way (C2 or allowed)
+                let still = self.domains.name(l.domain).and_then(|name| {
+                    new.domains
+                        .by_name
+                        .get(name.trim_start_matches("*."))
+                        .copied()
+                        .filter(|i| new.domains.allows(*i) == allow)
+                });
+                let Some(domain) = still else { continue };
+                let into = match allow {
+                    true => &mut new.allowed.learned,
+                    false => &mut new.learned,
+                };
+                into.earliest_us = into.earliest_us.min(l.until_us);
+                into.map.insert(addr, Learned { domain, ..l });
             }
         }
         *self = new;
@@ -368,15 +440,24 @@ impl Indicators {
     ) -> Option<Finding> {
         let q = msg.question.as_ref()?;
         let domain = self.domains.find(&q.name)?;
+        let allow = self.domains.allows(domain);
         if msg.response {
+            let learned = match allow {
+                true => &mut self.allowed.learned,
+                false => &mut self.learned,
+            };
             for a in &msg.answers {
                 let secs = a.ttl.clamp(LEARNED_SECS.0, LEARNED_SECS.1);
                 let l = Learned {
                     domain,
                     until_us: r.last_us.saturating_add(i64::from(secs) * 1_000_000),
                 };
-                self.learned.learn(a.addr, l, r.last_us);
+                learned.learn(a.addr, l, r.last_us);
             }
+        }
+        // an allowed domain is expected contact: its addresses are learned, nothing found
+        if allow {
+            return None;
         }
         let device = if msg.response { r.dst } else { r.src };
         if !is_device(device) {
@@ -615,6 +696,59 @@ mod tests {
         let (_, confidence, domain) = ind.matches(new, 443, 900).unwrap();
         assert_eq!((confidence, domain), (0.9, Some(0)));
         assert!(ind.matches(new, 443, 1_001).is_none());
+    }
+
+    /// `allow` lines are expected contact, not indicators: they never make a C2 finding, an
+    /// allowed domain's lookup is no finding but its answered addresses are expected too, and
+    /// a reload keeps those while the domain stays allowed.
+    #[test]
+    fn allow_lines() {
+        let mut ind = Indicators::parse(
+            "203.0.113.7 cnc\nallow 198.51.100.0/24 vendor\nallow *:8883\nallow 192.0.2.9:443\n\
+             allow *.cloud.example vendor-dns\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!((ind.len(), ind.allowed()), (1, 4));
+        let a = |x: [u8; 4]| Addr::v4(x);
+        assert!(ind.expected(a([198, 51, 100, 3]), 1, 0));
+        assert!(ind.expected(a([10, 0, 0, 1]), 8883, 0));
+        assert!(ind.expected(a([192, 0, 2, 9]), 443, 0));
+        assert!(!ind.expected(a([192, 0, 2, 9]), 80, 0));
+        assert!(!ind.expected(a([203, 0, 113, 7]), 443, 0));
+        // allowed is not listed: no C2 match
+        assert!(ind.matches(a([198, 51, 100, 3]), 443, 0).is_none());
+        // an allowed domain's answer: learned as expected, no finding
+        let mut r = FlowRecord::default();
+        (r.src, r.dst, r.last_us) = (a([192, 0, 2, 1]), a([10, 0, 0, 2]), 1_000_000);
+        let msg = DnsMessage {
+            id: 1,
+            response: true,
+            rcode: 0,
+            question: Some(iotrust_flow::dns::Question {
+                name: "x.cloud.example".into(),
+                qtype: 1,
+            }),
+            answers: vec![iotrust_flow::dns::Answer {
+                name: "x.cloud.example".into(),
+                addr: a([203, 0, 113, 50]),
+                ttl: 60,
+            }],
+        };
+        assert!(ind.domains().wants(&msg));
+        assert!(ind.observe_dns(&r, &msg, |_| true).is_none());
+        assert!(ind.expected(a([203, 0, 113, 50]), 443, 2_000_000));
+        assert!(ind.matches(a([203, 0, 113, 50]), 443, 2_000_000).is_none());
+        // reloaded: still allowed, kept; listed as C2 instead, dropped
+        let mut kept = ind.clone();
+        kept.reload(Indicators::parse("allow *.cloud.example\n", "f").unwrap());
+        assert!(kept.expected(a([203, 0, 113, 50]), 443, 2_000_000));
+        ind.reload(Indicators::parse("*.cloud.example c2-now\n", "f").unwrap());
+        assert!(!ind.expected(a([203, 0, 113, 50]), 443, 2_000_000));
+        assert!(ind.matches(a([203, 0, 113, 50]), 443, 2_000_000).is_none());
+        // `allow` alone is refused, with its line
+        let e = Indicators::parse("allow\n", "f").unwrap_err().to_string();
+        assert!(e.starts_with("f:1:"), "{e}");
     }
 
     /// A reloaded list takes the new entries; an address learned for a domain still listed
