@@ -268,6 +268,20 @@ struct Allowed {
     count: usize,
 }
 
+impl Allowed {
+    /// True if an `allow` line or an address learned for an allowed domain covers
+    /// `addr:port` (out of line: asked for every outbound record once a list has `allow`
+    /// lines, never before).
+    #[inline(never)]
+    fn contains(&self, addr: Addr, port: u16, t_us: i64) -> bool {
+        self.prefixes
+            .lookup(addr)
+            .is_some_and(|e| e.ports.contains(&Some(port)) || e.ports.contains(&None))
+            || self.learned.get(addr, t_us).is_some()
+            || self.ports.contains_key(&port)
+    }
+}
+
 /// Adds an address, prefix or port line to a list (the port applies to the listed side).
 fn add_address(
     prefixes: &mut PrefixMap<Entry>,
@@ -347,14 +361,7 @@ impl Indicators {
     /// for an allowed domain, as of record time `t_us`): no beaconing incident is made of it.
     #[inline]
     pub fn expected(&self, addr: Addr, port: u16, t_us: i64) -> bool {
-        let a = &self.allowed;
-        a.count > 0
-            && (a
-                .prefixes
-                .lookup(addr)
-                .is_some_and(|e| e.ports.contains(&Some(port)) || e.ports.contains(&None))
-                || a.learned.get(addr, t_us).is_some()
-                || a.ports.contains_key(&port))
+        self.allowed.count > 0 && self.allowed.contains(addr, port, t_us)
     }
 
     /// `allow` lines loaded.
