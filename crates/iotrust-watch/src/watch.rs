@@ -419,7 +419,6 @@ impl Watch {
         // detector reads the book, so this is the order of running them all first, without
         // copying findings around
         let (book, subscribers, indicators) = (&mut self.book, &self.subscribers, &self.indicators);
-        let any_allowed = indicators.allowed() > 0;
         let out = &mut self.out;
         // a macro, not a closure: the check for a finding stays in this loop whatever the
         // size of what follows it (a closure the compiler did not inline cost 8 calls a
@@ -449,7 +448,7 @@ impl Watch {
                     &detectors::baseline::observe(&cfg.baseline, &mut h.baseline, r),
                 );
                 // expected periodic contact (an `allow` line of the list) is no beacon
-                if !(any_allowed && indicators.expected(r.dst, r.dst_port, r.last_us)) {
+                if !indicators.expected(r.dst, r.dst_port, r.last_us) {
                     emit!(
                         4,
                         &detectors::beacon::observe(&cfg.beacon, &mut h.beacon, r, dst_hash),

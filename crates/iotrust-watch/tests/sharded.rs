@@ -485,19 +485,13 @@ fn sharded_equals_single_with_dns() {
 
     // the lookup of *.bad.example is known from a log
     let from_log = |r: &FlowRecord| r.src == v4([192, 0, 2, 22]);
-    let cfg = Config::default();
-    let mut w = Watch::new(cfg.clone())
-        .with_indicators(indicators())
-        .with_subscribers(subscribers());
-    let mut want = Vec::new();
-    for (r, m) in &items {
-        match m {
-            Some(m) if from_log(r) => w.observe_dns(r, m),
-            Some(m) => w.observe_with_dns(r, m),
-            None => w.observe(r),
+    let (want, records) = same_with_dns(&items, from_log, |k| {
+        if k == 0 {
+            vec![indicators()]
+        } else {
+            Vec::new()
         }
-        want.extend(w.drain_events().map(|e| serde_json::to_string(&e).unwrap()));
-    }
+    });
     assert_mentions(
         &want,
         &[
@@ -513,16 +507,50 @@ fn sharded_equals_single_with_dns() {
             "{quiet} has no C2 incident: {want:#?}"
         );
     }
+    // the logged lookup is no record
+    assert_eq!(records, items.len() as u64 - 1);
+}
+
+/// Runs `items` through one `Watch` and through `Sharded` engines of 1 to 3 shards (a flush
+/// now and then), loading the lists `lists(k)` in turn before item k (item 0's first list
+/// is the one the engines start with); an item's DNS message comes from a log when
+/// `logged(record)` (`observe_dns`), else from its packet (`observe_with_dns`). Asserts the
+/// same event lines and record counts; returns the lines and the records counted.
+fn same_with_dns(
+    items: &[(FlowRecord, Option<iotrust_flow::dns::DnsMessage>)],
+    logged: impl Fn(&FlowRecord) -> bool,
+    lists: impl Fn(usize) -> Vec<Indicators>,
+) -> (Vec<String>, u64) {
+    let cfg = Config::default();
+    let start = || lists(0).into_iter().next().unwrap_or_default();
+    let mut w = Watch::new(cfg.clone())
+        .with_indicators(start())
+        .with_subscribers(subscribers());
+    let mut want = Vec::new();
+    for (k, (r, m)) in items.iter().enumerate() {
+        for ind in lists(k).into_iter().skip(usize::from(k == 0)) {
+            w.set_indicators(ind);
+        }
+        match m {
+            Some(m) if logged(r) => w.observe_dns(r, m),
+            Some(m) => w.observe_with_dns(r, m),
+            None => w.observe(r),
+        }
+        want.extend(w.drain_events().map(|e| serde_json::to_string(&e).unwrap()));
+    }
     for n in [1, 2, 3] {
-        let mut s = Sharded::new(cfg.clone(), n, indicators(), subscribers());
+        let mut s = Sharded::new(cfg.clone(), n, start(), subscribers());
         let mut got = Vec::new();
-        for (i, (r, m)) in items.iter().enumerate() {
+        for (k, (r, m)) in items.iter().enumerate() {
+            for ind in lists(k).into_iter().skip(usize::from(k == 0)) {
+                s.set_indicators(ind).unwrap();
+            }
             match m {
-                Some(m) if from_log(r) => s.observe_dns(r, m).unwrap(),
+                Some(m) if logged(r) => s.observe_dns(r, m).unwrap(),
                 Some(m) => s.observe_with_dns(r, m).unwrap(),
                 None => s.observe(r).unwrap(),
             }
-            if i % 97 == 0 {
+            if k % 53 == 0 {
                 s.flush().unwrap();
             }
             got.extend(s.drain_events().map(|e| serde_json::to_string(&e).unwrap()));
@@ -530,10 +558,9 @@ fn sharded_equals_single_with_dns() {
         s.finish().unwrap();
         got.extend(s.drain_events().map(|e| serde_json::to_string(&e).unwrap()));
         assert_eq!(got, want, "{n} shards");
-        // the logged lookup is no record
         assert_eq!(s.stats().records, w.stats().records, "{n} shards");
-        assert_eq!(w.stats().records, items.len() as u64 - 1);
     }
+    (want, w.stats().records)
 }
 
 /// Indicator lists reloaded mid-stream (`set_indicators`): an address dropped from the list
@@ -599,21 +626,18 @@ fn sharded_equals_single_with_indicator_reloads() {
             now
         })
         .collect();
-    let cfg = Config::default();
-    let mut w = Watch::new(cfg.clone())
-        .with_indicators(list(0))
-        .with_subscribers(subscribers());
-    let mut want = Vec::new();
-    for (reloads, (r, m)) in due.iter().zip(&items) {
-        for &i in reloads {
-            w.set_indicators(list(i));
-        }
-        match m {
-            Some(m) => w.observe_with_dns(r, m),
-            None => w.observe(r),
-        }
-        want.extend(w.drain_events().map(|e| serde_json::to_string(&e).unwrap()));
-    }
+    // the engines start with list 0
+    let (want, _) = same_with_dns(
+        &items,
+        |_| false,
+        |k| {
+            let first = (k == 0).then(|| list(0));
+            first
+                .into_iter()
+                .chain(due[k].iter().map(|&i| list(i)))
+                .collect()
+        },
+    );
     assert_mentions(
         &want,
         &[
@@ -628,25 +652,5 @@ fn sharded_equals_single_with_indicator_reloads() {
                 && l.contains("c2-contact")),
             "{quiet} has no C2 incident: {want:#?}"
         );
-    }
-    for n in [1, 2, 3] {
-        let mut s = Sharded::new(cfg.clone(), n, list(0), subscribers());
-        let mut got = Vec::new();
-        for (k, (reloads, (r, m))) in due.iter().zip(&items).enumerate() {
-            for &i in reloads {
-                s.set_indicators(list(i)).unwrap();
-            }
-            match m {
-                Some(m) => s.observe_with_dns(r, m).unwrap(),
-                None => s.observe(r).unwrap(),
-            }
-            if k % 53 == 0 {
-                s.flush().unwrap();
-            }
-            got.extend(s.drain_events().map(|e| serde_json::to_string(&e).unwrap()));
-        }
-        s.finish().unwrap();
-        got.extend(s.drain_events().map(|e| serde_json::to_string(&e).unwrap()));
-        assert_eq!(got, want, "{n} shards");
     }
 }

@@ -397,7 +397,8 @@ impl Indicators {
         *self = new;
     }
 
-    /// Indicators loaded.
+    /// Indicator lines loaded (C2 addresses, prefixes, ports and domains; `allow` lines are
+    /// counted by [`Indicators::allowed`]).
     pub fn len(&self) -> usize {
         self.count
     }
