@@ -18,6 +18,6 @@ pub use capture::{CaptureFormat, CaptureReader, Packet};
 pub use error::{Error, ErrorKind, Location};
 pub use netflow::{Datagram, DecodeConfig, Decoded, FlowDecoder, Protocol};
 pub use packet::link_type;
-pub use record::{Addr, FlowRecord, Origin, SourceKind, TcpFlags};
+pub use record::{Addr, App, FlowRecord, Origin, SourceKind, TcpFlags};
 pub use stats::{ErrorCounts, Stats};
 pub use zeek::ZeekReader;

@@ -334,6 +334,16 @@ fn transport(proto: u8, l4: &[u8], rec: &mut FlowRecord) {
                 rec.set_tcp_seq(seq);
                 rec.tcp_flags = TcpFlags(flags);
             }
+            // the payload's first bytes, for the few application hints detection uses
+            if let Some(off) = u8_at(l4, 12) {
+                let at = usize::from(off >> 4) * 4;
+                if at >= 20 {
+                    if let Some(payload) = l4.get(at..).filter(|p| !p.is_empty()) {
+                        rec.app =
+                            crate::record::App::of_tcp_payload(rec.src_port, rec.dst_port, payload);
+                    }
+                }
+            }
         }
         // UDP, SCTP, DCCP, UDP-Lite: ports first
         17 | 132 | 33 | 136 => {

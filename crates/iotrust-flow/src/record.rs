@@ -224,6 +224,99 @@ pub struct Origin {
 const HAS_TCP_SEQ: u8 = 0x01;
 const HAS_TTL: u8 = 0x02;
 
+/// What the first bytes of a record's payload (packet sources) or the log's service field
+/// (Zeek's `service`) say the application is — only the few kinds detection uses. Read from
+/// the start of a TCP segment's payload, never from a reassembled stream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[repr(u8)]
+pub enum App {
+    /// Nothing known.
+    #[default]
+    Unknown,
+    /// IRC: a line starting with a client command (`NICK`, `USER`, `JOIN`, `PRIVMSG`,
+    /// `PASS`, `MODE`) or `PING :`/`PONG :`; Zeek's `irc`.
+    Irc,
+    /// An executable or a shell script in flight: the ELF magic, or `#!/bin/sh` or
+    /// `#!/bin/bash` at the start of the payload or of an HTTP body in the segment.
+    Executable,
+    /// Payload to or from TCP port 443 that is not a TLS record (a bot's own protocol on
+    /// the HTTPS port).
+    NotTls,
+}
+
+impl App {
+    /// Classifies the payload of one TCP segment (`payload`: what follows the TCP header)
+    /// between `src_port` and `dst_port`. Hand-written: it runs on the capture decoder's
+    /// hot path for every segment that carries data, so it looks at a few bytes only.
+    pub fn of_tcp_payload(src_port: u16, dst_port: u16, payload: &[u8]) -> App {
+        let Some(&first) = payload.first() else {
+            return App::Unknown;
+        };
+        if dst_port == 443 || src_port == 443 {
+            // a TLS record: content type 20-23, then version 3.x
+            let tls = (0x14..=0x17).contains(&first) && payload.get(1) == Some(&0x03);
+            return if tls { App::Unknown } else { App::NotTls };
+        }
+        if is_executable(payload) {
+            return App::Executable;
+        }
+        if payload.starts_with(b"HTTP/1.") {
+            // the body may start in the same segment, after the headers
+            let head = payload.get(..payload.len().min(2048)).unwrap_or_default();
+            if let Some(at) = find(head, b"\r\n\r\n") {
+                if is_executable(payload.get(at + 4..).unwrap_or_default()) {
+                    return App::Executable;
+                }
+            }
+            return App::Unknown;
+        }
+        const IRC: [&[u8]; 8] = [
+            b"NICK ",
+            b"USER ",
+            b"JOIN ",
+            b"PRIVMSG ",
+            b"PASS ",
+            b"MODE ",
+            b"PING :",
+            b"PONG :",
+        ];
+        if first.is_ascii_uppercase() && IRC.iter().any(|c| payload.starts_with(c)) {
+            return App::Irc;
+        }
+        App::Unknown
+    }
+
+    /// From Zeek's `service` field (a comma-separated list of analysers).
+    pub fn of_zeek_service(service: &str) -> App {
+        if service
+            .split(',')
+            .any(|s| s.trim().eq_ignore_ascii_case("irc"))
+        {
+            App::Irc
+        } else {
+            App::Unknown
+        }
+    }
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            App::Unknown => "unknown",
+            App::Irc => "irc",
+            App::Executable => "executable",
+            App::NotTls => "not-tls",
+        }
+    }
+}
+
+fn is_executable(b: &[u8]) -> bool {
+    b.starts_with(b"\x7fELF") || b.starts_with(b"#!/bin/sh") || b.starts_with(b"#!/bin/bash")
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
 /// One flow (or one packet: a flow of `packets == 1`), normalized from any source.
 ///
 /// 88 bytes, `Copy`, no heap. Times are microseconds since the Unix epoch (UTC). `bytes`
@@ -261,6 +354,8 @@ pub struct FlowRecord {
     ttl: u8,
     pub kind: SourceKind,
     present: u8,
+    /// What the payload or the log says the application is (mostly unknown).
+    pub app: App,
 }
 
 impl FlowRecord {
@@ -403,6 +498,11 @@ impl Serialize for FlowRecord {
         } else {
             st.skip_field("icmp")?;
         }
+        if self.app != App::Unknown {
+            st.serialize_field("app", &self.app)?;
+        } else {
+            st.skip_field("app")?;
+        }
         st.end()
     }
 }
@@ -452,6 +552,30 @@ mod tests {
         r.set_icmp(3, 3);
         assert_eq!(r.icmp(), Some((3, 3)));
         assert_eq!(r.dst_port, 0x0303);
+    }
+
+    #[test]
+    fn payload_hints() {
+        let of = App::of_tcp_payload;
+        assert_eq!(of(40000, 6667, b"NICK [x86]abc\r\nUSER x"), App::Irc);
+        assert_eq!(of(40000, 8080, b"JOIN #bots\r\n"), App::Irc);
+        assert_eq!(of(40000, 80, b"GET / HTTP/1.1\r\n"), App::Unknown);
+        assert_eq!(of(80, 40000, b"\x7fELF\x01\x01\x01"), App::Executable);
+        let http = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n\x7fELF\x01";
+        assert_eq!(of(80, 40000, http), App::Executable);
+        assert_eq!(
+            of(80, 40000, b"HTTP/1.1 200 OK\r\n\r\n<html>"),
+            App::Unknown
+        );
+        assert_eq!(of(80, 40000, b"#!/bin/sh\ncd /tmp"), App::Executable);
+        assert_eq!(
+            of(40000, 443, &[0x16, 0x03, 0x01, 0x02, 0x00]),
+            App::Unknown
+        );
+        assert_eq!(of(40000, 443, b"\x00\x00\x00\x01bot"), App::NotTls);
+        assert_eq!(of(40000, 443, b""), App::Unknown);
+        assert_eq!(App::of_zeek_service("ssl,irc"), App::Irc);
+        assert_eq!(App::of_zeek_service("http"), App::Unknown);
     }
 
     #[test]

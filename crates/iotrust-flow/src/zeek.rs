@@ -50,7 +50,7 @@ use serde::Deserialize;
 
 use crate::dns::{self, Answer, DnsMessage, Question};
 use crate::error::{Error, Location};
-use crate::record::{Addr, FlowRecord, SourceKind, TcpFlags};
+use crate::record::{Addr, App, FlowRecord, SourceKind, TcpFlags};
 use crate::stats::Stats;
 
 /// Longest line accepted; longer lines are skipped (and reported).
@@ -98,7 +98,7 @@ const WANTED: [&str; 13] = [
     "orig_ip_bytes",
 ];
 /// Two more, past the array above to keep its length readable.
-const WANTED_MORE: [&str; 2] = ["resp_pkts", "resp_ip_bytes"];
+const WANTED_MORE: [&str; 3] = ["resp_pkts", "resp_ip_bytes", "service"];
 
 /// The dns.log fields we read, in this order.
 const DNS_WANTED: [&str; DNS_FIELDS] = [
@@ -135,7 +135,7 @@ pub struct ZeekReader<R> {
     separator: u8,
     unset: Vec<u8>,
     /// Column index of each wanted field (`usize::MAX` = absent).
-    columns: [usize; 15],
+    columns: [usize; 16],
     /// `#path dns`: the TSV lines are dns.log lines.
     dns_log: bool,
     /// Between the items of a TSV set or vector (`answers`, `TTLs`).
@@ -181,6 +181,7 @@ struct Conn<'a> {
     orig_ip_bytes: Option<u64>,
     resp_pkts: Option<u64>,
     resp_ip_bytes: Option<u64>,
+    service: Option<&'a str>,
 }
 
 /// A JSON line of conn.log or dns.log; `ts` may be a number or an ISO 8601 string
@@ -213,6 +214,8 @@ struct JsonLine<'a> {
     orig_ip_bytes: Option<u64>,
     resp_pkts: Option<u64>,
     resp_ip_bytes: Option<u64>,
+    #[serde(borrow)]
+    service: Option<Cow<'a, str>>,
     // dns.log
     trans_id: Option<u64>,
     rtt: Option<f64>,
@@ -391,7 +394,7 @@ impl<R: Read> ZeekReader<R> {
     /// Parses the TSV conn.log line in `self.line` into records.
     fn tsv(&mut self) -> Result<Item, Error> {
         let values = pick(&self.line, self.separator, &self.unset, &self.columns);
-        let [ts, orig_h, orig_p, resp_h, resp_p, proto, duration, orig_bytes, resp_bytes, conn_state, history, orig_pkts, orig_ip_bytes, resp_pkts, resp_ip_bytes] =
+        let [ts, orig_h, orig_p, resp_h, resp_p, proto, duration, orig_bytes, resp_bytes, conn_state, history, orig_pkts, orig_ip_bytes, resp_pkts, resp_ip_bytes, service] =
             values;
         let parsed = (|| {
             Ok::<_, (&'static str, String)>(Conn {
@@ -410,6 +413,7 @@ impl<R: Read> ZeekReader<R> {
                 orig_ip_bytes: count("orig_ip_bytes", orig_ip_bytes)?,
                 resp_pkts: count("resp_pkts", resp_pkts)?,
                 resp_ip_bytes: count("resp_ip_bytes", resp_ip_bytes)?,
+                service,
             })
         })();
         let conn = match parsed {
@@ -516,6 +520,7 @@ impl<R: Read> ZeekReader<R> {
             orig_ip_bytes: j.orig_ip_bytes,
             resp_pkts: j.resp_pkts,
             resp_ip_bytes: j.resp_ip_bytes,
+            service: j.service.as_deref(),
         };
         let result = if dns {
             dns_item(&DnsLine {
@@ -742,9 +747,11 @@ fn build(c: &Conn<'_>, ts: i64, dur: Option<i64>) -> Result<Built, (&'static str
     let (of, rf) = if proto != FlowRecord::PROTO_TCP {
         (0, 0)
     } else {
-        match c.history.filter(|h| !h.is_empty()) {
-            Some(h) => history_flags(h),
-            None => state_flags(c.conn_state.unwrap_or("")),
+        // a history whose letters say nothing of flags (`C`: Zeek saw the connection but
+        // not its packets) leaves them to the state
+        match c.history.filter(|h| !h.is_empty()).map(history_flags) {
+            Some((0, 0)) | None => state_flags(c.conn_state.unwrap_or("")),
+            Some(f) => f,
         }
     };
     let mut fwd = FlowRecord::new(SourceKind::Zeek);
@@ -760,6 +767,7 @@ fn build(c: &Conn<'_>, ts: i64, dur: Option<i64>) -> Result<Built, (&'static str
         fwd.set_icmp(orig_p as u8, resp_p as u8);
     }
     fwd.tcp_flags = TcpFlags(of);
+    fwd.app = c.service.map(App::of_zeek_service).unwrap_or_default();
     fwd.packets = c.orig_pkts.unwrap_or(1);
     fwd.bytes = c.orig_ip_bytes.or(c.orig_bytes).unwrap_or(0);
     let back = match c.resp_pkts {

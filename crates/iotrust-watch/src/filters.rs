@@ -179,7 +179,10 @@ pub fn propose(inc: &Incident) -> Option<ProposedFilters> {
                 },
             });
         }
-        Detector::OutboundFlood | Detector::C2Contact | Detector::Beaconing => {
+        Detector::OutboundFlood
+        | Detector::C2Contact
+        | Detector::Beaconing
+        | Detector::C2Behaviour => {
             for t in &inc.targets {
                 let Some(peer) = t.peer.filter(|p| p.is_ipv4() == d.is_ipv4()) else {
                     continue;

@@ -18,7 +18,7 @@ use iotrust_flow::{Addr, FlowRecord};
 use serde::Serialize;
 
 use crate::detectors::c2::Listing;
-use crate::detectors::{Attack, Detector, Finding, Role, Severity, Target};
+use crate::detectors::{Attack, Detector, Finding, Role, Severity, Target, MAX_COUNTERS};
 use crate::error::Error;
 use crate::fasthash::FoldState;
 
@@ -72,13 +72,23 @@ pub struct Incident {
     emitted: (Severity, f32, u64),
     /// See `set_counters`.
     #[serde(skip)]
-    order: [u8; 8],
+    order: [u8; MAX_COUNTERS],
     /// Over (a `closed` event was emitted); never updated again.
     #[serde(skip)]
     closed: bool,
+    /// Held open this long after the last finding when longer than the book's time to live
+    /// (see [`Finding::hold_us`]).
+    #[serde(skip)]
+    hold_us: i64,
 }
 
 impl Incident {
+    /// How long it stays open without findings, given the book's time to live.
+    #[inline]
+    fn ttl_us(&self, book_ttl_us: i64) -> i64 {
+        self.hold_us.max(book_ttl_us)
+    }
+
     /// True once the incident is over (its `closed` event was emitted).
     pub fn is_closed(&self) -> bool {
         self.closed
@@ -186,9 +196,9 @@ impl Book {
         self.live_per_detector
             .get(d as usize)
             .is_some_and(|n| *n > 0)
-            && self
-                .get(&(device, d))
-                .is_some_and(|i| !i.closed && now_us.saturating_sub(i.last_us) <= self.ttl_us)
+            && self.get(&(device, d)).is_some_and(|i| {
+                !i.closed && now_us.saturating_sub(i.last_us) <= i.ttl_us(self.ttl_us)
+            })
     }
 
     /// Closes every incident with no finding for the time to live as of record time
@@ -199,7 +209,7 @@ impl Book {
             .slots
             .iter_mut()
             .flatten()
-            .filter(|inc| !inc.closed && now_us.saturating_sub(inc.last_us) > ttl_us)
+            .filter(|inc| !inc.closed && now_us.saturating_sub(inc.last_us) > inc.ttl_us(ttl_us))
             .map(close)
             .collect();
         closed.sort_by_key(|e| e.incident.id);
@@ -270,7 +280,7 @@ impl Book {
             self.hot = Some((key, i));
             let ttl_us = self.ttl_us;
             if let Some(inc) = self.slots.get_mut(i).and_then(Option::as_mut) {
-                if !inc.closed && t.saturating_sub(inc.last_us) <= ttl_us {
+                if !inc.closed && t.saturating_sub(inc.last_us) <= inc.ttl_us(ttl_us) {
                     update(inc, f, r);
                     let listed = add_listing(inc, listing);
                     let (sev, conf, mag) = inc.emitted;
@@ -329,8 +339,9 @@ impl Book {
             last_us: r.last_us,
             peak: 0,
             emitted: (f.severity, f.confidence, 0),
-            order: [0; 8],
+            order: [0; MAX_COUNTERS],
             closed: false,
+            hold_us: 0,
         };
         update(&mut inc, f, r);
         add_listing(&mut inc, listing);
@@ -400,7 +411,7 @@ fn since(f: &Finding, r: &FlowRecord) -> (i64, jiff::Timestamp) {
 /// with no allocation.
 fn set_counters(
     map: &mut BTreeMap<&'static str, u64>,
-    order: &mut [u8; 8],
+    order: &mut [u8; MAX_COUNTERS],
     c: &crate::detectors::Counters,
 ) {
     let same = |a: &str, b: &str| (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b;
@@ -421,13 +432,14 @@ fn set_counters(
     }
     *map = c.iter().collect();
     for (o, k) in order.iter_mut().zip(map.keys()) {
-        // at most 8 counters: the position fits in a u8
+        // at most MAX_COUNTERS counters: the position fits in a u8
         *o = c.iter().position(|(n, _)| n == *k).unwrap_or(0) as u8;
     }
 }
 
 fn update(inc: &mut Incident, f: &Finding, r: &FlowRecord) {
     inc.records = inc.records.saturating_add(1);
+    inc.hold_us = inc.hold_us.max(f.hold_us);
     if r.first_us < inc.first_us {
         inc.first_us = r.first_us;
         inc.first_seen = r.first();
@@ -547,19 +559,43 @@ fn summarize(inc: &Incident) -> String {
             )
         }
         Detector::Beaconing => {
+            use crate::detectors::beacon::{counter as bc, evidence};
             let peer = inc
                 .targets
                 .first()
                 .and_then(|t| t.peer.map(|p| (p, t.dst_port.unwrap_or(0))))
                 .map(|(p, port)| format!("{p}:{port}"))
                 .unwrap_or_default();
-            format!(
-                "{} contacts {peer} every {:.1} s (jitter {:.1} s, {} times in a row)",
-                inc.device,
-                c("period_ms") as f64 / 1000.0,
-                c("jitter_ms") as f64 / 1000.0,
-                c("beacons")
-            )
+            let mask = c(bc::EVIDENCE);
+            let why = evidence::names(mask).join(", ");
+            if mask & u64::from(evidence::PERIODIC) != 0 {
+                format!(
+                    "{} contacts {peer} every {:.1} s (jitter {:.1} s, {} times in a row; {} of {} attempts failed; evidence: {why})",
+                    inc.device,
+                    c(bc::PERIOD_MS) as f64 / 1000.0,
+                    c(bc::JITTER_MS) as f64 / 1000.0,
+                    c(bc::BEACONS),
+                    c(bc::FAILED),
+                    c(bc::ATTEMPTS),
+                )
+            } else {
+                format!(
+                    "{} retries {peer} over and over: {} of {} attempts failed (evidence: {why})",
+                    inc.device,
+                    c(bc::FAILED),
+                    c(bc::ATTEMPTS),
+                )
+            }
+        }
+        Detector::C2Behaviour => {
+            use crate::detectors::behaviour::{counter as bc, what};
+            let peer = inc
+                .targets
+                .first()
+                .and_then(|t| t.peer.map(|p| (p, t.dst_port.unwrap_or(0))))
+                .map(|(p, port)| format!("{p}:{port}"))
+                .unwrap_or_default();
+            format!("{} {} {peer}", inc.device, what(c(bc::WHAT)))
         }
         Detector::RateAnomaly => format!(
             "{} sends {} packets/s, {}× its usual {} packets/s",
@@ -655,6 +691,7 @@ mod tests {
             counters: Counters::default(),
             magnitude,
             since_us: 0,
+            hold_us: 0,
         }
     }
 

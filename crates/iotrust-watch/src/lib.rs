@@ -10,6 +10,7 @@ pub mod incident;
 mod index;
 pub mod metrics;
 pub mod net;
+pub mod resolved;
 pub mod shard;
 pub mod sinks;
 pub mod sketch;

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::detectors::{self, c2::Indicators, Detector, Finding};
 use crate::incident::{Book, Event, Incident};
 use crate::net::{LocalNets, Prefix};
+use crate::resolved::Resolved;
 use crate::subscribers::Subscribers;
 use crate::table::HostTable;
 
@@ -76,10 +77,10 @@ mod prefix_list {
 const AHEAD: usize = 32;
 /// No table hint: look the host up.
 const NO_HINT: u32 = u32::MAX;
-/// The event slot of DNS findings: after every detector's (0 to 7) for the same record.
-const DNS_SLOT: u8 = 8;
+/// The event slot of DNS findings: after every detector's (0 to 8) for the same record.
+const DNS_SLOT: u8 = 9;
 /// The event slot of `closed` events from a sweep (the sharded merge orders them by id).
-pub(crate) const SWEEP_SLOT: u8 = 9;
+pub(crate) const SWEEP_SLOT: u8 = 10;
 
 /// How often (record time) incidents are looked at for closing: a sixtieth of their time
 /// to live, at least every second.
@@ -124,6 +125,8 @@ pub struct Watch {
     table: HostTable,
     book: Book,
     indicators: Indicators,
+    /// Addresses DNS answers named (beaconing's `no-dns` evidence).
+    resolved: Resolved,
     subscribers: Subscribers,
     out: Outbox,
     records: u64,
@@ -209,6 +212,7 @@ impl Watch {
             book: Book::new(cfg.max_incidents, cfg.incident_ttl_secs),
             local,
             indicators: Indicators::default(),
+            resolved: Resolved::default(),
             subscribers: Subscribers::default(),
             out: Outbox::default(),
             records: 0,
@@ -302,6 +306,7 @@ impl Watch {
     /// The DNS part of [`Watch::observe_with_dns`]; a finding is kept only when
     /// `owns(device)`. Its events take the slot after every detector's.
     fn dns(&mut self, r: &FlowRecord, msg: &DnsMessage, owns: impl Fn(Addr) -> bool) {
+        self.resolved.observe(msg, r.last_us);
         let local = &self.local;
         let Some(f) = self
             .indicators
@@ -419,6 +424,7 @@ impl Watch {
         // detector reads the book, so this is the order of running them all first, without
         // copying findings around
         let (book, subscribers, indicators) = (&mut self.book, &self.subscribers, &self.indicators);
+        let resolved = &self.resolved;
         let out = &mut self.out;
         // a macro, not a closure: the check for a finding stays in this loop whatever the
         // size of what follows it (a closure the compiler did not inline cost 8 calls a
@@ -451,21 +457,35 @@ impl Watch {
                 if !indicators.expected(r.dst, r.dst_port, r.last_us) {
                     emit!(
                         4,
-                        &detectors::beacon::observe(&cfg.beacon, &mut h.beacon, r, dst_hash),
+                        &detectors::beacon::observe(
+                            &cfg.beacon,
+                            &mut h.beacon,
+                            r,
+                            dst_hash,
+                            || resolved.lookup(r.dst, r.last_us),
+                        ),
                     );
+                    if detectors::behaviour::interesting(r) {
+                        emit!(5, &detectors::behaviour::observe_outbound(r));
+                    }
                 }
             }
         }
         if dst_local {
             if let Some(h) = self.table.touch_hinted(r.dst, hints.1) {
                 emit!(
-                    5,
+                    6,
                     &detectors::inbound::observe(&cfg.inbound, &mut h.inbound, r),
                 );
                 emit!(
-                    6,
+                    7,
                     &detectors::bruteforce::observe(&cfg.bruteforce, &mut h.bruteforce, r),
                 );
+                if detectors::behaviour::interesting(r)
+                    && !indicators.expected(r.src, r.src_port, r.last_us)
+                {
+                    emit!(7, &detectors::behaviour::observe_inbound(r));
+                }
             }
         }
         let local = &self.local;
@@ -473,7 +493,7 @@ impl Watch {
             .indicators
             .observe(r, |a| local.contains(a))
             .filter(|f| owns(f.device));
-        emit!(7, &c2);
+        emit!(8, &c2);
     }
 
     /// The events produced since the last call with their slots, oldest first.

@@ -46,7 +46,8 @@ fn synflood_is_an_inbound_syn_flood_on_10_10_10_10() {
         w.tracks(Addr::v4([10, 10, 10, 10])),
         "the victim, seen on every record, stays"
     );
-    assert!(st.bytes_per_host <= 644, "{st:?}");
+    // 824 since beaconing keeps six associative slots with attempt and failure counts
+    assert!(st.bytes_per_host <= 840, "{st:?}");
 
     assert_eq!(
         opened(&events),
@@ -62,15 +63,18 @@ fn synflood_is_an_inbound_syn_flood_on_10_10_10_10() {
     assert_eq!(inc.role, Role::Victim);
     assert_eq!(inc.detector, Detector::InboundAttack);
     assert_eq!(inc.attack, Some(Attack::SynFlood));
-    assert!(inc.counters["syn_pps"] >= 1_000);
+    // opened by the busiest second (≥ 2,000 SYNs from ≥ 100 sources) before the 10 s
+    // average reaches 1,000/s
+    assert!(inc.counters["peak_pps"] >= 2_000, "{:?}", inc.counters);
     assert!(inc.counters["sources"] >= 100);
     assert!(!inc.samples.is_empty() && inc.samples.len() <= 5);
     // opened once, escalated at most a few times, not once per record
     assert!(events.len() <= 4, "{}", events.len());
     let last = w.incidents().next().unwrap();
-    // the peak window holds 37,039 SYNs in 10 s: about 3,700/s
+    // the busiest second holds about 10,000 SYNs (the first 10,000 arrive within 0.35 s);
+    // the counters are those of the window with the largest magnitude
     assert!(
-        (3_000..=4_000).contains(&last.counters["syn_pps"]),
+        (9_000..=11_000).contains(&last.counters["peak_pps"]),
         "{:?}",
         last.counters
     );

@@ -58,7 +58,26 @@ fn brute_force(start: i64) -> Vec<FlowRecord> {
 
 /// 192.0.2.60 calls home to 198.51.100.77:8443 every 60 s (± 0.8 s), a short HTTPS-like
 /// exchange each time, for 20 minutes.
+/// 192.0.2.60 polls 198.51.100.77:7001 every 60 s ± 0.8 s for 20 minutes, and nobody
+/// answers: each attempt is a SYN retransmitted after 1 s and 3 s (same source port) — a
+/// bot whose C2 is down, or sinkholed.
 fn beacon(start: i64) -> Vec<FlowRecord> {
+    let dev = v4([192, 0, 2, 60]);
+    let c2 = v4([198, 51, 100, 77]);
+    let mut rng = Rng(9);
+    let mut out = Vec::new();
+    for i in 0..20i64 {
+        let t = start + i * 60 * S + rng.below(1_600_000) as i64 - 800_000;
+        let sport = 50_000 + i as u16;
+        for d in [0, S, 3 * S] {
+            out.push(tcp(t + d, dev, c2, sport, 7001, TcpFlags::SYN, 60));
+        }
+    }
+    out
+}
+
+/// The same cadence as a vendor-cloud check-in: answered TLS-port connections to 8443.
+fn checkin(start: i64) -> Vec<FlowRecord> {
     let dev = v4([192, 0, 2, 60]);
     let c2 = v4([198, 51, 100, 77]);
     let mut rng = Rng(9);
@@ -230,15 +249,39 @@ fn beaconing_from_packets_pcap_and_flows() {
         let inc = &ev[0].incident;
         let period = inc.counters["period_ms"];
         assert!((59_000..=61_000).contains(&period), "{name}: {period}");
+        let evidence = iotrust_watch::detectors::beacon::evidence::names(inc.counters["evidence"]);
+        assert_eq!(evidence, ["periodic", "failing", "rare-port"], "{name}");
+        assert!(
+            inc.summary
+                .contains("evidence: periodic, failing, rare-port"),
+            "{}",
+            inc.summary
+        );
         assert_eq!(inc.targets[0].peer, Some(v4([198, 51, 100, 77])));
         let f = propose(inc).unwrap();
         assert!(
             f.nftables_rules[0].starts_with(
-                "ip saddr 192.0.2.60 ip daddr 198.51.100.77 meta l4proto tcp th dport 8443"
+                "ip saddr 192.0.2.60 ip daddr 198.51.100.77 meta l4proto tcp th dport 7001"
             ),
             "{:?}",
             f.nftables_rules
         );
+    }
+}
+
+/// Periodic alone is not infected: the same cadence, answered, on the port of a cloud
+/// service, is a check-in — in every form.
+#[test]
+fn an_answered_check_in_is_no_beacon() {
+    let recs = with_benign(checkin(T0 + 3 * S), 1_260);
+    for (name, view) in [
+        ("packets", recs.clone()),
+        ("pcap", via_pcap(&recs)),
+        ("netflow-v9", via_export(&recs, false)),
+        ("ipfix", via_export(&recs, true)),
+    ] {
+        let (ev, _) = run(Config::default(), &view);
+        assert_eq!(opened(&ev), vec![], "{name}");
     }
 }
 
@@ -294,8 +337,8 @@ fn allowed_destinations_are_no_beaconing() {
     };
     assert_eq!(beacons(""), 1);
     assert_eq!(beacons("allow 198.51.100.0/24 vendor-cloud\n"), 0);
-    assert_eq!(beacons("allow 198.51.100.77:8443\n"), 0);
-    assert_eq!(beacons("allow *:8443 vendor-mqtt\n"), 0);
+    assert_eq!(beacons("allow 198.51.100.77:7001\n"), 0);
+    assert_eq!(beacons("allow *:7001 vendor-mqtt\n"), 0);
     assert_eq!(beacons("allow *.cloud.vendor.example vendor\n"), 0);
     // not this destination: still a beacon
     assert_eq!(beacons("allow 198.51.100.77:443\nallow other.example\n"), 1);

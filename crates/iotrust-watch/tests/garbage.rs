@@ -139,7 +139,20 @@ fn degenerate_configs_do_not_panic() {
             udp_pps: 0,
             udp_pps_any: 0,
             gre_pps: 0,
+            conn_per_sec: 0,
             min_observed: 0,
+        },
+        beacon: iotrust_watch::detectors::beacon::Config {
+            min_period_secs: 0,
+            max_period_secs: 0,
+            min_beacons: 0,
+            max_jitter: 0.0,
+            ignore_ports: Vec::new(),
+            retransmit_secs: 0,
+            min_evidence: 0,
+            common_ports: Vec::new(),
+            loop_failures: 0,
+            hold_periods: 0,
         },
         ..Config::default()
     };

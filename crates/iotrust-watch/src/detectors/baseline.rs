@@ -165,6 +165,7 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
         counters,
         magnitude: pps,
         since_us: st.bin_start,
+        hold_us: 0,
     })
 }
 

@@ -141,6 +141,7 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
         counters,
         magnitude: attempts,
         since_us: st.start,
+        hold_us: 0,
     })
 }
 

@@ -490,6 +490,7 @@ impl Indicators {
             counters,
             magnitude: 1,
             since_us: r.first_us,
+            hold_us: 0,
         })
     }
 
@@ -537,6 +538,7 @@ impl Indicators {
             counters,
             magnitude: 1,
             since_us: r.first_us,
+            hold_us: 0,
         })
     }
 

@@ -22,7 +22,13 @@
 //! - UDP packets ≥ [`Config::udp_pps`] (2,000/s) with random port pairs, or ≥
 //!   [`Config::udp_pps_any`] (20,000/s) whatever the ports → `udp-flood` (`dns-flood` to
 //!   port 53);
-//! - GRE packets ≥ [`Config::gre_pps`] (2,000/s) → `gre-flood`.
+//! - GRE packets ≥ [`Config::gre_pps`] (2,000/s) → `gre-flood`;
+//! - TCP connections ≥ [`Config::conn_per_sec`] (100/s) to one destination, whatever their
+//!   packets → `connection-flood`: a connection rate is evidence in its own right, and it
+//!   also counts the flow records whose packets the exporter did not see (Zeek's history
+//!   `C`, 0 packets — 14,000 connections in 30 s to one address:port looked like nothing
+//!   when only packets counted). A connection is any TCP flow record of flow telemetry and
+//!   Zeek (scaled by sampling); in captures every SYN is seen and the SYN rule judges them.
 //!
 //! "Random port pairs": at least 8 bits of the bitmap set and at least half as many bits
 //! as observed records (capped at 64).
@@ -54,6 +60,7 @@ pub struct Config {
     pub udp_pps: u64,
     pub udp_pps_any: u64,
     pub gre_pps: u64,
+    pub conn_per_sec: u64,
     pub min_observed: u32,
 }
 
@@ -66,6 +73,7 @@ impl Default for Config {
             udp_pps: 2_000,
             udp_pps_any: 20_000,
             gre_pps: 2_000,
+            conn_per_sec: 100,
             min_observed: 5,
         }
     }
@@ -78,6 +86,7 @@ struct Slot {
     ack: u32,
     udp: u32,
     gre: u32,
+    conns: u32,
     observed: u32,
     dst_port: u16,
     one_port: bool,
@@ -97,7 +106,8 @@ pub struct State {
     slots: [Slot; 2],
 }
 
-/// The kind of flood traffic `r` counts as (0 SYN, 1 ACK, 2 UDP, 3 GRE), if any.
+/// The kind of flood traffic `r` counts as (0 SYN, 1 ACK, 2 UDP, 3 GRE, 4 a TCP flow record
+/// that is only a connection), if any.
 pub fn kind(r: &FlowRecord) -> Option<usize> {
     match r.proto {
         FlowRecord::PROTO_TCP if r.tcp_flags.is_syn_only() => Some(0),
@@ -106,6 +116,7 @@ pub fn kind(r: &FlowRecord) -> Option<usize> {
         {
             Some(1)
         }
+        FlowRecord::PROTO_TCP if !r.kind.sees_packets() => Some(4),
         FlowRecord::PROTO_UDP => Some(2),
         FlowRecord::PROTO_GRE => Some(3),
         _ => None,
@@ -144,7 +155,20 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
         0 => add32(&mut slot.syn, n),
         1 => add32(&mut slot.ack, n),
         2 => add32(&mut slot.udp, n),
-        _ => add32(&mut slot.gre, n),
+        3 => add32(&mut slot.gre, n),
+        _ => {}
+    }
+    // a connection: a SYN-only packet, or any TCP flow record
+    // (in captures every SYN is seen, and the SYN rule judges them)
+    let conn = !r.kind.sees_packets()
+        && match kind {
+            0 | 4 => true,
+            // a Zeek line is one connection even when its start was not seen
+            1 => r.kind == iotrust_flow::SourceKind::Zeek,
+            _ => false,
+        };
+    if conn {
+        add32(&mut slot.conns, super::sampling(r));
     }
     add32(&mut slot.observed, 1);
     slot.ports.insert(r.src_port, r.dst_port);
@@ -172,6 +196,8 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
         (a, slot.udp, cfg.udp_pps, 0.9)
     } else if over(slot.udp, cfg.udp_pps_any) {
         (Attack::UdpFlood, slot.udp, cfg.udp_pps_any, 0.7)
+    } else if over(slot.conns, cfg.conn_per_sec) {
+        (Attack::ConnectionFlood, slot.conns, cfg.conn_per_sec, 0.8)
     } else {
         return None;
     };
@@ -182,7 +208,7 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
         Severity::High
     };
     let proto = match attack {
-        Attack::SynFlood | Attack::AckFlood => FlowRecord::PROTO_TCP,
+        Attack::SynFlood | Attack::AckFlood | Attack::ConnectionFlood => FlowRecord::PROTO_TCP,
         Attack::GreFlood => FlowRecord::PROTO_GRE,
         _ => FlowRecord::PROTO_UDP,
     };
@@ -193,9 +219,9 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
         .push("ack_packets", u64::from(slot.ack))
         .push("udp_packets", u64::from(slot.udp))
         .push("gre_packets", u64::from(slot.gre))
+        .push("connections", u64::from(slot.conns))
         .push("records", u64::from(slot.observed))
-        .push("port_pairs", u64::from(slot.ports.count()))
-        .push("window_secs", w);
+        .push("port_pairs", u64::from(slot.ports.count()));
     Some(Finding {
         detector: Detector::OutboundFlood,
         device: r.src,
@@ -211,5 +237,6 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
         counters,
         magnitude: rate,
         since_us: st.start,
+        hold_us: 0,
     })
 }

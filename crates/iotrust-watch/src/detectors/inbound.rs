@@ -24,6 +24,18 @@
 //! - all packets ≥ [`Config::pps`] (20,000/s, FastNetMon's default) or bits ≥
 //!   [`Config::mbps`] (1,000 Mbit/s) → `volumetric`.
 //!
+//! Short, intense attacks vanish in a 10 s average (a spoofed SYN flood whose peak second
+//! held 7,300 SYNs among 9,600 in 34 s; a SYN-ACK reflection of 54 kpps lasting 0.15 s), so
+//! each window also keeps the busiest **one-second** sub-window, judged with source
+//! diversity and completion as well as rate:
+//! - SYN-only ≥ [`Config::syn_peak_pps`] (2,000) in one second, from ≥
+//!   [`Config::peak_sources`] (100) distinct sources in the window, while fewer than half
+//!   as many ACKs arrive (nothing completes) → `syn-flood`;
+//! - SYN-ACKs (the victim sent no SYN: they answer SYNs spoofed in its name) ≥
+//!   [`Config::synack_peak_pps`] (2,000) in one second or ≥ [`Config::synack_pps`]
+//!   (1,000/s) over the window, from ≥ [`Config::synack_sources`] (50) sources →
+//!   `syn-ack-reflection`.
+//!
 //! Severity medium, high at 10× the threshold. Confidence 0.9 with at least 100 distinct
 //! sources (a distributed attack), else 0.75. Under sampling the distinct sources observed
 //! are multiplied by the sampling rate (reflectors and spoofed sources send few packets
@@ -37,7 +49,7 @@
 //! **Sources.** All. A capture file whose packets all carry one timestamp (the project's
 //! BACnet capture) is one instant: all its packets fall in one window.
 
-use iotrust_flow::FlowRecord;
+use iotrust_flow::{FlowRecord, TcpFlags};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -78,6 +90,11 @@ pub struct Config {
     pub icmp_pps: u64,
     pub reflection_pps: u64,
     pub reflection_sources: u64,
+    pub syn_peak_pps: u64,
+    pub peak_sources: u64,
+    pub synack_pps: u64,
+    pub synack_peak_pps: u64,
+    pub synack_sources: u64,
     pub min_observed: u32,
 }
 
@@ -92,16 +109,32 @@ impl Default for Config {
             icmp_pps: 5_000,
             reflection_pps: 300,
             reflection_sources: 100,
+            syn_peak_pps: 2_000,
+            peak_sources: 100,
+            synack_pps: 1_000,
+            synack_peak_pps: 2_000,
+            synack_sources: 50,
             min_observed: 20,
         }
     }
 }
 
-/// Per-destination counters of the current window (120 bytes).
+/// Per-destination counters of the current window (152 bytes).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct State {
     start: i64,
+    /// Start of the current one-second sub-window.
+    sub_start: i64,
     bytes: u64,
+    /// SYN-ACKs, ACKs without SYN (completions) in the window.
+    synack: u32,
+    acks: u32,
+    /// SYN-only and SYN-ACK packets in the current sub-window, and the most of any
+    /// sub-window so far.
+    sub_syn: u32,
+    sub_synack: u32,
+    peak_syn: u32,
+    peak_synack: u32,
     packets: u32,
     syn: u32,
     udp: u32,
@@ -123,15 +156,34 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
             ..State::default()
         };
     }
+    if roll(&mut st.sub_start, r.last_us, super::US) {
+        st.sub_syn = 0;
+        st.sub_synack = 0;
+    }
     let n = rate_share(r, scaled(r), len);
     let b = rate_share(r, r.scaled_bytes(), len);
+    // a one-second share: a long flow's packets are spread over its duration
+    let n1 = rate_share(r, scaled(r), super::US);
     add32(&mut st.packets, n);
     st.bytes = st.bytes.saturating_add(b);
     add32(&mut st.observed, 1);
     st.sampling = st.sampling.max(r.sampling.max(1));
     st.sources.insert(hash_addr(r.src));
     match r.proto {
-        FlowRecord::PROTO_TCP if r.tcp_flags.is_syn_only() => add32(&mut st.syn, n),
+        FlowRecord::PROTO_TCP if r.tcp_flags.is_syn_only() => {
+            add32(&mut st.syn, n);
+            add32(&mut st.sub_syn, n1);
+            st.peak_syn = st.peak_syn.max(st.sub_syn);
+        }
+        FlowRecord::PROTO_TCP
+            if r.tcp_flags.0 & (TcpFlags::SYN | TcpFlags::ACK | TcpFlags::RST)
+                == TcpFlags::SYN | TcpFlags::ACK =>
+        {
+            add32(&mut st.synack, n);
+            add32(&mut st.sub_synack, n1);
+            st.peak_synack = st.peak_synack.max(st.sub_synack);
+        }
+        FlowRecord::PROTO_TCP if r.tcp_flags.has(TcpFlags::ACK) => add32(&mut st.acks, n),
         FlowRecord::PROTO_UDP => {
             add32(&mut st.udp, n);
             if AMPLIFICATION_PORTS.contains(&r.src_port) {
@@ -170,6 +222,18 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
             (Attack::Reflection, u64::from(st.amp), cfg.reflection_pps)
         } else if over(u64::from(st.syn), cfg.syn_pps) {
             (Attack::SynFlood, u64::from(st.syn), cfg.syn_pps)
+        } else if sources >= cfg.synack_sources
+            && (over(u64::from(st.synack), cfg.synack_pps)
+                || u64::from(st.peak_synack) >= cfg.synack_peak_pps.max(1))
+        {
+            // the peak second's rate, reported as a 10 s count
+            let count = u64::from(st.synack).max(u64::from(st.peak_synack) * w);
+            (Attack::SynAckReflection, count, cfg.synack_pps)
+        } else if u64::from(st.peak_syn) >= cfg.syn_peak_pps.max(1)
+            && sources >= cfg.peak_sources
+            && u64::from(st.acks) * 2 < u64::from(st.syn)
+        {
+            (Attack::SynFlood, u64::from(st.peak_syn) * w, cfg.syn_pps)
         } else if over(u64::from(st.udp), cfg.udp_pps) {
             (Attack::UdpFlood, u64::from(st.udp), cfg.udp_pps)
         } else if over(u64::from(st.icmp), cfg.icmp_pps) {
@@ -189,7 +253,7 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
     };
     let (proto, src_port, dst_port) = match attack {
         Attack::Reflection => (Some(FlowRecord::PROTO_UDP), Some(st.amp_port), None::<u16>),
-        Attack::SynFlood => (Some(FlowRecord::PROTO_TCP), None, None),
+        Attack::SynFlood | Attack::SynAckReflection => (Some(FlowRecord::PROTO_TCP), None, None),
         Attack::UdpFlood => (Some(FlowRecord::PROTO_UDP), None, None),
         Attack::IcmpFlood => (Some(r.proto), None, None),
         _ => (None, None, None),
@@ -201,6 +265,7 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
         .push("syn_pps", u64::from(st.syn) / w)
         .push("udp_pps", u64::from(st.udp) / w)
         .push("icmp_pps", u64::from(st.icmp) / w)
+        .push("peak_pps", u64::from(st.peak_syn.max(st.peak_synack)))
         .push("amplification_pps", u64::from(st.amp) / w)
         .push("sources", sources)
         .push("records", u64::from(st.observed));
@@ -220,5 +285,6 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
         counters,
         magnitude: rate,
         since_us: st.start,
+        hold_us: 0,
     })
 }

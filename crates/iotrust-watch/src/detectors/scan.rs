@@ -125,6 +125,7 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord, dst_hash: u64) -> O
         counters,
         magnitude: dests,
         since_us: st.start,
+        hold_us: 0,
     })
 }
 
