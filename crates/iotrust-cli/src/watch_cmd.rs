@@ -307,8 +307,9 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
             .map(usize::from)
             .unwrap_or(1)
     });
-    // DNS messages are read from packets only when there are domains to match
-    let dns = !indicators.domains().is_empty();
+    // DNS messages are read from packets always: listed domains are matched in them, and
+    // what they resolve is evidence for beaconing (a C2 address is often looked up by no one)
+    let dns = true;
     let mut engine = Sharded::new(cfg, threads, indicators, subscribers);
     let sink: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(std::io::BufWriter::new(

@@ -782,6 +782,8 @@ fn build(c: &Conn<'_>, ts: i64, dur: Option<i64>) -> Result<Built, (&'static str
                 r.set_icmp(orig_p as u8, resp_p as u8);
             }
             r.tcp_flags = TcpFlags(rf);
+            // the service is the originator's doing (a device speaking IRC to a server)
+            r.app = App::Unknown;
             r.packets = n;
             r.bytes = c.resp_ip_bytes.or(c.resp_bytes).unwrap_or(0);
             Some(r)

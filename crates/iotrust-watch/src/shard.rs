@@ -342,7 +342,7 @@ impl Sharded {
     /// True if `msg` (a DNS message read from a packet) is about a listed domain: what
     /// [`Sharded::observe_with_dns`] is for.
     pub fn wants_dns(&self, msg: &DnsMessage) -> bool {
-        self.domains.wants(msg)
+        wants(&self.domains, msg)
     }
 
     /// Takes one record whose packet carried the DNS message `msg` ([`Watch::observe_with_dns`]).
@@ -354,7 +354,7 @@ impl Sharded {
         r: &FlowRecord,
         msg: &DnsMessage,
     ) -> Result<(), ShardStopped> {
-        if !self.domains.wants(msg) {
+        if !wants(&self.domains, msg) {
             return self.observe(r);
         }
         self.dns_in_band(r, msg, true)
@@ -363,7 +363,7 @@ impl Sharded {
     /// A DNS message known from a log rather than a packet ([`Watch::observe_dns`]): `r`
     /// is not traffic. A message about no listed domain is dropped.
     pub fn observe_dns(&mut self, r: &FlowRecord, msg: &DnsMessage) -> Result<(), ShardStopped> {
-        if !self.domains.wants(msg) {
+        if !wants(&self.domains, msg) {
             // its time still moves the stream on, as for a lone Watch
             if let Engine::Inline(w) = &mut self.engine {
                 w.observe_dns(r, msg);
@@ -779,4 +779,11 @@ fn work(
         }
     }
     watch
+}
+
+/// True if a DNS message matters to the engine: it concerns a listed domain, or it is a
+/// response with addresses (every engine learns what DNS resolves, beaconing's `no-dns`
+/// evidence).
+fn wants(domains: &crate::detectors::c2::Domains, msg: &DnsMessage) -> bool {
+    (msg.response && !msg.answers.is_empty()) || domains.wants(msg)
 }

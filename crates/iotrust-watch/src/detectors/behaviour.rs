@@ -52,11 +52,19 @@ pub fn interesting(r: &FlowRecord) -> bool {
     matches!(r.app, App::Irc | App::Executable)
 }
 
-/// The device's own segment (it is the source).
+/// Source ports of ordinary web servers: an executable sent from one is a download site
+/// serving its files, not a device spreading itself.
+const SERVER_PORTS: [u16; 8] = [20, 21, 69, 80, 443, 8000, 8080, 8443];
+
+/// The device's own segment (it is the source). An executable it sends counts only from
+/// an ephemeral port (Mozi serves itself over HTTP on a random high port); from a web
+/// server's port it is a download site.
 pub fn observe_outbound(r: &FlowRecord) -> Option<Finding> {
     match r.app {
         App::Irc => Some(finding(r, r.src, r.dst, r.dst_port, 1, 0.8)),
-        App::Executable => Some(finding(r, r.src, r.dst, r.dst_port, 3, 0.7)),
+        App::Executable if r.src_port >= 1024 && !SERVER_PORTS.contains(&r.src_port) => {
+            Some(finding(r, r.src, r.dst, r.src_port, 3, 0.7))
+        }
         _ => None,
     }
 }
