@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use iotrust_flow::{Addr, FlowRecord};
 use serde::Serialize;
 
-use crate::detectors::{Attack, Detector, Role};
+use crate::detectors::{Attack, Detector, FilterShape, Role};
 use crate::incident::Incident;
 use crate::net::Prefix;
 
@@ -127,8 +127,8 @@ pub fn propose(inc: &Incident) -> Option<ProposedFilters> {
     );
     let mut nft = Vec::new();
     let mut fs = Vec::new();
-    match inc.detector {
-        Detector::MiraiScan => {
+    match inc.detector.filter() {
+        FilterShape::ScanPorts => {
             let mut ports = inc.mirai_ports();
             if ports.is_empty() {
                 ports = vec![23, 2323];
@@ -148,7 +148,7 @@ pub fn propose(inc: &Incident) -> Option<ProposedFilters> {
                 action: FlowSpecAction::Discard,
             });
         }
-        Detector::HorizontalScan => {
+        FilterShape::RateLimitProbes => {
             nft.push(format!(
                 "{saddr} {d} {SYN_ONLY_NFT} limit rate over 10/second counter drop {comment}"
             ));
@@ -179,10 +179,7 @@ pub fn propose(inc: &Incident) -> Option<ProposedFilters> {
                 },
             });
         }
-        Detector::OutboundFlood
-        | Detector::C2Contact
-        | Detector::Beaconing
-        | Detector::C2Behaviour => {
+        FilterShape::BlockPeers => {
             for t in &inc.targets {
                 let Some(peer) = t.peer.filter(|p| p.is_ipv4() == d.is_ipv4()) else {
                     continue;
@@ -224,7 +221,7 @@ pub fn propose(inc: &Incident) -> Option<ProposedFilters> {
             }
         }
         // victims get no filter; a rate anomaly has no signature to match
-        Detector::InboundAttack | Detector::BruteForce | Detector::RateAnomaly => return None,
+        FilterShape::None => return None,
     }
     if nft.is_empty() && fs.is_empty() {
         return None;

@@ -83,6 +83,27 @@ pub struct Incident {
 }
 
 impl Incident {
+    /// A counter of the window with the largest magnitude (0 if the detector has none of
+    /// that name; names are the detector module's `counter` constants).
+    pub fn counter(&self, name: &str) -> u64 {
+        self.counters.get(name).copied().unwrap_or(0)
+    }
+
+    /// The first target's peer and destination port.
+    pub fn first_peer(&self) -> Option<(Addr, u16)> {
+        self.targets
+            .first()
+            .and_then(|t| t.peer.map(|p| (p, t.dst_port.unwrap_or(0))))
+    }
+
+    /// The attack's name (`syn-flood` ...), or empty.
+    pub fn attack_name(&self) -> String {
+        self.attack
+            .and_then(|a| serde_json::to_value(a).ok())
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
     /// How long it stays open without findings, given the book's time to live.
     #[inline]
     fn ttl_us(&self, book_ttl_us: i64) -> i64 {
@@ -479,132 +500,7 @@ fn update(inc: &mut Incident, f: &Finding, r: &FlowRecord) {
 }
 
 fn summarize(inc: &Incident) -> String {
-    let c = |k: &str| inc.counters.get(k).copied().unwrap_or(0);
-    let attack = inc
-        .attack
-        .and_then(|a| serde_json::to_value(a).ok())
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
-    match inc.detector {
-        Detector::MiraiScan => format!(
-            "{} scans IoT ports {:?} like Mirai: {} destinations, {} probes with seq == dst, 23:2323 = {}:{}",
-            inc.device,
-            inc.mirai_ports(),
-            c("destinations"),
-            c("seq_equals_dst"),
-            c("port_23"),
-            c("port_2323")
-        ),
-        Detector::HorizontalScan => format!(
-            "{} probes {} distinct destinations per window",
-            inc.device,
-            c("destinations")
-        ),
-        Detector::OutboundFlood => {
-            let victim = inc
-                .targets
-                .first()
-                .and_then(|t| t.peer)
-                .map(|a| a.to_string())
-                .unwrap_or_default();
-            format!(
-                "{} sends a {attack} to {victim} at {} packets/s",
-                inc.device,
-                c("pps")
-            )
-        }
-        Detector::InboundAttack => format!(
-            "{} receives a {attack} at {} packets/s from {} sources (victim: do not blackhole)",
-            inc.device,
-            c("pps"),
-            c("sources")
-        ),
-        Detector::C2Contact => {
-            let peer = inc
-                .targets
-                .iter()
-                .find_map(|t| t.peer.map(|p| (p, t.dst_port.unwrap_or(0))))
-                .map(|(p, port)| format!("{p}:{port}"));
-            let what = match (peer, inc.domains.is_empty()) {
-                (Some(peer), true) => format!("{} contacts listed C2 {peer}", inc.device),
-                (Some(peer), false) => format!(
-                    "{} contacts C2 {peer}, an address of listed domain {}",
-                    inc.device,
-                    inc.domains.join(", ")
-                ),
-                (None, _) => format!(
-                    "{} looks up listed C2 domain {}",
-                    inc.device,
-                    inc.domains.join(", ")
-                ),
-            };
-            if inc.labels.is_empty() {
-                what
-            } else {
-                format!("{what} ({})", inc.labels.join(", "))
-            }
-        }
-        Detector::BruteForce => {
-            let peer = inc
-                .targets
-                .first()
-                .and_then(|t| t.peer)
-                .map(|a| a.to_string())
-                .unwrap_or_default();
-            format!(
-                "{} receives {} login attempts to port {} per window from {peer} (victim: do not blackhole)",
-                inc.device,
-                c("attempts"),
-                c("port")
-            )
-        }
-        Detector::Beaconing => {
-            use crate::detectors::beacon::{counter as bc, evidence};
-            let peer = inc
-                .targets
-                .first()
-                .and_then(|t| t.peer.map(|p| (p, t.dst_port.unwrap_or(0))))
-                .map(|(p, port)| format!("{p}:{port}"))
-                .unwrap_or_default();
-            let mask = c(bc::EVIDENCE);
-            let why = evidence::names(mask).join(", ");
-            if mask & u64::from(evidence::PERIODIC) != 0 {
-                format!(
-                    "{} contacts {peer} every {:.1} s (jitter {:.1} s, {} times in a row; {} of {} attempts failed; evidence: {why})",
-                    inc.device,
-                    c(bc::PERIOD_MS) as f64 / 1000.0,
-                    c(bc::JITTER_MS) as f64 / 1000.0,
-                    c(bc::BEACONS),
-                    c(bc::FAILED),
-                    c(bc::ATTEMPTS),
-                )
-            } else {
-                format!(
-                    "{} retries {peer} over and over: {} of {} attempts failed (evidence: {why})",
-                    inc.device,
-                    c(bc::FAILED),
-                    c(bc::ATTEMPTS),
-                )
-            }
-        }
-        Detector::C2Behaviour => {
-            use crate::detectors::behaviour::{counter as bc, what};
-            let peer = inc
-                .targets
-                .first()
-                .and_then(|t| t.peer.map(|p| (p, t.dst_port.unwrap_or(0))))
-                .map(|(p, port)| format!("{p}:{port}"))
-                .unwrap_or_default();
-            format!("{} {} {peer}", inc.device, what(c(bc::WHAT)))
-        }
-        Detector::RateAnomaly => format!(
-            "{} sends {} packets/s, {}× its usual {} packets/s",
-            inc.device,
-            c("pps"),
-            c("pps") / c("usual_pps").max(1),
-            c("usual_pps")
-        ),
-    }
+    inc.detector.summary(inc)
 }
 
 /// Writes events as JSON lines (one object per line) to any writer.

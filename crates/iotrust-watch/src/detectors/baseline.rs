@@ -143,11 +143,11 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
     let strong = packets >= floor.saturating_mul(10);
     let mut counters = Counters::default();
     counters
-        .push("pps", pps)
-        .push("usual_pps", usual)
-        .push("bins_learnt", u64::from(history))
-        .push("records", u64::from(st.records))
-        .push("sampling", u64::from(r.sampling.max(1)));
+        .push(counter::PPS, pps)
+        .push(counter::USUAL_PPS, usual)
+        .push(counter::BINS_LEARNT, u64::from(history))
+        .push(counter::RECORDS, u64::from(st.records))
+        .push(counter::SAMPLING, u64::from(r.sampling.max(1)));
     Some(Finding {
         detector: Detector::RateAnomaly,
         device: r.src,
@@ -167,6 +167,34 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
         since_us: st.bin_start,
         hold_us: 0,
     })
+}
+
+/// Counter names of this detector's findings.
+pub mod counter {
+    pub const PPS: &str = "pps";
+    pub const USUAL_PPS: &str = "usual_pps";
+    pub const BINS_LEARNT: &str = "bins_learnt";
+    pub const RECORDS: &str = "records";
+    pub const SAMPLING: &str = "sampling";
+}
+
+/// This detector's entry in the table ([`super::detectors!`]).
+pub struct Rule;
+
+impl super::Rule for Rule {
+    const NAME: &'static str = "rate-anomaly";
+    const ROLE: super::Role = super::Role::InfectedDevice;
+    const FILTER: super::FilterShape = super::FilterShape::None;
+
+    fn summary(inc: &crate::incident::Incident) -> String {
+        format!(
+            "{} sends {} packets/s, {}× its usual {} packets/s",
+            inc.device,
+            inc.counter(counter::PPS),
+            inc.counter(counter::PPS) / inc.counter(counter::USUAL_PPS).max(1),
+            inc.counter(counter::USUAL_PPS)
+        )
+    }
 }
 
 #[cfg(test)]

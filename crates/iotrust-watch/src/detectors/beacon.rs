@@ -541,6 +541,43 @@ fn finding(
     }
 }
 
+/// This detector's entry in the table ([`super::detectors!`]).
+pub struct Rule;
+
+impl super::Rule for Rule {
+    const NAME: &'static str = "beaconing";
+    const ROLE: super::Role = super::Role::InfectedDevice;
+    const FILTER: super::FilterShape = super::FilterShape::BlockPeers;
+
+    fn summary(inc: &crate::incident::Incident) -> String {
+        let peer = inc
+            .first_peer()
+            .map(|(p, port)| format!("{p}:{port}"))
+            .unwrap_or_default();
+        let c = |k| inc.counter(k);
+        let mask = c(counter::EVIDENCE);
+        let why = evidence::names(mask).join(", ");
+        if mask & u64::from(evidence::PERIODIC) != 0 {
+            format!(
+                "{} contacts {peer} every {:.1} s (jitter {:.1} s, {} times in a row; {} of {} attempts failed; evidence: {why})",
+                inc.device,
+                c(counter::PERIOD_MS) as f64 / 1000.0,
+                c(counter::JITTER_MS) as f64 / 1000.0,
+                c(counter::BEACONS),
+                c(counter::FAILED),
+                c(counter::ATTEMPTS),
+            )
+        } else {
+            format!(
+                "{} retries {peer} over and over: {} of {} attempts failed (evidence: {why})",
+                inc.device,
+                c(counter::FAILED),
+                c(counter::ATTEMPTS),
+            )
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

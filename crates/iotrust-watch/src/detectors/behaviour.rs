@@ -109,6 +109,23 @@ fn finding(
     }
 }
 
+/// This detector's entry in the table ([`super::detectors!`]).
+pub struct Rule;
+
+impl super::Rule for Rule {
+    const NAME: &'static str = "c2-behaviour";
+    const ROLE: super::Role = super::Role::InfectedDevice;
+    const FILTER: super::FilterShape = super::FilterShape::BlockPeers;
+
+    fn summary(inc: &crate::incident::Incident) -> String {
+        let peer = inc
+            .first_peer()
+            .map(|(p, port)| format!("{p}:{port}"))
+            .unwrap_or_default();
+        format!("{} {} {peer}", inc.device, what(inc.counter(counter::WHAT)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -118,10 +118,10 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
     let strong = attempts >= cfg.min_attempts.saturating_mul(5);
     let mut counters = Counters::default();
     counters
-        .push("attempts", attempts)
-        .push("observed", u64::from(count))
-        .push("port", u64::from(r.dst_port))
-        .push("sampling", u64::from(st.sampling));
+        .push(counter::ATTEMPTS, attempts)
+        .push(counter::OBSERVED, u64::from(count))
+        .push(counter::PORT, u64::from(r.dst_port))
+        .push(counter::SAMPLING, u64::from(st.sampling));
     Some(Finding {
         detector: Detector::BruteForce,
         device: r.dst,
@@ -143,6 +143,36 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
         since_us: st.start,
         hold_us: 0,
     })
+}
+
+/// Counter names of this detector's findings.
+pub mod counter {
+    pub const ATTEMPTS: &str = "attempts";
+    pub const OBSERVED: &str = "observed";
+    pub const PORT: &str = "port";
+    pub const SAMPLING: &str = "sampling";
+}
+
+/// This detector's entry in the table ([`super::detectors!`]).
+pub struct Rule;
+
+impl super::Rule for Rule {
+    const NAME: &'static str = "brute-force";
+    const ROLE: super::Role = super::Role::Victim;
+    const FILTER: super::FilterShape = super::FilterShape::None;
+
+    fn summary(inc: &crate::incident::Incident) -> String {
+        let peer = inc
+            .first_peer()
+            .map(|(a, _)| a.to_string())
+            .unwrap_or_default();
+        format!(
+            "{} receives {} login attempts to port {} per window from {peer} (victim: do not blackhole)",
+            inc.device,
+            inc.counter(counter::ATTEMPTS),
+            inc.counter(counter::PORT)
+        )
+    }
 }
 
 #[cfg(test)]

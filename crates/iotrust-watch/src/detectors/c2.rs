@@ -473,8 +473,8 @@ impl Indicators {
         }
         let mut counters = Counters::default();
         counters
-            .push("dns_answers", msg.answers.len() as u64)
-            .push("packets", r.packets);
+            .push(counter::DNS_ANSWERS, msg.answers.len() as u64)
+            .push(counter::PACKETS, r.packets);
         Some(Finding {
             detector: Detector::C2Contact,
             device,
@@ -516,8 +516,8 @@ impl Indicators {
         };
         let mut counters = Counters::default();
         counters
-            .push("port", u64::from(port))
-            .push("packets", r.packets);
+            .push(counter::PORT, u64::from(port))
+            .push(counter::PACKETS, r.packets);
         Some(Finding {
             detector: Detector::C2Contact,
             device,
@@ -612,6 +612,48 @@ fn split_port(spec: &str) -> Result<(Option<String>, Option<u16>), String> {
         ));
     }
     Ok((Some(spec.to_string()), None))
+}
+
+/// Counter names of this detector's findings.
+pub mod counter {
+    pub const DNS_ANSWERS: &str = "dns_answers";
+    pub const PACKETS: &str = "packets";
+    pub const PORT: &str = "port";
+}
+
+/// This detector's entry in the table ([`super::detectors!`]).
+pub struct Rule;
+
+impl super::Rule for Rule {
+    const NAME: &'static str = "c2-contact";
+    const ROLE: super::Role = super::Role::InfectedDevice;
+    const FILTER: super::FilterShape = super::FilterShape::BlockPeers;
+
+    fn summary(inc: &crate::incident::Incident) -> String {
+        let peer = inc
+            .targets
+            .iter()
+            .find_map(|t| t.peer.map(|p| (p, t.dst_port.unwrap_or(0))))
+            .map(|(p, port)| format!("{p}:{port}"));
+        let what = match (peer, inc.domains.is_empty()) {
+            (Some(peer), true) => format!("{} contacts listed C2 {peer}", inc.device),
+            (Some(peer), false) => format!(
+                "{} contacts C2 {peer}, an address of listed domain {}",
+                inc.device,
+                inc.domains.join(", ")
+            ),
+            (None, _) => format!(
+                "{} looks up listed C2 domain {}",
+                inc.device,
+                inc.domains.join(", ")
+            ),
+        };
+        if inc.labels.is_empty() {
+            what
+        } else {
+            format!("{what} ({})", inc.labels.join(", "))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -214,14 +214,14 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
     };
     let mut counters = Counters::default();
     counters
-        .push("pps", rate)
-        .push("syn_packets", u64::from(slot.syn))
-        .push("ack_packets", u64::from(slot.ack))
-        .push("udp_packets", u64::from(slot.udp))
-        .push("gre_packets", u64::from(slot.gre))
-        .push("connections", u64::from(slot.conns))
-        .push("records", u64::from(slot.observed))
-        .push("port_pairs", u64::from(slot.ports.count()));
+        .push(counter::PPS, rate)
+        .push(counter::SYN_PACKETS, u64::from(slot.syn))
+        .push(counter::ACK_PACKETS, u64::from(slot.ack))
+        .push(counter::UDP_PACKETS, u64::from(slot.udp))
+        .push(counter::GRE_PACKETS, u64::from(slot.gre))
+        .push(counter::CONNECTIONS, u64::from(slot.conns))
+        .push(counter::RECORDS, u64::from(slot.observed))
+        .push(counter::PORT_PAIRS, u64::from(slot.ports.count()));
     Some(Finding {
         detector: Detector::OutboundFlood,
         device: r.src,
@@ -239,4 +239,38 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
         since_us: st.start,
         hold_us: 0,
     })
+}
+
+/// Counter names of this detector's findings.
+pub mod counter {
+    pub const PPS: &str = "pps";
+    pub const SYN_PACKETS: &str = "syn_packets";
+    pub const ACK_PACKETS: &str = "ack_packets";
+    pub const UDP_PACKETS: &str = "udp_packets";
+    pub const GRE_PACKETS: &str = "gre_packets";
+    pub const CONNECTIONS: &str = "connections";
+    pub const RECORDS: &str = "records";
+    pub const PORT_PAIRS: &str = "port_pairs";
+}
+
+/// This detector's entry in the table ([`super::detectors!`]).
+pub struct Rule;
+
+impl super::Rule for Rule {
+    const NAME: &'static str = "outbound-flood";
+    const ROLE: super::Role = super::Role::InfectedDevice;
+    const FILTER: super::FilterShape = super::FilterShape::BlockPeers;
+
+    fn summary(inc: &crate::incident::Incident) -> String {
+        let victim = inc
+            .first_peer()
+            .map(|(a, _)| a.to_string())
+            .unwrap_or_default();
+        format!(
+            "{} sends a {} to {victim} at {} packets/s",
+            inc.device,
+            inc.attack_name(),
+            inc.counter(counter::PPS)
+        )
+    }
 }

@@ -260,15 +260,18 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
     };
     let mut counters = Counters::default();
     counters
-        .push("pps", u64::from(st.packets) / w)
-        .push("bps", bits / w)
-        .push("syn_pps", u64::from(st.syn) / w)
-        .push("udp_pps", u64::from(st.udp) / w)
-        .push("icmp_pps", u64::from(st.icmp) / w)
-        .push("peak_pps", u64::from(st.peak_syn.max(st.peak_synack)))
-        .push("amplification_pps", u64::from(st.amp) / w)
-        .push("sources", sources)
-        .push("records", u64::from(st.observed));
+        .push(counter::PPS, u64::from(st.packets) / w)
+        .push(counter::BPS, bits / w)
+        .push(counter::SYN_PPS, u64::from(st.syn) / w)
+        .push(counter::UDP_PPS, u64::from(st.udp) / w)
+        .push(counter::ICMP_PPS, u64::from(st.icmp) / w)
+        .push(
+            counter::PEAK_PPS,
+            u64::from(st.peak_syn.max(st.peak_synack)),
+        )
+        .push(counter::AMPLIFICATION_PPS, u64::from(st.amp) / w)
+        .push(counter::SOURCES, sources)
+        .push(counter::RECORDS, u64::from(st.observed));
     Some(Finding {
         detector: Detector::InboundAttack,
         device: r.dst,
@@ -287,4 +290,37 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
         since_us: st.start,
         hold_us: 0,
     })
+}
+
+/// Counter names of this detector's findings.
+pub mod counter {
+    pub const PPS: &str = "pps";
+    pub const BPS: &str = "bps";
+    pub const SYN_PPS: &str = "syn_pps";
+    pub const UDP_PPS: &str = "udp_pps";
+    pub const ICMP_PPS: &str = "icmp_pps";
+    pub const PEAK_PPS: &str = "peak_pps";
+    pub const AMPLIFICATION_PPS: &str = "amplification_pps";
+    pub const SOURCES: &str = "sources";
+    pub const RECORDS: &str = "records";
+}
+
+/// This detector's entry in the table ([`super::detectors!`]).
+pub struct Rule;
+
+impl super::Rule for Rule {
+    const NAME: &'static str = "inbound-attack";
+    const ROLE: super::Role = super::Role::Victim;
+    const FILTER: super::FilterShape = super::FilterShape::None;
+
+    fn summary(inc: &crate::incident::Incident) -> String {
+        format!(
+            "{} receives a {} at {} packets/s from {} sources (victim: do not blackhole)",
+            inc.device,
+            inc.attack_name(),
+            inc.counter(counter::PPS)
+                .max(inc.counter(counter::PEAK_PPS)),
+            inc.counter(counter::SOURCES)
+        )
+    }
 }

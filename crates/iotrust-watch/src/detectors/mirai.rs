@@ -161,14 +161,14 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord, dst_hash: u64) -> O
     };
     let mut counters = Counters::default();
     counters
-        .push("probes", u64::from(st.probes))
-        .push("scaled_probes", u64::from(st.scaled))
-        .push("destinations", dests)
-        .push("port_23", u64::from(st.telnet23))
-        .push("port_2323", u64::from(st.telnet2323))
-        .push("exploit_ports", u64::from(st.exploit))
-        .push("seq_equals_dst", u64::from(st.fingerprint))
-        .push("sampling", u64::from(st.sampling));
+        .push(counter::PROBES, u64::from(st.probes))
+        .push(counter::SCALED_PROBES, u64::from(st.scaled))
+        .push(counter::DESTINATIONS, dests)
+        .push(counter::PORT_23, u64::from(st.telnet23))
+        .push(counter::PORT_2323, u64::from(st.telnet2323))
+        .push(counter::EXPLOIT_PORTS, u64::from(st.exploit))
+        .push(counter::SEQ_EQUALS_DST, u64::from(st.fingerprint))
+        .push(counter::SAMPLING, u64::from(st.sampling));
     Some(Finding {
         detector: Detector::MiraiScan,
         device: r.src,
@@ -185,4 +185,37 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord, dst_hash: u64) -> O
         since_us: st.start,
         hold_us: 0,
     })
+}
+
+/// Counter names of this detector's findings.
+pub mod counter {
+    pub const PROBES: &str = "probes";
+    pub const SCALED_PROBES: &str = "scaled_probes";
+    pub const DESTINATIONS: &str = "destinations";
+    pub const PORT_23: &str = "port_23";
+    pub const PORT_2323: &str = "port_2323";
+    pub const EXPLOIT_PORTS: &str = "exploit_ports";
+    pub const SEQ_EQUALS_DST: &str = "seq_equals_dst";
+    pub const SAMPLING: &str = "sampling";
+}
+
+/// This detector's entry in the table ([`super::detectors!`]).
+pub struct Rule;
+
+impl super::Rule for Rule {
+    const NAME: &'static str = "mirai-scan";
+    const ROLE: super::Role = super::Role::InfectedDevice;
+    const FILTER: super::FilterShape = super::FilterShape::ScanPorts;
+
+    fn summary(inc: &crate::incident::Incident) -> String {
+        format!(
+            "{} scans IoT ports {:?} like Mirai: {} destinations, {} probes with seq == dst, 23:2323 = {}:{}",
+            inc.device,
+            inc.mirai_ports(),
+            inc.counter(counter::DESTINATIONS),
+            inc.counter(counter::SEQ_EQUALS_DST),
+            inc.counter(counter::PORT_23),
+            inc.counter(counter::PORT_2323)
+        )
+    }
 }

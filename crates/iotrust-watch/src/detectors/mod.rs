@@ -31,64 +31,90 @@ use std::ops::Range;
 use iotrust_flow::{Addr, FlowRecord};
 use serde::{Deserialize, Serialize};
 
-/// The detector that raised an incident.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Detector {
-    /// Mirai-family telnet / IoT-exploit scanning ([`mirai`]).
-    MiraiScan,
-    /// Horizontal scanning on any port ([`scan`]).
-    HorizontalScan,
-    /// The device floods one victim ([`flood`]).
-    OutboundFlood,
-    /// The subscriber is under a volumetric or reflection attack ([`inbound`]).
-    InboundAttack,
-    /// The device talks to a listed command-and-control address or port ([`c2`]).
-    C2Contact,
-    /// The subscriber's device receives many login attempts from one source ([`bruteforce`]).
-    BruteForce,
-    /// The device contacts one destination at a steady period ([`beacon`]).
-    Beaconing,
-    /// The device sends many times its usual packet rate ([`baseline`]).
-    RateAnomaly,
-    /// The device speaks IRC or moves an executable ([`behaviour`]).
-    C2Behaviour,
+/// What every detector declares about itself: its name, what its device is, how its
+/// incidents read and which filter answers them. Each detector module has one `Rule`
+/// implementing it; the table below ([`detectors!`]) lists them once, and every
+/// per-detector `match` of the crate is generated from it — dispatch stays static (plain
+/// `match`es the compiler inlines; no trait objects on the hot path).
+pub trait Rule {
+    /// The name in events, metrics and filters' comments (kebab-case).
+    const NAME: &'static str;
+    /// What the incident's device is.
+    const ROLE: Role;
+    /// How [`crate::filters::propose`] answers an incident.
+    const FILTER: FilterShape;
+    /// One line for a human, from the incident's counters (named by the module's
+    /// `counter` constants) and targets.
+    fn summary(inc: &crate::incident::Incident) -> String;
 }
 
-impl Detector {
-    pub const ALL: [Detector; 9] = [
-        Detector::MiraiScan,
-        Detector::HorizontalScan,
-        Detector::OutboundFlood,
-        Detector::InboundAttack,
-        Detector::C2Contact,
-        Detector::BruteForce,
-        Detector::Beaconing,
-        Detector::RateAnomaly,
-        Detector::C2Behaviour,
-    ];
+/// The kinds of filter an incident can get ([`crate::filters`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilterShape {
+    /// SYN-only probes from the device to the scanned IoT ports are dropped.
+    ScanPorts,
+    /// The device's probes (SYN-only, echo requests) are rate-limited.
+    RateLimitProbes,
+    /// The device's traffic to each target peer (and port) is dropped.
+    BlockPeers,
+    /// None: the device is a victim, or there is no signature to match.
+    None,
+}
 
-    pub const fn name(self) -> &'static str {
-        match self {
-            Detector::MiraiScan => "mirai-scan",
-            Detector::HorizontalScan => "horizontal-scan",
-            Detector::OutboundFlood => "outbound-flood",
-            Detector::InboundAttack => "inbound-attack",
-            Detector::C2Contact => "c2-contact",
-            Detector::BruteForce => "brute-force",
-            Detector::Beaconing => "beaconing",
-            Detector::RateAnomaly => "rate-anomaly",
-            Detector::C2Behaviour => "c2-behaviour",
+/// The table of detectors: variant, the module's [`Rule`], and its documentation.
+macro_rules! detectors {
+    ($( $(#[$doc:meta])* $variant:ident => $module:ident ),* $(,)?) => {
+        /// The detector that raised an incident.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "kebab-case")]
+        pub enum Detector {
+            $( $(#[$doc])* $variant, )*
         }
-    }
 
-    /// What the incident's device is: the source of bad traffic, or its victim.
-    pub const fn role(self) -> Role {
-        match self {
-            Detector::InboundAttack | Detector::BruteForce => Role::Victim,
-            _ => Role::InfectedDevice,
+        impl Detector {
+            pub const ALL: [Detector; [$(Detector::$variant),*].len()] = [$(Detector::$variant),*];
+
+            pub const fn name(self) -> &'static str {
+                match self { $( Detector::$variant => <$module::Rule as Rule>::NAME, )* }
+            }
+
+            /// What the incident's device is: the source of bad traffic, or its victim.
+            pub const fn role(self) -> Role {
+                match self { $( Detector::$variant => <$module::Rule as Rule>::ROLE, )* }
+            }
+
+            /// How the proposed filters answer its incidents.
+            pub const fn filter(self) -> FilterShape {
+                match self { $( Detector::$variant => <$module::Rule as Rule>::FILTER, )* }
+            }
+
+            /// The incident's one-line summary.
+            pub fn summary(self, inc: &crate::incident::Incident) -> String {
+                match self { $( Detector::$variant => <$module::Rule as Rule>::summary(inc), )* }
+            }
         }
-    }
+    };
+}
+
+detectors! {
+    /// Mirai-family telnet / IoT-exploit scanning ([`mirai`]).
+    MiraiScan => mirai,
+    /// Horizontal scanning on any port ([`scan`]).
+    HorizontalScan => scan,
+    /// The device floods one victim ([`flood`]).
+    OutboundFlood => flood,
+    /// The subscriber is under a volumetric or reflection attack ([`inbound`]).
+    InboundAttack => inbound,
+    /// The device talks to a listed command-and-control address or port ([`c2`]).
+    C2Contact => c2,
+    /// The subscriber's device receives many login attempts from one source ([`bruteforce`]).
+    BruteForce => bruteforce,
+    /// The device keeps contacting one destination, with evidence of C2 ([`beacon`]).
+    Beaconing => beacon,
+    /// The device sends many times its usual packet rate ([`baseline`]).
+    RateAnomaly => baseline,
+    /// The device speaks IRC or moves an executable ([`behaviour`]).
+    C2Behaviour => behaviour,
 }
 
 /// What the device in an incident is.

@@ -104,10 +104,10 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord, dst_hash: u64) -> O
     let strong = dests >= cfg.min_destinations.saturating_mul(4);
     let mut counters = Counters::default();
     counters
-        .push("probes", u64::from(st.probes))
-        .push("destinations", dests)
-        .push("estimated", u64::from(st.dests.is_estimate()))
-        .push("sampling", u64::from(st.sampling));
+        .push(counter::PROBES, u64::from(st.probes))
+        .push(counter::DESTINATIONS, dests)
+        .push(counter::ESTIMATED, u64::from(st.dests.is_estimate()))
+        .push(counter::SAMPLING, u64::from(st.sampling));
     Some(Finding {
         detector: Detector::HorizontalScan,
         device: r.src,
@@ -127,6 +127,31 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord, dst_hash: u64) -> O
         since_us: st.start,
         hold_us: 0,
     })
+}
+
+/// Counter names of this detector's findings.
+pub mod counter {
+    pub const PROBES: &str = "probes";
+    pub const DESTINATIONS: &str = "destinations";
+    pub const ESTIMATED: &str = "estimated";
+    pub const SAMPLING: &str = "sampling";
+}
+
+/// This detector's entry in the table ([`super::detectors!`]).
+pub struct Rule;
+
+impl super::Rule for Rule {
+    const NAME: &'static str = "horizontal-scan";
+    const ROLE: super::Role = super::Role::InfectedDevice;
+    const FILTER: super::FilterShape = super::FilterShape::RateLimitProbes;
+
+    fn summary(inc: &crate::incident::Incident) -> String {
+        format!(
+            "{} probes {} distinct destinations per window",
+            inc.device,
+            inc.counter(counter::DESTINATIONS)
+        )
+    }
 }
 
 #[cfg(test)]
