@@ -268,7 +268,13 @@ pub(crate) fn mirai_unreachable(dir: &Path, rng: &mut Rng) -> io::Result<Labels>
         ntp(&mut cap, t + 30_000, dev, NTP, sp);
     }
     for k in 0..polls {
-        let t = start + k * 80_100_000 + rng.range(-50_000, 50_000);
+        // the first attempt is the labelled start; later ones jitter by ±50 ms
+        let jitter = if k == 0 {
+            0
+        } else {
+            rng.range(-50_000, 50_000)
+        };
+        let t = start + k * 80_100_000 + jitter;
         // Zeek: the attempt as four S0 records, at t, +7 s, +16 s, +32 s
         for off in [0i64, 7, 16, 32] {
             zeek.conn.push(ZConn {

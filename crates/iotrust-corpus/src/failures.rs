@@ -56,7 +56,12 @@ pub(crate) fn two_c2(dir: &Path, rng: &mut Rng) -> io::Result<Labels> {
     let mut k = 0u32;
     while t < start + 2 * 3600 * SEC {
         let c2 = if k % 2 == 0 { a } else { b };
-        let (at, sp) = (t + rng.range(-300_000, 300_000), rng.ephemeral());
+        let jitter = if k == 0 {
+            0
+        } else {
+            rng.range(-300_000, 300_000)
+        };
+        let (at, sp) = (t + jitter, rng.ephemeral());
         checkin(&mut cap, rng, at, dev, c2, 8443, sp);
         t += 35 * SEC;
         k += 1;
@@ -79,7 +84,13 @@ pub(crate) fn hourly_20h(dir: &Path, rng: &mut Rng) -> io::Result<Labels> {
     let mut cap = Capture::new();
     for h in 0..=20i64 {
         let (at, sp) = (
-            start + h * 3600 * SEC + rng.range(-2 * SEC, 2 * SEC),
+            start
+                + h * 3600 * SEC
+                + if h == 0 {
+                    0
+                } else {
+                    rng.range(-2 * SEC, 2 * SEC)
+                },
             rng.ephemeral(),
         );
         checkin(&mut cap, rng, at, dev, c2, 443, sp);
@@ -101,7 +112,7 @@ pub(crate) fn beacon_both(dir: &Path, rng: &mut Rng) -> io::Result<Labels> {
     let mut cap = Capture::new();
     let mut z = ZeekLogs::new();
     for h in 0..=16i64 {
-        let t = start + h * 3600 * SEC + rng.range(-SEC, SEC);
+        let t = start + h * 3600 * SEC + if h == 0 { 0 } else { rng.range(-SEC, SEC) };
         let sp = rng.ephemeral();
         checkin(&mut cap, rng, t, dev, c2, 443, sp);
         z.conn.push(checkin_conn(t, dev, c2, 443, sp));

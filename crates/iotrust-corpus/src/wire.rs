@@ -157,6 +157,7 @@ impl Capture {
 
     /// An IPv4 packet in an Ethernet frame; `extra` bytes were on the wire but not captured
     /// (a snap length), and the IP total length says so.
+    #[allow(clippy::too_many_arguments)]
     pub fn ipv4(
         &mut self,
         ts: i64,
