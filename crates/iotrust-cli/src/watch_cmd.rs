@@ -67,7 +67,19 @@ pub struct WatchArgs {
     /// beaconing).
     #[arg(long, value_name = "FILE")]
     pub indicators: Option<PathBuf>,
-    /// With --netflow or --interface: look this often for a change to the --indicators file,
+    /// A threat-intel feed as C2 indicators, beside --indicators (repeatable): STIX 2.1
+    /// bundle, MISP event or feed directory, abuse.ch Feodo Tracker, ThreatFox or URLhaus
+    /// export, Spamhaus DROP/EDROP; the format is told from the content. Each entry holds
+    /// for its validity (record time); a bad entry is reported with its line and skipped.
+    /// Reloaded like --indicators.
+    #[arg(long = "feed", value_name = "FILE")]
+    pub feeds: Vec<PathBuf>,
+    /// The format of every --feed (stix, misp, feodo, threatfox, urlhaus, drop) instead of
+    /// telling it from the content.
+    #[arg(long, value_name = "FORMAT", requires = "feeds")]
+    pub feed_format: Option<String>,
+    /// With --netflow or --interface: look this often for a change to the --indicators file
+    /// or a --feed,
     /// and load it again when it changed (0 = never). A list that does not load is reported
     /// and the one in force kept.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
@@ -106,30 +118,100 @@ fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-/// Loads the --indicators file again when it changes, for the long-running modes: its
-/// modification time and length are looked at every `every`.
+/// Where C2 indicators come from: the --indicators file and the --feed files.
+#[derive(Clone)]
+struct Sources {
+    file: Option<PathBuf>,
+    feeds: Vec<PathBuf>,
+    format: Option<iotrust_intel::Format>,
+}
+
+impl Sources {
+    fn new(args: &WatchArgs) -> anyhow::Result<Sources> {
+        let format = args
+            .feed_format
+            .as_deref()
+            .map(str::parse::<iotrust_intel::Format>)
+            .transpose()
+            .map_err(|e| anyhow!("--feed-format: {e}"))?;
+        Ok(Sources {
+            file: args.indicators.clone(),
+            feeds: args.feeds.clone(),
+            format,
+        })
+    }
+
+    fn paths(&self) -> impl Iterator<Item = &PathBuf> {
+        self.file.iter().chain(&self.feeds)
+    }
+
+    /// The indicator file, then every feed's entries (labelled `feed/entry` and the feed's
+    /// family labels, holding for their validity). Entries a feed could not read are
+    /// reported on stderr with their file and line, and skipped.
+    fn load(&self) -> anyhow::Result<Indicators> {
+        let mut ind = match &self.file {
+            Some(p) => Indicators::parse(&read(p)?, &p.display().to_string())?,
+            None => Indicators::default(),
+        };
+        for path in &self.feeds {
+            let feed = iotrust_intel::load(path, self.format).map_err(|e| anyhow!("--feed {e}"))?;
+            for p in &feed.problems {
+                eprintln!("watch: {p}: skipped");
+            }
+            let mut added = 0usize;
+            for e in &feed.entries {
+                let mut label = format!("{}/{}", e.feed, e.entry);
+                if !e.labels.is_empty() {
+                    label = format!("{label} {}", e.labels.join(","));
+                }
+                let valid = (
+                    e.valid_from.map_or(i64::MIN, |t| t.as_microsecond()),
+                    e.valid_until.map_or(i64::MAX, |t| t.as_microsecond()),
+                );
+                match ind.add(&e.subject.to_string(), label, valid) {
+                    Ok(()) => added += 1,
+                    Err(m) => eprintln!("watch: {}:{}: {m}: skipped", path.display(), e.line),
+                }
+            }
+            eprintln!(
+                "watch: {}: {added} indicator(s) from a {} feed",
+                path.display(),
+                feed.format
+            );
+        }
+        Ok(ind)
+    }
+}
+
+/// Loads the indicators again when the --indicators file or a --feed changes, for the
+/// long-running modes: modification times and lengths are looked at every `every`.
 struct Reloader {
-    path: PathBuf,
+    sources: Sources,
     every: Duration,
     checked: Instant,
-    stamp: Option<(std::time::SystemTime, u64)>,
+    stamp: Vec<Option<(std::time::SystemTime, u64)>>,
 }
 
 impl Reloader {
-    /// `None` without --indicators or with --indicators-reload 0.
+    /// `None` without --indicators or --feed, or with --indicators-reload 0.
     fn new(args: &WatchArgs) -> Option<Reloader> {
-        let path = args.indicators.clone()?;
+        let sources = Sources::new(args).ok()?;
+        sources.paths().next()?;
         let every = Duration::from_secs(u64::from(args.indicators_reload));
         if every.is_zero() {
             return None;
         }
-        let stamp = Reloader::stamp(&path);
+        let stamp = Reloader::stamps(&sources);
         Some(Reloader {
-            path,
+            sources,
             every,
             checked: Instant::now(),
             stamp,
         })
+    }
+
+    fn stamps(sources: &Sources) -> Vec<Option<(std::time::SystemTime, u64)>> {
+        sources.paths().map(|p| Reloader::stamp(p)).collect()
     }
 
     fn stamp(path: &Path) -> Option<(std::time::SystemTime, u64)> {
@@ -137,22 +219,25 @@ impl Reloader {
         Some((m.modified().ok()?, m.len()))
     }
 
-    /// Hands the engine the list anew if the file changed since it was last loaded; a list
+    /// Hands the engine the list anew if a file changed since it was last loaded; a list
     /// that does not load is reported (once per change) and the one in force kept.
     fn poll(&mut self, engine: &mut Sharded) -> anyhow::Result<()> {
         if self.checked.elapsed() < self.every {
             return Ok(());
         }
         self.checked = Instant::now();
-        let stamp = Reloader::stamp(&self.path);
+        let stamp = Reloader::stamps(&self.sources);
         if stamp == self.stamp {
             return Ok(());
         }
         self.stamp = stamp;
-        let name = self.path.display().to_string();
-        let loaded = read(&self.path)
-            .and_then(|text| Indicators::parse(&text, &name).map_err(anyhow::Error::from));
-        match loaded {
+        let name = self
+            .sources
+            .paths()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        match self.sources.load() {
             Ok(ind) => {
                 eprintln!("watch: {name} changed: {} indicator(s) in force", ind.len());
                 engine.set_indicators(ind)?;
@@ -273,10 +358,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
                 .map_err(|e| anyhow!("--local `{c}`: not a CIDR prefix ({e:?})"))?,
         );
     }
-    let indicators = match &args.indicators {
-        Some(p) => Indicators::parse(&read(p)?, &p.display().to_string())?,
-        None => Indicators::default(),
-    };
+    let indicators = Sources::new(&args)?.load()?;
     let subscribers = match &args.subscribers {
         Some(p) => Subscribers::parse(&read(p)?, &p.display().to_string())?,
         None => Subscribers::default(),

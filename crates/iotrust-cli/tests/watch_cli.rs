@@ -891,3 +891,60 @@ fn mirai_scanner_same_incident_from_pcap_and_softflowd_exports() {
         &set(&[("100.64.7.10", "mirai-scan", "", "infected-device")]),
     );
 }
+
+/// Threat-intel feeds as indicator sources: a STIX bundle and a Feodo Tracker blocklist
+/// (the intel crate's samples, written to the formats' specifications). A device that
+/// contacts an address the STIX bundle lists while the indicator is valid is in C2 contact,
+/// with the feed and the entry on the incident; the same contact before the indicator's
+/// `valid_from` is nothing; a bad feed line is reported with its line and skipped.
+#[test]
+fn feeds_are_indicator_sources_with_their_names_and_validity() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = root().join("crates/iotrust-intel/tests/data");
+    let conn = dir.path().join("conn.log");
+    let head = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents\n";
+    // 2023-11-14 (before the bundle's valid_from, 2024-03-01), then 2025-11-24
+    let lines = [
+        "1700000000.000000\tC1\t192.0.2.30\t40000\t203.0.113.7\t48101\ttcp\t-\t-\t-\t-\tS0\tT\tF\t0\tS\t1\t40\t0\t0\t-",
+        "1764000000.000000\tC2\t192.0.2.31\t40001\t203.0.113.7\t48101\ttcp\t-\t-\t-\t-\tS0\tT\tF\t0\tS\t1\t40\t0\t0\t-",
+    ];
+    std::fs::write(&conn, format!("{head}{}\n", lines.join("\n"))).unwrap();
+    let bad = dir.path().join("feodo.txt");
+    std::fs::write(&bad, "# Feodo Tracker\n203.0.113.200\nnot-an-address\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_iotrust"))
+        .args(["watch", "--zeek"])
+        .arg(&conn)
+        .arg("--feed")
+        .arg(data.join("stix/bundle.json"))
+        .arg("--feed")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("feodo.txt:3"), "{err}");
+    let out = String::from_utf8(o.stdout).unwrap();
+    let events: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 1, "{out}");
+    let e = &events[0];
+    assert_eq!(e["device"], "192.0.2.31");
+    assert_eq!(e["detector"], "c2-contact");
+    let label = e["labels"][0].as_str().unwrap();
+    assert!(
+        label.starts_with("bundle/Mirai CNC") && label.contains("Mirai"),
+        "{label}"
+    );
+    // an unknown format is refused with the flag named, exit 2
+    let o = Command::new(env!("CARGO_BIN_EXE_iotrust"))
+        .args(["watch", "--zeek"])
+        .arg(&conn)
+        .args(["--feed-format", "csv", "--feed"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--feed-format"));
+}

@@ -275,12 +275,14 @@ pub(crate) fn mirai_unreachable(dir: &Path, rng: &mut Rng) -> io::Result<Labels>
             rng.range(-50_000, 50_000)
         };
         let t = start + k * 80_100_000 + jitter;
-        // Zeek: the attempt as four S0 records, at t, +7 s, +16 s, +32 s
+        // Zeek: the attempt (one 4-tuple: the same socket's retransmitted SYNs) as four S0
+        // records, at t, +7 s, +16 s, +32 s
+        let zsp = rng.ephemeral();
         for off in [0i64, 7, 16, 32] {
             zeek.conn.push(ZConn {
                 ts: t + off * SEC,
                 orig_h: ip(dev),
-                orig_p: rng.ephemeral(),
+                orig_p: zsp,
                 resp_h: ip(cnc),
                 resp_p: port,
                 proto: "tcp",

@@ -81,6 +81,19 @@ pub struct Listing<'a> {
 struct Entry {
     label: String,
     ports: Vec<Option<u16>>,
+    /// Record times (µs) between which it is an indicator (a feed's `valid_from` and
+    /// `valid_until`; always for a line of the indicator file).
+    valid: Window,
+}
+
+/// Record times (µs), both ends included, during which an indicator holds.
+pub type Window = (i64, i64);
+
+/// Always.
+pub const ALWAYS: Window = (i64::MIN, i64::MAX);
+
+fn active(w: Window, t_us: i64) -> bool {
+    w.0 <= t_us && t_us <= w.1
 }
 
 /// A listed domain.
@@ -92,6 +105,7 @@ struct Domain {
     wildcard: bool,
     /// An `allow` line: expected contact, not C2.
     allow: bool,
+    valid: Window,
 }
 
 /// The listed domains, in file order (findings name one by its index), found by name.
@@ -105,7 +119,7 @@ pub struct Domains {
 impl Domains {
     /// Adds `spec` (`name` or `*.name`); a name listed twice keeps its index and takes the
     /// later line.
-    fn add(&mut self, spec: &str, label: String, allow: bool) -> Result<(), String> {
+    fn add(&mut self, spec: &str, label: String, allow: bool, valid: Window) -> Result<(), String> {
         let next = u32::try_from(self.list.len()).map_err(|_| "too many domains".to_string())?;
         let name = spec.trim_start_matches("*.").to_ascii_lowercase();
         let i = *self.by_name.entry(name).or_insert(next);
@@ -114,6 +128,7 @@ impl Domains {
             label,
             wildcard: spec.starts_with("*."),
             allow,
+            valid,
         };
         match self.list.get_mut(i as usize) {
             Some(old) => *old = d,
@@ -156,6 +171,13 @@ impl Domains {
 
     fn label(&self, i: u32) -> &str {
         self.list.get(i as usize).map_or("", |d| d.label.as_str())
+    }
+
+    /// True if the listed domain holds at record time `t_us`.
+    fn active(&self, i: u32, t_us: i64) -> bool {
+        self.list
+            .get(i as usize)
+            .is_some_and(|d| active(d.valid, t_us))
     }
 
     /// True for a domain of an `allow` line.
@@ -288,6 +310,7 @@ fn add_address(
     ports: &mut HashMap<u16, String>,
     spec: &str,
     label: String,
+    valid: Window,
 ) -> Result<(), String> {
     if let Some((name, _)) = spec.rsplit_once(':').filter(|(n, _)| looks_like_domain(n)) {
         return Err(format!("`{spec}`: a domain takes no port (write `{name}`)"));
@@ -301,7 +324,7 @@ fn add_address(
         Some(a) => {
             let prefix: Prefix = a.parse().map_err(|e: crate::net::PrefixError| e.0)?;
             let merged = match prefixes.get(prefix) {
-                Some(old) if old.label == label => {
+                Some(old) if old.label == label && old.valid == valid => {
                     let mut e = old.clone();
                     e.ports.push(port);
                     e
@@ -309,6 +332,7 @@ fn add_address(
                 _ => Entry {
                     label,
                     ports: vec![port],
+                    valid,
                 },
             };
             prefixes.insert(prefix, merged);
@@ -340,21 +364,40 @@ impl Indicators {
                     "`allow` needs an address, prefix, port or domain".into()
                 ));
             }
-            if looks_like_domain(spec) {
-                ind.domains.add(spec, label, allow).map_err(err)?;
-            } else if allow {
-                let a = &mut ind.allowed;
-                add_address(&mut a.prefixes, &mut a.ports, spec, label).map_err(err)?;
-            } else {
-                add_address(&mut ind.prefixes, &mut ind.ports, spec, label).map_err(err)?;
-            }
-            if allow {
-                ind.allowed.count += 1;
-            } else {
-                ind.count += 1;
-            }
+            ind.add_spec(spec, label, allow, ALWAYS).map_err(err)?;
         }
         Ok(ind)
+    }
+
+    /// Adds one indicator (`spec` in the file's syntax: address, `address:port`, prefix,
+    /// `prefix:port`, `[v6]:port`, `*:port`, domain or `*.domain`) with its label, holding
+    /// during `valid` (record time): what a threat-intel feed's entry becomes. An `allow`
+    /// entry lists expected contact instead.
+    pub fn add(&mut self, spec: &str, label: String, valid: Window) -> Result<(), String> {
+        self.add_spec(spec, label, false, valid)
+    }
+
+    fn add_spec(
+        &mut self,
+        spec: &str,
+        label: String,
+        allow: bool,
+        valid: Window,
+    ) -> Result<(), String> {
+        if looks_like_domain(spec) {
+            self.domains.add(spec, label, allow, valid)?;
+        } else if allow {
+            let a = &mut self.allowed;
+            add_address(&mut a.prefixes, &mut a.ports, spec, label, valid)?;
+        } else {
+            add_address(&mut self.prefixes, &mut self.ports, spec, label, valid)?;
+        }
+        if allow {
+            self.allowed.count += 1;
+        } else {
+            self.count += 1;
+        }
+        Ok(())
     }
 
     /// True if contact with `addr:port` is expected (an `allow` line, or an address answered
@@ -410,7 +453,7 @@ impl Indicators {
     /// The label and confidence of the indicator `addr:port` matches, if any, and the listed
     /// domain when the match is an address learned for one; `t_us` is the record's time.
     fn matches(&self, addr: Addr, port: u16, t_us: i64) -> Option<(&str, f32, Option<u32>)> {
-        let listed = self.prefixes.lookup(addr);
+        let listed = self.prefixes.lookup(addr).filter(|e| active(e.valid, t_us));
         if let Some(e) = listed {
             if e.ports.contains(&Some(port)) {
                 return Some((&e.label, 0.95, None));
@@ -447,7 +490,10 @@ impl Indicators {
         is_device: impl Fn(Addr) -> bool,
     ) -> Option<Finding> {
         let q = msg.question.as_ref()?;
-        let domain = self.domains.find(&q.name)?;
+        let domain = self
+            .domains
+            .find(&q.name)
+            .filter(|d| self.domains.active(*d, r.last_us))?;
         let allow = self.domains.allows(domain);
         if msg.response {
             let learned = match allow {
