@@ -240,8 +240,9 @@ pub enum App {
     /// An executable or a shell script in flight: the ELF magic, or `#!/bin/sh` or
     /// `#!/bin/bash` at the start of the payload or of an HTTP body in the segment.
     Executable,
-    /// Payload to or from TCP port 443 that is not a TLS record (a bot's own protocol on
-    /// the HTTPS port).
+    /// Payload to or from TCP port 443 or 8443 that is not a TLS record (a bot's own
+    /// protocol on an HTTPS port); from Zeek, data exchanged on those ports that its SSL
+    /// analyser did not take for TLS.
     NotTls,
 }
 
@@ -253,7 +254,7 @@ impl App {
         let Some(&first) = payload.first() else {
             return App::Unknown;
         };
-        if dst_port == 443 || src_port == 443 {
+        if matches!(dst_port, 443 | 8443) || matches!(src_port, 443 | 8443) {
             // a TLS record: content type 20-23, then version 3.x
             let tls = (0x14..=0x17).contains(&first) && payload.get(1) == Some(&0x03);
             return if tls { App::Unknown } else { App::NotTls };

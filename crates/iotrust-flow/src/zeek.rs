@@ -182,6 +182,9 @@ struct Conn<'a> {
     resp_pkts: Option<u64>,
     resp_ip_bytes: Option<u64>,
     service: Option<&'a str>,
+    /// The log has a `service` field (so an unset one means no analyser recognised the
+    /// protocol).
+    service_known: bool,
 }
 
 /// A JSON line of conn.log or dns.log; `ts` may be a number or an ISO 8601 string
@@ -394,6 +397,7 @@ impl<R: Read> ZeekReader<R> {
     /// Parses the TSV conn.log line in `self.line` into records.
     fn tsv(&mut self) -> Result<Item, Error> {
         let values = pick(&self.line, self.separator, &self.unset, &self.columns);
+        let service_known = self.columns.get(15).is_some_and(|c| *c != usize::MAX);
         let [ts, orig_h, orig_p, resp_h, resp_p, proto, duration, orig_bytes, resp_bytes, conn_state, history, orig_pkts, orig_ip_bytes, resp_pkts, resp_ip_bytes, service] =
             values;
         let parsed = (|| {
@@ -414,6 +418,7 @@ impl<R: Read> ZeekReader<R> {
                 resp_pkts: count("resp_pkts", resp_pkts)?,
                 resp_ip_bytes: count("resp_ip_bytes", resp_ip_bytes)?,
                 service,
+                service_known,
             })
         })();
         let conn = match parsed {
@@ -521,6 +526,8 @@ impl<R: Read> ZeekReader<R> {
             resp_pkts: j.resp_pkts,
             resp_ip_bytes: j.resp_ip_bytes,
             service: j.service.as_deref(),
+            // Zeek's JSON leaves unset fields out
+            service_known: true,
         };
         let result = if dns {
             dns_item(&DnsLine {
@@ -710,6 +717,27 @@ fn state_flags(state: &str) -> (u8, u8) {
 
 type Built = (FlowRecord, Option<FlowRecord>);
 
+/// The application hint of a connection: Zeek's `service` (IRC), and — on the HTTPS ports,
+/// where Zeek's SSL analyser names TLS `ssl` — data exchanged that no analyser took for
+/// TLS (a bot's own protocol on 443, as [`App::NotTls`] from a capture's payload).
+fn app_of(c: &Conn<'_>, proto: u8, resp_p: u16) -> App {
+    let https_port = proto == FlowRecord::PROTO_TCP && matches!(resp_p, 443 | 8443);
+    let data = c.orig_bytes.unwrap_or(0) > 0 && c.resp_bytes.unwrap_or(0) > 0;
+    match c.service {
+        Some(s)
+            if https_port && data && !s.split(',').any(|a| matches!(a.trim(), "ssl" | "quic")) =>
+        {
+            match App::of_zeek_service(s) {
+                App::Unknown => App::NotTls,
+                other => other,
+            }
+        }
+        Some(s) => App::of_zeek_service(s),
+        None if https_port && data && c.service_known => App::NotTls,
+        None => App::Unknown,
+    }
+}
+
 fn build(c: &Conn<'_>, ts: i64, dur: Option<i64>) -> Result<Built, (&'static str, String)> {
     let orig: IpAddr = c
         .orig_h
@@ -767,7 +795,7 @@ fn build(c: &Conn<'_>, ts: i64, dur: Option<i64>) -> Result<Built, (&'static str
         fwd.set_icmp(orig_p as u8, resp_p as u8);
     }
     fwd.tcp_flags = TcpFlags(of);
-    fwd.app = c.service.map(App::of_zeek_service).unwrap_or_default();
+    fwd.app = app_of(c, proto, resp_p);
     fwd.packets = c.orig_pkts.unwrap_or(1);
     fwd.bytes = c.orig_ip_bytes.or(c.orig_bytes).unwrap_or(0);
     let back = match c.resp_pkts {

@@ -80,6 +80,9 @@ pub struct Incident {
     /// (see [`Finding::hold_us`]).
     #[serde(skip)]
     hold_us: i64,
+    /// [`Detector::hold_ttls`] of its detector.
+    #[serde(skip)]
+    hold_ttls: u8,
 }
 
 impl Incident {
@@ -107,7 +110,8 @@ impl Incident {
     /// How long it stays open without findings, given the book's time to live.
     #[inline]
     fn ttl_us(&self, book_ttl_us: i64) -> i64 {
-        self.hold_us.max(book_ttl_us)
+        self.hold_us
+            .max(book_ttl_us.saturating_mul(i64::from(self.hold_ttls.max(1))))
     }
 
     /// True once the incident is over (its `closed` event was emitted).
@@ -363,6 +367,7 @@ impl Book {
             order: [0; MAX_COUNTERS],
             closed: false,
             hold_us: 0,
+            hold_ttls: 1,
         };
         update(&mut inc, f, r);
         add_listing(&mut inc, listing);
@@ -461,6 +466,7 @@ fn set_counters(
 fn update(inc: &mut Incident, f: &Finding, r: &FlowRecord) {
     inc.records = inc.records.saturating_add(1);
     inc.hold_us = inc.hold_us.max(f.hold_us);
+    inc.hold_ttls = f.detector.hold_ttls();
     if r.first_us < inc.first_us {
         inc.first_us = r.first_us;
         inc.first_seen = r.first();

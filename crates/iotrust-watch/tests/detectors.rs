@@ -76,7 +76,9 @@ fn beacon(start: i64) -> Vec<FlowRecord> {
     out
 }
 
-/// The same cadence as a vendor-cloud check-in: answered TLS-port connections to 8443.
+/// The same cadence as a vendor-cloud check-in: answered connections to MQTT over TLS
+/// (8883; the synthetic packets' zero-filled payload is no TLS record, and on 443 or 8443
+/// would rightly count as `not-tls`).
 fn checkin(start: i64) -> Vec<FlowRecord> {
     let dev = v4([192, 0, 2, 60]);
     let c2 = v4([198, 51, 100, 77]);
@@ -85,12 +87,12 @@ fn checkin(start: i64) -> Vec<FlowRecord> {
     for i in 0..20i64 {
         let t = start + i * 60 * S + rng.below(1_600_000) as i64 - 800_000;
         let sport = 50_000 + i as u16;
-        out.push(tcp(t, dev, c2, sport, 8443, TcpFlags::SYN, 60));
+        out.push(tcp(t, dev, c2, sport, 8883, TcpFlags::SYN, 60));
         out.push(tcp(
             t + 20_000,
             c2,
             dev,
-            8443,
+            8883,
             sport,
             TcpFlags::SYN | TcpFlags::ACK,
             60,
@@ -100,7 +102,7 @@ fn checkin(start: i64) -> Vec<FlowRecord> {
             dev,
             c2,
             sport,
-            8443,
+            8883,
             TcpFlags::ACK | TcpFlags::PSH,
             300,
         ));
@@ -108,7 +110,7 @@ fn checkin(start: i64) -> Vec<FlowRecord> {
             t + 60_000,
             c2,
             dev,
-            8443,
+            8883,
             sport,
             TcpFlags::ACK | TcpFlags::PSH,
             900,
@@ -118,7 +120,7 @@ fn checkin(start: i64) -> Vec<FlowRecord> {
             dev,
             c2,
             sport,
-            8443,
+            8883,
             TcpFlags::FIN | TcpFlags::ACK,
             52,
         ));

@@ -636,3 +636,47 @@ fn a_long_reconnect_loop_is_reported() {
     let opened = b.iter().filter(|e| e.event == EventKind::Opened).count();
     assert_eq!(opened, 1, "held open while the loop goes on");
 }
+
+/// Class 4b: an hourly, answered check-in on 443 that is not TLS (a bot's own protocol),
+/// from a capture (payload) and from Zeek (data exchanged, no `ssl` service): the same
+/// beacon with `not-tls`; the same Zeek lines with `service` = `ssl` are nothing.
+#[test]
+fn not_tls_on_the_https_port_agrees_between_capture_and_zeek() {
+    let mut pkts = Vec::new();
+    let mut lines = Vec::new();
+    let mut tls_lines = Vec::new();
+    for i in 0..12i64 {
+        let t = T0 + i * 3600 * S;
+        let sport = 45_500 + i as u16;
+        pkts.push(pkt(t, BOT, C2, sport, 443, TcpFlags::SYN));
+        pkts.push(pkt(t + 40_000, C2, BOT, 443, sport, 0x12));
+        pkts.push(pkt(t + 41_000, BOT, C2, sport, 443, TcpFlags::ACK));
+        let mut hello = pkt(t + 42_000, BOT, C2, sport, 443, 0x18);
+        hello.payload = b"\x00\x00\x00\x01\x08bot-1234".to_vec();
+        pkts.push(hello);
+        let mut zl = |service: &str| {
+            format!(
+                "{}.{:06}\tC{i}\t192.168.1.20\t{sport}\t203.0.113.50\t443\ttcp\t{service}\t0.5\t13\t40\tSF\tT\tF\t0\tShADadFf\t5\t213\t4\t200\t-",
+                t / S,
+                t % S
+            )
+        };
+        lines.push(zl("-"));
+        tls_lines.push(zl("ssl"));
+    }
+    let a = run_with_dns(&capture(pkts));
+    let (b, _) = run(Config::default(), &zeek(&lines));
+    let key = |ev: &[Event]| {
+        let e = of(ev, Detector::Beaconing)[0];
+        (
+            e.incident.counters["period_ms"],
+            e.incident.counters["beacons"],
+            e.incident.counters["evidence"],
+        )
+    };
+    assert_eq!(key(&a), key(&b));
+    let names = iotrust_watch::detectors::beacon::evidence::names(key(&a).2);
+    assert_eq!(names, ["periodic", "not-tls"]);
+    let (c, _) = run(Config::default(), &zeek(&tls_lines));
+    assert!(c.is_empty(), "{c:#?}");
+}

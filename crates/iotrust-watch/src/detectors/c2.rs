@@ -674,6 +674,7 @@ impl super::Rule for Rule {
     const NAME: &'static str = "c2-contact";
     const ROLE: super::Role = super::Role::InfectedDevice;
     const FILTER: super::FilterShape = super::FilterShape::BlockPeers;
+    const HOLD_TTLS: u8 = 3;
 
     fn summary(inc: &crate::incident::Incident) -> String {
         let peer = inc

@@ -43,6 +43,11 @@ pub trait Rule {
     const ROLE: Role;
     /// How [`crate::filters::propose`] answers an incident.
     const FILTER: FilterShape;
+    /// An incident stays open at least this many of the book's times to live after its
+    /// last finding (contact with a listed C2 recurs at a bot's check-in period, which may
+    /// be the longest the time to live is meant for: held for three, an hourly check-in
+    /// keeps one incident instead of opening and closing one every hour).
+    const HOLD_TTLS: u8 = 1;
     /// One line for a human, from the incident's counters (named by the module's
     /// `counter` constants) and targets.
     fn summary(inc: &crate::incident::Incident) -> String;
@@ -86,6 +91,11 @@ macro_rules! detectors {
             /// How the proposed filters answer its incidents.
             pub const fn filter(self) -> FilterShape {
                 match self { $( Detector::$variant => <$module::Rule as Rule>::FILTER, )* }
+            }
+
+            /// See [`Rule::HOLD_TTLS`].
+            pub const fn hold_ttls(self) -> u8 {
+                match self { $( Detector::$variant => <$module::Rule as Rule>::HOLD_TTLS, )* }
             }
 
             /// The incident's one-line summary.
