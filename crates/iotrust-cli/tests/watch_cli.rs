@@ -79,7 +79,10 @@ fn collector_with_threads_metrics_webhook_and_notices() {
                 if let Some(i) = text.find("\r\n\r\n") {
                     let len: usize = text[..i]
                         .lines()
-                        .find_map(|l| l.strip_prefix("Content-Length: "))
+                        .find_map(|l| {
+                            let (name, value) = l.split_once(':')?;
+                            name.eq_ignore_ascii_case("content-length").then_some(value)
+                        })
                         .map(|v| v.trim().parse().unwrap())
                         .unwrap_or(0);
                     if data.len() >= i + 4 + len {
