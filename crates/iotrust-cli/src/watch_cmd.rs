@@ -78,13 +78,27 @@ pub struct WatchArgs {
     /// Write incident events (JSON lines) here instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// POST every incident event as JSON to this http:// URL (queued, retried with backoff;
-    /// never slows detection).
+    /// POST every incident event as JSON to this http:// or https:// URL (queued, retried
+    /// with backoff; never slows detection).
     #[arg(long, value_name = "URL")]
     pub webhook: Option<String>,
     /// With --webhook: events waiting at most; more are dropped and counted.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub webhook_queue: u32,
+    /// With an https:// --webhook: trust the CA certificates of this PEM file (instead of
+    /// the built-in Mozilla roots), e.g. a provider's internal CA.
+    #[arg(long, value_name = "FILE", requires = "webhook")]
+    pub webhook_ca: Option<PathBuf>,
+    /// With --webhook: send this header with every POST, `Name: value` (e.g.
+    /// `Authorization: Bearer TOKEN`, `Authorization: Splunk TOKEN`); repeatable.
+    /// Visible to other local users in the process list: put secrets in
+    /// --webhook-header-file instead.
+    #[arg(long, value_name = "'NAME: VALUE'", requires = "webhook")]
+    pub webhook_header: Vec<String>,
+    /// With --webhook: headers to send with every POST from this file, one `Name: value` a
+    /// line (blank lines and `#` comments skipped), so a token stays off the command line.
+    #[arg(long, value_name = "FILE", requires = "webhook")]
+    pub webhook_header_file: Option<PathBuf>,
     /// Render a notice from this template for every opened incident (placeholders in
     /// crates/iotrust-watch/README.md); written to --notices DIR.
     #[arg(long, value_name = "FILE", requires = "notices")]
@@ -161,6 +175,27 @@ impl Reloader {
         }
         Ok(())
     }
+}
+
+/// The headers of a --webhook-header-file: `Name: value` a line; an error names the line
+/// (never its value, which may be a secret).
+fn header_file(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--webhook-header-file: cannot read {}", path.display()))?;
+    let mut headers = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let h = iotrust_watch::sinks::parse_header(line).map_err(|e| {
+            let why = e.to_string();
+            let why = why.strip_prefix("--webhook-header: ").unwrap_or(&why);
+            anyhow!("--webhook-header-file: {}:{}: {why}", path.display(), n + 1)
+        })?;
+        headers.push(h);
+    }
+    Ok(headers)
 }
 
 /// Where events go: JSON lines, webhook, notices, metrics.
@@ -293,13 +328,25 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         iotrust_watch::metrics::serve(listener, metrics.clone())?;
     }
     let webhook = match &args.webhook {
-        Some(url) => Some(Webhook::start(
-            WebhookConfig {
-                queue: (args.webhook_queue as usize).max(1),
-                ..WebhookConfig::new(url)
-            },
-            metrics.clone(),
-        )?),
+        Some(url) => {
+            let mut headers = args
+                .webhook_header
+                .iter()
+                .map(|h| iotrust_watch::sinks::parse_header(h))
+                .collect::<Result<Vec<_>, _>>()?;
+            if let Some(p) = &args.webhook_header_file {
+                headers.extend(header_file(p)?);
+            }
+            Some(Webhook::start(
+                WebhookConfig {
+                    queue: (args.webhook_queue as usize).max(1),
+                    ca_file: args.webhook_ca.clone(),
+                    headers,
+                    ..WebhookConfig::new(url)
+                },
+                metrics.clone(),
+            )?)
+        }
         None => None,
     };
     let threads = args.threads.map(usize::from).unwrap_or_else(|| {
@@ -419,9 +466,12 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
     sinks.drain(&mut engine)?;
     sinks.out.flush()?;
     if let Some(w) = sinks.webhook.take() {
-        w.finish();
+        let why = w
+            .finish()
+            .map(|w| format!(" (last failure: {w})"))
+            .unwrap_or_default();
         eprintln!(
-            "watch: webhook: {} sent, {} failed, {} dropped",
+            "watch: webhook: {} sent, {} failed, {} dropped{why}",
             metrics.webhook_sent.load(Relaxed),
             metrics.webhook_failed.load(Relaxed),
             metrics.webhook_dropped.load(Relaxed)
