@@ -18,6 +18,7 @@ use iotrust_watch::{
 };
 
 use crate::exit;
+use crate::output::Format;
 
 #[derive(Args)]
 pub struct WatchArgs {
@@ -75,9 +76,13 @@ pub struct WatchArgs {
     /// Write the proposed filters (nftables rule set and FlowSpec rules) to this file.
     #[arg(long, value_name = "FILE")]
     pub filters: Option<PathBuf>,
-    /// Write incident events (JSON lines) here instead of stdout.
+    /// Write incident events here instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Events on stdout (or --output): json, a JSON line each (the default); text, a line
+    /// each for a person (time, event, device, detector, severity, summary).
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
     /// POST every incident event as JSON to this http:// or https:// URL (queued, retried
     /// with backoff; never slows detection).
     #[arg(long, value_name = "URL")]
@@ -177,6 +182,53 @@ impl Reloader {
     }
 }
 
+/// Events on stdout or --output, as --format says.
+enum EventOut {
+    Json(JsonLines<Box<dyn Write>>),
+    Text(Box<dyn Write>),
+}
+
+impl EventOut {
+    fn write(&mut self, e: &Event) -> anyhow::Result<()> {
+        match self {
+            EventOut::Json(j) => j.write(e)?,
+            EventOut::Text(out) => out.write_all(text_line(e).as_bytes())?,
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        match self {
+            EventOut::Json(j) => j.flush()?,
+            EventOut::Text(out) => out.flush()?,
+        }
+        Ok(())
+    }
+}
+
+/// A name as the JSON has it (`opened`, `high`).
+fn json_name<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// `--format text`: the incident's last record time, the event, the device, the detector,
+/// the severity and the summary.
+fn text_line(e: &Event) -> String {
+    let i = &e.incident;
+    format!(
+        "{} {:<9} {} {} {} {}\n",
+        i.last_seen,
+        json_name(&e.event),
+        i.device,
+        i.detector.name(),
+        json_name(&i.severity),
+        i.summary
+    )
+}
+
 /// The headers of a --webhook-header-file: `Name: value` a line; an error names the line
 /// (never its value, which may be a secret).
 fn header_file(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
@@ -198,9 +250,9 @@ fn header_file(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
     Ok(headers)
 }
 
-/// Where events go: JSON lines, webhook, notices, metrics.
+/// Where events go: stdout or a file, webhook, notices, metrics.
 struct Sinks {
-    out: JsonLines<Box<dyn Write>>,
+    out: EventOut,
     webhook: Option<Webhook>,
     notices: Option<Notices>,
     metrics: Arc<Metrics>,
@@ -365,7 +417,10 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         None => Box::new(std::io::stdout().lock()),
     };
     let mut sinks = Sinks {
-        out: JsonLines::new(sink),
+        out: match args.format {
+            Format::Json => EventOut::Json(JsonLines::new(sink)),
+            Format::Text => EventOut::Text(sink),
+        },
         webhook,
         notices,
         metrics: metrics.clone(),

@@ -912,6 +912,61 @@ fn synflood_args(dir: &Path) -> Vec<String> {
     ]
 }
 
+/// `--format json` is the default (JSON lines); `--format text` writes a line per event for
+/// a person: time (the last record's), event, device, detector, severity, summary.
+#[test]
+fn watch_format_json_is_the_default_and_text_is_one_line_per_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = synflood_args(dir.path());
+    let run = |extra: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_iotrust"))
+            .args(&base)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let default = run(&[]);
+    assert_eq!(run(&["--format", "json"]), default);
+    let events: Vec<serde_json::Value> = default
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 1, "{default}");
+    let expected: String = events
+        .iter()
+        .map(|v| {
+            let s = |k: &str| v[k].as_str().unwrap().to_string();
+            format!(
+                "{} {:<9} {} {} {} {}\n",
+                s("last_seen"),
+                s("event"),
+                s("device"),
+                s("detector"),
+                s("severity"),
+                s("summary")
+            )
+        })
+        .collect();
+    let text = run(&["--format", "text"]);
+    assert_eq!(text, expected);
+    assert!(
+        text.starts_with("2021-04-28T10:30:21.145609Z opened    10.10.10.10 inbound-attack medium 10.10.10.10 receives a syn-flood"),
+        "{text}"
+    );
+    // and to a file
+    let file = dir.path().join("events.txt");
+    assert_eq!(run(&["--format", "text", "-o", file.to_str().unwrap()]), "");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), expected);
+    let o = Command::new(env!("CARGO_BIN_EXE_iotrust"))
+        .args(&base)
+        .args(["--format", "yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
 /// A bad --webhook URL, an unreadable or empty --webhook-ca file and a malformed
 /// --webhook-header stop watch at start with exit code 2 and an error naming the flag (and
 /// never the header's value, which may be a secret).
