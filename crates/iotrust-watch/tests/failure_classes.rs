@@ -125,7 +125,7 @@ fn of(ev: &[Event], d: Detector) -> Vec<&Event> {
 const BOT: [u8; 4] = [192, 168, 1, 20];
 const C2: [u8; 4] = [203, 0, 113, 50];
 
-/// 1. A bot polls its unreachable C2 every 80.1 s: in a capture each attempt's SYN is
+/// (1) A bot polls its unreachable C2 every 80.1 s: in a capture each attempt's SYN is
 /// retransmitted at +1, +3, +7 s; in Zeek one attempt is several S0 lines (t, +7, +16, +32 s).
 /// Both are periodic from start to start, with the same period.
 #[test]
@@ -201,7 +201,7 @@ fn a_ten_second_irc_reconnect_loop_is_periodic() {
     assert!((9_500..=10_500).contains(&p), "{p}");
 }
 
-/// 2. Two C2 addresses polled in turn, 35 s apart: both found.
+/// (2) Two C2 addresses polled in turn, 35 s apart: both found.
 #[test]
 fn alternating_c2_addresses_are_both_found() {
     let mut pkts = Vec::new();
@@ -228,7 +228,7 @@ fn alternating_c2_addresses_are_both_found() {
     );
 }
 
-/// 3. An hourly check-in to a dead C2 for 20 hours: one incident, kept open, not a series of
+/// (3) An hourly check-in to a dead C2 for 20 hours: one incident, kept open, not a series of
 /// opened/closed pairs.
 #[test]
 fn an_hourly_beacon_does_not_flap() {
@@ -253,7 +253,7 @@ fn an_hourly_beacon_does_not_flap() {
     assert_eq!((opened, closed), (1, 0), "{b:#?}");
 }
 
-/// 4. The same hourly beacon from a capture (each contact a short TCP exchange) and from
+/// (4) The same hourly beacon from a capture (each contact a short TCP exchange) and from
 /// Zeek (one line per connection, with its duration): the same period and count.
 #[test]
 fn capture_and_zeek_measure_the_same_period() {
@@ -290,7 +290,7 @@ fn capture_and_zeek_measure_the_same_period() {
     assert_eq!(key(&a).0, 3_600_000);
 }
 
-/// 5. LAN discovery to the subnet broadcast (and multicast) every 30 s is no beacon.
+/// (5) LAN discovery to the subnet broadcast (and multicast) every 30 s is no beacon.
 #[test]
 fn lan_discovery_broadcasts_are_no_beacons() {
     let mut pkts = Vec::new();
@@ -309,7 +309,7 @@ fn lan_discovery_broadcasts_are_no_beacons() {
     assert!(ev.is_empty(), "{ev:#?}");
 }
 
-/// 6. Periodic alone is not infected: a hub's hourly HTTP check-in with its vendor's
+/// (6) Periodic alone is not infected: a hub's hourly HTTP check-in with its vendor's
 /// cloud (looked up in DNS, answered) and a door lock's MQTT-over-TLS keep-alive raise
 /// nothing; the same cadence to a hard-coded address on a rare port that never answers is
 /// reported, with its evidence.
@@ -437,7 +437,7 @@ fn a_hard_coded_address_is_evidence_when_dns_is_visible() {
     assert!(run_case(true).is_empty());
 }
 
-/// 7. Zeek saw 14,000 connections in 30 s from one device to one address:port, but none of
+/// (7) Zeek saw 14,000 connections in 30 s from one device to one address:port, but none of
 /// their packets (history `C`, 0 packets): a connection flood.
 #[test]
 fn zero_packet_zeek_records_count_as_connections() {
