@@ -18,6 +18,7 @@ use iotrust_watch::{
 };
 
 use crate::exit;
+use crate::output::Format;
 
 #[derive(Args)]
 pub struct WatchArgs {
@@ -87,16 +88,34 @@ pub struct WatchArgs {
     /// Write the proposed filters (nftables rule set and FlowSpec rules) to this file.
     #[arg(long, value_name = "FILE")]
     pub filters: Option<PathBuf>,
-    /// Write incident events (JSON lines) here instead of stdout.
+    /// Write incident events here instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// POST every incident event as JSON to this http:// URL (queued, retried with backoff;
-    /// never slows detection).
+    /// Events on stdout (or --output): json, a JSON line each (the default); text, a line
+    /// each for a person (time, event, device, detector, severity, summary).
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+    /// POST every incident event as JSON to this http:// or https:// URL (queued, retried
+    /// with backoff; never slows detection).
     #[arg(long, value_name = "URL")]
     pub webhook: Option<String>,
     /// With --webhook: events waiting at most; more are dropped and counted.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub webhook_queue: u32,
+    /// With an https:// --webhook: trust the CA certificates of this PEM file (instead of
+    /// the built-in Mozilla roots), e.g. a provider's internal CA.
+    #[arg(long, value_name = "FILE", requires = "webhook")]
+    pub webhook_ca: Option<PathBuf>,
+    /// With --webhook: send this header with every POST, `Name: value` (e.g.
+    /// `Authorization: Bearer TOKEN`, `Authorization: Splunk TOKEN`); repeatable.
+    /// Visible to other local users in the process list: put secrets in
+    /// --webhook-header-file instead.
+    #[arg(long, value_name = "'NAME: VALUE'", requires = "webhook")]
+    pub webhook_header: Vec<String>,
+    /// With --webhook: headers to send with every POST from this file, one `Name: value` a
+    /// line (blank lines and `#` comments skipped), so a token stays off the command line.
+    #[arg(long, value_name = "FILE", requires = "webhook")]
+    pub webhook_header_file: Option<PathBuf>,
     /// Render a notice from this template for every opened incident (placeholders in
     /// crates/iotrust-watch/README.md); written to --notices DIR.
     #[arg(long, value_name = "FILE", requires = "notices")]
@@ -248,9 +267,77 @@ impl Reloader {
     }
 }
 
-/// Where events go: JSON lines, webhook, notices, metrics.
+/// Events on stdout or --output, as --format says.
+enum EventOut {
+    Json(JsonLines<Box<dyn Write>>),
+    Text(Box<dyn Write>),
+}
+
+impl EventOut {
+    fn write(&mut self, e: &Event) -> anyhow::Result<()> {
+        match self {
+            EventOut::Json(j) => j.write(e)?,
+            EventOut::Text(out) => out.write_all(text_line(e).as_bytes())?,
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        match self {
+            EventOut::Json(j) => j.flush()?,
+            EventOut::Text(out) => out.flush()?,
+        }
+        Ok(())
+    }
+}
+
+/// A name as the JSON has it (`opened`, `high`).
+fn json_name<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// `--format text`: the incident's last record time, the event, the device, the detector,
+/// the severity and the summary.
+fn text_line(e: &Event) -> String {
+    let i = &e.incident;
+    format!(
+        "{} {:<9} {} {} {} {}\n",
+        i.last_seen,
+        json_name(&e.event),
+        i.device,
+        i.detector.name(),
+        json_name(&i.severity),
+        i.summary
+    )
+}
+
+/// The headers of a --webhook-header-file: `Name: value` a line; an error names the line
+/// (never its value, which may be a secret).
+fn header_file(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--webhook-header-file: cannot read {}", path.display()))?;
+    let mut headers = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let h = iotrust_watch::sinks::parse_header(line).map_err(|e| {
+            let why = e.to_string();
+            let why = why.strip_prefix("--webhook-header: ").unwrap_or(&why);
+            anyhow!("--webhook-header-file: {}:{}: {why}", path.display(), n + 1)
+        })?;
+        headers.push(h);
+    }
+    Ok(headers)
+}
+
+/// Where events go: stdout or a file, webhook, notices, metrics.
 struct Sinks {
-    out: JsonLines<Box<dyn Write>>,
+    out: EventOut,
     webhook: Option<Webhook>,
     notices: Option<Notices>,
     metrics: Arc<Metrics>,
@@ -375,13 +462,25 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         iotrust_watch::metrics::serve(listener, metrics.clone())?;
     }
     let webhook = match &args.webhook {
-        Some(url) => Some(Webhook::start(
-            WebhookConfig {
-                queue: (args.webhook_queue as usize).max(1),
-                ..WebhookConfig::new(url)
-            },
-            metrics.clone(),
-        )?),
+        Some(url) => {
+            let mut headers = args
+                .webhook_header
+                .iter()
+                .map(|h| iotrust_watch::sinks::parse_header(h))
+                .collect::<Result<Vec<_>, _>>()?;
+            if let Some(p) = &args.webhook_header_file {
+                headers.extend(header_file(p)?);
+            }
+            Some(Webhook::start(
+                WebhookConfig {
+                    queue: (args.webhook_queue as usize).max(1),
+                    ca_file: args.webhook_ca.clone(),
+                    headers,
+                    ..WebhookConfig::new(url)
+                },
+                metrics.clone(),
+            )?)
+        }
         None => None,
     };
     let threads = args.threads.map(usize::from).unwrap_or_else(|| {
@@ -400,7 +499,10 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         None => Box::new(std::io::stdout().lock()),
     };
     let mut sinks = Sinks {
-        out: JsonLines::new(sink),
+        out: match args.format {
+            Format::Json => EventOut::Json(JsonLines::new(sink)),
+            Format::Text => EventOut::Text(sink),
+        },
         webhook,
         notices,
         metrics: metrics.clone(),
@@ -501,9 +603,12 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
     sinks.drain(&mut engine)?;
     sinks.out.flush()?;
     if let Some(w) = sinks.webhook.take() {
-        w.finish();
+        let why = w
+            .finish()
+            .map(|w| format!(" (last failure: {w})"))
+            .unwrap_or_default();
         eprintln!(
-            "watch: webhook: {} sent, {} failed, {} dropped",
+            "watch: webhook: {} sent, {} failed, {} dropped{why}",
             metrics.webhook_sent.load(Relaxed),
             metrics.webhook_failed.load(Relaxed),
             metrics.webhook_dropped.load(Relaxed)

@@ -79,7 +79,10 @@ fn collector_with_threads_metrics_webhook_and_notices() {
                 if let Some(i) = text.find("\r\n\r\n") {
                     let len: usize = text[..i]
                         .lines()
-                        .find_map(|l| l.strip_prefix("Content-Length: "))
+                        .find_map(|l| {
+                            let (name, value) = l.split_once(':')?;
+                            name.eq_ignore_ascii_case("content-length").then_some(value)
+                        })
                         .map(|v| v.trim().parse().unwrap())
                         .unwrap_or(0);
                     if data.len() >= i + 4 + len {
@@ -947,4 +950,309 @@ fn feeds_are_indicator_sources_with_their_names_and_validity() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--feed-format"));
+}
+
+/// A committed capture (200 packets of a spoofed SYN flood) that opens one incident at a
+/// lowered bar; the config file is written to `dir`.
+fn synflood_args(dir: &Path) -> Vec<String> {
+    let cfg = dir.join("watch.toml");
+    std::fs::write(&cfg, "[inbound]\nsyn_pps = 15\n").unwrap();
+    let pcap = root().join("crates/iotrust-flow/tests/fixtures/editcap-synflood200.pcapng");
+    vec![
+        "watch".into(),
+        "--threads".into(),
+        "1".into(),
+        "--pcap".into(),
+        pcap.to_str().unwrap().into(),
+        "--config".into(),
+        cfg.to_str().unwrap().into(),
+    ]
+}
+
+/// `--format json` is the default (JSON lines); `--format text` writes a line per event for
+/// a person: time (the last record's), event, device, detector, severity, summary.
+#[test]
+fn watch_format_json_is_the_default_and_text_is_one_line_per_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = synflood_args(dir.path());
+    let run = |extra: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_iotrust"))
+            .args(&base)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let default = run(&[]);
+    assert_eq!(run(&["--format", "json"]), default);
+    let events: Vec<serde_json::Value> = default
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 1, "{default}");
+    let expected: String = events
+        .iter()
+        .map(|v| {
+            let s = |k: &str| v[k].as_str().unwrap().to_string();
+            format!(
+                "{} {:<9} {} {} {} {}\n",
+                s("last_seen"),
+                s("event"),
+                s("device"),
+                s("detector"),
+                s("severity"),
+                s("summary")
+            )
+        })
+        .collect();
+    let text = run(&["--format", "text"]);
+    assert_eq!(text, expected);
+    assert!(
+        text.starts_with("2021-04-28T10:30:21.145609Z opened    10.10.10.10 inbound-attack medium 10.10.10.10 receives a syn-flood"),
+        "{text}"
+    );
+    // and to a file
+    let file = dir.path().join("events.txt");
+    assert_eq!(run(&["--format", "text", "-o", file.to_str().unwrap()]), "");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), expected);
+    let o = Command::new(env!("CARGO_BIN_EXE_iotrust"))
+        .args(&base)
+        .args(["--format", "yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// A bad --webhook URL, an unreadable or empty --webhook-ca file and a malformed
+/// --webhook-header stop watch at start with exit code 2 and an error naming the flag (and
+/// never the header's value, which may be a secret).
+#[test]
+fn watch_webhook_settings_are_checked_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = synflood_args(dir.path());
+    let not_pem = dir.path().join("not.pem");
+    std::fs::write(&not_pem, "no certificate here\n").unwrap();
+    let missing = dir.path().join("missing.pem");
+    let headers = dir.path().join("headers.txt");
+    std::fs::write(&headers, "# HEC\nX-Ok: 1\n\nAuthorization Splunk s3cret\n").unwrap();
+    let https = "https://127.0.0.1:9/hook";
+    for (args, starts) in [
+        (
+            vec!["--webhook", "ftp://127.0.0.1/"],
+            "error: --webhook: `ftp://127.0.0.1/`: only http:// and https://",
+        ),
+        (
+            vec!["--webhook", "http://user:pw@127.0.0.1/"],
+            "error: --webhook: ",
+        ),
+        (
+            vec!["--webhook", "http://127.0.0.1:99999/"],
+            "error: --webhook: ",
+        ),
+        (
+            vec![
+                "--webhook",
+                https,
+                "--webhook-ca",
+                missing.to_str().unwrap(),
+            ],
+            "error: --webhook-ca: cannot read ",
+        ),
+        (
+            vec![
+                "--webhook",
+                https,
+                "--webhook-ca",
+                not_pem.to_str().unwrap(),
+            ],
+            "error: --webhook-ca: ",
+        ),
+        (
+            vec![
+                "--webhook",
+                "http://127.0.0.1:9/",
+                "--webhook-ca",
+                not_pem.to_str().unwrap(),
+            ],
+            "error: --webhook-ca: applies to https:// URLs only",
+        ),
+        (
+            vec![
+                "--webhook",
+                https,
+                "--webhook-header",
+                "Authorization Bearer s3cret",
+            ],
+            "error: --webhook-header: expected `Name: value`",
+        ),
+        (
+            vec!["--webhook", https, "--webhook-header", "Bad Name: s3cret"],
+            "error: --webhook-header: `Bad Name`: not a valid header name",
+        ),
+        (
+            vec!["--webhook", https, "--webhook-header", "Content-Length: 1"],
+            "error: --webhook-header: `Content-Length`: set by the webhook itself",
+        ),
+        (
+            vec![
+                "--webhook",
+                https,
+                "--webhook-header-file",
+                headers.to_str().unwrap(),
+            ],
+            "error: --webhook-header-file: ",
+        ),
+        (
+            vec![
+                "--webhook",
+                https,
+                "--webhook-header-file",
+                missing.to_str().unwrap(),
+            ],
+            "error: --webhook-header-file: cannot read ",
+        ),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_iotrust"))
+            .args(&base)
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.starts_with(starts), "{args:?}: {err}");
+        assert!(!err.contains("s3cret"), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "{args:?}: nothing is watched");
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_iotrust"))
+        .args(&base)
+        .args(["--webhook", https, "--webhook-header-file"])
+        .arg(&headers)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("headers.txt:4: expected `Name: value`"),
+        "the line is named: {err}"
+    );
+    // the CA and header flags need --webhook
+    let o = Command::new(env!("CARGO_BIN_EXE_iotrust"))
+        .args(&base)
+        .args(["--webhook-header", "X-A: b"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// `--webhook https://…` with `--webhook-ca` (a CA made here) and `--webhook-header`: the
+/// event reaches a rustls server on loopback with the header, as the same JSON as its line.
+#[test]
+fn watch_posts_over_https_to_a_server_of_an_internal_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "internal test CA");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca, rcgen::KeyPair::generate().unwrap()).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    let header_file = dir.path().join("hec-headers");
+    std::fs::write(&header_file, "Authorization: Splunk 0b5e-t0k3n\n").unwrap();
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![leaf.der().clone()],
+        rustls::pki_types::PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+    )
+    .unwrap();
+    let config = std::sync::Arc::new(config);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for tcp in listener.incoming() {
+            let tcp = tcp.unwrap();
+            tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let conn = rustls::ServerConnection::new(config.clone()).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, tcp);
+            let mut data = Vec::new();
+            let mut buf = [0u8; 8192];
+            let request = loop {
+                let n = match tls.read(&mut buf) {
+                    Ok(0) | Err(_) => break None,
+                    Ok(n) => n,
+                };
+                data.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&data).to_string();
+                let Some(i) = text.find("\r\n\r\n") else {
+                    continue;
+                };
+                let len: usize = text[..i]
+                    .lines()
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length").then_some(value)
+                    })
+                    .map(|v| v.trim().parse().unwrap())
+                    .unwrap_or(0);
+                if data.len() >= i + 4 + len {
+                    break Some((text[..i].to_string(), text[i + 4..i + 4 + len].to_string()));
+                }
+            };
+            // logged before the answer
+            let answered = request.is_some();
+            tx.send(request).unwrap();
+            if answered {
+                let _ = tls.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n");
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            }
+        }
+    });
+    let o = Command::new(env!("CARGO_BIN_EXE_iotrust"))
+        .args(synflood_args(dir.path()))
+        .args([
+            "--webhook",
+            &format!("https://{addr}/services/collector/raw"),
+        ])
+        .arg("--webhook-ca")
+        .arg(&ca_file)
+        .args(["--webhook-header", "X-Splunk-Request-Channel: 7f3c"])
+        .arg("--webhook-header-file")
+        .arg(&header_file)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("webhook: 1 sent, 0 failed, 0 dropped\n"),
+        "{err}"
+    );
+    let line = String::from_utf8(o.stdout).unwrap();
+    let got: Vec<_> = rx.try_iter().collect();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let (head, body) = got[0].clone().expect("a request");
+    assert!(
+        head.starts_with("POST /services/collector/raw HTTP/1.1\r\n"),
+        "{head}"
+    );
+    assert!(
+        head.contains("\r\nAuthorization: Splunk 0b5e-t0k3n"),
+        "{head}"
+    );
+    assert!(
+        head.contains("\r\nX-Splunk-Request-Channel: 7f3c"),
+        "{head}"
+    );
+    assert_eq!(format!("{body}\n"), line);
 }

@@ -12,6 +12,10 @@ pub enum Error {
         line: usize,
         message: String,
     },
+    /// A setting (a command-line flag) is unusable: a bad webhook URL, an unreadable CA
+    /// file, a malformed header.
+    #[error("{setting}: {message}")]
+    Setting { setting: String, message: String },
     /// Reading an input file or writing to a sink failed.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),

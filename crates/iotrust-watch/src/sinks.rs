@@ -5,30 +5,37 @@
 //! of `queue` entries; when the queue is full the event is dropped and counted
 //! (`iotrust_watch_webhook_dropped_total`), so a slow or dead webhook never stalls
 //! detection. A thread POSTs each event (`Content-Type: application/json`, the same object
-//! as a JSON line) to the URL; a connection error, a timeout, or a status 408, 429 or 5xx is
-//! retried after `backoff`, doubling each time, up to `attempts` tries; other statuses are
-//! final. Only `http://` URLs (no TLS: put a local relay in front of an HTTPS endpoint).
+//! as a JSON line, and the [`WebhookConfig::headers`]) to the URL through `ureq`; a
+//! connection error, a timeout, or a status 408, 429 or 5xx is retried after `backoff`,
+//! doubling each time, up to `attempts` tries; other statuses are final, and so is a TLS
+//! failure (an untrusted or mismatched certificate does not heal by waiting). `http://` and
+//! `https://` URLs; TLS by rustls, the server's certificate checked against Mozilla's root
+//! certificates or, with [`WebhookConfig::ca_file`], against the CAs of that PEM file only.
+//! No proxy from the environment and no redirects are followed (a 3xx is a final status):
+//! events go where the URL says. One connection per event (`Connection: close`).
 //!
 //! **Notices.** A [`NoticeTemplate`] is plain text with placeholders in braces, `{{` and
 //! `}}` for literal braces; unknown placeholders are errors at load time (file and line).
 //! The placeholders are [`PLACEHOLDERS`].
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
+
+use ureq::http::{HeaderName, HeaderValue, Uri};
+use ureq::tls::{PemItem, RootCerts, TlsConfig};
 
 use crate::error::Error;
 use crate::incident::{Event, Incident};
 use crate::metrics::Metrics;
 
-/// Where and how to deliver events over HTTP.
+/// Where and how to deliver events over HTTP or HTTPS.
 #[derive(Clone, Debug)]
 pub struct WebhookConfig {
-    /// `http://host[:port][/path]`.
+    /// `http://` or `https://host[:port][/path]`.
     pub url: String,
     /// Events waiting at most (further ones are dropped and counted).
     pub queue: usize,
@@ -38,6 +45,12 @@ pub struct WebhookConfig {
     pub backoff: Duration,
     /// Connect, read and write timeout of one try.
     pub timeout: Duration,
+    /// A PEM file of CA certificates (`--webhook-ca`): an `https://` server's certificate
+    /// must chain to one of them instead of to Mozilla's roots (a provider's internal CA).
+    pub ca_file: Option<PathBuf>,
+    /// Sent with every POST (`--webhook-header`), e.g. `("Authorization", "Bearer …")`;
+    /// [`parse_header`] reads one from `Name: value`.
+    pub headers: Vec<(String, String)>,
 }
 
 impl WebhookConfig {
@@ -48,55 +61,140 @@ impl WebhookConfig {
             attempts: 5,
             backoff: Duration::from_millis(500),
             timeout: Duration::from_secs(5),
+            ca_file: None,
+            headers: Vec::new(),
         }
     }
 }
 
-/// A parsed `http://` URL.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Url {
-    host: String,
-    port: u16,
-    path: String,
+fn setting(flag: &str, message: String) -> Error {
+    Error::Setting {
+        setting: flag.to_string(),
+        message,
+    }
 }
 
-fn parse_url(url: &str) -> Result<Url, Error> {
-    let bad = |m: &str| Error::Parse {
-        origin: "--webhook".into(),
-        line: 1,
-        message: format!("`{url}`: {m}"),
+/// Checks an `http://` or `https://` URL (a host without user info, a port that is one, a
+/// path without spaces); true for `https://`.
+fn check_url(url: &str) -> Result<bool, Error> {
+    let bad = |m: &str| setting("--webhook", format!("`{url}`: {m}"));
+    let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
+        (true, r)
+    } else if let Some(r) = url.strip_prefix("http://") {
+        (false, r)
+    } else {
+        return Err(bad("only http:// and https:// URLs are supported"));
     };
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| bad("only http:// URLs are supported"))?;
     let (authority, path) = match rest.find('/') {
         Some(i) => (rest.get(..i).unwrap_or(""), rest.get(i..).unwrap_or("/")),
         None => (rest, "/"),
     };
     if authority.is_empty() || authority.contains('@') {
-        return Err(bad("no host (or user info, which is not supported)"));
+        return Err(bad(
+            "no host (or user info, which is not supported: give credentials with --webhook-header)",
+        ));
     }
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (h, p) = v6.split_once(']').ok_or_else(|| bad("unclosed `[`"))?;
-        (h.to_string(), p.strip_prefix(':'))
+        (h, p.strip_prefix(':'))
     } else {
         match authority.rsplit_once(':') {
-            Some((h, p)) => (h.to_string(), Some(p)),
-            None => (authority.to_string(), None),
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
         }
     };
-    let port = match port {
-        Some(p) => p.parse().map_err(|_| bad("bad port"))?,
-        None => 80,
-    };
+    if host.is_empty() {
+        return Err(bad("no host"));
+    }
+    if let Some(p) = port {
+        p.parse::<u16>().map_err(|_| bad("bad port"))?;
+    }
     if path.bytes().any(|b| b.is_ascii_control() || b == b' ') {
         return Err(bad("path with spaces or control characters"));
     }
-    Ok(Url {
-        host,
-        port,
-        path: path.to_string(),
-    })
+    // what the client will be handed must parse there too
+    Uri::try_from(url).map_err(|e| bad(&e.to_string()))?;
+    Ok(tls)
+}
+
+/// Headers the sink writes itself, which `--webhook-header` may not replace.
+const OWN_HEADERS: &[&str] = &[
+    "host",
+    "content-length",
+    "content-type",
+    "transfer-encoding",
+    "connection",
+];
+
+/// Reads a `--webhook-header` argument, `Name: value` (e.g. `Authorization: Bearer …`).
+pub fn parse_header(text: &str) -> Result<(String, String), Error> {
+    // the value may be a secret: errors name the header, never the value
+    let (name, value) = text.split_once(':').ok_or_else(|| {
+        setting(
+            "--webhook-header",
+            "expected `Name: value` (no `:` found)".into(),
+        )
+    })?;
+    let (name, value) = (name.trim(), value.trim());
+    check_header(name, value)?;
+    Ok((name.to_string(), value.to_string()))
+}
+
+fn check_header(name: &str, value: &str) -> Result<(), Error> {
+    let bad = |m: &str| setting("--webhook-header", format!("`{name}`: {m}"));
+    HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| bad("not a valid header name (letters, digits and !#$%&'*+-.^_`|~)"))?;
+    HeaderValue::from_str(value).map_err(|_| bad("the value has control characters"))?;
+    if OWN_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name)) {
+        return Err(bad("set by the webhook itself"));
+    }
+    Ok(())
+}
+
+/// The CA certificates of a `--webhook-ca` PEM file.
+fn load_ca(path: &std::path::Path) -> Result<RootCerts, Error> {
+    let shown = path.display();
+    let pem = std::fs::read(path)
+        .map_err(|e| setting("--webhook-ca", format!("cannot read {shown}: {e}")))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item {
+            Ok(PemItem::Certificate(c)) => certs.push(c),
+            Ok(_) => {}
+            Err(e) => {
+                return Err(setting(
+                    "--webhook-ca",
+                    format!("{shown}: not a PEM file: {e}"),
+                ))
+            }
+        }
+    }
+    if certs.is_empty() {
+        return Err(setting(
+            "--webhook-ca",
+            format!("{shown}: no PEM certificate (`-----BEGIN CERTIFICATE-----`) in it"),
+        ));
+    }
+    Ok(RootCerts::new_with_certs(&certs))
+}
+
+/// The HTTP client of the delivery thread, set up as the module documentation says.
+fn agent(cfg: &WebhookConfig, roots: Option<RootCerts>) -> ureq::Agent {
+    let mut tls = TlsConfig::builder();
+    if let Some(r) = roots {
+        tls = tls.root_certs(r);
+    }
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .proxy(None)
+        .user_agent("iotrust-watch")
+        .timeout_connect(Some(cfg.timeout))
+        .timeout_per_read(Some(cfg.timeout))
+        .timeout_per_write(Some(cfg.timeout))
+        .tls_config(tls.build())
+        .build()
+        .into()
 }
 
 /// The webhook sink: a bounded queue and a delivery thread.
@@ -104,21 +202,39 @@ pub struct Webhook {
     tx: Option<SyncSender<String>>,
     handle: Option<JoinHandle<()>>,
     metrics: Arc<Metrics>,
+    last_failure: Arc<Mutex<Option<String>>>,
 }
 
 impl Webhook {
-    /// Checks the URL and starts the delivery thread.
+    /// Checks the URL, the CA file and the headers, and starts the delivery thread.
     pub fn start(cfg: WebhookConfig, metrics: Arc<Metrics>) -> Result<Webhook, Error> {
-        let url = parse_url(&cfg.url)?;
+        let tls = check_url(&cfg.url)?;
+        let roots = match &cfg.ca_file {
+            Some(_) if !tls => {
+                return Err(setting(
+                    "--webhook-ca",
+                    format!("applies to https:// URLs only, not `{}`", cfg.url),
+                ))
+            }
+            Some(p) => Some(load_ca(p)?),
+            None => None,
+        };
+        for (name, value) in &cfg.headers {
+            check_header(name, value)?;
+        }
+        let agent = agent(&cfg, roots);
         let (tx, rx) = sync_channel(cfg.queue.max(1));
         let m = metrics.clone();
+        let last_failure = Arc::new(Mutex::new(None));
+        let failure = last_failure.clone();
         let handle = std::thread::Builder::new()
             .name("watch-webhook".into())
-            .spawn(move || deliver(rx, &url, &cfg, &m))?;
+            .spawn(move || deliver(rx, &agent, &cfg, &m, &failure))?;
         Ok(Webhook {
             tx: Some(tx),
             handle: Some(handle),
             metrics,
+            last_failure,
         })
     }
 
@@ -137,9 +253,16 @@ impl Webhook {
         }
     }
 
-    /// Delivers what is queued (with its retries), then stops the thread.
-    pub fn finish(mut self) {
+    /// Why the last event that failed did (its last try's error or status), if one did.
+    pub fn last_failure(&self) -> Option<String> {
+        self.last_failure.lock().ok().and_then(|f| f.clone())
+    }
+
+    /// Delivers what is queued (with its retries), then stops the thread; returns
+    /// [`Webhook::last_failure`].
+    pub fn finish(mut self) -> Option<String> {
         self.stop();
+        self.last_failure()
     }
 
     fn stop(&mut self) {
@@ -156,76 +279,91 @@ impl Drop for Webhook {
     }
 }
 
-fn deliver(rx: Receiver<String>, url: &Url, cfg: &WebhookConfig, m: &Metrics) {
+/// What one try came to.
+enum Try {
+    Delivered,
+    /// Worth trying again after the backoff.
+    Retry(String),
+    /// Not: another status, a TLS failure.
+    Final(String),
+}
+
+fn deliver(
+    rx: Receiver<String>,
+    agent: &ureq::Agent,
+    cfg: &WebhookConfig,
+    m: &Metrics,
+    last_failure: &Mutex<Option<String>>,
+) {
     while let Ok(body) = rx.recv() {
         let mut wait = cfg.backoff;
-        let mut done = false;
+        let mut failure = None;
         for attempt in 1..=cfg.attempts.max(1) {
-            match post(url, &body, cfg.timeout) {
-                Ok(status) if (200..300).contains(&status) => {
-                    done = true;
+            match post(agent, cfg, &body) {
+                Try::Delivered => {
+                    failure = None;
                     break;
                 }
-                Ok(status) if !(status == 408 || status == 429 || status >= 500) => break,
-                _ => {}
+                Try::Final(why) => {
+                    failure = Some(why);
+                    break;
+                }
+                Try::Retry(why) => failure = Some(why),
             }
             if attempt < cfg.attempts {
                 std::thread::sleep(wait);
                 wait = wait.saturating_mul(2);
             }
         }
-        if done {
-            m.webhook_sent.fetch_add(1, Relaxed);
-        } else {
-            m.webhook_failed.fetch_add(1, Relaxed);
+        match failure {
+            None => {
+                m.webhook_sent.fetch_add(1, Relaxed);
+            }
+            Some(why) => {
+                if let Ok(mut f) = last_failure.lock() {
+                    *f = Some(why);
+                }
+                m.webhook_failed.fetch_add(1, Relaxed);
+            }
         }
     }
 }
 
-/// One HTTP/1.1 POST; the response's status code.
-fn post(url: &Url, body: &str, timeout: Duration) -> std::io::Result<u16> {
-    let addrs: Vec<SocketAddr> = (url.host.as_str(), url.port).to_socket_addrs()?.collect();
-    let mut last = std::io::Error::other("no address");
-    let mut conn = None;
-    for a in addrs {
-        match TcpStream::connect_timeout(&a, timeout) {
-            Ok(c) => {
-                conn = Some(c);
-                break;
+/// A failure of TLS itself (the certificate, the handshake), not of the connection under
+/// it: rustls's errors reach us inside an I/O error.
+fn is_tls_failure(e: &ureq::Error) -> bool {
+    match e {
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => true,
+        ureq::Error::Io(io) => io
+            .get_ref()
+            .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()),
+        _ => false,
+    }
+}
+
+/// One POST of one event.
+fn post(agent: &ureq::Agent, cfg: &WebhookConfig, body: &str) -> Try {
+    let mut req = agent
+        .post(&cfg.url)
+        .header_raw("Content-Type", b"application/json")
+        .header_raw("Connection", b"close");
+    for (name, value) in &cfg.headers {
+        req = req.header_raw(name, value.as_bytes());
+    }
+    match req.send(body) {
+        Ok(res) => {
+            let status = res.status().as_u16();
+            if (200..300).contains(&status) {
+                Try::Delivered
+            } else if status == 408 || status == 429 || status >= 500 {
+                Try::Retry(format!("status {status}"))
+            } else {
+                Try::Final(format!("status {status}"))
             }
-            Err(e) => last = e,
         }
+        Err(e) if is_tls_failure(&e) => Try::Final(format!("TLS: {e}")),
+        Err(e) => Try::Retry(e.to_string()),
     }
-    let mut conn = conn.ok_or(last)?;
-    conn.set_read_timeout(Some(timeout))?;
-    conn.set_write_timeout(Some(timeout))?;
-    let host = if url.host.contains(':') {
-        format!("[{}]:{}", url.host, url.port)
-    } else {
-        format!("{}:{}", url.host, url.port)
-    };
-    write!(
-        conn,
-        "POST {} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: iotrust-watch\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        url.path,
-        body.len()
-    )?;
-    conn.flush()?;
-    let mut head = Vec::new();
-    let mut buf = [0u8; 512];
-    while !head.contains(&b'\n') && head.len() < 4096 {
-        let n = conn.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        head.extend_from_slice(buf.get(..n).unwrap_or_default());
-    }
-    let line = String::from_utf8_lossy(&head);
-    line.split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .filter(|_| line.starts_with("HTTP/1."))
-        .ok_or_else(|| std::io::Error::other("no HTTP status line"))
 }
 
 /// Placeholders of notice templates.
@@ -411,22 +549,81 @@ mod tests {
 
     #[test]
     fn urls() {
-        let u = parse_url("http://127.0.0.1:8080/hook?x=1").unwrap();
-        assert_eq!(
-            u,
-            Url {
-                host: "127.0.0.1".into(),
-                port: 8080,
-                path: "/hook?x=1".into()
-            }
+        assert!(!check_url("http://127.0.0.1:8080/hook?x=1").unwrap());
+        assert!(!check_url("http://[::1]/").unwrap());
+        assert!(!check_url("http://[::1]:9/a").unwrap());
+        assert!(check_url("https://example.com/").unwrap());
+        assert!(check_url("https://hec.example:8088/services/collector/raw").unwrap());
+        let e = check_url("ftp://example.com/").unwrap_err().to_string();
+        assert!(
+            e.starts_with("--webhook: `ftp://example.com/`: only http:// and https://"),
+            "{e}"
         );
-        assert_eq!(parse_url("http://[::1]/").unwrap().port, 80);
-        assert_eq!(parse_url("http://[::1]:9/a").unwrap().host, "::1");
-        assert!(parse_url("https://example.com/").is_err());
-        assert!(parse_url("http://").is_err());
-        assert!(parse_url("http://h:99999/").is_err());
-        assert!(parse_url("http://u@h/").is_err());
-        assert!(parse_url("http://h/a b").is_err());
+        for bad in [
+            "http://",
+            "https://",
+            "http://:80/",
+            "http://h:99999/",
+            "http://h:x/",
+            "http://u@h/",
+            "https://user:pw@h/",
+            "http://h/a b",
+            "http://[::1/",
+        ] {
+            assert!(check_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn headers() {
+        assert_eq!(
+            parse_header("Authorization: Bearer abc:def").unwrap(),
+            ("Authorization".into(), "Bearer abc:def".into())
+        );
+        assert_eq!(
+            parse_header("X-Splunk-Request-Channel:42").unwrap(),
+            ("X-Splunk-Request-Channel".into(), "42".into())
+        );
+        for bad in [
+            "no colon",
+            ": value",
+            "Bad Name: v",
+            "X-Ok: a\nb",
+            "Content-Length: 3",
+            "host: x",
+        ] {
+            let e = parse_header(bad).unwrap_err().to_string();
+            assert!(e.starts_with("--webhook-header"), "{bad}: {e}");
+        }
+        // a secret value is not repeated in the error
+        let e = parse_header("Bad Name: s3cret").unwrap_err().to_string();
+        assert!(!e.contains("s3cret"), "{e}");
+    }
+
+    #[test]
+    fn ca_file_errors_name_the_flag() {
+        let dir = std::env::temp_dir().join(format!("iotrust-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let missing = dir.join("missing.pem");
+        let e = load_ca(&missing).unwrap_err().to_string();
+        assert!(e.starts_with("--webhook-ca: cannot read "), "{e}");
+        let empty = dir.join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").unwrap();
+        let e = load_ca(&empty).unwrap_err().to_string();
+        assert!(
+            e.starts_with("--webhook-ca: ") && e.contains("no PEM certificate"),
+            "{e}"
+        );
+        let cfg = WebhookConfig {
+            ca_file: Some(empty.clone()),
+            ..WebhookConfig::new("http://127.0.0.1:9/")
+        };
+        let e = Webhook::start(cfg, Metrics::new())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("https:// URLs only"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
