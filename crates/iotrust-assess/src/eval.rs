@@ -662,6 +662,11 @@ pub fn evaluate<'c>(
             }
         }
     }
+    for (si, pi, ri) in upgrades {
+        let pc = &mut schemes[si].provisions[pi];
+        pc.verdict = Verdict::Met;
+        pc.why = ProvWhy::Route(ri);
+    }
     // partial recognition: holding (or reaching) `from` satisfies the named provisions of `to`
     let mut recognised: Vec<(usize, usize, usize)> = Vec::new();
     for (ri, r) in cat.recognitions.iter().enumerate() {
@@ -675,13 +680,12 @@ pub fn evaluate<'c>(
         {
             continue;
         }
+        // the `from` level as it stands after routes (PSTI compliance may rest on a label route)
         let from_met = held.iter().any(|h| *h == *r.def.from)
             || cat.level_ref(&r.def.from).is_some_and(|(ls, li)| {
                 cat.scheme_index(&ls.key).is_some_and(|j| {
-                    schemes[j]
-                        .levels
-                        .get(li)
-                        .is_some_and(|l| l.verdict == Verdict::Met)
+                    let lv = levels(ls, &schemes[j].provisions, &held, schemes[j].in_scope());
+                    lv.get(li).is_some_and(|l| l.verdict == Verdict::Met)
                 })
             });
         if !from_met {
@@ -703,11 +707,6 @@ pub fn evaluate<'c>(
                 }
             }
         }
-    }
-    for (si, pi, ri) in upgrades {
-        let pc = &mut schemes[si].provisions[pi];
-        pc.verdict = Verdict::Met;
-        pc.why = ProvWhy::Route(ri);
     }
     for (si, pi, ri) in recognised {
         let pc = &mut schemes[si].provisions[pi];

@@ -744,7 +744,7 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
                     .excludes
                     .iter()
                     .enumerate()
-                    .filter(|(_, ex)| ex.provisions.iter().any(|x| *x == p.id))
+                    .filter(|(_, ex)| ex.provisions.contains(&p.id))
                     .map(|(i, _)| i)
                     .collect()
             })
