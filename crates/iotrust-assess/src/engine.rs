@@ -180,6 +180,22 @@ fn provision_reason(
             Some(r) => format!("met through route `{}`: {}", &*r.id, r.title),
             None => "met through an alternative route".into(),
         },
+        ProvWhy::Derogated(i) => format!(
+            "derogated: {}",
+            s.def
+                .scope
+                .excludes
+                .get(i)
+                .map(|e| e.reason.as_str())
+                .unwrap_or("")
+        ),
+        ProvWhy::Recognition(ri) => match ev.cat.recognitions.get(ri) {
+            Some(r) => format!(
+                "met through recognition `{}`: {} from {} ({})",
+                &*r.def.id, r.def.kind, &*r.def.from, r.def.source.reference
+            ),
+            None => "met through a recognition arrangement".into(),
+        },
     }
 }
 
@@ -233,6 +249,7 @@ fn scheme_results(ev: &Evaluation<'_>, outs: &[OutcomeResult]) -> Vec<SchemeResu
                         strength: pc.strength,
                         via: match pc.why {
                             ProvWhy::Route(ri) => p.routes.get(ri).map(|r| format!("{}: {}", &*r.id, r.title)),
+                            ProvWhy::Recognition(ri) => ev.cat.recognitions.get(ri).map(|r| format!("recognition {}: {} from {}", &*r.def.id, r.def.kind, &*r.def.from)),
                             _ => None,
                         },
                         outcomes: p.outcomes.iter().map(|m| m.outcome.to_string()).collect(),
@@ -343,12 +360,30 @@ fn tier_results(
                     }
                 })
                 .collect();
+            let label_misses: Vec<usize> = ev.tier_label_misses(t).collect();
+            let labels: Vec<TierLabelResult> = t
+                .def
+                .labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let from = t.label_from.get(i).copied().flatten();
+                    TierLabelResult {
+                        label: l.level.to_string(),
+                        from,
+                        in_force: from.is_none_or(|d| d <= ev.today),
+                        held: ev.held.iter().any(|h| *h == *l.level),
+                        source: l.source.reference.clone(),
+                    }
+                })
+                .collect();
             TierResult {
                 id: t.def.id.to_string(),
                 title: t.def.title.clone(),
                 min_strength: t.def.min_strength,
-                reached: missing.is_empty(),
+                reached: missing.is_empty() && label_misses.is_empty(),
                 missing,
+                labels,
             }
         })
         .collect()

@@ -51,6 +51,10 @@ pub enum ProvWhy {
     Met,
     /// Met through the route at this index of `routes`.
     Route(usize),
+    /// Not applicable: derogated by the exclusion at this index of `scope.excludes`.
+    Derogated(usize),
+    /// Met through the partial recognition arrangement at this index of `catalog.recognitions`.
+    Recognition(usize),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -283,6 +287,7 @@ fn outcomes(cat: &Catalog, facts: &Facts, today: Date) -> Vec<OutcomeCore> {
         .collect()
 }
 
+#[allow(clippy::too_many_arguments)]
 fn provision(
     s: &Scheme,
     pi: usize,
@@ -290,6 +295,7 @@ fn provision(
     facts: &Facts,
     today: Date,
     oc: &[OutcomeCore],
+    anc: &[&str],
 ) -> ProvCore {
     let core = |verdict, why| ProvCore {
         verdict,
@@ -298,6 +304,9 @@ fn provision(
     };
     if p.status == Status::Void {
         return core(Verdict::NotApplicable, ProvWhy::Void);
+    }
+    if let Some(i) = derogation(s, pi, facts, today, anc) {
+        return core(Verdict::NotApplicable, ProvWhy::Derogated(i));
     }
     if !p.known {
         return core(Verdict::Unknown, ProvWhy::ContentUnknown);
@@ -363,6 +372,20 @@ fn provision(
     }
 }
 
+/// Does an exclusion applying to the product's category derogate provision `pi`? The index
+/// of the first one that does.
+fn derogation(s: &Scheme, pi: usize, facts: &Facts, today: Date, anc: &[&str]) -> Option<usize> {
+    s.provision_derogations.get(pi)?.iter().copied().find(|&i| {
+        let ex = &s.def.scope.excludes[i];
+        ex.categories.iter().any(|c| anc.contains(&c.as_str()))
+            && s.unless
+                .get(i)
+                .and_then(Option::as_ref)
+                .and_then(|e| e.eval(&facts.values, today))
+                != Some(true)
+    })
+}
+
 /// Does the market cover the jurisdiction of a scheme?
 pub fn market_covers(market: &str, jurisdiction: &str) -> bool {
     market == jurisdiction
@@ -397,6 +420,10 @@ fn scope(
         return ScopeWhy::Category;
     }
     for (i, (ex, unless)) in s.def.scope.excludes.iter().zip(&s.unless).enumerate() {
+        // a derogation from some provisions keeps the scheme in scope
+        if !ex.provisions.is_empty() {
+            continue;
+        }
         if ex.categories.iter().any(|c| anc.contains(&c.as_str()))
             && unless.as_ref().and_then(|e| e.eval(&facts.values, today)) != Some(true)
         {
@@ -464,7 +491,7 @@ fn levels(s: &Scheme, provs: &[ProvCore], held: &[String], in_scope: bool) -> Ve
                 Verdict::Unknown => unknown = true,
                 Verdict::Met => {
                     any_met = true;
-                    let routed = matches!(pr.why, ProvWhy::Route(_));
+                    let routed = matches!(pr.why, ProvWhy::Route(_) | ProvWhy::Recognition(_));
                     if !routed && !inherited.contains(&i) && pr.strength.is_some_and(|st| st < need)
                     {
                         weak = true;
@@ -549,6 +576,10 @@ pub fn evaluate<'c>(
         .filter(|l| l.valid_until.is_none_or(|d| d >= today))
         .map(|l| l.level.clone())
         .collect();
+    let anc = category
+        .as_deref()
+        .map(|c| cat.category_ancestry(c))
+        .unwrap_or_default();
     // pass 1: provisions without routes, and levels
     let mut schemes: Vec<SchemeCore> = cat
         .schemes
@@ -559,7 +590,7 @@ pub fn evaluate<'c>(
                 .provisions
                 .iter()
                 .enumerate()
-                .map(|(pi, p)| provision(s, pi, p, &facts, today, &oc))
+                .map(|(pi, p)| provision(s, pi, p, &facts, today, &oc, &anc))
                 .collect();
             let scope = scope(cat, s, &facts, today, category.as_deref(), &markets);
             let levels = levels(s, &provisions, &held, scope == ScopeWhy::InScope);
@@ -635,6 +666,54 @@ pub fn evaluate<'c>(
         let pc = &mut schemes[si].provisions[pi];
         pc.verdict = Verdict::Met;
         pc.why = ProvWhy::Route(ri);
+    }
+    // partial recognition: holding (or reaching) `from` satisfies the named provisions of `to`
+    let mut recognised: Vec<(usize, usize, usize)> = Vec::new();
+    for (ri, r) in cat.recognitions.iter().enumerate() {
+        if !r.partial() || !r.in_effect(today) {
+            continue;
+        }
+        if r.def
+            .scope
+            .as_ref()
+            .is_some_and(|sc| !sc.categories.iter().any(|c| anc.contains(&c.as_str())))
+        {
+            continue;
+        }
+        // the `from` level as it stands after routes (PSTI compliance may rest on a label route)
+        let from_met = held.iter().any(|h| *h == *r.def.from)
+            || cat.level_ref(&r.def.from).is_some_and(|(ls, li)| {
+                cat.scheme_index(&ls.key).is_some_and(|j| {
+                    let lv = levels(ls, &schemes[j].provisions, &held, schemes[j].in_scope());
+                    lv.get(li).is_some_and(|l| l.verdict == Verdict::Met)
+                })
+            });
+        if !from_met {
+            continue;
+        }
+        let Some((ts, _)) = cat.level_ref(&r.def.to) else {
+            continue;
+        };
+        let Some(si) = cat.scheme_index(&ts.key) else {
+            continue;
+        };
+        for pid in &r.def.provisions {
+            if let Some(pi) = ts.def.provisions.iter().position(|p| p.id == *pid) {
+                if matches!(
+                    schemes[si].provisions[pi].verdict,
+                    Verdict::NotMet | Verdict::Unknown
+                ) {
+                    recognised.push((si, pi, ri));
+                }
+            }
+        }
+    }
+    for (si, pi, ri) in recognised {
+        let pc = &mut schemes[si].provisions[pi];
+        if pc.verdict != Verdict::Met {
+            pc.verdict = Verdict::Met;
+            pc.why = ProvWhy::Recognition(ri);
+        }
     }
     // conformance and levels after routes
     for (s, sc) in cat.schemes.iter().zip(schemes.iter_mut()) {
@@ -715,9 +794,26 @@ impl Evaluation<'_> {
             })
     }
 
+    /// The labels tier `t` requires on the evaluation date that the product does not hold
+    /// (indices into `t.def.labels`). A rule whose `from` date lies ahead does not count yet.
+    pub fn tier_label_misses<'t>(
+        &'t self,
+        t: &'t iotrust_catalog::Tier,
+    ) -> impl Iterator<Item = usize> + 't {
+        t.def.labels.iter().enumerate().filter_map(move |(i, l)| {
+            let due = t
+                .label_from
+                .get(i)
+                .copied()
+                .flatten()
+                .is_none_or(|d| d <= self.today);
+            (due && !self.held.iter().any(|h| *h == *l.level)).then_some(i)
+        })
+    }
+
     /// Is tier `t` reached on its own (not counting the tiers below it)?
     pub fn tier_reached(&self, t: &iotrust_catalog::Tier) -> bool {
-        self.tier_misses(t).next().is_none()
+        self.tier_misses(t).next().is_none() && self.tier_label_misses(t).next().is_none()
     }
 
     /// The highest tier reached, counting from the bottom (a tier above a missed one is not reached).
@@ -815,7 +911,9 @@ impl Evaluation<'_> {
             .map(|c| cat.category_ancestry(c))
             .unwrap_or_default();
         for (ri, r) in cat.recognitions.iter().enumerate() {
-            if !r.in_effect(self.today) || !reached.iter().any(|x| *x == *r.def.from) {
+            // a partial arrangement satisfies some provisions (see `evaluate`), not the level
+            if r.partial() || !r.in_effect(self.today) || !reached.iter().any(|x| *x == *r.def.from)
+            {
                 continue;
             }
             if r.def

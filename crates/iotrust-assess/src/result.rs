@@ -184,6 +184,23 @@ pub struct TierResult {
     pub min_strength: Strength,
     pub reached: bool,
     pub missing: Vec<TierMiss>,
+    /// The labels the tier or profile requires, and whether the product holds them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<TierLabelResult>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TierLabelResult {
+    /// `scheme@version#level`
+    pub label: String,
+    /// From when the rule applies.
+    pub from: Option<Date>,
+    /// Does the rule apply on the evaluation date?
+    pub in_force: bool,
+    /// Does the profile declare the label as held (and valid)?
+    pub held: bool,
+    /// Where the rule comes from.
+    pub source: String,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -442,3 +442,124 @@ fn provisions_apply_from_their_own_dates() {
         eu.statement
     );
 }
+
+fn example(cat: &Catalog, name: &str) -> iotrust_assess::profile::Profile {
+    let text = std::fs::read_to_string(root().join("examples/profiles").join(name)).unwrap();
+    profile::parse(cat, &text, InputFormat::Toml, name).unwrap()
+}
+
+fn provision<'a>(
+    a: &'a Assessment,
+    scheme: &str,
+    id: &str,
+) -> &'a iotrust_assess::result::ProvisionResult {
+    a.schemes
+        .iter()
+        .find(|s| s.scheme == scheme)
+        .unwrap()
+        .provisions
+        .iter()
+        .find(|p| p.id == id)
+        .unwrap()
+}
+
+#[test]
+fn vehicle_unit_red_d_applies_e_and_f_are_derogated() {
+    let cat = Catalog::embedded().unwrap();
+    let p = example(&cat, "vehicle-telematics-unit.toml");
+    let a = assess(&cat, &p, &[], "2026-12-07".parse().unwrap());
+    let red = a
+        .schemes
+        .iter()
+        .find(|s| s.scheme == "eu-red-da@2022")
+        .unwrap();
+    assert!(
+        red.in_scope,
+        "a derogation from some points keeps RED in scope"
+    );
+    assert_eq!(
+        provision(&a, "eu-red-da@2022", "Art3-3-d").verdict,
+        Verdict::Met
+    );
+    for id in ["Art3-3-e", "Art3-3-f"] {
+        let pr = provision(&a, "eu-red-da@2022", id);
+        assert_eq!(pr.verdict, Verdict::NotApplicable, "{id}");
+        assert!(pr.reason.starts_with("derogated: "), "{id}: {}", pr.reason);
+        assert!(pr.reason.contains("2019/2144"), "{id}: {}", pr.reason);
+    }
+    // the same unit as a smart appliance is not derogated: (e) and (f) apply (their conditions hold)
+    let text =
+        std::fs::read_to_string(root().join("examples/profiles/vehicle-telematics-unit.toml"))
+            .unwrap()
+            .replace("category = \"vehicle\"", "category = \"smart-appliance\"");
+    let q = profile::parse(&cat, &text, InputFormat::Toml, "appliance.toml").unwrap();
+    let b = assess(&cat, &q, &[], "2026-12-07".parse().unwrap());
+    for id in ["Art3-3-e", "Art3-3-f"] {
+        assert_ne!(
+            provision(&b, "eu-red-da@2022", id).verdict,
+            Verdict::NotApplicable,
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn psti_compliance_exempts_only_three_star1_items_from_2026() {
+    let cat = Catalog::embedded().unwrap();
+    let p = example(&cat, "baby-monitor.toml");
+    let a = assess(&cat, &p, &[], "2026-12-07".parse().unwrap());
+    let s16 = provision(&a, "jp-jc-star@2025", "S1.1-16");
+    assert_eq!(s16.verdict, Verdict::Met);
+    assert!(s16.reason.contains("uk-psti-to-jp-star1"), "{}", s16.reason);
+    // items outside the arrangement keep their own verdicts
+    assert_eq!(
+        provision(&a, "jp-jc-star@2025", "S1.1-06").verdict,
+        Verdict::Unknown
+    );
+    // the arrangement does not confer the STAR-1 label
+    assert!(!a
+        .labels
+        .iter()
+        .any(|l| l.label == "jp-jc-star@2025#STAR-1" && l.note.contains("uk-psti@2023#compliant")));
+    // before 1 Jan 2026 the exemption does not count
+    let before = assess(&cat, &p, &[], "2025-12-31".parse().unwrap());
+    assert_eq!(
+        provision(&before, "jp-jc-star@2025", "S1.1-16").verdict,
+        Verdict::Unknown
+    );
+}
+
+#[test]
+fn public_procurement_needs_the_cyber_trust_mark_from_2027_01_04() {
+    let cat = Catalog::embedded().unwrap();
+    let p = example(&cat, "smart-lock.toml");
+    let rule = |day: &str| {
+        let a = assess(&cat, &p, &[], day.parse().unwrap());
+        let t = a
+            .profiles
+            .iter()
+            .find(|t| t.id == "public-procurement")
+            .unwrap()
+            .clone();
+        let l = t.labels.first().unwrap().clone();
+        assert_eq!(l.label, "us-cyber-trust-mark@2024#mark");
+        assert_eq!(l.from.unwrap().to_string(), "2027-01-04");
+        assert!(!l.held);
+        (l.in_force, t.reached, t.missing.is_empty())
+    };
+    let (in_force, _, _) = rule("2027-01-03");
+    assert!(!in_force);
+    let (in_force, reached, _) = rule("2027-01-04");
+    assert!(in_force);
+    assert!(
+        !reached,
+        "without the mark the profile is not reached from 2027-01-04"
+    );
+    // holding the mark lifts the rule
+    let text = std::fs::read_to_string(root().join("examples/profiles/smart-lock.toml")).unwrap()
+        + "\n[[labels]]\nlevel = \"us-cyber-trust-mark@2024#mark\"\ncertificate = \"CTM-TEST\"\nvalid_until = 2029-01-01\n";
+    let q = profile::parse(&cat, &text, InputFormat::Toml, "lock.toml").unwrap();
+    let ev = iotrust_assess::eval::evaluate(&cat, &q, &[], "2027-01-04".parse().unwrap());
+    let t = cat.tier("public-procurement").unwrap();
+    assert_eq!(ev.tier_label_misses(t).count(), 0);
+}

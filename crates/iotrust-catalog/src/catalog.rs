@@ -43,6 +43,8 @@ pub struct Scheme {
     pub route_effective: Vec<Vec<Option<Date>>>,
     /// Per provision: the date it applies from (its own, else the scheme's).
     pub provision_applies: Vec<Option<Date>>,
+    /// Per provision: indices into `def.scope.excludes` of the derogations that name it.
+    pub provision_derogations: Vec<Vec<usize>>,
 }
 
 impl Scheme {
@@ -100,6 +102,8 @@ pub struct Tier {
     pub outcomes: Vec<usize>,
     /// Position among its kind (tiers are ordered lowest first).
     pub rank: usize,
+    /// Per entry of `def.labels`: the date from which it applies.
+    pub label_from: Vec<Option<Date>>,
 }
 
 #[derive(Clone, Debug)]
@@ -111,6 +115,10 @@ pub struct Recognition {
 }
 
 impl Recognition {
+    /// Does the arrangement cover only some provisions of its `to` level?
+    pub fn partial(&self) -> bool {
+        !self.def.provisions.is_empty()
+    }
     /// In effect on `day`?
     pub fn in_effect(&self, day: Date) -> bool {
         self.effective.or(self.signed).is_none_or(|e| e <= day)

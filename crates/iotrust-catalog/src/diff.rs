@@ -173,3 +173,233 @@ pub fn natural_key(id: &str) -> Vec<(u64, String)> {
     }
     out
 }
+
+// ----------------------------------------------------------------------------- whole catalogs
+
+/// One thing that differs between two catalogs: a scheme, a recognition, a tier ...
+#[derive(Clone, Debug, Serialize)]
+pub struct CatalogChange {
+    pub kind: ChangeKind,
+    /// What changed: `catalog`, `scheme uk-psti@2023`, `recognition uk-psti-to-jp-star1` ...
+    pub item: String,
+    /// One line per changed field, `path: old -> new` (paths name list entries by id).
+    pub details: Vec<String>,
+}
+
+/// What changed between two whole catalogs (`iotrust catalog diff --from DIR`).
+#[derive(Clone, Debug, Serialize)]
+pub struct CatalogDiff {
+    pub from_version: String,
+    pub to_version: String,
+    pub changes: Vec<CatalogChange>,
+}
+
+impl CatalogDiff {
+    pub fn count(&self, kind: ChangeKind) -> usize {
+        self.changes.iter().filter(|c| c.kind == kind).count()
+    }
+    /// The change of one item (`scheme eu-red-da@2022`), if any.
+    pub fn item(&self, item: &str) -> Option<&CatalogChange> {
+        self.changes.iter().find(|c| c.item == item)
+    }
+}
+
+/// Compare catalog `a` (older) with catalog `b` (newer), item by item, field by field.
+pub fn catalog_diff(a: &crate::Catalog, b: &crate::Catalog) -> CatalogDiff {
+    use serde_json::Value;
+    fn items<T: Serialize>(
+        kind: &str,
+        list: impl Iterator<Item = (String, T)>,
+    ) -> Vec<(String, Value)> {
+        list.map(|(k, v)| {
+            (
+                format!("{kind} {k}"),
+                serde_json::to_value(v).unwrap_or(Value::Null),
+            )
+        })
+        .collect()
+    }
+    fn all(c: &crate::Catalog) -> Vec<(String, Value)> {
+        let mut out = items("catalog", std::iter::once(("".to_string(), &c.meta)));
+        out[0].0 = "catalog".into();
+        out.extend(items(
+            "category",
+            c.categories.iter().map(|x| (x.id.to_string(), x)),
+        ));
+        out.extend(items("fact", c.facts.iter().map(|x| (x.id.to_string(), x))));
+        out.extend(items(
+            "outcome",
+            c.outcomes.iter().map(|x| (x.def.id.to_string(), &x.def)),
+        ));
+        out.extend(items(
+            "scheme",
+            c.schemes.iter().map(|x| (x.key.clone(), &x.def)),
+        ));
+        out.extend(items(
+            "tier",
+            c.tiers.iter().map(|x| (x.def.id.to_string(), &x.def)),
+        ));
+        out.extend(items(
+            "profile",
+            c.profiles.iter().map(|x| (x.def.id.to_string(), &x.def)),
+        ));
+        out.extend(items(
+            "recognition",
+            c.recognitions
+                .iter()
+                .map(|x| (x.def.id.to_string(), &x.def)),
+        ));
+        out.extend(items(
+            "crosswalk",
+            c.crosswalks.iter().map(|(f, x)| (f.clone(), x)),
+        ));
+        out
+    }
+    let (ia, ib) = (all(a), all(b));
+    let mut changes = Vec::new();
+    for (k, va) in &ia {
+        match ib.iter().find(|(kb, _)| kb == k) {
+            None => changes.push(CatalogChange {
+                kind: ChangeKind::Removed,
+                item: k.clone(),
+                details: vec![format!("not in catalog {}", b.version())],
+            }),
+            Some((_, vb)) => {
+                let mut details = Vec::new();
+                value_diff("", va, vb, &mut details);
+                if !details.is_empty() {
+                    changes.push(CatalogChange {
+                        kind: ChangeKind::Changed,
+                        item: k.clone(),
+                        details,
+                    });
+                }
+            }
+        }
+    }
+    for (k, _) in &ib {
+        if !ia.iter().any(|(ka, _)| ka == k) {
+            changes.push(CatalogChange {
+                kind: ChangeKind::Added,
+                item: k.clone(),
+                details: vec![format!("new in catalog {}", b.version())],
+            });
+        }
+    }
+    CatalogDiff {
+        from_version: a.version().to_string(),
+        to_version: b.version().to_string(),
+        changes,
+    }
+}
+
+/// A value on one line: strings bare, the rest as compact JSON; long values shortened.
+fn show(v: &serde_json::Value) -> String {
+    let s = match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    const MAX: usize = 160;
+    if s.chars().count() > MAX {
+        let cut: String = s.chars().take(MAX).collect();
+        format!("{cut}…")
+    } else {
+        s
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// Id of a list entry: its `id`, else `level` or `outcome` (the keys lists are identified by).
+fn entry_id(v: &serde_json::Value) -> Option<&str> {
+    ["id", "level", "outcome", "what"]
+        .iter()
+        .find_map(|k| v.get(*k).and_then(|x| x.as_str()))
+}
+
+fn value_diff(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<String>) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(ma), Value::Object(mb)) => {
+            for (k, va) in ma {
+                match mb.get(k) {
+                    Some(vb) => value_diff(&join(path, k), va, vb, out),
+                    None => out.push(format!("{} removed (was {})", join(path, k), show(va))),
+                }
+            }
+            for (k, vb) in mb.iter().filter(|(k, _)| !ma.contains_key(*k)) {
+                out.push(format!("{} added: {}", join(path, k), show(vb)));
+            }
+        }
+        (Value::Array(la), Value::Array(lb)) if a != b => {
+            let keyed = |l: &Vec<Value>| {
+                let ids: Vec<Option<&str>> = l.iter().map(entry_id).collect();
+                let mut uniq: Vec<&str> = ids.iter().flatten().copied().collect();
+                uniq.sort_unstable();
+                uniq.dedup();
+                ids.iter().all(Option::is_some) && uniq.len() == l.len()
+            };
+            if !la.is_empty() && !lb.is_empty() && keyed(la) && keyed(lb) {
+                for ea in la {
+                    let id = entry_id(ea).unwrap_or_default();
+                    let p = format!("{path}[{id}]");
+                    match lb.iter().find(|eb| entry_id(eb) == Some(id)) {
+                        Some(eb) => value_diff(&p, ea, eb, out),
+                        None => out.push(format!("{p} removed")),
+                    }
+                }
+                for eb in lb {
+                    let id = entry_id(eb).unwrap_or_default();
+                    if !la.iter().any(|ea| entry_id(ea) == Some(id)) {
+                        out.push(format!("{path}[{id}] added: {}", show(eb)));
+                    }
+                }
+            } else if la.len() == lb.len() && la.iter().all(Value::is_object) {
+                for (i, (ea, eb)) in la.iter().zip(lb).enumerate() {
+                    value_diff(&format!("{path}[{i}]"), ea, eb, out);
+                }
+            } else if la.iter().chain(lb).all(|v| !v.is_object()) {
+                out.push(format!("{path}: {} -> {}", show(a), show(b)));
+            } else {
+                for ea in la.iter().filter(|ea| !lb.contains(ea)) {
+                    out.push(format!("{path}[-] removed: {}", show(ea)));
+                }
+                for eb in lb.iter().filter(|eb| !la.contains(eb)) {
+                    out.push(format!("{path}[+] added: {}", show(eb)));
+                }
+            }
+        }
+        (Value::String(sa), Value::String(sb)) if sa != sb => {
+            out.push(format!("{path}: {}", text_change(sa, sb)))
+        }
+        _ if a != b => out.push(format!("{path}: {} -> {}", show(a), show(b))),
+        _ => {}
+    }
+}
+
+/// A changed string on one line: whole when short, else the part around the first difference.
+fn text_change(a: &str, b: &str) -> String {
+    const SHORT: usize = 100;
+    if a.chars().count() <= SHORT && b.chars().count() <= SHORT {
+        return format!("{a} -> {b}");
+    }
+    let (ca, cb): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let start = ca.iter().zip(&cb).take_while(|(x, y)| x == y).count();
+    let from = start.saturating_sub(30);
+    let excerpt = |c: &[char]| {
+        let end = (start + 70).min(c.len());
+        let s: String = c[from.min(c.len())..end].iter().collect();
+        format!(
+            "{}{s}{}",
+            if from > 0 { "…" } else { "" },
+            if end < c.len() { "…" } else { "" }
+        )
+    };
+    format!("{} -> {}", excerpt(&ca), excerpt(&cb))
+}

@@ -724,6 +724,36 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
                 }
             }
         }
+        for ex in &s.scope.excludes {
+            for pid in ex.provisions.iter().filter(|p| !prov_ids.contains(&***p)) {
+                d.push(
+                    file,
+                    pid.line(),
+                    Some(&key),
+                    format!(
+                        "scope.excludes names `{pid}`, which is not a provision of this scheme"
+                    ),
+                );
+            }
+        }
+        let provision_derogations: Vec<Vec<usize>> = s
+            .provisions
+            .iter()
+            .map(|p| {
+                s.scope
+                    .excludes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, ex)| ex.provisions.contains(&p.id))
+                    .map(|(i, _)| i)
+                    .collect()
+            })
+            .collect();
+        for a in &s.authorities {
+            if a.name.trim().is_empty() {
+                d.push(file, s.id.line(), Some(&key), "an authority needs a name");
+            }
+        }
         let provision_applies: Vec<Option<Date>> = s
             .provisions
             .iter()
@@ -807,6 +837,7 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
             provision_conditions: Vec::new(),
             route_effective,
             provision_applies,
+            provision_derogations,
         });
     }
 
@@ -858,10 +889,16 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
             }
             set.sort_unstable();
             set.dedup();
+            let mut label_from = Vec::new();
+            for l in &t.labels {
+                check_ref(&tf, &l.level, &t.id, true, &mut d);
+                label_from.push(date_field(&tf, &t.id, "labels.from", &l.from, &mut d));
+            }
             let tier = Tier {
                 def: t.clone(),
                 outcomes: set,
                 rank: ti,
+                label_from,
             };
             if is_profile {
                 built_profiles.push(tier);
@@ -891,6 +928,18 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
                             c.line(),
                             Some(&r.id),
                             format!("scope names unknown category `{c}`"),
+                        );
+                    }
+                }
+            }
+            if let Some((to_scheme, _)) = split_ref(&r.to) {
+                if let Some(set) = prov_sets.get(to_scheme) {
+                    for pid in r.provisions.iter().filter(|p| !set.contains(&***p)) {
+                        d.push(
+                            rf,
+                            pid.line(),
+                            Some(&r.id),
+                            format!("provision `{pid}` is not a provision of `{to_scheme}`"),
                         );
                     }
                 }

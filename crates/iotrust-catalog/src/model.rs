@@ -294,6 +294,24 @@ pub struct TierDef {
     pub min_strength: Strength,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub basis: Vec<Source>,
+    /// Labels a product must hold for the tier or profile, each from a date (a buyer's rule).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<TierLabel>,
+}
+
+/// A label a tier or profile requires: the product holds `level` (declared in the profile),
+/// from `from` on.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TierLabel {
+    /// `scheme@version#level`
+    pub level: Str,
+    /// From when the rule applies (YYYY-MM-DD); omitted: always.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<Str>,
+    pub source: Source,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 // ----------------------------------------------------------------------------- recognition / crosswalks
@@ -339,6 +357,10 @@ pub struct RecognitionDef {
     pub ends: Option<Str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<RecognitionScope>,
+    /// When the arrangement covers only some provisions of the `to` level: their ids (in the
+    /// `to` scheme). Holding `from` then satisfies these provisions and does not confer the level.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provisions: Vec<Str>,
     pub source: Source,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -470,6 +492,10 @@ pub struct Scope {
 #[serde(deny_unknown_fields)]
 pub struct Exclusion {
     pub categories: Vec<Str>,
+    /// A derogation from some provisions only: the scheme still applies to these categories,
+    /// the provisions listed here do not. Omitted: the whole scheme is excluded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provisions: Vec<Str>,
     /// Expression: the exclusion is lifted when it is true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unless: Option<Str>,
@@ -601,6 +627,39 @@ pub struct Unknown {
     pub source: Option<Source>,
 }
 
+/// What an authority does for a scheme.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthorityRole {
+    /// Enforces a law (notices, penalties, recalls).
+    Enforcer,
+    /// Market surveillance of a law or label.
+    MarketSurveillance,
+    /// Issues or runs the label.
+    Administrator,
+    /// Coordinates the label's administrators.
+    LeadAdministrator,
+    /// Tests or certifies products for the scheme.
+    TestLab,
+}
+
+/// A body with a role in a scheme.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Authority {
+    pub role: AuthorityRole,
+    pub name: String,
+    /// How many bodies hold the role, when `name` stands for a group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    /// Which provisions of the law give the role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis: Option<String>,
+    pub source: Source,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SchemeDef {
@@ -616,6 +675,9 @@ pub struct SchemeDef {
     #[serde(default)]
     pub dates: Dates,
     pub source: Source,
+    /// Who enforces the law or administers the label.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorities: Vec<Authority>,
     #[serde(default)]
     pub scope: Scope,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -82,10 +82,10 @@ fn other_scheme_counts() {
     assert_eq!(caps("nist-ir-8425@2022"), 10);
     assert_eq!(n("uk-cop@2018"), 13);
     assert_eq!(n("au-cop@2020"), 13);
-    // JC-STAR STAR-1: 16 requirements, only the first five known
+    // JC-STAR STAR-1: 16 requirements; the first five and S1.1-16 (IPA's PSTI page) known
     let js = c.scheme_by_key("jp-jc-star@2025").unwrap();
     assert_eq!(js.live_provisions().count(), 16);
-    assert_eq!(js.live_provisions().filter(|p| !p.known).count(), 11);
+    assert_eq!(js.live_provisions().filter(|p| !p.known).count(), 10);
     // CLS has four levels, each with an assurance demand
     let cls = c.scheme_by_key("sg-cls@1.4").unwrap();
     let levels: Vec<&str> = cls.def.levels.iter().map(|l| l.id.as_str()).collect();
@@ -330,7 +330,7 @@ fn unknowns_are_recorded_not_invented() {
         .iter()
         .all(|l| l.completeness != iotrust_catalog::model::Completeness::Complete));
     let js = c.scheme_by_key("jp-jc-star@2025").unwrap();
-    for i in 6..=16 {
+    for i in 6..=15 {
         let p = js.provision(&format!("S1.1-{i:02}")).unwrap();
         assert!(
             !p.known && p.outcomes.is_empty(),
@@ -621,4 +621,307 @@ fn docs_tiers_table_matches_the_catalog() {
         };
         assert_eq!(cell, want, "docs/tiers.md row for {}", &*t.def.id);
     }
+}
+
+// ----------------------------------------------------------------------------- catalog 2026.12.0
+
+#[test]
+fn catalog_version_is_2026_12_0() {
+    let c = cat();
+    assert_eq!(c.version(), "2026.12.0");
+    assert_eq!(c.date.unwrap().to_string(), "2026-12-07");
+}
+
+#[test]
+fn psti_label_routes_run_from_si_2025_1267() {
+    let c = cat();
+    let psti = c.scheme_by_key("uk-psti@2023").unwrap();
+    for pid in ["Sch1-para1", "Sch1-para2", "Sch1-para3", "Reg7-SoC"] {
+        let pi = psti
+            .def
+            .provisions
+            .iter()
+            .position(|p| *p.id == pid)
+            .unwrap();
+        let p = &psti.def.provisions[pi];
+        for (rid, level) in [
+            ("jc-star", "jp-jc-star@2025#STAR-1"),
+            ("cls", "sg-cls@1.4#L1"),
+        ] {
+            let ri = p
+                .routes
+                .iter()
+                .position(|r| *r.id == rid)
+                .unwrap_or_else(|| panic!("{pid} has no {rid} route"));
+            let r = &p.routes[ri];
+            assert_eq!(
+                r.level.as_deref().map(|s| s.as_str()),
+                Some(level),
+                "{pid} {rid}"
+            );
+            assert_eq!(
+                psti.route_effective[pi][ri].unwrap().to_string(),
+                "2025-12-04",
+                "{pid} {rid}: the legal route runs from SI 2025/1267's entry into force"
+            );
+            assert!(r.source.reference.contains("SI 2025/1267"), "{pid} {rid}");
+        }
+    }
+    // the statement-of-compliance duty is met by the labels too (reg 4A, Sch 2A)
+    let soc = psti.provision("Reg7-SoC").unwrap();
+    assert!(soc
+        .routes
+        .iter()
+        .all(|r| r.source.reference.contains("reg 4A")));
+    let r = c
+        .recognitions
+        .iter()
+        .find(|r| *r.def.id == "sg-cls-to-uk-psti")
+        .unwrap();
+    assert_eq!(r.effective.unwrap().to_string(), "2025-12-04");
+    assert!(r.def.source.reference.contains("SI 2025/1267"));
+}
+
+#[test]
+fn psti_to_star1_covers_exactly_three_checklist_items() {
+    let c = cat();
+    let r = c
+        .recognitions
+        .iter()
+        .find(|r| *r.def.id == "uk-psti-to-jp-star1")
+        .unwrap();
+    let items: Vec<&str> = r.def.provisions.iter().map(|p| p.as_str()).collect();
+    assert_eq!(items, ["S1.1-02", "S1.1-05", "S1.1-16"]);
+    assert!(r.partial());
+    assert_eq!(r.effective.unwrap().to_string(), "2026-01-01");
+    assert!(!r.in_effect("2025-12-31".parse().unwrap()));
+    let star = c.scheme_by_key("jp-jc-star@2025").unwrap();
+    let p16 = star.provision("S1.1-16").unwrap();
+    assert_eq!(p16.title, "Provide product information");
+    assert!(p16.known && p16.status == Status::Mandatory);
+}
+
+#[test]
+fn partial_recognition_must_name_provisions_of_its_target() {
+    let text = std::fs::read_to_string(catalog_dir().join("recognition.yaml"))
+        .unwrap()
+        .replacen("[S1.1-02, S1.1-05, S1.1-16]", "[S1.1-02, S1.1-99]", 1);
+    let files = with_file("recognition.yaml", &text);
+    let line = text.lines().position(|l| l.contains("S1.1-99")).unwrap() + 1;
+    expect_error(
+        &files,
+        "catalog/recognition.yaml",
+        line,
+        Some("uk-psti-to-jp-star1"),
+        "`S1.1-99` is not a provision of `jp-jc-star@2025`",
+    );
+}
+
+#[test]
+fn red_derogates_vehicles_from_e_and_f_only() {
+    let c = cat();
+    let red = c.scheme_by_key("eu-red-da@2022").unwrap();
+    let ex: Vec<_> = red.def.scope.excludes.iter().collect();
+    let vehicle = ex
+        .iter()
+        .position(|e| e.categories.iter().any(|x| x.as_str() == "vehicle"))
+        .unwrap();
+    let provs: Vec<&str> = ex[vehicle].provisions.iter().map(|p| p.as_str()).collect();
+    assert_eq!(provs, ["Art3-3-e", "Art3-3-f"]);
+    let idx = |id: &str| red.def.provisions.iter().position(|p| *p.id == id).unwrap();
+    assert!(
+        red.provision_derogations[idx("Art3-3-d")].is_empty(),
+        "(d) still applies to vehicles"
+    );
+    assert_eq!(red.provision_derogations[idx("Art3-3-e")], vec![vehicle]);
+    assert_eq!(red.provision_derogations[idx("Art3-3-f")], vec![vehicle]);
+    // medical devices are derogated from all three points: a whole-scheme exclusion
+    let medical = ex
+        .iter()
+        .find(|e| e.categories.iter().any(|x| x.as_str() == "medical-device"))
+        .unwrap();
+    assert!(medical.provisions.is_empty());
+    assert_eq!(
+        medical.source.as_ref().unwrap().confidence,
+        iotrust_catalog::model::Confidence::H
+    );
+}
+
+#[test]
+fn derogation_must_name_a_provision_of_the_scheme() {
+    let text = std::fs::read_to_string(catalog_dir().join("schemes/eu-red-da/2022.yaml"))
+        .unwrap()
+        .replacen(
+            "provisions: [Art3-3-e, Art3-3-f]",
+            "provisions: [Art3-3-e, Art3-3-x]",
+            1,
+        );
+    let files = with_file("schemes/eu-red-da/2022.yaml", &text);
+    let line = text.lines().position(|l| l.contains("Art3-3-x")).unwrap() + 1;
+    expect_error(
+        &files,
+        "catalog/schemes/eu-red-da/2022.yaml",
+        line,
+        Some("eu-red-da@2022"),
+        "`Art3-3-x`, which is not a provision of this scheme",
+    );
+}
+
+#[test]
+fn en_18031_dates_and_restrictions() {
+    let c = cat();
+    for part in ["1", "2", "3"] {
+        let s = c.scheme_by_key(&format!("en-18031-{part}@2024")).unwrap();
+        assert_eq!(
+            s.published.unwrap().to_string(),
+            "2024-08-14",
+            "part {part}"
+        );
+        let note = s.def.status_note.as_deref().unwrap();
+        assert!(
+            note.contains("30 Jan 2025") && note.contains("6.2.5.1"),
+            "part {part}"
+        );
+        assert_eq!(
+            note.contains("parental/guardian"),
+            part == "2",
+            "part {part}"
+        );
+    }
+}
+
+#[test]
+fn cra_implementing_regulation_2025_2392_dates() {
+    let c = cat();
+    let cra = c.scheme_by_key("eu-cra@2024").unwrap();
+    let u = cra
+        .def
+        .unknowns
+        .iter()
+        .find(|u| u.known.as_deref().is_some_and(|k| k.contains("2025/2392")))
+        .unwrap();
+    let k = u.known.as_deref().unwrap();
+    assert!(k.contains("28 Nov 2025") && k.contains("1 Dec 2025") && k.contains("21 Dec 2025"));
+    assert!(cra
+        .def
+        .unknowns
+        .iter()
+        .any(|u| u.known.as_deref().is_some_and(|k| k.contains("M/606"))));
+}
+
+#[test]
+fn authorities_of_the_cyber_trust_mark_and_australia() {
+    use iotrust_catalog::model::AuthorityRole;
+    let c = cat();
+    let ctm = c.scheme_by_key("us-cyber-trust-mark@2024").unwrap();
+    let cla = ctm
+        .def
+        .authorities
+        .iter()
+        .find(|a| a.role == AuthorityRole::Administrator)
+        .unwrap();
+    assert_eq!(
+        cla.count,
+        Some(10),
+        "CTIA withdrew in Aug 2025: 10 CLAs, not 11"
+    );
+    let au = c.scheme_by_key("au-smart-devices-rules@2025").unwrap();
+    let enf = au
+        .def
+        .authorities
+        .iter()
+        .find(|a| a.role == AuthorityRole::Enforcer)
+        .unwrap();
+    assert_eq!(enf.name, "Secretary of the Department of Home Affairs");
+    assert!(enf.basis.as_deref().unwrap().contains("ss 17 "));
+    assert!(!au.def.publisher.contains("ACMA"));
+}
+
+#[test]
+fn public_procurement_requires_the_cyber_trust_mark_from_2027_01_04() {
+    let c = cat();
+    let p = c.tier("public-procurement").unwrap();
+    assert_eq!(p.def.labels.len(), 1);
+    assert_eq!(*p.def.labels[0].level, "us-cyber-trust-mark@2024#mark");
+    assert_eq!(p.label_from[0].unwrap().to_string(), "2027-01-04");
+    assert!(p.def.labels[0].source.reference.contains("14306"));
+}
+
+#[test]
+fn catalog_diff_from_2026_11_0_shows_every_change() {
+    use iotrust_catalog::diff::catalog_diff;
+    let old = Catalog::from_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/catalog-2026.11.0"),
+    )
+    .unwrap();
+    assert_eq!(old.version(), "2026.11.0");
+    let new = cat();
+    let d = catalog_diff(&old, &new);
+    assert_eq!(
+        (d.from_version.as_str(), d.to_version.as_str()),
+        ("2026.11.0", "2026.12.0")
+    );
+    let has = |item: &str, needle: &str| {
+        let c = d
+            .item(item)
+            .unwrap_or_else(|| panic!("no change for {item}"));
+        assert!(
+            c.details.iter().any(|l| l.contains(needle)),
+            "{item}: no line with `{needle}` in\n{}",
+            c.details.join("\n")
+        );
+    };
+    has("catalog", "version: 2026.11.0 -> 2026.12.0");
+    has(
+        "scheme uk-psti@2023",
+        "provisions[Sch1-para1].routes[cls].effective: 2026-01-01 -> 2025-12-04",
+    );
+    has("scheme uk-psti@2023", "provisions[Reg7-SoC].routes added");
+    has("scheme uk-psti@2023", "authorities added");
+    has(
+        "recognition uk-psti-to-jp-star1",
+        "provisions added: [\"S1.1-02\",\"S1.1-05\",\"S1.1-16\"]",
+    );
+    has(
+        "recognition uk-psti-to-jp-star1",
+        "effective added: 2026-01-01",
+    );
+    has(
+        "recognition sg-cls-to-uk-psti",
+        "effective: 2026-01-01 -> 2025-12-04",
+    );
+    has("scheme jp-jc-star@2025", "provisions[S1.1-16].title: STAR-1 requirement 16 (content not established) -> Provide product information");
+    has("scheme jp-jc-star@2025", "only STAR-1 is in operation");
+    has(
+        "scheme eu-red-da@2022",
+        "\"provisions\":[\"Art3-3-e\",\"Art3-3-f\"]",
+    );
+    for part in ["1", "2", "3"] {
+        has(
+            &format!("scheme en-18031-{part}@2024"),
+            "dates.published added: 2024-08-14",
+        );
+    }
+    has("scheme eu-cra@2024", "2025/2392");
+    has("scheme us-cyber-trust-mark@2024", "\"count\":10");
+    has("profile public-procurement", "labels added");
+    has(
+        "scheme au-smart-devices-rules@2025",
+        "enforced by ACMA -> Australian Government (Department of Home Affairs)",
+    );
+    has("scheme de-bsi-label@2022", "NIS2 implementation act");
+    has("scheme kr-cic@2024", "KISA");
+    has("scheme sg-cls@1.4", "have their own s");
+    assert!(new
+        .scheme_by_key("sg-cls@1.4")
+        .unwrap()
+        .def
+        .scope
+        .note
+        .as_deref()
+        .unwrap()
+        .contains("CLS(MD), launched on 16 Oct 2024"));
+    has("scheme nist-ir-8425@2022", "IR 8425A");
+    // nothing else moved: no scheme, outcome or fact was added or removed
+    assert_eq!(d.count(ChangeKind::Added) + d.count(ChangeKind::Removed), 0);
 }

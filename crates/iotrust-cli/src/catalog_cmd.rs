@@ -49,10 +49,17 @@ pub enum CatalogCmd {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
-    /// What changed between two versions of a scheme.
+    /// What changed between two versions of a scheme (`diff A B`), or between two whole
+    /// catalogs (`diff --from DIR [--to DIR]`; `--to` defaults to the catalog in use).
     Diff {
-        a: String,
-        b: String,
+        a: Option<String>,
+        b: Option<String>,
+        /// Older catalog directory: compare it, item by item, with the newer one.
+        #[arg(long, conflicts_with_all = ["a", "b"])]
+        from: Option<PathBuf>,
+        /// Newer catalog directory (default: --catalog, else the embedded catalog).
+        #[arg(long, requires = "from")]
+        to: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
@@ -159,7 +166,25 @@ pub fn run(catalog_dir: Option<&Path>, cmd: CatalogCmd) -> anyhow::Result<u8> {
             }
         }
         CatalogCmd::Recognition { scheme: s, format } => recognition(&cat, s.as_deref(), format)?,
-        CatalogCmd::Diff { a, b, format } => {
+        CatalogCmd::Diff {
+            from: Some(from),
+            to,
+            format,
+            ..
+        } => {
+            let old = load(Some(&from))?;
+            let new = match &to {
+                Some(d) => load(Some(d))?,
+                None => cat,
+            };
+            catalog_diff(&old, &new, format)?;
+        }
+        CatalogCmd::Diff {
+            a: Some(a),
+            b: Some(b),
+            format,
+            ..
+        } => {
             let (sa, sb) = (scheme(&cat, &a)?, scheme(&cat, &b)?);
             let d = diff::diff(sa, sb);
             if format == Format::Json {
@@ -193,6 +218,9 @@ pub fn run(catalog_dir: Option<&Path>, cmd: CatalogCmd) -> anyhow::Result<u8> {
                 emit(&s)?;
             }
         }
+        CatalogCmd::Diff { .. } => {
+            bail!("give two scheme versions (`catalog diff A B`) or a catalog directory (`catalog diff --from DIR`)")
+        }
         CatalogCmd::Export {
             format: ExportFormat::Oscal,
             output,
@@ -223,6 +251,34 @@ pub fn run(catalog_dir: Option<&Path>, cmd: CatalogCmd) -> anyhow::Result<u8> {
         CatalogCmd::Validate { .. } => unreachable!("handled above"),
     }
     Ok(exit::OK)
+}
+
+/// `catalog diff --from DIR`: every item that differs between two catalogs.
+fn catalog_diff(old: &Catalog, new: &Catalog, format: Format) -> anyhow::Result<()> {
+    let d = diff::catalog_diff(old, new);
+    if format == Format::Json {
+        return emit_json(&d);
+    }
+    let mut s = format!(
+        "catalog {} -> {}: {} added, {} removed, {} changed\n",
+        d.from_version,
+        d.to_version,
+        d.count(diff::ChangeKind::Added),
+        d.count(diff::ChangeKind::Removed),
+        d.count(diff::ChangeKind::Changed)
+    );
+    for c in &d.changes {
+        let mark = match c.kind {
+            diff::ChangeKind::Added => "+",
+            diff::ChangeKind::Removed => "-",
+            diff::ChangeKind::Changed => "~",
+        };
+        let _ = writeln!(s, "\n{mark} {}", c.item);
+        for line in &c.details {
+            let _ = writeln!(s, "    {line}");
+        }
+    }
+    emit(&s)
 }
 
 fn validate(dir: Option<&Path>, format: Format) -> anyhow::Result<u8> {

@@ -69,6 +69,39 @@ fn snapshot_catalog_diff_etsi() {
 }
 
 #[test]
+fn catalog_diff_between_directories() {
+    let fixture = root().join("crates/iotrust-catalog/tests/fixtures/catalog-2026.11.0");
+    let f = fixture.to_str().unwrap();
+    let text = ok(&["catalog", "diff", "--from", f]);
+    assert!(
+        text.starts_with("catalog 2026.11.0 -> 2026.12.0: 0 added, 0 removed,"),
+        "{text}"
+    );
+    for needle in [
+        "~ scheme uk-psti@2023",
+        "provisions[Sch1-para1].routes[cls].effective: 2026-01-01 -> 2025-12-04",
+        "~ recognition uk-psti-to-jp-star1",
+        "~ scheme eu-red-da@2022",
+        "~ profile public-procurement",
+    ] {
+        assert!(text.contains(needle), "missing `{needle}` in\n{text}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&["catalog", "diff", "--from", f, "--format", "json"])).unwrap();
+    assert_eq!(json["from_version"], "2026.11.0");
+    assert_eq!(json["to_version"], "2026.12.0");
+    // --to names the newer catalog explicitly; a catalog against itself has no changes
+    let same = ok(&["catalog", "diff", "--from", f, "--to", f]);
+    assert!(
+        same.starts_with("catalog 2026.11.0 -> 2026.11.0: 0 added, 0 removed, 0 changed"),
+        "{same}"
+    );
+    // neither two schemes nor --from: a usage error
+    let o = iotrust(&["catalog", "diff", "uk-psti"]);
+    assert!(!o.status.success());
+}
+
+#[test]
 fn snapshot_catalog_recognition_cls() {
     insta::assert_snapshot!(ok(&["catalog", "recognition", "sg-cls"]));
 }
