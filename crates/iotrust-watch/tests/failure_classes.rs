@@ -654,7 +654,7 @@ fn not_tls_on_the_https_port_agrees_between_capture_and_zeek() {
         let mut hello = pkt(t + 42_000, BOT, C2, sport, 443, 0x18);
         hello.payload = b"\x00\x00\x00\x01\x08bot-1234".to_vec();
         pkts.push(hello);
-        let mut zl = |service: &str| {
+        let zl = |service: &str| {
             format!(
                 "{}.{:06}\tC{i}\t192.168.1.20\t{sport}\t203.0.113.50\t443\ttcp\t{service}\t0.5\t13\t40\tSF\tT\tF\t0\tShADadFf\t5\t213\t4\t200\t-",
                 t / S,
