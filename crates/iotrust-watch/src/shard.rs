@@ -69,7 +69,8 @@ struct Batch {
     records: Vec<FlowRecord>,
     /// Per shard: the records (position in `records`) and sides it evaluates.
     routes: Vec<Vec<Route>>,
-    /// DNS messages about listed domains, each with a route in every shard.
+    /// DNS messages about listed domains, and responses with addresses (what DNS resolved:
+    /// beaconing's `no-dns` evidence), each with a route in every shard.
     dns: Vec<DnsMessage>,
     /// Indicator lists every shard takes, in turn, before this batch's records
     /// ([`Sharded::set_indicators`]; each reload keeps what the one before it learned).
@@ -361,7 +362,7 @@ impl Sharded {
     }
 
     /// A DNS message known from a log rather than a packet ([`Watch::observe_dns`]): `r`
-    /// is not traffic. A message about no listed domain is dropped.
+    /// is not traffic. A query about no listed domain is dropped.
     pub fn observe_dns(&mut self, r: &FlowRecord, msg: &DnsMessage) -> Result<(), ShardStopped> {
         if !wants(&self.domains, msg) {
             // its time still moves the stream on, as for a lone Watch

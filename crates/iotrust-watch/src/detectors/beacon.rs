@@ -234,10 +234,13 @@ fn relevant(r: &FlowRecord) -> bool {
 
 /// Multicast, the limited broadcast and (IPv4) addresses ending in .255, a subnet's
 /// broadcast: LAN discovery, never a C2 server.
+#[inline]
 pub fn is_group(a: Addr) -> bool {
-    match a.ipv4() {
-        Some(v4) => v4.is_multicast() || v4.octets()[3] == 255,
-        None => a.octets()[0] == 0xff,
+    let o = a.as_bytes();
+    if a.is_ipv4() {
+        (o[12] & 0xf0) == 0xe0 || o[15] == 255
+    } else {
+        o[0] == 0xff
     }
 }
 
@@ -269,16 +272,14 @@ pub fn observe(
             return None;
         }
     }
-    if is_group(r.dst) {
-        return None;
-    }
     let key = key_of(r, dst_hash);
     let t = r.first_us;
     let tcp = r.proto == FlowRecord::PROTO_TCP;
     let i = match st.slots.iter().position(|s| s.key == key) {
         Some(i) => i,
         None => {
-            if !starts(r) {
+            // LAN discovery never gets a slot (so it never needs this test again)
+            if !starts(r) || is_group(r.dst) {
                 return None;
             }
             // a free slot, else the weakest that does not hold
@@ -308,8 +309,10 @@ pub fn observe(
     };
     let slot = st.slots.get_mut(i)?;
     hints(slot, r);
-    let min_us = super::secs_us(cfg.min_period_secs);
-    let retrans_us = super::secs_us(cfg.retransmit_secs);
+    // (seconds bounded before the multiplication: no overflow, no conversion checks)
+    let us = |secs: u64| (secs.clamp(1, 1 << 32) as i64) * 1_000_000;
+    let min_us = us(cfg.min_period_secs);
+    let retrans_us = us(cfg.retransmit_secs);
     let since_start = t.saturating_sub(slot.start_us);
     // a record of the current attempt: its retransmissions, its packets, its completion
     let same_attempt = if tcp {

@@ -150,6 +150,20 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
         }
     };
     let slot = st.slots.get_mut(i)?;
+    let w = cfg.window_secs.max(1);
+    let over = |count: u32, pps: u64| u64::from(count) >= pps.max(1).saturating_mul(w);
+    if kind == 4 {
+        // a flow record that is only a connection: its count, and nothing else to judge
+        // until the connection rate is met (the common case of every completed TCP flow)
+        add32(&mut slot.conns, super::sampling(r));
+        add32(&mut slot.observed, 1);
+        if slot.dst_port != r.dst_port {
+            slot.one_port = false;
+        }
+        if slot.observed < cfg.min_observed.max(1) || !over(slot.conns, cfg.conn_per_sec) {
+            return None;
+        }
+    }
     let n = rate_share(r, scaled(r), len);
     match kind {
         0 => add32(&mut slot.syn, n),
@@ -162,7 +176,7 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
     // (in captures every SYN is seen, and the SYN rule judges them)
     let conn = !r.kind.sees_packets()
         && match kind {
-            0 | 4 => true,
+            0 => true,
             // a Zeek line is one connection even when its start was not seen
             1 => r.kind == iotrust_flow::SourceKind::Zeek,
             _ => false,
@@ -170,16 +184,16 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
     if conn {
         add32(&mut slot.conns, super::sampling(r));
     }
-    add32(&mut slot.observed, 1);
-    slot.ports.insert(r.src_port, r.dst_port);
-    if slot.dst_port != r.dst_port {
-        slot.one_port = false;
+    if kind != 4 {
+        add32(&mut slot.observed, 1);
+        slot.ports.insert(r.src_port, r.dst_port);
+        if slot.dst_port != r.dst_port {
+            slot.one_port = false;
+        }
     }
     if slot.observed < cfg.min_observed.max(1) {
         return None;
     }
-    let w = cfg.window_secs.max(1);
-    let over = |count: u32, pps: u64| u64::from(count) >= pps.max(1).saturating_mul(w);
     let random = slot.ports.looks_random(slot.observed);
     let (attack, count, pps, confidence) = if over(slot.syn, cfg.syn_pps) {
         (Attack::SynFlood, slot.syn, cfg.syn_pps, 0.9)
