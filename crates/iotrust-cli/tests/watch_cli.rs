@@ -494,7 +494,7 @@ fn zeek_dns_log_finds_a_listed_domain_and_its_address() {
     let lines = [
         // the lookup's own flow, and the other subscriber's SYN to the answered address
         "1764000000.000000\tC1\t192.0.2.20\t40000\t192.0.2.1\t53\tudp\tdns\t1.000000\t32\t48\tSF\tT\tT\t0\tDd\t1\t60\t1\t76\t-",
-        "1764000003.000000\tC2\t192.0.2.21\t50000\t198.18.7.50\t443\ttcp\t-\t-\t-\t-\tS0\tT\tF\t0\tS\t1\t40\t0\t0\t-",
+        "1764000005.000000\tC2\t192.0.2.21\t50000\t198.18.7.50\t443\ttcp\t-\t-\t-\t-\tS0\tT\tF\t0\tS\t1\t40\t0\t0\t-",
     ];
     std::fs::write(&conn, format!("{head}{}\n", lines.join("\n"))).unwrap();
     let dns = dir.path().join("dns.log");
@@ -531,8 +531,9 @@ fn zeek_dns_log_finds_a_listed_domain_and_its_address() {
     // three records from conn.log (the lookup's flow both ways, the SYN); none from dns.log
     assert!(err.contains("\"records\":3,"), "{err}");
     assert!(!err.contains("input problem"), "{err}");
-    // incidents living one second: the lookup's (last seen at the answer, t0 + 1 s) is
-    // closed when the stream reaches the SYN at t0 + 3 s, before the contact's opens
+    // incidents living one second (a C2 contact's, three: held three times the time to
+    // live): the lookup's (last seen at the answer, t0 + 1 s) is closed when the stream
+    // reaches the SYN at t0 + 5 s, before the contact's opens
     let short = dir.path().join("short.toml");
     std::fs::write(&short, "incident_ttl_secs = 1\n").unwrap();
     let closed_tpl = root().join("crates/iotrust-watch/templates/closed-notice.txt");
