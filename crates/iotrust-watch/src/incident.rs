@@ -83,6 +83,10 @@ pub struct Incident {
     /// [`Detector::hold_ttls`] of its detector.
     #[serde(skip)]
     hold_ttls: u8,
+    /// The `c2-behaviour` incident (an executable moved, IRC spoken) still open for the
+    /// device when this one opened: what it did next. Raises the severity one step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follows: Option<u64>,
 }
 
 impl Incident {
@@ -339,6 +343,13 @@ impl Book {
                 self.evicted += 1;
             }
         }
+        // a device that moved an executable and then misbehaves: the new incident follows
+        // that one, a severity higher (one look-up, only when an incident opens)
+        let follows = (f.detector.role() == Role::InfectedDevice
+            && f.detector != Detector::C2Behaviour
+            && self.is_open(f.device, Detector::C2Behaviour, t))
+        .then(|| self.get(&(f.device, Detector::C2Behaviour)).map(|i| i.id))
+        .flatten();
         let id = self.next_id;
         self.next_id += 1;
         self.opened += 1;
@@ -368,8 +379,16 @@ impl Book {
             closed: false,
             hold_us: 0,
             hold_ttls: 1,
+            follows,
         };
         update(&mut inc, f, r);
+        if follows.is_some() {
+            inc.severity = match inc.severity {
+                Severity::Low => Severity::Medium,
+                Severity::Medium => Severity::High,
+                _ => Severity::Critical,
+            };
+        }
         add_listing(&mut inc, listing);
         inc.emitted = (inc.severity, inc.confidence, inc.peak);
         inc.summary = summarize(&inc);
@@ -506,7 +525,14 @@ fn update(inc: &mut Incident, f: &Finding, r: &FlowRecord) {
 }
 
 fn summarize(inc: &Incident) -> String {
-    inc.detector.summary(inc)
+    match inc.follows {
+        // no id in the text: the sharded engine renumbers incidents
+        Some(_) => format!(
+            "{} (after its c2-behaviour incident)",
+            inc.detector.summary(inc)
+        ),
+        None => inc.detector.summary(inc),
+    }
 }
 
 /// Writes events as JSON lines (one object per line) to any writer.

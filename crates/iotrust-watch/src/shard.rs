@@ -518,6 +518,8 @@ impl Sharded {
                 EventKind::Closed => map.ids.get(&e.incident.id).copied().unwrap_or(0),
                 _ => global_id(map, e.event, e.incident.id, next_id, cap),
             };
+            // what it follows was opened by the same shard (the device's), and earlier
+            e.incident.follows = e.incident.follows.and_then(|f| map.ids.get(&f).copied());
             ordered.push((seq, slot, e));
         }
         // the closings of one sweep (from every shard) come out by id, as one engine's do

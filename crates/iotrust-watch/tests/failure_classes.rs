@@ -680,3 +680,46 @@ fn not_tls_on_the_https_port_agrees_between_capture_and_zeek() {
     let (c, _) = run(Config::default(), &zeek(&tls_lines));
     assert!(c.is_empty(), "{c:#?}");
 }
+
+/// Class 9c: a device fetches an executable and then changes behaviour (scans like Mirai):
+/// the scan's incident follows the download's, a severity higher — the same from one
+/// engine and from three shards.
+#[test]
+fn what_a_device_does_after_fetching_an_executable_follows_it() {
+    let cam = [192, 168, 1, 50];
+    let dropper = [203, 0, 113, 77];
+    let mut body = pkt(T0, dropper, cam, 80, 40_200, 0x18);
+    body.payload = b"\x7fELF\x02\x01\x01".to_vec();
+    let mut recs: Vec<FlowRecord> = capture(vec![body]).into_iter().map(|(r, _)| r).collect();
+    recs.extend(mirai_scanner(v4(cam), T0 + 60 * S, 5, 160, 1, true, 3));
+    let (ev, _) = run(Config::default(), &recs);
+    let scan = ev
+        .iter()
+        .find(|e| e.incident.detector == Detector::MiraiScan)
+        .expect("scan");
+    let fetch = ev
+        .iter()
+        .find(|e| e.incident.detector == Detector::C2Behaviour)
+        .expect("fetch");
+    assert_eq!(scan.incident.follows, Some(fetch.incident.id));
+    assert!(scan
+        .incident
+        .summary
+        .ends_with("(after its c2-behaviour incident)"));
+    assert_eq!(scan.incident.severity, iotrust_watch::Severity::Critical);
+    let lines = |ev: &[Event]| -> Vec<String> {
+        ev.iter()
+            .map(|e| serde_json::to_string(e).unwrap())
+            .collect()
+    };
+    let mut sharded = iotrust_watch::Sharded::new(
+        Config::default(),
+        3,
+        iotrust_watch::Indicators::default(),
+        iotrust_watch::Subscribers::default(),
+    );
+    sharded.observe_many(&recs).unwrap();
+    sharded.finish().unwrap();
+    let out: Vec<Event> = sharded.drain_events().collect();
+    assert_eq!(lines(&out), lines(&ev));
+}
