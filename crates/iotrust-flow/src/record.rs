@@ -235,7 +235,7 @@ pub enum App {
     #[default]
     Unknown,
     /// IRC: a line starting with a client command (`NICK`, `USER`, `JOIN`, `PRIVMSG`,
-    /// `PASS`, `MODE`) or `PING :`/`PONG :`; Zeek's `irc`.
+    /// `PASS`, `MODE`, `PONG :`); Zeek's `irc`.
     Irc,
     /// An executable or a shell script in flight: the ELF magic, or `#!/bin/sh` or
     /// `#!/bin/bash` at the start of the payload or of an HTTP body in the segment.
@@ -272,14 +272,14 @@ impl App {
             }
             return App::Unknown;
         }
-        const IRC: [&[u8]; 8] = [
+        // what a client sends (a server's `PING :` is left out: the server is not the bot)
+        const IRC: [&[u8]; 7] = [
             b"NICK ",
             b"USER ",
             b"JOIN ",
             b"PRIVMSG ",
             b"PASS ",
             b"MODE ",
-            b"PING :",
             b"PONG :",
         ];
         if first.is_ascii_uppercase() && IRC.iter().any(|c| payload.starts_with(c)) {

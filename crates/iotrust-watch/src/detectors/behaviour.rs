@@ -2,7 +2,7 @@
 //!
 //! **What.** What a device says rather than how often: an IoT device speaking **IRC** (a
 //! segment starting with a client command — `NICK`, `USER`, `JOIN`, `PRIVMSG`, `PASS`,
-//! `MODE` — or `PING :`/`PONG :`, on any port; Zeek's `service` = `irc`), or an
+//! `MODE`, `PONG :` — on any port; Zeek's `service` = `irc`), or an
 //! **executable in flight** to or from it (the ELF magic, or a `#!/bin/sh` script, at the
 //! start of a segment's payload or of an HTTP body in it): a dropper fetching the bot, or an
 //! infected device serving itself to the next victim (Mozi and Mirai's loaders).
