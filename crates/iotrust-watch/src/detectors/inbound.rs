@@ -26,8 +26,9 @@
 //!
 //! Short, intense attacks vanish in a 10 s average (a spoofed SYN flood whose peak second
 //! held 7,300 SYNs among 9,600 in 34 s; a SYN-ACK reflection of 54 kpps lasting 0.15 s), so
-//! each window also keeps the busiest **one-second** sub-window, judged with source
-//! diversity and completion as well as rate:
+//! each window also counts its current **one-second** sub-window (and keeps the busiest,
+//! the `peak_pps` counter), judged while it lasts with source diversity and completion as
+//! well as rate (a finding per packet only while the second is intense):
 //! - SYN-only ≥ [`Config::syn_peak_pps`] (2,000) in one second, from ≥
 //!   [`Config::peak_sources`] (100) distinct sources in the window, while fewer than half
 //!   as many ACKs arrive (nothing completes) → `syn-flood`;
@@ -160,10 +161,18 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
         st.sub_syn = 0;
         st.sub_synack = 0;
     }
-    let n = rate_share(r, scaled(r), len);
-    let b = rate_share(r, r.scaled_bytes(), len);
-    // a one-second share: a long flow's packets are spread over its duration
-    let n1 = rate_share(r, scaled(r), super::US);
+    let packets = scaled(r);
+    let (n, b, n1) = if r.last_us <= r.first_us {
+        // a packet (or an instant flow): all of it in the window and in the second
+        (packets, r.scaled_bytes(), packets)
+    } else {
+        // a one-second share too: a long flow's packets are spread over its duration
+        (
+            rate_share(r, packets, len),
+            rate_share(r, r.scaled_bytes(), len),
+            rate_share(r, packets, super::US),
+        )
+    };
     add32(&mut st.packets, n);
     st.bytes = st.bytes.saturating_add(b);
     add32(&mut st.observed, 1);
@@ -224,16 +233,16 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
             (Attack::SynFlood, u64::from(st.syn), cfg.syn_pps)
         } else if sources >= cfg.synack_sources
             && (over(u64::from(st.synack), cfg.synack_pps)
-                || u64::from(st.peak_synack) >= cfg.synack_peak_pps.max(1))
+                || u64::from(st.sub_synack) >= cfg.synack_peak_pps.max(1))
         {
             // the peak second's rate, reported as a 10 s count
-            let count = u64::from(st.synack).max(u64::from(st.peak_synack) * w);
+            let count = u64::from(st.synack).max(u64::from(st.sub_synack) * w);
             (Attack::SynAckReflection, count, cfg.synack_pps)
-        } else if u64::from(st.peak_syn) >= cfg.syn_peak_pps.max(1)
+        } else if u64::from(st.sub_syn) >= cfg.syn_peak_pps.max(1)
             && sources >= cfg.peak_sources
             && u64::from(st.acks) * 2 < u64::from(st.syn)
         {
-            (Attack::SynFlood, u64::from(st.peak_syn) * w, cfg.syn_pps)
+            (Attack::SynFlood, u64::from(st.sub_syn) * w, cfg.syn_pps)
         } else if over(u64::from(st.udp), cfg.udp_pps) {
             (Attack::UdpFlood, u64::from(st.udp), cfg.udp_pps)
         } else if over(u64::from(st.icmp), cfg.icmp_pps) {
