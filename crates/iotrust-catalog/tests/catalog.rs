@@ -957,12 +957,35 @@ fn issue_16_schemes_counts_scopes_jurisdictions_sources() {
     }
     // (scheme, jurisdiction, kind, live provisions, mandatory, scope categories)
     let want: [(&str, &str, SchemeKind, usize, usize, &[&str]); 3] = [
-        ("in-cctv-er@2024", "IN", SchemeKind::MandatoryLaw, 7, 7, &["ip-camera"]),
-        ("nist-ir-8425a@2024", "US", SchemeKind::Standard, 12, 0, &["router"]),
-        ("br-anatel-ato-77@2021", "BR", SchemeKind::MandatoryLaw, 9, 9, &["router"]),
+        (
+            "in-cctv-er@2024",
+            "IN",
+            SchemeKind::MandatoryLaw,
+            7,
+            7,
+            &["ip-camera"],
+        ),
+        (
+            "nist-ir-8425a@2024",
+            "US",
+            SchemeKind::Standard,
+            12,
+            0,
+            &["router"],
+        ),
+        (
+            "br-anatel-ato-77@2021",
+            "BR",
+            SchemeKind::MandatoryLaw,
+            9,
+            9,
+            &["router"],
+        ),
     ];
     for (key, jur, kind, n, mandatory, scope) in want {
-        let s = c.scheme_by_key(key).unwrap_or_else(|| panic!("{key} missing"));
+        let s = c
+            .scheme_by_key(key)
+            .unwrap_or_else(|| panic!("{key} missing"));
         assert_eq!(&*s.def.jurisdiction, jur, "{key}");
         assert_eq!(s.def.kind, kind, "{key}");
         assert_eq!(s.live_provisions().count(), n, "{key}");
@@ -1027,9 +1050,5 @@ fn issue_16_schemes_counts_scopes_jurisdictions_sources() {
     }
     // Brazil: Ato 2436/2023 (CPE) is recorded, not modelled
     let br = c.scheme_by_key("br-anatel-ato-77@2021").unwrap();
-    assert!(br
-        .def
-        .unknowns
-        .iter()
-        .any(|u| u.what.contains("Ato 2436")));
+    assert!(br.def.unknowns.iter().any(|u| u.what.contains("Ato 2436")));
 }
