@@ -956,7 +956,8 @@ fn issue_16_schemes_counts_scopes_jurisdictions_sources() {
         );
     }
     // (scheme, jurisdiction, kind, live provisions, mandatory, scope categories)
-    let want: [(&str, &str, SchemeKind, usize, usize, &[&str]); 3] = [
+    type Want<'a> = (&'a str, &'a str, SchemeKind, usize, usize, &'a [&'a str]);
+    let want: [Want; 3] = [
         (
             "in-cctv-er@2024",
             "IN",
