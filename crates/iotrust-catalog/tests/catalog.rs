@@ -922,6 +922,134 @@ fn catalog_diff_from_2026_11_0_shows_every_change() {
         .unwrap()
         .contains("CLS(MD), launched on 16 Oct 2024"));
     has("scheme nist-ir-8425@2022", "IR 8425A");
-    // nothing else moved: no scheme, outcome or fact was added or removed
-    assert_eq!(d.count(ChangeKind::Added) + d.count(ChangeKind::Removed), 0);
+    // issue 16: three schemes and one crosswalk added, jurisdictions IN and BR; nothing removed,
+    // and no outcome, fact or other item was added
+    let mut added: Vec<&str> = d
+        .changes
+        .iter()
+        .filter(|c| c.kind == ChangeKind::Added)
+        .map(|c| c.item.as_str())
+        .collect();
+    added.sort_unstable();
+    assert_eq!(
+        added,
+        [
+            "crosswalk catalog/crosswalks/nist-8425a-8425.yaml",
+            "scheme br-anatel-ato-77@2021",
+            "scheme in-cctv-er@2024",
+            "scheme nist-ir-8425a@2024",
+        ]
+    );
+    assert_eq!(d.count(ChangeKind::Removed), 0);
+    has("catalog", "IN");
+}
+
+// ------------------------------------------------------------ issue 16: schemes the catalog lacked
+
+#[test]
+fn issue_16_schemes_counts_scopes_jurisdictions_sources() {
+    let c = cat();
+    for j in ["IN", "BR"] {
+        assert!(
+            c.meta.jurisdictions.iter().any(|x| x.id.as_str() == j),
+            "jurisdiction {j} missing"
+        );
+    }
+    // (scheme, jurisdiction, kind, live provisions, mandatory, scope categories)
+    type Want<'a> = (&'a str, &'a str, SchemeKind, usize, usize, &'a [&'a str]);
+    let want: [Want; 3] = [
+        (
+            "in-cctv-er@2024",
+            "IN",
+            SchemeKind::MandatoryLaw,
+            7,
+            7,
+            &["ip-camera"],
+        ),
+        (
+            "nist-ir-8425a@2024",
+            "US",
+            SchemeKind::Standard,
+            12,
+            0,
+            &["router"],
+        ),
+        (
+            "br-anatel-ato-77@2021",
+            "BR",
+            SchemeKind::MandatoryLaw,
+            9,
+            9,
+            &["router"],
+        ),
+    ];
+    for (key, jur, kind, n, mandatory, scope) in want {
+        let s = c
+            .scheme_by_key(key)
+            .unwrap_or_else(|| panic!("{key} missing"));
+        assert_eq!(&*s.def.jurisdiction, jur, "{key}");
+        assert_eq!(s.def.kind, kind, "{key}");
+        assert_eq!(s.live_provisions().count(), n, "{key}");
+        assert_eq!(count(&c, key, Status::Mandatory), mandatory, "{key}");
+        let inc: Vec<&str> = s.def.scope.includes.iter().map(|x| x.as_str()).collect();
+        assert_eq!(inc, scope, "{key}");
+        assert!(!s.def.unknowns.is_empty(), "{key}: unknowns recorded");
+        for p in s.live_provisions() {
+            assert!(p.source.is_some(), "{key}#{}: no source", &*p.id);
+            for m in &p.outcomes {
+                // every mapping carries a source (the type demands it); no authority published a
+                // mapping for any of the three, so all are ours
+                assert!(!m.source.reference.is_empty());
+                assert_eq!(*m.basis, Basis::Inferred, "{key}#{}", &*p.id);
+            }
+        }
+        // every level admits that its provision list is not complete
+        assert!(s
+            .def
+            .levels
+            .iter()
+            .all(|l| l.completeness == iotrust_catalog::model::Completeness::Partial));
+    }
+    // India: the five headline requirements of the Annexure plus two testing-parameter groups;
+    // the route is lab testing and BIS registration
+    let india = c.scheme_by_key("in-cctv-er@2024").unwrap();
+    for i in 1..=5 {
+        assert!(india.provision(&format!("ER-{i}")).is_some());
+    }
+    assert!(india.provision("TP-hardware").unwrap().outcomes.is_empty());
+    let reg = &india.def.levels[0];
+    assert_eq!(reg.id.as_str(), "registered");
+    assert_eq!(reg.assurance, iotrust_catalog::model::Assurance::LabTested);
+    assert_eq!(india.applies_from.unwrap().to_string(), "2025-04-09");
+    assert!(india
+        .def
+        .unknowns
+        .iter()
+        .any(|u| u.known.as_deref().is_some_and(|k| k.contains("9 Oct 2024"))));
+    // IR 8425A: the ten IR 8425 capabilities, each covering the baseline's criteria, plus two
+    // router-specific items
+    let r = c.scheme_by_key("nist-ir-8425a@2024").unwrap();
+    assert_eq!(r.published.unwrap().to_string(), "2024-09-10");
+    let base = c.scheme_by_key("nist-ir-8425@2022").unwrap();
+    let cw = crosswalk::crosswalk(&c, r, base);
+    let caps: Vec<&str> = r
+        .live_provisions()
+        .map(|p| p.id.as_str())
+        .filter(|id| !id.starts_with("R-"))
+        .collect();
+    assert_eq!(
+        caps,
+        ["AI", "PC", "DP", "IAC", "SU", "CSA", "DOC", "IQR", "ID", "PEA"]
+    );
+    for cap in caps {
+        assert!(
+            cw.relations.iter().any(|x| x.from == cap
+                && x.relation == "covers"
+                && x.to.starts_with(&format!("{cap}-"))),
+            "{cap} covers no IR 8425 criterion"
+        );
+    }
+    // Brazil: Ato 2436/2023 (CPE) is recorded, not modelled
+    let br = c.scheme_by_key("br-anatel-ato-77@2021").unwrap();
+    assert!(br.def.unknowns.iter().any(|u| u.what.contains("Ato 2436")));
 }

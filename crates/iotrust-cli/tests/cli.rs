@@ -74,7 +74,8 @@ fn catalog_diff_between_directories() {
     let f = fixture.to_str().unwrap();
     let text = ok(&["catalog", "diff", "--from", f]);
     assert!(
-        text.starts_with("catalog 2026.11.0 -> 2026.12.0: 0 added, 0 removed,"),
+        // issue 16: in-cctv-er, nist-ir-8425a, br-anatel-ato-77 and the IR 8425A crosswalk
+        text.starts_with("catalog 2026.11.0 -> 2026.12.0: 4 added, 0 removed,"),
         "{text}"
     );
     for needle in [
@@ -83,6 +84,8 @@ fn catalog_diff_between_directories() {
         "~ recognition uk-psti-to-jp-star1",
         "~ scheme eu-red-da@2022",
         "~ profile public-procurement",
+        "jurisdictions[IN] added",
+        "+ scheme in-cctv-er@2024",
     ] {
         assert!(text.contains(needle), "missing `{needle}` in\n{text}");
     }
