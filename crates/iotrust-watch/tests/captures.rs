@@ -72,9 +72,10 @@ fn synflood_is_an_inbound_syn_flood_on_10_10_10_10() {
     assert!(events.len() <= 4, "{}", events.len());
     let last = w.incidents().next().unwrap();
     // the busiest second holds about 10,000 SYNs (the first 10,000 arrive within 0.35 s);
-    // the counters are those of the window with the largest magnitude
+    // the counters are those of the finding of the largest magnitude: the busiest-second
+    // rule reports its threshold's doublings (2,000, 4,000, 8,000)
     assert!(
-        (9_000..=11_000).contains(&last.counters["peak_pps"]),
+        (8_000..=11_000).contains(&last.counters["peak_pps"]),
         "{:?}",
         last.counters
     );

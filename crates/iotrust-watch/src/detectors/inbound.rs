@@ -28,7 +28,8 @@
 //! held 7,300 SYNs among 9,600 in 34 s; a SYN-ACK reflection of 54 kpps lasting 0.15 s), so
 //! each window also counts its current **one-second** sub-window (and keeps the busiest,
 //! the `peak_pps` counter), judged while it lasts with source diversity and completion as
-//! well as rate (a finding per packet only while the second is intense):
+//! well as rate (a finding when the second's count reaches the threshold and each time it
+//! doubles):
 //! - SYN-only ≥ [`Config::syn_peak_pps`] (2,000) in one second, from ≥
 //!   [`Config::peak_sources`] (100) distinct sources in the window, while fewer than half
 //!   as many ACKs arrive (nothing completes) → `syn-flood`;
@@ -149,6 +150,14 @@ pub struct State {
     sources: Distinct,
 }
 
+/// True if a count that grew by `added` to `after` reached `thr`, or a doubling of it, with
+/// this record: the busiest-second rule reports those moments (opening, then escalating)
+/// instead of every packet of an intense second, which the incident's time to live covers.
+fn crossed(after: u64, added: u64, thr: u64) -> bool {
+    let before = after.saturating_sub(added);
+    after >= thr && (before < thr || (after / thr).ilog2() != (before / thr).ilog2())
+}
+
 pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> {
     let len = secs_us(cfg.window_secs);
     if roll(&mut st.start, r.last_us, len) {
@@ -238,7 +247,7 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
             // the peak second's rate, reported as a 10 s count
             let count = u64::from(st.synack).max(u64::from(st.sub_synack) * w);
             (Attack::SynAckReflection, count, cfg.synack_pps)
-        } else if u64::from(st.sub_syn) >= cfg.syn_peak_pps.max(1)
+        } else if crossed(u64::from(st.sub_syn), n1, cfg.syn_peak_pps.max(1))
             && sources >= cfg.peak_sources
             && u64::from(st.acks) * 2 < u64::from(st.syn)
         {
