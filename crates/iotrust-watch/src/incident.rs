@@ -103,6 +103,20 @@ impl Incident {
             .and_then(|t| t.peer.map(|p| (p, t.dst_port.unwrap_or(0))))
     }
 
+    /// The first target's peer as text (empty without one).
+    pub fn peer(&self) -> String {
+        self.first_peer()
+            .map(|(a, _)| a.to_string())
+            .unwrap_or_default()
+    }
+
+    /// The first target's `peer:port` (empty without one).
+    pub fn peer_and_port(&self) -> String {
+        self.first_peer()
+            .map(|(a, port)| format!("{a}:{port}"))
+            .unwrap_or_default()
+    }
+
     /// The attack's name (`syn-flood` ...), or empty.
     pub fn attack_name(&self) -> String {
         self.attack

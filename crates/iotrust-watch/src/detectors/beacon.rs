@@ -553,10 +553,7 @@ impl super::Rule for Rule {
     const FILTER: super::FilterShape = super::FilterShape::BlockPeers;
 
     fn summary(inc: &crate::incident::Incident) -> String {
-        let peer = inc
-            .first_peer()
-            .map(|(p, port)| format!("{p}:{port}"))
-            .unwrap_or_default();
+        let peer = inc.peer_and_port();
         let c = |k| inc.counter(k);
         let mask = c(counter::EVIDENCE);
         let why = evidence::names(mask).join(", ");

@@ -167,10 +167,7 @@ impl super::Rule for Rule {
     const FILTER: super::FilterShape = super::FilterShape::None;
 
     fn summary(inc: &crate::incident::Incident) -> String {
-        let peer = inc
-            .first_peer()
-            .map(|(a, _)| a.to_string())
-            .unwrap_or_default();
+        let peer = inc.peer();
         format!(
             "{} receives {} login attempts to port {} per window from {peer} (victim: do not blackhole)",
             inc.device,

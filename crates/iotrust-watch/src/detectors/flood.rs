@@ -276,10 +276,7 @@ impl super::Rule for Rule {
     const FILTER: super::FilterShape = super::FilterShape::BlockPeers;
 
     fn summary(inc: &crate::incident::Incident) -> String {
-        let victim = inc
-            .first_peer()
-            .map(|(a, _)| a.to_string())
-            .unwrap_or_default();
+        let victim = inc.peer();
         format!(
             "{} sends a {} to {victim} at {} packets/s",
             inc.device,
