@@ -1257,3 +1257,74 @@ fn watch_posts_over_https_to_a_server_of_an_internal_ca() {
     );
     assert_eq!(format!("{body}\n"), line);
 }
+
+/// A long-running collector takes a changed --feed (a Spamhaus DROP list) as it takes a
+/// changed --indicators file: a prefix added is found after the reload, one removed no
+/// longer is; the incident names the feed and the entry.
+#[test]
+fn collector_reloads_a_changed_feed() {
+    use iotrust_flow::testing::{netflow_v5, V5Header};
+    use iotrust_flow::{FlowRecord, SourceKind};
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("drop.txt");
+    let list = |prefix: &str, id: &str| format!("; Spamhaus DROP List\n{prefix} ; {id}\n");
+    std::fs::write(&feed, list("203.0.113.0/24", "SBL000001")).unwrap();
+    let udp = format!("127.0.0.1:{}", free_udp_port());
+    let child = Command::new(env!("CARGO_BIN_EXE_iotrust"))
+        .args(["watch", "--netflow", &udp, "--duration", "7"])
+        .args(["--indicators-reload", "1", "--feed", feed.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let secs = 1_764_000_000u32;
+    let mut sent = 0u32;
+    let mut send = |dev: u8, peer: [u8; 4]| {
+        sent += 1;
+        let mut r = FlowRecord::new(SourceKind::NetflowV5);
+        (r.src, r.dst) = (
+            iotrust_flow::Addr::v4([192, 0, 2, dev]),
+            iotrust_flow::Addr::v4(peer),
+        );
+        (r.proto, r.src_port, r.dst_port) = (6, 50_000, 443);
+        (r.packets, r.bytes, r.tcp_flags) = (1, 60, iotrust_flow::TcpFlags(0x02));
+        let t = (i64::from(secs) + i64::from(sent)) * 1_000_000;
+        (r.first_us, r.last_us) = (t - 1_000, t - 1_000);
+        let h = V5Header {
+            uptime_ms: 3_600_000,
+            secs: secs + sent,
+            nsecs: 0,
+            engine_type: 0,
+            engine_id: 0,
+            sampling: 0,
+        };
+        sender.send_to(&netflow_v5(h, &[r]), &udp).unwrap();
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    send(50, [203, 0, 113, 9]);
+    send(51, [198, 51, 100, 44]);
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::write(&feed, list("198.51.100.0/24", "SBL000002")).unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    send(52, [203, 0, 113, 9]);
+    send(53, [198, 51, 100, 44]);
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let opened: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["event"] == "opened")
+        .map(|v| v["summary"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        opened,
+        [
+            "192.0.2.50 contacts listed C2 203.0.113.9:443 (drop/SBL000001 spamhaus-drop)",
+            "192.0.2.53 contacts listed C2 198.51.100.44:443 (drop/SBL000002 spamhaus-drop)",
+        ],
+        "{err}"
+    );
+    assert!(err.contains("drop.txt changed"), "{err}");
+}
