@@ -243,6 +243,8 @@ fn scheme_results(ev: &Evaluation<'_>, outs: &[OutcomeResult]) -> Vec<SchemeResu
                         title: p.title.clone(),
                         status: p.status,
                         notation: Scheme::status_notation(p),
+                        obligation: s.obligation(p),
+                        mapping_basis: iotrust_catalog::mapping_basis(p),
                         phase: p.phase,
                         verdict: pc.verdict,
                         reason: provision_reason(ev, s, p, pc.why, outs),
