@@ -413,7 +413,7 @@ fn market_results(ev: &Evaluation<'_>, schemes: &[SchemeResult]) -> Vec<MarketRe
                     .provisions
                     .iter()
                     .filter(|p| p.status == Status::Mandatory && p.verdict == Verdict::NotMet)
-                    .map(|p| FailingProvision { provision: p.id.clone(), title: p.title.clone(), reason: p.reason.clone() })
+                    .map(|p| FailingProvision { provision: p.id.clone(), title: p.title.clone(), reason: p.reason.clone(), obligation: p.obligation, mapping_basis: p.mapping_basis })
                     .collect();
                 if l.in_scope {
                     if !ev.law_fully_in_force(si) {
@@ -544,6 +544,8 @@ fn support(ev: &Evaluation<'_>, schemes: &[SchemeResult]) -> SupportView {
                 provision: p.id.clone(),
                 title: p.title.clone(),
                 verdict: p.verdict,
+                obligation: p.obligation,
+                mapping_basis: p.mapping_basis,
             });
         }
     }

@@ -257,11 +257,19 @@ pub fn text(a: &Assessment, st: Style) -> String {
         for r in &a.support.at_end_of_support {
             let _ = writeln!(
                 o,
-                "  {:<8} {} {}: {}",
+                "  {:<8} {} {}: {}  {}",
                 st.verdict(r.verdict),
                 r.scheme,
                 r.provision,
-                r.title
+                r.title,
+                st.paint(
+                    "2",
+                    &format!(
+                        "[{}] mapping: {}",
+                        r.obligation,
+                        iotrust_catalog::obligation::mapping_label(r.mapping_basis)
+                    )
+                )
             );
         }
     }
@@ -659,7 +667,7 @@ pub fn sarif(a: &Assessment) -> Value {
                 .schemes
                 .iter()
                 .filter(|s| s.in_scope)
-                .flat_map(|s| s.provisions.iter().filter(|p| p.outcomes.contains(&o.id)).map(move |p| format!("{} {}", s.scheme, p.id)))
+                .flat_map(|s| s.provisions.iter().filter(|p| p.outcomes.contains(&o.id)).map(move |p| format!("{} {} {}", s.scheme, p.id, provision_tag(p))))
                 .collect();
             json!({
                 "id": o.id,

@@ -143,6 +143,9 @@ pub struct FailingProvision {
     pub provision: String,
     pub title: String,
     pub reason: String,
+    /// As on the provision's verdict in `schemes[]`.
+    pub obligation: Obligation,
+    pub mapping_basis: Option<Basis>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -258,6 +261,9 @@ pub struct EndRequirement {
     pub provision: String,
     pub title: String,
     pub verdict: Verdict,
+    /// As on the provision's verdict in `schemes[]`.
+    pub obligation: Obligation,
+    pub mapping_basis: Option<Basis>,
 }
 
 #[derive(Clone, Debug, Serialize)]

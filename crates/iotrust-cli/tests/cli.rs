@@ -425,6 +425,24 @@ fn provisions_carry_obligation_and_mapping_basis() {
         }
     }
     assert!(seen.contains("legal-requirement") && seen.contains("recommendation"));
+    let failing: Vec<&serde_json::Value> = json["markets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["laws"].as_array().unwrap())
+        .flat_map(|l| l["failing"].as_array().unwrap())
+        .collect();
+    assert!(!failing.is_empty());
+    for f in failing {
+        assert_eq!(f["obligation"], "legal-requirement", "{f}");
+        assert!(f.get("mapping_basis").is_some(), "{f}");
+    }
+    for r in json["support"]["at_end_of_support"].as_array().unwrap() {
+        assert!(
+            r["obligation"].is_string() && r.get("mapping_basis").is_some(),
+            "{r}"
+        );
+    }
     let html = ok(&["assess", CAMERA, "--date", "2026-11-22", "--format", "html"]);
     assert!(html.contains("<th>Obligation</th><th>Mapping</th>"));
 }
