@@ -243,6 +243,8 @@ fn scheme_results(ev: &Evaluation<'_>, outs: &[OutcomeResult]) -> Vec<SchemeResu
                         title: p.title.clone(),
                         status: p.status,
                         notation: Scheme::status_notation(p),
+                        obligation: s.obligation(p),
+                        mapping_basis: iotrust_catalog::mapping_basis(p),
                         phase: p.phase,
                         verdict: pc.verdict,
                         reason: provision_reason(ev, s, p, pc.why, outs),
@@ -411,7 +413,7 @@ fn market_results(ev: &Evaluation<'_>, schemes: &[SchemeResult]) -> Vec<MarketRe
                     .provisions
                     .iter()
                     .filter(|p| p.status == Status::Mandatory && p.verdict == Verdict::NotMet)
-                    .map(|p| FailingProvision { provision: p.id.clone(), title: p.title.clone(), reason: p.reason.clone() })
+                    .map(|p| FailingProvision { provision: p.id.clone(), title: p.title.clone(), reason: p.reason.clone(), obligation: p.obligation, mapping_basis: p.mapping_basis })
                     .collect();
                 if l.in_scope {
                     if !ev.law_fully_in_force(si) {
@@ -542,6 +544,8 @@ fn support(ev: &Evaluation<'_>, schemes: &[SchemeResult]) -> SupportView {
                 provision: p.id.clone(),
                 title: p.title.clone(),
                 verdict: p.verdict,
+                obligation: p.obligation,
+                mapping_basis: p.mapping_basis,
             });
         }
     }

@@ -176,6 +176,22 @@ pub fn text(a: &Assessment, st: Style) -> String {
             "  {:<26} {conf}  ({} met, {} not met, {} unknown, {} n/a){level}",
             s.scheme, s.counts.met, s.counts.not_met, s.counts.unknown, s.counts.not_applicable
         );
+        // a law's provisions not met, each with what it is and how its mapping is established
+        let law = s.kind == iotrust_catalog::model::SchemeKind::MandatoryLaw;
+        for p in s
+            .provisions
+            .iter()
+            .filter(|p| law && p.verdict == Verdict::NotMet)
+        {
+            let _ = writeln!(
+                o,
+                "      {} {} {}  {}",
+                st.paint("31", "x"),
+                p.id,
+                p.title,
+                st.paint("2", &provision_tag(p))
+            );
+        }
     }
     let out: Vec<&SchemeResult> = a.schemes.iter().filter(|s| !s.in_scope).collect();
     if !out.is_empty() {
@@ -241,11 +257,19 @@ pub fn text(a: &Assessment, st: Style) -> String {
         for r in &a.support.at_end_of_support {
             let _ = writeln!(
                 o,
-                "  {:<8} {} {}: {}",
+                "  {:<8} {} {}: {}  {}",
                 st.verdict(r.verdict),
                 r.scheme,
                 r.provision,
-                r.title
+                r.title,
+                st.paint(
+                    "2",
+                    &format!(
+                        "[{}] mapping: {}",
+                        r.obligation,
+                        iotrust_catalog::obligation::mapping_label(r.mapping_basis)
+                    )
+                )
             );
         }
     }
@@ -275,6 +299,16 @@ pub fn text(a: &Assessment, st: Style) -> String {
         }
     }
     o
+}
+
+/// `[legal requirement] mapping: inferred`: what a provision is, and how its outcome mappings
+/// are established, so that nobody takes iotrust's inference for the law.
+pub fn provision_tag(p: &ProvisionResult) -> String {
+    format!(
+        "[{}] mapping: {}",
+        p.obligation,
+        iotrust_catalog::obligation::mapping_label(p.mapping_basis)
+    )
 }
 
 fn md_escape(s: &str) -> String {
@@ -339,6 +373,31 @@ pub fn markdown(a: &Assessment) -> String {
             s.counts.not_applicable,
             s.highest_level.as_deref().unwrap_or("-")
         );
+    }
+    let not_met: Vec<(&SchemeResult, &ProvisionResult)> = a
+        .schemes
+        .iter()
+        .filter(|s| s.in_scope && s.kind == iotrust_catalog::model::SchemeKind::MandatoryLaw)
+        .flat_map(|s| {
+            s.provisions
+                .iter()
+                .filter(|p| p.verdict == Verdict::NotMet)
+                .map(move |p| (s, p))
+        })
+        .collect();
+    if !not_met.is_empty() {
+        let _ = writeln!(o, "\n## Law provisions not met\n\n| law | provision | obligation | mapping |\n|---|---|---|---|");
+        for (s, p) in not_met {
+            let _ = writeln!(
+                o,
+                "| {} | `{}` {} | {} | {} |",
+                s.scheme,
+                p.id,
+                md_escape(&p.title),
+                p.obligation,
+                iotrust_catalog::obligation::mapping_label(p.mapping_basis)
+            );
+        }
     }
     let _ = writeln!(o, "\n## Labels\n");
     for l in &a.labels {
@@ -558,15 +617,17 @@ pub fn html(a: &Assessment) -> String {
         }
         if s.in_scope {
             o.push_str(
-                "<table><tr><th>Provision</th><th>Status</th><th>Verdict</th><th>Reason</th></tr>",
+                "<table><tr><th>Provision</th><th>Status</th><th>Obligation</th><th>Mapping</th><th>Verdict</th><th>Reason</th></tr>",
             );
             for p in &s.provisions {
                 let _ = write!(
                     o,
-                    "<tr><td><code>{}</code><br><small>{}</small></td><td>{}</td><td>{}</td><td class=\"reason\">{}</td></tr>",
+                    "<tr><td><code>{}</code><br><small>{}</small></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"reason\">{}</td></tr>",
                     h(&p.id),
                     h(&p.title),
                     h(&p.notation),
+                    p.obligation,
+                    iotrust_catalog::obligation::mapping_label(p.mapping_basis),
                     badge(p.verdict),
                     h(&p.reason)
                 );
@@ -606,7 +667,7 @@ pub fn sarif(a: &Assessment) -> Value {
                 .schemes
                 .iter()
                 .filter(|s| s.in_scope)
-                .flat_map(|s| s.provisions.iter().filter(|p| p.outcomes.contains(&o.id)).map(move |p| format!("{} {}", s.scheme, p.id)))
+                .flat_map(|s| s.provisions.iter().filter(|p| p.outcomes.contains(&o.id)).map(move |p| format!("{} {} {}", s.scheme, p.id, provision_tag(p))))
                 .collect();
             json!({
                 "id": o.id,
@@ -735,7 +796,7 @@ pub fn junit(a: &Assessment) -> String {
                         s.scheme.clone(),
                         format!("{} {}", p.id, p.title),
                         p.verdict,
-                        p.reason.clone(),
+                        format!("{} {}", p.reason, provision_tag(p)),
                     )
                 })
                 .collect(),

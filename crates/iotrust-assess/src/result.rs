@@ -2,7 +2,8 @@
 //! in docs/assessment-json.md). Fields are only added in a minor version, never renamed.
 
 use iotrust_catalog::expr::FactValue;
-use iotrust_catalog::model::{Assurance, Phase, SchemeKind, Status, Strength};
+use iotrust_catalog::model::{Assurance, Basis, Phase, SchemeKind, Status, Strength};
+use iotrust_catalog::Obligation;
 use jiff::civil::Date;
 use serde::Serialize;
 
@@ -83,6 +84,12 @@ pub struct ProvisionResult {
     pub status: Status,
     /// ETSI-style status: `M`, `R Fh`, `M C12` ...
     pub notation: String,
+    /// Legal requirement, mandatory provision (not law), recommendation, good practice ...
+    /// derived from the scheme's kind and the status (iotrust_catalog::obligation).
+    pub obligation: Obligation,
+    /// The weakest basis of its outcome mappings: official, crosswalk or inferred; null when
+    /// it maps to no outcome.
+    pub mapping_basis: Option<Basis>,
     pub phase: Phase,
     pub verdict: Verdict,
     pub reason: String,
@@ -136,6 +143,9 @@ pub struct FailingProvision {
     pub provision: String,
     pub title: String,
     pub reason: String,
+    /// As on the provision's verdict in `schemes[]`.
+    pub obligation: Obligation,
+    pub mapping_basis: Option<Basis>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -251,6 +261,9 @@ pub struct EndRequirement {
     pub provision: String,
     pub title: String,
     pub verdict: Verdict,
+    /// As on the provision's verdict in `schemes[]`.
+    pub obligation: Obligation,
+    pub mapping_basis: Option<Basis>,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -76,6 +76,10 @@ impl Scheme {
             .iter()
             .filter(|p| p.status != Status::Void)
     }
+    /// What kind of obligation provision `p` of this scheme is (derived: see [`crate::obligation`]).
+    pub fn obligation(&self, p: &ProvisionDef) -> crate::obligation::Obligation {
+        crate::obligation::obligation(self.def.kind, p.status)
+    }
     /// ETSI-style status notation: `M`, `R C(12)`, `M F(a)` ...
     pub fn status_notation(p: &ProvisionDef) -> String {
         let s = match p.status {

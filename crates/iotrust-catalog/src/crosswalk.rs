@@ -10,13 +10,19 @@ use crate::catalog::{Catalog, Scheme};
 use crate::diff::natural_key;
 use crate::load::split_ref;
 use crate::model::{Basis, Confidence};
+use crate::obligation::Obligation;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Relation {
     /// Provision id in the first scheme.
     pub from: String,
+    /// What the first provision is: legal requirement, recommendation ... (`None`: not in
+    /// the scheme).
+    pub from_obligation: Option<Obligation>,
     /// Provision id in the second scheme.
     pub to: String,
+    /// What the second provision is.
+    pub to_obligation: Option<Obligation>,
     /// `equivalent`, `deemed-compliance`, `shared outcome` ...
     pub relation: String,
     /// How the relation is established: official, published crosswalk or inferred.
@@ -62,7 +68,9 @@ pub fn crosswalk(cat: &Catalog, a: &Scheme, b: &Scheme) -> Crosswalk {
             };
             rels.push(Relation {
                 from: from.into(),
+                from_obligation: None,
                 to: to.into(),
+                to_obligation: None,
                 relation: kind,
                 strength: *r.basis,
                 confidence: r.source.confidence,
@@ -97,7 +105,9 @@ pub fn crosswalk(cat: &Catalog, a: &Scheme, b: &Scheme) -> Crosswalk {
                     };
                     rels.push(Relation {
                         from,
+                        from_obligation: None,
                         to,
+                        to_obligation: None,
                         relation: kind,
                         strength: Basis::Official,
                         confidence: route.source.confidence,
@@ -131,13 +141,19 @@ pub fn crosswalk(cat: &Catalog, a: &Scheme, b: &Scheme) -> Crosswalk {
     for ((from, to), (strength, conf, outcomes)) in shared {
         rels.push(Relation {
             from,
+            from_obligation: None,
             to,
+            to_obligation: None,
             relation: "shared outcome".into(),
             strength,
             confidence: conf,
             via: outcomes.join(", "),
             source: "derived from the two provisions' outcome mappings".into(),
         });
+    }
+    for r in &mut rels {
+        r.from_obligation = a.provision(&r.from).map(|p| a.obligation(p));
+        r.to_obligation = b.provision(&r.to).map(|p| b.obligation(p));
     }
     rels.sort_by(|x, y| {
         (

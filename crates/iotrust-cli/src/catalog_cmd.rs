@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 use clap::{Subcommand, ValueEnum};
+use iotrust_catalog::model::ProvisionDef;
+use iotrust_catalog::obligation::mapping_label;
 use iotrust_catalog::{crosswalk, diff, oscal, schema, Catalog, CatalogError, Scheme};
 use serde_json::json;
 
@@ -145,11 +147,18 @@ pub fn run(catalog_dir: Option<&Path>, cmd: CatalogCmd) -> anyhow::Result<u8> {
             if format == Format::Json {
                 emit_json(&cw)?;
             } else {
-                let mut t = Table::new(&["FROM", "TO", "RELATION", "STRENGTH", "CONF", "VIA"]);
+                let mut t = Table::new(&[
+                    "FROM", "FROM IS", "TO", "TO IS", "RELATION", "STRENGTH", "CONF", "VIA",
+                ]);
+                let is = |o: Option<iotrust_catalog::Obligation>| {
+                    o.map(|o| o.to_string()).unwrap_or_else(|| "?".into())
+                };
                 for r in &cw.relations {
                     t.row(vec![
                         r.from.clone(),
+                        is(r.from_obligation),
                         r.to.clone(),
+                        is(r.to_obligation),
                         r.relation.clone(),
                         r.strength.to_string(),
                         format!("{:?}", r.confidence),
@@ -386,7 +395,9 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
             .provision(pid)
             .ok_or_else(|| anyhow!("scheme `{}` has no provision `{pid}`", s.key))?;
         if format == Format::Json {
-            return emit_json(&json!({"scheme": s.key, "provision": p}));
+            let mut v = serde_json::to_value(p)?;
+            with_obligation(&mut v, s, p);
+            return emit_json(&json!({"scheme": s.key, "provision": v}));
         }
         let mut o = String::new();
         let _ = writeln!(o, "{} {}  {}", s.key, &*p.id, p.title);
@@ -400,6 +411,12 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
                 );
             }
         }
+        let _ = writeln!(o, "  obligation: {}", s.obligation(p));
+        let _ = writeln!(
+            o,
+            "  mapping: {}",
+            mapping_label(iotrust_catalog::mapping_basis(p))
+        );
         let _ = writeln!(o, "  phase:   {}", p.phase);
         if let Some(c) = &p.clause {
             let _ = writeln!(o, "  clause:  {c}");
@@ -469,7 +486,13 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
         return emit(&o);
     }
     if format == Format::Json {
-        return emit_json(&json!({"scheme": s.key, "definition": s.def}));
+        let mut def = serde_json::to_value(&s.def)?;
+        if let Some(ps) = def.get_mut("provisions").and_then(|v| v.as_array_mut()) {
+            for (v, p) in ps.iter_mut().zip(&s.def.provisions) {
+                with_obligation(v, s, p);
+            }
+        }
+        return emit_json(&json!({"scheme": s.key, "definition": def}));
     }
     let mut o = String::new();
     let _ = writeln!(o, "{}  {}", s.key, s.def.title);
@@ -527,7 +550,15 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
         );
     }
     let _ = writeln!(o);
-    let mut t = Table::new(&["ID", "STATUS", "PHASE", "OUTCOMES", "TITLE"]);
+    let mut t = Table::new(&[
+        "ID",
+        "STATUS",
+        "OBLIGATION",
+        "MAPPING",
+        "PHASE",
+        "OUTCOMES",
+        "TITLE",
+    ]);
     for p in &s.def.provisions {
         let outs: Vec<&str> = p.outcomes.iter().map(|m| m.outcome.as_str()).collect();
         let title = if p.known {
@@ -538,6 +569,8 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
         t.row(vec![
             p.id.to_string(),
             Scheme::status_notation(p),
+            s.obligation(p).to_string(),
+            mapping_label(iotrust_catalog::mapping_basis(p)),
             p.phase.to_string(),
             outs.join(" "),
             title,
@@ -558,6 +591,17 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
     emit(&o)
 }
 
+/// Add the derived `obligation` and `mapping_basis` to a provision's JSON object.
+fn with_obligation(v: &mut serde_json::Value, s: &Scheme, p: &ProvisionDef) {
+    if let Some(m) = v.as_object_mut() {
+        m.insert("obligation".into(), json!(s.obligation(p)));
+        m.insert(
+            "mapping_basis".into(),
+            json!(iotrust_catalog::mapping_basis(p)),
+        );
+    }
+}
+
 fn outcomes(cat: &Catalog, id: Option<&str>, format: Format) -> anyhow::Result<()> {
     if let Some(id) = id {
         let (_, o) = cat
@@ -567,7 +611,7 @@ fn outcomes(cat: &Catalog, id: Option<&str>, format: Format) -> anyhow::Result<(
         if format == Format::Json {
             let provs: Vec<_> = maps
                 .iter()
-                .map(|(s, p, m)| json!({"scheme": s.key, "provision": p.id, "status": p.status, "basis": m.basis, "confidence": m.source.confidence, "source": m.source.reference}))
+                .map(|(s, p, m)| json!({"scheme": s.key, "provision": p.id, "status": p.status, "obligation": s.obligation(p), "basis": m.basis, "confidence": m.source.confidence, "source": m.source.reference}))
                 .collect();
             return emit_json(&json!({"outcome": o.def, "provisions": provs}));
         }
@@ -580,12 +624,20 @@ fn outcomes(cat: &Catalog, id: Option<&str>, format: Format) -> anyhow::Result<(
         }
         let _ = writeln!(s, "  check: {}", &*o.def.check);
         let _ = writeln!(s, "  provisions ({}):", maps.len());
-        let mut t = Table::new(&["SCHEME", "PROVISION", "STATUS", "BASIS", "CONF"]);
+        let mut t = Table::new(&[
+            "SCHEME",
+            "PROVISION",
+            "STATUS",
+            "OBLIGATION",
+            "BASIS",
+            "CONF",
+        ]);
         for (sc, p, m) in maps {
             t.row(vec![
                 sc.key.clone(),
                 p.id.to_string(),
                 Scheme::status_notation(p),
+                sc.obligation(p).to_string(),
                 m.basis.to_string(),
                 format!("{:?}", m.source.confidence),
             ]);

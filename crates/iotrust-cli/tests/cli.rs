@@ -382,6 +382,71 @@ fn assess_every_format() {
     );
 }
 
+/// Issue 16 item 5: every output says whether a provision is the law and how its mapping is
+/// established, so that nobody takes iotrust's inference for the law.
+#[test]
+fn provisions_carry_obligation_and_mapping_basis() {
+    let show: serde_json::Value =
+        serde_json::from_str(&ok(&["catalog", "show", "uk-psti", "--format", "json"])).unwrap();
+    let provs = show["definition"]["provisions"].as_array().unwrap();
+    assert!(!provs.is_empty());
+    for p in provs {
+        assert_eq!(p["obligation"], "legal-requirement", "{p}");
+        assert!(p.get("mapping_basis").is_some(), "{p}");
+    }
+    let para1 = provs.iter().find(|p| p["id"] == "Sch1-para1").unwrap();
+    assert_eq!(para1["mapping_basis"], "official");
+    let text = ok(&["catalog", "show", "uk-psti@2023", "Sch1-para1"]);
+    assert!(text.contains("obligation: legal requirement") && text.contains("mapping: official"));
+    // a standard's provisions are not the law
+    let etsi = ok(&["catalog", "show", "etsi-en-303-645@3.1.3"]);
+    assert!(!etsi.contains("legal requirement"));
+    assert!(etsi.contains("mandatory provision, not law") && etsi.contains("recommendation"));
+
+    let json: serde_json::Value = serde_json::from_str(&ok(&[
+        "assess",
+        CAMERA,
+        "--date",
+        "2026-11-22",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(json["format"], "iotrust-assessment/1");
+    let mut seen = std::collections::HashSet::new();
+    for s in json["schemes"].as_array().unwrap() {
+        for p in s["provisions"].as_array().unwrap() {
+            let o = p["obligation"].as_str().unwrap_or_else(|| panic!("{p}"));
+            assert!(p.get("mapping_basis").is_some(), "{p}");
+            if o == "legal-requirement" {
+                assert_eq!(s["kind"], "mandatory-law", "{p}");
+            }
+            seen.insert(o.to_string());
+        }
+    }
+    assert!(seen.contains("legal-requirement") && seen.contains("recommendation"));
+    let failing: Vec<&serde_json::Value> = json["markets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["laws"].as_array().unwrap())
+        .flat_map(|l| l["failing"].as_array().unwrap())
+        .collect();
+    assert!(!failing.is_empty());
+    for f in failing {
+        assert_eq!(f["obligation"], "legal-requirement", "{f}");
+        assert!(f.get("mapping_basis").is_some(), "{f}");
+    }
+    for r in json["support"]["at_end_of_support"].as_array().unwrap() {
+        assert!(
+            r["obligation"].is_string() && r.get("mapping_basis").is_some(),
+            "{r}"
+        );
+    }
+    let html = ok(&["assess", CAMERA, "--date", "2026-11-22", "--format", "html"]);
+    assert!(html.contains("<th>Obligation</th><th>Mapping</th>"));
+}
+
 #[test]
 fn assess_bad_profile_names_file_line_field() {
     let dir = tempfile::tempdir().unwrap();
