@@ -98,8 +98,20 @@ pub fn submission_with(
 ) -> Submission {
     let cat = Catalog::embedded().unwrap();
     let text = profile_text(manufacturer, model, end);
-    let p = profile::parse(&cat, &text, InputFormat::Toml, "p.toml").unwrap();
-    let a = iotrust_assess::assess(&cat, &p, &[], today());
+    submission_of(&cat, text, signer, tweak)
+}
+
+/// A submission for the TOML profile `text`: assessed with `cat` (the label states the tier
+/// that catalog gives it), the label signed by `signer`. `tweak` may change the label
+/// document before signing.
+pub fn submission_of(
+    cat: &Catalog,
+    text: String,
+    signer: &Key,
+    tweak: impl FnOnce(&mut LabelDocument),
+) -> Submission {
+    let p = profile::parse(cat, &text, InputFormat::Toml, "p.toml").unwrap();
+    let a = iotrust_assess::assess(cat, &p, &[], today());
     let info = LabelInfo {
         issuer: Party {
             name: "Example Issuing Body".into(),
