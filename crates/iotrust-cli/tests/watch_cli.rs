@@ -586,13 +586,65 @@ fn zeek_dns_log_finds_a_listed_domain_and_its_address() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--notices needs --notice-template"));
 }
 
+/// Sends one-SYN NetFlow v5 flows (subscriber 192.0.2.D to PEER:443), a second of record
+/// time apart, to a collector on loopback.
+struct SynSender {
+    sock: UdpSocket,
+    to: String,
+    sent: u32,
+}
+
+impl SynSender {
+    const SECS: u32 = 1_764_000_000;
+
+    fn new(to: &str) -> SynSender {
+        SynSender {
+            sock: UdpSocket::bind("127.0.0.1:0").unwrap(),
+            to: to.to_string(),
+            sent: 0,
+        }
+    }
+
+    fn send(&mut self, dev: u8, peer: [u8; 4]) {
+        use iotrust_flow::testing::{netflow_v5, V5Header};
+        use iotrust_flow::{FlowRecord, SourceKind};
+        self.sent += 1;
+        let mut r = FlowRecord::new(SourceKind::NetflowV5);
+        (r.src, r.dst) = (
+            iotrust_flow::Addr::v4([192, 0, 2, dev]),
+            iotrust_flow::Addr::v4(peer),
+        );
+        (r.proto, r.src_port, r.dst_port) = (6, 50_000, 443);
+        (r.packets, r.bytes, r.tcp_flags) = (1, 60, iotrust_flow::TcpFlags(0x02));
+        let t = (i64::from(Self::SECS) + i64::from(self.sent)) * 1_000_000;
+        (r.first_us, r.last_us) = (t - 1_000, t - 1_000);
+        let h = V5Header {
+            uptime_ms: 3_600_000,
+            secs: Self::SECS + self.sent,
+            nsecs: 0,
+            engine_type: 0,
+            engine_id: 0,
+            sampling: 0,
+        };
+        self.sock.send_to(&netflow_v5(h, &[r]), &self.to).unwrap();
+    }
+}
+
+/// The summaries of the `opened` events in watch's JSON lines.
+fn opened_summaries(stdout: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["event"] == "opened")
+        .map(|v| v["summary"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// A long-running collector takes a changed --indicators file without a restart: a C2
 /// address added to the file is found after the reload, one removed no longer is, and a
 /// file that does not load is reported while the list in force stays.
 #[test]
 fn collector_reloads_a_changed_indicator_file() {
-    use iotrust_flow::testing::{netflow_v5, V5Header};
-    use iotrust_flow::{FlowRecord, SourceKind};
     let dir = tempfile::tempdir().unwrap();
     let ind = dir.path().join("c2.txt");
     std::fs::write(&ind, "203.0.113.9 old-cnc\n").unwrap();
@@ -617,31 +669,8 @@ fn collector_reloads_a_changed_indicator_file() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let secs = 1_764_000_000u32;
-    let mut sent = 0u32;
-    // one SYN flow from subscriber 192.0.2.D to PEER:443 in a v5 datagram
-    let mut send = |dev: u8, peer: [u8; 4]| {
-        sent += 1;
-        let mut r = FlowRecord::new(SourceKind::NetflowV5);
-        (r.src, r.dst) = (
-            iotrust_flow::Addr::v4([192, 0, 2, dev]),
-            iotrust_flow::Addr::v4(peer),
-        );
-        (r.proto, r.src_port, r.dst_port) = (6, 50_000, 443);
-        (r.packets, r.bytes, r.tcp_flags) = (1, 60, iotrust_flow::TcpFlags(0x02));
-        let t = (i64::from(secs) + i64::from(sent)) * 1_000_000;
-        (r.first_us, r.last_us) = (t - 1_000, t - 1_000);
-        let h = V5Header {
-            uptime_ms: 3_600_000,
-            secs: secs + sent,
-            nsecs: 0,
-            engine_type: 0,
-            engine_id: 0,
-            sampling: 0,
-        };
-        sender.send_to(&netflow_v5(h, &[r]), &udp).unwrap();
-    };
+    let mut syn = SynSender::new(&udp);
+    let mut send = |dev: u8, peer: [u8; 4]| syn.send(dev, peer);
     std::thread::sleep(Duration::from_millis(1500));
     send(40, [198, 51, 100, 44]);
     send(41, [203, 0, 113, 9]);
@@ -657,12 +686,7 @@ fn collector_reloads_a_changed_indicator_file() {
     let o = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
-    let opened: Vec<String> = String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|v| v["event"] == "opened")
-        .map(|v| v["summary"].as_str().unwrap().to_string())
-        .collect();
+    let opened = opened_summaries(&o.stdout);
     assert_eq!(
         opened,
         [
@@ -1263,8 +1287,6 @@ fn watch_posts_over_https_to_a_server_of_an_internal_ca() {
 /// longer is; the incident names the feed and the entry.
 #[test]
 fn collector_reloads_a_changed_feed() {
-    use iotrust_flow::testing::{netflow_v5, V5Header};
-    use iotrust_flow::{FlowRecord, SourceKind};
     let dir = tempfile::tempdir().unwrap();
     let feed = dir.path().join("drop.txt");
     let list = |prefix: &str, id: &str| format!("; Spamhaus DROP List\n{prefix} ; {id}\n");
@@ -1277,30 +1299,8 @@ fn collector_reloads_a_changed_feed() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let secs = 1_764_000_000u32;
-    let mut sent = 0u32;
-    let mut send = |dev: u8, peer: [u8; 4]| {
-        sent += 1;
-        let mut r = FlowRecord::new(SourceKind::NetflowV5);
-        (r.src, r.dst) = (
-            iotrust_flow::Addr::v4([192, 0, 2, dev]),
-            iotrust_flow::Addr::v4(peer),
-        );
-        (r.proto, r.src_port, r.dst_port) = (6, 50_000, 443);
-        (r.packets, r.bytes, r.tcp_flags) = (1, 60, iotrust_flow::TcpFlags(0x02));
-        let t = (i64::from(secs) + i64::from(sent)) * 1_000_000;
-        (r.first_us, r.last_us) = (t - 1_000, t - 1_000);
-        let h = V5Header {
-            uptime_ms: 3_600_000,
-            secs: secs + sent,
-            nsecs: 0,
-            engine_type: 0,
-            engine_id: 0,
-            sampling: 0,
-        };
-        sender.send_to(&netflow_v5(h, &[r]), &udp).unwrap();
-    };
+    let mut syn = SynSender::new(&udp);
+    let mut send = |dev: u8, peer: [u8; 4]| syn.send(dev, peer);
     std::thread::sleep(Duration::from_millis(1500));
     send(50, [203, 0, 113, 9]);
     send(51, [198, 51, 100, 44]);
@@ -1312,12 +1312,7 @@ fn collector_reloads_a_changed_feed() {
     let o = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
-    let opened: Vec<String> = String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|v| v["event"] == "opened")
-        .map(|v| v["summary"].as_str().unwrap().to_string())
-        .collect();
+    let opened = opened_summaries(&o.stdout);
     assert_eq!(
         opened,
         [

@@ -80,9 +80,6 @@ pub struct Incident {
     /// (see [`Finding::hold_us`]).
     #[serde(skip)]
     hold_us: i64,
-    /// [`Detector::hold_ttls`] of its detector.
-    #[serde(skip)]
-    hold_ttls: u8,
     /// The `c2-behaviour` incident (an executable moved, IRC spoken) still open for the
     /// device when this one opened: what it did next. Raises the severity one step.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -129,7 +126,7 @@ impl Incident {
     #[inline]
     fn ttl_us(&self, book_ttl_us: i64) -> i64 {
         self.hold_us
-            .max(book_ttl_us.saturating_mul(i64::from(self.hold_ttls.max(1))))
+            .max(book_ttl_us.saturating_mul(i64::from(self.detector.hold_ttls().max(1))))
     }
 
     /// True once the incident is over (its `closed` event was emitted).
@@ -392,7 +389,6 @@ impl Book {
             order: [0; MAX_COUNTERS],
             closed: false,
             hold_us: 0,
-            hold_ttls: 1,
             follows,
         };
         update(&mut inc, f, r);
@@ -499,7 +495,6 @@ fn set_counters(
 fn update(inc: &mut Incident, f: &Finding, r: &FlowRecord) {
     inc.records = inc.records.saturating_add(1);
     inc.hold_us = inc.hold_us.max(f.hold_us);
-    inc.hold_ttls = f.detector.hold_ttls();
     if r.first_us < inc.first_us {
         inc.first_us = r.first_us;
         inc.first_seen = r.first();

@@ -3,6 +3,7 @@
 pub mod collector;
 pub mod detectors;
 pub mod error;
+mod expiring;
 mod fasthash;
 pub mod filters;
 pub mod fuzzing;

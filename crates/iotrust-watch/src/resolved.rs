@@ -3,12 +3,10 @@
 //! hard-coded; a vendor cloud's is looked up. Bounded; entries last for the answer's TTL,
 //! held between 5 minutes and a day of record time, as learned C2 addresses are.
 
-use std::collections::HashMap;
-
 use iotrust_flow::dns::DnsMessage;
 use iotrust_flow::Addr;
 
-use crate::fasthash::FoldState;
+use crate::expiring::ExpiringMap;
 
 /// Addresses kept at most.
 pub const MAX_RESOLVED: usize = 262_144;
@@ -25,21 +23,11 @@ pub enum Lookup {
     Unresolved,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Resolved {
-    map: HashMap<Addr, i64, FoldState>,
+    /// Address to the record time its last answer holds until.
+    held: ExpiringMap<i64, MAX_RESOLVED>,
     answers: u64,
-    earliest_us: i64,
-}
-
-impl Default for Resolved {
-    fn default() -> Self {
-        Resolved {
-            map: HashMap::default(),
-            answers: 0,
-            earliest_us: i64::MAX,
-        }
-    }
 }
 
 impl Resolved {
@@ -52,26 +40,7 @@ impl Resolved {
             self.answers += 1;
             let secs = a.ttl.clamp(HOLD_SECS.0, HOLD_SECS.1);
             let until = t_us.saturating_add(i64::from(secs) * 1_000_000);
-            if self.map.len() >= MAX_RESOLVED && !self.map.contains_key(&a.addr) {
-                if t_us <= self.earliest_us {
-                    continue;
-                }
-                let mut earliest = i64::MAX;
-                self.map.retain(|_, u| {
-                    let keep = *u >= t_us;
-                    if keep {
-                        earliest = earliest.min(*u);
-                    }
-                    keep
-                });
-                self.earliest_us = earliest;
-                if self.map.len() >= MAX_RESOLVED {
-                    continue;
-                }
-            }
-            self.earliest_us = self.earliest_us.min(until);
-            let e = self.map.entry(a.addr).or_insert(until);
-            *e = (*e).max(until);
+            self.held.learn(a.addr, until, t_us);
         }
     }
 
@@ -81,9 +50,9 @@ impl Resolved {
         if self.answers == 0 {
             return Lookup::Unseen;
         }
-        match self.map.get(&addr) {
-            Some(u) if *u >= t_us => Lookup::Resolved,
-            _ => Lookup::Unresolved,
+        match self.held.get(addr, t_us) {
+            Some(_) => Lookup::Resolved,
+            None => Lookup::Unresolved,
         }
     }
 }

@@ -65,7 +65,7 @@ use iotrust_flow::{Addr, FlowRecord};
 
 use super::{Counters, Detector, Finding, Severity, Target};
 use crate::error::Error;
-use crate::fasthash::FoldState;
+use crate::expiring::{Expires, ExpiringMap};
 use crate::net::{Prefix, PrefixMap};
 
 /// What the indicator list says of a C2 finding: the listed domain it is about and the
@@ -204,62 +204,13 @@ struct Learned {
     until_us: i64,
 }
 
-/// Addresses answered for listed domains, at most [`MAX_LEARNED`]: looked up for both sides
-/// of every record once one is held (the engine's keyed hasher), and, when full, purged of
-/// the expired ones only if some may have expired (the earliest expiry is kept), so that a
-/// flood of new answers costs no scan each.
-#[derive(Clone, Debug)]
-struct LearnedSet {
-    map: HashMap<Addr, Learned, FoldState>,
-    /// No entry expires before this (a lower bound: an extended entry leaves it early).
-    earliest_us: i64,
-}
+/// Addresses answered for listed domains, at most [`MAX_LEARNED`], looked up for both
+/// sides of every record once one is held.
+type LearnedSet = ExpiringMap<Learned, MAX_LEARNED>;
 
-impl Default for LearnedSet {
-    fn default() -> Self {
-        LearnedSet {
-            map: HashMap::default(),
-            earliest_us: i64::MAX,
-        }
-    }
-}
-
-impl LearnedSet {
-    /// The entry for `addr` if still valid at record time `t_us`.
-    #[inline]
-    fn get(&self, addr: Addr, t_us: i64) -> Option<Learned> {
-        if self.map.is_empty() {
-            return None;
-        }
-        self.map.get(&addr).filter(|l| t_us <= l.until_us).copied()
-    }
-
-    /// Keeps `addr` as learned; when full, drops the expired ones first (as of `now_us`),
-    /// and learns nothing new if none had expired.
-    fn learn(&mut self, addr: Addr, l: Learned, now_us: i64) {
-        if self.map.len() >= MAX_LEARNED && !self.map.contains_key(&addr) {
-            if now_us <= self.earliest_us {
-                return;
-            }
-            let mut earliest = i64::MAX;
-            self.map.retain(|_, v| {
-                let keep = v.until_us >= now_us;
-                if keep {
-                    earliest = earliest.min(v.until_us);
-                }
-                keep
-            });
-            self.earliest_us = earliest;
-            if self.map.len() >= MAX_LEARNED {
-                return;
-            }
-        }
-        self.earliest_us = self.earliest_us.min(l.until_us);
-        let e = self.map.entry(addr).or_insert(l);
-        // a later answer extends, never shortens
-        if l.until_us >= e.until_us {
-            *e = l;
-        }
+impl Expires for Learned {
+    fn until_us(&self) -> i64 {
+        self.until_us
     }
 }
 
