@@ -164,9 +164,8 @@ impl Sources {
         self.file.iter().chain(&self.feeds)
     }
 
-    /// The indicator file, then every feed's entries (labelled `feed/entry` and the feed's
-    /// family labels, holding for their validity). Entries a feed could not read are
-    /// reported on stderr with their file and line, and skipped.
+    /// The indicator file, then every feed's entries ([`Indicators::add_feed`]). Entries a
+    /// feed could not read are reported on stderr with their file and line, and skipped.
     fn load(&self) -> anyhow::Result<Indicators> {
         let mut ind = match &self.file {
             Some(p) => Indicators::parse(&read(p)?, &p.display().to_string())?,
@@ -177,20 +176,9 @@ impl Sources {
             for p in &feed.problems {
                 eprintln!("watch: {p}: skipped");
             }
-            let mut added = 0usize;
-            for e in &feed.entries {
-                let mut label = format!("{}/{}", e.feed, e.entry);
-                if !e.labels.is_empty() {
-                    label = format!("{label} {}", e.labels.join(","));
-                }
-                let valid = (
-                    e.valid_from.map_or(i64::MIN, |t| t.as_microsecond()),
-                    e.valid_until.map_or(i64::MAX, |t| t.as_microsecond()),
-                );
-                match ind.add(&e.subject.to_string(), label, valid) {
-                    Ok(()) => added += 1,
-                    Err(m) => eprintln!("watch: {}:{}: {m}: skipped", path.display(), e.line),
-                }
+            let (added, skipped) = ind.add_feed(&feed);
+            for (line, m) in skipped {
+                eprintln!("watch: {}:{line}: {m}: skipped", path.display());
             }
             eprintln!(
                 "watch: {}: {added} indicator(s) from a {} feed",

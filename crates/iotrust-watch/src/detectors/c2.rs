@@ -328,6 +328,30 @@ impl Indicators {
         self.add_spec(spec, label, false, valid)
     }
 
+    /// Adds a threat-intel feed's entries ([`iotrust_intel`]): each labelled `feed/entry`
+    /// and the feed's family labels (`bundle/Mirai CNC botnet,Mirai`), holding between its
+    /// `valid_from` and `valid_until` (record time). Returns how many were added, and the
+    /// line and reason of each entry that could not be (skipped).
+    pub fn add_feed(&mut self, feed: &iotrust_intel::Feed) -> (usize, Vec<(usize, String)>) {
+        let mut added = 0;
+        let mut skipped = Vec::new();
+        for e in &feed.entries {
+            let mut label = format!("{}/{}", e.feed, e.entry);
+            if !e.labels.is_empty() {
+                label = format!("{label} {}", e.labels.join(","));
+            }
+            let valid = (
+                e.valid_from.map_or(i64::MIN, |t| t.as_microsecond()),
+                e.valid_until.map_or(i64::MAX, |t| t.as_microsecond()),
+            );
+            match self.add(&e.subject.to_string(), label, valid) {
+                Ok(()) => added += 1,
+                Err(m) => skipped.push((e.line, m)),
+            }
+        }
+        (added, skipped)
+    }
+
     fn add_spec(
         &mut self,
         spec: &str,
@@ -657,6 +681,35 @@ impl super::Rule for Rule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn feed_entries_hold_for_their_validity_under_their_names() {
+        let bundle = r#"{"type":"bundle","id":"bundle--1","objects":[
+          {"type":"indicator","spec_version":"2.1","id":"indicator--1","name":"CNC",
+           "labels":["mirai"],"pattern":"[ipv4-addr:value = '203.0.113.7']","pattern_type":"stix",
+           "valid_from":"2025-01-01T00:00:00Z","valid_until":"2026-01-01T00:00:00Z"}]}"#;
+        let feed = iotrust_intel::parse(bundle.as_bytes(), "intel", None).unwrap();
+        let mut ind = Indicators::default();
+        assert_eq!(ind.add_feed(&feed), (1, Vec::new()));
+        let mut r = FlowRecord::new(iotrust_flow::SourceKind::Pcap);
+        r.src = Addr::v4([192, 0, 2, 9]);
+        r.dst = Addr::v4([203, 0, 113, 7]);
+        r.proto = FlowRecord::PROTO_TCP;
+        r.dst_port = 443;
+        let at = |ts: &str| ts.parse::<jiff::Timestamp>().unwrap().as_microsecond();
+        for (t, found) in [
+            ("2024-12-31T23:59:59Z", false),
+            ("2025-06-01T00:00:00Z", true),
+            ("2026-01-01T00:00:01Z", false),
+        ] {
+            (r.first_us, r.last_us) = (at(t), at(t));
+            let f = ind.observe(&r, |_| true);
+            assert_eq!(f.is_some(), found, "{t}");
+            if let Some(f) = f {
+                assert_eq!(ind.listing(&f, r.last_us).label, Some("intel/CNC mirai"));
+            }
+        }
+    }
 
     #[test]
     fn parses_and_matches() {
