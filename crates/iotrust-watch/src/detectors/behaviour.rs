@@ -9,8 +9,9 @@
 //!
 //! **Why.** IRC is the command channel of Tsunami/Kaiten, Muhstik and many Gafgyt builds;
 //! no consumer IoT product needs it. Fetching a Linux executable over plain HTTP is how
-//! every Mirai-family infection ends (`wget http://…/bins/mirai.arm`), and firmware updates
-//! arrive as signed images, not bare ELF files over HTTP.
+//! every Mirai-family infection ends (`wget http://…/bins/mirai.arm`); a product's own
+//! updates usually come as firmware images, not bare ELF files (an assumption, not a
+//! measurement: see the false positives).
 //!
 //! **Rule.** One segment suffices. IRC from the device: severity medium, confidence 0.8;
 //! an executable received or sent: medium, 0.7. The incident's targets name the peer and
