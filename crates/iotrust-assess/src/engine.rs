@@ -2,7 +2,7 @@
 //! reasons, the facts behind them, statements and gaps, for reports and `--format json`.
 
 use iotrust_catalog::catalog::Scheme;
-use iotrust_catalog::expr::{whole_years, FactId};
+use iotrust_catalog::expr::{whole_years, Expr, FactId};
 use iotrust_catalog::model::{Phase, Status};
 use iotrust_catalog::Catalog;
 use jiff::civil::Date;
@@ -32,6 +32,26 @@ fn fact_use(ev: &Evaluation<'_>, id: FactId) -> FactUse {
             strength: None,
             source: None,
         },
+    }
+}
+
+/// " (assumed product.consumer = true: not stated)" for the defaults these expressions took
+/// in place of facts nobody supplied; empty when none was taken.
+fn assumed(ev: &Evaluation<'_>, exprs: &[Option<&Expr>]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for e in exprs.iter().flatten() {
+        for (id, v) in e.assumptions(&ev.facts.values) {
+            let name = ev.cat.fact_def(id).map(|f| f.id.to_string()).unwrap_or_default();
+            let part = format!("{name} = {v}");
+            if !parts.contains(&part) {
+                parts.push(part);
+            }
+        }
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" (assumed {}: not stated)", parts.join(", "))
     }
 }
 
@@ -100,6 +120,7 @@ fn outcome_results(ev: &Evaluation<'_>) -> Vec<OutcomeResult> {
                     Verdict::Unknown => format!("unknown: no value for {}", missing(&uses)),
                 }
             };
+            let reason = reason + &assumed(ev, &[o.applies.as_ref(), Some(&o.check)]);
             OutcomeResult {
                 id: o.def.id.to_string(),
                 title: o.def.title.clone(),
@@ -145,7 +166,11 @@ fn provision_reason(
                 .find(|d| *d.id == c)
                 .map(|d| d.meaning.as_str())
                 .unwrap_or("");
-            format!("condition {c} ({meaning}) does not hold")
+            let note = assumed(
+                ev,
+                &[s.conditions.get(c).map(|e| e as &Expr)],
+            );
+            format!("condition {c} ({meaning}) does not hold{note}")
         }
         ProvWhy::Unmapped => format!(
             "not evaluated: {}",
@@ -163,10 +188,18 @@ fn provision_reason(
                 })
                 .map(|c| c.as_str())
                 .collect();
-            format!(
-                "applicability unknown: condition {} cannot be decided",
+            let failing = with(Verdict::NotMet);
+            let open = with(Verdict::Unknown);
+            let mut r = format!(
+                "unknown: condition {} cannot be decided",
                 unknown.join(", ")
-            )
+            );
+            if !failing.is_empty() {
+                r.push_str(&format!("; if it applies, not met: {failing}"));
+            } else if !open.is_empty() {
+                r.push_str(&format!("; if it applies: {open}"));
+            }
+            r
         }
         ProvWhy::OutcomesUnknown => with(Verdict::Unknown),
         ProvWhy::AllNotApplicable => {
@@ -175,6 +208,18 @@ fn provision_reason(
         ProvWhy::Met => {
             let ids: Vec<&str> = p.outcomes.iter().map(|m| m.outcome.as_str()).collect();
             format!("met: {}", ids.join(", "))
+        }
+        ProvWhy::MetConditionUnknown => {
+            let ids: Vec<&str> = p.outcomes.iter().map(|m| m.outcome.as_str()).collect();
+            format!(
+                "met: {} (whether or not its condition {} applies)",
+                ids.join(", "),
+                p.conditions
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         }
         ProvWhy::Route(ri) => match p.routes.get(ri) {
             Some(r) => format!("met through route `{}`: {}", &*r.id, r.title),
@@ -201,7 +246,7 @@ fn provision_reason(
 
 fn scope_reason(ev: &Evaluation<'_>, s: &Scheme, why: ScopeWhy) -> String {
     match why {
-        ScopeWhy::InScope => "in scope".into(),
+        ScopeWhy::InScope => format!("in scope{}", assumed(ev, &[s.requires.as_ref()])),
         ScopeWhy::Market => format!("the product is not sold in {}", &*s.def.jurisdiction),
         ScopeWhy::Category => format!(
             "category `{}` is outside the scheme's scope",
@@ -217,8 +262,9 @@ fn scope_reason(ev: &Evaluation<'_>, s: &Scheme, why: ScopeWhy) -> String {
                 .unwrap_or("")
         ),
         ScopeWhy::Requires => format!(
-            "outside scope: `{}` does not hold",
-            s.requires.as_ref().map(|e| e.source()).unwrap_or("")
+            "outside scope: `{}` does not hold{}",
+            s.requires.as_ref().map(|e| e.source()).unwrap_or(""),
+            assumed(ev, &[s.requires.as_ref()])
         ),
     }
 }

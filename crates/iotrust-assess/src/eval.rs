@@ -49,6 +49,8 @@ pub enum ProvWhy {
     OutcomesUnknown,
     AllNotApplicable,
     Met,
+    /// Met, and so it does not matter that a condition cannot be decided.
+    MetConditionUnknown,
     /// Met through the route at this index of `routes`.
     Route(usize),
     /// Not applicable: derogated by the exclusion at this index of `scope.excludes`.
@@ -355,10 +357,12 @@ fn provision(
             Verdict::NotApplicable => {}
         }
     }
-    if not_met {
-        core(Verdict::NotMet, ProvWhy::OutcomesNotMet)
-    } else if cond_unknown {
+    // An undecided condition makes a failing provision unknown, never not met: it may not
+    // apply at all. A provision whose outcomes hold is met whether or not it applies.
+    if cond_unknown && (not_met || unknown) {
         core(Verdict::Unknown, ProvWhy::ConditionUnknown)
+    } else if not_met {
+        core(Verdict::NotMet, ProvWhy::OutcomesNotMet)
     } else if unknown {
         core(Verdict::Unknown, ProvWhy::OutcomesUnknown)
     } else if all_na {
@@ -367,7 +371,11 @@ fn provision(
         ProvCore {
             verdict: Verdict::Met,
             strength,
-            why: ProvWhy::Met,
+            why: if cond_unknown {
+                ProvWhy::MetConditionUnknown
+            } else {
+                ProvWhy::Met
+            },
         }
     }
 }
@@ -386,14 +394,6 @@ fn derogation(s: &Scheme, pi: usize, facts: &Facts, today: Date, anc: &[&str]) -
     })
 }
 
-/// Does the market cover the jurisdiction of a scheme?
-pub fn market_covers(market: &str, jurisdiction: &str) -> bool {
-    market == jurisdiction
-        || (jurisdiction == "EU" && matches!(market, "DE" | "FI"))
-        || (jurisdiction == "US" && market == "US-CA")
-        || (jurisdiction == "US-CA" && market == "US")
-}
-
 fn scope(
     cat: &Catalog,
     s: &Scheme,
@@ -403,7 +403,7 @@ fn scope(
     markets: &[String],
 ) -> ScopeWhy {
     let jur = s.def.jurisdiction.as_str();
-    if jur != "INT" && !markets.iter().any(|m| market_covers(m, jur)) {
+    if jur != "INT" && !markets.iter().any(|m| cat.market_covers(m, jur)) {
         return ScopeWhy::Market;
     }
     let anc = category
@@ -840,7 +840,7 @@ impl Evaluation<'_> {
             .iter()
             .enumerate()
             .filter(|(_, s)| s.def.kind == SchemeKind::MandatoryLaw);
-        laws.filter(|(_, s)| market_covers(market, &s.def.jurisdiction))
+        laws.filter(|(_, s)| self.cat.market_covers(market, &s.def.jurisdiction))
             .map(|(i, _)| i)
             .collect()
     }

@@ -319,6 +319,55 @@ impl Expr {
         &self.facts
     }
 
+    /// The assumptions this expression makes for these facts: every `default(fact, value)`
+    /// whose fact has no value, with the value assumed in its place. A verdict resting on an
+    /// assumption says so in its reason ("assumed").
+    pub fn assumptions(&self, facts: &[Option<FactValue>]) -> Vec<(FactId, String)> {
+        fn walk(n: &Node, facts: &[Option<FactValue>], out: &mut Vec<(FactId, String)>) {
+            match n {
+                Node::Default(a, d) => {
+                    if let Node::Fact(id) = **a {
+                        if facts.get(usize::from(id)).is_none_or(Option::is_none)
+                            && !out.iter().any(|(i, _)| *i == id)
+                        {
+                            out.push((id, literal(d)));
+                        }
+                    }
+                    walk(d, facts, out);
+                }
+                Node::Not(a) | Node::Size(a) => walk(a, facts, out),
+                Node::And(a, b)
+                | Node::Or(a, b)
+                | Node::Cmp(_, a, b)
+                | Node::In(a, b)
+                | Node::Intersects(a, b)
+                | Node::YearsBetween(a, b)
+                | Node::DaysBetween(a, b) => {
+                    walk(a, facts, out);
+                    walk(b, facts, out);
+                }
+                _ => {}
+            }
+        }
+        fn literal(n: &Node) -> String {
+            match n {
+                Node::Bool(b) => b.to_string(),
+                Node::Int(i) => i.to_string(),
+                Node::Str(s) => format!("'{s}'"),
+                Node::Date(d) => d.to_string(),
+                Node::StrList(l) => format!("[{}]", l.join(", ")),
+                Node::IntList(l) => format!(
+                    "[{}]",
+                    l.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+                ),
+                _ => "a computed value".into(),
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.root, facts, &mut out);
+        out
+    }
+
     /// Evaluate against fact values (indexed by [`FactId`]) on the evaluation date `today`.
     /// `None` means unknown.
     pub fn eval(&self, facts: &[Option<FactValue>], today: Date) -> Option<bool> {
@@ -880,6 +929,12 @@ mod tests {
         assert_eq!(run("size(default(tags, [])) == 0", &f), Some(true));
         assert_eq!(run("has(b) || has(a)", &f), Some(true));
         assert_eq!(run("default(b, true)", &f), Some(true));
+        let assumed = match Expr::compile("default(b, true) && default(a, false)", &Vocab) {
+            Ok(e) => e.assumptions(&f),
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(assumed.len(), 1, "a stated fact is no assumption: {assumed:?}");
+        assert_eq!(assumed[0].1, "true");
         assert_eq!(run("end >= today", &f), Some(true));
         assert_eq!(
             run("years_between(date('2025-01-02'), end) >= 5", &f),
