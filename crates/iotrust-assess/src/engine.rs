@@ -99,8 +99,24 @@ fn outcome_results(ev: &Evaluation<'_>) -> Vec<OutcomeResult> {
                     .def
                     .contradiction_message
                     .clone()
-                    .unwrap_or_else(|| "tested evidence contradicts a declaration".into());
-                format!("contradiction: {msg} ({})", describe(&uses))
+                    .unwrap_or_else(|| "the facts disagree".into());
+                // say who disagrees from the strengths actually involved
+                let strengths: Vec<_> = o
+                    .contradiction
+                    .as_ref()
+                    .map(|e| e.facts())
+                    .unwrap_or(&[])
+                    .iter()
+                    .filter_map(|&i| ev.facts.get(i).map(|(_, p)| p.strength))
+                    .collect();
+                let who = match (strengths.iter().min(), strengths.iter().max()) {
+                    (Some(lo), Some(hi)) if lo == hi => {
+                        format!("the profile's {lo} facts disagree with each other")
+                    }
+                    (Some(lo), Some(hi)) => format!("{hi} evidence contradicts {lo} facts"),
+                    _ => "the facts disagree".into(),
+                };
+                format!("contradiction ({who}): {msg} ({})", describe(&uses))
             } else {
                 match c.verdict {
                     Verdict::NotApplicable => format!(

@@ -191,6 +191,7 @@ pub fn merge_evidence(
                 Provenance {
                     strength: item.strength,
                     source: label.clone(),
+                    note: None,
                 },
             );
         }
@@ -211,6 +212,7 @@ pub fn merge_evidence(
                 Provenance {
                     strength: ev.strength,
                     source,
+                    note: None,
                 },
             );
         }

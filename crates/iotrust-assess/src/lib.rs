@@ -4,6 +4,8 @@ pub mod engine;
 pub mod eval;
 pub mod evidence;
 pub mod fuzzing;
+pub mod interfaces;
+pub mod migrate;
 pub mod profile;
 pub mod report;
 pub mod result;

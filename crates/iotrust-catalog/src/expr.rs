@@ -58,6 +58,10 @@ pub enum FactValue {
     Date(Date),
     List(Vec<String>),
     IntList(Vec<i64>),
+    /// Known not to exist: someone looked and found none ("no status-update interval is
+    /// published"). Unlike an unknown fact, every comparison with it is decided: equal to
+    /// nothing, in no list, false as a condition.
+    Absent,
 }
 
 impl FactValue {
@@ -69,6 +73,7 @@ impl FactValue {
             FactValue::Date(_) => Type::Date,
             FactValue::List(_) => Type::List,
             FactValue::IntList(_) => Type::IntList,
+            FactValue::Absent => Type::EmptyList,
         }
     }
 }
@@ -85,6 +90,7 @@ impl fmt::Display for FactValue {
                 let parts: Vec<String> = l.iter().map(|i| i.to_string()).collect();
                 write!(f, "[{}]", parts.join(", "))
             }
+            FactValue::Absent => f.write_str("absent"),
         }
     }
 }
@@ -371,7 +377,7 @@ impl Expr {
     /// Evaluate against fact values (indexed by [`FactId`]) on the evaluation date `today`.
     /// `None` means unknown.
     pub fn eval(&self, facts: &[Option<FactValue>], today: Date) -> Option<bool> {
-        match eval(&self.root, &Ctx { facts, today }) {
+        match truth(eval(&self.root, &Ctx { facts, today })) {
             V::Bool(b) => Some(b),
             _ => None,
         }
@@ -740,6 +746,8 @@ struct Ctx<'a> {
 #[derive(Clone, Copy)]
 enum V<'a> {
     Unknown,
+    /// A fact known not to exist.
+    Absent,
     Bool(bool),
     Int(i64),
     Str(&'a str),
@@ -757,8 +765,17 @@ fn fact_value<'a>(ctx: &Ctx<'a>, id: FactId) -> V<'a> {
             FactValue::Date(d) => V::Date(*d),
             FactValue::List(l) => V::List(l),
             FactValue::IntList(l) => V::IntList(l),
+            FactValue::Absent => V::Absent,
         },
         _ => V::Unknown,
+    }
+}
+
+/// In a condition, an absent fact is false: "a policy is published" with none found.
+fn truth(v: V<'_>) -> V<'_> {
+    match v {
+        V::Absent => V::Bool(false),
+        v => v,
     }
 }
 
@@ -772,34 +789,43 @@ fn eval<'a>(node: &'a Node, ctx: &Ctx<'a>) -> V<'a> {
         Node::IntList(l) => V::IntList(l),
         Node::Fact(id) => fact_value(ctx, *id),
         Node::Today => V::Date(ctx.today),
-        Node::Not(a) => match eval(a, ctx) {
+        Node::Not(a) => match truth(eval(a, ctx)) {
             V::Bool(b) => V::Bool(!b),
             _ => V::Unknown,
         },
-        Node::And(a, b) => match eval(a, ctx) {
+        Node::And(a, b) => match truth(eval(a, ctx)) {
             V::Bool(false) => V::Bool(false),
-            V::Bool(true) => match eval(b, ctx) {
+            V::Bool(true) => match truth(eval(b, ctx)) {
                 V::Bool(x) => V::Bool(x),
                 _ => V::Unknown,
             },
-            _ => match eval(b, ctx) {
+            _ => match truth(eval(b, ctx)) {
                 V::Bool(false) => V::Bool(false),
                 _ => V::Unknown,
             },
         },
-        Node::Or(a, b) => match eval(a, ctx) {
+        Node::Or(a, b) => match truth(eval(a, ctx)) {
             V::Bool(true) => V::Bool(true),
-            V::Bool(false) => match eval(b, ctx) {
+            V::Bool(false) => match truth(eval(b, ctx)) {
                 V::Bool(x) => V::Bool(x),
                 _ => V::Unknown,
             },
-            _ => match eval(b, ctx) {
+            _ => match truth(eval(b, ctx)) {
                 V::Bool(true) => V::Bool(true),
                 _ => V::Unknown,
             },
         },
         Node::Cmp(op, a, b) => {
-            let ord = match (eval(a, ctx), eval(b, ctx)) {
+            let (x, y) = (eval(a, ctx), eval(b, ctx));
+            // something that does not exist equals nothing and orders against nothing
+            if matches!(x, V::Absent) || matches!(y, V::Absent) {
+                return if matches!((&x, &y), (V::Unknown, _) | (_, V::Unknown)) {
+                    V::Unknown
+                } else {
+                    V::Bool(matches!(op, CmpOp::Ne))
+                };
+            }
+            let ord = match (x, y) {
                 (V::Bool(x), V::Bool(y)) => x.cmp(&y),
                 (V::Int(x), V::Int(y)) => x.cmp(&y),
                 (V::Str(x), V::Str(y)) => x.cmp(y),
@@ -820,6 +846,7 @@ fn eval<'a>(node: &'a Node, ctx: &Ctx<'a>) -> V<'a> {
             (V::Str(x), V::List(l)) => V::Bool(l.iter().any(|s| s == x)),
             (V::Int(x), V::IntList(l)) => V::Bool(l.contains(&x)),
             (V::Int(_), V::List([])) => V::Bool(false),
+            (V::Absent, V::List(_) | V::IntList(_)) | (_, V::Absent) => V::Bool(false),
             _ => V::Unknown,
         },
         Node::Has(id) => V::Bool(!matches!(fact_value(ctx, *id), V::Unknown)),
@@ -828,6 +855,7 @@ fn eval<'a>(node: &'a Node, ctx: &Ctx<'a>) -> V<'a> {
             v => v,
         },
         Node::Size(a) => match eval(a, ctx) {
+            V::Absent => V::Int(0),
             V::List(l) => V::Int(l.len() as i64),
             V::IntList(l) => V::Int(l.len() as i64),
             _ => V::Unknown,
@@ -836,13 +864,16 @@ fn eval<'a>(node: &'a Node, ctx: &Ctx<'a>) -> V<'a> {
             (V::List(x), V::List(y)) => V::Bool(x.iter().any(|s| y.contains(s))),
             (V::IntList(x), V::IntList(y)) => V::Bool(x.iter().any(|i| y.contains(i))),
             (V::List(e), _) | (_, V::List(e)) if e.is_empty() => V::Bool(false),
+            (V::Absent, _) | (_, V::Absent) => V::Bool(false),
             _ => V::Unknown,
         },
         Node::YearsBetween(a, b) => match (eval(a, ctx), eval(b, ctx)) {
             (V::Date(x), V::Date(y)) => V::Int(whole_years(x, y)),
+            (V::Absent, V::Date(_) | V::Absent) | (V::Date(_), V::Absent) => V::Absent,
             _ => V::Unknown,
         },
         Node::DaysBetween(a, b) => match (eval(a, ctx), eval(b, ctx)) {
+            (V::Absent, V::Date(_) | V::Absent) | (V::Date(_), V::Absent) => V::Absent,
             (V::Date(x), V::Date(y)) => match x.until((jiff::Unit::Day, y)) {
                 Ok(span) => V::Int(i64::from(span.get_days())),
                 Err(_) => V::Unknown,
@@ -906,6 +937,21 @@ mod tests {
             Some(FactValue::Date(day("2030-01-01"))),
             None,
         ]
+    }
+
+    #[test]
+    fn absent_is_decided() {
+        let mut f = facts();
+        f[1] = Some(FactValue::Absent); // b
+        f[2] = Some(FactValue::Absent); // n
+        assert_eq!(run("b", &f), Some(false));
+        assert_eq!(run("!b", &f), Some(true));
+        assert_eq!(run("n >= 0", &f), Some(false));
+        assert_eq!(run("n != 3", &f), Some(true));
+        assert_eq!(run("has(n)", &f), Some(true));
+        assert_eq!(run("n >= 0 || b", &f), Some(false));
+        // unknown stays unknown next to absent
+        assert_eq!(run("n >= 0 || size(tags) > 0", &f), None);
     }
 
     #[test]

@@ -225,6 +225,20 @@ pub struct FactDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values_from: Option<Str>,
     pub title: String,
+    /// The question a maker answers for this fact, in plain words (`iotrust profile new`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
+    /// Where the fact comes from when a profile does not state it directly: `interfaces`
+    /// means it is derived from the profile's `[[interface]]` table (version 2 profiles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derived: Option<Derived>,
+}
+
+/// The source a derived fact is computed from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Derived {
+    Interfaces,
 }
 
 // ----------------------------------------------------------------------------- outcomes / tiers
