@@ -206,29 +206,46 @@ pub fn upgrade(
             let Some(covers) = t.get_mut("covers").and_then(Item::as_array_mut) else {
                 continue;
             };
-            let ids: Vec<String> = covers
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect();
-            let mut out: Vec<String> = Vec::new();
-            for id in ids {
-                match replaced(&id) {
-                    Some(r) => out.extend(
-                        r.into
-                            .iter()
-                            .filter(|n| cat.fact(n).is_some())
-                            .map(|n| n.to_string()),
-                    ),
-                    None => out.push(id),
+            // keep the list's layout: each successor takes the place (and spacing) of the
+            // fact it replaces
+            let old: Vec<Value> = covers.iter().cloned().collect();
+            let mut seen: Vec<String> = Vec::new();
+            let mut out: Vec<Value> = Vec::new();
+            for v in old {
+                let ids: Vec<String> = match v.as_str().and_then(replaced) {
+                    Some(r) => r
+                        .into
+                        .iter()
+                        .filter(|n| cat.fact(n).is_some())
+                        .map(|n| n.to_string())
+                        .collect(),
+                    None => match v.as_str() {
+                        Some(id) => vec![id.to_string()],
+                        None => continue,
+                    },
+                };
+                for (i, id) in ids.into_iter().enumerate() {
+                    if seen.contains(&id) {
+                        continue;
+                    }
+                    let mut nv = Value::from(id.as_str());
+                    if i == 0 {
+                        *nv.decor_mut() = v.decor().clone();
+                    } else {
+                        nv.decor_mut().set_prefix(" ");
+                    }
+                    seen.push(id);
+                    out.push(nv);
                 }
             }
-            out.dedup();
-            let mut arr = toml_edit::Array::new();
-            for id in out {
-                arr.push(id);
+            let trailing = covers.trailing().clone();
+            let comma = covers.trailing_comma();
+            covers.clear();
+            for v in out {
+                covers.push_formatted(v);
             }
-            arr.set_trailing_comma(true);
-            *covers = arr;
+            covers.set_trailing(trailing);
+            covers.set_trailing_comma(comma);
         }
     }
     let mut text = doc.to_string();

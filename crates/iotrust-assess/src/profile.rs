@@ -941,9 +941,15 @@ pub fn json_schema(cat: &Catalog) -> serde_json::Value {
         if let Some(o) = with_title.as_object_mut() {
             o.insert("description".into(), Value::String(f.title.clone()));
         }
+        let absent = json!({"type": "object", "additionalProperties": false,
+            "required": ["by", "where", "on"],
+            "properties": {"by": {"type": "string"}, "where": {"type": "string"}, "on": date}});
         json!({"anyOf": [with_title, {
             "type": "object", "additionalProperties": false, "required": ["value"],
-            "properties": {"value": base, "strength": strength, "source": {"type": "string"}}
+            "properties": {"value": base, "strength": strength, "source": {"type": "string"}, "note": {"type": "string"}}
+        }, {
+            "type": "object", "additionalProperties": false, "required": ["absent"],
+            "properties": {"absent": absent, "strength": strength, "source": {"type": "string"}, "note": {"type": "string"}}
         }]})
     };
     let mut sections: Map<String, Value> = Map::new();
@@ -968,7 +974,27 @@ pub fn json_schema(cat: &Catalog) -> serde_json::Value {
     }
     let fact_ids: Vec<&str> = cat.facts.iter().map(|f| f.id.as_str()).collect();
     let mut props = Map::new();
-    props.insert("schema".into(), json!({"const": "iotrust-profile/1"}));
+    props.insert("schema".into(), json!({"enum": [SCHEMA, SCHEMA_V1]}));
+    let mut columns = Map::new();
+    for (name, allowed, what) in crate::interfaces::COLUMNS {
+        let col = match (*name, allowed) {
+            ("port", _) => json!({"type": "integer", "minimum": 1, "maximum": 65535}),
+            ("user_can_enable", _) => json!({"type": "boolean"}),
+            ("reach", Some(a)) => json!({"anyOf": [{"enum": a}, {"type": "array", "items": {"enum": a}}]}),
+            (_, Some(a)) => json!({"enum": a}),
+            (_, None) => json!({"type": "string"}),
+        };
+        let mut col = col;
+        if let Some(o) = col.as_object_mut() {
+            o.insert("description".into(), Value::String((*what).to_string()));
+        }
+        columns.insert((*name).to_string(), col);
+    }
+    props.insert(
+        "interface".into(),
+        json!({"type": "array", "items": {"type": "object", "additionalProperties": false,
+            "required": ["name", "kind"], "properties": columns}}),
+    );
     props.insert(
         "product".into(),
         json!({"type": "object", "additionalProperties": false, "required": ["manufacturer", "model", "category"], "properties": product}),
@@ -983,6 +1009,7 @@ pub fn json_schema(cat: &Catalog) -> serde_json::Value {
                 "kind": {"enum": ["lab-report", "test-report", "document"]},
                 "title": {"type": "string"}, "summary": {"type": "string"}, "lab": {"type": "string"},
                 "assessor": {"type": "string"}, "date": date, "url": {"type": "string"},
+                "independent": {"type": "boolean"},
                 "covers": {"type": "array", "items": {"enum": fact_ids}},
                 "facts": {"type": "object", "propertyNames": {"enum": fact_ids}}}}
         ]}}),
@@ -1006,7 +1033,7 @@ pub fn json_schema(cat: &Catalog) -> serde_json::Value {
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://iotrust.dev/schemas/profile.schema.json",
-        "title": format!("iotrust product profile (iotrust-profile/1, catalog {})", cat.version()),
+        "title": format!("iotrust product profile ({SCHEMA}; {SCHEMA_V1} is also read), catalog {}", cat.version()),
         "type": "object",
         "additionalProperties": false,
         "required": ["product"],
