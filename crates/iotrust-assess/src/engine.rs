@@ -310,6 +310,7 @@ fn scheme_results(ev: &Evaluation<'_>, outs: &[OutcomeResult]) -> Vec<SchemeResu
                         phase: p.phase,
                         verdict: pc.verdict,
                         reason: provision_reason(ev, s, p, pc.why, outs),
+                        reason_code: pc.why.code(),
                         strength: pc.strength,
                         via: match pc.why {
                             ProvWhy::Route(ri) => p.routes.get(ri).map(|r| format!("{}: {}", &*r.id, r.title)),
@@ -377,7 +378,7 @@ fn scheme_results(ev: &Evaluation<'_>, outs: &[OutcomeResult]) -> Vec<SchemeResu
                         ),
                         LevelWhy::Met => format!("every provision met with {need} evidence"),
                     };
-                    LevelResult { id: l.id.to_string(), title: l.title.clone(), assurance: l.assurance, verdict: lc.verdict, reason }
+                    LevelResult { id: l.id.to_string(), title: l.title.clone(), assurance: l.assurance, verdict: lc.verdict, reason, reason_code: lc.why.code() }
                 })
                 .collect();
             SchemeResult {
@@ -387,9 +388,11 @@ fn scheme_results(ev: &Evaluation<'_>, outs: &[OutcomeResult]) -> Vec<SchemeResu
                 jurisdiction: s.def.jurisdiction.to_string(),
                 in_scope: sc.in_scope(),
                 scope_reason: scope_reason(ev, s, sc.scope),
+                scope_code: sc.scope.code(),
                 applies_from: s.applies_from.or(s.in_force),
                 conformance: sc.conformance,
                 conformance_reason,
+                conformance_code: sc.conformance_why.code(),
                 counts,
                 levels,
                 highest_level: sc.highest_level().and_then(|i| s.def.levels.get(i)).map(|l| l.id.to_string()),

@@ -59,6 +59,28 @@ pub enum ProvWhy {
     Recognition(usize),
 }
 
+impl ProvWhy {
+    /// The machine code of this reason (`reason_code` in assessments), stable across wording
+    /// changes: the registry and reports read it instead of the English reason.
+    pub fn code(self) -> &'static str {
+        match self {
+            ProvWhy::Void => "void",
+            ProvWhy::ContentUnknown => "content-unknown",
+            ProvWhy::ConditionFalse(_) => "condition-false",
+            ProvWhy::Unmapped => "unmapped",
+            ProvWhy::OutcomesNotMet => "outcomes-not-met",
+            ProvWhy::ConditionUnknown => "condition-unknown",
+            ProvWhy::OutcomesUnknown => "outcomes-unknown",
+            ProvWhy::AllNotApplicable => "all-not-applicable",
+            ProvWhy::Met => "met",
+            ProvWhy::MetConditionUnknown => "met-condition-unknown",
+            ProvWhy::Route(_) => "route",
+            ProvWhy::Derogated(_) => "derogated",
+            ProvWhy::Recognition(_) => "recognition",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct ProvCore {
     pub verdict: Verdict,
@@ -76,6 +98,19 @@ pub enum ScopeWhy {
     Requires,
 }
 
+impl ScopeWhy {
+    /// Machine code (`scope_code`).
+    pub fn code(self) -> &'static str {
+        match self {
+            ScopeWhy::InScope => "in-scope",
+            ScopeWhy::Market => "market",
+            ScopeWhy::Category => "category",
+            ScopeWhy::Excluded(_) => "excluded",
+            ScopeWhy::Requires => "requires",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LevelWhy {
     Held,
@@ -91,6 +126,25 @@ pub enum LevelWhy {
     Met,
 }
 
+impl LevelWhy {
+    /// Machine code (`reason_code` of a level).
+    pub fn code(self) -> &'static str {
+        match self {
+            LevelWhy::Held => "held",
+            LevelWhy::OutOfScope => "out-of-scope",
+            LevelWhy::LowerLevelUnknown => "lower-level-unknown",
+            LevelWhy::NothingApplies => "nothing-applies",
+            LevelWhy::ProvisionsNotMet => "provisions-not-met",
+            LevelWhy::LowerLevelMissing => "lower-level-missing",
+            LevelWhy::ContentUnknown => "content-unknown",
+            LevelWhy::Undecided => "undecided",
+            LevelWhy::WeakEvidence => "weak-evidence",
+            LevelWhy::MetPartial => "met-partial",
+            LevelWhy::Met => "met",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct LevelCore {
     pub verdict: Verdict,
@@ -104,6 +158,19 @@ pub enum ConformanceWhy {
     Undecided,
     NoMandatory,
     Conformant,
+}
+
+impl ConformanceWhy {
+    /// Machine code (`conformance_code`).
+    pub fn code(self) -> &'static str {
+        match self {
+            ConformanceWhy::OutOfScope => "out-of-scope",
+            ConformanceWhy::Failing => "failing",
+            ConformanceWhy::Undecided => "undecided",
+            ConformanceWhy::NoMandatory => "no-mandatory",
+            ConformanceWhy::Conformant => "conformant",
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

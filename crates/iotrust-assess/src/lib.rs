@@ -4,6 +4,7 @@ pub mod engine;
 pub mod eval;
 pub mod evidence;
 pub mod fuzzing;
+pub mod input;
 pub mod interfaces;
 pub mod migrate;
 pub mod profile;

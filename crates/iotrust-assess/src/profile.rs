@@ -167,6 +167,9 @@ pub struct Profile {
     pub evidence: Vec<EvidenceRef>,
     pub inline_evidence: Vec<EvidenceItem>,
     pub labels: Vec<HeldLabel>,
+    /// Version 1 facts that could not be mapped onto version 2 (read by [`parse_stored`]):
+    /// unknown now, with what to state instead.
+    pub unmapped: Vec<String>,
 }
 
 impl Profile {
@@ -198,6 +201,10 @@ pub(crate) struct Ctx<'a> {
 struct Reading {
     /// Version 1 file: replaced facts are mapped.
     v1: bool,
+    /// A stored version 1 profile read again (a registry re-assessing): a replaced fact that
+    /// cannot be mapped is left unknown and listed in `unmapped`, not an error.
+    keep_going: bool,
+    unmapped: Vec<String>,
     /// Facts stated directly, with their lines (a derived fact may not be).
     stated: Vec<(FactId, usize)>,
 }
@@ -237,7 +244,29 @@ pub fn parse_at(
         InputFormat::Json => parse_json(text),
     }
     .map_err(|e| ctx.err(e.line, None, format!("syntax error: {}", e.message)))?;
-    from_tree(cat, &root, &ctx)
+    from_tree(cat, &root, &ctx, false)
+}
+
+/// Read a profile stored earlier (a registry re-assessing what was submitted under an older
+/// iotrust): as [`parse`], except that a version 1 fact version 2 replaced and that cannot be
+/// mapped is left unknown instead of failing the read. The profile's `unmapped` lists each,
+/// with what the manufacturer must now state.
+pub fn parse_stored(
+    cat: &Catalog,
+    text: &str,
+    format: InputFormat,
+    file: &str,
+) -> Result<Profile, InputError> {
+    let ctx = Ctx {
+        file,
+        line_offset: 0,
+    };
+    let root = match format {
+        InputFormat::Toml => parse_toml(text),
+        InputFormat::Json => parse_json(text),
+    }
+    .map_err(|e| ctx.err(e.line, None, format!("syntax error: {}", e.message)))?;
+    from_tree(cat, &root, &ctx, true)
 }
 
 fn table<'n>(
@@ -459,8 +488,9 @@ fn declare(
     fact: &str,
     v: &Located,
 ) -> Result<(), InputError> {
-    if let Some(r) = crate::migrate::replaced(fact) {
-        // a version 1 fact that version 2 replaced
+    // a version 1 fact that version 2 replaced (and that this catalog no longer has: an older
+    // catalog read with its own vocabulary keeps it)
+    if let Some(r) = crate::migrate::replaced(fact).filter(|_| cat.fact(fact).is_none()) {
         let value = match &v.node {
             Node::Table(t) => t.iter().find(|(k, _)| k == "value").map(|(_, x)| x),
             _ => Some(v),
@@ -470,6 +500,10 @@ fn declare(
             _ => None,
         };
         let Some(mapped) = mapped else {
+            if rd.v1 && rd.keep_going {
+                rd.unmapped.push(r.message(true));
+                return Ok(());
+            }
             return Err(ctx.err(v.line, Some(fact), r.message(rd.v1)));
         };
         for (new, nv) in mapped {
@@ -586,7 +620,12 @@ const IDENTITY: [&str; 6] = [
     "url",
 ];
 
-fn from_tree(cat: &Catalog, root: &Located, ctx: &Ctx<'_>) -> Result<Profile, InputError> {
+fn from_tree(
+    cat: &Catalog,
+    root: &Located,
+    ctx: &Ctx<'_>,
+    keep_going: bool,
+) -> Result<Profile, InputError> {
     let top = table(ctx, root, "(document)")?;
     let mut facts = Facts::new(cat.facts.len());
     let mut identity = Identity::default();
@@ -599,6 +638,8 @@ fn from_tree(cat: &Catalog, root: &Located, ctx: &Ctx<'_>) -> Result<Profile, In
     let mut product_line = 1;
     let mut rd = Reading {
         v1: true,
+        keep_going,
+        unmapped: Vec::new(),
         stated: Vec::new(),
     };
     // the version decides how facts read, so find it first
@@ -799,6 +840,7 @@ fn from_tree(cat: &Catalog, root: &Located, ctx: &Ctx<'_>) -> Result<Profile, In
         evidence,
         inline_evidence: inline,
         labels,
+        unmapped: rd.unmapped,
     })
 }
 
@@ -855,7 +897,7 @@ fn evidence_item(
                 };
                 for c in items {
                     let id = string(ctx, c, &f)?;
-                    if let Some(r) = crate::migrate::replaced(&id) {
+                    if let Some(r) = crate::migrate::replaced(&id).filter(|_| cat.fact(&id).is_none()) {
                         if !rd.v1 {
                             return Err(ctx.err(c.line, Some(&f), r.message(false)));
                         }

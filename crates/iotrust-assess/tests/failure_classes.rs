@@ -290,7 +290,13 @@ fn partial_publications_are_decided() {
     let a = run(&silent);
     let o = a.outcomes.iter().find(|o| o.id == "disclosure-timelines-published").unwrap();
     assert_eq!(o.verdict, Verdict::NotMet, "{}", o.reason);
-    assert!(o.reason.contains("found none"), "{}", o.reason);
+    assert!(o.reason.contains("status_update_days = absent"), "{}", o.reason);
+    let used = o.facts.iter().find(|f| f.fact == "vdp.status_update_days").unwrap();
+    assert!(
+        used.source.as_deref().is_some_and(|s| s.contains("looked in the maker's security page on 2026-12-01 and found none")),
+        "{:?}",
+        used.source
+    );
 }
 
 // 10. A maker's own self-assessment is the maker's word: it raises nothing.
@@ -329,5 +335,6 @@ fn version_1_profiles_still_read() {
     assert!(profile::parse(&cat, &conclusion, InputFormat::Toml, "v1.toml").is_err());
     let up = iotrust_assess::migrate::upgrade(&cat, "v1.toml", &conclusion).unwrap();
     assert_eq!(up.to_state.len(), 1, "{:?}", up.to_state);
-    assert!(!up.text.contains("secure = false"));
+    assert!(!up.text.lines().any(|l| l.starts_with("secure =")), "{}", up.text);
+    assert!(up.text.contains("#   - updates.secure = false: state updates.signed"), "{}", up.text);
 }

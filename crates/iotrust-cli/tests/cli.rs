@@ -74,8 +74,9 @@ fn catalog_diff_between_directories() {
     let f = fixture.to_str().unwrap();
     let text = ok(&["catalog", "diff", "--from", f]);
     assert!(
-        // issue 16: in-cctv-er, nist-ir-8425a, br-anatel-ato-77 and the IR 8425A crosswalk
-        text.starts_with("catalog 2026.11.0 -> 2026.12.0: 4 added, 0 removed,"),
+        // issue 16: new schemes and crosswalks; issue 15: fact vocabulary 2 (facts added and
+        // replaced, outcomes split)
+        text.starts_with("catalog 2026.11.0 -> 2026.12.0: "),
         "{text}"
     );
     for needle in [
@@ -85,7 +86,13 @@ fn catalog_diff_between_directories() {
         "~ scheme eu-red-da@2022",
         "~ profile public-procurement",
         "jurisdictions[IN] added",
+        "jurisdictions[US-CA].within added: US",
         "+ scheme in-cctv-er@2024",
+        "+ scheme nist-ir-8425a@2024",
+        "+ scheme br-anatel-ato-77@2021",
+        "- fact updates.secure",
+        "+ fact updates.anti_rollback",
+        "+ outcome update-cryptography",
     ] {
         assert!(text.contains(needle), "missing `{needle}` in\n{text}");
     }

@@ -71,7 +71,13 @@ fn products_registered_under_2026_11_are_reassessed_under_2026_12() {
     let reg = Registry::open(&db, old.clone(), registry_access()).unwrap();
     let mut ids = Vec::new();
     for (file, token) in PRODUCTS {
-        let text = std::fs::read_to_string(root().join("examples/profiles").join(file)).unwrap();
+        // the profiles as registered in November: iotrust-profile/1
+        let text = std::fs::read_to_string(
+            root()
+                .join("crates/iotrust-registry/tests/fixtures/profiles-2026.11")
+                .join(file),
+        )
+        .unwrap();
         let sub = submission_of(&old, text, &issuer(), |_| {});
         let out = reg
             .submit(&sub, Some(token), today())
@@ -144,15 +150,43 @@ fn products_registered_under_2026_11_are_reassessed_under_2026_12() {
             p.history
         );
     }
-    // The one verdict the 2026.12.0 changes alter for these products: the RED delegated act
-    // no longer excludes vehicles as a whole but derogates them from points (e) and (f)
-    // only, so the telematics unit comes into its scope under point (d) — which it meets.
-    assert_eq!(
-        diff,
-        ["vehicle-telematics-unit.toml: eu-red-da@2022: None → Some(\"compliant (met)\")"],
-        "verdicts changed by the catalog:\n{shown}"
+    // What the 2026.12.0 changes alter for these products:
+    // - the RED delegated act no longer excludes vehicles as a whole but derogates them from
+    //   points (e) and (f) only, so the telematics unit comes into its scope under point (d) —
+    //   which it meets;
+    // - fact vocabulary 2 (issue 15): the smart lock's November profile stated conclusions
+    //   (`auth.brute_force_protection = true`, `updates.best_practice_crypto = true` …) where
+    //   version 2 asks for mechanisms. Those facts are now unknown, so the verdicts that rested
+    //   on them are undecided until the maker restates them, and the history says which.
+    //   (The telematics unit's and the camera's conclusions decided none of their levels.)
+    let lock = |k: &str, from: &str, to: &str| format!("smart-lock.toml: {k}: Some(\"{from}\") → Some(\"{to}\")");
+    let mut want: Vec<String> = [
+        ("en-18031-1@2024", "conformant (met)"),
+        ("etsi-en-303-645@2.1.1", "conformant (met)"),
+        ("etsi-en-303-645@3.1.3", "conformant (met)"),
+        ("eu-cra@2024", "default (met)"),
+        ("sg-cls@1.4", "L4 (met)"),
+        ("uk-psti@2023", "compliant (met)"),
+    ]
+    .iter()
+    .map(|(k, from)| lock(k, from, "no level (unknown)"))
+    .collect();
+    want.push(r#"smart-lock.toml: markets {"DE": "yes", "EU": "yes", "JP": "yes", "SG": "yes", "UK": "yes"} → {"DE": "yes", "EU": "yes", "JP": "yes", "SG": "yes", "UK": "undetermined"}"#.to_string());
+    want.push(r#"smart-lock.toml: tier Some("assured") ["public-procurement"] → None []"#.to_string());
+    want.push(r#"vehicle-telematics-unit.toml: eu-red-da@2022: None → Some("compliant (met)")"#.to_string());
+    assert_eq!(diff, want, "verdicts changed by the catalog:\n{shown}");
+    assert_eq!(r.changed, 2, "{r:?}\n{shown}");
+    let restate: Vec<&str> = after[0]
+        .history
+        .iter()
+        .filter(|e| e.event == "restate-fact")
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert_eq!(restate.len(), 4, "{restate:?}");
+    assert!(
+        restate.iter().any(|d| d.starts_with("`auth.brute_force_protection` was replaced in iotrust-profile/2 by auth.brute_force, auth.attempts_per_hour")),
+        "{restate:?}"
     );
-    assert_eq!(r.changed, 1, "{r:?}\n{shown}");
     let tcu = ids
         .iter()
         .zip(&after)
