@@ -136,7 +136,14 @@ fn outcome_results(ev: &Evaluation<'_>) -> Vec<OutcomeResult> {
                     Verdict::Unknown => format!("unknown: no value for {}", missing(&uses)),
                 }
             };
-            let reason = reason + &assumed(ev, &[o.applies.as_ref(), Some(&o.check)]);
+            // name the defaults that decided it: for a verdict of not applicable only those
+            // of `applies_when`
+            let decided_by = if c.verdict == Verdict::NotApplicable {
+                [o.applies.as_ref(), None]
+            } else {
+                [o.applies.as_ref(), Some(&o.check)]
+            };
+            let reason = reason + &assumed(ev, &decided_by);
             OutcomeResult {
                 id: o.def.id.to_string(),
                 title: o.def.title.clone(),
