@@ -41,7 +41,11 @@ fn assumed(ev: &Evaluation<'_>, exprs: &[Option<&Expr>]) -> String {
     let mut parts: Vec<String> = Vec::new();
     for e in exprs.iter().flatten() {
         for (id, v) in e.assumptions(&ev.facts.values) {
-            let name = ev.cat.fact_def(id).map(|f| f.id.to_string()).unwrap_or_default();
+            let name = ev
+                .cat
+                .fact_def(id)
+                .map(|f| f.id.to_string())
+                .unwrap_or_default();
             let part = format!("{name} = {v}");
             if !parts.contains(&part) {
                 parts.push(part);
@@ -189,10 +193,7 @@ fn provision_reason(
                 .find(|d| *d.id == c)
                 .map(|d| d.meaning.as_str())
                 .unwrap_or("");
-            let note = assumed(
-                ev,
-                &[s.conditions.get(c).map(|e| e as &Expr)],
-            );
+            let note = assumed(ev, &[s.conditions.get(c).map(|e| e as &Expr)]);
             format!("condition {c} ({meaning}) does not hold{note}")
         }
         ProvWhy::Unmapped => format!(

@@ -106,7 +106,11 @@ impl Interface {
 /// Read the `[[interface]]` array of tables.
 pub(crate) fn parse(ctx: &Ctx<'_>, v: &Located) -> Result<Vec<Interface>, InputError> {
     let Node::Array(items) = &v.node else {
-        return Err(ctx.err(v.line, Some("interface"), "expected an array of tables ([[interface]])"));
+        return Err(ctx.err(
+            v.line,
+            Some("interface"),
+            "expected an array of tables ([[interface]])",
+        ));
     };
     let mut out = Vec::with_capacity(items.len());
     for (i, it) in items.iter().enumerate() {
@@ -159,7 +163,9 @@ pub(crate) fn parse(ctx: &Ctx<'_>, v: &Located) -> Result<Vec<Interface>, InputE
                 "purpose" => row.purpose = Some(text(x)?),
                 "port" => match &x.node {
                     Node::Int(p) if (1..=65535).contains(p) => row.port = Some(*p),
-                    _ => return Err(ctx.err(x.line, Some(&field), "expected a port number 1-65535")),
+                    _ => {
+                        return Err(ctx.err(x.line, Some(&field), "expected a port number 1-65535"))
+                    }
                 },
                 "user_can_enable" => match &x.node {
                     Node::Bool(b) => row.user_can_enable = Some(*b),
@@ -238,7 +244,7 @@ fn derive(fact: &str, rows: &[Interface]) -> Option<FactValue> {
             }
             let mut ok = true;
             for r in debug {
-                let off = r.on_by_default()? == false;
+                let off = !r.on_by_default()?;
                 let authed = r.authentication.as_deref().is_some_and(|a| a != "none");
                 ok &= off || authed;
             }
@@ -304,7 +310,9 @@ pub(crate) fn apply(
         if def.derived != Some(iotrust_catalog::model::Derived::Interfaces) {
             continue;
         }
-        let Ok(id) = FactId::try_from(i) else { continue };
+        let Ok(id) = FactId::try_from(i) else {
+            continue;
+        };
         if let Some((_, l)) = stated.iter().find(|(s, _)| *s == id) {
             return Err(ctx.err(
                 *l,

@@ -6,13 +6,16 @@
 
 use iotrust_catalog::expr::FactValue;
 
+/// The version 2 facts and values one version 1 value stands for.
+pub type Mapped = Vec<(&'static str, FactValue)>;
+
 /// A version 1 fact that version 2 no longer has.
 pub struct Replaced {
     pub old: &'static str,
     /// The facts that took its place.
     pub into: &'static [&'static str],
     /// What each old value means in version 2, if it means something exact.
-    pub map: fn(&FactValue) -> Option<Vec<(&'static str, FactValue)>>,
+    pub map: fn(&FactValue) -> Option<Mapped>,
     /// Why it was replaced, and what to state instead.
     pub why: &'static str,
 }

@@ -552,38 +552,37 @@ fn declare(
             }
         }
         let here = format!("{}:{}", ctx.file, v.line + ctx.line_offset);
-        let (id, fv, source) = match (value, absent) {
-            (Some(value), None) => {
-                let (id, fv) = fact_value(cat, ctx, fact, value)?;
-                (id, fv, src.unwrap_or(here))
-            }
-            (None, Some(found)) => {
-                let (id, _) = cat.fact(fact).ok_or_else(|| {
-                    ctx.err(v.line, Some(fact), "unknown fact")
-                })?;
-                let source = match src {
-                    Some(s) => format!("{s}; {found}"),
-                    None => format!("{here}; {found}"),
-                };
-                // an absence is a finding someone made: documented unless said otherwise
-                st = st.or(Some(Strength::Documented));
-                (id, FactValue::Absent, source)
-            }
-            (Some(_), Some(_)) => {
-                return Err(ctx.err(
-                    v.line,
-                    Some(fact),
-                    "a fact table has either `value` or `absent`, not both",
-                ))
-            }
-            (None, None) => {
-                return Err(ctx.err(
+        let (id, fv, source) =
+            match (value, absent) {
+                (Some(value), None) => {
+                    let (id, fv) = fact_value(cat, ctx, fact, value)?;
+                    (id, fv, src.unwrap_or(here))
+                }
+                (None, Some(found)) => {
+                    let (id, _) = cat
+                        .fact(fact)
+                        .ok_or_else(|| ctx.err(v.line, Some(fact), "unknown fact"))?;
+                    let source = match src {
+                        Some(s) => format!("{s}; {found}"),
+                        None => format!("{here}; {found}"),
+                    };
+                    // an absence is a finding someone made: documented unless said otherwise
+                    st = st.or(Some(Strength::Documented));
+                    (id, FactValue::Absent, source)
+                }
+                (Some(_), Some(_)) => {
+                    return Err(ctx.err(
+                        v.line,
+                        Some(fact),
+                        "a fact table has either `value` or `absent`, not both",
+                    ))
+                }
+                (None, None) => return Err(ctx.err(
                     v.line,
                     Some(fact),
                     "a fact table needs `value` (or `absent` when someone looked and found none)",
-                ))
-            }
-        };
+                )),
+            };
         rd.stated.push((id, v.line + ctx.line_offset));
         facts.set(
             id,
@@ -645,17 +644,18 @@ fn from_tree(
     // the version decides how facts read, so find it first
     if let Some((_, v)) = top.iter().find(|(k, _)| k == "schema") {
         let s = string(ctx, v, "schema")?;
-        rd.v1 = match s.as_str() {
-            SCHEMA => false,
-            SCHEMA_V1 => true,
-            _ => {
-                return Err(ctx.err(
+        rd.v1 =
+            match s.as_str() {
+                SCHEMA => false,
+                SCHEMA_V1 => true,
+                _ => return Err(ctx.err(
                     v.line,
                     Some("schema"),
-                    format!("unsupported schema `{s}` (this iotrust reads {SCHEMA} and {SCHEMA_V1})"),
-                ))
-            }
-        };
+                    format!(
+                        "unsupported schema `{s}` (this iotrust reads {SCHEMA} and {SCHEMA_V1})"
+                    ),
+                )),
+            };
     }
     let mut interfaces = Vec::new();
     let mut interface_line = 0;
@@ -694,7 +694,9 @@ fn from_tree(
                             "firmware_version" => identity.firmware_version = Some(s),
                             _ => identity.url = Some(s),
                         }
-                    } else if cat.fact(&field).is_some() || crate::migrate::replaced(&field).is_some() {
+                    } else if cat.fact(&field).is_some()
+                        || crate::migrate::replaced(&field).is_some()
+                    {
                         declare(cat, ctx, &mut rd, &mut facts, &field, x)?;
                     } else {
                         let known = IDENTITY.iter().copied().chain(
@@ -805,7 +807,14 @@ fn from_tree(
             }
         }
     }
-    crate::interfaces::apply(cat, ctx, &interfaces, interface_line, &mut facts, &rd.stated)?;
+    crate::interfaces::apply(
+        cat,
+        ctx,
+        &interfaces,
+        interface_line,
+        &mut facts,
+        &rd.stated,
+    )?;
     if !saw_product || !have.0 || !have.1 {
         let field = if !saw_product {
             "product"
@@ -1022,7 +1031,9 @@ pub fn json_schema(cat: &Catalog) -> serde_json::Value {
         let col = match (*name, allowed) {
             ("port", _) => json!({"type": "integer", "minimum": 1, "maximum": 65535}),
             ("user_can_enable", _) => json!({"type": "boolean"}),
-            ("reach", Some(a)) => json!({"anyOf": [{"enum": a}, {"type": "array", "items": {"enum": a}}]}),
+            ("reach", Some(a)) => {
+                json!({"anyOf": [{"enum": a}, {"type": "array", "items": {"enum": a}}]})
+            }
             (_, Some(a)) => json!({"enum": a}),
             (_, None) => json!({"type": "string"}),
         };

@@ -69,7 +69,11 @@ fn outcome(a: &Assessment, id: &str) -> Verdict {
     a.outcomes.iter().find(|o| o.id == id).unwrap().verdict
 }
 
-fn provision<'a>(a: &'a Assessment, scheme: &str, id: &str) -> &'a iotrust_assess::result::ProvisionResult {
+fn provision<'a>(
+    a: &'a Assessment,
+    scheme: &str,
+    id: &str,
+) -> &'a iotrust_assess::result::ProvisionResult {
     a.schemes
         .iter()
         .find(|s| s.scheme == scheme)
@@ -96,13 +100,22 @@ connectable = true
 #[test]
 fn signed_updates_without_anti_rollback_fail_only_rollback_protection() {
     let base = run(&example("smart-lock.toml"));
-    let text = set(&example("smart-lock.toml"), "updates", "anti_rollback", "false");
+    let text = set(
+        &example("smart-lock.toml"),
+        "updates",
+        "anti_rollback",
+        "false",
+    );
     let a = run(&text);
     assert_eq!(outcome(&a, "update-rollback-protection"), Verdict::NotMet);
     assert_eq!(outcome(&a, "secure-update-mechanism"), Verdict::Met);
     assert_eq!(outcome(&a, "update-cryptography"), Verdict::Met);
     for p in ["5.3-2", "5.3-7"] {
-        assert_eq!(provision(&a, "etsi-en-303-645@3.1.3", p).verdict, Verdict::Met, "{p}");
+        assert_eq!(
+            provision(&a, "etsi-en-303-645@3.1.3", p).verdict,
+            Verdict::Met,
+            "{p}"
+        );
     }
     assert_eq!(a.summary.tier, base.summary.tier, "the tier does not move");
     for m in ["EU", "DE", "UK"] {
@@ -115,12 +128,26 @@ fn signed_updates_without_anti_rollback_fail_only_rollback_protection() {
 // information fails CRA Annex II point 7, not point 1 (manufacturer and contact).
 #[test]
 fn user_information_items_fail_one_at_a_time() {
-    let text = set(&example("smart-lock.toml"), "docs", "support_period_stated", "false");
+    let text = set(
+        &example("smart-lock.toml"),
+        "docs",
+        "support_period_stated",
+        "false",
+    );
     let a = run(&text);
     assert_eq!(outcome(&a, "support-period-information"), Verdict::NotMet);
-    assert_eq!(outcome(&a, "manufacturer-contact-information"), Verdict::Met);
-    assert_eq!(provision(&a, "eu-cra@2024", "AnnexII-1").verdict, Verdict::Met);
-    assert_eq!(provision(&a, "eu-cra@2024", "AnnexII-7").verdict, Verdict::NotMet);
+    assert_eq!(
+        outcome(&a, "manufacturer-contact-information"),
+        Verdict::Met
+    );
+    assert_eq!(
+        provision(&a, "eu-cra@2024", "AnnexII-1").verdict,
+        Verdict::Met
+    );
+    assert_eq!(
+        provision(&a, "eu-cra@2024", "AnnexII-7").verdict,
+        Verdict::NotMet
+    );
 }
 
 // 2. ETSI 5.3-7 asks for good-practice cryptography in updates, and only that.
@@ -133,8 +160,14 @@ fn etsi_5_3_7_reads_the_signature_algorithm() {
         "\"rsa-1024\"",
     );
     let a = run(&text);
-    assert_eq!(provision(&a, "etsi-en-303-645@3.1.3", "5.3-7").verdict, Verdict::NotMet);
-    assert_eq!(provision(&a, "etsi-en-303-645@3.1.3", "5.3-2").verdict, Verdict::Met);
+    assert_eq!(
+        provision(&a, "etsi-en-303-645@3.1.3", "5.3-7").verdict,
+        Verdict::NotMet
+    );
+    assert_eq!(
+        provision(&a, "etsi-en-303-645@3.1.3", "5.3-2").verdict,
+        Verdict::Met
+    );
 }
 
 // 3. An undecided condition makes a failing provision unknown; false makes it n/a.
@@ -151,7 +184,10 @@ fn undecided_condition_gives_unknown_not_not_met() {
         Verdict::NotApplicable
     );
     let a = run(&format!("{text}sensitive_personal_data = true\n"));
-    assert_eq!(provision(&a, "etsi-en-303-645@3.1.3", "5.8-2").verdict, Verdict::NotMet);
+    assert_eq!(
+        provision(&a, "etsi-en-303-645@3.1.3", "5.8-2").verdict,
+        Verdict::NotMet
+    );
     // outcomes that hold: met whatever the condition
     let ok = format!("{MINIMAL}[data]\npersonal_data = true\nprotected_in_transit = true\n");
     assert_eq!(
@@ -168,9 +204,17 @@ fn contradiction_between_declarations_claims_no_test() {
         "{MINIMAL}[crypto]\nbest_practice = true\n[comms]\ncleartext_management = true\ntls_min_version = \"tls1.2\"\n"
     );
     let a = run(&text);
-    let o = a.outcomes.iter().find(|o| o.id == "secure-communication").unwrap();
+    let o = a
+        .outcomes
+        .iter()
+        .find(|o| o.id == "secure-communication")
+        .unwrap();
     assert!(o.contradiction, "{}", o.reason);
-    assert!(o.reason.contains("declared facts disagree with each other"), "{}", o.reason);
+    assert!(
+        o.reason.contains("declared facts disagree with each other"),
+        "{}",
+        o.reason
+    );
     assert!(!o.reason.contains("tests found"), "{}", o.reason);
 }
 
@@ -190,9 +234,14 @@ fn unknown_payments_are_not_assumed_absent_and_assumptions_are_named() {
     );
     let no_consumer = MINIMAL.replace("consumer = true\n", "");
     let a = run(&no_consumer);
-    let etsi = a.schemes.iter().find(|s| s.scheme == "etsi-en-303-645@3.1.3").unwrap();
+    let etsi = a
+        .schemes
+        .iter()
+        .find(|s| s.scheme == "etsi-en-303-645@3.1.3")
+        .unwrap();
     assert!(
-        etsi.scope_reason.contains("assumed product.consumer = true"),
+        etsi.scope_reason
+            .contains("assumed product.consumer = true"),
         "{}",
         etsi.scope_reason
     );
@@ -210,7 +259,11 @@ fn a_state_law_is_not_the_nation() {
         r#"markets = ["US"]"#,
     );
     let a = run(&only_us);
-    let sb = a.schemes.iter().find(|s| s.scheme == "us-ca-sb-327@2018").unwrap();
+    let sb = a
+        .schemes
+        .iter()
+        .find(|s| s.scheme == "us-ca-sb-327@2018")
+        .unwrap();
     assert!(!sb.in_scope, "{}", sb.scope_reason);
 }
 
@@ -220,25 +273,59 @@ fn a_state_law_is_not_the_nation() {
 fn mechanisms_are_judged_by_the_catalog() {
     let lock = example("smart-lock.toml");
     let fixed = set(&lock, "auth", "brute_force", "\"fixed-delay\"");
-    assert_eq!(outcome(&run(&fixed), "brute-force-resistance"), Verdict::Unknown);
-    let fast = set(&lock, "auth", "brute_force", "\"fixed-delay\"\nattempts_per_hour = 3600");
-    assert_eq!(outcome(&run(&fast), "brute-force-resistance"), Verdict::NotMet);
+    assert_eq!(
+        outcome(&run(&fixed), "brute-force-resistance"),
+        Verdict::Unknown
+    );
+    let fast = set(
+        &lock,
+        "auth",
+        "brute_force",
+        "\"fixed-delay\"\nattempts_per_hour = 3600",
+    );
+    assert_eq!(
+        outcome(&run(&fast), "brute-force-resistance"),
+        Verdict::NotMet
+    );
     let slow = fast.replace("attempts_per_hour = 3600", "attempts_per_hour = 30");
     assert_eq!(outcome(&run(&slow), "brute-force-resistance"), Verdict::Met);
 
-    let derived = set(&lock, "auth", "default_password_origin", "\"derived-from-identifier\"");
+    let derived = set(
+        &lock,
+        "auth",
+        "default_password_origin",
+        "\"derived-from-identifier\"",
+    );
     let a = run(&derived);
-    assert_eq!(outcome(&a, "unpredictable-unique-passwords"), Verdict::NotMet);
-    assert_eq!(provision(&a, "uk-psti@2023", "Sch1-para1").verdict, Verdict::NotMet);
-    let keyed = set(&lock, "auth", "default_password_origin", "\"keyed-derivation\"");
-    assert_eq!(outcome(&run(&keyed), "unpredictable-unique-passwords"), Verdict::Met);
+    assert_eq!(
+        outcome(&a, "unpredictable-unique-passwords"),
+        Verdict::NotMet
+    );
+    assert_eq!(
+        provision(&a, "uk-psti@2023", "Sch1-para1").verdict,
+        Verdict::NotMet
+    );
+    let keyed = set(
+        &lock,
+        "auth",
+        "default_password_origin",
+        "\"keyed-derivation\"",
+    );
+    assert_eq!(
+        outcome(&run(&keyed), "unpredictable-unique-passwords"),
+        Verdict::Met
+    );
 
     let md5 = format!(
         "{}[auth]\nuses_passwords = true\nuser_authentication = true\npassword_storage = \"salted-hash\"\n[[interface]]\nname = \"web admin\"\nkind = \"network-service\"\nport = 80\ntransport = \"plain\"\nauthentication = \"password-digest-md5\"\ndefault_state = \"enabled\"\npurpose = \"management\"\n",
         MINIMAL
     );
     let a = run(&md5);
-    let o = a.outcomes.iter().find(|o| o.id == "strong-authentication-mechanisms").unwrap();
+    let o = a
+        .outcomes
+        .iter()
+        .find(|o| o.id == "strong-authentication-mechanisms")
+        .unwrap();
     assert_eq!(o.verdict, Verdict::NotMet, "{}", o.reason);
 }
 
@@ -257,17 +344,35 @@ fn interfaces_and_their_default_state_decide_the_derived_facts() {
         let (fid, _) = cat.fact(id).unwrap();
         p.facts.get(fid).map(|(v, _)| v.to_string())
     };
-    assert_eq!(get(&on, "comms.cleartext_management").as_deref(), Some("true"));
-    assert_eq!(get(&on, "surface.open_tcp_ports").as_deref(), Some("[80, 8080]"));
-    assert_eq!(get(&on, "surface.anonymous_services").as_deref(), Some("[setup hotspot]"));
+    assert_eq!(
+        get(&on, "comms.cleartext_management").as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        get(&on, "surface.open_tcp_ports").as_deref(),
+        Some("[80, 8080]")
+    );
+    assert_eq!(
+        get(&on, "surface.anonymous_services").as_deref(),
+        Some("[setup hotspot]")
+    );
     assert_eq!(
         get(&on, "auth.cleartext_password_interfaces").as_deref(),
         Some("[web admin]")
     );
     let off = profile::parse(&cat, &rows("disabled"), InputFormat::Toml, "off.toml").unwrap();
-    assert_eq!(get(&off, "comms.cleartext_management").as_deref(), Some("false"));
-    assert_eq!(get(&off, "surface.open_tcp_ports").as_deref(), Some("[8080]"));
-    assert_eq!(get(&off, "auth.cleartext_password_interfaces").as_deref(), Some("[]"));
+    assert_eq!(
+        get(&off, "comms.cleartext_management").as_deref(),
+        Some("false")
+    );
+    assert_eq!(
+        get(&off, "surface.open_tcp_ports").as_deref(),
+        Some("[8080]")
+    );
+    assert_eq!(
+        get(&off, "auth.cleartext_password_interfaces").as_deref(),
+        Some("[]")
+    );
     let a = run(&rows("enabled"));
     assert_eq!(outcome(&a, "secure-communication"), Verdict::NotMet);
 }
@@ -277,8 +382,10 @@ fn interfaces_and_their_default_state_decide_the_derived_facts() {
 #[test]
 fn partial_publications_are_decided() {
     let lock = example("smart-lock.toml");
-    let until = unset(&lock, "support", "end_date")
-        .replace("[support]\n", "[support]\nperiod_kind = \"until-notice\"\nnotice_months = 6\n");
+    let until = unset(&lock, "support", "end_date").replace(
+        "[support]\n",
+        "[support]\nperiod_kind = \"until-notice\"\nnotice_months = 6\n",
+    );
     let a = run(&until);
     assert_eq!(outcome(&a, "support-period-published"), Verdict::NotMet);
     let silent = set(
@@ -288,12 +395,26 @@ fn partial_publications_are_decided() {
         "{ absent = { by = \"reviewer\", where = \"the maker's security page\", on = 2026-12-01 } }",
     );
     let a = run(&silent);
-    let o = a.outcomes.iter().find(|o| o.id == "disclosure-timelines-published").unwrap();
+    let o = a
+        .outcomes
+        .iter()
+        .find(|o| o.id == "disclosure-timelines-published")
+        .unwrap();
     assert_eq!(o.verdict, Verdict::NotMet, "{}", o.reason);
-    assert!(o.reason.contains("status_update_days = absent"), "{}", o.reason);
-    let used = o.facts.iter().find(|f| f.fact == "vdp.status_update_days").unwrap();
     assert!(
-        used.source.as_deref().is_some_and(|s| s.contains("looked in the maker's security page on 2026-12-01 and found none")),
+        o.reason.contains("status_update_days = absent"),
+        "{}",
+        o.reason
+    );
+    let used = o
+        .facts
+        .iter()
+        .find(|f| f.fact == "vdp.status_update_days")
+        .unwrap();
+    assert!(
+        used.source.as_deref().is_some_and(
+            |s| s.contains("looked in the maker's security page on 2026-12-01 and found none")
+        ),
         "{:?}",
         used.source
     );
@@ -306,12 +427,23 @@ fn a_makers_own_report_is_not_independent() {
         "{MINIMAL}[vdp]\npublished = true\ncontact = \"https://acme.example/security\"\n\n[[evidence]]\nkind = \"document\"\ntitle = \"Acme EN 303 645 self-assessment\"\nindependent = false\ncovers = [\"vdp.published\", \"vdp.contact\"]\n"
     );
     let a = run(&text);
-    let o = a.outcomes.iter().find(|o| o.id == "vulnerability-disclosure-policy").unwrap();
+    let o = a
+        .outcomes
+        .iter()
+        .find(|o| o.id == "vulnerability-disclosure-policy")
+        .unwrap();
     assert_eq!(o.strength, Some(iotrust_catalog::model::Strength::Declared));
     let indep = text.replace("independent = false\n", "");
     let a = run(&indep);
-    let o = a.outcomes.iter().find(|o| o.id == "vulnerability-disclosure-policy").unwrap();
-    assert_eq!(o.strength, Some(iotrust_catalog::model::Strength::Documented));
+    let o = a
+        .outcomes
+        .iter()
+        .find(|o| o.id == "vulnerability-disclosure-policy")
+        .unwrap();
+    assert_eq!(
+        o.strength,
+        Some(iotrust_catalog::model::Strength::Documented)
+    );
 }
 
 // Migration: a version 1 file still reads; bundled facts that map exactly are mapped.
@@ -323,7 +455,11 @@ fn version_1_profiles_still_read() {
         MINIMAL.replace("iotrust-profile/2", "iotrust-profile/1")
     );
     let p = profile::parse(&cat, &v1, InputFormat::Toml, "v1.toml").unwrap();
-    for id in ["updates.signed", "updates.anti_rollback", "docs.support_period_stated"] {
+    for id in [
+        "updates.signed",
+        "updates.anti_rollback",
+        "docs.support_period_stated",
+    ] {
         let (fid, _) = cat.fact(id).unwrap();
         assert!(p.facts.get(fid).is_some(), "{id} mapped");
     }
@@ -335,6 +471,15 @@ fn version_1_profiles_still_read() {
     assert!(profile::parse(&cat, &conclusion, InputFormat::Toml, "v1.toml").is_err());
     let up = iotrust_assess::migrate::upgrade(&cat, "v1.toml", &conclusion).unwrap();
     assert_eq!(up.to_state.len(), 1, "{:?}", up.to_state);
-    assert!(!up.text.lines().any(|l| l.starts_with("secure =")), "{}", up.text);
-    assert!(up.text.contains("#   - updates.secure = false: state updates.signed"), "{}", up.text);
+    assert!(
+        !up.text.lines().any(|l| l.starts_with("secure =")),
+        "{}",
+        up.text
+    );
+    assert!(
+        up.text
+            .contains("#   - updates.secure = false: state updates.signed"),
+        "{}",
+        up.text
+    );
 }

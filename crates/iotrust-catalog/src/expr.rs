@@ -364,7 +364,10 @@ impl Expr {
                 Node::StrList(l) => format!("[{}]", l.join(", ")),
                 Node::IntList(l) => format!(
                     "[{}]",
-                    l.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+                    l.iter()
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
                 _ => "a computed value".into(),
             }
@@ -979,7 +982,11 @@ mod tests {
             Ok(e) => e.assumptions(&f),
             Err(e) => panic!("{e}"),
         };
-        assert_eq!(assumed.len(), 1, "a stated fact is no assumption: {assumed:?}");
+        assert_eq!(
+            assumed.len(),
+            1,
+            "a stated fact is no assumption: {assumed:?}"
+        );
         assert_eq!(assumed[0].1, "true");
         assert_eq!(run("end >= today", &f), Some(true));
         assert_eq!(

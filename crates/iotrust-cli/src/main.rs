@@ -72,22 +72,23 @@ pub mod exit {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result =
-        match cli.command {
-            Command::Catalog(cmd) => catalog_cmd::run(cli.catalog.as_deref(), cmd),
-            Command::Probe(args) => probe_cmd::run(args),
-            Command::Keys(cmd) => label_cmd::keys(cmd),
-            Command::Serve(args) => {
-                catalog_cmd::load(cli.catalog.as_deref()).and_then(|cat| serve_cmd::run(cat, args))
-            }
-            Command::Watch(args) => watch_cmd::run(*args),
-            Command::Label(cmd) => catalog_cmd::load(cli.catalog.as_deref())
-                .and_then(|cat| label_cmd::label(&cat, cmd)),
-            Command::Assess(args) => catalog_cmd::load(cli.catalog.as_deref())
-                .and_then(|cat| assess_cmd::run(&cat, args)),
-            Command::Profile(ProfileCmd::Upgrade(args)) => catalog_cmd::load(cli.catalog.as_deref())
-                .and_then(|cat| profile_upgrade::run(&cat, args)),
-        };
+    let result = match cli.command {
+        Command::Catalog(cmd) => catalog_cmd::run(cli.catalog.as_deref(), cmd),
+        Command::Probe(args) => probe_cmd::run(args),
+        Command::Keys(cmd) => label_cmd::keys(cmd),
+        Command::Serve(args) => {
+            catalog_cmd::load(cli.catalog.as_deref()).and_then(|cat| serve_cmd::run(cat, args))
+        }
+        Command::Watch(args) => watch_cmd::run(*args),
+        Command::Label(cmd) => {
+            catalog_cmd::load(cli.catalog.as_deref()).and_then(|cat| label_cmd::label(&cat, cmd))
+        }
+        Command::Assess(args) => {
+            catalog_cmd::load(cli.catalog.as_deref()).and_then(|cat| assess_cmd::run(&cat, args))
+        }
+        Command::Profile(ProfileCmd::Upgrade(args)) => catalog_cmd::load(cli.catalog.as_deref())
+            .and_then(|cat| profile_upgrade::run(&cat, args)),
+    };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -29,7 +29,9 @@ pub fn run(cat: &Catalog, args: UpgradeArgs) -> anyhow::Result<u8> {
         args.output.clone()
     };
     match target {
-        Some(p) => std::fs::write(&p, &up.text).with_context(|| format!("writing {}", p.display()))?,
+        Some(p) => {
+            std::fs::write(&p, &up.text).with_context(|| format!("writing {}", p.display()))?
+        }
         None => print!("{}", up.text),
     }
     for t in &up.to_state {

@@ -159,7 +159,9 @@ fn products_registered_under_2026_11_are_reassessed_under_2026_12() {
     //   version 2 asks for mechanisms. Those facts are now unknown, so the verdicts that rested
     //   on them are undecided until the maker restates them, and the history says which.
     //   (The telematics unit's and the camera's conclusions decided none of their levels.)
-    let lock = |k: &str, from: &str, to: &str| format!("smart-lock.toml: {k}: Some(\"{from}\") → Some(\"{to}\")");
+    let lock = |k: &str, from: &str, to: &str| {
+        format!("smart-lock.toml: {k}: Some(\"{from}\") → Some(\"{to}\")")
+    };
     let mut want: Vec<String> = [
         ("en-18031-1@2024", "conformant (met)"),
         ("etsi-en-303-645@2.1.1", "conformant (met)"),
@@ -172,8 +174,13 @@ fn products_registered_under_2026_11_are_reassessed_under_2026_12() {
     .map(|(k, from)| lock(k, from, "no level (unknown)"))
     .collect();
     want.push(r#"smart-lock.toml: markets {"DE": "yes", "EU": "yes", "JP": "yes", "SG": "yes", "UK": "yes"} → {"DE": "yes", "EU": "yes", "JP": "yes", "SG": "yes", "UK": "undetermined"}"#.to_string());
-    want.push(r#"smart-lock.toml: tier Some("assured") ["public-procurement"] → None []"#.to_string());
-    want.push(r#"vehicle-telematics-unit.toml: eu-red-da@2022: None → Some("compliant (met)")"#.to_string());
+    want.push(
+        r#"smart-lock.toml: tier Some("assured") ["public-procurement"] → None []"#.to_string(),
+    );
+    want.push(
+        r#"vehicle-telematics-unit.toml: eu-red-da@2022: None → Some("compliant (met)")"#
+            .to_string(),
+    );
     assert_eq!(diff, want, "verdicts changed by the catalog:\n{shown}");
     assert_eq!(r.changed, 2, "{r:?}\n{shown}");
     let restate: Vec<&str> = after[0]
