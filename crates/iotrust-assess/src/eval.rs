@@ -1,5 +1,5 @@
 //! The compact evaluation: every verdict the assessment reports, computed without building a
-//! single string. Reports (`engine::assess`) and bulk summaries both read their verdicts from
+//! single string. Reports (`explain::assess`) and bulk summaries both read their verdicts from
 //! here, so the fast path and the detailed path cannot disagree.
 
 use iotrust_catalog::catalog::Scheme;

@@ -1,6 +1,6 @@
 #![doc = include_str!("../README.md")]
 
-pub mod engine;
+pub mod explain;
 pub mod eval;
 pub mod evidence;
 pub mod fuzzing;
@@ -12,6 +12,6 @@ pub mod report;
 pub mod result;
 pub mod tree;
 
-pub use engine::assess;
+pub use explain::assess;
 pub use profile::{InputError, InputFormat, Profile};
 pub use result::{Assessment, Verdict};

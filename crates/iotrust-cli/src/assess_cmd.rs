@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 use clap::{Args, ValueEnum};
-use iotrust_assess::engine::detail;
+use iotrust_assess::explain::detail;
 use iotrust_assess::eval::{evaluate, Evaluation};
 use iotrust_assess::evidence::Evidence;
 use iotrust_assess::profile::{self, InputError, InputFormat, Profile};
