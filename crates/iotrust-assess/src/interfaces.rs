@@ -236,6 +236,12 @@ fn derive(fact: &str, rows: &[Interface]) -> Option<FactValue> {
             }
             Some(FactValue::Bool(any))
         }
+        "comms.plain_interfaces" => names(&|r| {
+            if !r.networked() || r.purpose.as_deref() == Some("discovery") {
+                return Some(false);
+            }
+            r.plain()
+        }),
         "surface.debug_interfaces" => Some(FactValue::Bool(rows.iter().any(|r| r.kind == "debug"))),
         "surface.debug_protected" => {
             let debug: Vec<&Interface> = rows.iter().filter(|r| r.kind == "debug").collect();

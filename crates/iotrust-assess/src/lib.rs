@@ -1,8 +1,8 @@
 #![doc = include_str!("../README.md")]
 
-pub mod explain;
 pub mod eval;
 pub mod evidence;
+pub mod explain;
 pub mod fuzzing;
 pub mod input;
 pub mod interfaces;

@@ -68,6 +68,18 @@ pub const REPLACED: &[Replaced] = &[
         why: "it was a conclusion; state how passwords are stored and, per interface, how it authenticates and over what transport",
     },
     Replaced {
+        old: "crypto.best_practice",
+        into: &["comms.plain_interfaces", "[[interface]] transport"],
+        map: |_| None,
+        why: "it was a conclusion; state, per interface, what protects its traffic (or list the interfaces that carry it in plain text)",
+    },
+    Replaced {
+        old: "surface.least_privilege",
+        into: &["surface.privilege_separation"],
+        map: |_| None,
+        why: "it was a conclusion; state how privileges are split (all as root, some separated, every service unprivileged, sandboxed)",
+    },
+    Replaced {
         old: "docs.user_information",
         into: &[
             "docs.manufacturer_contact",

@@ -644,18 +644,19 @@ fn from_tree(
     // the version decides how facts read, so find it first
     if let Some((_, v)) = top.iter().find(|(k, _)| k == "schema") {
         let s = string(ctx, v, "schema")?;
-        rd.v1 =
-            match s.as_str() {
-                SCHEMA => false,
-                SCHEMA_V1 => true,
-                _ => return Err(ctx.err(
+        rd.v1 = match s.as_str() {
+            SCHEMA => false,
+            SCHEMA_V1 => true,
+            _ => {
+                return Err(ctx.err(
                     v.line,
                     Some("schema"),
                     format!(
                         "unsupported schema `{s}` (this iotrust reads {SCHEMA} and {SCHEMA_V1})"
                     ),
-                )),
-            };
+                ))
+            }
+        };
     }
     let mut interfaces = Vec::new();
     let mut interface_line = 0;

@@ -201,7 +201,7 @@ fn undecided_condition_gives_unknown_not_not_met() {
 #[test]
 fn contradiction_between_declarations_claims_no_test() {
     let text = format!(
-        "{MINIMAL}[crypto]\nbest_practice = true\n[comms]\ncleartext_management = true\ntls_min_version = \"tls1.2\"\n"
+        "{MINIMAL}[comms]\nplain_interfaces = []\ncleartext_management = true\ntls_min_version = \"tls1.2\"\n"
     );
     let a = run(&text);
     let o = a

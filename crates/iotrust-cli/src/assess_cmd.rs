@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 use clap::{Args, ValueEnum};
-use iotrust_assess::explain::detail;
 use iotrust_assess::eval::{evaluate, Evaluation};
 use iotrust_assess::evidence::Evidence;
+use iotrust_assess::explain::detail;
 use iotrust_assess::profile::{self, InputError, InputFormat, Profile};
 use iotrust_assess::report::{self, Style};
 use iotrust_assess::result::Access;

@@ -152,44 +152,45 @@ fn products_registered_under_2026_11_are_reassessed_under_2026_12() {
     }
     // What the 2026.12.0 changes alter for these products:
     // - the RED delegated act no longer excludes vehicles as a whole but derogates them from
-    //   points (e) and (f) only, so the telematics unit comes into its scope under point (d) —
-    //   which it meets;
-    // - fact vocabulary 2 (issue 15): the smart lock's November profile stated conclusions
-    //   (`auth.brute_force_protection = true`, `updates.best_practice_crypto = true` …) where
-    //   version 2 asks for mechanisms. Those facts are now unknown, so the verdicts that rested
-    //   on them are undecided until the maker restates them, and the history says which.
-    //   (The telematics unit's and the camera's conclusions decided none of their levels.)
-    let lock = |k: &str, from: &str, to: &str| {
-        format!("smart-lock.toml: {k}: Some(\"{from}\") → Some(\"{to}\")")
+    //   points (e) and (f) only, so the telematics unit comes into its scope under point (d);
+    // - fact vocabulary 2 (issue 15): the November profiles stated conclusions
+    //   (`auth.brute_force_protection = true`, `crypto.best_practice = true` …) where version 2
+    //   asks for mechanisms. Those facts are now unknown, so the verdicts that rested on them
+    //   are undecided until the makers restate them, and each history says which. That is why
+    //   the telematics unit, now in the RED's scope, is undecided there rather than compliant:
+    //   its November profile never said what protects its traffic.
+    let lock = |k: &str, from: &str| {
+        format!("smart-lock.toml: {k}: Some(\"{from}\") → Some(\"no level (unknown)\")")
     };
     let mut want: Vec<String> = [
         ("en-18031-1@2024", "conformant (met)"),
         ("etsi-en-303-645@2.1.1", "conformant (met)"),
         ("etsi-en-303-645@3.1.3", "conformant (met)"),
         ("eu-cra@2024", "default (met)"),
+        ("eu-red-da@2022", "compliant (met)"),
         ("sg-cls@1.4", "L4 (met)"),
         ("uk-psti@2023", "compliant (met)"),
     ]
     .iter()
-    .map(|(k, from)| lock(k, from, "no level (unknown)"))
+    .map(|(k, from)| lock(k, from))
     .collect();
-    want.push(r#"smart-lock.toml: markets {"DE": "yes", "EU": "yes", "JP": "yes", "SG": "yes", "UK": "yes"} → {"DE": "yes", "EU": "yes", "JP": "yes", "SG": "yes", "UK": "undetermined"}"#.to_string());
-    want.push(
+    want.extend([
+        r#"smart-lock.toml: markets {"DE": "yes", "EU": "yes", "JP": "yes", "SG": "yes", "UK": "yes"} → {"DE": "undetermined", "EU": "undetermined", "JP": "yes", "SG": "yes", "UK": "undetermined"}"#.to_string(),
         r#"smart-lock.toml: tier Some("assured") ["public-procurement"] → None []"#.to_string(),
-    );
-    want.push(
-        r#"vehicle-telematics-unit.toml: eu-red-da@2022: None → Some("compliant (met)")"#
-            .to_string(),
-    );
+        r#"vehicle-telematics-unit.toml: eu-red-da@2022: None → Some("no level (unknown)")"#.to_string(),
+        r#"vehicle-telematics-unit.toml: markets {"EU": "yes"} → {"EU": "undetermined"}"#.to_string(),
+    ]);
     assert_eq!(diff, want, "verdicts changed by the catalog:\n{shown}");
     assert_eq!(r.changed, 2, "{r:?}\n{shown}");
-    let restate: Vec<&str> = after[0]
-        .history
-        .iter()
-        .filter(|e| e.event == "restate-fact")
-        .map(|e| e.detail.as_str())
-        .collect();
-    assert_eq!(restate.len(), 4, "{restate:?}");
+    let restated = |p: &ProductView| -> Vec<String> {
+        p.history
+            .iter()
+            .filter(|e| e.event == "restate-fact")
+            .map(|e| e.detail.clone())
+            .collect()
+    };
+    let restate = restated(&after[0]);
+    assert_eq!(restate.len(), 6, "{restate:?}");
     assert!(
         restate.iter().any(|d| d.starts_with("`auth.brute_force_protection` was replaced in iotrust-profile/2 by auth.brute_force, auth.attempts_per_hour")),
         "{restate:?}"
@@ -200,8 +201,15 @@ fn products_registered_under_2026_11_are_reassessed_under_2026_12() {
         .find_map(|((file, _), p)| (*file == "vehicle-telematics-unit.toml").then_some(p))
         .unwrap();
     assert!(
+        restated(tcu)
+            .iter()
+            .any(|d| d.starts_with("`crypto.best_practice` was replaced")),
+        "{:?}",
+        tcu.history
+    );
+    assert!(
         tcu.history.iter().any(|e| e.event == "level-changed"
-            && e.detail == "eu-red-da@2022: out of scope → level compliant (met)"),
+            && e.detail.starts_with("eu-red-da@2022: out of scope → ")),
         "{:?}",
         tcu.history
     );
@@ -211,12 +219,6 @@ fn products_registered_under_2026_11_are_reassessed_under_2026_12() {
             .is_some_and(|e| e.detail.ends_with(": 1 change(s)")),
         "{:?}",
         tcu.history
-    );
-    // point (d) is met: EU market access stays open
-    assert_eq!(
-        tcu.markets.get("EU").map(String::as_str),
-        Some("yes"),
-        "{shown}"
     );
 
     // 4. a second re-assessment under the same catalog changes nothing
