@@ -210,6 +210,23 @@ pub(crate) fn parse(ctx: &Ctx<'_>, v: &Located) -> Result<Vec<Interface>, InputE
     Ok(out)
 }
 
+/// Three-valued "some row": true as soon as one row decides true, false only when every row
+/// decides false, undecided otherwise (a row missing a column does not hide another's answer).
+fn any<'a>(
+    rows: impl Iterator<Item = &'a Interface>,
+    f: impl Fn(&Interface) -> Option<bool>,
+) -> Option<FactValue> {
+    let mut undecided = false;
+    for r in rows {
+        match f(r) {
+            Some(true) => return Some(FactValue::Bool(true)),
+            Some(false) => {}
+            None => undecided = true,
+        }
+    }
+    (!undecided).then_some(FactValue::Bool(false))
+}
+
 /// A derived fact's value from the rows; `None` when the rows leave it undecided (a column
 /// it needs is missing in some row).
 fn derive(fact: &str, rows: &[Interface]) -> Option<FactValue> {
@@ -227,15 +244,14 @@ fn derive(fact: &str, rows: &[Interface]) -> Option<FactValue> {
         Some(FactValue::List(out))
     };
     match fact {
-        "comms.cleartext_management" => {
-            let mut any = false;
-            for r in rows.iter().filter(live).filter(|r| r.networked()) {
-                if r.purpose.as_deref() == Some("management") && r.plain()? {
-                    any = true;
-                }
-            }
-            Some(FactValue::Bool(any))
-        }
+        "comms.cleartext_management" => any(
+            rows.iter().filter(live).filter(|r| r.networked()),
+            |r| match r.purpose.as_deref() {
+                Some("management") => r.plain(),
+                Some(_) => Some(false),
+                None => None,
+            },
+        ),
         "comms.plain_interfaces" => names(&|r| {
             if !r.networked() || r.purpose.as_deref() == Some("discovery") {
                 return Some(false);
@@ -248,13 +264,19 @@ fn derive(fact: &str, rows: &[Interface]) -> Option<FactValue> {
             if debug.is_empty() {
                 return None;
             }
-            let mut ok = true;
-            for r in debug {
-                let off = !r.on_by_default()?;
-                let authed = r.authentication.as_deref().is_some_and(|a| a != "none");
-                ok &= off || authed;
+            // protected unless some debug port is reachable without authentication
+            let open = any(debug.into_iter(), |r| {
+                let authed = r.authentication.as_deref().map(|a| a != "none");
+                match (r.on_by_default(), authed) {
+                    (Some(false), _) | (_, Some(true)) => Some(false),
+                    (Some(true), Some(false)) => Some(true),
+                    _ => None,
+                }
+            });
+            match open {
+                Some(FactValue::Bool(b)) => Some(FactValue::Bool(!b)),
+                _ => None,
             }
-            Some(FactValue::Bool(ok))
         }
         "surface.open_tcp_ports" => {
             let mut ports: Vec<i64> = rows
@@ -273,15 +295,10 @@ fn derive(fact: &str, rows: &[Interface]) -> Option<FactValue> {
             }
             Some(r.authentication.as_deref()? == "none")
         }),
-        "auth.network_authentication" => {
-            let mut any = false;
-            for r in rows.iter().filter(|r| r.networked() || r.kind == "radio") {
-                if r.authentication.as_deref()? != "none" {
-                    any = true;
-                }
-            }
-            Some(FactValue::Bool(any))
-        }
+        "auth.network_authentication" => any(
+            rows.iter().filter(|r| r.networked() || r.kind == "radio"),
+            |r| r.authentication.as_deref().map(|a| a != "none"),
+        ),
         "auth.cleartext_password_interfaces" => names(&|r| {
             if !r.password_based() {
                 return Some(false);

@@ -922,8 +922,8 @@ fn catalog_diff_from_2026_11_0_shows_every_change() {
         .unwrap()
         .contains("CLS(MD), launched on 16 Oct 2024"));
     has("scheme nist-ir-8425@2022", "IR 8425A");
-    // issue 16: three schemes and one crosswalk added, jurisdictions IN and BR; nothing removed,
-    // and no outcome, fact or other item was added
+    // issue 16: three schemes and one crosswalk added, jurisdictions IN and BR; issue 15: the
+    // facts and outcomes of fact vocabulary 2, and the eight facts it replaced removed
     let mut added: Vec<&str> = d
         .changes
         .iter()
@@ -935,12 +935,58 @@ fn catalog_diff_from_2026_11_0_shows_every_change() {
         added,
         [
             "crosswalk catalog/crosswalks/nist-8425a-8425.yaml",
+            "fact auth.attempts_per_hour",
+            "fact auth.brute_force",
+            "fact auth.cleartext_password_interfaces",
+            "fact auth.default_password_origin",
+            "fact auth.password_storage",
+            "fact auth.weak_verifier_interfaces",
+            "fact comms.legacy_crypto_offered",
+            "fact comms.plain_interfaces",
+            "fact docs.intended_use",
+            "fact docs.manufacturer_contact",
+            "fact docs.secure_use_instructions",
+            "fact docs.support_period_stated",
+            "fact docs.vulnerability_contact",
+            "fact support.notice_months",
+            "fact support.period_kind",
+            "fact surface.privilege_separation",
+            "fact updates.anti_rollback",
+            "fact updates.signature_algorithm",
+            "fact updates.signed",
+            "fact vdp.day_kind",
+            "outcome intended-use-information",
+            "outcome manufacturer-contact-information",
+            "outcome secure-use-instructions",
+            "outcome support-period-information",
+            "outcome update-cryptography",
+            "outcome update-rollback-protection",
+            "outcome vulnerability-contact-information",
             "scheme br-anatel-ato-77@2021",
             "scheme in-cctv-er@2024",
             "scheme nist-ir-8425a@2024",
         ]
     );
-    assert_eq!(d.count(ChangeKind::Removed), 0);
+    let mut removed: Vec<&str> = d
+        .changes
+        .iter()
+        .filter(|c| c.kind == ChangeKind::Removed)
+        .map(|c| c.item.as_str())
+        .collect();
+    removed.sort_unstable();
+    assert_eq!(
+        removed,
+        [
+            "fact auth.best_practice_crypto",
+            "fact auth.brute_force_protection",
+            "fact auth.passwords_unpredictable",
+            "fact crypto.best_practice",
+            "fact docs.user_information",
+            "fact surface.least_privilege",
+            "fact updates.best_practice_crypto",
+            "fact updates.secure",
+        ]
+    );
     has("catalog", "IN");
 }
 
