@@ -1,6 +1,7 @@
-//! Data-driven cases: every `examples/expected/*.toml` names a profile and what its assessment
-//! must say; every `tests/bad-profiles/*.toml` is a broken profile whose first comment line
-//! says which error it must produce. Adding a case needs no Rust.
+//! Data-driven cases: every `examples/expected/*.toml` and `tests/real-products/expected/*.toml`
+//! names a profile and what its assessment must say; every `tests/bad-profiles/*.toml` is a
+//! broken profile whose first comment line says which error it must produce. Adding a case needs
+//! no Rust.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failure is a test failure
 
@@ -244,6 +245,8 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// The example cases (`examples/expected/`) and the cases of real products encoded from public
+/// documents (`tests/real-products/expected/`, see its README).
 #[test]
 fn expected_verdicts_of_example_profiles() {
     let cat = Catalog::embedded().unwrap();
@@ -253,6 +256,13 @@ fn expected_verdicts_of_example_profiles() {
         "at least six example cases, found {}",
         cases.len()
     );
+    let real = files(&root().join("tests/real-products/expected"));
+    assert!(
+        real.len() >= 3,
+        "at least three real-product cases, found {}",
+        real.len()
+    );
+    let cases: Vec<PathBuf> = cases.into_iter().chain(real).collect();
     let mut failures = Vec::new();
     for c in &cases {
         for f in run_case(&cat, c) {
