@@ -386,12 +386,15 @@ fn derogation(s: &Scheme, pi: usize, facts: &Facts, today: Date, anc: &[&str]) -
     })
 }
 
-/// Does the market cover the jurisdiction of a scheme?
+/// Does the market cover the jurisdiction of a scheme? A US state (`US-CA`, `US-OR`) and the
+/// United States cover each other: a product placed on the US market may be sold in any state,
+/// and one sold in a state is under federal law too.
 pub fn market_covers(market: &str, jurisdiction: &str) -> bool {
+    let us_state = |j: &str| j.starts_with("US-");
     market == jurisdiction
         || (jurisdiction == "EU" && matches!(market, "DE" | "FI"))
-        || (jurisdiction == "US" && market == "US-CA")
-        || (jurisdiction == "US-CA" && market == "US")
+        || (jurisdiction == "US" && us_state(market))
+        || (us_state(jurisdiction) && market == "US")
 }
 
 fn scope(
