@@ -922,8 +922,9 @@ fn catalog_diff_from_2026_11_0_shows_every_change() {
         .unwrap()
         .contains("catalogued as sg-cls-md@2024"));
     has("scheme nist-ir-8425@2022", "IR 8425A");
-    // issue 16: eleven schemes and two crosswalks added, jurisdictions IN, BR, US-OR, TW and VN;
-    // nothing removed, and no outcome, fact or other item was added
+    // issue 16: eleven schemes, two crosswalks and one fact (product.carrier_connected, the
+    // direct-connection condition of Japan's terminal rules) added, jurisdictions IN, BR, US-OR,
+    // TW and VN; nothing removed, and no outcome or other item was added
     let mut added: Vec<&str> = d
         .changes
         .iter()
@@ -936,6 +937,7 @@ fn catalog_diff_from_2026_11_0_shows_every_change() {
         [
             "crosswalk catalog/crosswalks/dcms-cop-ioxt.yaml",
             "crosswalk catalog/crosswalks/nist-8425a-8425.yaml",
+            "fact product.carrier_connected",
             "scheme br-anatel-ato-77@2021",
             "scheme csa-product-security@1.0",
             "scheme ctia-iot-cybersecurity@1.0",

@@ -74,8 +74,11 @@ fn catalog_diff_between_directories() {
     let f = fixture.to_str().unwrap();
     let text = ok(&["catalog", "diff", "--from", f]);
     assert!(
-        // issue 16: in-cctv-er, nist-ir-8425a, br-anatel-ato-77 and the IR 8425A crosswalk
-        text.starts_with("catalog 2026.11.0 -> 2026.12.0: 4 added, 0 removed,"),
+        // issue 16: eleven schemes (in-cctv-er, nist-ir-8425a, br-anatel-ato-77, us-or-hb-2395,
+        // jp-terminal-equipment-rules, vn-qcvn-11, tw-taics-iot-mark, sg-cls-md,
+        // csa-product-security, ctia-iot-cybersecurity, ioxt-pledge), two crosswalks (IR 8425A,
+        // DCMS ioXt rows) and the fact product.carrier_connected
+        text.starts_with("catalog 2026.11.0 -> 2026.12.0: 14 added, 0 removed,"),
         "{text}"
     );
     for needle in [
@@ -85,7 +88,11 @@ fn catalog_diff_between_directories() {
         "~ scheme eu-red-da@2022",
         "~ profile public-procurement",
         "jurisdictions[IN] added",
+        "jurisdictions[VN] added",
         "+ scheme in-cctv-er@2024",
+        "+ scheme us-or-hb-2395@2019",
+        "+ scheme tw-taics-iot-mark@2018",
+        "+ fact product.carrier_connected",
     ] {
         assert!(text.contains(needle), "missing `{needle}` in\n{text}");
     }
@@ -102,6 +109,33 @@ fn catalog_diff_between_directories() {
     // neither two schemes nor --from: a usage error
     let o = iotrust(&["catalog", "diff", "uk-psti"]);
     assert!(!o.status.success());
+}
+
+#[test]
+fn catalog_show_issue_16_schemes() {
+    // (scheme, a line `show` must print: its scope, and a level or the provision count)
+    for (key, scope, line) in [
+        ("us-or-hb-2395@2019", "consumer-iot", "provisions: 4 (1 mandatory, 3 recommended)"),
+        ("jp-terminal-equipment-rules@2020", "consumer-iot", "level conformity:"),
+        ("vn-qcvn-11@2026", "ip-camera", "provisions: 6 (6 mandatory, 0 recommended)"),
+        ("tw-taics-iot-mark@2018", "ip-camera", "level L3: Level 3"),
+        ("sg-cls-md@2024", "medical-device", "level L4:"),
+        ("csa-product-security@1.0", "consumer-iot", "level verified:"),
+        ("ctia-iot-cybersecurity@1.0", "consumer-iot", "level category-3:"),
+        ("ioxt-pledge@2020", "consumer-iot", "level pledge:"),
+    ] {
+        let text = ok(&["catalog", "show", key]);
+        assert!(text.starts_with(key), "{key}:\n{text}");
+        assert!(text.contains(&format!("scope: {scope}")), "{key}:\n{text}");
+        assert!(text.contains(line), "{key}: no `{line}` in\n{text}");
+        assert!(text.contains("unknown: "), "{key}: unknowns not shown");
+        let json: serde_json::Value =
+            serde_json::from_str(&ok(&["catalog", "show", key, "--format", "json"])).unwrap();
+        assert!(json.is_object(), "{key}");
+    }
+    // a provision of one of them, with its unmapped reason
+    let p = ok(&["catalog", "show", "jp-terminal-equipment-rules@2020", "34-10-4"]);
+    assert!(p.contains("power"), "{p}");
 }
 
 #[test]
