@@ -144,15 +144,27 @@ fn products_registered_under_2026_11_are_reassessed_under_2026_12() {
             p.history
         );
     }
-    // The one verdict the 2026.12.0 changes alter for these products: the RED delegated act
-    // no longer excludes vehicles as a whole but derogates them from points (e) and (f)
-    // only, so the telematics unit comes into its scope under point (d) — which it meets.
+    // The verdicts the 2026.12.0 changes alter for these products: the RED delegated act no
+    // longer excludes vehicles as a whole but derogates them from points (e) and (f) only, so
+    // the telematics unit comes into its scope under point (d) — which it meets; and the
+    // schemes new in 2026.12.0 (issue 16) that reach them: the two international industry
+    // schemes for all three, CTIA and Oregon's law for the camera sold in the US.
     assert_eq!(
         diff,
-        ["vehicle-telematics-unit.toml: eu-red-da@2022: None → Some(\"compliant (met)\")"],
+        [
+            "smart-lock.toml: csa-product-security@1.0: None → Some(\"verified (met)\")",
+            "smart-lock.toml: ioxt-pledge@2020: None → Some(\"pledge (met)\")",
+            "ip-camera.toml: csa-product-security@1.0: None → Some(\"no level (not-met)\")",
+            "ip-camera.toml: ctia-iot-cybersecurity@1.0: None → Some(\"no level (not-met)\")",
+            "ip-camera.toml: ioxt-pledge@2020: None → Some(\"no level (not-met)\")",
+            "ip-camera.toml: us-or-hb-2395@2019: None → Some(\"no level (not-met)\")",
+            "vehicle-telematics-unit.toml: csa-product-security@1.0: None → Some(\"no level (unknown)\")",
+            "vehicle-telematics-unit.toml: eu-red-da@2022: None → Some(\"compliant (met)\")",
+            "vehicle-telematics-unit.toml: ioxt-pledge@2020: None → Some(\"no level (unknown)\")",
+        ],
         "verdicts changed by the catalog:\n{shown}"
     );
-    assert_eq!(r.changed, 1, "{r:?}\n{shown}");
+    assert_eq!(r.changed, 3, "{r:?}\n{shown}");
     let tcu = ids
         .iter()
         .zip(&after)
@@ -167,7 +179,8 @@ fn products_registered_under_2026_11_are_reassessed_under_2026_12() {
     assert!(
         tcu.history
             .last()
-            .is_some_and(|e| e.detail.ends_with(": 1 change(s)")),
+            // RED (d), and the two industry schemes that now reach it
+            .is_some_and(|e| e.detail.ends_with(": 3 change(s)")),
         "{:?}",
         tcu.history
     );
