@@ -922,9 +922,9 @@ fn catalog_diff_from_2026_11_0_shows_every_change() {
         .unwrap()
         .contains("catalogued as sg-cls-md@2024"));
     has("scheme nist-ir-8425@2022", "IR 8425A");
-    // issue 16: eleven schemes, two crosswalks and one fact (product.carrier_connected, the
+    // issue 16: twelve schemes, two crosswalks and one fact (product.carrier_connected, the
     // direct-connection condition of Japan's terminal rules) added, jurisdictions IN, BR, US-OR,
-    // TW and VN; nothing removed, and no outcome or other item was added
+    // TW, IL and VN; nothing removed, and no outcome or other item was added
     let mut added: Vec<&str> = d
         .changes
         .iter()
@@ -941,6 +941,7 @@ fn catalog_diff_from_2026_11_0_shows_every_change() {
             "scheme br-anatel-ato-77@2021",
             "scheme csa-product-security@1.0",
             "scheme ctia-iot-cybersecurity@1.0",
+            "scheme il-cpa-iot-disclosure@2022",
             "scheme in-cctv-er@2024",
             "scheme ioxt-pledge@2020",
             "scheme jp-terminal-equipment-rules@2020",
@@ -952,7 +953,7 @@ fn catalog_diff_from_2026_11_0_shows_every_change() {
         ]
     );
     assert_eq!(d.count(ChangeKind::Removed), 0);
-    for j in ["IN", "BR", "US-OR", "TW", "VN"] {
+    for j in ["IN", "BR", "US-OR", "TW", "IL", "VN"] {
         has("catalog", j);
     }
 }
@@ -1084,7 +1085,7 @@ fn level_ids<'a>(s: &'a iotrust_catalog::Scheme, level: &str) -> Vec<&'a str> {
 fn issue_16_more_schemes_counts_levels_scopes() {
     use iotrust_catalog::model::{Assurance, Completeness};
     let c = cat();
-    for j in ["US-OR", "TW", "VN"] {
+    for j in ["US-OR", "TW", "IL", "VN"] {
         assert!(
             c.meta.jurisdictions.iter().any(|x| x.id.as_str() == j),
             "jurisdiction {j} missing"
@@ -1100,7 +1101,7 @@ fn issue_16_more_schemes_counts_levels_scopes() {
         &'a [&'a str],
         &'a [&'a str],
     );
-    let want: [Want; 8] = [
+    let want: [Want; 9] = [
         (
             "us-or-hb-2395@2019",
             "US-OR",
@@ -1127,6 +1128,15 @@ fn issue_16_more_schemes_counts_levels_scopes() {
             6,
             &["certified"],
             &["ip-camera"],
+        ),
+        (
+            "il-cpa-iot-disclosure@2022",
+            "IL",
+            SchemeKind::MandatoryLaw,
+            4,
+            4,
+            &[],
+            &["consumer-iot"],
         ),
         (
             "tw-taics-iot-mark@2018",
@@ -1222,6 +1232,11 @@ fn issue_16_more_schemes_counts_levels_scopes() {
     let vn = c.scheme_by_key("vn-qcvn-11@2026").unwrap();
     assert_eq!(vn.applies_from.unwrap().to_string(), "2026-07-01");
     assert!(vn.def.status_note.as_deref().unwrap().contains("QCVN 135:2024"));
+    // Israel: a disclosure duty at sale, every item mapped to an information outcome
+    let il = c.scheme_by_key("il-cpa-iot-disclosure@2022").unwrap();
+    assert!(il
+        .live_provisions()
+        .all(|p| p.phase == iotrust_catalog::model::Phase::Sale && !p.outcomes.is_empty()));
     // CLS(MD): levels 3 and 4 add different third-party assessments; the baseline and enhanced
     // requirement lists are known to exist but not read
     let md = c.scheme_by_key("sg-cls-md@2024").unwrap();

@@ -74,11 +74,11 @@ fn catalog_diff_between_directories() {
     let f = fixture.to_str().unwrap();
     let text = ok(&["catalog", "diff", "--from", f]);
     assert!(
-        // issue 16: eleven schemes (in-cctv-er, nist-ir-8425a, br-anatel-ato-77, us-or-hb-2395,
-        // jp-terminal-equipment-rules, vn-qcvn-11, tw-taics-iot-mark, sg-cls-md,
-        // csa-product-security, ctia-iot-cybersecurity, ioxt-pledge), two crosswalks (IR 8425A,
-        // DCMS ioXt rows) and the fact product.carrier_connected
-        text.starts_with("catalog 2026.11.0 -> 2026.12.0: 14 added, 0 removed,"),
+        // issue 16: twelve schemes (in-cctv-er, nist-ir-8425a, br-anatel-ato-77, us-or-hb-2395,
+        // jp-terminal-equipment-rules, vn-qcvn-11, il-cpa-iot-disclosure, tw-taics-iot-mark,
+        // sg-cls-md, csa-product-security, ctia-iot-cybersecurity, ioxt-pledge), two crosswalks
+        // (IR 8425A, DCMS ioXt rows) and the fact product.carrier_connected
+        text.starts_with("catalog 2026.11.0 -> 2026.12.0: 15 added, 0 removed,"),
         "{text}"
     );
     for needle in [
@@ -118,6 +118,7 @@ fn catalog_show_issue_16_schemes() {
         ("us-or-hb-2395@2019", "consumer-iot", "provisions: 4 (1 mandatory, 3 recommended)"),
         ("jp-terminal-equipment-rules@2020", "consumer-iot", "level conformity:"),
         ("vn-qcvn-11@2026", "ip-camera", "provisions: 6 (6 mandatory, 0 recommended)"),
+        ("il-cpa-iot-disclosure@2022", "consumer-iot", "provisions: 4 (4 mandatory, 0 recommended)"),
         ("tw-taics-iot-mark@2018", "ip-camera", "level L3: Level 3"),
         ("sg-cls-md@2024", "medical-device", "level L4:"),
         ("csa-product-security@1.0", "consumer-iot", "level verified:"),
