@@ -1072,7 +1072,9 @@ fn issue_16_schemes_counts_scopes_jurisdictions_sources() {
 
 /// The provision ids a level resolves to (its own, `all_*` and `includes` expanded).
 fn level_ids<'a>(s: &'a iotrust_catalog::Scheme, level: &str) -> Vec<&'a str> {
-    let (i, _) = s.level(level).unwrap_or_else(|| panic!("{}: no level {level}", s.key));
+    let (i, _) = s
+        .level(level)
+        .unwrap_or_else(|| panic!("{}: no level {level}", s.key));
     let mut ids: Vec<&str> = s.level_provisions[i]
         .iter()
         .map(|&p| s.def.provisions[p].id.as_str())
@@ -1197,7 +1199,10 @@ fn issue_16_more_schemes_counts_levels_scopes() {
         let inc: Vec<&str> = s.def.scope.includes.iter().map(|x| x.as_str()).collect();
         assert_eq!(inc, scope, "{key}");
         assert!(!s.def.unknowns.is_empty(), "{key}: unknowns recorded");
-        assert!(s.def.source.reference.contains("2026-12"), "{key}: read this month");
+        assert!(
+            s.def.source.reference.contains("2026-12"),
+            "{key}: read this month"
+        );
         for p in s.live_provisions() {
             assert!(p.source.is_some(), "{key}#{}: no source", &*p.id);
             // no authority published a provision-to-outcome mapping for any of them
@@ -1231,7 +1236,12 @@ fn issue_16_more_schemes_counts_levels_scopes() {
     // Viet Nam: in force 1 Jul 2026, replacing QCVN 135:2024
     let vn = c.scheme_by_key("vn-qcvn-11@2026").unwrap();
     assert_eq!(vn.applies_from.unwrap().to_string(), "2026-07-01");
-    assert!(vn.def.status_note.as_deref().unwrap().contains("QCVN 135:2024"));
+    assert!(vn
+        .def
+        .status_note
+        .as_deref()
+        .unwrap()
+        .contains("QCVN 135:2024"));
     // Israel: a disclosure duty at sale, every item mapped to an information outcome
     let il = c.scheme_by_key("il-cpa-iot-disclosure@2022").unwrap();
     assert!(il
@@ -1242,13 +1252,26 @@ fn issue_16_more_schemes_counts_levels_scopes() {
     let md = c.scheme_by_key("sg-cls-md@2024").unwrap();
     assert_eq!(
         level_ids(md, "L3"),
-        ["MD-baseline", "MD-binary-analysis", "MD-enhanced", "MD-penetration-test"]
+        [
+            "MD-baseline",
+            "MD-binary-analysis",
+            "MD-enhanced",
+            "MD-penetration-test"
+        ]
     );
     assert_eq!(
         level_ids(md, "L4"),
-        ["MD-baseline", "MD-binary-analysis", "MD-enhanced", "MD-security-evaluation"]
+        [
+            "MD-baseline",
+            "MD-binary-analysis",
+            "MD-enhanced",
+            "MD-security-evaluation"
+        ]
     );
-    assert_eq!(md.level("L3").unwrap().1.assurance, Assurance::PenetrationTested);
+    assert_eq!(
+        md.level("L3").unwrap().1.assurance,
+        Assurance::PenetrationTested
+    );
     for id in ["MD-baseline", "MD-enhanced"] {
         let p = md.provision(id).unwrap();
         assert!(!p.known && p.outcomes.is_empty(), "{id}");

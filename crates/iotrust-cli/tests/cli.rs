@@ -115,14 +115,38 @@ fn catalog_diff_between_directories() {
 fn catalog_show_issue_16_schemes() {
     // (scheme, a line `show` must print: its scope, and a level or the provision count)
     for (key, scope, line) in [
-        ("us-or-hb-2395@2019", "consumer-iot", "provisions: 4 (1 mandatory, 3 recommended)"),
-        ("jp-terminal-equipment-rules@2020", "consumer-iot", "level conformity:"),
-        ("vn-qcvn-11@2026", "ip-camera", "provisions: 6 (6 mandatory, 0 recommended)"),
-        ("il-cpa-iot-disclosure@2022", "consumer-iot", "provisions: 4 (4 mandatory, 0 recommended)"),
+        (
+            "us-or-hb-2395@2019",
+            "consumer-iot",
+            "provisions: 4 (1 mandatory, 3 recommended)",
+        ),
+        (
+            "jp-terminal-equipment-rules@2020",
+            "consumer-iot",
+            "level conformity:",
+        ),
+        (
+            "vn-qcvn-11@2026",
+            "ip-camera",
+            "provisions: 6 (6 mandatory, 0 recommended)",
+        ),
+        (
+            "il-cpa-iot-disclosure@2022",
+            "consumer-iot",
+            "provisions: 4 (4 mandatory, 0 recommended)",
+        ),
         ("tw-taics-iot-mark@2018", "ip-camera", "level L3: Level 3"),
         ("sg-cls-md@2024", "medical-device", "level L4:"),
-        ("csa-product-security@1.0", "consumer-iot", "level verified:"),
-        ("ctia-iot-cybersecurity@1.0", "consumer-iot", "level category-3:"),
+        (
+            "csa-product-security@1.0",
+            "consumer-iot",
+            "level verified:",
+        ),
+        (
+            "ctia-iot-cybersecurity@1.0",
+            "consumer-iot",
+            "level category-3:",
+        ),
         ("ioxt-pledge@2020", "consumer-iot", "level pledge:"),
     ] {
         let text = ok(&["catalog", "show", key]);
@@ -135,7 +159,12 @@ fn catalog_show_issue_16_schemes() {
         assert!(json.is_object(), "{key}");
     }
     // a provision of one of them, with its unmapped reason
-    let p = ok(&["catalog", "show", "jp-terminal-equipment-rules@2020", "34-10-4"]);
+    let p = ok(&[
+        "catalog",
+        "show",
+        "jp-terminal-equipment-rules@2020",
+        "34-10-4",
+    ]);
     assert!(p.contains("power"), "{p}");
 }
 
