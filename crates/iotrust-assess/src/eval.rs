@@ -1044,3 +1044,24 @@ impl Evaluation<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::market_covers;
+
+    #[test]
+    fn us_states_and_the_federal_market_cover_each_other_but_not_one_another() {
+        for state in ["US-CA", "US-OR"] {
+            assert!(market_covers("US", state), "US market gets {state} law");
+            assert!(
+                market_covers(state, "US"),
+                "{state} market gets federal schemes"
+            );
+            assert!(market_covers(state, state));
+        }
+        assert!(!market_covers("US-OR", "US-CA"));
+        assert!(!market_covers("US-CA", "US-OR"));
+        assert!(market_covers("DE", "EU") && !market_covers("EU", "DE"));
+        assert!(!market_covers("UK", "US") && !market_covers("VN", "US-OR"));
+    }
+}
