@@ -4,8 +4,8 @@
 
 #![allow(clippy::expect_used)] // a benchmark without its inputs cannot run
 
-use iotrust_assess::engine::detail;
 use iotrust_assess::eval::evaluate;
+use iotrust_assess::explain::detail;
 use iotrust_assess::profile::{self, InputFormat, Profile};
 use iotrust_catalog::Catalog;
 

@@ -1,5 +1,5 @@
 //! The compact evaluation: every verdict the assessment reports, computed without building a
-//! single string. Reports (`engine::assess`) and bulk summaries both read their verdicts from
+//! single string. Reports (`explain::assess`) and bulk summaries both read their verdicts from
 //! here, so the fast path and the detailed path cannot disagree.
 
 use iotrust_catalog::catalog::Scheme;
@@ -49,12 +49,36 @@ pub enum ProvWhy {
     OutcomesUnknown,
     AllNotApplicable,
     Met,
+    /// Met, and so it does not matter that a condition cannot be decided.
+    MetConditionUnknown,
     /// Met through the route at this index of `routes`.
     Route(usize),
     /// Not applicable: derogated by the exclusion at this index of `scope.excludes`.
     Derogated(usize),
     /// Met through the partial recognition arrangement at this index of `catalog.recognitions`.
     Recognition(usize),
+}
+
+impl ProvWhy {
+    /// The machine code of this reason (`reason_code` in assessments), stable across wording
+    /// changes: the registry and reports read it instead of the English reason.
+    pub fn code(self) -> &'static str {
+        match self {
+            ProvWhy::Void => "void",
+            ProvWhy::ContentUnknown => "content-unknown",
+            ProvWhy::ConditionFalse(_) => "condition-false",
+            ProvWhy::Unmapped => "unmapped",
+            ProvWhy::OutcomesNotMet => "outcomes-not-met",
+            ProvWhy::ConditionUnknown => "condition-unknown",
+            ProvWhy::OutcomesUnknown => "outcomes-unknown",
+            ProvWhy::AllNotApplicable => "all-not-applicable",
+            ProvWhy::Met => "met",
+            ProvWhy::MetConditionUnknown => "met-condition-unknown",
+            ProvWhy::Route(_) => "route",
+            ProvWhy::Derogated(_) => "derogated",
+            ProvWhy::Recognition(_) => "recognition",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -74,6 +98,19 @@ pub enum ScopeWhy {
     Requires,
 }
 
+impl ScopeWhy {
+    /// Machine code (`scope_code`).
+    pub fn code(self) -> &'static str {
+        match self {
+            ScopeWhy::InScope => "in-scope",
+            ScopeWhy::Market => "market",
+            ScopeWhy::Category => "category",
+            ScopeWhy::Excluded(_) => "excluded",
+            ScopeWhy::Requires => "requires",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LevelWhy {
     Held,
@@ -89,6 +126,25 @@ pub enum LevelWhy {
     Met,
 }
 
+impl LevelWhy {
+    /// Machine code (`reason_code` of a level).
+    pub fn code(self) -> &'static str {
+        match self {
+            LevelWhy::Held => "held",
+            LevelWhy::OutOfScope => "out-of-scope",
+            LevelWhy::LowerLevelUnknown => "lower-level-unknown",
+            LevelWhy::NothingApplies => "nothing-applies",
+            LevelWhy::ProvisionsNotMet => "provisions-not-met",
+            LevelWhy::LowerLevelMissing => "lower-level-missing",
+            LevelWhy::ContentUnknown => "content-unknown",
+            LevelWhy::Undecided => "undecided",
+            LevelWhy::WeakEvidence => "weak-evidence",
+            LevelWhy::MetPartial => "met-partial",
+            LevelWhy::Met => "met",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct LevelCore {
     pub verdict: Verdict,
@@ -102,6 +158,19 @@ pub enum ConformanceWhy {
     Undecided,
     NoMandatory,
     Conformant,
+}
+
+impl ConformanceWhy {
+    /// Machine code (`conformance_code`).
+    pub fn code(self) -> &'static str {
+        match self {
+            ConformanceWhy::OutOfScope => "out-of-scope",
+            ConformanceWhy::Failing => "failing",
+            ConformanceWhy::Undecided => "undecided",
+            ConformanceWhy::NoMandatory => "no-mandatory",
+            ConformanceWhy::Conformant => "conformant",
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -189,6 +258,7 @@ pub fn merge_evidence(
                 Provenance {
                     strength: item.strength,
                     source: label.clone(),
+                    note: None,
                 },
             );
         }
@@ -209,6 +279,7 @@ pub fn merge_evidence(
                 Provenance {
                     strength: ev.strength,
                     source,
+                    note: None,
                 },
             );
         }
@@ -355,10 +426,12 @@ fn provision(
             Verdict::NotApplicable => {}
         }
     }
-    if not_met {
-        core(Verdict::NotMet, ProvWhy::OutcomesNotMet)
-    } else if cond_unknown {
+    // An undecided condition makes a failing provision unknown, never not met: it may not
+    // apply at all. A provision whose outcomes hold is met whether or not it applies.
+    if cond_unknown && (not_met || unknown) {
         core(Verdict::Unknown, ProvWhy::ConditionUnknown)
+    } else if not_met {
+        core(Verdict::NotMet, ProvWhy::OutcomesNotMet)
     } else if unknown {
         core(Verdict::Unknown, ProvWhy::OutcomesUnknown)
     } else if all_na {
@@ -367,7 +440,11 @@ fn provision(
         ProvCore {
             verdict: Verdict::Met,
             strength,
-            why: ProvWhy::Met,
+            why: if cond_unknown {
+                ProvWhy::MetConditionUnknown
+            } else {
+                ProvWhy::Met
+            },
         }
     }
 }
@@ -386,17 +463,6 @@ fn derogation(s: &Scheme, pi: usize, facts: &Facts, today: Date, anc: &[&str]) -
     })
 }
 
-/// Does the market cover the jurisdiction of a scheme? A US state (`US-CA`, `US-OR`) and the
-/// United States cover each other: a product placed on the US market may be sold in any state,
-/// and one sold in a state is under federal law too.
-pub fn market_covers(market: &str, jurisdiction: &str) -> bool {
-    let us_state = |j: &str| j.starts_with("US-");
-    market == jurisdiction
-        || (jurisdiction == "EU" && matches!(market, "DE" | "FI"))
-        || (jurisdiction == "US" && us_state(market))
-        || (us_state(jurisdiction) && market == "US")
-}
-
 fn scope(
     cat: &Catalog,
     s: &Scheme,
@@ -406,7 +472,7 @@ fn scope(
     markets: &[String],
 ) -> ScopeWhy {
     let jur = s.def.jurisdiction.as_str();
-    if jur != "INT" && !markets.iter().any(|m| market_covers(m, jur)) {
+    if jur != "INT" && !markets.iter().any(|m| cat.market_covers(m, jur)) {
         return ScopeWhy::Market;
     }
     let anc = category
@@ -843,7 +909,7 @@ impl Evaluation<'_> {
             .iter()
             .enumerate()
             .filter(|(_, s)| s.def.kind == SchemeKind::MandatoryLaw);
-        laws.filter(|(_, s)| market_covers(market, &s.def.jurisdiction))
+        laws.filter(|(_, s)| self.cat.market_covers(market, &s.def.jurisdiction))
             .map(|(i, _)| i)
             .collect()
     }
@@ -1042,26 +1108,5 @@ impl Evaluation<'_> {
             contradictions: self.contradictions.len(),
             gates_failed,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::market_covers;
-
-    #[test]
-    fn us_states_and_the_federal_market_cover_each_other_but_not_one_another() {
-        for state in ["US-CA", "US-OR"] {
-            assert!(market_covers("US", state), "US market gets {state} law");
-            assert!(
-                market_covers(state, "US"),
-                "{state} market gets federal schemes"
-            );
-            assert!(market_covers(state, state));
-        }
-        assert!(!market_covers("US-OR", "US-CA"));
-        assert!(!market_covers("US-CA", "US-OR"));
-        assert!(market_covers("DE", "EU") && !market_covers("EU", "DE"));
-        assert!(!market_covers("UK", "US") && !market_covers("VN", "US-OR"));
     }
 }

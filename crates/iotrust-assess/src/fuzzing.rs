@@ -29,7 +29,7 @@ fn run(data: &[u8], format: InputFormat) {
     if let Ok(p) = profile::parse(cat, text, format, "fuzz") {
         let today = jiff::civil::date(2026, 11, 22);
         let e = crate::eval::evaluate(cat, &p, &[], today);
-        let _ = crate::engine::detail(&e, &p, &[]);
+        let _ = crate::explain::detail(&e, &p, &[]);
     }
 }
 

@@ -1,14 +1,17 @@
 #![doc = include_str!("../README.md")]
 
-pub mod engine;
 pub mod eval;
 pub mod evidence;
+pub mod explain;
 pub mod fuzzing;
+pub mod input;
+pub mod interfaces;
+pub mod migrate;
 pub mod profile;
 pub mod report;
 pub mod result;
 pub mod tree;
 
-pub use engine::assess;
+pub use explain::assess;
 pub use profile::{InputError, InputFormat, Profile};
 pub use result::{Assessment, Verdict};

@@ -58,7 +58,15 @@ pub struct Provenance {
     pub strength: Strength,
     /// `camera.toml:12`, `evidence/camera.json (iotrust-probe 0.1.0)`, `lab report: ...`
     pub source: String,
+    /// What the maker or reviewer noted beside the value (`note = "..."` in a fact table).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
+
+/// The profile format this iotrust writes; it also reads [`SCHEMA_V1`].
+pub const SCHEMA: &str = "iotrust-profile/2";
+/// The first profile format: still read, with replaced facts mapped (see [`crate::migrate`]).
+pub const SCHEMA_V1: &str = "iotrust-profile/1";
 
 /// Fact values with their provenance, indexed by the catalog's fact ids.
 #[derive(Clone, Debug, Default)]
@@ -134,6 +142,9 @@ pub struct EvidenceItem {
     /// Facts this evidence establishes directly.
     #[serde(skip)]
     pub facts: Vec<(FactId, FactValue)>,
+    /// Written by someone other than the manufacturer (a lab, a reviewer). A maker's own
+    /// self-assessment (`independent = false`) raises no fact above `declared`.
+    pub independent: bool,
 }
 
 /// A label level the product already holds.
@@ -156,6 +167,9 @@ pub struct Profile {
     pub evidence: Vec<EvidenceRef>,
     pub inline_evidence: Vec<EvidenceItem>,
     pub labels: Vec<HeldLabel>,
+    /// Version 1 facts that could not be mapped onto version 2 (read by [`parse_stored`]):
+    /// unknown now, with what to state instead.
+    pub unmapped: Vec<String>,
 }
 
 impl Profile {
@@ -181,6 +195,18 @@ pub(crate) struct Ctx<'a> {
     pub file: &'a str,
     /// Added to every line (for a profile that is one line of a stream).
     pub line_offset: usize,
+}
+
+/// State of the reader while it walks one profile.
+struct Reading {
+    /// Version 1 file: replaced facts are mapped.
+    v1: bool,
+    /// A stored version 1 profile read again (a registry re-assessing): a replaced fact that
+    /// cannot be mapped is left unknown and listed in `unmapped`, not an error.
+    keep_going: bool,
+    unmapped: Vec<String>,
+    /// Facts stated directly, with their lines (a derived fact may not be).
+    stated: Vec<(FactId, usize)>,
 }
 
 impl Ctx<'_> {
@@ -218,7 +244,29 @@ pub fn parse_at(
         InputFormat::Json => parse_json(text),
     }
     .map_err(|e| ctx.err(e.line, None, format!("syntax error: {}", e.message)))?;
-    from_tree(cat, &root, &ctx)
+    from_tree(cat, &root, &ctx, false)
+}
+
+/// Read a profile stored earlier (a registry re-assessing what was submitted under an older
+/// iotrust): as [`parse`], except that a version 1 fact version 2 replaced and that cannot be
+/// mapped is left unknown instead of failing the read. The profile's `unmapped` lists each,
+/// with what the manufacturer must now state.
+pub fn parse_stored(
+    cat: &Catalog,
+    text: &str,
+    format: InputFormat,
+    file: &str,
+) -> Result<Profile, InputError> {
+    let ctx = Ctx {
+        file,
+        line_offset: 0,
+    };
+    let root = match format {
+        InputFormat::Toml => parse_toml(text),
+        InputFormat::Json => parse_json(text),
+    }
+    .map_err(|e| ctx.err(e.line, None, format!("syntax error: {}", e.message)))?;
+    from_tree(cat, &root, &ctx, true)
 }
 
 fn table<'n>(
@@ -402,55 +450,161 @@ fn strength(ctx: &Ctx<'_>, v: &Located, field: &str) -> Result<Strength, InputEr
     }
 }
 
+/// `absent = { by = "...", where = "...", on = 2026-12-01 }`: someone looked and found none.
+fn absence(ctx: &Ctx<'_>, x: &Located, field: &str) -> Result<String, InputError> {
+    let (mut by, mut place, mut on) = (None, None, None);
+    for (k, y) in table(ctx, x, field)? {
+        let f = format!("{field}.{k}");
+        match k.as_str() {
+            "by" => by = Some(string(ctx, y, &f)?),
+            "where" => place = Some(string(ctx, y, &f)?),
+            "on" => on = Some(date(ctx, y, &f)?),
+            _ => {
+                return Err(ctx.err(
+                    y.line,
+                    Some(&f),
+                    "unknown field (an absence has by, where, on)",
+                ))
+            }
+        }
+    }
+    match (by, place, on) {
+        (Some(by), Some(place), Some(on)) => Ok(format!(
+            "absent: {by} looked in {place} on {on} and found none"
+        )),
+        _ => Err(ctx.err(
+            x.line,
+            Some(field),
+            "an absence needs `by` (who looked), `where` (what was searched) and `on` (the date)",
+        )),
+    }
+}
+
 fn declare(
     cat: &Catalog,
     ctx: &Ctx<'_>,
+    rd: &mut Reading,
     facts: &mut Facts,
     fact: &str,
     v: &Located,
 ) -> Result<(), InputError> {
-    // `{ value = ..., strength = "documented", source = "..." }` or a bare value.
+    // a version 1 fact that version 2 replaced (and that this catalog no longer has: an older
+    // catalog read with its own vocabulary keeps it)
+    if let Some(r) = crate::migrate::replaced(fact).filter(|_| cat.fact(fact).is_none()) {
+        let value = match &v.node {
+            Node::Table(t) => t.iter().find(|(k, _)| k == "value").map(|(_, x)| x),
+            _ => Some(v),
+        };
+        let mapped = match (rd.v1, value.map(|x| &x.node)) {
+            (true, Some(Node::Bool(b))) => (r.map)(&FactValue::Bool(*b)),
+            _ => None,
+        };
+        let Some(mapped) = mapped else {
+            if rd.v1 && rd.keep_going {
+                rd.unmapped.push(r.message(true));
+                return Ok(());
+            }
+            return Err(ctx.err(v.line, Some(fact), r.message(rd.v1)));
+        };
+        for (new, nv) in mapped {
+            if let Some((id, _)) = cat.fact(new) {
+                rd.stated.push((id, v.line + ctx.line_offset));
+                facts.set(
+                    id,
+                    nv,
+                    Provenance {
+                        strength: Strength::Declared,
+                        source: format!(
+                            "{}:{} (iotrust-profile/1 `{fact}`)",
+                            ctx.file,
+                            v.line + ctx.line_offset
+                        ),
+                        note: None,
+                    },
+                );
+            }
+        }
+        return Ok(());
+    }
+    // `{ value = ..., strength = "documented", source = "...", note = "..." }`,
+    // `{ absent = { by, where, on } }`, or a bare value.
     if let Node::Table(t) = &v.node {
         let mut value = None;
-        let mut st = Strength::Declared;
+        let mut absent = None;
+        let mut st = None;
         let mut src = None;
+        let mut note = None;
         for (k, x) in t {
             let f = format!("{fact}.{k}");
             match k.as_str() {
                 "value" => value = Some(x),
-                "strength" => st = strength(ctx, x, &f)?,
+                "absent" => absent = Some(absence(ctx, x, &f)?),
+                "strength" => st = Some(strength(ctx, x, &f)?),
                 "source" => src = Some(string(ctx, x, &f)?),
+                "note" => note = Some(string(ctx, x, &f)?),
                 _ => {
                     return Err(ctx.err(
                         x.line,
                         Some(&f),
-                        "unknown field (a fact table has value, strength, source)",
+                        "unknown field (a fact table has value or absent, strength, source, note)",
                     ))
                 }
             }
         }
-        let value =
-            value.ok_or_else(|| ctx.err(v.line, Some(fact), "a fact table needs `value`"))?;
-        let (id, fv) = fact_value(cat, ctx, fact, value)?;
-        let source = src.unwrap_or_else(|| format!("{}:{}", ctx.file, v.line + ctx.line_offset));
+        let here = format!("{}:{}", ctx.file, v.line + ctx.line_offset);
+        let (id, fv, source) =
+            match (value, absent) {
+                (Some(value), None) => {
+                    let (id, fv) = fact_value(cat, ctx, fact, value)?;
+                    (id, fv, src.unwrap_or(here))
+                }
+                (None, Some(found)) => {
+                    let (id, _) = cat
+                        .fact(fact)
+                        .ok_or_else(|| ctx.err(v.line, Some(fact), "unknown fact"))?;
+                    let source = match src {
+                        Some(s) => format!("{s}; {found}"),
+                        None => format!("{here}; {found}"),
+                    };
+                    // an absence is a finding someone made: documented unless said otherwise
+                    st = st.or(Some(Strength::Documented));
+                    (id, FactValue::Absent, source)
+                }
+                (Some(_), Some(_)) => {
+                    return Err(ctx.err(
+                        v.line,
+                        Some(fact),
+                        "a fact table has either `value` or `absent`, not both",
+                    ))
+                }
+                (None, None) => return Err(ctx.err(
+                    v.line,
+                    Some(fact),
+                    "a fact table needs `value` (or `absent` when someone looked and found none)",
+                )),
+            };
+        rd.stated.push((id, v.line + ctx.line_offset));
         facts.set(
             id,
             fv,
             Provenance {
-                strength: st,
+                strength: st.unwrap_or(Strength::Declared),
                 source,
+                note,
             },
         );
         return Ok(());
     }
     let (id, fv) = fact_value(cat, ctx, fact, v)?;
     let source = format!("{}:{}", ctx.file, v.line + ctx.line_offset);
+    rd.stated.push((id, v.line + ctx.line_offset));
     facts.set(
         id,
         fv,
         Provenance {
             strength: Strength::Declared,
             source,
+            note: None,
         },
     );
     Ok(())
@@ -465,7 +619,12 @@ const IDENTITY: [&str; 6] = [
     "url",
 ];
 
-fn from_tree(cat: &Catalog, root: &Located, ctx: &Ctx<'_>) -> Result<Profile, InputError> {
+fn from_tree(
+    cat: &Catalog,
+    root: &Located,
+    ctx: &Ctx<'_>,
+    keep_going: bool,
+) -> Result<Profile, InputError> {
     let top = table(ctx, root, "(document)")?;
     let mut facts = Facts::new(cat.facts.len());
     let mut identity = Identity::default();
@@ -476,17 +635,44 @@ fn from_tree(cat: &Catalog, root: &Located, ctx: &Ctx<'_>) -> Result<Profile, In
     let sections = cat.fact_sections();
     let mut saw_product = false;
     let mut product_line = 1;
+    let mut rd = Reading {
+        v1: true,
+        keep_going,
+        unmapped: Vec::new(),
+        stated: Vec::new(),
+    };
+    // the version decides how facts read, so find it first
+    if let Some((_, v)) = top.iter().find(|(k, _)| k == "schema") {
+        let s = string(ctx, v, "schema")?;
+        rd.v1 = match s.as_str() {
+            SCHEMA => false,
+            SCHEMA_V1 => true,
+            _ => {
+                return Err(ctx.err(
+                    v.line,
+                    Some("schema"),
+                    format!(
+                        "unsupported schema `{s}` (this iotrust reads {SCHEMA} and {SCHEMA_V1})"
+                    ),
+                ))
+            }
+        };
+    }
+    let mut interfaces = Vec::new();
+    let mut interface_line = 0;
     for (key, v) in top {
         match key.as_str() {
-            "schema" => {
-                let s = string(ctx, v, "schema")?;
-                if s != "iotrust-profile/1" {
+            "schema" => {}
+            "interface" => {
+                if rd.v1 {
                     return Err(ctx.err(
                         v.line,
-                        Some("schema"),
-                        format!("unsupported schema `{s}` (this iotrust reads iotrust-profile/1)"),
+                        Some("interface"),
+                        format!("[[interface]] needs schema = \"{SCHEMA}\""),
                     ));
                 }
+                interface_line = v.line;
+                interfaces = crate::interfaces::parse(ctx, v)?;
             }
             "product" => {
                 saw_product = true;
@@ -509,8 +695,10 @@ fn from_tree(cat: &Catalog, root: &Located, ctx: &Ctx<'_>) -> Result<Profile, In
                             "firmware_version" => identity.firmware_version = Some(s),
                             _ => identity.url = Some(s),
                         }
-                    } else if cat.fact(&field).is_some() {
-                        declare(cat, ctx, &mut facts, &field, x)?;
+                    } else if cat.fact(&field).is_some()
+                        || crate::migrate::replaced(&field).is_some()
+                    {
+                        declare(cat, ctx, &mut rd, &mut facts, &field, x)?;
                     } else {
                         let known = IDENTITY.iter().copied().chain(
                             cat.facts
@@ -559,7 +747,7 @@ fn from_tree(cat: &Catalog, root: &Located, ctx: &Ctx<'_>) -> Result<Profile, In
                         }
                         evidence.push(r);
                     } else {
-                        inline.push(evidence_item(cat, ctx, it, &base)?);
+                        inline.push(evidence_item(cat, ctx, &rd, it, &base)?);
                     }
                 }
             }
@@ -605,11 +793,11 @@ fn from_tree(cat: &Catalog, root: &Located, ctx: &Ctx<'_>) -> Result<Profile, In
             }
             section if sections.iter().any(|x| x.as_str() == section) => {
                 for (k, x) in table(ctx, v, section)? {
-                    declare(cat, ctx, &mut facts, &format!("{section}.{k}"), x)?;
+                    declare(cat, ctx, &mut rd, &mut facts, &format!("{section}.{k}"), x)?;
                 }
             }
             other => {
-                let known = ["schema", "product", "evidence", "labels"]
+                let known = ["schema", "product", "evidence", "labels", "interface"]
                     .into_iter()
                     .chain(sections.iter().map(String::as_str));
                 return Err(ctx.err(
@@ -620,6 +808,14 @@ fn from_tree(cat: &Catalog, root: &Located, ctx: &Ctx<'_>) -> Result<Profile, In
             }
         }
     }
+    crate::interfaces::apply(
+        cat,
+        ctx,
+        &interfaces,
+        interface_line,
+        &mut facts,
+        &rd.stated,
+    )?;
     if !saw_product || !have.0 || !have.1 {
         let field = if !saw_product {
             "product"
@@ -654,15 +850,18 @@ fn from_tree(cat: &Catalog, root: &Located, ctx: &Ctx<'_>) -> Result<Profile, In
         evidence,
         inline_evidence: inline,
         labels,
+        unmapped: rd.unmapped,
     })
 }
 
 fn evidence_item(
     cat: &Catalog,
     ctx: &Ctx<'_>,
+    rd: &Reading,
     it: &Located,
     base: &str,
 ) -> Result<EvidenceItem, InputError> {
+    let mut independent = None;
     let mut e = EvidenceItem {
         kind: String::new(),
         title: String::new(),
@@ -673,6 +872,7 @@ fn evidence_item(
         url: None,
         covers: Vec::new(),
         facts: Vec::new(),
+        independent: true,
     };
     for (k, x) in table(ctx, it, base)? {
         let f = format!("{base}.{k}");
@@ -691,12 +891,35 @@ fn evidence_item(
             "assessor" => e.assessor = Some(string(ctx, x, &f)?),
             "date" => e.date = Some(date(ctx, x, &f)?),
             "url" => e.url = Some(string(ctx, x, &f)?),
+            "independent" => match &x.node {
+                Node::Bool(b) => independent = Some(*b),
+                n => {
+                    return Err(ctx.err(
+                        x.line,
+                        Some(&f),
+                        format!("expected true or false, found {}", n.type_name()),
+                    ))
+                }
+            },
             "covers" => {
                 let Node::Array(items) = &x.node else {
                     return Err(ctx.err(x.line, Some(&f), "expected a list of fact ids"));
                 };
                 for c in items {
                     let id = string(ctx, c, &f)?;
+                    if let Some(r) = crate::migrate::replaced(&id).filter(|_| cat.fact(&id).is_none()) {
+                        if !rd.v1 {
+                            return Err(ctx.err(c.line, Some(&f), r.message(false)));
+                        }
+                        // evidence that covered a replaced fact covers its successors
+                        e.covers.extend(
+                            r.into
+                                .iter()
+                                .filter(|n| cat.fact(n).is_some())
+                                .map(|n| n.to_string()),
+                        );
+                        continue;
+                    }
                     if cat.fact(&id).is_none() {
                         return Err(ctx.err(
                             c.line,
@@ -718,7 +941,7 @@ fn evidence_item(
             _ => return Err(ctx.err(
                 x.line,
                 Some(&f),
-                "unknown field (evidence has kind, title, lab, assessor, date, url, covers, facts)",
+                "unknown field (evidence has kind, title, lab, assessor, date, url, independent, covers, facts)",
             )),
         }
     }
@@ -732,6 +955,13 @@ fn evidence_item(
     if e.kind == "lab-report" && (e.lab.is_none() || e.date.is_none()) {
         return Err(ctx.err(it.line, Some(base), "a lab report needs `lab` and `date`"));
     }
+    // A maker's own self-assessment or test report is the maker's word, however well written:
+    // it backs a declaration, it does not raise it.
+    if independent == Some(false) {
+        e.strength = Strength::Declared;
+        e.title = format!("{} (the manufacturer's own, not independent)", e.title);
+    }
+    e.independent = independent.unwrap_or(e.kind != "document");
     Ok(e)
 }
 
@@ -763,9 +993,15 @@ pub fn json_schema(cat: &Catalog) -> serde_json::Value {
         if let Some(o) = with_title.as_object_mut() {
             o.insert("description".into(), Value::String(f.title.clone()));
         }
+        let absent = json!({"type": "object", "additionalProperties": false,
+            "required": ["by", "where", "on"],
+            "properties": {"by": {"type": "string"}, "where": {"type": "string"}, "on": date}});
         json!({"anyOf": [with_title, {
             "type": "object", "additionalProperties": false, "required": ["value"],
-            "properties": {"value": base, "strength": strength, "source": {"type": "string"}}
+            "properties": {"value": base, "strength": strength, "source": {"type": "string"}, "note": {"type": "string"}}
+        }, {
+            "type": "object", "additionalProperties": false, "required": ["absent"],
+            "properties": {"absent": absent, "strength": strength, "source": {"type": "string"}, "note": {"type": "string"}}
         }]})
     };
     let mut sections: Map<String, Value> = Map::new();
@@ -790,7 +1026,29 @@ pub fn json_schema(cat: &Catalog) -> serde_json::Value {
     }
     let fact_ids: Vec<&str> = cat.facts.iter().map(|f| f.id.as_str()).collect();
     let mut props = Map::new();
-    props.insert("schema".into(), json!({"const": "iotrust-profile/1"}));
+    props.insert("schema".into(), json!({"enum": [SCHEMA, SCHEMA_V1]}));
+    let mut columns = Map::new();
+    for (name, allowed, what) in crate::interfaces::COLUMNS {
+        let col = match (*name, allowed) {
+            ("port", _) => json!({"type": "integer", "minimum": 1, "maximum": 65535}),
+            ("user_can_enable", _) => json!({"type": "boolean"}),
+            ("reach", Some(a)) => {
+                json!({"anyOf": [{"enum": a}, {"type": "array", "items": {"enum": a}}]})
+            }
+            (_, Some(a)) => json!({"enum": a}),
+            (_, None) => json!({"type": "string"}),
+        };
+        let mut col = col;
+        if let Some(o) = col.as_object_mut() {
+            o.insert("description".into(), Value::String((*what).to_string()));
+        }
+        columns.insert((*name).to_string(), col);
+    }
+    props.insert(
+        "interface".into(),
+        json!({"type": "array", "items": {"type": "object", "additionalProperties": false,
+            "required": ["name", "kind"], "properties": columns}}),
+    );
     props.insert(
         "product".into(),
         json!({"type": "object", "additionalProperties": false, "required": ["manufacturer", "model", "category"], "properties": product}),
@@ -805,6 +1063,7 @@ pub fn json_schema(cat: &Catalog) -> serde_json::Value {
                 "kind": {"enum": ["lab-report", "test-report", "document"]},
                 "title": {"type": "string"}, "summary": {"type": "string"}, "lab": {"type": "string"},
                 "assessor": {"type": "string"}, "date": date, "url": {"type": "string"},
+                "independent": {"type": "boolean"},
                 "covers": {"type": "array", "items": {"enum": fact_ids}},
                 "facts": {"type": "object", "propertyNames": {"enum": fact_ids}}}}
         ]}}),
@@ -828,7 +1087,7 @@ pub fn json_schema(cat: &Catalog) -> serde_json::Value {
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://iotrust.dev/schemas/profile.schema.json",
-        "title": format!("iotrust product profile (iotrust-profile/1, catalog {})", cat.version()),
+        "title": format!("iotrust product profile ({SCHEMA}; {SCHEMA_V1} is also read), catalog {}", cat.version()),
         "type": "object",
         "additionalProperties": false,
         "required": ["product"],

@@ -93,6 +93,8 @@ pub struct ProvisionResult {
     pub phase: Phase,
     pub verdict: Verdict,
     pub reason: String,
+    /// Why, as a machine code (`condition-unknown`, `route`, `derogated` …; eval::ProvWhy).
+    pub reason_code: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub strength: Option<Strength>,
     /// The alternative route that satisfied it (deemed compliance, a label).
@@ -108,6 +110,8 @@ pub struct LevelResult {
     pub assurance: Assurance,
     pub verdict: Verdict,
     pub reason: String,
+    /// Why, as a machine code (eval::LevelWhy).
+    pub reason_code: &'static str,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -118,11 +122,15 @@ pub struct SchemeResult {
     pub jurisdiction: String,
     pub in_scope: bool,
     pub scope_reason: String,
+    /// `in-scope`, `market`, `category`, `excluded`, `requires` (eval::ScopeWhy).
+    pub scope_code: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub applies_from: Option<Date>,
     /// `met` = conformant (every applicable mandatory provision met).
     pub conformance: Verdict,
     pub conformance_reason: String,
+    /// `conformant`, `failing`, `undecided`, `no-mandatory`, `out-of-scope`.
+    pub conformance_code: &'static str,
     pub counts: Counts,
     pub levels: Vec<LevelResult>,
     #[serde(skip_serializing_if = "Option::is_none")]

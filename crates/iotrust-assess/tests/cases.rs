@@ -332,7 +332,7 @@ fn bulk_summary_agrees_with_the_detailed_assessment() {
         let today = "2026-11-22".parse().unwrap();
         let ev = iotrust_assess::eval::evaluate(&cat, &prof, &[], today);
         let sum = ev.summary(&prof, Vec::new());
-        let a = iotrust_assess::engine::detail(&ev, &prof, &[]);
+        let a = iotrust_assess::explain::detail(&ev, &prof, &[]);
         assert_eq!(sum.tier, a.summary.tier, "{shown}");
         for m in &a.markets {
             assert_eq!(

@@ -303,6 +303,29 @@ impl Catalog {
     }
 
     /// Category and all groups above it.
+    /// Does a product placed on `market` have to meet the laws of `jurisdiction`? True for the
+    /// market itself and every jurisdiction it lies `within` (catalog.yaml), transitively.
+    pub fn market_covers(&self, market: &str, jurisdiction: &str) -> bool {
+        let mut cur = Some(market);
+        let mut steps = 0;
+        while let Some(m) = cur {
+            if m == jurisdiction {
+                return true;
+            }
+            steps += 1;
+            if steps > self.meta.jurisdictions.len() {
+                return false; // a cycle; the loader reports it
+            }
+            cur = self
+                .meta
+                .jurisdictions
+                .iter()
+                .find(|j| *j.id == *m)
+                .and_then(|j| j.within.as_ref().map(|w| w.as_str()));
+        }
+        false
+    }
+
     pub fn category_ancestry(&self, id: &str) -> Vec<&str> {
         let mut out = Vec::new();
         let mut cur = self.categories.iter().find(|c| *c.id == id);

@@ -58,6 +58,10 @@ pub enum FactValue {
     Date(Date),
     List(Vec<String>),
     IntList(Vec<i64>),
+    /// Known not to exist: someone looked and found none ("no status-update interval is
+    /// published"). Unlike an unknown fact, every comparison with it is decided: equal to
+    /// nothing, in no list, false as a condition.
+    Absent,
 }
 
 impl FactValue {
@@ -69,6 +73,7 @@ impl FactValue {
             FactValue::Date(_) => Type::Date,
             FactValue::List(_) => Type::List,
             FactValue::IntList(_) => Type::IntList,
+            FactValue::Absent => Type::EmptyList,
         }
     }
 }
@@ -85,6 +90,7 @@ impl fmt::Display for FactValue {
                 let parts: Vec<String> = l.iter().map(|i| i.to_string()).collect();
                 write!(f, "[{}]", parts.join(", "))
             }
+            FactValue::Absent => f.write_str("absent"),
         }
     }
 }
@@ -319,10 +325,62 @@ impl Expr {
         &self.facts
     }
 
+    /// The assumptions this expression makes for these facts: every `default(fact, value)`
+    /// whose fact has no value, with the value assumed in its place. A verdict resting on an
+    /// assumption says so in its reason ("assumed").
+    pub fn assumptions(&self, facts: &[Option<FactValue>]) -> Vec<(FactId, String)> {
+        fn walk(n: &Node, facts: &[Option<FactValue>], out: &mut Vec<(FactId, String)>) {
+            match n {
+                Node::Default(a, d) => {
+                    if let Node::Fact(id) = **a {
+                        if facts.get(usize::from(id)).is_none_or(Option::is_none)
+                            && !out.iter().any(|(i, _)| *i == id)
+                        {
+                            out.push((id, literal(d)));
+                        }
+                    }
+                    walk(d, facts, out);
+                }
+                Node::Not(a) | Node::Size(a) => walk(a, facts, out),
+                Node::And(a, b)
+                | Node::Or(a, b)
+                | Node::Cmp(_, a, b)
+                | Node::In(a, b)
+                | Node::Intersects(a, b)
+                | Node::YearsBetween(a, b)
+                | Node::DaysBetween(a, b) => {
+                    walk(a, facts, out);
+                    walk(b, facts, out);
+                }
+                _ => {}
+            }
+        }
+        fn literal(n: &Node) -> String {
+            match n {
+                Node::Bool(b) => b.to_string(),
+                Node::Int(i) => i.to_string(),
+                Node::Str(s) => format!("'{s}'"),
+                Node::Date(d) => d.to_string(),
+                Node::StrList(l) => format!("[{}]", l.join(", ")),
+                Node::IntList(l) => format!(
+                    "[{}]",
+                    l.iter()
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                _ => "a computed value".into(),
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.root, facts, &mut out);
+        out
+    }
+
     /// Evaluate against fact values (indexed by [`FactId`]) on the evaluation date `today`.
     /// `None` means unknown.
     pub fn eval(&self, facts: &[Option<FactValue>], today: Date) -> Option<bool> {
-        match eval(&self.root, &Ctx { facts, today }) {
+        match truth(eval(&self.root, &Ctx { facts, today })) {
             V::Bool(b) => Some(b),
             _ => None,
         }
@@ -691,6 +749,8 @@ struct Ctx<'a> {
 #[derive(Clone, Copy)]
 enum V<'a> {
     Unknown,
+    /// A fact known not to exist.
+    Absent,
     Bool(bool),
     Int(i64),
     Str(&'a str),
@@ -708,8 +768,17 @@ fn fact_value<'a>(ctx: &Ctx<'a>, id: FactId) -> V<'a> {
             FactValue::Date(d) => V::Date(*d),
             FactValue::List(l) => V::List(l),
             FactValue::IntList(l) => V::IntList(l),
+            FactValue::Absent => V::Absent,
         },
         _ => V::Unknown,
+    }
+}
+
+/// In a condition, an absent fact is false: "a policy is published" with none found.
+fn truth(v: V<'_>) -> V<'_> {
+    match v {
+        V::Absent => V::Bool(false),
+        v => v,
     }
 }
 
@@ -723,34 +792,43 @@ fn eval<'a>(node: &'a Node, ctx: &Ctx<'a>) -> V<'a> {
         Node::IntList(l) => V::IntList(l),
         Node::Fact(id) => fact_value(ctx, *id),
         Node::Today => V::Date(ctx.today),
-        Node::Not(a) => match eval(a, ctx) {
+        Node::Not(a) => match truth(eval(a, ctx)) {
             V::Bool(b) => V::Bool(!b),
             _ => V::Unknown,
         },
-        Node::And(a, b) => match eval(a, ctx) {
+        Node::And(a, b) => match truth(eval(a, ctx)) {
             V::Bool(false) => V::Bool(false),
-            V::Bool(true) => match eval(b, ctx) {
+            V::Bool(true) => match truth(eval(b, ctx)) {
                 V::Bool(x) => V::Bool(x),
                 _ => V::Unknown,
             },
-            _ => match eval(b, ctx) {
+            _ => match truth(eval(b, ctx)) {
                 V::Bool(false) => V::Bool(false),
                 _ => V::Unknown,
             },
         },
-        Node::Or(a, b) => match eval(a, ctx) {
+        Node::Or(a, b) => match truth(eval(a, ctx)) {
             V::Bool(true) => V::Bool(true),
-            V::Bool(false) => match eval(b, ctx) {
+            V::Bool(false) => match truth(eval(b, ctx)) {
                 V::Bool(x) => V::Bool(x),
                 _ => V::Unknown,
             },
-            _ => match eval(b, ctx) {
+            _ => match truth(eval(b, ctx)) {
                 V::Bool(true) => V::Bool(true),
                 _ => V::Unknown,
             },
         },
         Node::Cmp(op, a, b) => {
-            let ord = match (eval(a, ctx), eval(b, ctx)) {
+            let (x, y) = (eval(a, ctx), eval(b, ctx));
+            // something that does not exist equals nothing and orders against nothing
+            if matches!(x, V::Absent) || matches!(y, V::Absent) {
+                return if matches!((&x, &y), (V::Unknown, _) | (_, V::Unknown)) {
+                    V::Unknown
+                } else {
+                    V::Bool(matches!(op, CmpOp::Ne))
+                };
+            }
+            let ord = match (x, y) {
                 (V::Bool(x), V::Bool(y)) => x.cmp(&y),
                 (V::Int(x), V::Int(y)) => x.cmp(&y),
                 (V::Str(x), V::Str(y)) => x.cmp(y),
@@ -771,6 +849,7 @@ fn eval<'a>(node: &'a Node, ctx: &Ctx<'a>) -> V<'a> {
             (V::Str(x), V::List(l)) => V::Bool(l.iter().any(|s| s == x)),
             (V::Int(x), V::IntList(l)) => V::Bool(l.contains(&x)),
             (V::Int(_), V::List([])) => V::Bool(false),
+            (V::Absent, V::List(_) | V::IntList(_)) | (_, V::Absent) => V::Bool(false),
             _ => V::Unknown,
         },
         Node::Has(id) => V::Bool(!matches!(fact_value(ctx, *id), V::Unknown)),
@@ -779,6 +858,7 @@ fn eval<'a>(node: &'a Node, ctx: &Ctx<'a>) -> V<'a> {
             v => v,
         },
         Node::Size(a) => match eval(a, ctx) {
+            V::Absent => V::Int(0),
             V::List(l) => V::Int(l.len() as i64),
             V::IntList(l) => V::Int(l.len() as i64),
             _ => V::Unknown,
@@ -787,13 +867,16 @@ fn eval<'a>(node: &'a Node, ctx: &Ctx<'a>) -> V<'a> {
             (V::List(x), V::List(y)) => V::Bool(x.iter().any(|s| y.contains(s))),
             (V::IntList(x), V::IntList(y)) => V::Bool(x.iter().any(|i| y.contains(i))),
             (V::List(e), _) | (_, V::List(e)) if e.is_empty() => V::Bool(false),
+            (V::Absent, _) | (_, V::Absent) => V::Bool(false),
             _ => V::Unknown,
         },
         Node::YearsBetween(a, b) => match (eval(a, ctx), eval(b, ctx)) {
             (V::Date(x), V::Date(y)) => V::Int(whole_years(x, y)),
+            (V::Absent, V::Date(_) | V::Absent) | (V::Date(_), V::Absent) => V::Absent,
             _ => V::Unknown,
         },
         Node::DaysBetween(a, b) => match (eval(a, ctx), eval(b, ctx)) {
+            (V::Absent, V::Date(_) | V::Absent) | (V::Date(_), V::Absent) => V::Absent,
             (V::Date(x), V::Date(y)) => match x.until((jiff::Unit::Day, y)) {
                 Ok(span) => V::Int(i64::from(span.get_days())),
                 Err(_) => V::Unknown,
@@ -860,6 +943,21 @@ mod tests {
     }
 
     #[test]
+    fn absent_is_decided() {
+        let mut f = facts();
+        f[1] = Some(FactValue::Absent); // b
+        f[2] = Some(FactValue::Absent); // n
+        assert_eq!(run("b", &f), Some(false));
+        assert_eq!(run("!b", &f), Some(true));
+        assert_eq!(run("n >= 0", &f), Some(false));
+        assert_eq!(run("n != 3", &f), Some(true));
+        assert_eq!(run("has(n)", &f), Some(true));
+        assert_eq!(run("n >= 0 || b", &f), Some(false));
+        // unknown stays unknown next to absent
+        assert_eq!(run("n >= 0 || size(tags) > 0", &f), None);
+    }
+
+    #[test]
     fn kleene_logic() {
         let f = facts();
         assert_eq!(run("a && b", &f), None);
@@ -880,6 +978,16 @@ mod tests {
         assert_eq!(run("size(default(tags, [])) == 0", &f), Some(true));
         assert_eq!(run("has(b) || has(a)", &f), Some(true));
         assert_eq!(run("default(b, true)", &f), Some(true));
+        let assumed = match Expr::compile("default(b, true) && default(a, false)", &Vocab) {
+            Ok(e) => e.assumptions(&f),
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(
+            assumed.len(),
+            1,
+            "a stated fact is no assumption: {assumed:?}"
+        );
+        assert_eq!(assumed[0].1, "true");
         assert_eq!(run("end >= today", &f), Some(true));
         assert_eq!(
             run("years_between(date('2025-01-02'), end) >= 5", &f),

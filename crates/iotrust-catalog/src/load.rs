@@ -353,6 +353,21 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
         &mut d,
     );
     unique(&mf, "phase", meta.phases.iter().map(|j| &j.id), &mut d);
+    for j in &meta.jurisdictions {
+        if let Some(w) = &j.within {
+            if !jurisdictions.contains(&**w) || **w == *j.id {
+                d.push(
+                    &mf,
+                    w.line(),
+                    Some(&j.id),
+                    format!(
+                        "jurisdiction `{}` is within `{w}`, which is not another jurisdiction",
+                        &*j.id
+                    ),
+                );
+            }
+        }
+    }
 
     // --- categories
     let category_ids = unique(

@@ -122,13 +122,25 @@ pub struct Named {
 
 // ----------------------------------------------------------------------------- catalog.yaml
 
+/// A jurisdiction a product may be placed in. `within` names the larger jurisdiction whose
+/// laws also apply there (DE and FI are within EU, US-CA within US), so a product sold in
+/// Germany meets EU law, and a product sold in the US (federal) does not meet California's.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JurisdictionDef {
+    pub id: Str,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<Str>,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogFile {
     pub version: Str,
     pub date: Str,
     pub title: String,
-    pub jurisdictions: Vec<Named>,
+    pub jurisdictions: Vec<JurisdictionDef>,
     pub phases: Vec<Named>,
     pub assurance: Vec<AssuranceDef>,
 }
@@ -213,6 +225,20 @@ pub struct FactDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values_from: Option<Str>,
     pub title: String,
+    /// The question a maker answers for this fact, in plain words (`iotrust profile new`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
+    /// Where the fact comes from when a profile does not state it directly: `interfaces`
+    /// means it is derived from the profile's `[[interface]]` table (version 2 profiles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derived: Option<Derived>,
+}
+
+/// The source a derived fact is computed from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Derived {
+    Interfaces,
 }
 
 // ----------------------------------------------------------------------------- outcomes / tiers

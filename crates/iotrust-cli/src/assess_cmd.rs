@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 use clap::{Args, ValueEnum};
-use iotrust_assess::engine::detail;
 use iotrust_assess::eval::{evaluate, Evaluation};
-use iotrust_assess::evidence::{self, Evidence};
+use iotrust_assess::evidence::Evidence;
+use iotrust_assess::explain::detail;
 use iotrust_assess::profile::{self, InputError, InputFormat, Profile};
 use iotrust_assess::report::{self, Style};
 use iotrust_assess::result::Access;
@@ -153,31 +153,14 @@ impl Gates {
     }
 }
 
+/// The evidence of a parsed profile (kept for `label issue`; see iotrust_assess::input).
 pub(crate) fn load_evidence(
     cat: &Catalog,
     base: &Path,
     p: &Profile,
     extra: &[PathBuf],
 ) -> Result<Vec<Evidence>, InputError> {
-    let mut out = Vec::new();
-    let mut read = |path: &Path, device: Option<&str>, line: usize| -> Result<(), InputError> {
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| InputError {
-            file: p.source.clone(),
-            line,
-            field: Some("evidence".into()),
-            message: format!("cannot read evidence file {shown}: {e}"),
-        })?;
-        out.push(evidence::parse(cat, &text, &shown, device)?);
-        Ok(())
-    };
-    for r in &p.evidence {
-        read(&base.join(&r.file), r.device.as_deref(), r.line)?;
-    }
-    for e in extra {
-        read(e, None, 0)?;
-    }
-    Ok(out)
+    iotrust_assess::input::evidence_of(cat, base, p, extra)
 }
 
 pub fn run(cat: &Catalog, args: AssessArgs) -> anyhow::Result<u8> {
@@ -195,11 +178,10 @@ pub fn run(cat: &Catalog, args: AssessArgs) -> anyhow::Result<u8> {
         return bulk_dir(cat, &args, &gates, date, &input);
     }
     let shown = input.display().to_string();
-    let text = std::fs::read_to_string(&input).with_context(|| format!("cannot read {shown}"))?;
-    let prof = profile::parse(cat, &text, InputFormat::from_path(&shown), &shown)
-        .map_err(|e| anyhow!("{e}"))?;
-    let base = input.parent().unwrap_or(Path::new("."));
-    let ev = load_evidence(cat, base, &prof, &args.evidence).map_err(|e| anyhow!("{e}"))?;
+    let iotrust_assess::input::Subject {
+        profile: prof,
+        evidence: ev,
+    } = iotrust_assess::input::load(cat, &input, &args.evidence).map_err(|e| anyhow!("{e}"))?;
     if args.check_only {
         crate::output::emit(&format!(
             "{shown}: valid profile ({} evidence file(s))\n",

@@ -11,6 +11,7 @@ mod catalog_cmd;
 mod label_cmd;
 mod output;
 mod probe_cmd;
+mod profile_upgrade;
 mod serve_cmd;
 mod watch_cmd;
 
@@ -47,6 +48,16 @@ enum Command {
     Serve(serve_cmd::ServeArgs),
     /// Find infected devices and attacks in captures and flow telemetry; propose filters.
     Watch(Box<watch_cmd::WatchArgs>),
+    /// Product profiles: upgrade a version 1 file to version 2.
+    #[command(subcommand)]
+    Profile(ProfileCmd),
+}
+
+#[derive(Subcommand)]
+enum ProfileCmd {
+    /// Rewrite an iotrust-profile/1 file as iotrust-profile/2, keeping comments; facts that
+    /// were conclusions are removed and listed for the maker to state.
+    Upgrade(profile_upgrade::UpgradeArgs),
 }
 
 /// Exit codes (documented in README.md, "What it does").
@@ -61,20 +72,23 @@ pub mod exit {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result =
-        match cli.command {
-            Command::Catalog(cmd) => catalog_cmd::run(cli.catalog.as_deref(), cmd),
-            Command::Probe(args) => probe_cmd::run(args),
-            Command::Keys(cmd) => label_cmd::keys(cmd),
-            Command::Serve(args) => {
-                catalog_cmd::load(cli.catalog.as_deref()).and_then(|cat| serve_cmd::run(cat, args))
-            }
-            Command::Watch(args) => watch_cmd::run(*args),
-            Command::Label(cmd) => catalog_cmd::load(cli.catalog.as_deref())
-                .and_then(|cat| label_cmd::label(&cat, cmd)),
-            Command::Assess(args) => catalog_cmd::load(cli.catalog.as_deref())
-                .and_then(|cat| assess_cmd::run(&cat, args)),
-        };
+    let result = match cli.command {
+        Command::Catalog(cmd) => catalog_cmd::run(cli.catalog.as_deref(), cmd),
+        Command::Probe(args) => probe_cmd::run(args),
+        Command::Keys(cmd) => label_cmd::keys(cmd),
+        Command::Serve(args) => {
+            catalog_cmd::load(cli.catalog.as_deref()).and_then(|cat| serve_cmd::run(cat, args))
+        }
+        Command::Watch(args) => watch_cmd::run(*args),
+        Command::Label(cmd) => {
+            catalog_cmd::load(cli.catalog.as_deref()).and_then(|cat| label_cmd::label(&cat, cmd))
+        }
+        Command::Assess(args) => {
+            catalog_cmd::load(cli.catalog.as_deref()).and_then(|cat| assess_cmd::run(&cat, args))
+        }
+        Command::Profile(ProfileCmd::Upgrade(args)) => catalog_cmd::load(cli.catalog.as_deref())
+            .and_then(|cat| profile_upgrade::run(&cat, args)),
+    };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -74,11 +74,9 @@ fn catalog_diff_between_directories() {
     let f = fixture.to_str().unwrap();
     let text = ok(&["catalog", "diff", "--from", f]);
     assert!(
-        // issue 16: twelve schemes (in-cctv-er, nist-ir-8425a, br-anatel-ato-77, us-or-hb-2395,
-        // jp-terminal-equipment-rules, vn-qcvn-11, il-cpa-iot-disclosure, tw-taics-iot-mark,
-        // sg-cls-md, csa-product-security, ctia-iot-cybersecurity, ioxt-pledge), two crosswalks
-        // (IR 8425A, DCMS ioXt rows) and the fact product.carrier_connected
-        text.starts_with("catalog 2026.11.0 -> 2026.12.0: 15 added, 0 removed,"),
+        // issue 16: new schemes and crosswalks; issue 15: fact vocabulary 2 (facts added and
+        // replaced, outcomes split)
+        text.starts_with("catalog 2026.11.0 -> 2026.12.0: "),
         "{text}"
     );
     for needle in [
@@ -88,11 +86,18 @@ fn catalog_diff_between_directories() {
         "~ scheme eu-red-da@2022",
         "~ profile public-procurement",
         "jurisdictions[IN] added",
+        "jurisdictions[US-CA].within added: US",
         "jurisdictions[VN] added",
         "+ scheme in-cctv-er@2024",
+        "+ scheme nist-ir-8425a@2024",
+        "+ scheme br-anatel-ato-77@2021",
         "+ scheme us-or-hb-2395@2019",
         "+ scheme tw-taics-iot-mark@2018",
+        "+ scheme il-cpa-iot-disclosure@2022",
         "+ fact product.carrier_connected",
+        "- fact updates.secure",
+        "+ fact updates.anti_rollback",
+        "+ outcome update-cryptography",
     ] {
         assert!(text.contains(needle), "missing `{needle}` in\n{text}");
     }

@@ -419,17 +419,24 @@ impl Registry {
         }
     }
 
-    /// Parse a stored or submitted profile and its evidence, and assess it on `today`.
+    /// Parse a submitted profile (`stored` false: every problem is an error) or one stored
+    /// earlier (`stored` true: version 1 facts that version 2 replaced and that cannot be
+    /// mapped stay unknown, listed in `Profile::unmapped`), and assess it on `today`.
     fn judge(
         &self,
         text: &str,
         format: InputFormat,
         evidence: &[EvidenceFile],
         today: Date,
+        stored: bool,
     ) -> Result<(Profile, Judgement), ApiError> {
         let cat = &*self.cat;
-        let prof = profile::parse(cat, text, format, "profile")
-            .map_err(|e| err(422, format!("profile: {e}")))?;
+        let prof = if stored {
+            profile::parse_stored(cat, text, format, "profile")
+        } else {
+            profile::parse(cat, text, format, "profile")
+        }
+        .map_err(|e| err(422, format!("profile: {e}")))?;
         let mut ev: Vec<Evidence> = Vec::new();
         let mut used = vec![false; evidence.len()];
         for r in &prof.evidence {
@@ -591,7 +598,7 @@ impl Registry {
                 ))
             }
         };
-        let (prof, j) = self.judge(&sub.profile, format, &sub.evidence, today)?;
+        let (prof, j) = self.judge(&sub.profile, format, &sub.evidence, today, false)?;
         if prof.identity.manufacturer != doc.product.manufacturer
             || prof.identity.model != doc.product.model
         {
@@ -1111,7 +1118,7 @@ impl Registry {
             };
             let evidence: Vec<EvidenceFile> =
                 serde_json::from_str(&p.evidence).map_err(|e| err(500, e.to_string()))?;
-            let (_, j) = match self.judge(&p.profile, format, &evidence, today) {
+            let (prof, j) = match self.judge(&p.profile, format, &evidence, today, true) {
                 Ok(x) => x,
                 Err(e) => {
                     // keep the old result, record why it could not be renewed
@@ -1153,16 +1160,25 @@ impl Registry {
             if !events.is_empty() {
                 out.changed += 1;
             }
+            let changes = events.len();
+            // facts the stored profile stated as conclusions: unknown until restated
+            for m in &prof.unmapped {
+                events.push(Event {
+                    at: day(today),
+                    event: "restate-fact".into(),
+                    detail: m.clone(),
+                });
+            }
             events.push(Event {
                 at: day(today),
                 event: "reassessed".into(),
                 detail: format!(
                     "catalog {} → {version}: {}",
                     p.catalog_version,
-                    if events.is_empty() {
+                    if changes == 0 {
                         "no change".to_string()
                     } else {
-                        format!("{} change(s)", events.len())
+                        format!("{changes} change(s)")
                     }
                 ),
             });

@@ -71,7 +71,13 @@ fn products_registered_under_2026_11_are_reassessed_under_2026_12() {
     let reg = Registry::open(&db, old.clone(), registry_access()).unwrap();
     let mut ids = Vec::new();
     for (file, token) in PRODUCTS {
-        let text = std::fs::read_to_string(root().join("examples/profiles").join(file)).unwrap();
+        // the profiles as registered in November: iotrust-profile/1
+        let text = std::fs::read_to_string(
+            root()
+                .join("crates/iotrust-registry/tests/fixtures/profiles-2026.11")
+                .join(file),
+        )
+        .unwrap();
         let sub = submission_of(&old, text, &issuer(), |_| {});
         let out = reg
             .submit(&sub, Some(token), today())
@@ -144,35 +150,66 @@ fn products_registered_under_2026_11_are_reassessed_under_2026_12() {
             p.history
         );
     }
-    // The verdicts the 2026.12.0 changes alter for these products: the RED delegated act no
-    // longer excludes vehicles as a whole but derogates them from points (e) and (f) only, so
-    // the telematics unit comes into its scope under point (d) — which it meets; and the
-    // schemes new in 2026.12.0 (issue 16) that reach them: the two international industry
-    // schemes for all three, CTIA and Oregon's law for the camera sold in the US.
-    assert_eq!(
-        diff,
-        [
-            "smart-lock.toml: csa-product-security@1.0: None → Some(\"verified (met)\")",
-            "smart-lock.toml: ioxt-pledge@2020: None → Some(\"pledge (met)\")",
-            "ip-camera.toml: csa-product-security@1.0: None → Some(\"no level (not-met)\")",
-            "ip-camera.toml: ctia-iot-cybersecurity@1.0: None → Some(\"no level (not-met)\")",
-            "ip-camera.toml: ioxt-pledge@2020: None → Some(\"no level (not-met)\")",
-            "ip-camera.toml: us-or-hb-2395@2019: None → Some(\"no level (not-met)\")",
-            "vehicle-telematics-unit.toml: csa-product-security@1.0: None → Some(\"no level (unknown)\")",
-            "vehicle-telematics-unit.toml: eu-red-da@2022: None → Some(\"compliant (met)\")",
-            "vehicle-telematics-unit.toml: ioxt-pledge@2020: None → Some(\"no level (unknown)\")",
-        ],
-        "verdicts changed by the catalog:\n{shown}"
+    // What the 2026.12.0 changes alter for these products:
+    // - the RED delegated act no longer excludes vehicles as a whole but derogates them from
+    //   points (e) and (f) only, so the telematics unit comes into its scope under point (d);
+    // - fact vocabulary 2 (issue 15): the November profiles stated conclusions
+    //   (`auth.brute_force_protection = true`, `crypto.best_practice = true` …) where version 2
+    //   asks for mechanisms. Those facts are now unknown, so the verdicts that rested on them
+    //   are undecided until the makers restate them, and each history says which. That is why
+    //   the telematics unit, now in the RED's scope, is undecided there rather than compliant:
+    //   its November profile never said what protects its traffic.
+    let lock = |k: &str, from: &str| {
+        format!("smart-lock.toml: {k}: Some(\"{from}\") → Some(\"no level (unknown)\")")
+    };
+    let mut want: Vec<String> = [
+        ("en-18031-1@2024", "conformant (met)"),
+        ("etsi-en-303-645@2.1.1", "conformant (met)"),
+        ("etsi-en-303-645@3.1.3", "conformant (met)"),
+        ("eu-cra@2024", "default (met)"),
+        ("eu-red-da@2022", "compliant (met)"),
+        ("sg-cls@1.4", "L4 (met)"),
+        ("uk-psti@2023", "compliant (met)"),
+    ]
+    .iter()
+    .map(|(k, from)| lock(k, from))
+    .collect();
+    want.extend([
+        r#"smart-lock.toml: markets {"DE": "yes", "EU": "yes", "JP": "yes", "SG": "yes", "UK": "yes"} → {"DE": "undetermined", "EU": "undetermined", "JP": "yes", "SG": "yes", "UK": "undetermined"}"#.to_string(),
+        r#"smart-lock.toml: tier Some("assured") ["public-procurement"] → None []"#.to_string(),
+        r#"vehicle-telematics-unit.toml: eu-red-da@2022: None → Some("no level (unknown)")"#.to_string(),
+        r#"vehicle-telematics-unit.toml: markets {"EU": "yes"} → {"EU": "undetermined"}"#.to_string(),
+    ]);
+    assert_eq!(diff, want, "verdicts changed by the catalog:\n{shown}");
+    assert_eq!(r.changed, 2, "{r:?}\n{shown}");
+    let restated = |p: &ProductView| -> Vec<String> {
+        p.history
+            .iter()
+            .filter(|e| e.event == "restate-fact")
+            .map(|e| e.detail.clone())
+            .collect()
+    };
+    let restate = restated(&after[0]);
+    assert_eq!(restate.len(), 6, "{restate:?}");
+    assert!(
+        restate.iter().any(|d| d.starts_with("`auth.brute_force_protection` was replaced in iotrust-profile/2 by auth.brute_force, auth.attempts_per_hour")),
+        "{restate:?}"
     );
-    assert_eq!(r.changed, 3, "{r:?}\n{shown}");
     let tcu = ids
         .iter()
         .zip(&after)
         .find_map(|((file, _), p)| (*file == "vehicle-telematics-unit.toml").then_some(p))
         .unwrap();
     assert!(
+        restated(tcu)
+            .iter()
+            .any(|d| d.starts_with("`crypto.best_practice` was replaced")),
+        "{:?}",
+        tcu.history
+    );
+    assert!(
         tcu.history.iter().any(|e| e.event == "level-changed"
-            && e.detail == "eu-red-da@2022: out of scope → level compliant (met)"),
+            && e.detail.starts_with("eu-red-da@2022: out of scope → ")),
         "{:?}",
         tcu.history
     );
@@ -183,12 +220,6 @@ fn products_registered_under_2026_11_are_reassessed_under_2026_12() {
             .is_some_and(|e| e.detail.ends_with(": 3 change(s)")),
         "{:?}",
         tcu.history
-    );
-    // point (d) is met: EU market access stays open
-    assert_eq!(
-        tcu.markets.get("EU").map(String::as_str),
-        Some("yes"),
-        "{shown}"
     );
 
     // 4. a second re-assessment under the same catalog changes nothing

@@ -2,7 +2,7 @@
 //! reasons, the facts behind them, statements and gaps, for reports and `--format json`.
 
 use iotrust_catalog::catalog::Scheme;
-use iotrust_catalog::expr::{whole_years, FactId};
+use iotrust_catalog::expr::{whole_years, Expr, FactId};
 use iotrust_catalog::model::{Phase, Status};
 use iotrust_catalog::Catalog;
 use jiff::civil::Date;
@@ -32,6 +32,30 @@ fn fact_use(ev: &Evaluation<'_>, id: FactId) -> FactUse {
             strength: None,
             source: None,
         },
+    }
+}
+
+/// " (assumed product.consumer = true: not stated)" for the defaults these expressions took
+/// in place of facts nobody supplied; empty when none was taken.
+fn assumed(ev: &Evaluation<'_>, exprs: &[Option<&Expr>]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for e in exprs.iter().flatten() {
+        for (id, v) in e.assumptions(&ev.facts.values) {
+            let name = ev
+                .cat
+                .fact_def(id)
+                .map(|f| f.id.to_string())
+                .unwrap_or_default();
+            let part = format!("{name} = {v}");
+            if !parts.contains(&part) {
+                parts.push(part);
+            }
+        }
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" (assumed {}: not stated)", parts.join(", "))
     }
 }
 
@@ -79,8 +103,24 @@ fn outcome_results(ev: &Evaluation<'_>) -> Vec<OutcomeResult> {
                     .def
                     .contradiction_message
                     .clone()
-                    .unwrap_or_else(|| "tested evidence contradicts a declaration".into());
-                format!("contradiction: {msg} ({})", describe(&uses))
+                    .unwrap_or_else(|| "the facts disagree".into());
+                // say who disagrees from the strengths actually involved
+                let strengths: Vec<_> = o
+                    .contradiction
+                    .as_ref()
+                    .map(|e| e.facts())
+                    .unwrap_or(&[])
+                    .iter()
+                    .filter_map(|&i| ev.facts.get(i).map(|(_, p)| p.strength))
+                    .collect();
+                let who = match (strengths.iter().min(), strengths.iter().max()) {
+                    (Some(lo), Some(hi)) if lo == hi => {
+                        format!("the profile's {lo} facts disagree with each other")
+                    }
+                    (Some(lo), Some(hi)) => format!("{hi} evidence contradicts {lo} facts"),
+                    _ => "the facts disagree".into(),
+                };
+                format!("contradiction ({who}): {msg} ({})", describe(&uses))
             } else {
                 match c.verdict {
                     Verdict::NotApplicable => format!(
@@ -100,6 +140,14 @@ fn outcome_results(ev: &Evaluation<'_>) -> Vec<OutcomeResult> {
                     Verdict::Unknown => format!("unknown: no value for {}", missing(&uses)),
                 }
             };
+            // name the defaults that decided it: for a verdict of not applicable only those
+            // of `applies_when`
+            let decided_by = if c.verdict == Verdict::NotApplicable {
+                [o.applies.as_ref(), None]
+            } else {
+                [o.applies.as_ref(), Some(&o.check)]
+            };
+            let reason = reason + &assumed(ev, &decided_by);
             OutcomeResult {
                 id: o.def.id.to_string(),
                 title: o.def.title.clone(),
@@ -145,7 +193,8 @@ fn provision_reason(
                 .find(|d| *d.id == c)
                 .map(|d| d.meaning.as_str())
                 .unwrap_or("");
-            format!("condition {c} ({meaning}) does not hold")
+            let note = assumed(ev, &[s.conditions.get(c).map(|e| e as &Expr)]);
+            format!("condition {c} ({meaning}) does not hold{note}")
         }
         ProvWhy::Unmapped => format!(
             "not evaluated: {}",
@@ -163,10 +212,18 @@ fn provision_reason(
                 })
                 .map(|c| c.as_str())
                 .collect();
-            format!(
-                "applicability unknown: condition {} cannot be decided",
+            let failing = with(Verdict::NotMet);
+            let open = with(Verdict::Unknown);
+            let mut r = format!(
+                "unknown: condition {} cannot be decided",
                 unknown.join(", ")
-            )
+            );
+            if !failing.is_empty() {
+                r.push_str(&format!("; if it applies, not met: {failing}"));
+            } else if !open.is_empty() {
+                r.push_str(&format!("; if it applies: {open}"));
+            }
+            r
         }
         ProvWhy::OutcomesUnknown => with(Verdict::Unknown),
         ProvWhy::AllNotApplicable => {
@@ -175,6 +232,18 @@ fn provision_reason(
         ProvWhy::Met => {
             let ids: Vec<&str> = p.outcomes.iter().map(|m| m.outcome.as_str()).collect();
             format!("met: {}", ids.join(", "))
+        }
+        ProvWhy::MetConditionUnknown => {
+            let ids: Vec<&str> = p.outcomes.iter().map(|m| m.outcome.as_str()).collect();
+            format!(
+                "met: {} (whether or not its condition {} applies)",
+                ids.join(", "),
+                p.conditions
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         }
         ProvWhy::Route(ri) => match p.routes.get(ri) {
             Some(r) => format!("met through route `{}`: {}", &*r.id, r.title),
@@ -201,7 +270,7 @@ fn provision_reason(
 
 fn scope_reason(ev: &Evaluation<'_>, s: &Scheme, why: ScopeWhy) -> String {
     match why {
-        ScopeWhy::InScope => "in scope".into(),
+        ScopeWhy::InScope => format!("in scope{}", assumed(ev, &[s.requires.as_ref()])),
         ScopeWhy::Market => format!("the product is not sold in {}", &*s.def.jurisdiction),
         ScopeWhy::Category => format!(
             "category `{}` is outside the scheme's scope",
@@ -217,8 +286,9 @@ fn scope_reason(ev: &Evaluation<'_>, s: &Scheme, why: ScopeWhy) -> String {
                 .unwrap_or("")
         ),
         ScopeWhy::Requires => format!(
-            "outside scope: `{}` does not hold",
-            s.requires.as_ref().map(|e| e.source()).unwrap_or("")
+            "outside scope: `{}` does not hold{}",
+            s.requires.as_ref().map(|e| e.source()).unwrap_or(""),
+            assumed(ev, &[s.requires.as_ref()])
         ),
     }
 }
@@ -248,6 +318,7 @@ fn scheme_results(ev: &Evaluation<'_>, outs: &[OutcomeResult]) -> Vec<SchemeResu
                         phase: p.phase,
                         verdict: pc.verdict,
                         reason: provision_reason(ev, s, p, pc.why, outs),
+                        reason_code: pc.why.code(),
                         strength: pc.strength,
                         via: match pc.why {
                             ProvWhy::Route(ri) => p.routes.get(ri).map(|r| format!("{}: {}", &*r.id, r.title)),
@@ -315,7 +386,7 @@ fn scheme_results(ev: &Evaluation<'_>, outs: &[OutcomeResult]) -> Vec<SchemeResu
                         ),
                         LevelWhy::Met => format!("every provision met with {need} evidence"),
                     };
-                    LevelResult { id: l.id.to_string(), title: l.title.clone(), assurance: l.assurance, verdict: lc.verdict, reason }
+                    LevelResult { id: l.id.to_string(), title: l.title.clone(), assurance: l.assurance, verdict: lc.verdict, reason, reason_code: lc.why.code() }
                 })
                 .collect();
             SchemeResult {
@@ -325,9 +396,11 @@ fn scheme_results(ev: &Evaluation<'_>, outs: &[OutcomeResult]) -> Vec<SchemeResu
                 jurisdiction: s.def.jurisdiction.to_string(),
                 in_scope: sc.in_scope(),
                 scope_reason: scope_reason(ev, s, sc.scope),
+                scope_code: sc.scope.code(),
                 applies_from: s.applies_from.or(s.in_force),
                 conformance: sc.conformance,
                 conformance_reason,
+                conformance_code: sc.conformance_why.code(),
                 counts,
                 levels,
                 highest_level: sc.highest_level().and_then(|i| s.def.levels.get(i)).map(|l| l.id.to_string()),

@@ -1,0 +1,351 @@
+//! The `[[interface]]` table of a version 2 profile: one row per way into or out of the
+//! product (network services and clients, radios, physical and debug ports), in the shape of
+//! the ETSI TS 103 701 IXIT that test labs already fill. The facts the catalog's checks read
+//! about interfaces (`derived: interfaces` in facts.yaml) are computed here from the rows, so a
+//! maker describes what the product has, and the catalog judges it.
+//!
+//! States: a row's `default_state` says whether it is reachable in the factory default state
+//! (`enabled`, `setup-only` until setup completes) or not (`disabled`); `user_can_enable` marks
+//! an option a user may switch on later. The derived facts describe the factory default state,
+//! which is what UK PSTI para 1 and ETSI EN 303 645 5.1/5.6 judge; options a user may enable
+//! are listed separately in `surface.user_enableable_interfaces` when the catalog has it.
+
+use iotrust_catalog::expr::{FactId, FactValue};
+use iotrust_catalog::model::Strength;
+use iotrust_catalog::Catalog;
+
+use crate::profile::{Ctx, Facts, InputError, Provenance};
+use crate::tree::{Located, Node};
+
+/// The columns of a row and their allowed values (`None`: free text or a number).
+pub const COLUMNS: &[(&str, Option<&[&str]>, &str)] = &[
+    ("name", None, "what the maker calls it (\"local web admin\", \"BLE pairing\")"),
+    (
+        "kind",
+        Some(&["network-service", "network-client", "radio", "physical", "debug"]),
+        "network service (listens), network client (connects out), radio, physical port, debug port",
+    ),
+    ("protocol", None, "http, https, mqtt, telnet, ssh, rtsp, upnp, ble, zigbee, uart, jtag, usb …"),
+    ("port", None, "TCP or UDP port, for network services"),
+    (
+        "transport",
+        Some(&["plain", "tls1.0", "tls1.1", "tls1.2", "tls1.3", "dtls", "ssh", "ble-secure", "link-encrypted", "physical"]),
+        "what protects the traffic",
+    ),
+    (
+        "authentication",
+        Some(&[
+            "none",
+            "password",
+            "password-basic",
+            "password-digest-md5",
+            "password-digest-sha256",
+            "certificate",
+            "token",
+            "pairing-code",
+            "just-works-pairing",
+            "pre-shared-key",
+            "physical-presence",
+        ]),
+        "how a peer proves who it is",
+    ),
+    (
+        "default_state",
+        Some(&["enabled", "disabled", "setup-only"]),
+        "in the factory default state: on, off, or on only until setup completes",
+    ),
+    ("user_can_enable", None, "true when a user may switch it on later (an option)"),
+    (
+        "reach",
+        Some(&["LAN", "WAN", "cloud", "local"]),
+        "who can reach it: the local network, the internet, through the maker's cloud, physical access",
+    ),
+    (
+        "purpose",
+        Some(&["management", "data", "update", "setup", "discovery", "debug"]),
+        "what it is for",
+    ),
+];
+
+/// One row of the table.
+#[derive(Clone, Debug, Default)]
+pub struct Interface {
+    pub name: String,
+    pub kind: String,
+    pub protocol: Option<String>,
+    pub port: Option<i64>,
+    pub transport: Option<String>,
+    pub authentication: Option<String>,
+    pub default_state: Option<String>,
+    pub user_can_enable: Option<bool>,
+    pub reach: Vec<String>,
+    pub purpose: Option<String>,
+    pub line: usize,
+}
+
+impl Interface {
+    /// Reachable in the factory default state.
+    fn on_by_default(&self) -> Option<bool> {
+        self.default_state
+            .as_deref()
+            .map(|s| matches!(s, "enabled" | "setup-only"))
+    }
+    fn networked(&self) -> bool {
+        self.kind == "network-service" || self.kind == "network-client"
+    }
+    fn plain(&self) -> Option<bool> {
+        self.transport.as_deref().map(|t| t == "plain")
+    }
+    fn password_based(&self) -> bool {
+        self.authentication
+            .as_deref()
+            .is_some_and(|a| a.starts_with("password"))
+    }
+}
+
+/// Read the `[[interface]]` array of tables.
+pub(crate) fn parse(ctx: &Ctx<'_>, v: &Located) -> Result<Vec<Interface>, InputError> {
+    let Node::Array(items) = &v.node else {
+        return Err(ctx.err(
+            v.line,
+            Some("interface"),
+            "expected an array of tables ([[interface]])",
+        ));
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for (i, it) in items.iter().enumerate() {
+        let base = format!("interface[{i}]");
+        let Node::Table(t) = &it.node else {
+            return Err(ctx.err(it.line, Some(&base), "expected a table"));
+        };
+        let mut row = Interface {
+            line: it.line,
+            ..Interface::default()
+        };
+        for (k, x) in t {
+            let field = format!("{base}.{k}");
+            let Some((_, allowed, _)) = COLUMNS.iter().find(|(c, _, _)| c == k) else {
+                let names: Vec<&str> = COLUMNS.iter().map(|(c, _, _)| *c).collect();
+                return Err(ctx.err(
+                    x.line,
+                    Some(&field),
+                    format!("unknown column (an interface has {})", names.join(", ")),
+                ));
+            };
+            let text = |x: &Located| -> Result<String, InputError> {
+                match &x.node {
+                    Node::Str(s) => {
+                        if let Some(a) = allowed {
+                            if !a.contains(&s.as_str()) {
+                                return Err(ctx.err(
+                                    x.line,
+                                    Some(&field),
+                                    format!("`{s}` is not allowed (allowed: {})", a.join(", ")),
+                                ));
+                            }
+                        }
+                        Ok(s.clone())
+                    }
+                    n => Err(ctx.err(
+                        x.line,
+                        Some(&field),
+                        format!("expected a string, found {}", n.type_name()),
+                    )),
+                }
+            };
+            match k.as_str() {
+                "name" => row.name = text(x)?,
+                "kind" => row.kind = text(x)?,
+                "protocol" => row.protocol = Some(text(x)?),
+                "transport" => row.transport = Some(text(x)?),
+                "authentication" => row.authentication = Some(text(x)?),
+                "default_state" => row.default_state = Some(text(x)?),
+                "purpose" => row.purpose = Some(text(x)?),
+                "port" => match &x.node {
+                    Node::Int(p) if (1..=65535).contains(p) => row.port = Some(*p),
+                    _ => {
+                        return Err(ctx.err(x.line, Some(&field), "expected a port number 1-65535"))
+                    }
+                },
+                "user_can_enable" => match &x.node {
+                    Node::Bool(b) => row.user_can_enable = Some(*b),
+                    n => {
+                        return Err(ctx.err(
+                            x.line,
+                            Some(&field),
+                            format!("expected true or false, found {}", n.type_name()),
+                        ))
+                    }
+                },
+                _ => {
+                    // reach: a string or a list of strings
+                    let items: Vec<&Located> = match &x.node {
+                        Node::Array(a) => a.iter().collect(),
+                        _ => vec![x],
+                    };
+                    for r in items {
+                        row.reach.push(text(r)?);
+                    }
+                }
+            }
+        }
+        for (col, val) in [("name", row.name.is_empty()), ("kind", row.kind.is_empty())] {
+            if val {
+                return Err(ctx.err(
+                    it.line,
+                    Some(&format!("{base}.{col}")),
+                    format!("an interface needs `{col}`"),
+                ));
+            }
+        }
+        if row.kind == "network-service" && row.port.is_none() {
+            return Err(ctx.err(
+                it.line,
+                Some(&format!("{base}.port")),
+                "a network service needs `port`",
+            ));
+        }
+        out.push(row);
+    }
+    Ok(out)
+}
+
+/// A derived fact's value from the rows; `None` when the rows leave it undecided (a column
+/// it needs is missing in some row).
+fn derive(fact: &str, rows: &[Interface]) -> Option<FactValue> {
+    // Each rule decides from the rows reachable in the factory default state; a row whose
+    // state is not given counts as reachable (it exists), but a rule that needs a missing
+    // column is undecided rather than guessed.
+    let live = |r: &&Interface| r.on_by_default() != Some(false);
+    let names = |f: &dyn Fn(&Interface) -> Option<bool>| -> Option<FactValue> {
+        let mut out = Vec::new();
+        for r in rows.iter().filter(live) {
+            if f(r)? {
+                out.push(r.name.clone());
+            }
+        }
+        Some(FactValue::List(out))
+    };
+    match fact {
+        "comms.cleartext_management" => {
+            let mut any = false;
+            for r in rows.iter().filter(live).filter(|r| r.networked()) {
+                if r.purpose.as_deref() == Some("management") && r.plain()? {
+                    any = true;
+                }
+            }
+            Some(FactValue::Bool(any))
+        }
+        "comms.plain_interfaces" => names(&|r| {
+            if !r.networked() || r.purpose.as_deref() == Some("discovery") {
+                return Some(false);
+            }
+            r.plain()
+        }),
+        "surface.debug_interfaces" => Some(FactValue::Bool(rows.iter().any(|r| r.kind == "debug"))),
+        "surface.debug_protected" => {
+            let debug: Vec<&Interface> = rows.iter().filter(|r| r.kind == "debug").collect();
+            if debug.is_empty() {
+                return None;
+            }
+            let mut ok = true;
+            for r in debug {
+                let off = !r.on_by_default()?;
+                let authed = r.authentication.as_deref().is_some_and(|a| a != "none");
+                ok &= off || authed;
+            }
+            Some(FactValue::Bool(ok))
+        }
+        "surface.open_tcp_ports" => {
+            let mut ports: Vec<i64> = rows
+                .iter()
+                .filter(live)
+                .filter(|r| r.kind == "network-service")
+                .filter_map(|r| r.port)
+                .collect();
+            ports.sort_unstable();
+            ports.dedup();
+            Some(FactValue::IntList(ports))
+        }
+        "surface.anonymous_services" => names(&|r| {
+            if r.kind != "network-service" || r.purpose.as_deref() == Some("discovery") {
+                return Some(false);
+            }
+            Some(r.authentication.as_deref()? == "none")
+        }),
+        "auth.network_authentication" => {
+            let mut any = false;
+            for r in rows.iter().filter(|r| r.networked() || r.kind == "radio") {
+                if r.authentication.as_deref()? != "none" {
+                    any = true;
+                }
+            }
+            Some(FactValue::Bool(any))
+        }
+        "auth.cleartext_password_interfaces" => names(&|r| {
+            if !r.password_based() {
+                return Some(false);
+            }
+            r.plain()
+        }),
+        "auth.weak_verifier_interfaces" => names(&|r| {
+            Some(match r.authentication.as_deref() {
+                Some("password-digest-md5" | "just-works-pairing") => true,
+                Some("password-basic") => r.plain()?,
+                _ => false,
+            })
+        }),
+        _ => None,
+    }
+}
+
+/// Set every `derived: interfaces` fact from the rows. A fact the profile also states
+/// directly is an error: the table is the one place the interfaces are described.
+pub(crate) fn apply(
+    cat: &Catalog,
+    ctx: &Ctx<'_>,
+    rows: &[Interface],
+    line: usize,
+    facts: &mut Facts,
+    stated: &[(FactId, usize)],
+) -> Result<(), InputError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    for (i, def) in cat.facts.iter().enumerate() {
+        if def.derived != Some(iotrust_catalog::model::Derived::Interfaces) {
+            continue;
+        }
+        let Ok(id) = FactId::try_from(i) else {
+            continue;
+        };
+        if let Some((_, l)) = stated.iter().find(|(s, _)| *s == id) {
+            return Err(ctx.err(
+                *l,
+                Some(&def.id),
+                format!(
+                    "`{}` is derived from the [[interface]] table (line {}); describe the interfaces there instead of stating it",
+                    &*def.id,
+                    line + ctx.line_offset
+                ),
+            ));
+        }
+        if let Some(v) = derive(&def.id, rows) {
+            facts.set(
+                id,
+                v,
+                Provenance {
+                    strength: Strength::Declared,
+                    source: format!(
+                        "{}:{} ([[interface]] table, {} rows)",
+                        ctx.file,
+                        line + ctx.line_offset,
+                        rows.len()
+                    ),
+                    note: None,
+                },
+            );
+        }
+    }
+    Ok(())
+}
