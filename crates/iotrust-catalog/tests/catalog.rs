@@ -911,7 +911,7 @@ fn catalog_diff_from_2026_11_0_shows_every_change() {
     );
     has("scheme de-bsi-label@2022", "NIS2 implementation act");
     has("scheme kr-cic@2024", "KISA");
-    has("scheme sg-cls@1.4", "have their own s");
+    has("scheme sg-cls@1.4", "MDDI press release of 2 Mar 2026");
     assert!(new
         .scheme_by_key("sg-cls@1.4")
         .unwrap()
@@ -920,53 +920,80 @@ fn catalog_diff_from_2026_11_0_shows_every_change() {
         .note
         .as_deref()
         .unwrap()
-        .contains("CLS(MD), launched on 16 Oct 2024"));
+        .contains("catalogued as sg-cls-md@2024"));
     has("scheme nist-ir-8425@2022", "IR 8425A");
-    // issue 16: three schemes and one crosswalk added, jurisdictions IN and BR; issue 15: the
-    // facts and outcomes of fact vocabulary 2, and the eight facts it replaced removed
+    // issue 16: twelve schemes, two crosswalks and one fact (product.carrier_connected, the
+    // direct-connection condition of Japan's terminal rules) added, jurisdictions IN, BR, US-OR,
+    // TW, IL and VN; nothing removed, and no outcome or other item was added
+    // (fact vocabulary 2, issue 15, adds facts and outcomes of its own: only schemes,
+    // crosswalks and the issue-16 fact are listed here)
     let mut added: Vec<&str> = d
         .changes
         .iter()
         .filter(|c| c.kind == ChangeKind::Added)
         .map(|c| c.item.as_str())
+        .filter(|i| {
+            i.starts_with("scheme ")
+                || i.starts_with("crosswalk ")
+                || *i == "fact product.carrier_connected"
+        })
         .collect();
     added.sort_unstable();
     assert_eq!(
         added,
         [
+            "crosswalk catalog/crosswalks/dcms-cop-ioxt.yaml",
             "crosswalk catalog/crosswalks/nist-8425a-8425.yaml",
-            "fact auth.attempts_per_hour",
-            "fact auth.brute_force",
-            "fact auth.cleartext_password_interfaces",
-            "fact auth.default_password_origin",
-            "fact auth.password_storage",
-            "fact auth.weak_verifier_interfaces",
-            "fact comms.legacy_crypto_offered",
-            "fact comms.plain_interfaces",
-            "fact docs.intended_use",
-            "fact docs.manufacturer_contact",
-            "fact docs.secure_use_instructions",
-            "fact docs.support_period_stated",
-            "fact docs.vulnerability_contact",
-            "fact support.notice_months",
-            "fact support.period_kind",
-            "fact surface.privilege_separation",
-            "fact updates.anti_rollback",
-            "fact updates.signature_algorithm",
-            "fact updates.signed",
-            "fact vdp.day_kind",
-            "outcome intended-use-information",
-            "outcome manufacturer-contact-information",
-            "outcome secure-use-instructions",
-            "outcome support-period-information",
-            "outcome update-cryptography",
-            "outcome update-rollback-protection",
-            "outcome vulnerability-contact-information",
+            "fact product.carrier_connected",
             "scheme br-anatel-ato-77@2021",
+            "scheme csa-product-security@1.0",
+            "scheme ctia-iot-cybersecurity@1.0",
+            "scheme il-cpa-iot-disclosure@2022",
             "scheme in-cctv-er@2024",
+            "scheme ioxt-pledge@2020",
+            "scheme jp-terminal-equipment-rules@2020",
             "scheme nist-ir-8425a@2024",
+            "scheme sg-cls-md@2024",
+            "scheme tw-taics-iot-mark@2018",
+            "scheme us-or-hb-2395@2019",
+            "scheme vn-qcvn-11@2026",
         ]
     );
+    // issue 15: fact vocabulary 2 adds these facts and outcomes and removes the eight it replaced
+    for item in [
+        "fact auth.attempts_per_hour",
+        "fact auth.brute_force",
+        "fact auth.cleartext_password_interfaces",
+        "fact auth.default_password_origin",
+        "fact auth.password_storage",
+        "fact auth.weak_verifier_interfaces",
+        "fact comms.legacy_crypto_offered",
+        "fact comms.plain_interfaces",
+        "fact docs.intended_use",
+        "fact docs.manufacturer_contact",
+        "fact docs.secure_use_instructions",
+        "fact docs.support_period_stated",
+        "fact docs.vulnerability_contact",
+        "fact support.notice_months",
+        "fact support.period_kind",
+        "fact surface.privilege_separation",
+        "fact updates.anti_rollback",
+        "fact updates.signature_algorithm",
+        "fact updates.signed",
+        "fact vdp.day_kind",
+        "outcome intended-use-information",
+        "outcome manufacturer-contact-information",
+        "outcome secure-use-instructions",
+        "outcome support-period-information",
+        "outcome update-cryptography",
+        "outcome update-rollback-protection",
+        "outcome vulnerability-contact-information",
+    ] {
+        assert!(
+            d.changes.iter().any(|c| c.kind == ChangeKind::Added && c.item == item),
+            "{item} not added"
+        );
+    }
     let mut removed: Vec<&str> = d
         .changes
         .iter()
@@ -987,7 +1014,9 @@ fn catalog_diff_from_2026_11_0_shows_every_change() {
             "fact updates.secure",
         ]
     );
-    has("catalog", "IN");
+    for j in ["IN", "BR", "US-OR", "TW", "IL", "VN"] {
+        has("catalog", j);
+    }
 }
 
 // ------------------------------------------------------------ issue 16: schemes the catalog lacked
@@ -1098,4 +1127,241 @@ fn issue_16_schemes_counts_scopes_jurisdictions_sources() {
     // Brazil: Ato 2436/2023 (CPE) is recorded, not modelled
     let br = c.scheme_by_key("br-anatel-ato-77@2021").unwrap();
     assert!(br.def.unknowns.iter().any(|u| u.what.contains("Ato 2436")));
+}
+
+// ------------------------------------------------ issue 16: the remaining laws, labels and industry schemes
+
+/// The provision ids a level resolves to (its own, `all_*` and `includes` expanded).
+fn level_ids<'a>(s: &'a iotrust_catalog::Scheme, level: &str) -> Vec<&'a str> {
+    let (i, _) = s
+        .level(level)
+        .unwrap_or_else(|| panic!("{}: no level {level}", s.key));
+    let mut ids: Vec<&str> = s.level_provisions[i]
+        .iter()
+        .map(|&p| s.def.provisions[p].id.as_str())
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+#[test]
+fn issue_16_more_schemes_counts_levels_scopes() {
+    use iotrust_catalog::model::{Assurance, Completeness};
+    let c = cat();
+    for j in ["US-OR", "TW", "IL", "VN"] {
+        assert!(
+            c.meta.jurisdictions.iter().any(|x| x.id.as_str() == j),
+            "jurisdiction {j} missing"
+        );
+    }
+    // (scheme, jurisdiction, kind, live provisions, mandatory, levels, scope categories)
+    type Want<'a> = (
+        &'a str,
+        &'a str,
+        SchemeKind,
+        usize,
+        usize,
+        &'a [&'a str],
+        &'a [&'a str],
+    );
+    let want: [Want; 9] = [
+        (
+            "us-or-hb-2395@2019",
+            "US-OR",
+            SchemeKind::MandatoryLaw,
+            4,
+            1,
+            &[],
+            &["consumer-iot"],
+        ),
+        (
+            "jp-terminal-equipment-rules@2020",
+            "JP",
+            SchemeKind::MandatoryLaw,
+            4,
+            4,
+            &["conformity"],
+            &["consumer-iot"],
+        ),
+        (
+            "vn-qcvn-11@2026",
+            "VN",
+            SchemeKind::MandatoryLaw,
+            6,
+            6,
+            &["certified"],
+            &["ip-camera"],
+        ),
+        (
+            "il-cpa-iot-disclosure@2022",
+            "IL",
+            SchemeKind::MandatoryLaw,
+            4,
+            4,
+            &[],
+            &["consumer-iot"],
+        ),
+        (
+            "tw-taics-iot-mark@2018",
+            "TW",
+            SchemeKind::VoluntaryLabel,
+            5,
+            0,
+            &["L1", "L2", "L3"],
+            &["ip-camera"],
+        ),
+        (
+            "sg-cls-md@2024",
+            "SG",
+            SchemeKind::VoluntaryLabel,
+            5,
+            5,
+            &["L1", "L2", "L3", "L4"],
+            &["medical-device"],
+        ),
+        (
+            "csa-product-security@1.0",
+            "INT",
+            SchemeKind::VoluntaryLabel,
+            7,
+            7,
+            &["verified"],
+            &["consumer-iot"],
+        ),
+        (
+            "ctia-iot-cybersecurity@1.0",
+            "US",
+            SchemeKind::VoluntaryLabel,
+            17,
+            17,
+            &["category-1", "category-2", "category-3"],
+            &["consumer-iot"],
+        ),
+        (
+            "ioxt-pledge@2020",
+            "INT",
+            SchemeKind::IndustryBaseline,
+            8,
+            8,
+            &["pledge", "certified"],
+            &["consumer-iot"],
+        ),
+    ];
+    for (key, jur, kind, n, mandatory, levels, scope) in want {
+        let s = c
+            .scheme_by_key(key)
+            .unwrap_or_else(|| panic!("{key} missing"));
+        assert_eq!(&*s.def.jurisdiction, jur, "{key}");
+        assert_eq!(s.def.kind, kind, "{key}");
+        assert_eq!(s.live_provisions().count(), n, "{key}");
+        assert_eq!(count(&c, key, Status::Mandatory), mandatory, "{key}");
+        let lv: Vec<&str> = s.def.levels.iter().map(|l| l.id.as_str()).collect();
+        assert_eq!(lv, levels, "{key}");
+        let inc: Vec<&str> = s.def.scope.includes.iter().map(|x| x.as_str()).collect();
+        assert_eq!(inc, scope, "{key}");
+        assert!(!s.def.unknowns.is_empty(), "{key}: unknowns recorded");
+        assert!(
+            s.def.source.reference.contains("2026-12"),
+            "{key}: read this month"
+        );
+        for p in s.live_provisions() {
+            assert!(p.source.is_some(), "{key}#{}: no source", &*p.id);
+            // no authority published a provision-to-outcome mapping for any of them
+            for m in &p.outcomes {
+                assert_eq!(*m.basis, Basis::Inferred, "{key}#{}", &*p.id);
+            }
+        }
+    }
+    // Oregon: modelled like California - one duty, two password safe harbours and the federal
+    // route; household devices only, FDA devices exempt
+    let or = c.scheme_by_key("us-or-hb-2395@2019").unwrap();
+    let duty = or.provision("646A.813-2").unwrap();
+    let routes: Vec<&str> = duty.routes.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(routes, ["unique-password", "new-credential", "federal-law"]);
+    assert_eq!(or.applies_from.unwrap().to_string(), "2020-01-01");
+    assert!(or.def.scope.excludes[0]
+        .categories
+        .iter()
+        .any(|x| x.as_str() == "medical-device"));
+    // Japan: exactly the four items of Art. 34-10, the fourth unmapped; PCs and phones excepted
+    let jp = c.scheme_by_key("jp-terminal-equipment-rules@2020").unwrap();
+    assert_eq!(jp.in_force.unwrap().to_string(), "2020-04-01");
+    assert!(jp.provision("34-10-4").unwrap().outcomes.is_empty());
+    assert_eq!(jp.def.levels[0].completeness, Completeness::Complete);
+    let ex: Vec<&str> = jp.def.scope.excludes[0]
+        .categories
+        .iter()
+        .map(|x| x.as_str())
+        .collect();
+    assert!(ex.contains(&"smartphone") && ex.contains(&"laptop"));
+    // Viet Nam: in force 1 Jul 2026, replacing QCVN 135:2024
+    let vn = c.scheme_by_key("vn-qcvn-11@2026").unwrap();
+    assert_eq!(vn.applies_from.unwrap().to_string(), "2026-07-01");
+    assert!(vn
+        .def
+        .status_note
+        .as_deref()
+        .unwrap()
+        .contains("QCVN 135:2024"));
+    // Israel: a disclosure duty at sale, every item mapped to an information outcome
+    let il = c.scheme_by_key("il-cpa-iot-disclosure@2022").unwrap();
+    assert!(il
+        .live_provisions()
+        .all(|p| p.phase == iotrust_catalog::model::Phase::Sale && !p.outcomes.is_empty()));
+    // CLS(MD): levels 3 and 4 add different third-party assessments; the baseline and enhanced
+    // requirement lists are known to exist but not read
+    let md = c.scheme_by_key("sg-cls-md@2024").unwrap();
+    assert_eq!(
+        level_ids(md, "L3"),
+        [
+            "MD-baseline",
+            "MD-binary-analysis",
+            "MD-enhanced",
+            "MD-penetration-test"
+        ]
+    );
+    assert_eq!(
+        level_ids(md, "L4"),
+        [
+            "MD-baseline",
+            "MD-binary-analysis",
+            "MD-enhanced",
+            "MD-security-evaluation"
+        ]
+    );
+    assert_eq!(
+        md.level("L3").unwrap().1.assurance,
+        Assurance::PenetrationTested
+    );
+    for id in ["MD-baseline", "MD-enhanced"] {
+        let p = md.provision(id).unwrap();
+        assert!(!p.known && p.outcomes.is_empty(), "{id}");
+    }
+    assert_eq!(md.published.unwrap().to_string(), "2024-10-16");
+    // TAICS: three levels whose contents are not told apart; the five CNS 16120 areas
+    let tw = c.scheme_by_key("tw-taics-iot-mark@2018").unwrap();
+    for l in ["L1", "L2", "L3"] {
+        assert_eq!(level_ids(tw, l).len(), 5, "{l}");
+        assert_eq!(tw.level(l).unwrap().1.completeness, Completeness::Unknown);
+    }
+    // CTIA: the categories nest, 6 + 6 + 5 tests
+    let ctia = c.scheme_by_key("ctia-iot-cybersecurity@1.0").unwrap();
+    for (l, n) in [("category-1", 6), ("category-2", 12), ("category-3", 17)] {
+        assert_eq!(level_ids(ctia, l).len(), n, "{l}");
+    }
+    // ioXt: the DCMS mapping relates seven of the eight pledge principles to CoP guidelines, a
+    // published crosswalk; principle 4 has none
+    let ioxt = c.scheme_by_key("ioxt-pledge@2020").unwrap();
+    let cop = c.scheme_by_key("uk-cop@2018").unwrap();
+    let cw = crosswalk::crosswalk(&c, cop, ioxt);
+    let published: std::collections::BTreeSet<&str> = cw
+        .relations
+        .iter()
+        .filter(|r| r.strength == Basis::Crosswalk)
+        .map(|r| r.to.as_str())
+        .collect();
+    assert_eq!(
+        published.into_iter().collect::<Vec<_>>(),
+        ["P1", "P2", "P3", "P5", "P6", "P7", "P8"]
+    );
 }

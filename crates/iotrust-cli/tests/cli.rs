@@ -87,9 +87,14 @@ fn catalog_diff_between_directories() {
         "~ profile public-procurement",
         "jurisdictions[IN] added",
         "jurisdictions[US-CA].within added: US",
+        "jurisdictions[VN] added",
         "+ scheme in-cctv-er@2024",
         "+ scheme nist-ir-8425a@2024",
         "+ scheme br-anatel-ato-77@2021",
+        "+ scheme us-or-hb-2395@2019",
+        "+ scheme tw-taics-iot-mark@2018",
+        "+ scheme il-cpa-iot-disclosure@2022",
+        "+ fact product.carrier_connected",
         "- fact updates.secure",
         "+ fact updates.anti_rollback",
         "+ outcome update-cryptography",
@@ -109,6 +114,63 @@ fn catalog_diff_between_directories() {
     // neither two schemes nor --from: a usage error
     let o = iotrust(&["catalog", "diff", "uk-psti"]);
     assert!(!o.status.success());
+}
+
+#[test]
+fn catalog_show_issue_16_schemes() {
+    // (scheme, a line `show` must print: its scope, and a level or the provision count)
+    for (key, scope, line) in [
+        (
+            "us-or-hb-2395@2019",
+            "consumer-iot",
+            "provisions: 4 (1 mandatory, 3 recommended)",
+        ),
+        (
+            "jp-terminal-equipment-rules@2020",
+            "consumer-iot",
+            "level conformity:",
+        ),
+        (
+            "vn-qcvn-11@2026",
+            "ip-camera",
+            "provisions: 6 (6 mandatory, 0 recommended)",
+        ),
+        (
+            "il-cpa-iot-disclosure@2022",
+            "consumer-iot",
+            "provisions: 4 (4 mandatory, 0 recommended)",
+        ),
+        ("tw-taics-iot-mark@2018", "ip-camera", "level L3: Level 3"),
+        ("sg-cls-md@2024", "medical-device", "level L4:"),
+        (
+            "csa-product-security@1.0",
+            "consumer-iot",
+            "level verified:",
+        ),
+        (
+            "ctia-iot-cybersecurity@1.0",
+            "consumer-iot",
+            "level category-3:",
+        ),
+        ("ioxt-pledge@2020", "consumer-iot", "level pledge:"),
+    ] {
+        let text = ok(&["catalog", "show", key]);
+        assert!(text.starts_with(key), "{key}:\n{text}");
+        assert!(text.contains(&format!("scope: {scope}")), "{key}:\n{text}");
+        assert!(text.contains(line), "{key}: no `{line}` in\n{text}");
+        assert!(text.contains("unknown: "), "{key}: unknowns not shown");
+        let json: serde_json::Value =
+            serde_json::from_str(&ok(&["catalog", "show", key, "--format", "json"])).unwrap();
+        assert!(json.is_object(), "{key}");
+    }
+    // a provision of one of them, with its unmapped reason
+    let p = ok(&[
+        "catalog",
+        "show",
+        "jp-terminal-equipment-rules@2020",
+        "34-10-4",
+    ]);
+    assert!(p.contains("power"), "{p}");
 }
 
 #[test]

@@ -159,29 +159,49 @@ fn products_registered_under_2026_11_are_reassessed_under_2026_12() {
     //   are undecided until the makers restate them, and each history says which. That is why
     //   the telematics unit, now in the RED's scope, is undecided there rather than compliant:
     //   its November profile never said what protects its traffic.
+    // - the schemes new in 2026.12.0 (issue 16) that reach them: the two international
+    //   industry schemes (Connectivity Standards Alliance, ioXt) for all three, and CTIA for the
+    //   camera sold in the US.
     let lock = |k: &str, from: &str| {
         format!("smart-lock.toml: {k}: Some(\"{from}\") → Some(\"no level (unknown)\")")
     };
-    let mut want: Vec<String> = [
-        ("en-18031-1@2024", "conformant (met)"),
-        ("etsi-en-303-645@2.1.1", "conformant (met)"),
-        ("etsi-en-303-645@3.1.3", "conformant (met)"),
-        ("eu-cra@2024", "default (met)"),
-        ("eu-red-da@2022", "compliant (met)"),
-        ("sg-cls@1.4", "L4 (met)"),
-        ("uk-psti@2023", "compliant (met)"),
-    ]
-    .iter()
-    .map(|(k, from)| lock(k, from))
-    .collect();
+    let mut want: Vec<String> = vec![
+        r#"smart-lock.toml: csa-product-security@1.0: None → Some("no level (unknown)")"#
+            .to_string(),
+    ];
+    want.extend(
+        [
+            ("en-18031-1@2024", "conformant (met)"),
+            ("etsi-en-303-645@2.1.1", "conformant (met)"),
+            ("etsi-en-303-645@3.1.3", "conformant (met)"),
+            ("eu-cra@2024", "default (met)"),
+            ("eu-red-da@2022", "compliant (met)"),
+        ]
+        .iter()
+        .map(|(k, from)| lock(k, from)),
+    );
+    want.push(r#"smart-lock.toml: ioxt-pledge@2020: None → Some("pledge (met)")"#.to_string());
+    want.extend(
+        [
+            ("sg-cls@1.4", "L4 (met)"),
+            ("uk-psti@2023", "compliant (met)"),
+        ]
+        .iter()
+        .map(|(k, from)| lock(k, from)),
+    );
     want.extend([
         r#"smart-lock.toml: markets {"DE": "yes", "EU": "yes", "JP": "yes", "SG": "yes", "UK": "yes"} → {"DE": "undetermined", "EU": "undetermined", "JP": "yes", "SG": "yes", "UK": "undetermined"}"#.to_string(),
         r#"smart-lock.toml: tier Some("assured") ["public-procurement"] → None []"#.to_string(),
+        r#"ip-camera.toml: csa-product-security@1.0: None → Some("no level (not-met)")"#.to_string(),
+        r#"ip-camera.toml: ctia-iot-cybersecurity@1.0: None → Some("no level (not-met)")"#.to_string(),
+        r#"ip-camera.toml: ioxt-pledge@2020: None → Some("no level (not-met)")"#.to_string(),
+        r#"vehicle-telematics-unit.toml: csa-product-security@1.0: None → Some("no level (unknown)")"#.to_string(),
         r#"vehicle-telematics-unit.toml: eu-red-da@2022: None → Some("no level (unknown)")"#.to_string(),
+        r#"vehicle-telematics-unit.toml: ioxt-pledge@2020: None → Some("no level (unknown)")"#.to_string(),
         r#"vehicle-telematics-unit.toml: markets {"EU": "yes"} → {"EU": "undetermined"}"#.to_string(),
     ]);
     assert_eq!(diff, want, "verdicts changed by the catalog:\n{shown}");
-    assert_eq!(r.changed, 2, "{r:?}\n{shown}");
+    assert_eq!(r.changed, 3, "{r:?}\n{shown}");
     let restated = |p: &ProductView| -> Vec<String> {
         p.history
             .iter()
@@ -216,7 +236,8 @@ fn products_registered_under_2026_11_are_reassessed_under_2026_12() {
     assert!(
         tcu.history
             .last()
-            .is_some_and(|e| e.detail.ends_with(": 1 change(s)")),
+            // RED (d), and the two industry schemes that now reach it
+            .is_some_and(|e| e.detail.ends_with(": 3 change(s)")),
         "{:?}",
         tcu.history
     );
