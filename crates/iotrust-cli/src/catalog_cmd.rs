@@ -492,7 +492,8 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
                 with_obligation(v, s, p);
             }
         }
-        return emit_json(&json!({"scheme": s.key, "definition": def}));
+        let recs: Vec<_> = recognitions_of(cat, s).iter().map(|r| &r.def).collect();
+        return emit_json(&json!({"scheme": s.key, "definition": def, "recognitions": recs}));
     }
     let mut o = String::new();
     let _ = writeln!(o, "{}  {}", s.key, s.def.title);
@@ -517,6 +518,22 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
         "  source: {} [{:?}]",
         s.def.source.reference, s.def.source.confidence
     );
+    for a in &s.def.authorities {
+        let count = a.count.map(|n| format!(" ({n})")).unwrap_or_default();
+        let basis = a
+            .basis
+            .as_ref()
+            .map(|b| format!(", under {b}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "  {}: {}{count}{basis} [{:?}: {}]",
+            authority_role(a.role),
+            a.name,
+            a.source.confidence,
+            a.source.reference
+        );
+    }
     let inc: Vec<&str> = s.def.scope.includes.iter().map(|c| c.as_str()).collect();
     let _ = writeln!(o, "  scope: {}", inc.join(", "));
     for ex in &s.def.scope.excludes {
@@ -526,7 +543,75 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
             .as_ref()
             .map(|u| format!(" unless {}", &**u))
             .unwrap_or_default();
-        let _ = writeln!(o, "    excludes {}{unless}: {}", cats.join(", "), ex.reason);
+        let src = ex
+            .source
+            .as_ref()
+            .map(|x| format!(" [{:?}: {}]", x.confidence, x.reference))
+            .unwrap_or_default();
+        if ex.provisions.is_empty() {
+            let _ = writeln!(
+                o,
+                "    excludes {}{unless}: {}{src}",
+                cats.join(", "),
+                ex.reason
+            );
+        } else {
+            // a derogation: the scheme applies to these categories, minus the provisions named
+            let provs: Vec<&str> = ex.provisions.iter().map(|p| p.as_str()).collect();
+            let _ = writeln!(
+                o,
+                "    derogation for {}{unless}: not {}: {}{src}",
+                cats.join(", "),
+                provs.join(", "),
+                ex.reason
+            );
+        }
+    }
+    for r in recognitions_of(cat, s) {
+        let held = r.def.from.starts_with(&format!("{}#", s.key));
+        let (dir, other) = if held {
+            ("gives", r.def.to.as_str())
+        } else {
+            ("from", r.def.from.as_str())
+        };
+        let when = r
+            .def
+            .effective
+            .as_ref()
+            .or(r.def.signed.as_ref())
+            .map(|d| format!(" from {}", &**d))
+            .unwrap_or_default();
+        let ends = r
+            .def
+            .ends
+            .as_ref()
+            .map(|d| format!(" until {}", &**d))
+            .unwrap_or_default();
+        let covers = if r.def.provisions.is_empty() {
+            "the whole level".to_string()
+        } else {
+            let p: Vec<&str> = r.def.provisions.iter().map(|p| p.as_str()).collect();
+            format!("provisions {} only", p.join(", "))
+        };
+        let scope = r
+            .def
+            .scope
+            .as_ref()
+            .map(|sc| {
+                let c: Vec<&str> = sc.categories.iter().map(|c| c.as_str()).collect();
+                format!(", for {}", c.join(", "))
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "  recognition {} ({}): {} -> {}{when}{ends}, {dir} {other}; covers {covers}{scope} [{:?}: {}]",
+            &*r.def.id,
+            r.def.kind,
+            r.def.from,
+            r.def.to,
+            r.def.source.confidence,
+            r.def.source.reference
+        );
     }
     let mandatory = s
         .live_provisions()
@@ -589,6 +674,26 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
         );
     }
     emit(&o)
+}
+
+/// The recognition arrangements in which a level of scheme `s` is held or obtained.
+fn recognitions_of<'c>(cat: &'c Catalog, s: &Scheme) -> Vec<&'c iotrust_catalog::Recognition> {
+    let prefix = format!("{}#", s.key);
+    cat.recognitions
+        .iter()
+        .filter(|r| r.def.from.starts_with(&prefix) || r.def.to.starts_with(&prefix))
+        .collect()
+}
+
+fn authority_role(r: iotrust_catalog::model::AuthorityRole) -> &'static str {
+    use iotrust_catalog::model::AuthorityRole as R;
+    match r {
+        R::Enforcer => "enforcer",
+        R::MarketSurveillance => "market surveillance",
+        R::Administrator => "administrator",
+        R::LeadAdministrator => "lead administrator",
+        R::TestLab => "test lab",
+    }
 }
 
 /// Add the derived `obligation` and `mapping_basis` to a provision's JSON object.
