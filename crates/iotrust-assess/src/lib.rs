@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod cra_route;
 pub mod engine;
 pub mod eval;
 pub mod evidence;
