@@ -96,6 +96,9 @@ pub enum FactsFormat {
 pub enum ExportFormat {
     /// OSCAL 1.1 catalog (JSON).
     Oscal,
+    /// OSCAL 1.2 mapping collection (JSON): provisions onto outcomes, and provision-to-provision
+    /// crosswalks, naming the controls of the `oscal` export.
+    OscalMapping,
 }
 
 /// Load the catalog the user asked for, with every error on stderr.
@@ -230,11 +233,11 @@ pub fn run(catalog_dir: Option<&Path>, cmd: CatalogCmd) -> anyhow::Result<u8> {
         CatalogCmd::Diff { .. } => {
             bail!("give two scheme versions (`catalog diff A B`) or a catalog directory (`catalog diff --from DIR`)")
         }
-        CatalogCmd::Export {
-            format: ExportFormat::Oscal,
-            output,
-        } => {
-            let doc = oscal::export(&cat);
+        CatalogCmd::Export { format, output } => {
+            let doc = match format {
+                ExportFormat::Oscal => oscal::export(&cat),
+                ExportFormat::OscalMapping => oscal::mappings(&cat),
+            };
             let text = serde_json::to_string_pretty(&doc)? + "\n";
             match output {
                 Some(p) => std::fs::write(&p, text)
