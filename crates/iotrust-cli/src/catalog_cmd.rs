@@ -571,12 +571,6 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
         }
     }
     for r in recognitions_of(cat, s) {
-        let held = r.def.from.starts_with(&format!("{}#", s.key));
-        let (dir, other) = if held {
-            ("gives", r.def.to.as_str())
-        } else {
-            ("from", r.def.from.as_str())
-        };
         let when = r
             .def
             .effective
@@ -607,7 +601,7 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
             .unwrap_or_default();
         let _ = writeln!(
             o,
-            "  recognition {} ({}): {} -> {}{when}{ends}, {dir} {other}; covers {covers}{scope} [{:?}: {}]",
+            "  recognition {} ({}): {} -> {}{when}{ends}; covers {covers}{scope} [{:?}: {}]",
             &*r.def.id,
             r.def.kind,
             r.def.from,

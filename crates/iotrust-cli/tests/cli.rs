@@ -74,8 +74,9 @@ fn catalog_diff_between_directories() {
     let f = fixture.to_str().unwrap();
     let text = ok(&["catalog", "diff", "--from", f]);
     assert!(
-        // issue 16: in-cctv-er, nist-ir-8425a, br-anatel-ato-77 and the IR 8425A crosswalk
-        text.starts_with("catalog 2026.11.0 -> 2026.12.0: 4 added, 0 removed,"),
+        // issue 16: in-cctv-er, nist-ir-8425a, br-anatel-ato-77 and the IR 8425A crosswalk;
+        // eucc and the four facts of the CRA product classes
+        text.starts_with("catalog 2026.11.0 -> 2026.12.0: 9 added, 0 removed,"),
         "{text}"
     );
     for needle in [
@@ -86,6 +87,11 @@ fn catalog_diff_between_directories() {
         "~ profile public-procurement",
         "jurisdictions[IN] added",
         "+ scheme in-cctv-er@2024",
+        "+ scheme eucc@2024",
+        "+ fact product.functions",
+        "+ fact conformity.notified_body",
+        "~ scheme eu-cra@2024",
+        "product_classes added",
     ] {
         assert!(text.contains(needle), "missing `{needle}` in\n{text}");
     }
