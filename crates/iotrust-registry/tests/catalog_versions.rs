@@ -144,15 +144,22 @@ fn products_registered_under_2026_11_are_reassessed_under_2026_12() {
             p.history
         );
     }
-    // The one verdict the 2026.12.0 changes alter for these products: the RED delegated act
+    // The verdicts the 2026.12.0 changes alter for these products: the RED delegated act
     // no longer excludes vehicles as a whole but derogates them from points (e) and (f)
-    // only, so the telematics unit comes into its scope under point (d) — which it meets.
+    // only, so the telematics unit comes into its scope under point (d) — which it meets;
+    // and the new EUCC scheme (voluntary, EU) gives every EU product a level verdict, none
+    // reached since none declares a certificate.
     assert_eq!(
         diff,
-        ["vehicle-telematics-unit.toml: eu-red-da@2022: None → Some(\"compliant (met)\")"],
+        [
+            "smart-lock.toml: eucc@2024: None → Some(\"no level (unknown)\")",
+            "ip-camera.toml: eucc@2024: None → Some(\"no level (unknown)\")",
+            "vehicle-telematics-unit.toml: eu-red-da@2022: None → Some(\"compliant (met)\")",
+            "vehicle-telematics-unit.toml: eucc@2024: None → Some(\"no level (unknown)\")",
+        ],
         "verdicts changed by the catalog:\n{shown}"
     );
-    assert_eq!(r.changed, 1, "{r:?}\n{shown}");
+    assert_eq!(r.changed, 3, "{r:?}\n{shown}");
     let tcu = ids
         .iter()
         .zip(&after)
@@ -167,7 +174,7 @@ fn products_registered_under_2026_11_are_reassessed_under_2026_12() {
     assert!(
         tcu.history
             .last()
-            .is_some_and(|e| e.detail.ends_with(": 1 change(s)")),
+            .is_some_and(|e| e.detail.ends_with(": 2 change(s)")),
         "{:?}",
         tcu.history
     );
