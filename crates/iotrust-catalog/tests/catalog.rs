@@ -922,8 +922,8 @@ fn catalog_diff_from_2026_11_0_shows_every_change() {
         .unwrap()
         .contains("CLS(MD), launched on 16 Oct 2024"));
     has("scheme nist-ir-8425@2022", "IR 8425A");
-    // issue 16: three schemes and one crosswalk added, jurisdictions IN and BR; nothing removed,
-    // and no outcome, fact or other item was added
+    // issue 16: four schemes (with eucc) and one crosswalk added, jurisdictions IN and BR, the
+    // four facts of the CRA product classes; nothing removed, and no outcome or other item added
     let mut added: Vec<&str> = d
         .changes
         .iter()
@@ -935,11 +935,17 @@ fn catalog_diff_from_2026_11_0_shows_every_change() {
         added,
         [
             "crosswalk catalog/crosswalks/nist-8425a-8425.yaml",
+            "fact conformity.internal_control",
+            "fact conformity.notified_body",
+            "fact conformity.standards_applied_in_full",
+            "fact product.functions",
             "scheme br-anatel-ato-77@2021",
+            "scheme eucc@2024",
             "scheme in-cctv-er@2024",
             "scheme nist-ir-8425a@2024",
         ]
     );
+    has("scheme eu-cra@2024", "product_classes added");
     assert_eq!(d.count(ChangeKind::Removed), 0);
     has("catalog", "IN");
 }
@@ -1052,4 +1058,104 @@ fn issue_16_schemes_counts_scopes_jurisdictions_sources() {
     // Brazil: Ato 2436/2023 (CPE) is recorded, not modelled
     let br = c.scheme_by_key("br-anatel-ato-77@2021").unwrap();
     assert!(br.def.unknowns.iter().any(|u| u.what.contains("Ato 2436")));
+}
+
+fn cra_text() -> String {
+    std::fs::read_to_string(catalog_dir().join("schemes/eu-cra/2024.yaml")).unwrap()
+}
+
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map(|i| i + 1)
+        .unwrap_or_else(|| panic!("`{needle}` not in the file"))
+}
+
+#[test]
+fn cra_product_classes_cover_annex_iii_and_iv() {
+    let c = cat();
+    let cra = c.scheme_by_key("eu-cra@2024").unwrap();
+    let pc = cra.def.product_classes.as_ref().unwrap();
+    let ids: Vec<&str> = pc.classes.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "default",
+            "important-class-i",
+            "important-class-ii",
+            "critical"
+        ]
+    );
+    let n: Vec<usize> = pc.classes.iter().map(|c| c.categories.len()).collect();
+    // class I: items 1-19 plus our reading of item 17 for security sensors
+    assert_eq!(n, [0, 20, 4, 3]);
+    for class in &pc.classes {
+        for cat in &class.categories {
+            assert!(!cat.source.reference.is_empty(), "{}", &*cat.id);
+        }
+        for r in &class.routes {
+            assert!(
+                r.satisfied_when.is_some() || r.level.is_some(),
+                "route {} shows nothing done",
+                &*r.id
+            );
+        }
+    }
+    // compiled at load, aligned with the data
+    assert_eq!(cra.class_when.len(), 4);
+    assert_eq!(cra.class_when[1].len(), 20);
+    // the EUCC scheme is the certificate the routes name
+    let eucc = c.scheme_by_key("eucc@2024").unwrap();
+    let levels: Vec<&str> = eucc.def.levels.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(levels, ["substantial", "high"]);
+}
+
+#[test]
+fn bad_product_classes_are_reported_with_file_and_line() {
+    let f = "catalog/schemes/eu-cra/2024.yaml";
+    // the default names no class
+    let t = cra_text().replace("  default: default\n", "  default: none-such\n");
+    let line = line_of(&t, "  default: none-such");
+    expect_error(
+        &with_file("schemes/eu-cra/2024.yaml", &t),
+        f,
+        line,
+        Some("eu-cra@2024"),
+        "product_classes.default `none-such` is not one of the classes",
+    );
+    // a category expression that names an unknown function
+    let t = cra_text().replace(
+        "when: \"'password-manager' in product.functions\"",
+        "when: \"'pasword-manager' in product.functions\"",
+    );
+    let line = line_of(&t, "'pasword-manager'");
+    expect_error(
+        &with_file("schemes/eu-cra/2024.yaml", &t),
+        f,
+        line,
+        Some("AnnexIII-I-3"),
+        "when does not compile",
+    );
+    // a route that names a level that does not exist
+    let t = cra_text().replacen(
+        "level: \"eucc@2024#substantial\"",
+        "level: \"eucc@2024#moderate\"",
+        1,
+    );
+    let line = line_of(&t, "eucc@2024#moderate");
+    expect_error(
+        &with_file("schemes/eu-cra/2024.yaml", &t),
+        f,
+        line,
+        Some("eu-certificate"),
+        "scheme `eucc@2024` has no level `moderate`",
+    );
+    // an unknown key in a route
+    let t = cra_text().replacen("availability: available", "availablity: available", 1);
+    let errs = errors(&with_file("schemes/eu-cra/2024.yaml", &t));
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with(f) && e.contains("availablity")),
+        "{errs:?}"
+    );
 }
