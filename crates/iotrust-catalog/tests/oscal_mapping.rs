@@ -87,18 +87,23 @@ fn uuids_are_name_based_v5() {
     let parsed = uuid::Uuid::parse_str(&u).unwrap();
     assert_eq!(parsed.get_version_num(), 5);
     let doc = oscal::mappings(&Catalog::embedded().unwrap());
-    let all = uuids(&doc);
-    assert!(all.contains_key(&u));
+    let all = uuid_list(&doc);
+    assert!(all.iter().any(|(x, _)| *x == u));
     // no two items share a UUID
     let mut seen = std::collections::HashSet::new();
-    for (u, _) in &all {
-        assert!(seen.insert(u.clone()), "duplicate uuid {u}");
+    for (u, what) in &all {
+        assert!(seen.insert(u.clone()), "duplicate uuid {u} ({what})");
     }
 }
 
-/// Every UUID in the document with the path of the item that carries it.
+/// Every UUID in the document, keyed by UUID.
 fn uuids(doc: &Value) -> BTreeMap<String, String> {
-    fn walk(v: &Value, path: &str, out: &mut BTreeMap<String, String>) {
+    uuid_list(doc).into_iter().collect()
+}
+
+/// Every UUID in the document with the item that carries it (its sources, else its path).
+fn uuid_list(doc: &Value) -> Vec<(String, String)> {
+    fn walk(v: &Value, path: &str, out: &mut Vec<(String, String)>) {
         match v {
             Value::Object(m) => {
                 if let Some(Value::String(u)) = m.get("uuid") {
@@ -106,7 +111,7 @@ fn uuids(doc: &Value) -> BTreeMap<String, String> {
                         .get("sources")
                         .map(|s| s.to_string())
                         .unwrap_or_else(|| path.to_string());
-                    out.insert(u.clone(), what);
+                    out.push((u.clone(), what));
                 }
                 for (k, x) in m {
                     walk(x, &format!("{path}/{k}"), out);
@@ -120,7 +125,7 @@ fn uuids(doc: &Value) -> BTreeMap<String, String> {
             _ => {}
         }
     }
-    let mut out = BTreeMap::new();
+    let mut out = Vec::new();
     walk(doc, "", &mut out);
     out
 }

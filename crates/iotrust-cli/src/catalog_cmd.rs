@@ -631,6 +631,29 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
             &*l.id, l.title, l.assurance, l.completeness
         );
     }
+    if let Some(pc) = &s.def.product_classes {
+        for c in &pc.classes {
+            let cats: Vec<&str> = c.categories.iter().map(|x| x.id.as_str()).collect();
+            let routes: Vec<String> = c
+                .routes
+                .iter()
+                .map(|r| format!("{} ({})", &*r.id, r.availability))
+                .collect();
+            let _ = writeln!(
+                o,
+                "  class {}: {}{} [{:?}]\n    routes: {}",
+                &*c.id,
+                c.title,
+                if cats.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {}", cats.join(", "))
+                },
+                c.source.confidence,
+                routes.join(", ")
+            );
+        }
+    }
     let _ = writeln!(o);
     let mut t = Table::new(&[
         "ID",

@@ -91,6 +91,15 @@ fn catalog_show_prints_authorities_derogations_and_recognition() {
         us.contains("administrator") || us.contains("lead administrator"),
         "{us}"
     );
+    // the CRA's product classes with their categories and routes
+    let cra = ok(&["catalog", "show", "eu-cra"]);
+    assert!(
+        cra.contains(
+            "class important-class-i: Important product, class I (Annex III) — AnnexIII-I-1,"
+        ),
+        "{cra}"
+    );
+    assert!(cra.contains("eu-certificate-required (pending)"), "{cra}");
     // JSON: the recognitions beside the definition (which has authorities and excludes)
     let json: serde_json::Value =
         serde_json::from_str(&ok(&["catalog", "show", "jp-jc-star", "--format", "json"])).unwrap();
