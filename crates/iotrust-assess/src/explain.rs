@@ -648,6 +648,7 @@ pub fn detail(ev: &Evaluation<'_>, profile: &Profile, evidence: &[Evidence]) -> 
     let cat = ev.cat;
     let outcomes = outcome_results(ev);
     let schemes = scheme_results(ev, &outcomes);
+    let conformity = crate::cra_route::results(ev, &schemes);
     let tiers = tier_results(ev, &outcomes, &cat.tiers);
     let profiles = tier_results(ev, &outcomes, &cat.profiles);
     let markets = market_results(ev, &schemes);
@@ -683,6 +684,7 @@ pub fn detail(ev: &Evaluation<'_>, profile: &Profile, evidence: &[Evidence]) -> 
         },
         outcomes,
         schemes,
+        conformity,
         markets,
         labels,
         tiers,

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod cra_route;
 pub mod eval;
 pub mod evidence;
 pub mod explain;

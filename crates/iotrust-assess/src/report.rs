@@ -273,6 +273,7 @@ pub fn text(a: &Assessment, st: Style) -> String {
             );
         }
     }
+    o.push_str(&crate::cra_route::text(&a.conformity));
     let failing: Vec<&OutcomeResult> = a
         .outcomes
         .iter()
@@ -399,6 +400,7 @@ pub fn markdown(a: &Assessment) -> String {
             );
         }
     }
+    o.push_str(&crate::cra_route::markdown(&a.conformity));
     let _ = writeln!(o, "\n## Labels\n");
     for l in &a.labels {
         let _ = writeln!(o, "- `{}` via {}: {}", l.label, l.route, md_escape(&l.note));
@@ -538,6 +540,7 @@ pub fn html(a: &Assessment) -> String {
         }
         o.push_str("</ul>");
     }
+    o.push_str(&crate::cra_route::html(&a.conformity));
     o.push_str(
         "<h2>Labels within reach</h2><table><tr><th>Label</th><th>Route</th><th>Note</th></tr>",
     );

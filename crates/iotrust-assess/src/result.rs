@@ -341,6 +341,9 @@ pub struct Assessment {
     pub lifecycle: Vec<PhaseView>,
     pub outcomes: Vec<OutcomeResult>,
     pub schemes: Vec<SchemeResult>,
+    /// The product's class and conformity routes under each scheme that has product classes
+    /// (the EU CRA): `crate::cra_route`.
+    pub conformity: Vec<crate::cra_route::ClassResult>,
     pub evidence: Vec<EvidenceSummary>,
 }
 

@@ -45,6 +45,10 @@ pub struct Scheme {
     pub provision_applies: Vec<Option<Date>>,
     /// Per provision: indices into `def.scope.excludes` of the derogations that name it.
     pub provision_derogations: Vec<Vec<usize>>,
+    /// Per product class (in `def.product_classes`), per category: its `when`, compiled.
+    pub class_when: Vec<Vec<Expr>>,
+    /// Per product class, per route: its `satisfied_when`, compiled.
+    pub route_when: Vec<Vec<Option<Expr>>>,
 }
 
 impl Scheme {

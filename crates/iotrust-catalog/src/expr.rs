@@ -481,6 +481,8 @@ impl Parser<'_> {
                     );
                 }
                 self.check_enum_literals(&lhs, &rhs, rhs_off)?;
+                // `'x' in list_fact`: the literal must be one of the list's allowed values
+                self.check_enum_literals(&rhs, &lhs, off)?;
                 return Ok((Node::In(Box::new(lhs), Box::new(rhs)), Type::Bool));
             }
             _ => return Ok((lhs, lt)),
@@ -702,6 +704,8 @@ impl Parser<'_> {
                         format!("intersects() needs two lists of one type, found {ta} and {tb}"),
                     );
                 }
+                self.check_enum_literals(&a, &b, ob)?;
+                self.check_enum_literals(&b, &a, off)?;
                 Ok((Node::Intersects(Box::new(a), Box::new(b)), Type::Bool))
             }
             "years_between" | "days_between" => {
@@ -915,7 +919,12 @@ mod tests {
         }
         fn allowed_values(&self, id: FactId) -> Option<&[String]> {
             static V: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-            (id == 3).then(|| V.get_or_init(|| vec!["x".into(), "y".into()]).as_slice())
+            static T: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+            match id {
+                3 => Some(V.get_or_init(|| vec!["x".into(), "y".into()]).as_slice()),
+                6 => Some(T.get_or_init(|| vec!["a".into(), "b".into()]).as_slice()),
+                _ => None,
+            }
         }
     }
 
@@ -1001,6 +1010,11 @@ mod tests {
         let cases = [
             ("nope", "unknown fact `nope`"),
             ("model == 'z'", "`z` is not an allowed value"),
+            ("'z' in tags", "`z` is not an allowed value"),
+            (
+                "intersects(tags, ['a', 'z'])",
+                "`z` is not an allowed value",
+            ),
             ("n", "a check must be bool"),
             ("n == 'x'", "cannot compare int with string"),
             ("a &&", "unexpected end"),

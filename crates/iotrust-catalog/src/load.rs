@@ -266,6 +266,88 @@ pub fn split_ref(r: &str) -> Option<(&str, &str)> {
     Some((scheme, item))
 }
 
+/// Check a scheme's product classes and compile their expressions: per class, the `when` of
+/// each category and the `satisfied_when` of each route.
+#[allow(clippy::type_complexity)]
+fn product_classes(
+    file: &str,
+    key: &str,
+    s: &SchemeDef,
+    vocab: &Vocab,
+    d: &mut Diags,
+) -> (Vec<Vec<Expr>>, Vec<Vec<Option<Expr>>>) {
+    let Some(pc) = &s.product_classes else {
+        return (Vec::new(), Vec::new());
+    };
+    let ids = unique(file, "product class", pc.classes.iter().map(|c| &c.id), d);
+    unique(
+        file,
+        "class category",
+        pc.classes
+            .iter()
+            .flat_map(|c| c.categories.iter().map(|x| &x.id)),
+        d,
+    );
+    if !ids.contains(&**pc.default) {
+        d.push(
+            file,
+            pc.default.line(),
+            Some(key),
+            format!(
+                "product_classes.default `{}` is not one of the classes",
+                &*pc.default
+            ),
+        );
+    }
+    let mut class_when = Vec::new();
+    let mut route_when = Vec::new();
+    for c in &pc.classes {
+        let is_default = c.id == pc.default;
+        if is_default && !c.categories.is_empty() {
+            d.push(
+                file,
+                c.id.line(),
+                Some(&c.id),
+                "the default class has no categories",
+            );
+        }
+        if !is_default && c.categories.is_empty() {
+            d.push(
+                file,
+                c.id.line(),
+                Some(&c.id),
+                "a class other than the default needs at least one category",
+            );
+        }
+        if c.routes.is_empty() {
+            d.push(
+                file,
+                c.id.line(),
+                Some(&c.id),
+                "a product class needs at least one conformity route",
+            );
+        }
+        unique(file, "conformity route", c.routes.iter().map(|r| &r.id), d);
+        class_when.push(
+            c.categories
+                .iter()
+                .filter_map(|x| compile(&x.when, vocab, file, &x.id, "when", d))
+                .collect(),
+        );
+        route_when.push(
+            c.routes
+                .iter()
+                .map(|r| {
+                    r.satisfied_when
+                        .as_ref()
+                        .and_then(|e| compile(e, vocab, file, &r.id, "satisfied_when", d))
+                })
+                .collect(),
+        );
+    }
+    (class_when, route_when)
+}
+
 /// Build a catalog from its files, checking everything; returns every problem found.
 pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
     let mut d = Diags { list: Vec::new() };
@@ -836,6 +918,16 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
             level_provs.push(set);
         }
         let _ = level_ids;
+        let (class_when, route_when) = product_classes(file, &key, s, &vocab, &mut d);
+        if let Some(pc) = &s.product_classes {
+            for c in &pc.classes {
+                for r in &c.routes {
+                    if let Some(l) = &r.level {
+                        check_ref(file, l, &r.id, true, &mut d);
+                    }
+                }
+            }
+        }
         built_schemes.push(Scheme {
             key,
             file: file.clone(),
@@ -853,6 +945,8 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
             route_effective,
             provision_applies,
             provision_derogations,
+            class_when,
+            route_when,
         });
     }
 

@@ -711,8 +711,93 @@ pub struct SchemeDef {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub levels: Vec<LevelDef>,
     pub provisions: Vec<ProvisionDef>,
+    /// Product classes the law sorts products into, each with the conformity-assessment
+    /// routes it allows (the CRA's default, important class I/II and critical products).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_classes: Option<ProductClasses>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unknowns: Vec<Unknown>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+// ----------------------------------------------------------------------------- product classes
+
+/// How a law sorts products into classes (the CRA's Annex III and IV) and which conformity
+/// routes each class allows. A product's class is the strictest class one of whose categories
+/// it meets; where a stricter class cannot be ruled out for want of facts, the class is unknown.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductClasses {
+    /// The class of a product that no category catches (it has no categories itself).
+    pub default: Str,
+    /// Least strict first: a later class wins over an earlier one.
+    pub classes: Vec<ProductClassDef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductClassDef {
+    pub id: Str,
+    pub title: String,
+    /// The entries of the law that put a product in this class (empty for the default class).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<ClassCategoryDef>,
+    /// The conformity-assessment routes the class allows.
+    pub routes: Vec<ConformityRouteDef>,
+    pub source: Source,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// One entry of a class (Annex III class I item 17 ...), decided by an expression over facts.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClassCategoryDef {
+    pub id: Str,
+    /// Our paraphrase of the entry.
+    pub title: String,
+    /// Expression: the product has the core functionality of this entry.
+    pub when: Str,
+    pub source: Source,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Whether a conformity route can be used today.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RouteAvailability {
+    /// The law's procedure exists and can be followed.
+    Available,
+    /// It needs something that does not exist yet (a delegated act, a cited standard).
+    Pending,
+    /// Whether what it needs exists was not established.
+    Unknown,
+}
+
+display_as_serde_name!(RouteAvailability);
+
+/// A conformity-assessment route (module A, B+C, H, a European certificate ...).
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConformityRouteDef {
+    pub id: Str,
+    pub title: String,
+    /// When the law allows the route, in words (our paraphrase).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    pub availability: RouteAvailability,
+    /// Why the route is pending or its availability unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_note: Option<String>,
+    /// Expression: the profile's facts show the route done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub satisfied_when: Option<Str>,
+    /// Holding this level (`scheme@version#level`, e.g. a certificate) shows the route done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<Str>,
+    pub source: Source,
 }

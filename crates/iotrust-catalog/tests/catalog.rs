@@ -927,6 +927,7 @@ fn catalog_diff_from_2026_11_0_shows_every_change() {
     // TW, IL and VN; nothing removed, and no outcome or other item was added
     // (fact vocabulary 2, issue 15, adds facts and outcomes of its own: only schemes,
     // crosswalks and the issue-16 fact are listed here)
+    // and eucc with the four facts of the CRA product classes (product.functions, conformity.*)
     let mut added: Vec<&str> = d
         .changes
         .iter()
@@ -935,7 +936,11 @@ fn catalog_diff_from_2026_11_0_shows_every_change() {
         .filter(|i| {
             i.starts_with("scheme ")
                 || i.starts_with("crosswalk ")
-                || *i == "fact product.carrier_connected"
+                || i.starts_with("fact conformity.")
+                || matches!(
+                    *i,
+                    "fact product.carrier_connected" | "fact product.functions"
+                )
         })
         .collect();
     added.sort_unstable();
@@ -944,10 +949,15 @@ fn catalog_diff_from_2026_11_0_shows_every_change() {
         [
             "crosswalk catalog/crosswalks/dcms-cop-ioxt.yaml",
             "crosswalk catalog/crosswalks/nist-8425a-8425.yaml",
+            "fact conformity.internal_control",
+            "fact conformity.notified_body",
+            "fact conformity.standards_applied_in_full",
             "fact product.carrier_connected",
+            "fact product.functions",
             "scheme br-anatel-ato-77@2021",
             "scheme csa-product-security@1.0",
             "scheme ctia-iot-cybersecurity@1.0",
+            "scheme eucc@2024",
             "scheme il-cpa-iot-disclosure@2022",
             "scheme in-cctv-er@2024",
             "scheme ioxt-pledge@2020",
@@ -990,7 +1000,9 @@ fn catalog_diff_from_2026_11_0_shows_every_change() {
         "outcome vulnerability-contact-information",
     ] {
         assert!(
-            d.changes.iter().any(|c| c.kind == ChangeKind::Added && c.item == item),
+            d.changes
+                .iter()
+                .any(|c| c.kind == ChangeKind::Added && c.item == item),
             "{item} not added"
         );
     }
@@ -1017,6 +1029,7 @@ fn catalog_diff_from_2026_11_0_shows_every_change() {
     for j in ["IN", "BR", "US-OR", "TW", "IL", "VN"] {
         has("catalog", j);
     }
+    has("scheme eu-cra@2024", "product_classes added");
 }
 
 // ------------------------------------------------------------ issue 16: schemes the catalog lacked
@@ -1363,5 +1376,105 @@ fn issue_16_more_schemes_counts_levels_scopes() {
     assert_eq!(
         published.into_iter().collect::<Vec<_>>(),
         ["P1", "P2", "P3", "P5", "P6", "P7", "P8"]
+    );
+}
+
+fn cra_text() -> String {
+    std::fs::read_to_string(catalog_dir().join("schemes/eu-cra/2024.yaml")).unwrap()
+}
+
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map(|i| i + 1)
+        .unwrap_or_else(|| panic!("`{needle}` not in the file"))
+}
+
+#[test]
+fn cra_product_classes_cover_annex_iii_and_iv() {
+    let c = cat();
+    let cra = c.scheme_by_key("eu-cra@2024").unwrap();
+    let pc = cra.def.product_classes.as_ref().unwrap();
+    let ids: Vec<&str> = pc.classes.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "default",
+            "important-class-i",
+            "important-class-ii",
+            "critical"
+        ]
+    );
+    let n: Vec<usize> = pc.classes.iter().map(|c| c.categories.len()).collect();
+    // class I: items 1-19 plus our reading of item 17 for security sensors
+    assert_eq!(n, [0, 20, 4, 3]);
+    for class in &pc.classes {
+        for cat in &class.categories {
+            assert!(!cat.source.reference.is_empty(), "{}", &*cat.id);
+        }
+        for r in &class.routes {
+            assert!(
+                r.satisfied_when.is_some() || r.level.is_some(),
+                "route {} shows nothing done",
+                &*r.id
+            );
+        }
+    }
+    // compiled at load, aligned with the data
+    assert_eq!(cra.class_when.len(), 4);
+    assert_eq!(cra.class_when[1].len(), 20);
+    // the EUCC scheme is the certificate the routes name
+    let eucc = c.scheme_by_key("eucc@2024").unwrap();
+    let levels: Vec<&str> = eucc.def.levels.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(levels, ["substantial", "high"]);
+}
+
+#[test]
+fn bad_product_classes_are_reported_with_file_and_line() {
+    let f = "catalog/schemes/eu-cra/2024.yaml";
+    // the default names no class
+    let t = cra_text().replace("  default: default\n", "  default: none-such\n");
+    let line = line_of(&t, "  default: none-such");
+    expect_error(
+        &with_file("schemes/eu-cra/2024.yaml", &t),
+        f,
+        line,
+        Some("eu-cra@2024"),
+        "product_classes.default `none-such` is not one of the classes",
+    );
+    // a category expression that names an unknown function
+    let t = cra_text().replace(
+        "when: \"'password-manager' in product.functions\"",
+        "when: \"'pasword-manager' in product.functions\"",
+    );
+    let line = line_of(&t, "'pasword-manager'");
+    expect_error(
+        &with_file("schemes/eu-cra/2024.yaml", &t),
+        f,
+        line,
+        Some("AnnexIII-I-3"),
+        "when does not compile",
+    );
+    // a route that names a level that does not exist
+    let t = cra_text().replacen(
+        "level: \"eucc@2024#substantial\"",
+        "level: \"eucc@2024#moderate\"",
+        1,
+    );
+    let line = line_of(&t, "eucc@2024#moderate");
+    expect_error(
+        &with_file("schemes/eu-cra/2024.yaml", &t),
+        f,
+        line,
+        Some("eu-certificate"),
+        "scheme `eucc@2024` has no level `moderate`",
+    );
+    // an unknown key in a route
+    let t = cra_text().replacen("availability: available", "availablity: available", 1);
+    let errs = errors(&with_file("schemes/eu-cra/2024.yaml", &t));
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with(f) && e.contains("availablity")),
+        "{errs:?}"
     );
 }

@@ -96,6 +96,9 @@ pub enum FactsFormat {
 pub enum ExportFormat {
     /// OSCAL 1.1 catalog (JSON).
     Oscal,
+    /// OSCAL 1.2 mapping collection (JSON): provisions onto outcomes, and provision-to-provision
+    /// crosswalks, naming the controls of the `oscal` export.
+    OscalMapping,
 }
 
 /// Load the catalog the user asked for, with every error on stderr.
@@ -230,11 +233,11 @@ pub fn run(catalog_dir: Option<&Path>, cmd: CatalogCmd) -> anyhow::Result<u8> {
         CatalogCmd::Diff { .. } => {
             bail!("give two scheme versions (`catalog diff A B`) or a catalog directory (`catalog diff --from DIR`)")
         }
-        CatalogCmd::Export {
-            format: ExportFormat::Oscal,
-            output,
-        } => {
-            let doc = oscal::export(&cat);
+        CatalogCmd::Export { format, output } => {
+            let doc = match format {
+                ExportFormat::Oscal => oscal::export(&cat),
+                ExportFormat::OscalMapping => oscal::mappings(&cat),
+            };
             let text = serde_json::to_string_pretty(&doc)? + "\n";
             match output {
                 Some(p) => std::fs::write(&p, text)
@@ -492,7 +495,8 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
                 with_obligation(v, s, p);
             }
         }
-        return emit_json(&json!({"scheme": s.key, "definition": def}));
+        let recs: Vec<_> = recognitions_of(cat, s).iter().map(|r| &r.def).collect();
+        return emit_json(&json!({"scheme": s.key, "definition": def, "recognitions": recs}));
     }
     let mut o = String::new();
     let _ = writeln!(o, "{}  {}", s.key, s.def.title);
@@ -517,6 +521,22 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
         "  source: {} [{:?}]",
         s.def.source.reference, s.def.source.confidence
     );
+    for a in &s.def.authorities {
+        let count = a.count.map(|n| format!(" ({n})")).unwrap_or_default();
+        let basis = a
+            .basis
+            .as_ref()
+            .map(|b| format!(", under {b}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "  {}: {}{count}{basis} [{:?}: {}]",
+            authority_role(a.role),
+            a.name,
+            a.source.confidence,
+            a.source.reference
+        );
+    }
     let inc: Vec<&str> = s.def.scope.includes.iter().map(|c| c.as_str()).collect();
     let _ = writeln!(o, "  scope: {}", inc.join(", "));
     for ex in &s.def.scope.excludes {
@@ -526,7 +546,69 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
             .as_ref()
             .map(|u| format!(" unless {}", &**u))
             .unwrap_or_default();
-        let _ = writeln!(o, "    excludes {}{unless}: {}", cats.join(", "), ex.reason);
+        let src = ex
+            .source
+            .as_ref()
+            .map(|x| format!(" [{:?}: {}]", x.confidence, x.reference))
+            .unwrap_or_default();
+        if ex.provisions.is_empty() {
+            let _ = writeln!(
+                o,
+                "    excludes {}{unless}: {}{src}",
+                cats.join(", "),
+                ex.reason
+            );
+        } else {
+            // a derogation: the scheme applies to these categories, minus the provisions named
+            let provs: Vec<&str> = ex.provisions.iter().map(|p| p.as_str()).collect();
+            let _ = writeln!(
+                o,
+                "    derogation for {}{unless}: not {}: {}{src}",
+                cats.join(", "),
+                provs.join(", "),
+                ex.reason
+            );
+        }
+    }
+    for r in recognitions_of(cat, s) {
+        let when = r
+            .def
+            .effective
+            .as_ref()
+            .or(r.def.signed.as_ref())
+            .map(|d| format!(" from {}", &**d))
+            .unwrap_or_default();
+        let ends = r
+            .def
+            .ends
+            .as_ref()
+            .map(|d| format!(" until {}", &**d))
+            .unwrap_or_default();
+        let covers = if r.def.provisions.is_empty() {
+            "the whole level".to_string()
+        } else {
+            let p: Vec<&str> = r.def.provisions.iter().map(|p| p.as_str()).collect();
+            format!("provisions {} only", p.join(", "))
+        };
+        let scope = r
+            .def
+            .scope
+            .as_ref()
+            .map(|sc| {
+                let c: Vec<&str> = sc.categories.iter().map(|c| c.as_str()).collect();
+                format!(", for {}", c.join(", "))
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "  recognition {} ({}): {} -> {}{when}{ends}; covers {covers}{scope} [{:?}: {}]",
+            &*r.def.id,
+            r.def.kind,
+            r.def.from,
+            r.def.to,
+            r.def.source.confidence,
+            r.def.source.reference
+        );
     }
     let mandatory = s
         .live_provisions()
@@ -548,6 +630,29 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
             "  level {}: {} [{}; {n} provisions; {:?}]",
             &*l.id, l.title, l.assurance, l.completeness
         );
+    }
+    if let Some(pc) = &s.def.product_classes {
+        for c in &pc.classes {
+            let cats: Vec<&str> = c.categories.iter().map(|x| x.id.as_str()).collect();
+            let routes: Vec<String> = c
+                .routes
+                .iter()
+                .map(|r| format!("{} ({})", &*r.id, r.availability))
+                .collect();
+            let _ = writeln!(
+                o,
+                "  class {}: {}{} [{:?}]\n    routes: {}",
+                &*c.id,
+                c.title,
+                if cats.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {}", cats.join(", "))
+                },
+                c.source.confidence,
+                routes.join(", ")
+            );
+        }
     }
     let _ = writeln!(o);
     let mut t = Table::new(&[
@@ -589,6 +694,26 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
         );
     }
     emit(&o)
+}
+
+/// The recognition arrangements in which a level of scheme `s` is held or obtained.
+fn recognitions_of<'c>(cat: &'c Catalog, s: &Scheme) -> Vec<&'c iotrust_catalog::Recognition> {
+    let prefix = format!("{}#", s.key);
+    cat.recognitions
+        .iter()
+        .filter(|r| r.def.from.starts_with(&prefix) || r.def.to.starts_with(&prefix))
+        .collect()
+}
+
+fn authority_role(r: iotrust_catalog::model::AuthorityRole) -> &'static str {
+    use iotrust_catalog::model::AuthorityRole as R;
+    match r {
+        R::Enforcer => "enforcer",
+        R::MarketSurveillance => "market surveillance",
+        R::Administrator => "administrator",
+        R::LeadAdministrator => "lead administrator",
+        R::TestLab => "test lab",
+    }
 }
 
 /// Add the derived `obligation` and `mapping_basis` to a provision's JSON object.

@@ -69,6 +69,88 @@ fn snapshot_catalog_diff_etsi() {
 }
 
 #[test]
+fn catalog_show_prints_authorities_derogations_and_recognition() {
+    // a derogation names the provisions that do not apply, an exclusion does not
+    let red = ok(&["catalog", "show", "eu-red-da"]);
+    assert!(
+        red.contains("derogation for vehicle: not Art3-3-e, Art3-3-f:"),
+        "{red}"
+    );
+    assert!(red.contains("excludes medical-device:"), "{red}");
+    // an arrangement that covers only some provisions lists them
+    let star = ok(&["catalog", "show", "jp-jc-star"]);
+    assert!(
+        star.contains("recognition uk-psti-to-jp-star1 (simplified procedure): uk-psti@2023#compliant -> jp-jc-star@2025#STAR-1 from 2026-01-01; covers provisions S1.1-02, S1.1-05, S1.1-16 only"),
+        "{star}"
+    );
+    // authorities with their basis and source
+    let au = ok(&["catalog", "show", "au-smart-devices-rules"]);
+    assert!(au.contains("enforcer: "), "{au}");
+    let us = ok(&["catalog", "show", "us-cyber-trust-mark"]);
+    assert!(
+        us.contains("administrator") || us.contains("lead administrator"),
+        "{us}"
+    );
+    // the CRA's product classes with their categories and routes
+    let cra = ok(&["catalog", "show", "eu-cra"]);
+    assert!(
+        cra.contains(
+            "class important-class-i: Important product, class I (Annex III) — AnnexIII-I-1,"
+        ),
+        "{cra}"
+    );
+    assert!(cra.contains("eu-certificate-required (pending)"), "{cra}");
+    // JSON: the recognitions beside the definition (which has authorities and excludes)
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&["catalog", "show", "jp-jc-star", "--format", "json"])).unwrap();
+    let recs = json["recognitions"].as_array().unwrap();
+    let partial = recs
+        .iter()
+        .find(|r| r["id"] == "uk-psti-to-jp-star1")
+        .unwrap();
+    assert_eq!(partial["provisions"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn oscal_mapping_export_is_reproducible_and_names_catalog_controls() {
+    let a = ok(&["catalog", "export", "--format", "oscal-mapping"]);
+    let b = ok(&["catalog", "export", "--format", "oscal-mapping"]);
+    assert_eq!(a, b, "two exports differ");
+    let map: serde_json::Value = serde_json::from_str(&a).unwrap();
+    let cat: serde_json::Value =
+        serde_json::from_str(&ok(&["catalog", "export", "--format", "oscal"])).unwrap();
+    let mc = &map["mapping-collection"];
+    assert_eq!(mc["metadata"]["oscal-version"], "1.2.3");
+    // the mappings point at the catalog export through the back-matter
+    let cat_uuid = cat["catalog"]["uuid"].as_str().unwrap();
+    assert_eq!(mc["back-matter"]["resources"][0]["uuid"], cat_uuid);
+    // every id-ref is a control of the catalog export
+    let mut controls = std::collections::HashSet::new();
+    for g in cat["catalog"]["groups"].as_array().unwrap() {
+        for c in g["controls"].as_array().into_iter().flatten() {
+            controls.insert(c["id"].as_str().unwrap().to_string());
+        }
+    }
+    let mut n = 0;
+    for m in mc["mappings"].as_array().unwrap() {
+        assert_eq!(m["source-resource"]["href"], format!("#{cat_uuid}"));
+        for e in m["maps"].as_array().unwrap() {
+            for side in ["sources", "targets"] {
+                for it in e[side].as_array().unwrap() {
+                    let id = it["id-ref"].as_str().unwrap();
+                    assert!(
+                        controls.contains(id),
+                        "{id} is not a control of the catalog export"
+                    );
+                    n += 1;
+                }
+            }
+        }
+    }
+    assert!(n > 1000, "only {n} mapping items");
+}
+
+#[test]
 fn catalog_diff_between_directories() {
     let fixture = root().join("crates/iotrust-catalog/tests/fixtures/catalog-2026.11.0");
     let f = fixture.to_str().unwrap();
@@ -98,6 +180,11 @@ fn catalog_diff_between_directories() {
         "- fact updates.secure",
         "+ fact updates.anti_rollback",
         "+ outcome update-cryptography",
+        "+ scheme eucc@2024",
+        "+ fact product.functions",
+        "+ fact conformity.notified_body",
+        "~ scheme eu-cra@2024",
+        "product_classes added",
     ] {
         assert!(text.contains(needle), "missing `{needle}` in\n{text}");
     }

@@ -160,8 +160,9 @@ fn products_registered_under_2026_11_are_reassessed_under_2026_12() {
     //   the telematics unit, now in the RED's scope, is undecided there rather than compliant:
     //   its November profile never said what protects its traffic.
     // - the schemes new in 2026.12.0 (issue 16) that reach them: the two international
-    //   industry schemes (Connectivity Standards Alliance, ioXt) for all three, and CTIA for the
-    //   camera sold in the US.
+    //   industry schemes (Connectivity Standards Alliance, ioXt) for all three, CTIA for the
+    //   camera sold in the US, and EUCC (voluntary, EU) for every EU product — none reached,
+    //   since none declares a certificate.
     let lock = |k: &str, from: &str| {
         format!("smart-lock.toml: {k}: Some(\"{from}\") → Some(\"no level (unknown)\")")
     };
@@ -180,6 +181,7 @@ fn products_registered_under_2026_11_are_reassessed_under_2026_12() {
         .iter()
         .map(|(k, from)| lock(k, from)),
     );
+    want.push(r#"smart-lock.toml: eucc@2024: None → Some("no level (unknown)")"#.to_string());
     want.push(r#"smart-lock.toml: ioxt-pledge@2020: None → Some("pledge (met)")"#.to_string());
     want.extend(
         [
@@ -194,9 +196,11 @@ fn products_registered_under_2026_11_are_reassessed_under_2026_12() {
         r#"smart-lock.toml: tier Some("assured") ["public-procurement"] → None []"#.to_string(),
         r#"ip-camera.toml: csa-product-security@1.0: None → Some("no level (not-met)")"#.to_string(),
         r#"ip-camera.toml: ctia-iot-cybersecurity@1.0: None → Some("no level (not-met)")"#.to_string(),
+        r#"ip-camera.toml: eucc@2024: None → Some("no level (unknown)")"#.to_string(),
         r#"ip-camera.toml: ioxt-pledge@2020: None → Some("no level (not-met)")"#.to_string(),
         r#"vehicle-telematics-unit.toml: csa-product-security@1.0: None → Some("no level (unknown)")"#.to_string(),
         r#"vehicle-telematics-unit.toml: eu-red-da@2022: None → Some("no level (unknown)")"#.to_string(),
+        r#"vehicle-telematics-unit.toml: eucc@2024: None → Some("no level (unknown)")"#.to_string(),
         r#"vehicle-telematics-unit.toml: ioxt-pledge@2020: None → Some("no level (unknown)")"#.to_string(),
         r#"vehicle-telematics-unit.toml: markets {"EU": "yes"} → {"EU": "undetermined"}"#.to_string(),
     ]);
@@ -236,8 +240,8 @@ fn products_registered_under_2026_11_are_reassessed_under_2026_12() {
     assert!(
         tcu.history
             .last()
-            // RED (d), and the two industry schemes that now reach it
-            .is_some_and(|e| e.detail.ends_with(": 3 change(s)")),
+            // RED (d), the two industry schemes and EUCC that now reach it
+            .is_some_and(|e| e.detail.ends_with(": 4 change(s)")),
         "{:?}",
         tcu.history
     );
