@@ -7,6 +7,7 @@ pub mod fuzzing;
 pub mod profile;
 pub mod report;
 pub mod result;
+pub mod template;
 pub mod tree;
 
 pub use engine::assess;

@@ -14,6 +14,9 @@ use serde::Serialize;
 
 use crate::tree::{parse_json, parse_toml, Located, Node};
 
+/// The `schema` value of profiles this version reads and writes.
+pub const SCHEMA: &str = "iotrust-profile/1";
+
 /// Format of a profile document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InputFormat {
@@ -456,7 +459,8 @@ fn declare(
     Ok(())
 }
 
-const IDENTITY: [&str; 6] = [
+/// The keys of `[product]` that are identity text, not facts.
+pub const IDENTITY: [&str; 6] = [
     "manufacturer",
     "model",
     "name",
@@ -480,11 +484,11 @@ fn from_tree(cat: &Catalog, root: &Located, ctx: &Ctx<'_>) -> Result<Profile, In
         match key.as_str() {
             "schema" => {
                 let s = string(ctx, v, "schema")?;
-                if s != "iotrust-profile/1" {
+                if s != SCHEMA {
                     return Err(ctx.err(
                         v.line,
                         Some("schema"),
-                        format!("unsupported schema `{s}` (this iotrust reads iotrust-profile/1)"),
+                        format!("unsupported schema `{s}` (this iotrust reads {SCHEMA})"),
                     ));
                 }
             }

@@ -213,6 +213,10 @@ pub struct FactDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values_from: Option<Str>,
     pub title: String,
+    /// The fact asked as a manufacturer would be asked it, in plain words (`iotrust profile
+    /// new` shows it). Omitted: the title, turned into a question.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
 }
 
 // ----------------------------------------------------------------------------- outcomes / tiers
