@@ -241,7 +241,10 @@ pub fn questions(cat: &Catalog) -> Vec<Question> {
                 section: section.to_string(),
                 key: key.to_string(),
                 kind: def.kind,
-                allowed: cat.fact_values(id).map(<[String]>::to_vec).unwrap_or_default(),
+                allowed: cat
+                    .fact_values(id)
+                    .map(<[String]>::to_vec)
+                    .unwrap_or_default(),
                 title: def.title.clone(),
                 text: def.question.clone().unwrap_or_else(|| ask(&def.title)),
                 phases: phases.into_iter().collect(),
@@ -293,32 +296,18 @@ fn check_start(qs: &[Question], start: &Start) -> Result<(), TemplateError> {
     Ok(())
 }
 
-/// The sections of a profile in the order a template lists them: `[product]` first, then each
-/// section in the phase where most of its questions are asked (ties: the earlier phase), so
-/// the file reads from design to the end of support; within a section questions keep the
-/// catalog's order, under a comment heading for each phase.
+/// The sections of a profile in the order a template lists them: the catalog's order of
+/// facts (`[product]`, `[auth]`, `[vdp]` ... as in the examples). A TOML table cannot be
+/// split, so the lifecycle grouping is inside each section (a comment heading per phase) and
+/// in the overview at the top of the template.
 fn section_order(qs: &[Question]) -> Vec<String> {
-    let mut sections: Vec<(String, usize)> = Vec::new();
+    let mut sections: Vec<String> = Vec::new();
     for q in qs_in_catalog_order(qs) {
-        if !sections.iter().any(|(s, _)| *s == q.section) {
-            let first = usize::from(q.id);
-            sections.push((q.section.clone(), first));
+        if !sections.contains(&q.section) {
+            sections.push(q.section.clone());
         }
     }
-    let key = |s: &str| -> (bool, Group) {
-        let mut counts = [0usize; Group::ALL.len()];
-        for q in qs.iter().filter(|q| q.section == s) {
-            if let Some(i) = Group::ALL.iter().position(|g| *g == q.group()) {
-                counts[i] += 1;
-            }
-        }
-        let best = (0..counts.len())
-            .max_by_key(|&i| (counts[i], std::cmp::Reverse(i)))
-            .unwrap_or(0);
-        (s != "product", Group::ALL[best])
-    };
-    sections.sort_by_key(|(s, first)| (key(s), *first));
-    sections.into_iter().map(|(s, _)| s).collect()
+    sections
 }
 
 fn qs_in_catalog_order(qs: &[Question]) -> Vec<&Question> {
@@ -374,7 +363,10 @@ fn comment_block(o: &mut String, q: &Question) {
 }
 
 const IDENTITY_HINTS: [(&str, &str); 6] = [
-    ("manufacturer", "the manufacturer's name as it appears on the product"),
+    (
+        "manufacturer",
+        "the manufacturer's name as it appears on the product",
+    ),
     ("model", "the model designation"),
     ("name", "marketing name"),
     ("hardware_version", "hardware revision assessed"),
@@ -411,8 +403,21 @@ pub fn template(cat: &Catalog, start: &Start) -> Result<String, TemplateError> {
          # unknown, and so do the verdicts that need it: never write false for \"not sure\".\n\
          # Check it with `iotrust assess FILE`; docs/profile.md describes the format.\n",
     );
+    let sections = section_order(&qs);
+    o.push_str("#\n# Where each phase's questions are:\n");
+    for g in Group::ALL {
+        let with: Vec<&str> = sections
+            .iter()
+            .filter(|s| qs.iter().any(|q| q.section == **s && q.group() == g))
+            .map(String::as_str)
+            .collect();
+        let n = qs.iter().filter(|q| q.group() == g).count();
+        if n > 0 {
+            let _ = writeln!(o, "#   {g} ({n}): [{}]", with.join("], ["));
+        }
+    }
     let _ = writeln!(o, "schema = {}", toml_value(&FactValue::Str(SCHEMA.into())));
-    for section in section_order(&qs) {
+    for section in sections {
         let _ = writeln!(o, "\n[{section}]");
         if section == "product" {
             for key in IDENTITY {
@@ -438,8 +443,11 @@ pub fn template(cat: &Catalog, start: &Start) -> Result<String, TemplateError> {
             if group.is_empty() {
                 continue;
             }
-            let _ = writeln!(o, "\n# --- {g} ---");
-            for q in group {
+            let _ = writeln!(o, "\n# --- {g} ---\n");
+            for (k, q) in group.into_iter().enumerate() {
+                if k > 0 {
+                    o.push('\n');
+                }
                 comment_block(&mut o, q);
                 let given = match q.fact.as_str() {
                     "product.category" => start
@@ -464,11 +472,7 @@ pub fn template(cat: &Catalog, start: &Start) -> Result<String, TemplateError> {
                         let _ = writeln!(o, "{}", skeleton(q));
                     }
                 }
-                o.push('\n');
             }
-        }
-        while o.ends_with("\n\n") {
-            o.pop();
         }
     }
     Ok(o)
@@ -625,7 +629,11 @@ mod tests {
         let qs = questions(&c);
         let q = |f: &str| qs.iter().find(|q| q.fact == f).unwrap();
         let cat_q = q("product.category");
-        let def = c.facts.iter().find(|f| *f.id == *"product.category").unwrap();
+        let def = c
+            .facts
+            .iter()
+            .find(|f| *f.id == *"product.category")
+            .unwrap();
         assert_eq!(Some(&cat_q.text), def.question.as_ref());
         let secure_boot = q("integrity.secure_boot");
         let def = c

@@ -144,7 +144,12 @@ impl Gates {
                 match detail.and_then(|a| a.market(m)) {
                     Some(r) => out.push(r.statement.clone()),
                     None => {
-                        out.push(format!("market {m}: {:?}", e.market_access(m)).to_lowercase())
+                        let access = match e.market_access(m) {
+                            Access::Yes => "access",
+                            Access::No => "no access",
+                            Access::Undetermined => "access undetermined",
+                        };
+                        out.push(format!("market {m}: {access}"))
                     }
                 }
             }

@@ -161,7 +161,7 @@ pub fn run(catalog_dir: Option<&Path>, cmd: CatalogCmd) -> anyhow::Result<u8> {
                         is(r.to_obligation),
                         r.relation.clone(),
                         r.strength.to_string(),
-                        format!("{:?}", r.confidence),
+                        format!("{}", r.confidence),
                         r.via.clone(),
                     ]);
                 }
@@ -433,7 +433,7 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
                 .unwrap_or_default();
             let _ = writeln!(
                 o,
-                "    - {} [{}{via}; {:?}] {}",
+                "    - {} [{}{via}; {}] {}",
                 &*m.outcome, *m.basis, m.source.confidence, m.source.reference
             );
         }
@@ -452,7 +452,7 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
             };
             let _ = writeln!(
                 o,
-                "  route {}: {} = {target} [{:?}]",
+                "  route {}: {} = {target} [{}]",
                 &*r.id, r.title, r.source.confidence
             );
         }
@@ -482,7 +482,7 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
             let _ = writeln!(o, "  note:    {n}");
         }
         let src = p.source.as_ref().unwrap_or(&s.def.source);
-        let _ = writeln!(o, "  source:  {} [{:?}]", src.reference, src.confidence);
+        let _ = writeln!(o, "  source:  {} [{}]", src.reference, src.confidence);
         return emit(&o);
     }
     if format == Format::Json {
@@ -514,7 +514,7 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
     );
     let _ = writeln!(
         o,
-        "  source: {} [{:?}]",
+        "  source: {} [{}]",
         s.def.source.reference, s.def.source.confidence
     );
     let inc: Vec<&str> = s.def.scope.includes.iter().map(|c| c.as_str()).collect();
@@ -545,7 +545,7 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
         let n = s.level_provisions.get(i).map(|v| v.len()).unwrap_or(0);
         let _ = writeln!(
             o,
-            "  level {}: {} [{}; {n} provisions; {:?}]",
+            "  level {}: {} [{}; {n} provisions; {}]",
             &*l.id, l.title, l.assurance, l.completeness
         );
     }
@@ -639,7 +639,7 @@ fn outcomes(cat: &Catalog, id: Option<&str>, format: Format) -> anyhow::Result<(
                 Scheme::status_notation(p),
                 sc.obligation(p).to_string(),
                 m.basis.to_string(),
-                format!("{:?}", m.source.confidence),
+                format!("{}", m.source.confidence),
             ]);
         }
         s.push_str(&t.render());
@@ -769,7 +769,7 @@ fn recognition(cat: &Catalog, scheme_name: Option<&str>, format: Format) -> anyh
             r.def.kind.to_string(),
             when.unwrap_or_else(|| "-".into()),
             scope,
-            format!("{:?}", r.def.source.confidence),
+            format!("{}", r.def.source.confidence),
             r.def.source.reference.clone(),
         ]);
     }

@@ -11,6 +11,7 @@ mod catalog_cmd;
 mod label_cmd;
 mod output;
 mod probe_cmd;
+mod profile_cmd;
 mod serve_cmd;
 mod watch_cmd;
 
@@ -35,6 +36,9 @@ enum Command {
     Catalog(catalog_cmd::CatalogCmd),
     /// Assess product profiles: verdicts, market access, labels, tiers, gaps, support period.
     Assess(assess_cmd::AssessArgs),
+    /// Start a product profile: a commented template of every question, or asked in the terminal.
+    #[command(subcommand)]
+    Profile(profile_cmd::ProfileCmd),
     /// Test devices on a network for what botnets exploit; write evidence for `assess`.
     Probe(probe_cmd::ProbeArgs),
     /// Signing keys for labels.
@@ -72,6 +76,8 @@ fn main() -> ExitCode {
             Command::Watch(args) => watch_cmd::run(*args),
             Command::Label(cmd) => catalog_cmd::load(cli.catalog.as_deref())
                 .and_then(|cat| label_cmd::label(&cat, cmd)),
+            Command::Profile(cmd) => catalog_cmd::load(cli.catalog.as_deref())
+                .and_then(|cat| profile_cmd::run(&cat, cmd)),
             Command::Assess(args) => catalog_cmd::load(cli.catalog.as_deref())
                 .and_then(|cat| assess_cmd::run(&cat, args)),
         };
