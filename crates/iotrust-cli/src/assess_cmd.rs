@@ -144,12 +144,8 @@ impl Gates {
                 match detail.and_then(|a| a.market(m)) {
                     Some(r) => out.push(r.statement.clone()),
                     None => {
-                        let access = match e.market_access(m) {
-                            Access::Yes => "access",
-                            Access::No => "no access",
-                            Access::Undetermined => "access undetermined",
-                        };
-                        out.push(format!("market {m}: {access}"))
+                        let access = e.market_access(m).label();
+                        out.push(format!("market {m}: access {access}"))
                     }
                 }
             }
