@@ -102,6 +102,43 @@ fn write(path: &Path, text: &str, force: bool) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// dialoguer's plain theme, without the colon after a prompt that is already a question
+/// (`Is it meant for consumers?` rather than `...consumers?:`).
+struct Plain;
+
+fn sep(prompt: &str) -> &'static str {
+    if prompt.ends_with('?') {
+        ""
+    } else {
+        ":"
+    }
+}
+
+impl dialoguer::theme::Theme for Plain {
+    fn format_prompt(&self, f: &mut dyn std::fmt::Write, prompt: &str) -> std::fmt::Result {
+        write!(f, "{prompt}{}", sep(prompt))
+    }
+    fn format_input_prompt(
+        &self,
+        f: &mut dyn std::fmt::Write,
+        prompt: &str,
+        default: Option<&str>,
+    ) -> std::fmt::Result {
+        match default {
+            Some(d) => write!(f, "{prompt} [{d}]{} ", sep(prompt)),
+            None => write!(f, "{prompt}{} ", sep(prompt)),
+        }
+    }
+    fn format_input_prompt_selection(
+        &self,
+        f: &mut dyn std::fmt::Write,
+        prompt: &str,
+        sel: &str,
+    ) -> std::fmt::Result {
+        write!(f, "{prompt}{} {sel}", sep(prompt))
+    }
+}
+
 /// A prompt's failure in words: no terminal, or interrupted.
 fn prompt_error(e: dialoguer::Error) -> anyhow::Error {
     let dialoguer::Error::IO(io) = e;
@@ -112,7 +149,7 @@ fn prompt_error(e: dialoguer::Error) -> anyhow::Error {
 }
 
 fn text_input(prompt: &str, required: bool) -> anyhow::Result<Option<String>> {
-    let s: String = Input::new()
+    let s: String = Input::with_theme(&Plain)
         .with_prompt(prompt)
         .allow_empty(!required)
         .validate_with(|s: &String| -> Result<(), &str> {
@@ -151,7 +188,7 @@ fn ask(q: &Question, prompt: &str) -> anyhow::Result<Option<FactValue>> {
                 items.push(word.into());
                 Some(items.len() - 1)
             };
-            let i = Select::new()
+            let i = Select::with_theme(&Plain)
                 .with_prompt(prompt)
                 .items(&items)
                 .default(unknown.unwrap_or(0))
@@ -176,7 +213,7 @@ fn ask_text(q: &Question, prompt: &str) -> anyhow::Result<Option<FactValue>> {
     } else {
         format!("{prompt} ({}; Enter: unknown)", q.hint())
     };
-    let s: String = Input::new()
+    let s: String = Input::with_theme(&Plain)
         .with_prompt(full)
         .allow_empty(!q.required)
         .validate_with(|s: &String| q.parse_answer(s).map(|_| ()))
