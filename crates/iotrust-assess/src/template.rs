@@ -353,6 +353,10 @@ fn skeleton(q: &Question) -> String {
 
 fn comment_block(o: &mut String, q: &Question) {
     let _ = writeln!(o, "# {}", q.text);
+    if q.text != ask(&q.title) {
+        // a question in plain words: the title says exactly what the fact means
+        let _ = writeln!(o, "#   {}", q.title);
+    }
     let asked = if q.phases.len() > 1 {
         let p: Vec<&str> = q.phases.iter().map(|g| g.title()).collect();
         format!("; phases: {}", p.join(", "))
