@@ -50,7 +50,8 @@ pub enum LabelCmd {
         /// Issue date (default today).
         #[arg(long)]
         date: Option<String>,
-        /// Days of validity (never beyond the end of support).
+        /// Days of validity, cut at the end of support (never beyond it); a product whose
+        /// support ended before the issue date gets no label (exit 2).
         #[arg(long, default_value_t = 730)]
         valid_days: i32,
         #[arg(short, long)]
