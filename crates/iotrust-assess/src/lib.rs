@@ -11,6 +11,7 @@ pub mod migrate;
 pub mod profile;
 pub mod report;
 pub mod result;
+pub mod template;
 pub mod tree;
 
 pub use explain::assess;

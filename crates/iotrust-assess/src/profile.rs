@@ -610,7 +610,8 @@ fn declare(
     Ok(())
 }
 
-const IDENTITY: [&str; 6] = [
+/// The keys of `[product]` that are identity text, not facts.
+pub const IDENTITY: [&str; 6] = [
     "manufacturer",
     "model",
     "name",

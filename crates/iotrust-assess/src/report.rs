@@ -348,9 +348,9 @@ pub fn markdown(a: &Assessment) -> String {
     for m in &a.markets {
         let _ = writeln!(
             o,
-            "| {} | {:?} | {} |",
+            "| {} | {} | {} |",
             m.market,
-            m.access,
+            m.access.label(),
             md_escape(&m.statement)
         );
     }
@@ -508,7 +508,7 @@ pub fn html(a: &Assessment) -> String {
 <div class=\"card\"><div class=\"k\">Support period</div><div class=\"v\">{}</div><small>{}</small></div>\
 <div class=\"card\"><div class=\"k\">Outcomes</div><div class=\"v\">{} met · {} not met</div><small>{} unknown · {} not applicable</small></div></div>",
         h(&tier_line(a)),
-        h(&format!("{:?}", a.support.status).to_lowercase()),
+        h(a.support.status.label()),
         h(&support_line(a)),
         c.met,
         c.not_met,

@@ -146,6 +146,17 @@ pub enum Access {
     Undetermined,
 }
 
+impl Access {
+    /// In plain words: `yes`, `no`, `undetermined`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Access::Yes => "yes",
+            Access::No => "no",
+            Access::Undetermined => "undetermined",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct FailingProvision {
     pub provision: String,
@@ -261,6 +272,18 @@ pub enum SupportStatus {
     EndingSoon,
     Unsupported,
     Unknown,
+}
+
+impl SupportStatus {
+    /// In plain words: `supported`, `ending soon`, `unsupported`, `unknown`.
+    pub fn label(self) -> &'static str {
+        match self {
+            SupportStatus::Supported => "supported",
+            SupportStatus::EndingSoon => "ending soon",
+            SupportStatus::Unsupported => "unsupported",
+            SupportStatus::Unknown => "unknown",
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -531,6 +531,14 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
             (None, _) if !f.values.is_empty() => Some(f.values.clone()),
             _ => None,
         };
+        if f.question.as_deref().is_some_and(|q| q.trim().is_empty()) {
+            d.push(
+                &ff,
+                f.id.line(),
+                Some(&f.id),
+                "`question` is empty (leave it out to ask the title)",
+            );
+        }
         let Ok(id) = FactId::try_from(i) else {
             d.push(&ff, f.id.line(), Some(&f.id), "too many facts");
             break;

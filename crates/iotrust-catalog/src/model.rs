@@ -83,6 +83,8 @@ macro_rules! display_as_serde_name {
 }
 
 display_as_serde_name!(
+    Confidence,
+    Completeness,
     Strength,
     Assurance,
     FactKind,

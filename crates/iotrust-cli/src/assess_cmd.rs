@@ -144,7 +144,8 @@ impl Gates {
                 match detail.and_then(|a| a.market(m)) {
                     Some(r) => out.push(r.statement.clone()),
                     None => {
-                        out.push(format!("market {m}: {:?}", e.market_access(m)).to_lowercase())
+                        let access = e.market_access(m).label();
+                        out.push(format!("market {m}: access {access}"))
                     }
                 }
             }

@@ -164,7 +164,7 @@ pub fn run(catalog_dir: Option<&Path>, cmd: CatalogCmd) -> anyhow::Result<u8> {
                         is(r.to_obligation),
                         r.relation.clone(),
                         r.strength.to_string(),
-                        format!("{:?}", r.confidence),
+                        format!("{}", r.confidence),
                         r.via.clone(),
                     ]);
                 }
@@ -436,7 +436,7 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
                 .unwrap_or_default();
             let _ = writeln!(
                 o,
-                "    - {} [{}{via}; {:?}] {}",
+                "    - {} [{}{via}; {}] {}",
                 &*m.outcome, *m.basis, m.source.confidence, m.source.reference
             );
         }
@@ -455,7 +455,7 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
             };
             let _ = writeln!(
                 o,
-                "  route {}: {} = {target} [{:?}]",
+                "  route {}: {} = {target} [{}]",
                 &*r.id, r.title, r.source.confidence
             );
         }
@@ -485,7 +485,7 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
             let _ = writeln!(o, "  note:    {n}");
         }
         let src = p.source.as_ref().unwrap_or(&s.def.source);
-        let _ = writeln!(o, "  source:  {} [{:?}]", src.reference, src.confidence);
+        let _ = writeln!(o, "  source:  {} [{}]", src.reference, src.confidence);
         return emit(&o);
     }
     if format == Format::Json {
@@ -518,7 +518,7 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
     );
     let _ = writeln!(
         o,
-        "  source: {} [{:?}]",
+        "  source: {} [{}]",
         s.def.source.reference, s.def.source.confidence
     );
     for a in &s.def.authorities {
@@ -627,7 +627,7 @@ fn show(cat: &Catalog, name: &str, provision: Option<&str>, format: Format) -> a
         let n = s.level_provisions.get(i).map(|v| v.len()).unwrap_or(0);
         let _ = writeln!(
             o,
-            "  level {}: {} [{}; {n} provisions; {:?}]",
+            "  level {}: {} [{}; {n} provisions; {}]",
             &*l.id, l.title, l.assurance, l.completeness
         );
     }
@@ -764,7 +764,7 @@ fn outcomes(cat: &Catalog, id: Option<&str>, format: Format) -> anyhow::Result<(
                 Scheme::status_notation(p),
                 sc.obligation(p).to_string(),
                 m.basis.to_string(),
-                format!("{:?}", m.source.confidence),
+                format!("{}", m.source.confidence),
             ]);
         }
         s.push_str(&t.render());
@@ -904,7 +904,7 @@ fn recognition(cat: &Catalog, scheme_name: Option<&str>, format: Format) -> anyh
             r.def.kind.to_string(),
             when.unwrap_or_else(|| "-".into()),
             scope,
-            format!("{:?}", r.def.source.confidence),
+            format!("{}", r.def.source.confidence),
             r.def.source.reference.clone(),
         ]);
     }

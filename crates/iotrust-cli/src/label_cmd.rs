@@ -10,7 +10,7 @@ use iotrust_label::dsse::{envelope, sign, statement, verify};
 use iotrust_label::{Envelope, Key, LabelDocument, LabelInfo, PublicKey, Role};
 
 use crate::exit;
-use crate::output::{emit, emit_json, Format};
+use crate::output::{emit, emit_json, yes_no, Format};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum RoleArg {
@@ -50,7 +50,8 @@ pub enum LabelCmd {
         /// Issue date (default today).
         #[arg(long)]
         date: Option<String>,
-        /// Days of validity (never beyond the end of support).
+        /// Days of validity, cut at the end of support (never beyond it); a product whose
+        /// support ended before the issue date gets no label (exit 2).
         #[arg(long, default_value_t = 730)]
         valid_days: i32,
         #[arg(short, long)]
@@ -167,7 +168,7 @@ pub fn keys(cmd: KeysCmd) -> anyhow::Result<u8> {
     write_private(&secret, &(serde_json::to_string_pretty(&key)? + "\n"))?;
     std::fs::write(&public, serde_json::to_string_pretty(&key.public)? + "\n")?;
     emit(&format!(
-        "key {} ({:?}): secret {}, public {}\n",
+        "key {} ({}): secret {}, public {}\n",
         key.public.keyid,
         role,
         secret.display(),
@@ -206,7 +207,8 @@ pub fn label(cat: &Catalog, cmd: LabelCmd) -> anyhow::Result<u8> {
             let until = today
                 .checked_add(jiff::Span::new().days(valid_days.max(1)))
                 .map_err(|e| anyhow!("{e}"))?;
-            let doc = LabelDocument::from_assessment(&a, &info, until);
+            let doc = LabelDocument::from_assessment(&a, &info, until)
+                .map_err(|e| anyhow!("{shown}: no label issued: {e}"))?;
             let name = Path::new(&shown)
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -264,7 +266,7 @@ pub fn label(cat: &Catalog, cmd: LabelCmd) -> anyhow::Result<u8> {
                         let who: Vec<String> = v
                             .signers
                             .iter()
-                            .map(|s| format!("{} ({:?})", s.name, s.role))
+                            .map(|s| format!("{} ({})", s.name, s.role))
                             .collect();
                         emit(&format!(
                             "{}: valid — {} {}, tier {}, valid until {}; signed by {}{}\n",
@@ -336,42 +338,83 @@ pub fn label(cat: &Catalog, cmd: LabelCmd) -> anyhow::Result<u8> {
             if format == Format::Json {
                 return emit_json(&st.predicate).map(|_| exit::OK);
             }
-            let d = &st.predicate;
-            let mut o = format!(
-                "{} {} ({})\n",
-                d.product.manufacturer, d.product.model, d.product.category
-            );
-            o += &format!(
-                "  label {}  issued {}  valid until {}  by {}\n",
-                d.id, d.issued, d.valid_until, d.issuer.name
-            );
-            o += &format!("  iotrust tier: {}\n", d.tier.as_deref().unwrap_or("none"));
-            for l in &d.levels {
-                o += &format!("  level: {} ({})\n", l.level, l.route);
-            }
-            o += &format!("  conforms to: {}\n", d.conforms_to.join(", "));
-            o += &format!(
-                "  support: {} ({})\n",
-                d.support
-                    .end_date
-                    .map(|e| e.to_string())
-                    .unwrap_or_else(|| "no end date declared".into()),
-                d.support.status
-            );
-            o += &format!(
-                "  automatic updates: {:?}\n  default password: {}\n  secure configuration: {}\n",
-                d.updates.automatic, d.default_password, d.secure_configuration
-            );
-            o += &format!(
-                "  SBOM: {:?}  HBOM: {:?}\n  signatures: {}\n",
-                d.boms.sbom,
-                d.boms.hbom,
-                env.signatures.len()
-            );
-            emit(&o)?;
+            emit(&show_text(&st.predicate, env.signatures.len()))?;
             Ok(exit::OK)
         }
     }
+}
+
+/// `label show` as text: every field in plain words (yes / no / unknown, dates, names).
+pub fn show_text(d: &LabelDocument, signatures: usize) -> String {
+    use std::fmt::Write as _;
+    let none = |v: &[String]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    let mut o = String::new();
+    let name = d
+        .product
+        .name
+        .as_deref()
+        .map(|n| format!(" — {n}"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        o,
+        "{} {} ({}){name}",
+        d.product.manufacturer, d.product.model, d.product.category
+    );
+    for (what, v) in [
+        ("hardware", &d.product.hardware_version),
+        ("firmware", &d.product.firmware_version),
+    ] {
+        if let Some(v) = v {
+            let _ = writeln!(o, "  {what} version: {v}");
+        }
+    }
+    let _ = writeln!(
+        o,
+        "  label {}  issued {}  valid until {}  by {}",
+        d.id, d.issued, d.valid_until, d.issuer.name
+    );
+    if let Some(lab) = &d.lab {
+        let _ = writeln!(o, "  lab: {}", lab.name);
+    }
+    let _ = writeln!(o, "  catalog: {}", d.catalog_version);
+    let _ = writeln!(o, "  iotrust tier: {}", d.tier.as_deref().unwrap_or("none"));
+    for l in &d.levels {
+        let _ = writeln!(o, "  level: {} ({})", l.level, l.route);
+    }
+    let _ = writeln!(o, "  conforms to: {}", none(&d.conforms_to));
+    let markets: Vec<String> = d.markets.iter().map(|(m, v)| format!("{m} {v}")).collect();
+    let _ = writeln!(o, "  market access: {}", none(&markets));
+    let status = d.support.status.replace('-', " ");
+    let _ = match d.support.end_date {
+        Some(end) => writeln!(o, "  support: until {end} ({status})"),
+        None => writeln!(o, "  support: no end date declared ({status})"),
+    };
+    let _ = writeln!(o, "  automatic updates: {}", yes_no(d.updates.automatic));
+    if let Some(i) = &d.updates.instructions {
+        let _ = writeln!(o, "  how to update: {i}");
+    }
+    let _ = writeln!(o, "  default password: {}", d.default_password);
+    let _ = writeln!(o, "  secure configuration: {}", d.secure_configuration);
+    let _ = writeln!(
+        o,
+        "  SBOM: {}  HBOM: {}",
+        yes_no(d.boms.sbom),
+        yes_no(d.boms.hbom)
+    );
+    if let Some(a) = &d.advisories {
+        let _ = writeln!(o, "  advisories: {a}");
+    }
+    if let Some(r) = &d.registry_url {
+        let _ = writeln!(o, "  registry page: {r}");
+    }
+    let _ = writeln!(o, "  signatures: {signatures}");
+    o
 }
 
 fn evidence_file(path: &Path, name: String) -> anyhow::Result<iotrust_registry::EvidenceFile> {

@@ -11,6 +11,7 @@ mod catalog_cmd;
 mod label_cmd;
 mod output;
 mod probe_cmd;
+mod profile_cmd;
 mod profile_upgrade;
 mod serve_cmd;
 mod watch_cmd;
@@ -36,6 +37,10 @@ enum Command {
     Catalog(catalog_cmd::CatalogCmd),
     /// Assess product profiles: verdicts, market access, labels, tiers, gaps, support period.
     Assess(assess_cmd::AssessArgs),
+    /// Product profiles: start one (a commented template of every question, or asked in the
+    /// terminal), or upgrade a version 1 file to version 2.
+    #[command(subcommand)]
+    Profile(profile_cmd::ProfileCmd),
     /// Test devices on a network for what botnets exploit; write evidence for `assess`.
     Probe(probe_cmd::ProbeArgs),
     /// Signing keys for labels.
@@ -48,16 +53,6 @@ enum Command {
     Serve(serve_cmd::ServeArgs),
     /// Find infected devices and attacks in captures and flow telemetry; propose filters.
     Watch(Box<watch_cmd::WatchArgs>),
-    /// Product profiles: upgrade a version 1 file to version 2.
-    #[command(subcommand)]
-    Profile(ProfileCmd),
-}
-
-#[derive(Subcommand)]
-enum ProfileCmd {
-    /// Rewrite an iotrust-profile/1 file as iotrust-profile/2, keeping comments; facts that
-    /// were conclusions are removed and listed for the maker to state.
-    Upgrade(profile_upgrade::UpgradeArgs),
 }
 
 /// Exit codes (documented in README.md, "What it does").
@@ -72,23 +67,22 @@ pub mod exit {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Catalog(cmd) => catalog_cmd::run(cli.catalog.as_deref(), cmd),
-        Command::Probe(args) => probe_cmd::run(args),
-        Command::Keys(cmd) => label_cmd::keys(cmd),
-        Command::Serve(args) => {
-            catalog_cmd::load(cli.catalog.as_deref()).and_then(|cat| serve_cmd::run(cat, args))
-        }
-        Command::Watch(args) => watch_cmd::run(*args),
-        Command::Label(cmd) => {
-            catalog_cmd::load(cli.catalog.as_deref()).and_then(|cat| label_cmd::label(&cat, cmd))
-        }
-        Command::Assess(args) => {
-            catalog_cmd::load(cli.catalog.as_deref()).and_then(|cat| assess_cmd::run(&cat, args))
-        }
-        Command::Profile(ProfileCmd::Upgrade(args)) => catalog_cmd::load(cli.catalog.as_deref())
-            .and_then(|cat| profile_upgrade::run(&cat, args)),
-    };
+    let result =
+        match cli.command {
+            Command::Catalog(cmd) => catalog_cmd::run(cli.catalog.as_deref(), cmd),
+            Command::Probe(args) => probe_cmd::run(args),
+            Command::Keys(cmd) => label_cmd::keys(cmd),
+            Command::Serve(args) => {
+                catalog_cmd::load(cli.catalog.as_deref()).and_then(|cat| serve_cmd::run(cat, args))
+            }
+            Command::Watch(args) => watch_cmd::run(*args),
+            Command::Label(cmd) => catalog_cmd::load(cli.catalog.as_deref())
+                .and_then(|cat| label_cmd::label(&cat, cmd)),
+            Command::Profile(cmd) => catalog_cmd::load(cli.catalog.as_deref())
+                .and_then(|cat| profile_cmd::run(&cat, cmd)),
+            Command::Assess(args) => catalog_cmd::load(cli.catalog.as_deref())
+                .and_then(|cat| assess_cmd::run(&cat, args)),
+        };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

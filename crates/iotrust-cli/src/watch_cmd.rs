@@ -430,7 +430,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
     for c in &args.local {
         cfg.local_networks.push(
             c.parse::<Prefix>()
-                .map_err(|e| anyhow!("--local `{c}`: not a CIDR prefix ({e:?})"))?,
+                .map_err(|e| anyhow!("--local: not a CIDR prefix: {}", e.0))?,
         );
     }
     let indicators = Sources::new(&args)?.load()?;

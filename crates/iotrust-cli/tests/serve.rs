@@ -41,7 +41,7 @@ fn submissions(n: usize, key: &Key) -> Vec<String> {
                 secure_configuration: "https://veridor.example/secure".into(),
                 ..LabelInfo::default()
             };
-            let doc = LabelDocument::from_assessment(&a, &info, until);
+            let doc = LabelDocument::from_assessment(&a, &info, until).unwrap();
             let mut env = envelope(&doc, "p.toml", text.as_bytes()).unwrap();
             sign(&mut env, key).unwrap();
             serde_json::to_string(&Submission {

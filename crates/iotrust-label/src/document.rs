@@ -146,10 +146,31 @@ pub fn label_id(p: &Product, issued: Date) -> String {
     crate::keys::hex(&sha2::Sha256::digest(key.as_bytes())[..10])
 }
 
+/// Why no label can be issued.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IssueError {
+    /// The product's support period ended before the issue date: a label would promise
+    /// security updates that no longer come.
+    #[error(
+        "support for this product ended on {end}, before the issue date {issued}: \
+         a label is never valid beyond the end of support, so none is issued"
+    )]
+    SupportEnded { end: Date, issued: Date },
+    /// The requested validity ends before the label is issued.
+    #[error("the label would be valid until {until}, before its issue date {issued}")]
+    ValidityBeforeIssue { until: Date, issued: Date },
+}
+
 impl LabelDocument {
     /// The label of an assessment, issued on the assessment's date, valid until `valid_until`
-    /// (never beyond the end of support).
-    pub fn from_assessment(a: &Assessment, info: &LabelInfo, valid_until: Date) -> LabelDocument {
+    /// or the end of support, whichever comes first. A product whose support ended before the
+    /// issue date gets no label ([`IssueError::SupportEnded`]); one whose support ends on the
+    /// issue date gets a label valid that day only.
+    pub fn from_assessment(
+        a: &Assessment,
+        info: &LabelInfo,
+        valid_until: Date,
+    ) -> Result<LabelDocument, IssueError> {
         let id = &a.profile.identity;
         let product = Product {
             manufacturer: id.manufacturer.clone(),
@@ -161,9 +182,16 @@ impl LabelDocument {
         };
         let issued = a.evaluated_on;
         let label_id = label_id(&product, issued);
+        if valid_until < issued {
+            return Err(IssueError::ValidityBeforeIssue {
+                until: valid_until,
+                issued,
+            });
+        }
         let valid_until = match a.support.end_date {
-            Some(end) if end < valid_until && end >= issued => end,
-            _ => valid_until,
+            Some(end) if end < issued => return Err(IssueError::SupportEnded { end, issued }),
+            Some(end) => end.min(valid_until),
+            None => valid_until,
         };
         let status = match a.support.status {
             SupportStatus::Supported => "supported",
@@ -171,7 +199,7 @@ impl LabelDocument {
             SupportStatus::Unsupported => "unsupported",
             SupportStatus::Unknown => "unknown",
         };
-        LabelDocument {
+        Ok(LabelDocument {
             format: FORMAT.into(),
             id: label_id.clone(),
             product,
@@ -228,7 +256,7 @@ impl LabelDocument {
             },
             advisories: info.advisories.clone(),
             registry_url: info.registry.as_ref().map(|r| r.replace("{id}", &label_id)),
-        }
+        })
     }
 }
 

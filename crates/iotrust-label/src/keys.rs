@@ -13,6 +13,17 @@ pub enum Role {
     Lab,
 }
 
+impl std::fmt::Display for Role {
+    /// In plain words: `manufacturer`, `issuing body`, `lab`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Role::Manufacturer => "manufacturer",
+            Role::IssuingBody => "issuing body",
+            Role::Lab => "lab",
+        })
+    }
+}
+
 /// The public half of a key, as written to `NAME.pub.json`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,6 +6,6 @@ pub mod fuzzing;
 pub mod keys;
 pub mod render;
 
-pub use document::{LabelDocument, LabelInfo};
+pub use document::{IssueError, LabelDocument, LabelInfo};
 pub use dsse::{sign, verify, Envelope, Verified, VerifyError};
 pub use keys::{Key, PublicKey, Role};

@@ -10,7 +10,7 @@ use iotrust_assess::profile::{self, InputFormat};
 use iotrust_catalog::Catalog;
 use iotrust_label::document::{LabelInfo, Party};
 use iotrust_label::dsse::{envelope, pae, sign, statement, verify, VerifyError};
-use iotrust_label::{Key, LabelDocument, Role};
+use iotrust_label::{IssueError, Key, LabelDocument, Role};
 
 fn info() -> LabelInfo {
     LabelInfo {
@@ -44,9 +44,56 @@ fn issued() -> (LabelDocument, iotrust_label::Envelope, Vec<u8>) {
     )
     .unwrap();
     let a = iotrust_assess::assess(&cat, &p, &[], "2026-11-22".parse().unwrap());
-    let doc = LabelDocument::from_assessment(&a, &info(), "2028-11-22".parse().unwrap());
+    let doc = LabelDocument::from_assessment(&a, &info(), "2028-11-22".parse().unwrap()).unwrap();
     let env = envelope(&doc, "smart-lock.toml", &bytes).unwrap();
     (doc, env, bytes)
+}
+
+/// The smart-lock example with its support period ending on `end`, assessed on 2026-11-22.
+fn lock_supported_until(end: &str) -> iotrust_assess::Assessment {
+    let cat = Catalog::embedded().unwrap();
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/profiles/smart-lock.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("end_date = 2033-01-31"));
+    let text = text.replace("end_date = 2033-01-31", &format!("end_date = {end}"));
+    let p = profile::parse(&cat, &text, InputFormat::Toml, "smart-lock.toml").unwrap();
+    iotrust_assess::assess(&cat, &p, &[], "2026-11-22".parse().unwrap())
+}
+
+#[test]
+fn regression_a_product_whose_support_ended_a_year_before_issue_gets_no_label() {
+    // issue 15: such a label was made valid for two more years
+    let a = lock_supported_until("2025-11-22");
+    let err =
+        LabelDocument::from_assessment(&a, &info(), "2028-11-22".parse().unwrap()).unwrap_err();
+    assert_eq!(
+        err,
+        IssueError::SupportEnded {
+            end: "2025-11-22".parse().unwrap(),
+            issued: "2026-11-22".parse().unwrap()
+        }
+    );
+    assert!(err.to_string().contains("ended on 2025-11-22"), "{err}");
+}
+
+#[test]
+fn a_label_is_never_valid_beyond_the_end_of_support() {
+    let until = "2028-11-22".parse().unwrap();
+    let a = lock_supported_until("2027-05-01");
+    let doc = LabelDocument::from_assessment(&a, &info(), until).unwrap();
+    assert_eq!(doc.valid_until.to_string(), "2027-05-01");
+    // support ending on the issue date: valid that day only
+    let a = lock_supported_until("2026-11-22");
+    let doc = LabelDocument::from_assessment(&a, &info(), until).unwrap();
+    assert_eq!(doc.valid_until.to_string(), "2026-11-22");
+    // a shorter validity than the support period is kept
+    let a = lock_supported_until("2033-01-31");
+    let doc = LabelDocument::from_assessment(&a, &info(), until).unwrap();
+    assert_eq!(doc.valid_until, until);
+    // and a validity ending before the issue date is refused
+    let err = LabelDocument::from_assessment(&a, &info(), "2026-01-01".parse().unwrap());
+    assert!(matches!(err, Err(IssueError::ValidityBeforeIssue { .. })));
 }
 
 fn keys() -> (Key, Key, Key) {

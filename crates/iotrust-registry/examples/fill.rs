@@ -127,7 +127,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let p =
             profile::parse(&cat, &text, InputFormat::Toml, "p.toml").map_err(|e| e.to_string())?;
         let a = iotrust_assess::assess(&cat, &p, &[], today);
-        let doc = LabelDocument::from_assessment(&a, &info, until);
+        // a filled registry holds products whose support has ended since their label was
+        // issued; the issuer refuses a label after the end (issue 15), so those labels are
+        // written as they were issued: for a supported product, then given the ended period
+        let doc = match LabelDocument::from_assessment(&a, &info, until) {
+            Err(iotrust_label::IssueError::SupportEnded { end, .. }) => {
+                let mut supported = a.clone();
+                supported.support.end_date = None;
+                let mut doc = LabelDocument::from_assessment(&supported, &info, until)
+                    .map_err(|e| e.to_string())?;
+                doc.support.end_date = Some(end);
+                doc
+            }
+            other => other.map_err(|e| e.to_string())?,
+        };
         let mut env = envelope(&doc, "p.toml", text.as_bytes()).map_err(|e| e.to_string())?;
         sign(&mut env, &key).map_err(|e| e.to_string())?;
         Ok((

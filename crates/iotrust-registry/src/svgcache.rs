@@ -107,7 +107,8 @@ mod tests {
             hbom: None,
             registry: Some("https://registry.example/p/{id}".into()),
         };
-        let mut d = LabelDocument::from_assessment(&a, &info, "2028-11-22".parse().unwrap());
+        let mut d =
+            LabelDocument::from_assessment(&a, &info, "2028-11-22".parse().unwrap()).unwrap();
         d.product.model = model.to_string();
         d
     }

@@ -123,7 +123,7 @@ pub fn submission_of(
         ..LabelInfo::default()
     };
     let until = today().checked_add(jiff::Span::new().days(365)).unwrap();
-    let mut doc = LabelDocument::from_assessment(&a, &info, until);
+    let mut doc = label_document(&a, &info, until);
     tweak(&mut doc);
     let mut env = envelope(&doc, "p.toml", text.as_bytes()).unwrap();
     sign(&mut env, signer).unwrap();
@@ -133,6 +133,28 @@ pub fn submission_of(
         profile_format: None,
         evidence: Vec::new(),
         assessment: Some(serde_json::to_value(&a).unwrap()),
+    }
+}
+
+/// The label document of `a`. The registry's sunsetting views need products whose support
+/// has ended while their label is still valid; the issuer refuses such a label (a label is
+/// never valid beyond the end of support), so for those this fixture writes the document by
+/// hand: issued as for a supported product, then given the ended support period.
+pub fn label_document(
+    a: &iotrust_assess::Assessment,
+    info: &LabelInfo,
+    until: jiff::civil::Date,
+) -> LabelDocument {
+    match LabelDocument::from_assessment(a, info, until) {
+        Ok(doc) => doc,
+        Err(iotrust_label::IssueError::SupportEnded { end, .. }) => {
+            let mut supported = a.clone();
+            supported.support.end_date = None;
+            let mut doc = LabelDocument::from_assessment(&supported, info, until).unwrap();
+            doc.support.end_date = Some(end);
+            doc
+        }
+        Err(e) => panic!("{e}"),
     }
 }
 
