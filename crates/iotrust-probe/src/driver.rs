@@ -136,6 +136,8 @@ pub(crate) struct HostState {
     pub tls_tested: bool,
     pub identified_all: bool,
     pub incomplete: Vec<String>,
+    /// An SSH or TLS service offers algorithms current guidance rules out.
+    pub weak_crypto: bool,
 }
 
 pub(crate) type Shared = Arc<Mutex<HostState>>;
@@ -215,6 +217,7 @@ impl HostState {
                 }
                 None => None,
             },
+            crypto_best_practice: self.weak_crypto.then_some(false),
         };
         let mut services = self.services;
         services
@@ -379,6 +382,9 @@ pub async fn probe_with_progress(
         finished: now_string(),
         scope,
         devices,
+        facts: Default::default(),
+        source: None,
+        sbom: None,
     })
 }
 
@@ -727,6 +733,9 @@ async fn tcp_service(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Shared) {
                         Some(b.clone()),
                     );
                 }
+            }
+            if ctx.cfg.checks.tls {
+                checks::ssh::run(ctx, addr, &svc, state).await;
             }
             if ctx.cfg.checks.credentials {
                 checks::auth::ssh(ctx, plain, &svc, state).await;

@@ -75,6 +75,9 @@ pub fn ftp(data: &[u8]) {
     }
     let _ = ftp::looks_like_ftp(data);
     let _ = ssh::parse_ident(data);
+    if let Ok(Some(k)) = ssh::parse_kexinit(data) {
+        let _ = crate::policy::ssh::judge(&crate::policy::ssh::Offer::from(&k));
+    }
 }
 
 /// TLS first-flight parser and the certificate parser.

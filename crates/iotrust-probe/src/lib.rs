@@ -16,4 +16,6 @@ pub use config::{Checks, Limits, ProbeConfig, Timeouts};
 pub use driver::{plan, probe, probe_blocking, probe_with_progress, Progress};
 pub use evidence::{Device, Evidence, Facts, Finding, Service, Severity};
 pub mod fuzzing;
+pub mod import;
+pub mod policy;
 pub mod render;

@@ -257,14 +257,16 @@ impl Drop for Lab {
 }
 
 fn load_specs() -> Vec<DeviceSpec> {
-    ["camera", "router", "dvr", "hardened", "nvr", "doorbell"]
-        .iter()
-        .map(|n| {
-            let p = lab_dir().join(format!("{n}.toml"));
-            let text = std::fs::read_to_string(&p).unwrap();
-            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-        })
-        .collect()
+    [
+        "camera", "router", "dvr", "hardened", "nvr", "doorbell", "legacy",
+    ]
+    .iter()
+    .map(|n| {
+        let p = lab_dir().join(format!("{n}.toml"));
+        let text = std::fs::read_to_string(&p).unwrap();
+        toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    })
+    .collect()
 }
 
 /// Runs inside the scanner namespace when the lab test re-executes this binary; otherwise a

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod services;
+pub mod ssh;
 pub mod tls;
 pub mod udp;
 
