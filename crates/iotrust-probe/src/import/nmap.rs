@@ -37,7 +37,13 @@ fn elems(n: Node, key: &str) -> Vec<String> {
 }
 
 pub fn import(file: &str, text: &str) -> Result<Evidence, ProbeError> {
-    let doc = Document::parse(text).map_err(|e| {
+    // nmap writes `<!DOCTYPE nmaprun>`; roxmltree expands no external entities and bounds
+    // internal ones, so allowing the DTD is safe.
+    let opts = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..Default::default()
+    };
+    let doc = Document::parse_with_options(text, opts).map_err(|e| {
         err(
             file,
             Some(e.pos().row as usize),

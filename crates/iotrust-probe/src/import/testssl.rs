@@ -95,11 +95,18 @@ pub fn import(file: &str, text: &str) -> Result<Evidence, ProbeError> {
     let mut by_target: BTreeMap<(String, u16), Svc> = BTreeMap::new();
     let mut order: Vec<(String, u16)> = Vec::new();
     for it in items(file, v)? {
-        if it.ip.is_empty() {
-            continue; // scan-wide notes (engine_problem, scanTime without a target)
+        // `host/ip`: the address is after the slash; scan-wide notes (`engine_problem`) have
+        // none.
+        let ip = it
+            .ip
+            .rsplit('/')
+            .next()
+            .unwrap_or(&it.ip)
+            .trim()
+            .to_string();
+        if ip.is_empty() {
+            continue;
         }
-        // `host/ip`: the address is after the slash.
-        let ip = it.ip.rsplit('/').next().unwrap_or(&it.ip).to_string();
         let port = match &it.port {
             serde_json::Value::String(s) => s.parse::<u16>().ok(),
             serde_json::Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
