@@ -112,3 +112,37 @@ fn bad_input_names_the_field_and_exits_2() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// A bad check file stops `iotrust probe` before anything is sent, naming file, line and field.
+#[test]
+fn bad_check_file_is_refused_before_probing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("mine.toml"),
+        r#"[[check]]
+id = "wipe"
+title = "t"
+severity = "low"
+protocol = "http"
+provisions = ["etsi-en-303-645@3.1.3#5.6-1"]
+outcomes = ["minimal-services"]
+sources = ["me"]
+request = { method = "DELETE", path = "/" }
+match = [{ status = [200] }]
+example = [{ matches = true, response = "HTTP/1.1 200 OK\nContent-Length: 0\n\n" }, { matches = false, response = "HTTP/1.1 404 No\nContent-Length: 0\n\n" }]
+"#,
+    )
+    .unwrap();
+    let o = iotrust(&[
+        "probe",
+        "127.0.0.1",
+        "--checks",
+        &dir.path().to_string_lossy(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("mine.toml") && e.contains("wipe.method") && e.contains("could change a device"),
+        "{e}"
+    );
+}

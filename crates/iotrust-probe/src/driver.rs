@@ -35,6 +35,8 @@ pub(crate) struct Ctx {
     pub creds: CredentialList,
     pub communities: Vec<String>,
     pub tls: Arc<tokio_rustls::rustls::ClientConfig>,
+    /// Checks kept as data (`data/checks/`, `--checks DIR`).
+    pub data_checks: Vec<crate::checkfile::Check>,
 }
 
 /// Where a service is: address, port, and whether to speak TLS first.
@@ -313,6 +315,7 @@ fn prepare(cfg: &ProbeConfig) -> Result<(Vec<HostPlan>, Ctx), ProbeError> {
         creds,
         communities,
         tls: tls_client_config()?,
+        data_checks: crate::checkfile::load(&cfg.check_dirs)?,
     };
     Ok((plans, ctx))
 }
@@ -772,7 +775,10 @@ async fn tcp_service(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Shared) {
                     None,
                 );
             }
-            checks::auth::http(ctx, plain, &svc, state).await;
+            tokio::join!(
+                checks::auth::http(ctx, plain, &svc, state),
+                checks::data::http(ctx, plain, &svc, state)
+            );
         }
         Proto::Rtsp => {
             if ctx.cfg.checks.anonymous {
@@ -790,13 +796,18 @@ async fn tcp_service(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Shared) {
             }
             let tls_ep = Endpoint { addr, tls: true };
             match inner.as_deref() {
-                Some(Proto::Http) => checks::auth::http(ctx, tls_ep, &svc, state).await,
+                Some(Proto::Http) => {
+                    tokio::join!(
+                        checks::auth::http(ctx, tls_ep, &svc, state),
+                        checks::data::http(ctx, tls_ep, &svc, state)
+                    );
+                }
                 Some(Proto::Mqtt) if ctx.cfg.checks.anonymous => {
                     checks::services::mqtt(ctx, tls_ep, &svc, state).await
                 }
                 _ => {}
             }
         }
-        Proto::Unknown => {}
+        Proto::Unknown => checks::data::tcp(ctx, addr, &svc, state).await,
     }
 }

@@ -549,3 +549,33 @@ mod catalog_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod checkfile_catalog_tests {
+    /// Every provision and outcome a shipped check file names exists in the catalog.
+    #[test]
+    fn check_file_references_exist_in_the_catalog() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalog");
+        let outcomes = std::fs::read_to_string(root.join("outcomes.yaml")).unwrap();
+        let etsi =
+            std::fs::read_to_string(root.join("schemes/etsi-en-303-645/3.1.3.yaml")).unwrap();
+        for c in crate::checkfile::load(&[] as &[&str]).unwrap() {
+            for o in &c.outcomes {
+                assert!(
+                    outcomes.contains(&format!("- id: {o}\n")),
+                    "{}: unknown outcome {o}",
+                    c.id
+                );
+            }
+            for p in &c.provisions {
+                let id = p.strip_prefix("etsi-en-303-645@3.1.3#").unwrap();
+                assert!(
+                    etsi.contains(&format!("- id: {id}\n"))
+                        || etsi.contains(&format!("- id: \"{id}\"\n")),
+                    "{}: unknown provision {p}",
+                    c.id
+                );
+            }
+        }
+    }
+}

@@ -6,6 +6,7 @@ pub mod protocols;
 pub mod target;
 
 pub use error::ProbeError;
+pub mod checkfile;
 pub mod checks;
 pub mod config;
 pub mod creds;

@@ -258,7 +258,7 @@ impl Drop for Lab {
 
 fn load_specs() -> Vec<DeviceSpec> {
     [
-        "camera", "router", "dvr", "hardened", "nvr", "doorbell", "legacy",
+        "camera", "router", "dvr", "hardened", "nvr", "doorbell", "legacy", "gateway",
     ]
     .iter()
     .map(|n| {
