@@ -9,9 +9,12 @@ pub use error::ProbeError;
 pub mod checkfile;
 pub mod checks;
 pub mod config;
+mod context;
 pub mod creds;
 pub mod driver;
 pub mod evidence;
+mod host;
+mod identify;
 
 pub use config::{Checks, Limits, ProbeConfig, Timeouts};
 pub use driver::{plan, probe, probe_blocking, probe_with_progress, Progress};

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use crate::checkfile::Proto;
-use crate::driver::{lock, Ctx, Endpoint, Shared};
+use crate::context::{Ctx, Endpoint};
+use crate::host::{lock, Shared};
 
 /// Every HTTP check on one HTTP(S) endpoint.
 pub(crate) async fn http(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared) {

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use futures::stream::StreamExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::context::Ctx;
 use crate::creds::Credential;
-use crate::driver::Ctx;
 use crate::net::NetError;
 
 /// One attempt's result.

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use crate::driver::{lock, Ctx, Shared};
+use crate::context::Ctx;
+use crate::host::{lock, Shared};
 use crate::policy;
 use crate::protocols::ssh;
 

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use tokio::time::Instant;
 use tokio_rustls::rustls;
 
-use crate::driver::{lock, Ctx, Shared};
+use crate::context::Ctx;
 use crate::evidence;
+use crate::host::{lock, Shared};
 use crate::policy;
 use crate::protocols::{tls as t, x509};
 
