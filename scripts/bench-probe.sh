@@ -35,7 +35,7 @@ SCALE_N=${SCALE_N:-256}
 PARTS=${PARTS:-lab scale}
 NMAP_TIMEOUT=${NMAP_TIMEOUT:-900}
 HYDRA_TIMEOUT=${HYDRA_TIMEOUT:-300}
-read -r -a DEVICES <<<"${LAB_DEVICES:-camera router dvr hardened}"
+read -r -a DEVICES <<<"${LAB_DEVICES:-camera router dvr hardened legacy gateway}"
 NET=10.213.0
 SCALE_PREFIX=20
 SCALE_SCOPE=10.213.16.0/$SCALE_PREFIX
@@ -197,7 +197,7 @@ for d in json.load(open(f"{out}/iotrust.json"))["devices"]:
 PY
     return
 fi
-NMAP_SCRIPTS=telnet-brute,ssh-brute,ftp-anon,http-brute,http-default-accounts,mqtt-subscribe,snmp-brute,ssl-enum-ciphers,upnp-info
+NMAP_SCRIPTS=telnet-brute,ssh-brute,ftp-anon,http-brute,http-default-accounts,mqtt-subscribe,snmp-brute,ssl-enum-ciphers,ssh2-enum-algos,upnp-info
 NMAP_ARGS="brute.credfile=$OUT/creds-nmap.txt,brute.firstonly=true,snmp-brute.communitiesdb=$OUT/communities.txt,mqtt-subscribe.topic=#"
 nmap_run() { # LABEL EXTRA-ARGS...
     local label=$1
@@ -251,8 +251,8 @@ hydra_end=$(date +%s.%N)
 echo "$hydra_start $hydra_end" >"$OUT/hydra.wall"
 
 # --- compare --------------------------------------------------------------------------------
-python3 - "$LAB" "$OUT" "${DEVICES[@]}" >"$OUT/report.md" <<'PY'
-import json, re, sys, tomllib
+IOTRUST_BIN="$BIN" python3 - "$LAB" "$OUT" "${DEVICES[@]}" >"$OUT/report.md" <<'PY'
+import json, os, re, subprocess, sys, tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -338,6 +338,17 @@ def nmap(label):
                         found.add((dev, label_, "tls-weak-key"))
                 if sid == "upnp-info" and ("InternetGatewayDevice" in o or "Location" in o):
                     found.add((dev, "ssdp/1900", "upnp-igd-exposed"))
+    # SSH algorithms and TLS suites from ssh2-enum-algos and ssl-enum-ciphers, judged by the
+    # same rules as the probe's (`iotrust evidence import --from nmap-xml`).
+    config = {"ssh-weak-kex", "ssh-weak-host-key", "ssh-weak-cipher", "ssh-weak-mac", "ssh-terrapin",
+              "tls-weak-cipher", "tls-no-forward-secrecy", "tls-cbc-only"}
+    imported = json.loads(subprocess.run([os.environ["IOTRUST_BIN"], "evidence", "import", "--from", "nmap-xml",
+                                          str(out / f"{label}.xml")], check=True, capture_output=True).stdout)
+    for d in imported["devices"]:
+        for f in d["findings"]:
+            if f["id"] in config:
+                port = f["service"].split("/")[-1]
+                found.add((by_ip.get(d["address"], d["address"]), f["service"], f["id"]))
     return found, notes
 
 def hydra():

@@ -20,6 +20,9 @@ fi
 # schemathesis fuzzes the registry's API from its OpenAPI document)
 python3 -c 'import trestle' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check "compliance-trestle>=3,<4"
 command -v schemathesis >/dev/null || python3 -m pip install -q --disable-pip-version-check "schemathesis>=4,<5"
+# SBOM validators for the probe's import tests (CycloneDX 1.6 and SPDX 2.3)
+python3 -c 'import cyclonedx.validation.json, jsonschema' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check "cyclonedx-python-lib[json-validation]>=11,<12"
+command -v pyspdxtools >/dev/null || python3 -m pip install -q --disable-pip-version-check "spdx-tools>=0.8,<0.9"
 
 # --- NIST's OSCAL 1.2 JSON schema (the complete schema, with the Control Mapping model), which the
 # OSCAL mapping export is validated against (crates/iotrust-catalog/tests/oscal_mapping.rs). PyPI's

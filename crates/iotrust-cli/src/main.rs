@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod assess_cmd;
 mod catalog_cmd;
+mod evidence_cmd;
 mod label_cmd;
 mod output;
 mod probe_cmd;
@@ -43,6 +44,9 @@ enum Command {
     Profile(profile_cmd::ProfileCmd),
     /// Test devices on a network for what botnets exploit; write evidence for `assess`.
     Probe(probe_cmd::ProbeArgs),
+    /// Evidence from other tools and SBOMs: `evidence import --from FORMAT FILE -o FILE`.
+    #[command(subcommand)]
+    Evidence(evidence_cmd::EvidenceCmd),
     /// Signing keys for labels.
     #[command(subcommand)]
     Keys(label_cmd::KeysCmd),
@@ -71,6 +75,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Catalog(cmd) => catalog_cmd::run(cli.catalog.as_deref(), cmd),
             Command::Probe(args) => probe_cmd::run(args),
+            Command::Evidence(cmd) => evidence_cmd::run(cmd),
             Command::Keys(cmd) => label_cmd::keys(cmd),
             Command::Serve(args) => {
                 catalog_cmd::load(cli.catalog.as_deref()).and_then(|cat| serve_cmd::run(cat, args))

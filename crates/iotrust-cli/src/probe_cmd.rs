@@ -47,6 +47,9 @@ pub struct ProbeArgs {
     /// Show working credentials in clear (masked by default).
     #[arg(long)]
     pub show_secrets: bool,
+    /// Also load the check files (`*.toml`, format in the probe's CHECKS.md) in this directory.
+    #[arg(long = "checks", value_name = "DIR")]
+    pub check_dirs: Vec<PathBuf>,
     /// Hosts probed at once.
     #[arg(long, value_name = "N")]
     pub max_hosts: Option<usize>,
@@ -75,6 +78,7 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<u8> {
     cfg.credential_files = args.credential_files;
     cfg.no_builtin_credentials = args.no_builtin_credentials;
     cfg.show_secrets = args.show_secrets;
+    cfg.check_dirs = args.check_dirs;
     cfg.checks.udp = !args.no_udp;
     cfg.checks.credentials = !args.no_credentials;
     cfg.checks.snmp_write_test = !args.no_snmp_write_test;

@@ -132,6 +132,8 @@ pub struct ProbeConfig {
     pub snmp_communities: Vec<String>,
     /// Show working credentials in clear.
     pub show_secrets: bool,
+    /// Directories of extra check files (`--checks DIR`), loaded after the built-in ones.
+    pub check_dirs: Vec<PathBuf>,
     pub limits: Limits,
     pub timeouts: Timeouts,
     pub checks: Checks,

@@ -53,6 +53,14 @@ pub enum ProbeError {
     /// No targets were given.
     #[error("no targets given")]
     NoTargets,
+    /// Another tool's output or an SBOM could not be imported.
+    #[error("`{file}`{}{}: {message}", line.map(|l| format!(" line {l}")).unwrap_or_default(), field.as_ref().map(|f| format!(", field `{f}`")).unwrap_or_default())]
+    Import {
+        file: String,
+        line: Option<usize>,
+        field: Option<String>,
+        message: String,
+    },
     /// The async runtime could not be created.
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),

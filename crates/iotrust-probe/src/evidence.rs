@@ -1,6 +1,8 @@
 //! The evidence document (`iotrust-evidence/1`) that `iotrust assess --evidence` reads, and
 //! the catalogue of finding rules with the provisions and outcomes each bears on.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 pub const FORMAT: &str = "iotrust-evidence/1";
@@ -199,6 +201,70 @@ pub const SSH_V1: Rule = Rule {
     outcomes: &["secure-communication"],
 };
 
+pub const SSH_WEAK_KEX: Rule = Rule {
+    id: "ssh-weak-kex",
+    severity: Severity::Medium,
+    title: "SSH server offers a key exchange that current guidance rules out",
+    provisions: p!("5.5-1"),
+    outcomes: &["secure-communication"],
+};
+pub const SSH_WEAK_HOST_KEY: Rule = Rule {
+    id: "ssh-weak-host-key",
+    severity: Severity::Medium,
+    title: "SSH server offers SHA-1 or DSA host-key signatures",
+    provisions: p!("5.5-1"),
+    outcomes: &["secure-communication"],
+};
+pub const SSH_WEAK_CIPHER: Rule = Rule {
+    id: "ssh-weak-cipher",
+    severity: Severity::Medium,
+    title: "SSH server offers CBC, 3DES, RC4 or other weak ciphers",
+    provisions: p!("5.5-1"),
+    outcomes: &["secure-communication"],
+};
+pub const SSH_WEAK_MAC: Rule = Rule {
+    id: "ssh-weak-mac",
+    severity: Severity::Low,
+    title: "SSH server offers MD5 or truncated MACs",
+    provisions: p!("5.5-1"),
+    outcomes: &["secure-communication"],
+};
+pub const SSH_TERRAPIN: Rule = Rule {
+    id: "ssh-terrapin",
+    severity: Severity::Medium,
+    title: "SSH server is exposed to the Terrapin prefix-truncation attack (CVE-2023-48795)",
+    provisions: p!("5.5-1"),
+    outcomes: &["secure-communication"],
+};
+pub const TLS_WEAK_CIPHER: Rule = Rule {
+    id: "tls-weak-cipher",
+    severity: Severity::High,
+    title: "TLS service accepts NULL, anonymous, export, RC4, DES or 3DES cipher suites",
+    provisions: p!("5.5-1"),
+    outcomes: &["secure-communication"],
+};
+pub const TLS_NO_FORWARD_SECRECY: Rule = Rule {
+    id: "tls-no-forward-secrecy",
+    severity: Severity::Medium,
+    title: "TLS service accepts cipher suites without forward secrecy",
+    provisions: p!("5.5-1"),
+    outcomes: &["secure-communication"],
+};
+pub const TLS_CBC_ONLY: Rule = Rule {
+    id: "tls-cbc-only",
+    severity: Severity::Low,
+    title: "TLS service accepts only CBC cipher suites (no AEAD)",
+    provisions: p!("5.5-1"),
+    outcomes: &["secure-communication"],
+};
+pub const TLS_INSECURE_RENEGOTIATION: Rule = Rule {
+    id: "tls-insecure-renegotiation",
+    severity: Severity::Medium,
+    title: "TLS service does not support secure renegotiation (RFC 5746)",
+    provisions: p!("5.5-1"),
+    outcomes: &["secure-communication"],
+};
+
 /// All rules, in documentation order.
 pub const RULES: &[Rule] = &[
     DEFAULT_CREDENTIALS,
@@ -210,15 +276,24 @@ pub const RULES: &[Rule] = &[
     UPNP_IGD,
     NAT_PMP,
     SSH_V1,
+    TLS_WEAK_CIPHER,
     CLEARTEXT_MANAGEMENT,
     NEEDLESS_SERVICE,
     COAP_EXPOSED,
     TLS_LEGACY,
     TLS_WEAK_KEY,
     TLS_WEAK_SIGNATURE,
+    SSH_WEAK_KEX,
+    SSH_WEAK_HOST_KEY,
+    SSH_WEAK_CIPHER,
+    SSH_TERRAPIN,
+    TLS_NO_FORWARD_SECRECY,
+    TLS_INSECURE_RENEGOTIATION,
     SSDP_EXPOSED,
     TLS_SELF_SIGNED,
     TLS_EXPIRED,
+    SSH_WEAK_MAC,
+    TLS_CBC_ONLY,
 ];
 
 /// The tool that produced the evidence.
@@ -240,6 +315,37 @@ pub struct Evidence {
     #[serde(default)]
     pub scope: Vec<String>,
     pub devices: Vec<Device>,
+    /// Facts about the product rather than one device (an imported SBOM sets `dev.sbom`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub facts: BTreeMap<String, serde_json::Value>,
+    /// Where imported evidence came from: the file and the tool's own format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+    /// An imported SBOM's summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sbom: Option<Sbom>,
+}
+
+/// The origin of imported evidence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub file: String,
+    /// `nmap-xml`, `ssh-audit`, `testssl`, `nuclei-jsonl`, `cyclonedx`, `spdx`.
+    pub format: String,
+}
+
+/// What an imported SBOM describes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sbom {
+    /// `CycloneDX 1.6`, `SPDX-2.3`.
+    pub spec: String,
+    /// The product the SBOM is about, when it names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    pub components: usize,
+    /// Components that carry a package URL (purl) or CPE, the identifiers vulnerability
+    /// databases match on.
+    pub identified: usize,
 }
 
 /// One device (address) and what the probe found there.
@@ -346,6 +452,14 @@ pub struct Facts {
         skip_serializing_if = "Option::is_none"
     )]
     pub tls_min_version: Option<String>,
+    /// `true` when an SSH or TLS service offers algorithms current guidance rules out (the
+    /// probe never sets `false`: it cannot see every use of cryptography on the device).
+    #[serde(
+        rename = "comms.legacy_crypto_offered",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub legacy_crypto_offered: Option<bool>,
 }
 
 /// Make device text printable and short: control bytes become `.`, at most `max` characters.
@@ -431,6 +545,36 @@ mod catalog_tests {
                 let found = text.contains(&format!("- id: {id}\n"))
                     || text.contains(&format!("- id: \"{id}\"\n"));
                 assert!(found, "{}: unknown provision {p}", r.id);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod checkfile_catalog_tests {
+    /// Every provision and outcome a shipped check file names exists in the catalog.
+    #[test]
+    fn check_file_references_exist_in_the_catalog() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalog");
+        let outcomes = std::fs::read_to_string(root.join("outcomes.yaml")).unwrap();
+        let etsi =
+            std::fs::read_to_string(root.join("schemes/etsi-en-303-645/3.1.3.yaml")).unwrap();
+        for c in crate::checkfile::load(&[] as &[&str]).unwrap() {
+            for o in &c.outcomes {
+                assert!(
+                    outcomes.contains(&format!("- id: {o}\n")),
+                    "{}: unknown outcome {o}",
+                    c.id
+                );
+            }
+            for p in &c.provisions {
+                let id = p.strip_prefix("etsi-en-303-645@3.1.3#").unwrap();
+                assert!(
+                    etsi.contains(&format!("- id: {id}\n"))
+                        || etsi.contains(&format!("- id: \"{id}\"\n")),
+                    "{}: unknown provision {p}",
+                    c.id
+                );
             }
         }
     }

@@ -75,6 +75,19 @@ pub fn ftp(data: &[u8]) {
     }
     let _ = ftp::looks_like_ftp(data);
     let _ = ssh::parse_ident(data);
+    if let Ok(Some(k)) = ssh::parse_kexinit(data) {
+        let _ = crate::policy::ssh::judge(&crate::policy::ssh::Offer::from(&k));
+    }
+}
+
+/// The importers of other tools' output and SBOMs, and the check-file loader: any text gives a
+/// document or an error, never a panic.
+pub fn import(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    for f in crate::import::Format::ALL {
+        let _ = crate::import::import(f, "fuzz", &text);
+    }
+    let _ = crate::checkfile::parse("fuzz", &text);
 }
 
 /// TLS first-flight parser and the certificate parser.
@@ -149,6 +162,10 @@ mod tests {
             &[0x20, 0x02, 0x00, 0x00, 0x30, 0x05, 0x00, 0x01, b'a', b'x', b'y'],
             &[22, 3, 3, 0, 10, 2, 0, 0, 6, 3, 3, 0, 0, 0, 0],
             b"220-a\r\n220 b\r\n",
+            br#"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[{"type":"library","name":"a","components":[]}]}"#,
+            br#"<nmaprun><host><address addr="10.0.0.1" addrtype="ipv4"/><ports><port protocol="tcp" portid="22"><state state="open"/><script id="ssh2-enum-algos"><table key="kex_algorithms"><elem>x</elem></table></script></port></ports></host></nmaprun>"#,
+            br#"[{"id":"cipher-tls1_2_x2f","ip":"h/10.0.0.1","port":"443","finding":"TLS 1.2 x2f AES128-SHA TLS_RSA_WITH_AES_128_CBC_SHA"}]"#,
+            b"[[check]]\nid = \"a\"\nprotocol = \"tcp\"\nrequest = { send_hex = \"00\" }\n",
         ];
         for round in 0..3000 {
             let seed = seeds[round % seeds.len()];
@@ -173,6 +190,7 @@ mod tests {
             super::rtsp(&v);
             super::rtsp_auth(&v);
             super::ssh_kbdint(&v);
+            super::import(&v);
         }
     }
 }

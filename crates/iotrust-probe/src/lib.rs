@@ -6,14 +6,20 @@ pub mod protocols;
 pub mod target;
 
 pub use error::ProbeError;
+pub mod checkfile;
 pub mod checks;
 pub mod config;
+mod context;
 pub mod creds;
 pub mod driver;
 pub mod evidence;
+mod host;
+mod identify;
 
 pub use config::{Checks, Limits, ProbeConfig, Timeouts};
 pub use driver::{plan, probe, probe_blocking, probe_with_progress, Progress};
 pub use evidence::{Device, Evidence, Facts, Finding, Service, Severity};
 pub mod fuzzing;
+pub mod import;
+pub mod policy;
 pub mod render;

@@ -257,14 +257,16 @@ impl Drop for Lab {
 }
 
 fn load_specs() -> Vec<DeviceSpec> {
-    ["camera", "router", "dvr", "hardened", "nvr", "doorbell"]
-        .iter()
-        .map(|n| {
-            let p = lab_dir().join(format!("{n}.toml"));
-            let text = std::fs::read_to_string(&p).unwrap();
-            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-        })
-        .collect()
+    [
+        "camera", "router", "dvr", "hardened", "nvr", "doorbell", "legacy", "gateway",
+    ]
+    .iter()
+    .map(|n| {
+        let p = lab_dir().join(format!("{n}.toml"));
+        let text = std::fs::read_to_string(&p).unwrap();
+        toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    })
+    .collect()
 }
 
 /// Runs inside the scanner namespace when the lab test re-executes this binary; otherwise a
@@ -429,6 +431,202 @@ fn lab_devices_match_expected_findings() {
     assert!(
         problems.is_empty(),
         "lab mismatches:\n  {}",
+        problems.join("\n  ")
+    );
+    other_tools_agree(&lab, &specs, &ev);
+}
+
+/// Configuration rules that both the probe and the importers judge.
+const SSH_RULES: &[&str] = &[
+    "ssh-weak-kex",
+    "ssh-weak-host-key",
+    "ssh-weak-cipher",
+    "ssh-weak-mac",
+    "ssh-terrapin",
+    "ssh-protocol-1",
+];
+const TLS_RULES: &[&str] = &[
+    "tls-legacy-version",
+    "tls-weak-cipher",
+    "tls-no-forward-secrecy",
+    "tls-cbc-only",
+    "tls-insecure-renegotiation",
+];
+
+/// (address, port, finding id) of `rules` on `ports`.
+fn verdicts(
+    ev: &iotrust_probe::Evidence,
+    rules: &[&str],
+    ports: &[u16],
+) -> std::collections::BTreeSet<(String, u16, String)> {
+    let mut out = std::collections::BTreeSet::new();
+    for d in &ev.devices {
+        for f in &d.findings {
+            let port = f
+                .service
+                .as_deref()
+                .and_then(|s| s.rsplit('/').next())
+                .and_then(|p| p.parse::<u16>().ok());
+            if let Some(p) = port.filter(|p| ports.contains(p)) {
+                if rules.contains(&f.id.as_str()) {
+                    out.insert((d.address.clone(), p, f.id.clone()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Run a command inside the scanner namespace; its stdout.
+fn in_scanner(lab: &Lab, cmd: &str, args: &[&str]) -> std::process::Output {
+    let s = lab.scanner();
+    let mut all = vec!["netns", "exec", s.as_str(), cmd];
+    all.extend_from_slice(args);
+    Command::new("ip").args(&all).output().unwrap()
+}
+
+/// nmap, ssh-audit and testssl.sh (Debian's packages) run against the same lab from the
+/// scanner namespace; their output, imported, gives the same configuration verdicts as the
+/// probe's own checks.
+fn other_tools_agree(lab: &Lab, specs: &[DeviceSpec], probe: &iotrust_probe::Evidence) {
+    use iotrust_probe::import::{import, Format};
+    let ip = |name: &str| lab.ip(specs.iter().find(|s| s.name == name).unwrap().host);
+    let ssh_hosts: Vec<String> = ["router", "hardened", "nvr", "doorbell", "legacy"]
+        .iter()
+        .map(|n| ip(n))
+        .collect();
+    let tls_targets = [
+        (ip("legacy"), 443u16),
+        (ip("hardened"), 443),
+        (ip("camera"), 8443),
+    ];
+    let dir = lab.dir.path();
+    let mut problems = Vec::new();
+
+    // testssl.sh takes about a minute per service: start them first, in parallel.
+    let testssl: Vec<(PathBuf, std::process::Child)> = tls_targets
+        .iter()
+        .map(|(a, p)| {
+            let out = dir.join(format!("testssl-{a}-{p}.json"));
+            let child = Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    &lab.scanner(),
+                    "testssl",
+                    "--quiet",
+                    "--color",
+                    "0",
+                    "--warnings",
+                    "off",
+                    "--nodns",
+                    "none",
+                    "-p",
+                    "-E",
+                    "-R",
+                    "--jsonfile",
+                ])
+                .arg(&out)
+                .arg(format!("{a}:{p}"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            (out, child)
+        })
+        .collect();
+
+    // nmap with the scripts that see the same configuration.
+    let xml = dir.join("nmap.xml");
+    let mut args: Vec<String> = [
+        "-Pn",
+        "-n",
+        "-sT",
+        "-p",
+        "22,443,8443",
+        "--script",
+        "ssh2-enum-algos,ssl-enum-ciphers",
+        "-oX",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.push(xml.to_string_lossy().into_owned());
+    args.extend(ssh_hosts.iter().cloned());
+    args.push(ip("camera"));
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = in_scanner(lab, "nmap", &a);
+    assert!(
+        o.status.success(),
+        "nmap failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = std::fs::read_to_string(&xml).unwrap();
+    let nmap = import(Format::NmapXml, "nmap.xml", &text).unwrap();
+    assert_eq!(nmap.kind, "test-report");
+    let mut rules = SSH_RULES.to_vec();
+    rules.extend_from_slice(TLS_RULES);
+    // ssl-enum-ciphers does not test renegotiation.
+    rules.retain(|r| *r != "tls-insecure-renegotiation");
+    let (want, got) = (
+        verdicts(probe, &rules, &[22, 443, 8443]),
+        verdicts(&nmap, &rules, &[22, 443, 8443]),
+    );
+    if want != got {
+        problems.push(format!("nmap: probe {want:?}\n    nmap  {got:?}"));
+    }
+    eprintln!("nmap verdicts agree with the probe's: {}", want == got);
+
+    // ssh-audit, one JSON report per host (it exits non-zero when it finds weaknesses).
+    for h in &ssh_hosts {
+        let o = in_scanner(lab, "ssh-audit", &["-j", h]);
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        let name = format!("ssh-audit-{h}.json");
+        std::fs::write(dir.join(&name), &text).unwrap();
+        let ev = match import(Format::SshAudit, &name, &text) {
+            Ok(ev) => ev,
+            Err(e) => {
+                problems.push(format!("ssh-audit {h}: {e}"));
+                continue;
+            }
+        };
+        let only = |ev: &iotrust_probe::Evidence| {
+            verdicts(ev, SSH_RULES, &[22])
+                .into_iter()
+                .filter(|(a, _, _)| a == h)
+                .collect::<Vec<_>>()
+        };
+        if only(probe) != only(&ev) {
+            problems.push(format!(
+                "ssh-audit {h}: probe {:?}, ssh-audit {:?}",
+                only(probe),
+                only(&ev)
+            ));
+        }
+    }
+
+    for ((a, p), (out, mut child)) in tls_targets.iter().zip(testssl) {
+        let st = child.wait().unwrap();
+        let text = std::fs::read_to_string(&out)
+            .unwrap_or_else(|e| panic!("testssl.sh {a}:{p} ({st}) wrote no JSON: {e}"));
+        let ev = import(Format::Testssl, "testssl.json", &text).unwrap();
+        let only = |ev: &iotrust_probe::Evidence| {
+            verdicts(ev, TLS_RULES, &[*p])
+                .into_iter()
+                .filter(|(x, _, _)| x == a)
+                .collect::<Vec<_>>()
+        };
+        if only(probe) != only(&ev) {
+            problems.push(format!(
+                "testssl.sh {a}:{p}: probe {:?}, testssl {:?}",
+                only(probe),
+                only(&ev)
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "other tools disagree:\n  {}",
         problems.join("\n  ")
     );
 }

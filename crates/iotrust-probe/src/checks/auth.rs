@@ -6,9 +6,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{run_credentials, run_credentials_capped, Attempt, CredRun, Pace};
+use crate::context::{Ctx, Endpoint};
 use crate::creds::Credential;
-use crate::driver::{lock, Ctx, Endpoint, Shared};
 use crate::evidence;
+use crate::host::{lock, Shared};
 use crate::net::NetError;
 use crate::protocols::{ftp as ftpp, http as httpp, telnet as tel};
 

@@ -4,7 +4,9 @@
 //! (reporting the check as incomplete) when the device stops answering.
 
 pub mod auth;
+pub mod data;
 pub mod services;
+pub mod ssh;
 pub mod tls;
 pub mod udp;
 
@@ -16,8 +18,8 @@ use std::time::{Duration, Instant};
 use futures::stream::StreamExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::context::Ctx;
 use crate::creds::Credential;
-use crate::driver::Ctx;
 use crate::net::NetError;
 
 /// One attempt's result.

@@ -8,9 +8,10 @@ use tokio::time::Instant;
 
 use super::auth::report;
 use super::{run_credentials, Attempt, Pace};
+use crate::context::{Ctx, Endpoint};
 use crate::creds::Credential;
-use crate::driver::{lock, Ctx, Endpoint, Shared};
 use crate::evidence;
+use crate::host::{lock, Shared};
 use crate::net::NetError;
 use crate::protocols::{http as httpp, mqtt as m, rtsp as r};
 

@@ -8,8 +8,10 @@ use std::sync::Arc;
 use tokio::time::Instant;
 use tokio_rustls::rustls;
 
-use crate::driver::{lock, Ctx, Shared};
+use crate::context::Ctx;
 use crate::evidence;
+use crate::host::{lock, Shared};
+use crate::policy;
 use crate::protocols::{tls as t, x509};
 
 /// A certificate verifier that accepts everything: the probe inspects certificates itself and
@@ -70,6 +72,56 @@ async fn try_version(ctx: &Ctx, addr: SocketAddr, v: t::Version) -> Option<t::Se
     (p.flight.version == Some(v.wire())).then_some(p.flight)
 }
 
+/// Every suite of [`policy::tls::SUITES`] that the server accepts at `version`: offer the
+/// list, remove the suite the server chose, offer the rest, until it refuses. Returns the
+/// suites and whether every ServerHello carried `renegotiation_info`.
+async fn enumerate_suites(ctx: &Ctx, addr: SocketAddr, version: t::Version) -> (Vec<u16>, bool) {
+    let mut left: Vec<u16> = policy::tls::SUITES
+        .iter()
+        .map(|(c, _)| *c)
+        .filter(|c| (*c >> 8) != 0x13)
+        .collect();
+    let mut found = Vec::new();
+    let mut reneg = true;
+    while !left.is_empty() {
+        let Some(f) = hello(ctx, addr, version, &left).await else {
+            break;
+        };
+        let Some(c) = f.cipher.filter(|c| left.contains(c)) else {
+            break; // a suite we did not offer: stop rather than loop
+        };
+        reneg &= f.renegotiation_info;
+        found.push(c);
+        left.retain(|x| *x != c);
+    }
+    (found, reneg)
+}
+
+/// One ClientHello at `version` with `suites`; the flight if the server chose that version.
+async fn hello(
+    ctx: &Ctx,
+    addr: SocketAddr,
+    version: t::Version,
+    suites: &[u16],
+) -> Option<t::ServerFlight> {
+    let mut c = ctx.gate.tcp(addr).await.ok()?;
+    let mut random = [0u8; 32];
+    let _ = getrandom::fill(&mut random);
+    c.send(&t::client_hello_with(version, suites, random, None))
+        .await
+        .ok()?;
+    let mut p = t::FlightParser::default();
+    let deadline = Instant::now() + ctx.cfg.timeouts.read;
+    while let Ok(b) = c.recv_until(deadline).await {
+        match p.feed(&b) {
+            Ok(true) => break,
+            Ok(false) => {}
+            Err(_) => return None,
+        }
+    }
+    (p.flight.version == Some(version.wire()) && p.flight.alert.is_none()).then_some(p.flight)
+}
+
 /// Test versions and the certificate; record findings and the minimum version.
 pub(crate) async fn run(ctx: &Arc<Ctx>, addr: SocketAddr, svc: &str, state: &Shared) {
     let results = futures::future::join_all(
@@ -91,55 +143,70 @@ pub(crate) async fn run(ctx: &Arc<Ctx>, addr: SocketAddr, svc: &str, state: &Sha
         cert_der = tls13_certificate(ctx, addr).await;
     }
     let names: Vec<String> = accepted.iter().map(|(v, _)| v.name().to_string()).collect();
-    let mut st = lock(state);
-    if let Some(s) = st
-        .services
-        .iter_mut()
-        .find(|s| s.port == addr.port() && s.transport == "tcp")
     {
-        s.tls_versions = names.clone();
+        let mut st = lock(state);
+        if let Some(s) = st
+            .services
+            .iter_mut()
+            .find(|s| s.port == addr.port() && s.transport == "tcp")
+        {
+            s.tls_versions = names.clone();
+        }
+        let Some((min, _)) = accepted.first() else {
+            st.incomplete
+                .push(format!("{svc}: no TLS version could be negotiated"));
+            return;
+        };
+        st.tls_version(*min);
+        let legacy: Vec<&str> = accepted
+            .iter()
+            .filter(|(v, _)| v.is_legacy())
+            .map(|(v, _)| v.name())
+            .collect();
+        if !legacy.is_empty() {
+            st.finding(
+                &evidence::TLS_LEGACY,
+                Some(svc.to_string()),
+                None,
+                Some(format!(
+                    "accepts {} (all accepted: {})",
+                    legacy.join(", "),
+                    names.join(", ")
+                )),
+            );
+        }
     }
-    let Some((min, _)) = accepted.first() else {
-        st.incomplete
-            .push(format!("{svc}: no TLS version could be negotiated"));
-        return;
-    };
-    st.tls_version(*min);
-    let legacy: Vec<&str> = accepted
-        .iter()
-        .filter(|(v, _)| v.is_legacy())
-        .map(|(v, _)| v.name())
-        .collect();
-    if !legacy.is_empty() {
-        st.finding(
-            &evidence::TLS_LEGACY,
-            Some(svc.to_string()),
-            None,
-            Some(format!(
-                "accepts {} (all accepted: {})",
-                legacy.join(", "),
-                names.join(", ")
-            )),
-        );
+    // Cipher suites, per version up to TLS 1.2 (TLS 1.3 suites are all AEAD with ephemeral
+    // keys: the one chosen is recorded).
+    let per_version = futures::future::join_all(
+        accepted
+            .iter()
+            .filter(|(v, _)| *v != t::Version::Tls13)
+            .map(|(v, _)| async move { (*v, enumerate_suites(ctx, addr, *v).await) }),
+    )
+    .await;
+    let mut judged = policy::tls::Accepted::default();
+    for (v, (suites, reneg)) in per_version {
+        for c in suites {
+            let name = policy::tls::name(c).map_or_else(|| format!("{c:#06x}"), String::from);
+            judged.suites.push((v.name().to_string(), name));
+        }
+        if v != t::Version::Ssl3 {
+            judged.secure_renegotiation =
+                Some(judged.secure_renegotiation.unwrap_or(true) && reneg);
+        }
     }
-    let weak_ciphers: Vec<String> = accepted
-        .iter()
-        .filter_map(|(v, f)| {
-            f.cipher
-                .filter(|c| t::weak_cipher(*c))
-                .map(|c| format!("{} chose {c:#06x}", v.name()))
-        })
-        .collect();
-    if !weak_ciphers.is_empty() {
-        st.finding(
-            &evidence::TLS_LEGACY,
-            Some(svc.to_string()),
-            None,
-            Some(format!(
-                "weak cipher suites negotiated: {}",
-                weak_ciphers.join(", ")
-            )),
-        );
+    for (v, f) in &accepted {
+        if *v == t::Version::Tls13 {
+            if let Some(n) = f.cipher.and_then(policy::tls::name) {
+                judged.suites.push((v.name().to_string(), n.to_string()));
+            }
+        }
+    }
+    let mut st = lock(state);
+    for w in policy::tls::judge(&judged) {
+        st.weak_crypto = true;
+        st.finding(w.rule, Some(svc.to_string()), None, Some(w.detail));
     }
     let Some(der) = cert_der else { return };
     let Ok(info) = x509::parse(&der) else {

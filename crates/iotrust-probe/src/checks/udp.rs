@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use crate::driver::{lock, Ctx, Endpoint, Shared};
+use crate::context::{Ctx, Endpoint};
 use crate::evidence::{self, Service};
+use crate::host::{lock, Shared};
 use crate::protocols::{http, snmp, udp as u};
 
 /// Per community: versions that answered, sysDescr.0 and sysLocation.0.

@@ -83,6 +83,22 @@ fn u16_list(items: &[u16]) -> Vec<u8> {
 /// A ClientHello record offering exactly `version`. `random` fills the random field and, for
 /// TLS 1.3, the X25519 key share (the probe never completes the handshake).
 pub fn client_hello(version: Version, random: [u8; 32], server_name: Option<&str>) -> Vec<u8> {
+    let suites: &[u16] = if version == Version::Tls13 {
+        TLS13_SUITES
+    } else {
+        LEGACY_SUITES
+    };
+    client_hello_with(version, suites, random, server_name)
+}
+
+/// A ClientHello record offering exactly `version` and the cipher suites `suites` (in that
+/// order), plus the renegotiation SCSV.
+pub fn client_hello_with(
+    version: Version,
+    suites: &[u16],
+    random: [u8; 32],
+    server_name: Option<&str>,
+) -> Vec<u8> {
     let legacy = if version == Version::Tls13 {
         Version::Tls12
     } else {
@@ -91,12 +107,7 @@ pub fn client_hello(version: Version, random: [u8; 32], server_name: Option<&str
     let mut body = legacy.wire().to_be_bytes().to_vec();
     body.extend_from_slice(&random);
     body.push(0); // empty session id
-    let suites: Vec<u16> = if version == Version::Tls13 {
-        TLS13_SUITES.to_vec()
-    } else {
-        LEGACY_SUITES.to_vec()
-    };
-    let mut suites_scsv = suites;
+    let mut suites_scsv = suites.to_vec();
     suites_scsv.push(0x00ff); // renegotiation info SCSV
     body.extend_from_slice(&u16_list(&suites_scsv));
     body.extend_from_slice(&[1, 0]); // compression: null
@@ -166,6 +177,8 @@ pub struct ServerFlight {
     pub alert: Option<(u8, u8)>,
     /// ServerHelloDone or an encrypted record was seen: nothing more to read in the clear.
     pub complete: bool,
+    /// The ServerHello carried `renegotiation_info` (RFC 5746: secure renegotiation).
+    pub renegotiation_info: bool,
 }
 
 /// Parser errors. None is recoverable.
@@ -289,6 +302,9 @@ impl FlightParser {
                 if ty == 0x002b && body.len() == 2 {
                     version = u16::from_be_bytes([body[0], body[1]]);
                 }
+                if ty == 0xff01 {
+                    self.flight.renegotiation_info = true;
+                }
                 q += 4 + l;
             }
         }
@@ -319,15 +335,6 @@ impl FlightParser {
 /// Whether the first bytes of a reply look like a TLS record (handshake or alert).
 pub fn looks_like_tls(b: &[u8]) -> bool {
     b.len() >= 3 && (b[0] == 22 || b[0] == 21) && b[1] == 3 && b[2] <= 4
-}
-
-/// Cipher suites considered weak when chosen (RC4, 3DES, export, NULL).
-pub fn weak_cipher(c: u16) -> bool {
-    matches!(
-        c,
-        0x0004 | 0x0005 | 0xc011 | 0x000a | 0xc012 | 0x0016 | 0x0000
-            ..=0x0003 | 0x0006 | 0x0008 | 0x0009 | 0x0011 | 0x0014
-    )
 }
 
 #[cfg(test)]
@@ -374,6 +381,30 @@ mod tests {
             assert_eq!(p.flight.version, Some(0x0303));
             assert_eq!(p.flight.certificates, vec![b"CERTDER".to_vec()]);
         }
+    }
+
+    #[test]
+    fn renegotiation_info_is_seen() {
+        let mut sh = vec![0x03, 0x03];
+        sh.extend_from_slice(&[9u8; 32]);
+        sh.push(0);
+        sh.extend_from_slice(&0x002fu16.to_be_bytes());
+        sh.push(0);
+        sh.extend_from_slice(&[0, 5, 0xff, 0x01, 0, 1, 0]);
+        let mut hs = vec![2];
+        hs.extend_from_slice(&(sh.len() as u32).to_be_bytes()[1..]);
+        hs.extend_from_slice(&sh);
+        hs.extend_from_slice(&[14, 0, 0, 0]);
+        let mut rec = vec![22, 3, 3];
+        rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+        rec.extend_from_slice(&hs);
+        let mut p = FlightParser::default();
+        assert!(p.feed(&rec).unwrap());
+        assert!(p.flight.renegotiation_info);
+        assert_eq!(p.flight.cipher, Some(0x002f));
+        let mut p = FlightParser::default();
+        assert!(p.feed(&server_flight(0x0303, false, b"C")).unwrap());
+        assert!(!p.flight.renegotiation_info);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 # A hardened device: OpenSSH with a strong password only, HTTPS (TLS 1.2+) with a
 # CA-signed ECDSA P-256 certificate and Basic auth with a strong password, an MQTT broker
 # that requires authentication, and an RTSP stream behind Basic authentication (GStreamer's RTSP
-# server), all with the same strong password. The probe must report no finding at all here.
+# server), all with the same strong password, and an ADB daemon that requires authorisation. The probe must report no finding at all here.
 . "$LAB/common.sh"
 
 account admin 'T4k3-a-L0ng-Rand0m-Pass!' 1000
@@ -61,7 +61,11 @@ start /usr/sbin/mosquitto -c "$DIR/mosquitto.conf"
 # rtsp: Basic authentication
 rtsp 554 live basic admin 'T4k3-a-L0ng-Rand0m-Pass!'
 
+# adb: a debug bridge that demands the client's key (answers AUTH); a test stand-in
+start /usr/bin/python3 "$LAB/endpoints.py" "$IP" adb-auth:5555
+
 wait_port tcp 22
 wait_port tcp 443
 wait_port tcp 1883
 wait_port tcp 554
+wait_port tcp 5555
