@@ -97,27 +97,7 @@ fn fact_uses(ev: &Evaluation<'_>, ids: &[FactId]) -> Vec<FactUse> {
     ids.sort_unstable();
     ids.dedup();
     ids.into_iter()
-        .map(|id| {
-            let fact = ev
-                .cat
-                .fact_def(id)
-                .map(|f| f.id.to_string())
-                .unwrap_or_default();
-            match ev.facts.get(id) {
-                Some((v, p)) => FactUse {
-                    fact,
-                    value: Some(v.clone()),
-                    strength: Some(p.strength),
-                    source: Some(p.source.clone()),
-                },
-                None => FactUse {
-                    fact,
-                    value: None,
-                    strength: None,
-                    source: None,
-                },
-            }
-        })
+        .map(|id| crate::explain::fact_use(ev, id))
         .collect()
 }
 

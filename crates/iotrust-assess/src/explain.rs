@@ -13,7 +13,8 @@ use crate::evidence::Evidence;
 use crate::profile::Profile;
 use crate::result::*;
 
-fn fact_use(ev: &Evaluation<'_>, id: FactId) -> FactUse {
+/// A fact as a report shows it: its value, strength and source, or unknown.
+pub(crate) fn fact_use(ev: &Evaluation<'_>, id: FactId) -> FactUse {
     let name = ev
         .cat
         .fact_def(id)
