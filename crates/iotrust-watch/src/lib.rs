@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 
+pub mod bus;
 pub mod collector;
 pub mod detectors;
+pub mod engine;
 pub mod error;
 mod expiring;
 mod fasthash;
@@ -21,6 +23,7 @@ pub mod watch;
 
 pub use detectors::c2::Indicators;
 pub use detectors::{Attack, Detector, Finding, Role, Severity, Target};
+pub use engine::Engine;
 pub use error::Error;
 pub use filters::{nftables_ruleset, propose, FlowSpecAction, FlowSpecRule, ProposedFilters};
 pub use incident::{Event, EventKind, Incident, JsonLines};
