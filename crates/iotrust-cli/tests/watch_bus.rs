@@ -1,0 +1,307 @@
+//! `iotrust watch inlet | worker | sink` over a real NATS JetStream server (Debian's
+//! `nats-server`, started by the test on a loopback port it chose, removed at the end):
+//! the sink's events equal those of one `iotrust watch` process on the same captures, also
+//! when a worker is killed (SIGKILL) between two captures and another takes its partitions
+//! over after the lease runs out, replaying them to rebuild their state.
+
+use std::collections::BTreeMap;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use iotrust_flow::testing::{packets, PcapWriter, Rng};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn free_tcp_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A nats-server with JetStream on loopback, killed and its store removed on drop.
+struct Nats {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Nats {
+    fn start() -> Nats {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_tcp_port();
+        let child = Command::new("nats-server")
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run nats-server ({e}): install Debian's package \
+                     (apt-get install nats-server; scripts/test-packages.txt lists it)"
+                )
+            });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "nats-server did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Nats {
+            child,
+            url: format!("nats://127.0.0.1:{port}"),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A child process killed on drop (a worker or sink that outlives a failed assertion).
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn iotrust() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_iotrust"))
+}
+
+/// A Mirai scanner (160 SYN/s to 23 and 2323, sequence number = destination) among
+/// benign HTTPS users, 20 s, as the test of `watch --netflow` writes it.
+fn mirai_capture(path: &Path) {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let t0 = 1_700_000_000_000_000i64;
+    let scanner = [100, 64, 7, 7];
+    let mut pkts: Vec<(i64, Vec<u8>)> = Vec::new();
+    for s in 0..20i64 {
+        for i in 0..160i64 {
+            let dst = loop {
+                let d = (rng.next_u64() as u32).to_be_bytes();
+                if !matches!(d[0], 0 | 10 | 100 | 127 | 169 | 172 | 192 | 198 | 224..=255) {
+                    break d;
+                }
+            };
+            let dport = if i % 10 == 0 { 2323 } else { 23 };
+            let seg = packets::tcp(41_234, dport, u32::from_be_bytes(dst), 0x02);
+            pkts.push((
+                t0 + s * 1_000_000 + i * 6_250,
+                packets::ipv4(scanner, dst, 6, 64, &seg),
+            ));
+        }
+    }
+    for host in 1..=20u8 {
+        let src = [100, 64, 8, host];
+        for k in 0..6u32 {
+            let dst = [151, 101, (k % 3) as u8, 1 + (k as u8)];
+            let start = t0 + i64::from(host) * 700_000 + i64::from(k) * 2_900_000;
+            let sport = 50_000 + u16::from(host) * 10 + k as u16;
+            pkts.push((
+                start,
+                packets::ipv4(src, dst, 6, 64, &packets::tcp(sport, 443, 1, 0x02)),
+            ));
+            pkts.push((
+                start + 20_000,
+                packets::ipv4(dst, src, 6, 64, &packets::tcp(443, sport, 9, 0x12)),
+            ));
+        }
+    }
+    pkts.sort_by_key(|(t, _)| *t);
+    let mut w = PcapWriter::new(iotrust_flow::link_type::RAW, false, false);
+    for (t, p) in &pkts {
+        w.packet(*t, p, p.len() as u32);
+    }
+    std::fs::write(path, w.finish()).unwrap();
+}
+
+/// (event, device, detector, attack) of every event, counted.
+type Events = BTreeMap<(String, String, String, String), usize>;
+
+fn events(text: &str) -> Events {
+    let mut m = Events::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let s = |k: &str| v[k].as_str().unwrap_or("").to_string();
+        *m.entry((s("event"), s("device"), s("detector"), s("attack")))
+            .or_default() += 1;
+    }
+    m
+}
+
+fn single(captures: &[PathBuf]) -> Events {
+    let mut cmd = iotrust();
+    cmd.args(["watch", "--threads", "1"]);
+    for c in captures {
+        cmd.arg("--pcap").arg(c);
+    }
+    let o = cmd.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    events(&String::from_utf8_lossy(&o.stdout))
+}
+
+fn inlet(url: &str, partitions: &str, capture: &Path) {
+    let o = iotrust()
+        .args([
+            "watch",
+            "inlet",
+            "--bus",
+            url,
+            "--partitions",
+            partitions,
+            "--pcap",
+        ])
+        .arg(capture)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "inlet: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn worker(url: &str, name: &str) -> Proc {
+    Proc(
+        iotrust()
+            .args([
+                "watch", "worker", "--bus", url, "--lease", "2", "--name", name,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// Runs a sink until it wrote `n` events (or 60 s passed) and returns them.
+fn sink(url: &str, n: usize, out: &Path) -> Events {
+    let mut s = Proc(
+        iotrust()
+            .args([
+                "watch",
+                "sink",
+                "--bus",
+                url,
+                "--max-events",
+                &n.to_string(),
+                "-o",
+            ])
+            .arg(out)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while s.0.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(s);
+    events(&std::fs::read_to_string(out).unwrap_or_default())
+}
+
+fn status(url: &str) -> serde_json::Value {
+    let o = iotrust()
+        .args(["watch", "status", "--bus", url, "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn bus_events_equal_one_process_and_survive_a_worker_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirai = dir.path().join("mirai.pcap");
+    mirai_capture(&mirai);
+    let shared = root().join("../shared/data/pcap");
+    let first = vec![mirai.clone(), shared.join("stopddos-synflood-spoofed.pcap")];
+    let second = shared.join("stopddos-udp-bacnet-iot-reflection.pcap");
+    let mut all = first.clone();
+    all.push(second.clone());
+    let want = single(&all);
+    let want_first = single(&first);
+    assert!(want.keys().any(|k| k.2 == "mirai-scan"), "{want:?}");
+    assert!(want.len() > want_first.len(), "{want:?}");
+
+    let nats = Nats::start();
+    for c in &first {
+        inlet(&nats.url, "4", c);
+    }
+    // one worker takes every partition and publishes the first captures' events
+    let mut w1 = worker(&nats.url, "w1");
+    let n_first: usize = want_first.values().sum();
+    let got = sink(&nats.url, n_first, &dir.path().join("sink1.jsonl"));
+    assert_eq!(got, want_first);
+    let st = status(&nats.url);
+    assert_eq!(st["partitions"], 4);
+    assert!(
+        st["detail"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["owner"] == "w1"),
+        "{st}"
+    );
+    // SIGKILL: no lease released, no last checkpoint written
+    w1.0.kill().unwrap();
+    w1.0.wait().unwrap();
+    inlet(&nats.url, "4", &second);
+    let killed = Instant::now();
+    let _w2 = worker(&nats.url, "w2");
+    let n_all: usize = want.values().sum();
+    // the same durable sink goes on where it stopped: it wants the rest
+    let rest = sink(&nats.url, n_all - n_first, &dir.path().join("sink2.jsonl"));
+    let mut got = got;
+    for (k, v) in rest {
+        *got.entry(k).or_default() += v;
+    }
+    assert_eq!(got, want, "after the takeover");
+    // within the lease (2 s) and a renewal round, plus the replay and the sink
+    assert!(killed.elapsed() < Duration::from_secs(30));
+    // and w2 holds every partition, each checkpointed up to its last message
+    let caught_up = |st: &serde_json::Value| {
+        st["detail"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["owner"] == "w2" && p["checkpoint_seq"] == p["last_seq"])
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut st = status(&nats.url);
+    while !caught_up(&st) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        st = status(&nats.url);
+    }
+    assert!(caught_up(&st), "{st}");
+}
+
+#[test]
+fn a_bus_that_is_down_is_a_clear_error() {
+    let port = free_tcp_port();
+    let url = format!("nats://127.0.0.1:{port}");
+    let o = iotrust()
+        .args(["watch", "status", "--bus", &url, "--connect-wait", "2"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&format!("cannot connect to {url}")), "{err}");
+    assert!(err.contains("trying again"), "{err}");
+}
