@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
 use clap::Args;
-use iotrust_flow::dns::DnsMessage;
-use iotrust_flow::{CaptureReader, DecodeConfig, FlowDecoder, FlowRecord, ZeekReader};
+use iotrust_flow::{DecodeConfig, FlowDecoder, FlowRecord};
 use iotrust_watch::bus::sink::SinkOptions;
 use iotrust_watch::bus::worker::WorkerOptions;
 use iotrust_watch::bus::{BusConfig, Inlet};
 use iotrust_watch::collector::{bind_udp, receive_buffer, Batch, Collector, DEFAULT_RECV_BUFFER};
+use iotrust_watch::sources::{Capture, ZeekLogs};
 use iotrust_watch::{
     nftables_ruleset, propose, Config, Engine, Event, EventKind, Indicators, JsonLines, Metrics,
     NoticeTemplate, Prefix, Sharded, Subscribers, Webhook, WebhookConfig,
@@ -640,20 +640,14 @@ fn feed_sources<E: Engine>(
         } else {
             Box::new(std::fs::File::open(p).with_context(|| format!("cannot open {name}"))?)
         };
-        // CaptureReader buffers its input itself: no second buffer (and copy) here
-        let mut reader = CaptureReader::new(input).map_err(|e| anyhow!("{name}: {e}"))?;
-        if dns {
-            reader = reader.with_dns();
-        }
+        // the reader buffers its input itself: no second buffer (and copy) here
+        let mut reader = Capture::new(input, dns).map_err(|e| anyhow!("{name}: {e}"))?;
         // records go to the engine in chunks (host look-ups of a chunk overlap)
         let mut chunk: Vec<FlowRecord> = Vec::with_capacity(CHUNK);
         while let Some(rec) = reader.next() {
             match rec {
-                Ok(r) => {
-                    if let Some(Ok(msg)) = reader
-                        .take_dns()
-                        .filter(|m| m.as_ref().is_ok_and(|m| engine.wants_dns(m)))
-                    {
+                Ok((r, msg)) => {
+                    if let Some(msg) = msg.filter(|m| engine.wants_dns(m)) {
                         // about a listed domain: in its place in the stream
                         feed_many(engine, &chunk, sinks)?;
                         chunk.clear();
@@ -700,68 +694,6 @@ fn feed_sources<E: Engine>(
     Ok(problems)
 }
 
-/// Zeek logs given together (conn.log with dns.log, or files rotated by the hour), read
-/// merged by record time: each file in its own order, the next record always from the file
-/// whose next one starts first, so that a lookup in dns.log comes before the connections to
-/// the addresses it answered.
-struct ZeekLogs {
-    logs: Vec<ZeekLog>,
-    /// Input problems reported so far.
-    problems: u64,
-}
-
-struct ZeekLog {
-    name: String,
-    reader: ZeekReader<std::fs::File>,
-    /// The file's next record, and its DNS message for a dns.log line.
-    head: Option<(FlowRecord, Option<DnsMessage>)>,
-}
-
-impl ZeekLogs {
-    fn open(paths: &[PathBuf]) -> anyhow::Result<ZeekLogs> {
-        let mut logs = Vec::with_capacity(paths.len());
-        for p in paths {
-            let name = p.display().to_string();
-            // the reader buffers its input itself
-            let file = std::fs::File::open(p).with_context(|| format!("cannot open {name}"))?;
-            logs.push(ZeekLog {
-                name,
-                reader: ZeekReader::new(file),
-                head: None,
-            });
-        }
-        Ok(ZeekLogs { logs, problems: 0 })
-    }
-
-    /// The earliest next record of all files; `on_error` hears of each line skipped (a file
-    /// ends at an error it cannot read past).
-    fn next(
-        &mut self,
-        mut on_error: impl FnMut(&str, &iotrust_flow::Error),
-    ) -> Option<(FlowRecord, Option<DnsMessage>)> {
-        for log in &mut self.logs {
-            while log.head.is_none() {
-                match log.reader.next() {
-                    None => break,
-                    Some(Ok(r)) => log.head = Some((r, log.reader.take_dns())),
-                    Some(Err(e)) => {
-                        self.problems += 1;
-                        on_error(&log.name, &e);
-                        if !e.can_continue() {
-                            break;
-                        }
-                    }
-                }
-            }
-        }
-        self.logs
-            .iter_mut()
-            .filter(|l| l.head.is_some())
-            .min_by_key(|l| l.head.as_ref().map_or(i64::MAX, |h| h.0.first_us))
-            .and_then(|l| l.head.take())
-    }
-}
-
 /// Records handed to the engine at once from capture files.
 const CHUNK: usize = 256;
 
@@ -805,21 +737,18 @@ fn live<E: Engine>(
         engine.shards()
     );
     let mut problems = 0u64;
-    let mut reader = CaptureReader::new(std::io::BufReader::new(stdout))
-        .map_err(|e| anyhow!("{iface}: tcpdump output: {e}"))?;
-    let mut reloader = Reloader::new(args);
+    let reloader = Reloader::new(args);
     // a reloaded list may bring domains: read DNS whenever the list may change
-    if dns || reloader.is_some() {
-        reader = reader.with_dns();
-    }
+    let mut reader = Capture::new(std::io::BufReader::new(stdout), dns || reloader.is_some())
+        .map_err(|e| anyhow!("{iface}: tcpdump output: {e}"))?;
+    let mut reloader = reloader;
     // the pipe is read on a thread of its own, so a quiet link does not hold events back;
     // a record comes with its packet's DNS message when there was a readable one
     let (tx, rx) = std::sync::mpsc::sync_channel(8192);
     std::thread::spawn(move || {
         while let Some(rec) = reader.next() {
             let fatal = rec.as_ref().is_err_and(|e| !e.can_continue());
-            let msg = reader.take_dns().and_then(Result::ok);
-            if tx.send(rec.map(|r| (r, msg))).is_err() || fatal {
+            if tx.send(rec).is_err() || fatal {
                 break;
             }
         }

@@ -4,6 +4,8 @@
 //! when a worker is killed (SIGKILL) between two captures and another takes its partitions
 //! over after the lease runs out, replaying them to rebuild their state.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -156,20 +158,17 @@ fn single(captures: &[PathBuf]) -> Events {
     events(&String::from_utf8_lossy(&o.stdout))
 }
 
+fn inlet_cmd(url: &str, partitions: &str, capture: &Path) -> Command {
+    let mut c = iotrust();
+    c.args(["watch", "inlet", "--bus", url, "--partitions", partitions])
+        .args(["--replicas", &replicas(url)])
+        .arg("--pcap")
+        .arg(capture);
+    c
+}
+
 fn inlet(url: &str, partitions: &str, capture: &Path) {
-    let o = iotrust()
-        .args([
-            "watch",
-            "inlet",
-            "--bus",
-            url,
-            "--partitions",
-            partitions,
-            "--pcap",
-        ])
-        .arg(capture)
-        .output()
-        .unwrap();
+    let o = inlet_cmd(url, partitions, capture).output().unwrap();
     assert!(
         o.status.success(),
         "inlet: {}",
@@ -177,17 +176,43 @@ fn inlet(url: &str, partitions: &str, capture: &Path) {
     );
 }
 
-fn worker(url: &str, name: &str) -> Proc {
+/// Three copies on a cluster of three (the URL list names three servers), else one.
+fn replicas(url: &str) -> String {
+    if url.split(',').count() >= 3 {
+        "3"
+    } else {
+        "1"
+    }
+    .to_string()
+}
+
+fn worker_with_lease(url: &str, name: &str, lease: &str) -> Proc {
     Proc(
         iotrust()
             .args([
-                "watch", "worker", "--bus", url, "--lease", "2", "--name", name,
+                "watch", "worker", "--bus", url, "--lease", lease, "--name", name,
             ])
+            .args(["--replicas", &replicas(url)])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log_file(name))
             .spawn()
             .unwrap(),
     )
+}
+
+/// Where a child's stderr goes: a file under $IOTRUST_TEST_LOGS when set (to read after a
+/// failure), else nowhere.
+fn log_file(name: &str) -> Stdio {
+    match std::env::var_os("IOTRUST_TEST_LOGS") {
+        Some(d) => std::fs::File::create(Path::new(&d).join(format!("{name}.err")))
+            .map(Stdio::from)
+            .unwrap_or_else(|_| Stdio::null()),
+        None => Stdio::null(),
+    }
+}
+
+fn worker(url: &str, name: &str) -> Proc {
+    worker_with_lease(url, name, "2")
 }
 
 /// Runs a sink until it wrote `n` events (or 60 s passed) and returns them.
@@ -216,13 +241,23 @@ fn sink(url: &str, n: usize, out: &Path) -> Events {
     events(&std::fs::read_to_string(out).unwrap_or_default())
 }
 
+/// `watch status` as JSON; tried again a few times while a cluster elects new leaders
+/// (a request then times out).
 fn status(url: &str) -> serde_json::Value {
-    let o = iotrust()
-        .args(["watch", "status", "--bus", url, "--format", "json"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap()
+    let mut last = String::new();
+    for _ in 0..10 {
+        let o = iotrust()
+            .args(["watch", "status", "--bus", url, "--format", "json"])
+            .args(["--replicas", &replicas(url)])
+            .output()
+            .unwrap();
+        if o.status.success() {
+            return serde_json::from_slice(&o.stdout).unwrap();
+        }
+        last = String::from_utf8_lossy(&o.stderr).into_owned();
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    panic!("watch status: {last}");
 }
 
 #[test]
@@ -304,4 +339,224 @@ fn a_bus_that_is_down_is_a_clear_error() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains(&format!("cannot connect to {url}")), "{err}");
     assert!(err.contains("trying again"), "{err}");
+}
+
+/// Three nats-servers in one JetStream cluster on loopback (routes between them), each
+/// with its own store; killed and removed on drop.
+struct Cluster {
+    nodes: Vec<Option<Child>>,
+    urls: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let client: Vec<u16> = (0..3).map(|_| free_tcp_port()).collect();
+        let route: Vec<u16> = (0..3).map(|_| free_tcp_port()).collect();
+        let routes = route
+            .iter()
+            .map(|p| format!("nats://127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut nodes = Vec::new();
+        for i in 0..3 {
+            let store = dir.path().join(format!("n{i}"));
+            let child = Command::new("nats-server")
+                .args(["-js", "--server_name", &format!("n{i}")])
+                .args(["--cluster_name", "iotrust-test", "-a", "127.0.0.1"])
+                .args(["-p", &client[i].to_string()])
+                .args(["--cluster", &format!("nats://127.0.0.1:{}", route[i])])
+                .args(["--routes", &routes, "-sd"])
+                .arg(&store)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!("cannot run nats-server ({e}): apt-get install nats-server")
+                });
+            nodes.push(Some(child));
+        }
+        let urls: Vec<String> = client
+            .iter()
+            .map(|p| format!("nats://127.0.0.1:{p}"))
+            .collect();
+        let c = Cluster {
+            nodes,
+            urls,
+            _dir: dir,
+        };
+        // JetStream answers once the servers elected a meta leader: status (which creates
+        // the streams with three copies) succeeds then
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let o = iotrust()
+                .args(["watch", "status", "--bus", &c.url(), "--replicas", "3"])
+                .args(["--connect-wait", "5"])
+                .output()
+                .unwrap();
+            if o.status.success() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the cluster did not come up: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        c
+    }
+
+    fn url(&self) -> String {
+        self.urls.join(",")
+    }
+
+    /// SIGKILL of node `i`.
+    fn kill(&mut self, i: usize) {
+        if let Some(mut n) = self.nodes.get_mut(i).and_then(Option::take) {
+            n.kill().unwrap();
+            n.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.kill(i);
+        }
+    }
+}
+
+fn lines(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_cluster_of_three_loses_a_worker_and_a_server_and_no_incident() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirai = dir.path().join("mirai.pcap");
+    mirai_capture(&mirai);
+    let shared = root().join("../shared/data/pcap");
+    let first = vec![mirai.clone(), shared.join("stopddos-synflood-spoofed.pcap")];
+    let second = shared.join("stopddos-udp-bacnet-iot-reflection.pcap");
+    let mut all = first.clone();
+    all.push(second.clone());
+    let want = single(&all);
+    let n_first: usize = single(&first).values().sum();
+    let n_all: usize = want.values().sum();
+
+    let mut cluster = Cluster::start();
+    let url = cluster.url();
+    let mut w1 = worker(&url, "w1");
+    let _w2 = worker(&url, "w2");
+    let out = dir.path().join("sink.jsonl");
+    let mut sink = Proc(
+        iotrust()
+            .args(["watch", "sink", "--bus", &url, "--replicas", "3"])
+            .args(["--max-events", &n_all.to_string(), "-o"])
+            .arg(&out)
+            .stderr(log_file("sink"))
+            .spawn()
+            .unwrap(),
+    );
+    for c in &first {
+        inlet(&url, "4", c);
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while lines(&out) < n_first {
+        assert!(Instant::now() < deadline, "the first events did not come");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // both workers come to hold partitions (the first to start hands some on)
+    let owners = |st: &serde_json::Value| -> std::collections::BTreeSet<String> {
+        st["detail"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["owner"].as_str().map(str::to_string))
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut st = status(&url);
+    while owners(&st).len() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        st = status(&url);
+    }
+    assert_eq!(owners(&st).len(), 2, "{st}");
+    // the second capture goes out while a worker and a server are killed
+    let mut second_inlet = Proc(
+        inlet_cmd(&url, "4", &second)
+            .stderr(log_file("inlet2"))
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_millis(150));
+    w1.0.kill().unwrap();
+    w1.0.wait().unwrap();
+    cluster.kill(0);
+    let done = second_inlet.0.wait().unwrap();
+    assert!(done.success(), "the inlet failed with a server down");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while sink.0.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {n_all} events after the takeover",
+            lines(&out)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let got = events(&std::fs::read_to_string(&out).unwrap());
+    if let Some(d) = std::env::var_os("IOTRUST_TEST_LOGS") {
+        let _ = std::fs::copy(&out, Path::new(&d).join("sink.jsonl"));
+    }
+    assert_eq!(got, want);
+    // w2 holds every partition (leases may be re-taken while the cluster settles)
+    let all_w2 = |st: &serde_json::Value| {
+        st["detail"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["owner"] == "w2")
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut st = status(&url);
+    while !all_w2(&st) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        st = status(&url);
+    }
+    assert!(all_w2(&st), "{st}");
+    assert_eq!(st["replicas"], 3);
+}
+
+#[test]
+fn a_worker_restarted_resumes_from_its_own_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirai = dir.path().join("mirai.pcap");
+    mirai_capture(&mirai);
+    let shared = root().join("../shared/data/pcap");
+    let second = shared.join("stopddos-synflood-spoofed.pcap");
+    let want = single(&[mirai.clone(), second.clone()]);
+    let n_first: usize = single(std::slice::from_ref(&mirai)).values().sum();
+    let n_all: usize = want.values().sum();
+    let nats = Nats::start();
+    inlet(&nats.url, "2", &mirai);
+    // a lease far longer than the test: only its own name lets the restarted worker in
+    let mut w = worker_with_lease(&nats.url, "w1", "120");
+    let got = sink(&nats.url, n_first, &dir.path().join("a.jsonl"));
+    w.0.kill().unwrap();
+    w.0.wait().unwrap();
+    inlet(&nats.url, "2", &second);
+    let started = Instant::now();
+    let _w = worker_with_lease(&nats.url, "w1", "120");
+    let rest = sink(&nats.url, n_all - n_first, &dir.path().join("b.jsonl"));
+    assert!(started.elapsed() < Duration::from_secs(60));
+    let mut got = got;
+    for (k, v) in rest {
+        *got.entry(k).or_default() += v;
+    }
+    assert_eq!(got, want);
 }

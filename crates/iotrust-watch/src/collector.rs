@@ -233,7 +233,7 @@ mod tests {
         let dgrams = [first.finish(), garbage, second.finish()];
         let exporter: IpAddr = "127.0.0.1".parse().unwrap();
 
-        let mut engine = Sharded::new(
+        let mut engine = crate::Sharded::new(
             crate::Config::default(),
             1,
             crate::Indicators::default(),

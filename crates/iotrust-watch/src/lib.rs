@@ -17,6 +17,7 @@ pub mod resolved;
 pub mod shard;
 pub mod sinks;
 pub mod sketch;
+pub mod sources;
 pub mod subscribers;
 pub mod table;
 pub mod watch;

@@ -53,6 +53,8 @@ pub struct Metrics {
     /// Bus: events seen again (republished after a takeover, or redelivered) and dropped
     /// as duplicates by id.
     pub bus_duplicates: AtomicU64,
+    /// Bus inlet: records messages published again after the bus did not store them.
+    pub bus_retries: AtomicU64,
     /// Bus worker: partitions whose lease it holds now.
     pub bus_leases_held: AtomicU64,
     /// Bus worker: per partition held, (messages not yet consumed, checkpoint time in
@@ -197,6 +199,12 @@ impl Metrics {
             "counter",
             "Events seen again on the bus (after a takeover or a redelivery) and dropped by id.",
             self.bus_duplicates.load(Relaxed),
+        );
+        one(
+            "iotrust_watch_bus_retries_total",
+            "counter",
+            "Records messages published again after the bus did not store them.",
+            self.bus_retries.load(Relaxed),
         );
         one(
             "iotrust_watch_bus_leases_held",

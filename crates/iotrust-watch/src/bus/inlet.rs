@@ -24,6 +24,20 @@ pub const ITEMS_PER_MESSAGE: usize = 2048;
 /// Messages published and not yet acknowledged at most (back-pressure on the source).
 const IN_FLIGHT: usize = 256;
 
+/// The meta bucket's key of the next sweep time (record time) the inlets reached.
+const SWEEP_KEY: &str = "next-sweep";
+
+/// How long the inlet keeps publishing a message the bus did not store.
+const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A records message published, kept until the bus stored it.
+struct Sent {
+    subject: String,
+    /// Its batch number in the partition (from 1 in each run).
+    number: u64,
+    bytes: bytes::Bytes,
+}
+
 /// Publishes records to partitions (see the module docs of [`crate::bus`]).
 pub struct Inlet {
     rt: tokio::runtime::Runtime,
@@ -31,8 +45,17 @@ pub struct Inlet {
     n: u32,
     local: LocalNets,
     batches: Vec<Batch>,
-    acks: VecDeque<PublishAckFuture>,
+    /// Messages published and not yet acknowledged: the ack, and what to publish again
+    /// if it fails (subject, id, bytes).
+    acks: VecDeque<(PublishAckFuture, Sent)>,
+    /// This run's id, in every message id (a message published again is dropped by the
+    /// bus as a duplicate).
+    run: String,
+    /// Messages published per partition in this run (the batch number of the last).
+    sent: Vec<u64>,
     next_sweep_us: i64,
+    /// The sweep time last saved on the bus (key [`SWEEP_KEY`] of the meta bucket).
+    saved_sweep_us: i64,
     sweep_every_us: i64,
     records: u64,
     metrics: Arc<Metrics>,
@@ -80,17 +103,28 @@ impl Inlet {
                 .map_err(|e| Error::bus(META, e))?;
             Ok(())
         })?;
+        // the stream time an inlet before this one reached: sweeps go on from there, as
+        // they would in one process reading both inputs
+        let next_sweep_us = rt
+            .block_on(b.meta.get(SWEEP_KEY))
+            .ok()
+            .flatten()
+            .and_then(|v| serde_json::from_slice::<i64>(&v).ok())
+            .unwrap_or(i64::MIN);
         Ok(Inlet {
+            saved_sweep_us: next_sweep_us,
             rt,
             bus: b,
             n,
             local: LocalNets::new(&cfg.local_networks),
             batches: (0..n).map(|_| Batch::new()).collect(),
             acks: VecDeque::new(),
-            next_sweep_us: i64::MIN,
+            next_sweep_us,
             sweep_every_us: sweep_every_us(&cfg),
             records: 0,
             metrics,
+            run: format!("{:x}-{}", super::now_us(), std::process::id()),
+            sent: vec![0; n as usize],
         })
     }
 
@@ -141,31 +175,77 @@ impl Inlet {
             return Ok(());
         }
         let batch = std::mem::replace(b, Batch::new());
-        let subject = records_subject(p as u32);
         self.metrics
             .bus_bytes_out
             .fetch_add(batch.bytes.len() as u64, Relaxed);
         self.metrics.bus_messages_out.fetch_add(1, Relaxed);
-        let js = self.bus.js.clone();
-        let ack = self.rt.block_on(async move {
-            js.publish(subject, batch.bytes.into())
-                .await
-                .map_err(|e| Error::bus("publish records", e))
-        })?;
-        self.acks.push_back(ack);
+        let Some(number) = self.sent.get_mut(p) else {
+            return Ok(());
+        };
+        *number += 1;
+        let sent = Sent {
+            subject: records_subject(p as u32),
+            number: *number,
+            bytes: batch.bytes.into(),
+        };
+        let ack = self.send(&sent)?;
+        self.acks.push_back((ack, sent));
         while self.acks.len() > IN_FLIGHT {
             self.wait_oldest()?;
         }
         Ok(())
     }
 
+    fn send(&self, m: &Sent) -> Result<PublishAckFuture, Error> {
+        let js = self.bus.js.clone();
+        let mut headers = async_nats::HeaderMap::new();
+        let id = format!("{}.{}.{}", self.run, m.subject, m.number);
+        headers.insert("Nats-Msg-Id", id.as_str());
+        // a message published again lands after later ones: the worker puts them back in
+        // order by run and number
+        headers.insert(super::RUN, self.run.as_str());
+        headers.insert(super::BATCH, m.number.to_string().as_str());
+        let (subject, bytes) = (m.subject.clone(), m.bytes.clone());
+        self.rt.block_on(async move {
+            js.publish_with_headers(subject, headers, bytes)
+                .await
+                .map_err(|e| Error::bus("publish records", e))
+        })
+    }
+
+    /// Waits for the oldest message's acknowledgement; a message the bus did not store
+    /// (a server lost, a time-out) is published again, for up to [`RETRY_FOR`].
     fn wait_oldest(&mut self) -> Result<(), Error> {
-        if let Some(a) = self.acks.pop_front() {
-            self.rt
-                .block_on(std::future::IntoFuture::into_future(a))
-                .map_err(|e| Error::bus("records not stored", e))?;
+        let Some((ack, sent)) = self.acks.pop_front() else {
+            return Ok(());
+        };
+        let started = std::time::Instant::now();
+        let mut ack = Some(ack);
+        loop {
+            let why = match ack.take() {
+                Some(a) => match self.rt.block_on(std::future::IntoFuture::into_future(a)) {
+                    Ok(_) => return Ok(()),
+                    Err(e) => e.to_string(),
+                },
+                None => "not sent".to_string(),
+            };
+            if started.elapsed() >= RETRY_FOR {
+                return Err(Error::bus(
+                    format!("{} not stored", sent.subject),
+                    format!("{why} (tried for {} s)", RETRY_FOR.as_secs()),
+                ));
+            }
+            eprintln!(
+                "watch: inlet: {} not stored ({why}); publishing it again",
+                sent.subject
+            );
+            self.metrics.bus_retries.fetch_add(1, Relaxed);
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            match self.send(&sent) {
+                Ok(a) => ack = Some(a),
+                Err(e) => eprintln!("watch: inlet: {e}"),
+            }
         }
-        Ok(())
     }
 
     fn route(&mut self, r: &FlowRecord, dns: Option<&DnsMessage>) -> Result<(), Error> {
@@ -251,6 +331,14 @@ impl Engine for Inlet {
         self.flush()?;
         while !self.acks.is_empty() {
             self.wait_oldest()?;
+        }
+        // every time mark before it is stored: the next inlet goes on from here
+        if self.next_sweep_us != self.saved_sweep_us {
+            let v = serde_json::to_vec(&self.next_sweep_us)?;
+            self.rt
+                .block_on(self.bus.meta.put(SWEEP_KEY, v.into()))
+                .map_err(|e| Error::bus(META, e))?;
+            self.saved_sweep_us = self.next_sweep_us;
         }
         Ok(())
     }

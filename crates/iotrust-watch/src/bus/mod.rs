@@ -56,6 +56,11 @@ pub const META: &str = "iotrust-meta";
 /// The header naming an event's id (`<partition>.<records message>.<place in it>`).
 pub const EVENT_ID: &str = "Iotrust-Event-Id";
 
+/// The header naming the inlet run that published a records message.
+pub const RUN: &str = "Iotrust-Run";
+/// The header numbering a run's records messages in a partition, from 1.
+pub const BATCH: &str = "Iotrust-Batch";
+
 /// The subject of partition `p`'s records.
 pub fn records_subject(p: u32) -> String {
     format!("iotrust.records.{p}")
@@ -119,7 +124,14 @@ pub(crate) async fn connect(cfg: &BusConfig) -> Result<jetstream::Context, Error
             .connect(cfg.urls.as_slice())
             .await;
         match tried {
-            Ok(c) => return Ok(jetstream::new(c)),
+            Ok(c) => {
+                let mut js = jetstream::new(c);
+                // a request unanswered for half a lease is given up and tried again
+                js.set_timeout(
+                    (cfg.lease / 2).clamp(Duration::from_secs(1), Duration::from_secs(5)),
+                );
+                return Ok(js);
+            }
             Err(e) if started.elapsed() >= cfg.connect_wait => {
                 return Err(Error::bus(
                     format!("cannot connect to {names}"),

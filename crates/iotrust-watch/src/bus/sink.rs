@@ -116,7 +116,13 @@ async fn run_async(
         let msg = match next {
             Err(_) => continue,
             Ok(None) => break,
-            Ok(Some(Err(e))) => return Err(Error::bus(format!("reading {EVENTS}"), e)),
+            Ok(Some(Err(e))) => {
+                // a server lost or a heartbeat missed: the client reconnects and the
+                // consumer goes on (what was not acknowledged comes again)
+                eprintln!("watch: sink: reading {EVENTS}: {e}; going on");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
             Ok(Some(Ok(m))) => m,
         };
         metrics.bus_messages_in.fetch_add(1, Relaxed);
@@ -160,9 +166,11 @@ async fn run_async(
                 }
             }
         }
-        msg.ack()
-            .await
-            .map_err(|e| Error::bus(format!("acknowledging on {EVENTS}"), e))?;
+        // an acknowledgement lost (a server lost) only brings the event again: its id is
+        // remembered and it is not written twice
+        if let Err(e) = msg.ack().await {
+            eprintln!("watch: sink: acknowledging on {EVENTS}: {e}; it may come again");
+        }
     }
     Ok(written)
 }

@@ -36,6 +36,8 @@ pub struct WorkerOptions {
 /// A partition this worker holds.
 struct Held {
     revision: u64,
+    /// When the lease was last renewed.
+    renewed: Instant,
     stop: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<Result<(), Error>>,
 }
@@ -73,16 +75,23 @@ async fn run_async(
     );
     let started = Instant::now();
     let tick = (cfg.lease / 4).max(Duration::from_millis(100));
+    // no step of a round waits longer than this for the bus, so that leases are renewed
+    // in time while a server is lost or a leader elected
+    let step = (cfg.lease / 4).clamp(Duration::from_millis(200), Duration::from_secs(5));
     let mut held: BTreeMap<u32, Held> = BTreeMap::new();
     let me = opts.name.clone();
+    let mut alive = 1usize;
     loop {
         if opts.duration.is_some_and(|d| started.elapsed() >= d) {
             break;
         }
-        bus.workers
-            .put(&me, bytes::Bytes::from(me.clone()))
-            .await
-            .map_err(|e| Error::bus(WORKERS, e))?;
+        // a bus that does not answer now (a server lost, a leader being elected) is said
+        // and tried again next round; a lease not renewed in time is lost below
+        match within(step, bus.workers.put(&me, bytes::Bytes::from(me.clone()))).await {
+            Some(Ok(_)) => {}
+            Some(Err(e)) => eprintln!("watch: worker {me}: {WORKERS}: {e}; trying again"),
+            None => eprintln!("watch: worker {me}: {WORKERS}: no answer; trying again"),
+        }
         // renew; a lease lost (expired and taken) or a task ended stops that partition
         let mut lost = Vec::new();
         for (p, h) in held.iter_mut() {
@@ -90,13 +99,24 @@ async fn run_async(
                 lost.push(*p);
                 continue;
             }
-            match bus
-                .leases
-                .update(partition_key(*p), me.clone().into(), h.revision)
-                .await
-            {
-                Ok(r) => h.revision = r,
-                Err(e) => {
+            let renewed = within(
+                step,
+                bus.leases
+                    .update(partition_key(*p), me.clone().into(), h.revision),
+            )
+            .await;
+            match renewed {
+                Some(Ok(r)) => {
+                    h.revision = r;
+                    h.renewed = Instant::now();
+                }
+                // no answer: tried again next round while the lease may still hold
+                None if h.renewed.elapsed() < cfg.lease => {}
+                None => {
+                    eprintln!("watch: worker {me}: lease of partition {p} not renewed in time");
+                    lost.push(*p);
+                }
+                Some(Err(e)) => {
                     eprintln!("watch: worker {me}: lease of partition {p} lost ({e})");
                     lost.push(*p);
                 }
@@ -104,23 +124,21 @@ async fn run_async(
         }
         for p in lost {
             if let Some(h) = held.remove(&p) {
-                h.stop.store(true, Relaxed);
-                if let Ok(Err(e)) = h.task.await {
-                    eprintln!("watch: worker {me}: partition {p}: {e}");
-                }
-                let _ = bus.leases.delete(partition_key(p)).await;
+                stop_partition(&me, p, h, cfg.lease).await;
+                let _ = within(step, bus.leases.delete(partition_key(p))).await;
             }
         }
         // a fair share: the partitions over the workers alive now
-        let alive = count_keys(&bus.workers).await?.max(1);
+        match within(step, count_keys(&bus.workers)).await {
+            Some(Ok(n)) => alive = n.max(1),
+            Some(Err(e)) => eprintln!("watch: worker {me}: {e}; trying again"),
+            None => eprintln!("watch: worker {me}: {WORKERS}: no answer; trying again"),
+        }
         let share = (n as usize).div_ceil(alive);
         while held.len() > share {
             let Some((p, h)) = held.pop_last() else { break };
-            h.stop.store(true, Relaxed);
-            if let Ok(Err(e)) = h.task.await {
-                eprintln!("watch: worker {me}: partition {p}: {e}");
-            }
-            let _ = bus.leases.delete(partition_key(p)).await;
+            stop_partition(&me, p, h, cfg.lease).await;
+            let _ = within(step, bus.leases.delete(partition_key(p))).await;
             eprintln!("watch: worker {me}: partition {p} handed on ({alive} workers)");
         }
         if held.len() < share {
@@ -131,8 +149,7 @@ async fn run_async(
                 if held.contains_key(&p) {
                     continue;
                 }
-                let Ok(revision) = bus.leases.create(partition_key(p), me.clone().into()).await
-                else {
+                let Some(Some(revision)) = within(step, claim(&bus, p, &me)).await else {
                     continue;
                 };
                 eprintln!("watch: worker {me}: claimed partition {p}");
@@ -149,6 +166,7 @@ async fn run_async(
                     p,
                     Held {
                         revision,
+                        renewed: Instant::now(),
                         stop,
                         task,
                     },
@@ -159,14 +177,47 @@ async fn run_async(
         tokio::time::sleep(tick).await;
     }
     for (p, h) in std::mem::take(&mut held) {
-        h.stop.store(true, Relaxed);
-        if let Ok(Err(e)) = h.task.await {
-            eprintln!("watch: worker {me}: partition {p}: {e}");
-        }
-        let _ = bus.leases.delete(partition_key(p)).await;
+        stop_partition(&me, p, h, cfg.lease).await;
+        let _ = within(step, bus.leases.delete(partition_key(p))).await;
     }
-    let _ = bus.workers.delete(&me).await;
+    let _ = within(step, bus.workers.delete(&me)).await;
     Ok(())
+}
+
+/// `f`, or `None` if it took longer than `d`.
+async fn within<T>(d: Duration, f: impl std::future::Future<Output = T>) -> Option<T> {
+    tokio::time::timeout(d, f).await.ok()
+}
+
+/// Stops a partition's task: it checkpoints and ends within `wait`, or is aborted (its
+/// last events come again from the checkpoint before).
+async fn stop_partition(me: &str, p: u32, mut h: Held, wait: Duration) {
+    h.stop.store(true, Relaxed);
+    match tokio::time::timeout(wait, &mut h.task).await {
+        Ok(Ok(Err(e))) => eprintln!("watch: worker {me}: partition {p}: {e}"),
+        Ok(_) => {}
+        Err(_) => {
+            h.task.abort();
+            eprintln!("watch: worker {me}: partition {p}: stopped without a last checkpoint");
+        }
+    }
+}
+
+/// Takes partition `p`'s lease if no one holds it, or if it names this worker (a worker
+/// restarted under its name takes its partitions back at once).
+async fn claim(bus: &Bus, p: u32, me: &str) -> Option<u64> {
+    let key = partition_key(p);
+    if let Ok(r) = bus.leases.create(&key, me.to_string().into()).await {
+        return Some(r);
+    }
+    let entry = bus.leases.entry(&key).await.ok().flatten()?;
+    if entry.value.as_ref() != me.as_bytes() {
+        return None;
+    }
+    bus.leases
+        .update(&key, me.to_string().into(), entry.revision)
+        .await
+        .ok()
 }
 
 async fn count_keys(store: &async_nats::jetstream::kv::Store) -> Result<usize, Error> {
@@ -232,6 +283,8 @@ async fn partition(
     let mut last_seq = done.seq;
     let mut last_cp = Instant::now();
     let mut items: Vec<Item> = Vec::new();
+    let mut order = Reorder::default();
+    let mut ready: Vec<(u64, bytes::Bytes)> = Vec::new();
     let subject = events_subject(p);
     while !stop.load(Relaxed) {
         let next = tokio::time::timeout(Duration::from_millis(200), messages.next()).await;
@@ -239,7 +292,14 @@ async fn partition(
             Err(_) => None,
             Ok(None) => break,
             Ok(Some(Err(e))) => {
-                return Err(Error::bus(format!("reading {}", records_subject(p)), e))
+                // the ordered consumer starts again after the last message it gave
+                eprintln!(
+                    "watch: worker {}: reading {}: {e}; going on",
+                    opts.name,
+                    records_subject(p)
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                None
             }
             Ok(Some(Ok(m))) => Some(m),
         };
@@ -249,31 +309,54 @@ async fn partition(
                 .map_err(|e| Error::bus(format!("reading {}", records_subject(p)), e))?;
             let (seq, pending) = (info.stream_sequence, info.pending);
             metrics.bus_messages_in.fetch_add(1, Relaxed);
-            items.clear();
-            if let Err(why) = decode_items(&msg.payload, &mut items) {
-                // reported and skipped: the items decoded before the fault still run
-                metrics.decode_errors.fetch_add(1, Relaxed);
+            let header = |name: &str| {
+                msg.headers
+                    .as_ref()
+                    .and_then(|h| h.get(name))
+                    .map(|v| v.as_str().to_string())
+            };
+            let run = header(super::RUN).unwrap_or_default();
+            let number = header(super::BATCH)
+                .and_then(|b| b.parse::<u64>().ok())
+                .unwrap_or(0);
+            ready.clear();
+            let gaps = order.accept(&run, number, seq, msg.payload.clone(), &mut ready);
+            if gaps > 0 {
                 eprintln!(
-                    "watch: worker {}: {}",
+                    "watch: worker {}: {}: a records message of inlet run {run} never came; going on without it",
                     opts.name,
-                    Error::BusMessage {
-                        subject: records_subject(p),
-                        seq,
-                        message: why
-                    }
+                    records_subject(p)
                 );
             }
-            let mut events: Vec<Event> = Vec::new();
-            watch.observe_batch_sides(
-                &items,
-                |it| (&it.record, it.sides, it.dns.as_ref(), it.sweep),
-                |a| shard_of(a, n as usize) == p as usize,
-                |_, _, e| events.push(e),
-            );
-            metrics
-                .records
-                .fetch_add(items.iter().filter(|i| !i.sweep).count() as u64, Relaxed);
-            if seq > published_to {
+            for (seq, payload) in ready.drain(..) {
+                items.clear();
+                if let Err(why) = decode_items(&payload, &mut items) {
+                    // reported and skipped: the items decoded before the fault still run
+                    metrics.decode_errors.fetch_add(1, Relaxed);
+                    eprintln!(
+                        "watch: worker {}: {}",
+                        opts.name,
+                        Error::BusMessage {
+                            subject: records_subject(p),
+                            seq,
+                            message: why
+                        }
+                    );
+                }
+                let mut events: Vec<Event> = Vec::new();
+                watch.observe_batch_sides(
+                    &items,
+                    |it| (&it.record, it.sides, it.dns.as_ref(), it.sweep),
+                    |a| shard_of(a, n as usize) == p as usize,
+                    |_, _, e| events.push(e),
+                );
+                metrics
+                    .records
+                    .fetch_add(items.iter().filter(|i| !i.sweep).count() as u64, Relaxed);
+                if seq <= published_to {
+                    // run before the checkpoint: its events are on the bus already
+                    continue;
+                }
                 for (k, mut e) in events.into_iter().enumerate() {
                     e.incident.id = global_id(e.incident.id, p, n);
                     e.incident.follows = e.incident.follows.map(|f| global_id(f, p, n));
@@ -302,12 +385,13 @@ async fn partition(
                 }
             }
         }
+        // every message up to here was run, but those held back waiting for one before
+        let mark = order.held_min_seq().map_or(last_seq, |s| s - 1);
         // on a timer, when many events wait, or when the partition is quiet
         let idle = msg.is_none();
-        if last_seq > done.seq
-            && (idle || last_cp.elapsed() >= CHECKPOINT_EVERY || acks.len() >= 1024)
+        if mark > done.seq && (idle || last_cp.elapsed() >= CHECKPOINT_EVERY || acks.len() >= 1024)
         {
-            done = checkpoint(&bus, &key, &mut acks, last_seq, &metrics).await?;
+            done = checkpoint(&bus, &key, &mut acks, mark, &metrics).await?;
             if let Ok(mut m) = metrics.bus_partitions.lock() {
                 if let Some(v) = m.get_mut(&p) {
                     v.1 = done.at_us;
@@ -316,13 +400,104 @@ async fn partition(
             last_cp = Instant::now();
         }
     }
-    if last_seq > done.seq {
-        checkpoint(&bus, &key, &mut acks, last_seq, &metrics).await?;
+    let mark = order.held_min_seq().map_or(last_seq, |s| s - 1);
+    if mark > done.seq {
+        checkpoint(&bus, &key, &mut acks, mark, &metrics).await?;
     }
     if let Ok(mut m) = metrics.bus_partitions.lock() {
         m.remove(&p);
     }
     Ok(())
+}
+
+/// Messages of a run held at most while one before them is missing: past that it is taken
+/// as lost (an inlet keeps at most 256 unacknowledged, so a message published again comes
+/// well within this).
+const MAX_HELD: u64 = 1024;
+
+/// Puts a partition's records messages back in the order their inlet published them: a
+/// message the bus did not acknowledge is published again, after later ones. Per inlet
+/// run, the next batch number expected and the messages that came before it. What it
+/// decides depends only on the stream, so a replay decides the same.
+#[derive(Default)]
+struct Reorder {
+    runs: std::collections::HashMap<String, RunOrder>,
+    /// Messages taken so far.
+    seen: u64,
+}
+
+#[derive(Default)]
+struct RunOrder {
+    next: u64,
+    /// By batch number: stream sequence and payload.
+    held: BTreeMap<u64, (u64, bytes::Bytes)>,
+    /// `seen` when the oldest held message came.
+    held_since: u64,
+}
+
+impl Reorder {
+    /// Takes message `number` of `run` (stream sequence `seq`); what can run now goes to
+    /// `out` in order. Returns the gaps given up on.
+    fn accept(
+        &mut self,
+        run: &str,
+        number: u64,
+        seq: u64,
+        payload: bytes::Bytes,
+        out: &mut Vec<(u64, bytes::Bytes)>,
+    ) -> u64 {
+        self.seen += 1;
+        let mut gaps = 0;
+        if number == 0 {
+            // no batch number: as it comes
+            out.push((seq, payload));
+        } else {
+            let seen = self.seen;
+            let r = self
+                .runs
+                .entry(run.to_string())
+                .or_insert_with(|| RunOrder {
+                    next: 1,
+                    ..RunOrder::default()
+                });
+            if number >= r.next {
+                if r.held.is_empty() {
+                    r.held_since = seen;
+                }
+                r.held.insert(number, (seq, payload));
+                r.release(out);
+            }
+        }
+        // a run whose gap outlived MAX_HELD messages: the missing one is lost
+        let seen = self.seen;
+        for r in self.runs.values_mut() {
+            if !r.held.is_empty() && seen - r.held_since > MAX_HELD {
+                if let Some((&first, _)) = r.held.iter().next() {
+                    r.next = first;
+                    gaps += 1;
+                }
+                r.release(out);
+            }
+        }
+        gaps
+    }
+
+    /// The lowest stream sequence held back.
+    fn held_min_seq(&self) -> Option<u64> {
+        self.runs
+            .values()
+            .flat_map(|r| r.held.values().map(|m| m.0))
+            .min()
+    }
+}
+
+impl RunOrder {
+    fn release(&mut self, out: &mut Vec<(u64, bytes::Bytes)>) {
+        while let Some(m) = self.held.remove(&self.next) {
+            out.push(m);
+            self.next += 1;
+        }
+    }
 }
 
 /// Waits for the bus to store every event published, then records `seq` as done.
@@ -365,4 +540,49 @@ pub fn default_name() -> String {
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "worker".into());
     format!("{host}-{}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn take(o: &mut Reorder, run: &str, n: u64, seq: u64) -> Vec<u64> {
+        let mut out = Vec::new();
+        o.accept(run, n, seq, bytes::Bytes::new(), &mut out);
+        out.into_iter().map(|(s, _)| s).collect()
+    }
+
+    #[test]
+    fn a_message_published_again_runs_in_its_place() {
+        let mut o = Reorder::default();
+        assert_eq!(take(&mut o, "a", 1, 10), vec![10]);
+        // 2 was not acknowledged and comes again after 3 and 4
+        assert!(take(&mut o, "a", 3, 12).is_empty());
+        assert!(take(&mut o, "a", 4, 13).is_empty());
+        assert_eq!(o.held_min_seq(), Some(12));
+        assert_eq!(take(&mut o, "a", 2, 14), vec![14, 12, 13]);
+        // a copy of what ran already is dropped; another run has its own numbers
+        assert!(take(&mut o, "a", 3, 15).is_empty());
+        assert_eq!(take(&mut o, "b", 1, 16), vec![16]);
+        assert_eq!(o.held_min_seq(), None);
+    }
+
+    #[test]
+    fn a_message_that_never_comes_is_given_up_on() {
+        let mut o = Reorder::default();
+        assert!(take(&mut o, "a", 2, 1).is_empty());
+        let mut ran = Vec::new();
+        for i in 0..=MAX_HELD {
+            ran.extend(take(&mut o, "b", i + 1, 2 + i));
+        }
+        assert!(ran.contains(&1));
+        assert_eq!(o.held_min_seq(), None);
+    }
+
+    #[test]
+    fn ids_are_spread_over_partitions() {
+        assert_eq!(global_id(1, 0, 4), 1);
+        assert_eq!(global_id(1, 3, 4), 4);
+        assert_eq!(global_id(2, 0, 4), 5);
+    }
 }
