@@ -560,3 +560,39 @@ fn a_worker_restarted_resumes_from_its_own_checkpoint() {
     }
     assert_eq!(got, want);
 }
+
+#[test]
+fn a_slow_sink_holds_events_on_the_bus_and_drops_only_where_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirai = dir.path().join("mirai.pcap");
+    mirai_capture(&mirai);
+    let want = single(std::slice::from_ref(&mirai));
+    let n: usize = want.values().sum();
+    let nats = Nats::start();
+    inlet(&nats.url, "2", &mirai);
+    let _w = worker(&nats.url, "w1");
+    // a webhook nobody answers (each event is tried for seconds) behind a queue of one: its
+    // events are dropped and counted; the sink takes one event at a time from the bus
+    // (--max-pending 1) and the file gets every one
+    let dead = free_tcp_port();
+    let out = dir.path().join("slow.jsonl");
+    let o = iotrust()
+        .args(["watch", "sink", "--bus", &nats.url, "--max-pending", "1"])
+        .args(["--webhook", &format!("http://127.0.0.1:{dead}/events")])
+        .args(["--webhook-queue", "1", "--max-events", &n.to_string()])
+        .args(["--duration", "60", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(events(&std::fs::read_to_string(&out).unwrap()), want);
+    let err = String::from_utf8_lossy(&o.stderr);
+    let dropped: u64 = err
+        .split("failed, ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0);
+    assert!(dropped > 0, "{err}");
+    assert!(err.contains(&format!("{n} event(s) written")), "{err}");
+}
