@@ -596,3 +596,60 @@ fn a_slow_sink_holds_events_on_the_bus_and_drops_only_where_told() {
     assert!(dropped > 0, "{err}");
     assert!(err.contains(&format!("{n} event(s) written")), "{err}");
 }
+
+fn scrape(addr: &str) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut c) = TcpStream::connect(addr) else {
+        return String::new();
+    };
+    let _ = write!(
+        c,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    );
+    let mut s = String::new();
+    let _ = c.read_to_string(&mut s);
+    s
+}
+
+#[test]
+fn a_worker_serves_leases_lag_and_checkpoint_age_as_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirai = dir.path().join("mirai.pcap");
+    mirai_capture(&mirai);
+    let nats = Nats::start();
+    inlet(&nats.url, "2", &mirai);
+    let addr = format!("127.0.0.1:{}", free_tcp_port());
+    let _w = Proc(
+        iotrust()
+            .args(["watch", "worker", "--bus", &nats.url, "--name", "m1"])
+            .args(["--metrics", &addr])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut m = String::new();
+    while Instant::now() < deadline {
+        m = scrape(&addr);
+        if m.contains("iotrust_watch_bus_leases_held 2")
+            && m.contains("iotrust_watch_bus_lag_messages{partition=\"0\"} 0")
+            && m.contains("iotrust_watch_bus_lag_messages{partition=\"1\"} 0")
+            && m.contains("iotrust_watch_bus_checkpoint_age_seconds{partition=\"1\"}")
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(m.contains("iotrust_watch_bus_leases_held 2"), "{m}");
+    assert!(
+        m.contains("iotrust_watch_bus_lag_messages{partition=\"1\"} 0"),
+        "{m}"
+    );
+    let records = m
+        .lines()
+        .find_map(|l| l.strip_prefix("iotrust_watch_records_total "))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(records > 3000, "{m}");
+    assert!(m.contains("iotrust_watch_bus_messages_in_total"), "{m}");
+}
