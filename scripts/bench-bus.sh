@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 N=${N:-3000000}
 HOSTS=${HOSTS:-65000}
 PARTITIONS=${PARTITIONS:-8}
-PARTS=${PARTS:-"x1 x3 recovery"}
+PARTS=${PARTS:-"x1 x3 recovery netflow"}
 TARGET=${CARGO_TARGET_DIR:-target}
 TMP=$(mktemp -d)
 PIDS=()
@@ -31,7 +31,7 @@ if [ -z "${BIN:-}" ]; then
   cargo build --release -q -p iotrust-cli
   BIN=$TARGET/release/iotrust
 fi
-cargo build --release -q -p iotrust-flow --features testing --example bench_pcap
+cargo build --release -q -p iotrust-flow --features testing --example bench_pcap --example flow_sender
 PCAP=${PCAP:-$TMP/bench.pcap}
 [ -f "$PCAP" ] || "$TARGET/release/examples/bench_pcap" "$PCAP" "$N" "$HOSTS"
 LOCAL=10.1.0.0/16
@@ -140,10 +140,44 @@ sys.exit(0 if all(p["owner"] == "w2" for p in d) else 1)'; do sleep 0.1; done
   stop_servers
 }
 
+run_netflow() { # rate seconds: the collector benchmark's NetFlow v9 stream into an inlet,
+  # two workers, x1
+  local rate=$1 secs=$2
+  start_servers 1
+  local wp=()
+  for i in 1 2; do
+    "$BIN" watch worker --bus "$URL" --name "w$i" --lease 5 2>/dev/null &
+    wp+=($!); PIDS+=($!)
+  done
+  local up; up=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "$BIN" watch inlet --bus "$URL" --partitions "$PARTITIONS" --local $LOCAL \
+    --netflow "127.0.0.1:$up" --duration $((secs + 3)) 2>"$TMP/nf-inlet.err" &
+  local ip=$!; PIDS+=($ip)
+  sleep 1.5
+  local s; s=$(now)
+  "$TARGET/release/examples/flow_sender" --to "127.0.0.1:$up" --proto v9 --rate "$rate" --seconds "$secs" >"$TMP/sender.json"
+  wait "$ip" || true
+  until caught_up "$URL" 1; do sleep 0.1; done
+  local e; e=$(now)
+  local got; got=$(sed -n 's/.* \([0-9]*\) records published.*/\1/p' "$TMP/nf-inlet.err")
+  python3 - <<EOF2
+import json
+sent = json.load(open("$TMP/sender.json"))
+n = sent.get("records", 0)
+got = int("${got:-0}" or 0)
+print(f"NetFlow v9 at $rate records/s for $secs s into the inlet, 2 workers, x1: {got:,} of {n:,} records published "
+      f"({100 * got / max(n, 1):.1f} %); all checkpointed {$e - $s:.2f} s after the sender started "
+      f"({got / ($e - $s):,.0f} records/s end to end)")
+EOF2
+  for p in "${wp[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  stop_servers
+}
+
 for part in $PARTS; do
   case $part in
     x1) echo; echo "## bus, streams x1 (one nats-server)"; run_bus 1 1; run_bus 1 2 ;;
     x3) echo; echo "## bus, streams x3 (three nats-servers in one cluster)"; run_bus 3 1; run_bus 3 2 ;;
     recovery) echo; echo "## recovery"; RECOVERY=1 run_bus 1 2 ;;
+    netflow) echo; echo "## NetFlow replay"; for r in ${RATES:-500000 1000000}; do run_netflow "$r" "${SECS:-5}"; done ;;
   esac
 done

@@ -296,11 +296,18 @@ impl Engine for Inlet {
     }
 
     fn observe_with_dns(&mut self, r: &FlowRecord, msg: &DnsMessage) -> Result<(), Error> {
+        if !self.wants_dns(msg) {
+            return self.route(r, None);
+        }
         self.route(r, Some(msg))
     }
 
     fn observe_dns(&mut self, r: &FlowRecord, msg: &DnsMessage) -> Result<(), Error> {
         self.tick(r.last_us)?;
+        if !self.wants_dns(msg) {
+            // its time still moved the stream on
+            return Ok(());
+        }
         for p in 0..self.batches.len() {
             if let Some(b) = self.batches.get_mut(p) {
                 b.log_dns(r, msg);
@@ -310,9 +317,12 @@ impl Engine for Inlet {
         Ok(())
     }
 
-    /// Every message: the inlet does not know the workers' indicator lists.
-    fn wants_dns(&self, _msg: &DnsMessage) -> bool {
-        true
+    /// Every message a worker could use: one with a question (it may name a listed domain:
+    /// the inlet does not know the workers' lists) or a response with addresses (what DNS
+    /// resolved). A payload on port 53 that parses as neither is not sent to every
+    /// partition.
+    fn wants_dns(&self, msg: &DnsMessage) -> bool {
+        msg.question.is_some() || (msg.response && !msg.answers.is_empty())
     }
 
     /// Indicators are the workers' (each loads its own --indicators).
