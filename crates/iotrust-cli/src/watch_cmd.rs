@@ -14,9 +14,10 @@ use iotrust_watch::bus::sink::SinkOptions;
 use iotrust_watch::bus::worker::WorkerOptions;
 use iotrust_watch::bus::{BusConfig, Inlet};
 use iotrust_watch::collector::{bind_udp, receive_buffer, Batch, Collector, DEFAULT_RECV_BUFFER};
+use iotrust_watch::reload::{IndicatorSources, Reloader};
 use iotrust_watch::sources::{Capture, ZeekLogs};
 use iotrust_watch::{
-    nftables_ruleset, propose, Config, Engine, Event, EventKind, Indicators, JsonLines, Metrics,
+    nftables_ruleset, propose, Config, Engine, Event, EventKind, JsonLines, Metrics,
     NoticeTemplate, Prefix, Sharded, Subscribers, Webhook, WebhookConfig,
 };
 
@@ -194,121 +195,33 @@ fn read(path: &Path) -> anyhow::Result<String> {
 }
 
 /// Where C2 indicators come from: the --indicators file and the --feed files.
-#[derive(Clone)]
-struct Sources {
-    file: Option<PathBuf>,
-    feeds: Vec<PathBuf>,
-    format: Option<iotrust_intel::Format>,
+fn indicator_sources(args: &WatchArgs) -> anyhow::Result<IndicatorSources> {
+    let format = args
+        .feed_format
+        .as_deref()
+        .map(str::parse::<iotrust_intel::Format>)
+        .transpose()
+        .map_err(|e| anyhow!("--feed-format: {e}"))?;
+    Ok(IndicatorSources {
+        file: args.indicators.clone(),
+        feeds: args.feeds.clone(),
+        format,
+    })
 }
 
-impl Sources {
-    fn new(args: &WatchArgs) -> anyhow::Result<Sources> {
-        let format = args
-            .feed_format
-            .as_deref()
-            .map(str::parse::<iotrust_intel::Format>)
-            .transpose()
-            .map_err(|e| anyhow!("--feed-format: {e}"))?;
-        Ok(Sources {
-            file: args.indicators.clone(),
-            feeds: args.feeds.clone(),
-            format,
-        })
-    }
-
-    fn paths(&self) -> impl Iterator<Item = &PathBuf> {
-        self.file.iter().chain(&self.feeds)
-    }
-
-    /// The indicator file, then every feed's entries ([`Indicators::add_feed`]). Entries a
-    /// feed could not read are reported on stderr with their file and line, and skipped.
-    fn load(&self) -> anyhow::Result<Indicators> {
-        let mut ind = match &self.file {
-            Some(p) => Indicators::parse(&read(p)?, &p.display().to_string())?,
-            None => Indicators::default(),
-        };
-        for path in &self.feeds {
-            let feed = iotrust_intel::load(path, self.format).map_err(|e| anyhow!("--feed {e}"))?;
-            for p in &feed.problems {
-                eprintln!("watch: {p}: skipped");
-            }
-            let (added, skipped) = ind.add_feed(&feed);
-            for (line, m) in skipped {
-                eprintln!("watch: {}:{line}: {m}: skipped", path.display());
-            }
-            eprintln!(
-                "watch: {}: {added} indicator(s) from a {} feed",
-                path.display(),
-                feed.format
-            );
-        }
-        Ok(ind)
-    }
+/// What the watch library has to say goes to stderr.
+fn say(line: &str) {
+    eprintln!("watch: {line}");
 }
 
-/// Loads the indicators again when the --indicators file or a --feed changes, for the
-/// long-running modes: modification times and lengths are looked at every `every`.
-struct Reloader {
-    sources: Sources,
-    every: Duration,
-    checked: Instant,
-    stamp: Vec<Option<(std::time::SystemTime, u64)>>,
-}
-
-impl Reloader {
-    /// `None` without --indicators or --feed, or with --indicators-reload 0.
-    fn new(args: &WatchArgs) -> Option<Reloader> {
-        let sources = Sources::new(args).ok()?;
-        sources.paths().next()?;
-        let every = Duration::from_secs(u64::from(args.indicators_reload));
-        if every.is_zero() {
-            return None;
-        }
-        let stamp = Reloader::stamps(&sources);
-        Some(Reloader {
-            sources,
-            every,
-            checked: Instant::now(),
-            stamp,
-        })
-    }
-
-    fn stamps(sources: &Sources) -> Vec<Option<(std::time::SystemTime, u64)>> {
-        sources.paths().map(|p| Reloader::stamp(p)).collect()
-    }
-
-    fn stamp(path: &Path) -> Option<(std::time::SystemTime, u64)> {
-        let m = std::fs::metadata(path).ok()?;
-        Some((m.modified().ok()?, m.len()))
-    }
-
-    /// Hands the engine the list anew if a file changed since it was last loaded; a list
-    /// that does not load is reported (once per change) and the one in force kept.
-    fn poll(&mut self, engine: &mut impl Engine) -> anyhow::Result<()> {
-        if self.checked.elapsed() < self.every {
-            return Ok(());
-        }
-        self.checked = Instant::now();
-        let stamp = Reloader::stamps(&self.sources);
-        if stamp == self.stamp {
-            return Ok(());
-        }
-        self.stamp = stamp;
-        let name = self
-            .sources
-            .paths()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
-        match self.sources.load() {
-            Ok(ind) => {
-                eprintln!("watch: {name} changed: {} indicator(s) in force", ind.len());
-                engine.set_indicators(ind)?;
-            }
-            Err(e) => eprintln!("watch: {e:#}; the indicators loaded before stay in force"),
-        }
-        Ok(())
-    }
+/// The reloader of --indicators and --feed for the long-running modes (none with
+/// --indicators-reload 0).
+fn reloader(args: &WatchArgs) -> Option<Reloader> {
+    let sources = indicator_sources(args).ok()?;
+    Reloader::new(
+        sources,
+        Duration::from_secs(u64::from(args.indicators_reload)),
+    )
 }
 
 /// Events on stdout or --output, as --format says.
@@ -490,7 +403,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
     if args.role == Some(Role::Inlet) {
         return inlet(&args, cfg);
     }
-    let indicators = Sources::new(&args)?.load()?;
+    let indicators = indicator_sources(&args)?.load(say)?;
     let subscribers = match &args.subscribers {
         Some(p) => Subscribers::parse(&read(p)?, &p.display().to_string())?,
         None => Subscribers::default(),
@@ -737,7 +650,7 @@ fn live<E: Engine>(
         engine.shards()
     );
     let mut problems = 0u64;
-    let reloader = Reloader::new(args);
+    let reloader = reloader(args);
     // a reloaded list may bring domains: read DNS whenever the list may change
     let mut reader = Capture::new(std::io::BufReader::new(stdout), dns || reloader.is_some())
         .map_err(|e| anyhow!("{iface}: tcpdump output: {e}"))?;
@@ -779,7 +692,7 @@ fn live<E: Engine>(
         }
         if last_sync.elapsed() >= Duration::from_millis(100) {
             if let Some(r) = &mut reloader {
-                r.poll(engine)?;
+                r.poll(engine, say)?;
             }
             // what the workers have finished comes out; the pipeline keeps running
             engine.flush()?;
@@ -826,7 +739,7 @@ fn collect<E: Engine>(
         .map(|s| Instant::now() + Duration::from_secs(u64::from(s)));
     let mut last_sync = Instant::now();
     let mut second = (Instant::now(), 0u64);
-    let mut reloader = Reloader::new(args);
+    let mut reloader = reloader(args);
     let mut total = 0u64;
     let mut datagrams = 0u64;
     while deadline.is_none_or(|d| Instant::now() < d) {
@@ -852,7 +765,7 @@ fn collect<E: Engine>(
         }
         if got == 0 || busy_tick {
             if let Some(r) = &mut reloader {
-                r.poll(engine)?;
+                r.poll(engine, say)?;
             }
             sinks.drain(engine)?;
             sinks.out.flush()?;
@@ -968,7 +881,7 @@ fn worker(args: &WatchArgs) -> anyhow::Result<u8> {
             .name
             .clone()
             .unwrap_or_else(iotrust_watch::bus::worker::default_name),
-        indicators: Sources::new(args)?.load()?,
+        indicators: indicator_sources(args)?.load(say)?,
         subscribers: match &args.subscribers {
             Some(p) => Subscribers::parse(&read(p)?, &p.display().to_string())?,
             None => Subscribers::default(),

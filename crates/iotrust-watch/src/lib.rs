@@ -13,6 +13,7 @@ pub mod incident;
 mod index;
 pub mod metrics;
 pub mod net;
+pub mod reload;
 pub mod resolved;
 pub mod shard;
 pub mod sinks;
