@@ -12,6 +12,7 @@ pub mod sflow;
 pub mod stats;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod wire;
 pub mod zeek;
 
 pub use capture::{CaptureFormat, CaptureReader, Packet};

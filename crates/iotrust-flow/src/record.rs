@@ -423,6 +423,28 @@ impl FlowRecord {
         Some(self.dst.ipv4_u32() == Some(seq))
     }
 
+    /// The sequence number field as stored, present or not (for [`crate::wire`]).
+    pub(crate) fn raw_tcp_seq(&self) -> u32 {
+        self.tcp_seq
+    }
+
+    /// The TTL field as stored, present or not (for [`crate::wire`]).
+    pub(crate) fn raw_ttl(&self) -> u8 {
+        self.ttl
+    }
+
+    /// Which optional fields are present (for [`crate::wire`]).
+    pub(crate) fn raw_present(&self) -> u8 {
+        self.present
+    }
+
+    /// Sets the optional fields as [`crate::wire`] read them (unknown presence bits dropped).
+    pub(crate) fn set_raw(&mut self, tcp_seq: u32, ttl: u8, present: u8) {
+        self.tcp_seq = tcp_seq;
+        self.ttl = ttl;
+        self.present = present & (HAS_TCP_SEQ | HAS_TTL);
+    }
+
     /// Estimated real packets: `packets * sampling`, saturating.
     pub fn scaled_packets(&self) -> u64 {
         self.packets.saturating_mul(u64::from(self.sampling))

@@ -6,7 +6,8 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 
 use iotrust_flow::{Datagram, FlowDecoder, FlowRecord};
 
-use crate::shard::{ShardStopped, Sharded};
+use crate::engine::Engine;
+use crate::error::Error;
 
 /// Receive buffer asked for by default: 32 MiB, so a burst of datagrams waits in the kernel
 /// instead of being dropped (the kernel caps it at `net.core.rmem_max`; see
@@ -105,7 +106,7 @@ impl Batch {
     }
 }
 
-/// Decodes datagrams and feeds their records to a [`Sharded`] engine.
+/// Decodes datagrams and feeds their records to an [`Engine`].
 pub struct Collector {
     decoder: FlowDecoder,
     records: Vec<FlowRecord>,
@@ -129,10 +130,10 @@ impl Collector {
     /// of records that span datagrams, and the per-call work is paid once a batch.
     pub fn datagrams<'a>(
         &mut self,
-        engine: &mut Sharded,
+        engine: &mut impl Engine,
         received_us: i64,
         datagrams: impl IntoIterator<Item = (IpAddr, &'a [u8])>,
-    ) -> Result<Received, ShardStopped> {
+    ) -> Result<Received, Error> {
         self.records.clear();
         let mut got = Received::default();
         for (exporter, bytes) in datagrams {
@@ -232,7 +233,7 @@ mod tests {
         let dgrams = [first.finish(), garbage, second.finish()];
         let exporter: IpAddr = "127.0.0.1".parse().unwrap();
 
-        let mut engine = Sharded::new(
+        let mut engine = crate::Sharded::new(
             crate::Config::default(),
             1,
             crate::Indicators::default(),

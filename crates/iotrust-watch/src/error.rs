@@ -22,4 +22,28 @@ pub enum Error {
     /// An incident could not be serialized (should not happen).
     #[error("cannot serialize incident: {0}")]
     Json(#[from] serde_json::Error),
+    /// A detector thread of the sharded engine stopped (it panicked).
+    #[error(transparent)]
+    Stopped(#[from] crate::shard::ShardStopped),
+    /// The message bus (NATS JetStream) could not be reached or refused a request; `what`
+    /// says which step (connect, a stream, a key-value bucket, a publish).
+    #[error("bus: {what}: {message}")]
+    Bus { what: String, message: String },
+    /// A message on the bus is not of the form this version writes.
+    #[error("bus: {subject} message {seq}: {message}")]
+    BusMessage {
+        subject: String,
+        seq: u64,
+        message: String,
+    },
+}
+
+impl Error {
+    /// A bus error at step `what`.
+    pub(crate) fn bus(what: impl Into<String>, e: impl std::fmt::Display) -> Error {
+        Error::Bus {
+            what: what.into(),
+            message: e.to_string(),
+        }
+    }
 }

@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 
+pub mod bus;
 pub mod collector;
 pub mod detectors;
+pub mod engine;
 pub mod error;
 mod expiring;
 mod fasthash;
@@ -11,16 +13,19 @@ pub mod incident;
 mod index;
 pub mod metrics;
 pub mod net;
+pub mod reload;
 pub mod resolved;
 pub mod shard;
 pub mod sinks;
 pub mod sketch;
+pub mod sources;
 pub mod subscribers;
 pub mod table;
 pub mod watch;
 
 pub use detectors::c2::Indicators;
 pub use detectors::{Attack, Detector, Finding, Role, Severity, Target};
+pub use engine::Engine;
 pub use error::Error;
 pub use filters::{nftables_ruleset, propose, FlowSpecAction, FlowSpecRule, ProposedFilters};
 pub use incident::{Event, EventKind, Incident, JsonLines};

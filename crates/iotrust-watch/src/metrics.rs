@@ -45,6 +45,21 @@ pub struct Metrics {
     pub webhook_dropped: AtomicU64,
     /// The collector's UDP port (0: none), for the kernel's drop counter.
     pub udp_port: AtomicU64,
+    /// Bus (inlet, worker, sink): messages and bytes published.
+    pub bus_messages_out: AtomicU64,
+    pub bus_bytes_out: AtomicU64,
+    /// Bus: messages consumed.
+    pub bus_messages_in: AtomicU64,
+    /// Bus: events seen again (republished after a takeover, or redelivered) and dropped
+    /// as duplicates by id.
+    pub bus_duplicates: AtomicU64,
+    /// Bus inlet: records messages published again after the bus did not store them.
+    pub bus_retries: AtomicU64,
+    /// Bus worker: partitions whose lease it holds now.
+    pub bus_leases_held: AtomicU64,
+    /// Bus worker: per partition held, (messages not yet consumed, checkpoint time in
+    /// microseconds since the epoch).
+    pub bus_partitions: std::sync::Mutex<std::collections::BTreeMap<u32, (u64, i64)>>,
     incidents: [AtomicU64; Detector::ALL.len()],
     closed: [AtomicU64; Detector::ALL.len()],
 }
@@ -161,6 +176,66 @@ impl Metrics {
             "Events not queued for the webhook because its queue was full.",
             self.webhook_dropped.load(Relaxed),
         );
+        one(
+            "iotrust_watch_bus_messages_out_total",
+            "counter",
+            "Messages published on the bus.",
+            self.bus_messages_out.load(Relaxed),
+        );
+        one(
+            "iotrust_watch_bus_bytes_out_total",
+            "counter",
+            "Bytes of messages published on the bus.",
+            self.bus_bytes_out.load(Relaxed),
+        );
+        one(
+            "iotrust_watch_bus_messages_in_total",
+            "counter",
+            "Messages consumed from the bus.",
+            self.bus_messages_in.load(Relaxed),
+        );
+        one(
+            "iotrust_watch_bus_duplicates_total",
+            "counter",
+            "Events seen again on the bus (after a takeover or a redelivery) and dropped by id.",
+            self.bus_duplicates.load(Relaxed),
+        );
+        one(
+            "iotrust_watch_bus_retries_total",
+            "counter",
+            "Records messages published again after the bus did not store them.",
+            self.bus_retries.load(Relaxed),
+        );
+        one(
+            "iotrust_watch_bus_leases_held",
+            "gauge",
+            "Partitions whose lease this worker holds.",
+            self.bus_leases_held.load(Relaxed),
+        );
+        if let Ok(parts) = self.bus_partitions.lock() {
+            let now = jiff::Timestamp::now().as_microsecond();
+            let _ = writeln!(
+                o,
+                "# HELP iotrust_watch_bus_lag_messages Records messages of a held partition not yet consumed.\n# TYPE iotrust_watch_bus_lag_messages gauge"
+            );
+            for (p, (lag, _)) in parts.iter() {
+                let _ = writeln!(
+                    o,
+                    "iotrust_watch_bus_lag_messages{{partition=\"{p}\"}} {lag}"
+                );
+            }
+            let _ = writeln!(
+                o,
+                "# HELP iotrust_watch_bus_checkpoint_age_seconds Seconds since a held partition's last checkpoint.\n# TYPE iotrust_watch_bus_checkpoint_age_seconds gauge"
+            );
+            for (p, (_, at)) in parts.iter() {
+                let age = (now - at).max(0) as f64 / 1e6;
+                let _ = writeln!(
+                    o,
+                    "iotrust_watch_bus_checkpoint_age_seconds{{partition=\"{p}\"}} {age:.3}"
+                );
+            }
+        }
         for (name, help, counts) in [
             (
                 "iotrust_watch_incidents_total",

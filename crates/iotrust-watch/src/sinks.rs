@@ -240,10 +240,16 @@ impl Webhook {
 
     /// Queues one event; false (and counted as dropped) if the queue is full.
     pub fn send(&self, e: &Event) -> bool {
-        let Some(tx) = &self.tx else { return false };
         let Ok(body) = serde_json::to_string(e) else {
             return false;
         };
+        self.send_json(body)
+    }
+
+    /// Queues one event already in JSON (as the bus carries it); false (and counted as
+    /// dropped) if the queue is full.
+    pub fn send_json(&self, body: String) -> bool {
+        let Some(tx) = &self.tx else { return false };
         match tx.try_send(body) {
             Ok(()) => true,
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {

@@ -347,8 +347,8 @@ impl Watch {
     /// events tagged by `tag` and handed to `out` after each record.
     pub(crate) fn observe_batch_sides<'r, T>(
         &mut self,
-        items: &[T],
-        get: impl Fn(&T) -> (&'r FlowRecord, Sides, Option<&'r DnsMessage>, bool),
+        items: &'r [T],
+        get: impl Fn(&'r T) -> (&'r FlowRecord, Sides, Option<&'r DnsMessage>, bool),
         owns: impl Fn(Addr) -> bool,
         mut out: impl FnMut(&T, u8, Event),
     ) {

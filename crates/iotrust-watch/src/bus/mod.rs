@@ -1,0 +1,428 @@
+//! `iotrust watch` over a message bus: NATS JetStream (a clustered, replicated log with
+//! consumers and a key-value store) between the processes that collect and those that
+//! detect.
+//!
+//! - The **inlet** ([`Inlet`], an [`crate::Engine`] any source can feed) routes every
+//!   record to the partition owning its local side(s), exactly as the sharded engine routes
+//!   to its threads ([`crate::shard_of`] over the partitions), puts a time mark (a sweep)
+//!   into every partition when stream time passes a sweep time, and a DNS message into every
+//!   partition; each partition's items go out in batches on subject
+//!   `iotrust.records.<partition>` of stream `IOTRUST_RECORDS`.
+//! - A **worker** ([`worker::run`]) claims partitions through leases in the key-value
+//!   bucket `iotrust-leases`, runs one [`crate::Watch`] per partition over the partition's
+//!   items in order, and publishes the incident events on `iotrust.events.<partition>`
+//!   (stream `IOTRUST_EVENTS`) with an id made from the stream (partition, message
+//!   sequence, place of the event in it), never from the worker.
+//! - The **sink** ([`sink::run`]) consumes the events through a durable consumer and
+//!   writes each id once.
+//!
+//! A partition's detector state is rebuilt by replay: a worker that takes a partition
+//! over reads it from its first retained message and publishes only the events of messages
+//! after the partition's checkpoint (bucket `iotrust-checkpoints`: the last message whose
+//! events the bus acknowledged). docs/scale.md says why replay rather than a snapshot.
+
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, kv, stream};
+
+use iotrust_flow::dns::DnsMessage;
+use iotrust_flow::wire::{decode_dns, encode_dns, RECORD_LEN};
+use iotrust_flow::FlowRecord;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::watch::{Config, Sides};
+
+mod inlet;
+pub mod sink;
+pub mod status;
+pub mod worker;
+
+pub use inlet::Inlet;
+
+/// The stream of records, one subject per partition.
+pub const RECORDS: &str = "IOTRUST_RECORDS";
+/// The stream of incident events.
+pub const EVENTS: &str = "IOTRUST_EVENTS";
+/// Leases on partitions: key `p<N>`, value the worker's name; entries live one lease time.
+pub const LEASES: &str = "iotrust-leases";
+/// Workers alive: key the worker's name; entries live one lease time.
+pub const WORKERS: &str = "iotrust-workers";
+/// Per partition the last records message whose events are on the bus.
+pub const CHECKPOINTS: &str = "iotrust-checkpoints";
+/// What the inlet tells the workers: partitions and detection settings (key `cluster`).
+pub const META: &str = "iotrust-meta";
+
+/// The header naming an event's id (`<partition>.<records message>.<place in it>`).
+pub const EVENT_ID: &str = "Iotrust-Event-Id";
+
+/// The header naming the inlet run that published a records message.
+pub const RUN: &str = "Iotrust-Run";
+/// The header numbering a run's records messages in a partition, from 1.
+pub const BATCH: &str = "Iotrust-Batch";
+
+/// The subject of partition `p`'s records.
+pub fn records_subject(p: u32) -> String {
+    format!("iotrust.records.{p}")
+}
+
+/// The subject of partition `p`'s events.
+pub fn events_subject(p: u32) -> String {
+    format!("iotrust.events.{p}")
+}
+
+/// The key of partition `p` in the lease and checkpoint buckets.
+pub fn partition_key(p: u32) -> String {
+    format!("p{p}")
+}
+
+/// How to reach the bus and what to create on it.
+#[derive(Clone, Debug)]
+pub struct BusConfig {
+    /// NATS server URLs (`nats://127.0.0.1:4222`); any one reachable is enough.
+    pub urls: Vec<String>,
+    /// Copies of every stream and bucket the first role to start creates (1 or 3 on a
+    /// 3-node cluster; a stream that exists is used as it is).
+    pub replicas: usize,
+    /// How long a worker holds a partition without renewing its lease.
+    pub lease: Duration,
+    /// How long to keep trying to reach the bus at start before giving up.
+    pub connect_wait: Duration,
+    /// Records kept on the bus this long (what a worker can replay).
+    pub retention: Duration,
+}
+
+impl BusConfig {
+    pub fn new(urls: Vec<String>) -> BusConfig {
+        BusConfig {
+            urls,
+            replicas: 1,
+            lease: Duration::from_secs(10),
+            connect_wait: Duration::from_secs(30),
+            retention: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// What the inlet publishes for the workers (bucket [`META`], key `cluster`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Cluster {
+    pub partitions: u32,
+    /// The detection settings every worker runs with (the inlet's --config and --local).
+    pub config: Config,
+}
+
+/// Connects to the bus, trying again every second for [`BusConfig::connect_wait`]; each
+/// failed try is said on stderr.
+pub(crate) async fn connect(cfg: &BusConfig) -> Result<jetstream::Context, Error> {
+    let started = Instant::now();
+    let names = cfg.urls.join(",");
+    loop {
+        let tried = async_nats::ConnectOptions::new()
+            .connection_timeout(Duration::from_secs(2))
+            .max_reconnects(None)
+            .connect(cfg.urls.as_slice())
+            .await;
+        match tried {
+            Ok(c) => {
+                let mut js = jetstream::new(c);
+                // a request unanswered for half a lease is given up and tried again
+                js.set_timeout(
+                    (cfg.lease / 2).clamp(Duration::from_secs(1), Duration::from_secs(5)),
+                );
+                return Ok(js);
+            }
+            Err(e) if started.elapsed() >= cfg.connect_wait => {
+                return Err(Error::bus(
+                    format!("cannot connect to {names}"),
+                    format!("{e} (tried for {} s)", cfg.connect_wait.as_secs()),
+                ))
+            }
+            Err(e) => {
+                eprintln!("watch: bus {names}: {e}; trying again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// The streams and buckets, created with [`BusConfig::replicas`] copies where missing.
+pub(crate) struct Bus {
+    pub(crate) js: jetstream::Context,
+    pub(crate) leases: kv::Store,
+    pub(crate) workers: kv::Store,
+    pub(crate) checkpoints: kv::Store,
+    pub(crate) meta: kv::Store,
+}
+
+impl Bus {
+    pub(crate) async fn open(cfg: &BusConfig) -> Result<Bus, Error> {
+        let js = connect(cfg).await?;
+        for (name, subjects) in [(RECORDS, "iotrust.records.>"), (EVENTS, "iotrust.events.>")] {
+            if js.get_stream(name).await.is_err() {
+                js.get_or_create_stream(stream::Config {
+                    name: name.into(),
+                    subjects: vec![subjects.into()],
+                    max_age: cfg.retention,
+                    storage: stream::StorageType::File,
+                    num_replicas: cfg.replicas,
+                    duplicate_window: Duration::from_secs(120),
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| Error::bus(format!("stream {name}"), e))?;
+            }
+        }
+        let mut stores = Vec::new();
+        for (name, age) in [
+            (LEASES, cfg.lease),
+            (WORKERS, cfg.lease),
+            (CHECKPOINTS, Duration::ZERO),
+            (META, Duration::ZERO),
+        ] {
+            if js.get_key_value(name).await.is_err() {
+                // the bucket's stream made here, as the client would make it, but with a
+                // duplicate window no longer than the entries live: nats-server 2.9
+                // refuses a bucket whose window (2 minutes by default) exceeds its max age
+                js.get_or_create_stream(stream::Config {
+                    name: format!("KV_{name}"),
+                    subjects: vec![format!("$KV.{name}.>")],
+                    max_messages_per_subject: 1,
+                    max_age: age,
+                    duplicate_window: if age.is_zero() {
+                        Duration::from_secs(120)
+                    } else {
+                        age.min(Duration::from_secs(120))
+                    },
+                    storage: stream::StorageType::File,
+                    num_replicas: cfg.replicas,
+                    allow_rollup: true,
+                    deny_delete: true,
+                    allow_direct: true,
+                    discard: stream::DiscardPolicy::New,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| Error::bus(format!("key-value bucket {name}"), e))?;
+            }
+            let store = js
+                .get_key_value(name)
+                .await
+                .map_err(|e| Error::bus(format!("key-value bucket {name}"), e))?;
+            stores.push(store);
+        }
+        let mut it = stores.into_iter();
+        let missing = || Error::bus("buckets", "not all opened");
+        Ok(Bus {
+            js,
+            leases: it.next().ok_or_else(missing)?,
+            workers: it.next().ok_or_else(missing)?,
+            checkpoints: it.next().ok_or_else(missing)?,
+            meta: it.next().ok_or_else(missing)?,
+        })
+    }
+}
+
+/// A partition's checkpoint: every event of its records messages up to `seq` (stream
+/// sequence) is on the bus.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub seq: u64,
+    /// When it was written (wall clock, microseconds since the epoch).
+    pub at_us: i64,
+}
+
+/// First bytes of a records message (its format's version).
+const MAGIC: &[u8; 4] = b"IOR1";
+const TAG_RECORD: u8 = 0;
+const TAG_RECORD_DNS: u8 = 1;
+const TAG_LOG_DNS: u8 = 2;
+const TAG_SWEEP: u8 = 3;
+
+/// One item of a partition, as its worker runs it (see the sharded engine's routes).
+pub(crate) struct Item {
+    pub(crate) record: FlowRecord,
+    pub(crate) sides: Sides,
+    pub(crate) dns: Option<DnsMessage>,
+    pub(crate) sweep: bool,
+}
+
+fn sides_byte(s: Sides) -> u8 {
+    u8::from(s.src) | u8::from(s.dst) << 1
+}
+
+/// A records message being filled.
+pub(crate) struct Batch {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) items: usize,
+}
+
+impl Batch {
+    pub(crate) fn new() -> Batch {
+        let mut bytes = Vec::with_capacity(64 * 1024);
+        bytes.extend_from_slice(MAGIC);
+        Batch { bytes, items: 0 }
+    }
+
+    pub(crate) fn record(&mut self, r: &FlowRecord, sides: Sides) {
+        self.bytes.push(TAG_RECORD);
+        self.bytes.push(sides_byte(sides));
+        r.encode(&mut self.bytes);
+        self.items += 1;
+    }
+
+    pub(crate) fn record_dns(&mut self, r: &FlowRecord, sides: Sides, m: &DnsMessage) {
+        self.bytes.push(TAG_RECORD_DNS);
+        self.bytes.push(sides_byte(sides));
+        r.encode(&mut self.bytes);
+        encode_dns(m, &mut self.bytes);
+        self.items += 1;
+    }
+
+    pub(crate) fn log_dns(&mut self, r: &FlowRecord, m: &DnsMessage) {
+        self.bytes.push(TAG_LOG_DNS);
+        r.encode(&mut self.bytes);
+        encode_dns(m, &mut self.bytes);
+        self.items += 1;
+    }
+
+    pub(crate) fn sweep(&mut self, t_us: i64) {
+        self.bytes.push(TAG_SWEEP);
+        self.bytes.extend_from_slice(&t_us.to_le_bytes());
+        self.items += 1;
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.items == 0
+    }
+}
+
+/// The items of a records message, or what is wrong with it (at which byte).
+pub(crate) fn decode_items(b: &[u8], out: &mut Vec<Item>) -> Result<(), String> {
+    if b.get(..4) != Some(MAGIC.as_slice()) {
+        return Err("not an iotrust records message (no IOR1 header)".into());
+    }
+    let mut at = 4usize;
+    let sides_of = |x: u8| Sides {
+        src: x & 1 != 0,
+        dst: x & 2 != 0,
+    };
+    let record_at = |at: usize| {
+        b.get(at..)
+            .and_then(FlowRecord::decode)
+            .ok_or_else(|| format!("byte {at}: a malformed record"))
+    };
+    let dns_at = |at: usize| {
+        b.get(at..)
+            .and_then(decode_dns)
+            .ok_or_else(|| format!("byte {at}: a malformed DNS message"))
+    };
+    while let Some(&tag) = b.get(at) {
+        let item = match tag {
+            TAG_RECORD => {
+                let sides = sides_of(*b.get(at + 1).ok_or("truncated")?);
+                let record = record_at(at + 2)?;
+                at += 2 + RECORD_LEN;
+                Item {
+                    record,
+                    sides,
+                    dns: None,
+                    sweep: false,
+                }
+            }
+            TAG_RECORD_DNS => {
+                let sides = sides_of(*b.get(at + 1).ok_or("truncated")?);
+                let record = record_at(at + 2)?;
+                let (m, n) = dns_at(at + 2 + RECORD_LEN)?;
+                at += 2 + RECORD_LEN + n;
+                Item {
+                    record,
+                    sides,
+                    dns: Some(m),
+                    sweep: false,
+                }
+            }
+            TAG_LOG_DNS => {
+                let record = record_at(at + 1)?;
+                let (m, n) = dns_at(at + 1 + RECORD_LEN)?;
+                at += 1 + RECORD_LEN + n;
+                Item {
+                    record,
+                    sides: Sides::NONE,
+                    dns: Some(m),
+                    sweep: false,
+                }
+            }
+            TAG_SWEEP => {
+                let t: [u8; 8] = b
+                    .get(at + 1..at + 9)
+                    .and_then(|s| s.try_into().ok())
+                    .ok_or_else(|| format!("byte {at}: a truncated time mark"))?;
+                at += 9;
+                let mut record = FlowRecord::default();
+                record.last_us = i64::from_le_bytes(t);
+                Item {
+                    record,
+                    sides: Sides::NONE,
+                    dns: None,
+                    sweep: true,
+                }
+            }
+            other => return Err(format!("byte {at}: unknown item tag {other}")),
+        };
+        out.push(item);
+    }
+    Ok(())
+}
+
+/// A current-thread runtime for the sync API of the roles.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(Error::Io)
+}
+
+/// Microseconds since the epoch, wall clock.
+pub(crate) fn now_us() -> i64 {
+    jiff::Timestamp::now().as_microsecond()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_round_trip_and_garbage_is_an_error() {
+        let mut r = FlowRecord::new(iotrust_flow::SourceKind::Pcap);
+        r.last_us = 42;
+        let m = DnsMessage {
+            id: 1,
+            response: true,
+            rcode: 0,
+            question: None,
+            answers: Vec::new(),
+        };
+        let mut b = Batch::new();
+        b.record(&r, Sides::SRC);
+        b.record_dns(&r, Sides::BOTH, &m);
+        b.log_dns(&r, &m);
+        b.sweep(99);
+        let mut items = Vec::new();
+        decode_items(&b.bytes, &mut items).unwrap();
+        assert_eq!(items.len(), 4);
+        assert_eq!(items[0].sides, Sides::SRC);
+        assert_eq!(items[1].sides, Sides::BOTH);
+        assert_eq!(items[1].dns.as_ref(), Some(&m));
+        assert_eq!(items[2].sides, Sides::NONE);
+        assert!(items[3].sweep && items[3].record.last_us == 99);
+        for cut in 5..b.bytes.len() {
+            let mut v = Vec::new();
+            // a cut message is an error or fewer items, never a panic
+            let _ = decode_items(&b.bytes[..cut], &mut v);
+            assert!(v.len() < 4);
+        }
+        assert!(decode_items(b"nope", &mut Vec::new()).is_err());
+    }
+}

@@ -1,0 +1,176 @@
+//! The sink: incident events from the bus, each id once, to the sinks of one process.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
+use futures_util::StreamExt;
+
+use super::{Bus, BusConfig, EVENTS};
+use crate::error::Error;
+use crate::metrics::Metrics;
+
+/// What a sink runs with besides the bus.
+#[derive(Clone, Debug)]
+pub struct SinkOptions {
+    /// The durable consumer's name: sinks of one name share the events (each event to one
+    /// of them), sinks of different names each get every event.
+    pub name: String,
+    /// Events delivered and not yet written at most: past that the bus holds the rest back
+    /// (back-pressure, bounded memory).
+    pub max_pending: i64,
+    /// Ids remembered for deduplication (the newest).
+    pub remember: usize,
+    /// Stop after this long (default: run until killed).
+    pub duration: Option<Duration>,
+    /// Stop once this many events were written (tests and replays).
+    pub max_events: Option<u64>,
+}
+
+impl Default for SinkOptions {
+    fn default() -> Self {
+        SinkOptions {
+            name: "sink".into(),
+            max_pending: 10_000,
+            remember: 1_000_000,
+            duration: None,
+            max_events: None,
+        }
+    }
+}
+
+/// One event as the sink hands it on: its id on the bus, its JSON (the line one process
+/// writes) and the fields the sinks read.
+pub struct BusEvent<'a> {
+    pub id: &'a str,
+    pub json: &'a [u8],
+    pub value: serde_json::Value,
+}
+
+impl BusEvent<'_> {
+    /// A field of the event as text (`event`, `device`, `detector` ...), empty if absent.
+    pub fn field(&self, name: &str) -> String {
+        match self.value.get(name) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+            None => String::new(),
+        }
+    }
+}
+
+/// Consumes events until the options say stop, handing each id once to `emit`; an event
+/// is acknowledged on the bus after `emit` returned.
+pub fn run(
+    bus: &BusConfig,
+    opts: SinkOptions,
+    metrics: Arc<Metrics>,
+    emit: impl FnMut(&BusEvent<'_>) -> Result<(), Error>,
+) -> Result<u64, Error> {
+    let rt = super::runtime()?;
+    rt.block_on(run_async(bus, opts, metrics, emit))
+}
+
+async fn run_async(
+    cfg: &BusConfig,
+    opts: SinkOptions,
+    metrics: Arc<Metrics>,
+    mut emit: impl FnMut(&BusEvent<'_>) -> Result<(), Error>,
+) -> Result<u64, Error> {
+    let bus = Bus::open(cfg).await?;
+    let stream = bus
+        .js
+        .get_stream(EVENTS)
+        .await
+        .map_err(|e| Error::bus(EVENTS, e))?;
+    let consumer = stream
+        .get_or_create_consumer(
+            &opts.name,
+            pull::Config {
+                durable_name: Some(opts.name.clone()),
+                ack_policy: AckPolicy::Explicit,
+                deliver_policy: DeliverPolicy::All,
+                max_ack_pending: opts.max_pending.max(1),
+                ack_wait: Duration::from_secs(30),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| Error::bus(format!("consumer {} of {EVENTS}", opts.name), e))?;
+    let mut messages = consumer
+        .messages()
+        .await
+        .map_err(|e| Error::bus(format!("consumer {}", opts.name), e))?;
+    let started = Instant::now();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut order: VecDeque<String> = VecDeque::new();
+    let mut written = 0u64;
+    loop {
+        if opts.duration.is_some_and(|d| started.elapsed() >= d)
+            || opts.max_events.is_some_and(|m| written >= m)
+        {
+            break;
+        }
+        let next = tokio::time::timeout(Duration::from_millis(200), messages.next()).await;
+        let msg = match next {
+            Err(_) => continue,
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                // a server lost or a heartbeat missed: the client reconnects and the
+                // consumer goes on (what was not acknowledged comes again)
+                eprintln!("watch: sink: reading {EVENTS}: {e}; going on");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+            Ok(Some(Ok(m))) => m,
+        };
+        metrics.bus_messages_in.fetch_add(1, Relaxed);
+        let id = msg
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(super::EVENT_ID))
+            .map(|v| v.as_str().to_string())
+            .unwrap_or_default();
+        if seen.contains(&id) {
+            metrics.bus_duplicates.fetch_add(1, Relaxed);
+        } else {
+            match serde_json::from_slice::<serde_json::Value>(&msg.payload) {
+                Ok(value) => {
+                    emit(&BusEvent {
+                        id: &id,
+                        json: &msg.payload,
+                        value,
+                    })?;
+                    written += 1;
+                    metrics.events.fetch_add(1, Relaxed);
+                }
+                Err(e) => {
+                    metrics.decode_errors.fetch_add(1, Relaxed);
+                    let seq = msg.info().map(|i| i.stream_sequence).unwrap_or(0);
+                    eprintln!(
+                        "watch: sink: {}",
+                        Error::BusMessage {
+                            subject: msg.subject.to_string(),
+                            seq,
+                            message: format!("not an incident event: {e}"),
+                        }
+                    );
+                }
+            }
+            seen.insert(id.clone());
+            order.push_back(id);
+            while order.len() > opts.remember.max(1) {
+                if let Some(old) = order.pop_front() {
+                    seen.remove(&old);
+                }
+            }
+        }
+        // an acknowledgement lost (a server lost) only brings the event again: its id is
+        // remembered and it is not written twice
+        if let Err(e) = msg.ack().await {
+            eprintln!("watch: sink: acknowledging on {EVENTS}: {e}; it may come again");
+        }
+    }
+    Ok(written)
+}
