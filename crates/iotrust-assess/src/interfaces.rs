@@ -65,6 +65,12 @@ pub const COLUMNS: &[(&str, Option<&[&str]>, &str)] = &[
         Some(&["management", "data", "update", "setup", "discovery", "debug"]),
         "what it is for",
     ),
+    ("source", None, "where the row comes from (a document and section, a test report)"),
+    (
+        "strength",
+        Some(&["declared", "documented", "tested", "lab-tested"]),
+        "how strongly the row is established (default: declared)",
+    ),
 ];
 
 /// One row of the table.
@@ -80,6 +86,8 @@ pub struct Interface {
     pub user_can_enable: Option<bool>,
     pub reach: Vec<String>,
     pub purpose: Option<String>,
+    pub source: Option<String>,
+    pub strength: Strength,
     pub line: usize,
 }
 
@@ -161,6 +169,15 @@ pub(crate) fn parse(ctx: &Ctx<'_>, v: &Located) -> Result<Vec<Interface>, InputE
                 "authentication" => row.authentication = Some(text(x)?),
                 "default_state" => row.default_state = Some(text(x)?),
                 "purpose" => row.purpose = Some(text(x)?),
+                "source" => row.source = Some(text(x)?),
+                "strength" => {
+                    row.strength = match text(x)?.as_str() {
+                        "documented" => Strength::Documented,
+                        "tested" => Strength::Tested,
+                        "lab-tested" => Strength::LabTested,
+                        _ => Strength::Declared,
+                    }
+                }
                 "port" => match &x.node {
                     Node::Int(p) if (1..=65535).contains(p) => row.port = Some(*p),
                     _ => {
@@ -348,17 +365,29 @@ pub(crate) fn apply(
             ));
         }
         if let Some(v) = derive(&def.id, rows) {
+            // as strong as the weakest row, and naming the rows' own sources
+            let strength = rows
+                .iter()
+                .map(|r| r.strength)
+                .min()
+                .unwrap_or(Strength::Declared);
+            let mut sources: Vec<&str> = rows.iter().filter_map(|r| r.source.as_deref()).collect();
+            sources.dedup();
+            let mut source = format!(
+                "{}:{} ([[interface]] table, {} rows)",
+                ctx.file,
+                line + ctx.line_offset,
+                rows.len()
+            );
+            if !sources.is_empty() {
+                source.push_str(&format!("; {}", sources.join("; ")));
+            }
             facts.set(
                 id,
                 v,
                 Provenance {
-                    strength: Strength::Declared,
-                    source: format!(
-                        "{}:{} ([[interface]] table, {} rows)",
-                        ctx.file,
-                        line + ctx.line_offset,
-                        rows.len()
-                    ),
+                    strength,
+                    source,
                     note: None,
                 },
             );

@@ -375,6 +375,20 @@ fn interfaces_and_their_default_state_decide_the_derived_facts() {
     );
     let a = run(&rows("enabled"));
     assert_eq!(outcome(&a, "secure-communication"), Verdict::NotMet);
+    // rows carry their own strength and source; a derived fact is as strong as its rows
+    let documented = rows("enabled").replace(
+        "[[interface]]\n",
+        "[[interface]]\nstrength = \"documented\"\nsource = \"security white paper, section 4\"\n",
+    );
+    let p = profile::parse(&cat, &documented, InputFormat::Toml, "doc.toml").unwrap();
+    let (fid, _) = cat.fact("comms.cleartext_management").unwrap();
+    let (_, prov) = p.facts.get(fid).unwrap();
+    assert_eq!(prov.strength, iotrust_catalog::model::Strength::Documented);
+    assert!(
+        prov.source.contains("security white paper, section 4"),
+        "{}",
+        prov.source
+    );
 }
 
 // 9. "Published, but without X": support until notice has no end date (not met, not
