@@ -410,37 +410,8 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
     };
     let notices = Notices::load(&args)?;
     let metrics = Metrics::new();
-    if let Some(addr) = args.metrics {
-        let listener = std::net::TcpListener::bind(addr)
-            .with_context(|| format!("cannot listen on tcp {addr} for metrics"))?;
-        eprintln!(
-            "watch: metrics on http://{}/metrics",
-            listener.local_addr()?
-        );
-        iotrust_watch::metrics::serve(listener, metrics.clone())?;
-    }
-    let webhook = match &args.webhook {
-        Some(url) => {
-            let mut headers = args
-                .webhook_header
-                .iter()
-                .map(|h| iotrust_watch::sinks::parse_header(h))
-                .collect::<Result<Vec<_>, _>>()?;
-            if let Some(p) = &args.webhook_header_file {
-                headers.extend(header_file(p)?);
-            }
-            Some(Webhook::start(
-                WebhookConfig {
-                    queue: (args.webhook_queue as usize).max(1),
-                    ca_file: args.webhook_ca.clone(),
-                    headers,
-                    ..WebhookConfig::new(url)
-                },
-                metrics.clone(),
-            )?)
-        }
-        None => None,
-    };
+    serve_metrics(&args, &metrics)?;
+    let webhook = start_webhook(&args, &metrics)?;
     let threads = args.threads.map(usize::from).unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(usize::from)
@@ -826,6 +797,30 @@ fn bus_config(args: &WatchArgs) -> anyhow::Result<BusConfig> {
 }
 
 /// Serves --metrics, if given.
+/// The --webhook sink of --webhook, --webhook-header[-file], --webhook-ca, --webhook-queue.
+fn start_webhook(args: &WatchArgs, metrics: &Arc<Metrics>) -> anyhow::Result<Option<Webhook>> {
+    let Some(url) = &args.webhook else {
+        return Ok(None);
+    };
+    let mut headers = args
+        .webhook_header
+        .iter()
+        .map(|h| iotrust_watch::sinks::parse_header(h))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(p) = &args.webhook_header_file {
+        headers.extend(header_file(p)?);
+    }
+    Ok(Some(Webhook::start(
+        WebhookConfig {
+            queue: (args.webhook_queue as usize).max(1),
+            ca_file: args.webhook_ca.clone(),
+            headers,
+            ..WebhookConfig::new(url)
+        },
+        metrics.clone(),
+    )?))
+}
+
 fn serve_metrics(args: &WatchArgs, metrics: &Arc<Metrics>) -> anyhow::Result<()> {
     if let Some(addr) = args.metrics {
         let listener = std::net::TcpListener::bind(addr)
@@ -901,28 +896,7 @@ fn sink(args: &WatchArgs) -> anyhow::Result<u8> {
     }
     let metrics = Metrics::new();
     serve_metrics(args, &metrics)?;
-    let webhook = match &args.webhook {
-        Some(url) => {
-            let mut headers = args
-                .webhook_header
-                .iter()
-                .map(|h| iotrust_watch::sinks::parse_header(h))
-                .collect::<Result<Vec<_>, _>>()?;
-            if let Some(p) = &args.webhook_header_file {
-                headers.extend(header_file(p)?);
-            }
-            Some(Webhook::start(
-                WebhookConfig {
-                    queue: (args.webhook_queue as usize).max(1),
-                    ca_file: args.webhook_ca.clone(),
-                    headers,
-                    ..WebhookConfig::new(url)
-                },
-                metrics.clone(),
-            )?)
-        }
-        None => None,
-    };
+    let webhook = start_webhook(args, &metrics)?;
     let mut out: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
