@@ -80,6 +80,12 @@ pub const REPLACED: &[Replaced] = &[
         why: "it was a conclusion; state how privileges are split (all as root, some separated, every service unprivileged, sandboxed)",
     },
     Replaced {
+        old: "storage.secure_parameters",
+        into: &["storage.secrets_at_rest"],
+        map: |_| None,
+        why: "it was a conclusion; state how stored secrets are protected (plain text, obfuscated, encrypted with a device key, secure element, TEE)",
+    },
+    Replaced {
         old: "docs.user_information",
         into: &[
             "docs.manufacturer_contact",
