@@ -250,15 +250,7 @@ fn provision_reason(
             Some(r) => format!("met through route `{}`: {}", &*r.id, r.title),
             None => "met through an alternative route".into(),
         },
-        ProvWhy::Derogated(i) => format!(
-            "derogated: {}",
-            s.def
-                .scope
-                .excludes
-                .get(i)
-                .map(|e| e.reason.as_str())
-                .unwrap_or("")
-        ),
+        ProvWhy::Derogated(i) => format!("derogated: {}", exclusion_reason(s, i)),
         ProvWhy::Recognition(ri) => match ev.cat.recognitions.get(ri) {
             Some(r) => format!(
                 "met through recognition `{}`: {} from {} ({})",
@@ -269,6 +261,16 @@ fn provision_reason(
     }
 }
 
+/// The reason of the scheme's exclusion at index `i` (a derogation or a scope exclusion).
+fn exclusion_reason(s: &Scheme, i: usize) -> &str {
+    s.def
+        .scope
+        .excludes
+        .get(i)
+        .map(|e| e.reason.as_str())
+        .unwrap_or("")
+}
+
 fn scope_reason(ev: &Evaluation<'_>, s: &Scheme, why: ScopeWhy) -> String {
     match why {
         ScopeWhy::InScope => format!("in scope{}", assumed(ev, &[s.requires.as_ref()])),
@@ -277,15 +279,7 @@ fn scope_reason(ev: &Evaluation<'_>, s: &Scheme, why: ScopeWhy) -> String {
             "category `{}` is outside the scheme's scope",
             ev.category.as_deref().unwrap_or("?")
         ),
-        ScopeWhy::Excluded(i) => format!(
-            "excluded: {}",
-            s.def
-                .scope
-                .excludes
-                .get(i)
-                .map(|e| e.reason.as_str())
-                .unwrap_or("")
-        ),
+        ScopeWhy::Excluded(i) => format!("excluded: {}", exclusion_reason(s, i)),
         ScopeWhy::Requires => format!(
             "outside scope: `{}` does not hold{}",
             s.requires.as_ref().map(|e| e.source()).unwrap_or(""),

@@ -395,3 +395,62 @@ pub(crate) fn apply(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(kind: &str, auth: &str, state: &str, purpose: &str) -> Interface {
+        Interface {
+            name: format!("{kind} {purpose}"),
+            kind: kind.into(),
+            port: (kind == "network-service").then_some(80),
+            transport: Some("plain".into()),
+            authentication: Some(auth.into()),
+            default_state: Some(state.into()),
+            purpose: Some(purpose.into()),
+            ..Interface::default()
+        }
+    }
+
+    /// A fact marked `derived: interfaces` in facts.yaml without a rule here would silently
+    /// stay unknown for every profile.
+    #[test]
+    fn every_derived_fact_has_a_rule() {
+        let Ok(cat) = Catalog::embedded() else {
+            panic!("embedded catalog")
+        };
+        let rows = [
+            row("network-service", "password-basic", "enabled", "management"),
+            row("network-client", "certificate", "enabled", "data"),
+            row("debug", "none", "disabled", "debug"),
+        ];
+        let derived: Vec<&str> = cat
+            .facts
+            .iter()
+            .filter(|f| f.derived == Some(iotrust_catalog::model::Derived::Interfaces))
+            .map(|f| f.id.as_str())
+            .collect();
+        assert!(derived.len() >= 9, "{derived:?}");
+        for id in derived {
+            assert!(derive(id, &rows).is_some(), "no rule derives `{id}`");
+        }
+    }
+
+    #[test]
+    fn one_undecided_row_does_not_hide_another_rows_answer() {
+        let mut unknown = row("network-service", "none", "enabled", "management");
+        unknown.purpose = None;
+        let plain_admin = row("network-service", "password", "enabled", "management");
+        assert_eq!(
+            derive(
+                "comms.cleartext_management",
+                &[unknown.clone(), plain_admin]
+            ),
+            Some(FactValue::Bool(true))
+        );
+        let mut tls = row("network-service", "password", "enabled", "data");
+        tls.transport = Some("tls1.3".into());
+        assert_eq!(derive("comms.cleartext_management", &[unknown, tls]), None);
+    }
+}

@@ -239,12 +239,16 @@ pub fn parse_at(
     line_offset: usize,
 ) -> Result<Profile, InputError> {
     let ctx = Ctx { file, line_offset };
-    let root = match format {
+    from_tree(cat, &document(&ctx, text, format)?, &ctx, false)
+}
+
+/// The document's tree, or its syntax error with file and line.
+fn document(ctx: &Ctx<'_>, text: &str, format: InputFormat) -> Result<Located, InputError> {
+    match format {
         InputFormat::Toml => parse_toml(text),
         InputFormat::Json => parse_json(text),
     }
-    .map_err(|e| ctx.err(e.line, None, format!("syntax error: {}", e.message)))?;
-    from_tree(cat, &root, &ctx, false)
+    .map_err(|e| ctx.err(e.line, None, format!("syntax error: {}", e.message)))
 }
 
 /// Read a profile stored earlier (a registry re-assessing what was submitted under an older
@@ -261,12 +265,7 @@ pub fn parse_stored(
         file,
         line_offset: 0,
     };
-    let root = match format {
-        InputFormat::Toml => parse_toml(text),
-        InputFormat::Json => parse_json(text),
-    }
-    .map_err(|e| ctx.err(e.line, None, format!("syntax error: {}", e.message)))?;
-    from_tree(cat, &root, &ctx, true)
+    from_tree(cat, &document(&ctx, text, format)?, &ctx, true)
 }
 
 fn table<'n>(

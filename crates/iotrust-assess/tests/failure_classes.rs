@@ -497,3 +497,17 @@ fn version_1_profiles_still_read() {
         up.text
     );
 }
+
+// docs/profile.md's table of replaced facts names every fact version 2 replaced.
+#[test]
+fn docs_list_every_replaced_fact() {
+    let doc = std::fs::read_to_string(root().join("docs/profile.md")).unwrap();
+    for r in iotrust_assess::migrate::REPLACED {
+        assert!(
+            doc.lines()
+                .any(|l| l.starts_with(&format!("| `{}` |", r.old))),
+            "docs/profile.md does not list `{}` among the replaced facts",
+            r.old
+        );
+    }
+}

@@ -442,16 +442,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
     sinks.drain(&mut engine)?;
     sinks.out.flush()?;
     if let Some(w) = sinks.webhook.take() {
-        let why = w
-            .finish()
-            .map(|w| format!(" (last failure: {w})"))
-            .unwrap_or_default();
-        eprintln!(
-            "watch: webhook: {} sent, {} failed, {} dropped{why}",
-            metrics.webhook_sent.load(Relaxed),
-            metrics.webhook_failed.load(Relaxed),
-            metrics.webhook_dropped.load(Relaxed)
-        );
+        finish_webhook(w, &metrics);
     }
     if let Some(path) = &args.filters {
         let incidents = engine.incidents();
@@ -821,6 +812,20 @@ fn start_webhook(args: &WatchArgs, metrics: &Arc<Metrics>) -> anyhow::Result<Opt
     )?))
 }
 
+/// Waits for the webhook queue to empty and says what it sent, failed and dropped.
+fn finish_webhook(w: Webhook, metrics: &Metrics) {
+    let why = w
+        .finish()
+        .map(|w| format!(" (last failure: {w})"))
+        .unwrap_or_default();
+    eprintln!(
+        "watch: webhook: {} sent, {} failed, {} dropped{why}",
+        metrics.webhook_sent.load(Relaxed),
+        metrics.webhook_failed.load(Relaxed),
+        metrics.webhook_dropped.load(Relaxed)
+    );
+}
+
 fn serve_metrics(args: &WatchArgs, metrics: &Arc<Metrics>) -> anyhow::Result<()> {
     if let Some(addr) = args.metrics {
         let listener = std::net::TcpListener::bind(addr)
@@ -938,16 +943,7 @@ fn sink(args: &WatchArgs) -> anyhow::Result<u8> {
         Ok(())
     })?;
     if let Some(w) = webhook {
-        let why = w
-            .finish()
-            .map(|w| format!(" (last failure: {w})"))
-            .unwrap_or_default();
-        eprintln!(
-            "watch: webhook: {} sent, {} failed, {} dropped{why}",
-            metrics.webhook_sent.load(Relaxed),
-            metrics.webhook_failed.load(Relaxed),
-            metrics.webhook_dropped.load(Relaxed)
-        );
+        finish_webhook(w, &metrics);
     }
     eprintln!(
         "watch: sink: {written} event(s) written, {} duplicate(s) dropped",

@@ -393,6 +393,17 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// The order a device's findings are reported in: most severe first, then by service
+    /// and id (the probe and every importer use it, so their evidence compares line by line).
+    pub fn sort(findings: &mut [Finding]) {
+        findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.service.cmp(&b.service))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+    }
+
     /// A finding of `rule` on `service` (`proto/port`).
     pub fn new(
         rule: &Rule,

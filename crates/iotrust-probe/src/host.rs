@@ -120,12 +120,7 @@ impl HostState {
         services
             .sort_by(|a, b| (a.transport.as_str(), a.port).cmp(&(b.transport.as_str(), b.port)));
         let mut findings = self.findings;
-        findings.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then_with(|| a.service.cmp(&b.service))
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        Finding::sort(&mut findings);
         Device {
             address: addr.to_string(),
             services,

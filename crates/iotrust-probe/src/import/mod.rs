@@ -207,12 +207,7 @@ impl DeviceBuilder {
 
     pub fn build(self, when: &str) -> Device {
         let mut findings = self.findings;
-        findings.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then_with(|| a.service.cmp(&b.service))
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        Finding::sort(&mut findings);
         Device {
             address: self.address,
             services: self.services.into_values().collect(),
