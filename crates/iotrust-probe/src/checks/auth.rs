@@ -28,14 +28,20 @@ pub(crate) fn report(ctx: &Ctx, state: &Observer, svc: &str, what: &str, run: Cr
             Some(svc.to_string()),
             Some(format!("{what} accepts {src}")),
             Some(format!(
-                "login {} accepted{}; {detail}; found after {} attempt(s)",
+                "login {} accepted{}; {detail}; found after {} attempt(s); documented as a \
+                 default by {}",
                 c.shown(ctx.cfg.show_secrets),
                 if ctx.cfg.show_secrets {
                     ""
                 } else {
                     " (masked)"
                 },
-                run.attempts
+                run.attempts,
+                if c.provenance.is_empty() {
+                    "no source".to_string()
+                } else {
+                    c.provenance.join("; ")
+                }
             )),
         );
     }
@@ -367,6 +373,7 @@ async fn ssh_attempt(
 pub(crate) async fn ftp(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Observer) {
     if ctx.cfg.checks.anonymous {
         let anon = Credential {
+            provenance: Vec::new(),
             user: "anonymous".into(),
             password: "iotrust-probe@example.invalid".into(),
             weight: 0,
@@ -569,6 +576,7 @@ pub(crate) async fn http(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Observ
         };
         // A server that lets any credential in does not check: do not report it as a default credential.
         let bogus = Credential {
+            provenance: Vec::new(),
             user: format!("iotrust{:x}", ctx.nonce() & 0xffff_ffff),
             password: format!("{:x}", ctx.nonce()),
             weight: 0,

@@ -364,6 +364,7 @@ mod tests {
     fn creds(n: usize) -> Vec<Credential> {
         (0..n)
             .map(|i| Credential {
+                provenance: Vec::new(),
                 user: format!("u{i}"),
                 password: "p".into(),
                 weight: 1,

@@ -124,6 +124,7 @@ async fn mqtt_credentials(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Obser
 
 fn bogus_credential(ctx: &Ctx) -> Credential {
     Credential {
+        provenance: Vec::new(),
         user: format!("iotrust{:x}", ctx.nonce() & 0xffff_ffff),
         password: format!("{:x}", ctx.nonce()),
         weight: 0,
