@@ -39,6 +39,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "data/checks/http-directory-listing.toml",
         include_str!("../data/checks/http-directory-listing.toml"),
     ),
+    (
+        "data/checks/http-management-unauthenticated.toml",
+        include_str!("../data/checks/http-management-unauthenticated.toml"),
+    ),
 ];
 
 #[derive(Debug, Deserialize)]

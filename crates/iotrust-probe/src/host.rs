@@ -264,6 +264,7 @@ fn needless_title(name: &str) -> String {
         "telnet" => "Telnet is enabled".into(),
         "ftp" => "FTP is enabled".into(),
         "cwmp" => "TR-069 connection-request port answers on the local network".into(),
+        "tr064" => "TR-064 CPE management service answers on the local network".into(),
         "adb" => "Android Debug Bridge is reachable over the network".into(),
         "huawei-upnp" => {
             "Port 37215 (Huawei HG532 UPnP, exploited by Satori/Mirai variants) is open".into()
@@ -340,13 +341,25 @@ async fn tcp_service(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Observer) {
             checks::auth::ftp(ctx, plain, &svc, state).await;
         }
         Proto::Http => {
-            if port == 7547 {
+            if let Some(how) = checks::cwmp::recognise(ctx, plain).await {
                 state.needless(format!("cwmp/{port}"));
                 state.finding(
                     &evidence::NEEDLESS_SERVICE,
                     Some(svc.clone()),
-                    Some(needless_title("cwmp")),
-                    None,
+                    Some(needless_title(match how {
+                        checks::cwmp::Cwmp::Tr064Description => "tr064",
+                        checks::cwmp::Cwmp::ConnectionRequestPort => "cwmp",
+                    })),
+                    Some(match how {
+                        checks::cwmp::Cwmp::Tr064Description => {
+                            "a TR-064 device description (urn:dslforum-org) answers".into()
+                        }
+                        checks::cwmp::Cwmp::ConnectionRequestPort => {
+                            "HTTP answers on 7547, the TR-069 connection-request port; without \
+                             the ACS's credentials nothing more can be seen"
+                                .into()
+                        }
+                    }),
                 );
             }
             tokio::join!(

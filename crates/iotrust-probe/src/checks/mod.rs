@@ -4,6 +4,7 @@
 //! (reporting the check as incomplete) when the device stops answering.
 
 pub mod auth;
+pub(crate) mod cwmp;
 pub mod data;
 pub mod services;
 pub mod ssh;
