@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![recursion_limit = "512"]
 
+pub mod error;
 pub mod http;
 pub mod openapi;
 pub mod pages;
@@ -13,10 +14,11 @@ mod svgcache;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use error::{ApiError, RegistryError};
 pub use http::{bind, router, serve, RateLimit};
 pub use registry::{
-    Access, Action, ApiError, CheckItem, CheckRequest, CheckResponse, CheckResult, EvidenceFile,
-    ProductView, Registry, Submission, Submitted,
+    Access, Action, CheckItem, CheckRequest, CheckResponse, CheckResult, EvidenceFile, ProductView,
+    Registry, Submission, Submitted,
 };
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

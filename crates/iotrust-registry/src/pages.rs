@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::registry::{ApiError, Listed, ProductView, Programmes, SearchPage, SupportView};
+use crate::registry::{Listed, ProductView, Programmes, SearchPage, SupportView};
 
 pub(crate) fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
@@ -359,13 +359,12 @@ pub fn programmes(p: &Programmes) -> String {
 }
 
 /// An error page.
-pub fn error(e: &ApiError) -> String {
+pub fn error(status: u16, message: &str) -> String {
     layout(
         "Error",
         &format!(
-            "<h1>{}</h1><p>{}</p><p><a href=\"/\">Back to search</a></p>",
-            e.status,
-            esc(&e.message)
+            "<h1>{status}</h1><p>{}</p><p><a href=\"/\">Back to search</a></p>",
+            esc(message)
         ),
     )
 }
