@@ -79,6 +79,7 @@ pub fn run(cat: iotrust_catalog::Catalog, args: ServeArgs) -> anyhow::Result<u8>
             Some(p) => token_file(p)?,
             None => Vec::new(),
         },
+        ..Access::default()
     };
     if !(args.rate_limit >= 0.0 && args.rate_limit.is_finite()) {
         bail!("--rate-limit must be a number of requests per second (0: no limit)");

@@ -151,7 +151,7 @@ async fn submit(
     let out = app
         .blocking(move || r.submit(&sub, token.as_deref(), today()))
         .await?;
-    let code = if out.event == "registered" {
+    let code = if out.event == crate::store::EventKind::Registered {
         StatusCode::CREATED
     } else {
         StatusCode::OK

@@ -20,6 +20,7 @@ pub use registry::{
     Access, Action, CheckItem, CheckRequest, CheckResponse, CheckResult, EvidenceFile, ProductView,
     Registry, Submission, Submitted,
 };
+pub use store::{Event, EventKind, Status};
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;

@@ -2,7 +2,8 @@
 
 use std::fmt::Write as _;
 
-use crate::registry::{Listed, ProductView, Programmes, SearchPage, SupportView};
+use crate::registry::{Listed, ProductView, Programmes, SearchPage, SupportStatus, SupportView};
+use crate::store::{EventKind, Status};
 
 pub(crate) fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
@@ -55,25 +56,23 @@ fn layout(title: &str, body: &str) -> String {
 fn support_cell(s: &SupportView) -> String {
     match (&s.end_date, s.days_left) {
         (Some(end), Some(d)) if d < 0 => {
-            format!("<span class=\"bad\">Unsupported</span> since {}", esc(end))
+            format!("<span class=\"bad\">Unsupported</span> since {end}")
         }
-        (Some(end), Some(d)) if s.status == "ending-soon" => format!(
-            "<span class=\"warn\">Ending soon</span>: {} ({d} days)",
-            esc(end)
-        ),
-        (Some(end), Some(d)) => format!(
-            "<span class=\"ok\">Supported</span> until {} ({d} days)",
-            esc(end)
-        ),
+        (Some(end), Some(d)) if s.status == SupportStatus::EndingSoon => {
+            format!("<span class=\"warn\">Ending soon</span>: {end} ({d} days)")
+        }
+        (Some(end), Some(d)) => {
+            format!("<span class=\"ok\">Supported</span> until {end} ({d} days)")
+        }
         _ => "<span class=\"bad\">No support period declared</span>".to_string(),
     }
 }
 
-fn status_cell(status: &str) -> String {
-    if status == "active" {
-        "<span class=\"ok\">active</span>".into()
-    } else {
-        format!("<span class=\"bad\">{}</span>", esc(status))
+fn status_cell(status: Status) -> String {
+    match status {
+        Status::Active => "<span class=\"ok\">active</span>".into(),
+        Status::UnderReview => "<span class=\"warn\">under review</span>".into(),
+        s => format!("<span class=\"bad\">{s}</span>"),
     }
 }
 
@@ -96,7 +95,7 @@ fn rows(list: &[Listed]) -> String {
                 .unwrap_or_default(),
             c = esc(&p.category),
             t = esc(p.tier.as_deref().unwrap_or("none")),
-            st = status_cell(&p.status),
+            st = status_cell(p.status),
             sup = support_cell(&l.support),
         );
     }
@@ -142,33 +141,44 @@ pub fn product(p: &ProductView, svg: &str) -> String {
         esc(&d.product.manufacturer),
         esc(&d.product.model)
     );
-    if p.status != "active" {
-        let why = p
-            .history
-            .iter()
-            .rev()
-            .find(|e| e.event == p.status || (p.status == "suspended" && e.event == "suspended"))
-            .map(|e| format!(": {}", esc(&e.detail)))
-            .unwrap_or_default();
-        let _ = write!(
-            body,
-            "<p class=\"bad\" id=\"status\">This label is {}{why}. Do not rely on it.</p>",
-            esc(&p.status)
-        );
+    let cause = match p.status {
+        Status::Suspended => Some(EventKind::Suspended),
+        Status::Revoked => Some(EventKind::Revoked),
+        Status::UnderReview => Some(EventKind::UnderReview),
+        _ => None,
+    };
+    let why = p
+        .history
+        .iter()
+        .rev()
+        .find(|e| Some(e.event) == cause)
+        .map(|e| format!(": {}", esc(&e.detail)))
+        .unwrap_or_default();
+    match p.status {
+        Status::Active => {}
+        Status::UnderReview => {
+            let _ = write!(
+                body,
+                "<p class=\"warn\" id=\"status\">This label is under review{why}. Its issuing authority decides whether to suspend it.</p>"
+            );
+        }
+        s => {
+            let _ = write!(
+                body,
+                "<p class=\"bad\" id=\"status\">This label is {s}{why}. Do not rely on it.</p>"
+            );
+        }
     }
     let countdown = match (&p.support.end_date, p.support.days_left) {
         (Some(end), Some(days)) if days < 0 => format!(
-            "<p class=\"bad\" id=\"support\">Unsupported: security updates ended on {} ({} days ago).</p>",
-            esc(end),
+            "<p class=\"bad\" id=\"support\">Unsupported: security updates ended on {end} ({} days ago).</p>",
             -days
         ),
-        (Some(end), Some(days)) if p.support.status == "ending-soon" => format!(
-            "<p class=\"warn\" id=\"support\">Support ends soon: security updates until {} ({days} days left).</p>",
-            esc(end)
+        (Some(end), Some(days)) if p.support.status == SupportStatus::EndingSoon => format!(
+            "<p class=\"warn\" id=\"support\">Support ends soon: security updates until {end} ({days} days left).</p>"
         ),
         (Some(end), Some(days)) => format!(
-            "<p class=\"ok\" id=\"support\">Supported: security updates until {} ({days} days left).</p>",
-            esc(end)
+            "<p class=\"ok\" id=\"support\">Supported: security updates until {end} ({days} days left).</p>"
         ),
         _ => "<p class=\"bad\" id=\"support\">No support period declared.</p>".to_string(),
     };
@@ -242,13 +252,7 @@ pub fn product(p: &ProductView, svg: &str) -> String {
     }
     body.push_str("</tbody></table><h2>History</h2><ul id=\"history\">");
     for e in &p.history {
-        let _ = write!(
-            body,
-            "<li>{} — {}: {}</li>",
-            esc(&e.at),
-            esc(&e.event),
-            esc(&e.detail)
-        );
+        let _ = write!(body, "<li>{} — {}: {}</li>", e.at, e.event, esc(&e.detail));
     }
     let _ = write!(
         body,

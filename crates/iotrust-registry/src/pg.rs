@@ -6,10 +6,24 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement, Transaction};
 
 use crate::pool::Pool;
+use jiff::civil::Date;
+
 use crate::store::{
-    like_pattern, search_text, CheckRow, Event, LevelCount, ProductFull, Reassessment, Record,
-    Result, SchemeLevel, Store, StoreError, Stored, Summary,
+    like_pattern, parse_day, search_text, CheckRow, Event, LevelCount, ProductFull, Reassessment,
+    Record, Result, SchemeLevel, Status, Store, StoreError, Stored, Summary,
 };
+
+fn day(r: &Row, i: usize) -> Result<Date> {
+    parse_day(r.get::<_, &str>(i))
+}
+
+fn opt_day(r: &Row, i: usize) -> Result<Option<Date>> {
+    r.get::<_, Option<&str>>(i).map(parse_day).transpose()
+}
+
+fn status(r: &Row, i: usize) -> Result<Status> {
+    r.get::<_, &str>(i).parse()
+}
 
 const SUMMARY_COLS: &str =
     "id, manufacturer, model, name, category, status, tier, label_tier, valid_until, support_end";
@@ -97,16 +111,16 @@ fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-fn stored(r: &Row) -> Stored {
-    Stored {
+fn stored(r: &Row) -> Result<Stored> {
+    Ok(Stored {
         id: r.get(0),
         manufacturer: r.get(1),
         model: r.get(2),
-        status: r.get(3),
+        status: status(r, 3)?,
         tier: r.get(4),
         label_tier: r.get(5),
-        valid_until: r.get(6),
-        support_end: r.get(7),
+        valid_until: day(r, 6)?,
+        support_end: opt_day(r, 7)?,
         catalog_version: r.get(8),
         document: r.get(9),
         envelope: r.get(10),
@@ -115,22 +129,22 @@ fn stored(r: &Row) -> Stored {
         evidence: r.get(13),
         markets: r.get(14),
         profiles: r.get(15),
-    }
+    })
 }
 
-fn summary(r: &Row) -> Summary {
-    Summary {
+fn summary(r: &Row) -> Result<Summary> {
+    Ok(Summary {
         id: r.get(0),
         manufacturer: r.get(1),
         model: r.get(2),
         name: r.get(3),
         category: r.get(4),
-        status: r.get(5),
+        status: status(r, 5)?,
         tier: r.get(6),
         label_tier: r.get(7),
-        valid_until: r.get(8),
-        support_end: r.get(9),
-    }
+        valid_until: day(r, 8)?,
+        support_end: opt_day(r, 9)?,
+    })
 }
 
 fn put_levels(tx: &mut Transaction<'_>, id: &str, levels: &[SchemeLevel]) -> Result<()> {
@@ -147,7 +161,7 @@ fn put_levels(tx: &mut Transaction<'_>, id: &str, levels: &[SchemeLevel]) -> Res
 fn add_event(tx: &mut Transaction<'_>, id: &str, e: &Event) -> Result<()> {
     tx.execute(
         "INSERT INTO history (product, at, event, detail) VALUES ($1, $2, $3, $4)",
-        &[&id, &e.at, &e.event, &e.detail],
+        &[&id, &e.at.to_string(), &e.event.as_str(), &e.detail],
     )?;
     Ok(())
 }
@@ -163,7 +177,7 @@ fn put_one(tx: &mut Transaction<'_>, rec: &Record, event: &Event) -> Result<bool
                     profile_format, evidence, search, updated_us, markets, profiles)
                  VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
                  ON CONFLICT (id) DO UPDATE SET manufacturer = $2, model = $3, name = $4, category = $5,
-                    status = 'active', tier = $6, label_tier = $7, valid_until = $8, support_end = $9,
+                    status = CASE WHEN products.status = 'under-review' THEN 'under-review' ELSE 'active' END, tier = $6, label_tier = $7, valid_until = $8, support_end = $9,
                     catalog_version = $10, document = $11, envelope = $12, profile = $13,
                     profile_format = $14, evidence = $15, search = $16, updated_us = $17,
                     markets = $18, profiles = $19
@@ -176,8 +190,8 @@ fn put_one(tx: &mut Transaction<'_>, rec: &Record, event: &Event) -> Result<bool
                     &rec.category,
                     &rec.tier,
                     &rec.label_tier,
-                    &rec.valid_until,
-                    &rec.support_end,
+                    &rec.valid_until.to_string(),
+                    &rec.support_end.map(|d| d.to_string()),
                     &rec.catalog_version,
                     &rec.document,
                     &rec.envelope,
@@ -218,7 +232,7 @@ impl Store for Postgres {
              FROM products WHERE id = $1",
             &[&id],
         )?;
-        Ok(row.as_ref().map(stored))
+        row.as_ref().map(stored).transpose()
     }
 
     fn product_full(&self, id: &str) -> Result<Option<ProductFull>> {
@@ -240,7 +254,7 @@ impl Store for Postgres {
             .map_err(|e| StoreError(format!("levels of {id}: {e}")))?;
         let history: Vec<Event> = serde_json::from_str(r.get::<_, &str>(17))
             .map_err(|e| StoreError(format!("history of {id}: {e}")))?;
-        Ok(Some((stored(&r), levels, history)))
+        Ok(Some((stored(&r)?, levels, history)))
     }
 
     fn levels(&self, id: &str) -> Result<Vec<SchemeLevel>> {
@@ -265,21 +279,22 @@ impl Store for Postgres {
             "SELECT at, event, detail FROM history WHERE product = $1 ORDER BY seq",
             &[&id],
         )?;
-        Ok(rows
-            .iter()
-            .map(|r| Event {
-                at: r.get(0),
-                event: r.get(1),
-                detail: r.get(2),
+        rows.iter()
+            .map(|r| {
+                Ok(Event {
+                    at: day(r, 0)?,
+                    event: r.get::<_, &str>(1).parse()?,
+                    detail: r.get(2),
+                })
             })
-            .collect())
+            .collect()
     }
 
-    fn set_status(&self, id: &str, status: &str, event: &Event) -> Result<bool> {
+    fn set_status(&self, id: &str, status: Status, event: &Event) -> Result<bool> {
         self.write(|tx| {
             let n = tx.execute(
                 "UPDATE products SET status = $2 WHERE id = $1",
-                &[&id, &status],
+                &[&id, &status.as_str()],
             )?;
             if n == 0 {
                 return Ok(false);
@@ -313,8 +328,8 @@ impl Store for Postgres {
                     id: r.get(2),
                     tier: r.get(3),
                     label_tier: r.get(4),
-                    valid_until: r.get(5),
-                    status: r.get(6),
+                    valid_until: day(r, 5)?,
+                    status: status(r, 6)?,
                     markets: r.get(7),
                     profiles: r.get(8),
                 },
@@ -339,27 +354,31 @@ impl Store for Postgres {
             ),
             &[&pat, &limit(lim), &limit(offset)],
         )?;
-        Ok((count(total), rows.iter().map(summary).collect()))
+        Ok((
+            count(total),
+            rows.iter().map(summary).collect::<Result<_>>()?,
+        ))
     }
 
-    fn ending(&self, from: &str, to: &str, lim: u32) -> Result<Vec<Summary>> {
+    fn ending(&self, from: Date, to: Date, lim: u32) -> Result<Vec<Summary>> {
+        let (from, to) = (from.to_string(), to.to_string());
         let mut c = self.pool.get()?;
         let rows = c.query(
             &format!(
                 "SELECT {SUMMARY_COLS} FROM products
-                 WHERE status = 'active' AND support_end >= $1 AND support_end <= $2
+                 WHERE status IN ('active', 'under-review') AND support_end >= $1 AND support_end <= $2
                  ORDER BY support_end, manufacturer, model LIMIT $3"
             ),
             &[&from, &to, &limit(lim)],
         )?;
-        Ok(rows.iter().map(summary).collect())
+        rows.iter().map(summary).collect()
     }
 
     fn level_counts(&self) -> Result<Vec<LevelCount>> {
         let mut c = self.pool.get()?;
         let rows = c.query(
             "SELECT l.scheme, l.level, l.conformance, count(*) FROM levels l
-             JOIN products p ON p.id = l.product WHERE p.status = 'active'
+             JOIN products p ON p.id = l.product WHERE p.status IN ('active', 'under-review')
              GROUP BY l.scheme, l.level, l.conformance ORDER BY l.scheme, l.level",
             &[],
         )?;
@@ -377,7 +396,7 @@ impl Store for Postgres {
     fn tier_counts(&self) -> Result<Vec<(Option<String>, u64)>> {
         let mut c = self.pool.get()?;
         let rows = c.query(
-            "SELECT tier, count(*) FROM products WHERE status = 'active' GROUP BY tier",
+            "SELECT tier, count(*) FROM products WHERE status IN ('active', 'under-review') GROUP BY tier",
             &[],
         )?;
         Ok(rows.iter().map(|r| (r.get(0), count(r.get(1)))).collect())

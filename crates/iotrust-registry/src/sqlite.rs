@@ -7,10 +7,52 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, Transaction};
 
 use crate::pool::Pool;
+use jiff::civil::Date;
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
+use rusqlite::ToSql;
+
 use crate::store::{
-    like_pattern, search_text, CheckRow, Event, LevelCount, Reassessment, Record, Result,
-    SchemeLevel, Store, StoreError, Stored, Summary,
+    like_pattern, search_text, CheckRow, Event, EventKind, LevelCount, Reassessment, Record,
+    Result, SchemeLevel, Status, Store, StoreError, Stored, Summary,
 };
+
+/// Named values are stored as their text.
+macro_rules! sql_text {
+    ($t:ty) => {
+        impl ToSql for $t {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(self.as_str()))
+            }
+        }
+        impl FromSql for $t {
+            fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+                v.as_str()?
+                    .parse()
+                    .map_err(|e: StoreError| FromSqlError::Other(e.0.into()))
+            }
+        }
+    };
+}
+sql_text!(Status);
+sql_text!(EventKind);
+
+/// A day column (`YYYY-MM-DD`).
+fn day(r: &Row<'_>, i: usize) -> rusqlite::Result<Date> {
+    let s: String = r.get(i)?;
+    s.parse().map_err(|e: jiff::Error| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+fn opt_day(r: &Row<'_>, i: usize) -> rusqlite::Result<Option<Date>> {
+    let s: Option<String> = r.get(i)?;
+    s.map(|s| {
+        s.parse().map_err(|e: jiff::Error| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+        })
+    })
+    .transpose()
+}
 
 const SUMMARY_COLS: &str =
     "id, manufacturer, model, name, category, status, tier, label_tier, valid_until, support_end";
@@ -72,8 +114,8 @@ fn summary(r: &Row<'_>) -> rusqlite::Result<Summary> {
         status: r.get(5)?,
         tier: r.get(6)?,
         label_tier: r.get(7)?,
-        valid_until: r.get(8)?,
-        support_end: r.get(9)?,
+        valid_until: day(r, 8)?,
+        support_end: opt_day(r, 9)?,
     })
 }
 
@@ -90,7 +132,7 @@ fn put_levels(tx: &Transaction<'_>, id: &str, levels: &[SchemeLevel]) -> Result<
 
 fn add_event(tx: &Transaction<'_>, id: &str, e: &Event) -> Result<()> {
     tx.prepare_cached("INSERT INTO history (product, at, event, detail) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![id, e.at, e.event, e.detail])?;
+        .execute(params![id, e.at.to_string(), e.event, e.detail])?;
     Ok(())
 }
 
@@ -109,7 +151,7 @@ fn put_one(tx: &Transaction<'_>, rec: &Record, event: &Event) -> Result<bool> {
                     profile_format, evidence, search, updated_us, markets, profiles)
                  VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
                  ON CONFLICT(id) DO UPDATE SET manufacturer = ?2, model = ?3, name = ?4, category = ?5,
-                    status = 'active', tier = ?6, label_tier = ?7, valid_until = ?8, support_end = ?9,
+                    status = CASE WHEN products.status = 'under-review' THEN 'under-review' ELSE 'active' END, tier = ?6, label_tier = ?7, valid_until = ?8, support_end = ?9,
                     catalog_version = ?10, document = ?11, envelope = ?12, profile = ?13,
                     profile_format = ?14, evidence = ?15, search = ?16, updated_us = ?17,
                     markets = ?18, profiles = ?19",
@@ -121,8 +163,8 @@ fn put_one(tx: &Transaction<'_>, rec: &Record, event: &Event) -> Result<bool> {
                     rec.category,
                     rec.tier,
                     rec.label_tier,
-                    rec.valid_until,
-                    rec.support_end,
+                    rec.valid_until.to_string(),
+                    rec.support_end.map(|d| d.to_string()),
                     rec.catalog_version,
                     rec.document,
                     rec.envelope,
@@ -170,8 +212,8 @@ impl Store for Sqlite {
                     status: r.get(3)?,
                     tier: r.get(4)?,
                     label_tier: r.get(5)?,
-                    valid_until: r.get(6)?,
-                    support_end: r.get(7)?,
+                    valid_until: day(r, 6)?,
+                    support_end: opt_day(r, 7)?,
                     catalog_version: r.get(8)?,
                     document: r.get(9)?,
                     envelope: r.get(10)?,
@@ -211,7 +253,7 @@ impl Store for Sqlite {
         let rows = st
             .query_map(params![id], |r| {
                 Ok(Event {
-                    at: r.get(0)?,
+                    at: day(r, 0)?,
                     event: r.get(1)?,
                     detail: r.get(2)?,
                 })
@@ -220,7 +262,7 @@ impl Store for Sqlite {
         Ok(rows)
     }
 
-    fn set_status(&self, id: &str, status: &str, event: &Event) -> Result<bool> {
+    fn set_status(&self, id: &str, status: Status, event: &Event) -> Result<bool> {
         self.write(|tx| {
             let n = tx.execute(
                 "UPDATE products SET status = ?2 WHERE id = ?1",
@@ -248,7 +290,7 @@ impl Store for Sqlite {
                         id: r.get(0)?,
                         tier: r.get(1)?,
                         label_tier: r.get(2)?,
-                        valid_until: r.get(3)?,
+                        valid_until: day(r, 3)?,
                         status: r.get(4)?,
                         markets: r.get(5)?,
                         profiles: r.get(6)?,
@@ -276,11 +318,12 @@ impl Store for Sqlite {
         Ok((u64::try_from(total).unwrap_or(0), rows))
     }
 
-    fn ending(&self, from: &str, to: &str, limit: u32) -> Result<Vec<Summary>> {
+    fn ending(&self, from: Date, to: Date, limit: u32) -> Result<Vec<Summary>> {
+        let (from, to) = (from.to_string(), to.to_string());
         let c = self.readers.get()?;
         let mut st = c.prepare_cached(&format!(
             "SELECT {SUMMARY_COLS} FROM products
-             WHERE status = 'active' AND support_end >= ?1 AND support_end <= ?2
+             WHERE status IN ('active', 'under-review') AND support_end >= ?1 AND support_end <= ?2
              ORDER BY support_end, manufacturer, model LIMIT ?3"
         ))?;
         let rows = st
@@ -293,7 +336,7 @@ impl Store for Sqlite {
         let c = self.readers.get()?;
         let mut st = c.prepare_cached(
             "SELECT l.scheme, l.level, l.conformance, count(*) FROM levels l
-             JOIN products p ON p.id = l.product WHERE p.status = 'active'
+             JOIN products p ON p.id = l.product WHERE p.status IN ('active', 'under-review')
              GROUP BY l.scheme, l.level, l.conformance ORDER BY l.scheme, l.level",
         )?;
         let rows = st
@@ -312,7 +355,7 @@ impl Store for Sqlite {
     fn tier_counts(&self) -> Result<Vec<(Option<String>, u64)>> {
         let c = self.readers.get()?;
         let mut st = c.prepare_cached(
-            "SELECT tier, count(*) FROM products WHERE status = 'active' GROUP BY tier",
+            "SELECT tier, count(*) FROM products WHERE status IN ('active', 'under-review') GROUP BY tier",
         )?;
         let rows = st
             .query_map([], |r| {

@@ -5,6 +5,7 @@
 //! only after it is durable (SQLite: WAL with `synchronous=FULL`; PostgreSQL: a committed
 //! transaction with the server's default `synchronous_commit`).
 
+use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 /// A storage failure (the client sees a 500 with this message).
@@ -26,14 +27,100 @@ impl From<postgres::Error> for StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// A closed set of names, stored and sent as its kebab-case text: `as_str`, `Display` and
+/// `FromStr` agree with serde.
+macro_rules! names {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal,)* }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $($(#[$vm])* #[serde(rename = $s)] $v,)* }
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$v,)*];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$v => $s,)* }
+            }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl std::str::FromStr for $name {
+            type Err = StoreError;
+            fn from_str(s: &str) -> Result<$name> {
+                match s {
+                    $($s => Ok($name::$v),)*
+                    other => Err(StoreError(format!(
+                        "`{other}` is not a {}", stringify!($name)
+                    ))),
+                }
+            }
+        }
+    };
+}
+
+names! {
+    /// A product's status. `Expired` is never stored: it is shown for an active label past
+    /// its validity.
+    Status {
+        Active = "active",
+        /// Seen compromised in the field past the review threshold: the issuing authority
+        /// decides (suspend, or reinstate to active). The label stays valid meanwhile.
+        UnderReview = "under-review",
+        Suspended = "suspended",
+        Revoked = "revoked",
+        Expired = "expired",
+    }
+}
+
+impl Status {
+    /// Whether the label may be relied on (active, or under review and not yet decided).
+    pub fn in_force(self) -> bool {
+        matches!(self, Status::Active | Status::UnderReview)
+    }
+}
+
+names! {
+    /// What happened to a product (one history entry).
+    EventKind {
+        Registered = "registered",
+        Updated = "updated",
+        Suspended = "suspended",
+        Reinstated = "reinstated",
+        Revoked = "revoked",
+        Reassessed = "reassessed",
+        ReassessmentFailed = "reassessment-failed",
+        TierChanged = "tier-changed",
+        LevelChanged = "level-changed",
+        RestateFact = "restate-fact",
+        /// A provider's first report of the product seen compromised.
+        FieldReport = "field-report",
+        /// The review threshold was passed.
+        UnderReview = "under-review",
+        /// The manufacturer's webhook took the field notice (starts the CRA Art. 14 clock).
+        ManufacturerNotified = "manufacturer-notified",
+        /// The manufacturer acknowledged the field notice.
+        Acknowledged = "acknowledged",
+        /// The manufacturer recorded a CRA Art. 14 report or a corrective measure.
+        CraReport = "cra-report",
+        /// A lab attached evidence.
+        LabEvidence = "lab-evidence",
+    }
+}
+
 /// One entry of a product's history.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Event {
-    /// Day of the event (`YYYY-MM-DD`).
-    pub at: String,
-    /// `registered`, `updated`, `suspended`, `reinstated`, `revoked`, `reassessed`, `level-changed`.
-    pub event: String,
+    /// Day of the event.
+    pub at: Date,
+    pub event: EventKind,
     pub detail: String,
+}
+
+/// A stored day (`YYYY-MM-DD`) read back.
+pub(crate) fn parse_day(s: &str) -> Result<Date> {
+    s.parse()
+        .map_err(|e| StoreError(format!("stored day `{s}`: {e}")))
 }
 
 /// A scheme's result for a product, from the registry's own assessment.
@@ -59,8 +146,8 @@ pub struct Record {
     pub tier: Option<String>,
     /// The tier the signed label states.
     pub label_tier: Option<String>,
-    pub valid_until: String,
-    pub support_end: Option<String>,
+    pub valid_until: Date,
+    pub support_end: Option<Date>,
     pub catalog_version: String,
     /// The label document (JSON).
     pub document: String,
@@ -85,11 +172,11 @@ pub struct Stored {
     pub id: String,
     pub manufacturer: String,
     pub model: String,
-    pub status: String,
+    pub status: Status,
     pub tier: Option<String>,
     pub label_tier: Option<String>,
-    pub valid_until: String,
-    pub support_end: Option<String>,
+    pub valid_until: Date,
+    pub support_end: Option<Date>,
     pub catalog_version: String,
     pub document: String,
     pub envelope: String,
@@ -108,11 +195,11 @@ pub struct Summary {
     pub model: String,
     pub name: Option<String>,
     pub category: String,
-    pub status: String,
+    pub status: Status,
     pub tier: Option<String>,
     pub label_tier: Option<String>,
-    pub valid_until: String,
-    pub support_end: Option<String>,
+    pub valid_until: Date,
+    pub support_end: Option<Date>,
 }
 
 /// What a bulk check needs of the newest label of one model.
@@ -121,8 +208,8 @@ pub struct CheckRow {
     pub id: String,
     pub tier: Option<String>,
     pub label_tier: Option<String>,
-    pub valid_until: String,
-    pub status: String,
+    pub valid_until: Date,
+    pub status: Status,
     pub markets: String,
     pub profiles: String,
 }
@@ -169,14 +256,14 @@ pub trait Store: Send + Sync {
     fn history(&self, id: &str) -> Result<Vec<Event>>;
     /// Set a product's status and append `event` — one transaction. False if there is no
     /// such product.
-    fn set_status(&self, id: &str, status: &str, event: &Event) -> Result<bool>;
+    fn set_status(&self, id: &str, status: Status, event: &Event) -> Result<bool>;
     /// The newest label of each `(manufacturer, model)`, in the order asked.
     fn latest(&self, items: &[(String, String)]) -> Result<Vec<Option<CheckRow>>>;
     /// Products whose manufacturer, model, name or category contains `q` (case-insensitive),
     /// and how many match in all.
     fn search(&self, q: &str, limit: u32, offset: u32) -> Result<(u64, Vec<Summary>)>;
-    /// Active products whose support ends in `[from, to]` (`YYYY-MM-DD`), soonest first.
-    fn ending(&self, from: &str, to: &str, limit: u32) -> Result<Vec<Summary>>;
+    /// Products in force whose support ends in `[from, to]`, soonest first.
+    fn ending(&self, from: Date, to: Date, limit: u32) -> Result<Vec<Summary>>;
     /// Per scheme and level, how many active products reach it.
     fn level_counts(&self) -> Result<Vec<LevelCount>>;
     /// Per tier (`None`: below every tier), how many active products reach it.

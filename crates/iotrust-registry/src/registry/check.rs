@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use super::{day, Registry, MAX_CHECK_ITEMS};
+use super::{Registry, MAX_CHECK_ITEMS};
 use crate::error::{invalid, too_large, ApiError};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -112,7 +112,6 @@ impl Registry {
             .map(|i| (i.manufacturer.clone(), i.model.clone()))
             .collect();
         let rows = self.store.latest(&keys)?;
-        let today_s = day(today);
         let results: Vec<CheckResult> =
             req.items
                 .iter()
@@ -130,9 +129,9 @@ impl Registry {
                     let Some(r) = row else { return res };
                     let tier = self.lower(r.tier.as_deref(), r.label_tier.as_deref());
                     let mut fails: Vec<String> = Vec::new();
-                    if r.status != "active" {
+                    if !r.status.in_force() {
                         fails.push(format!("label {}", r.status));
-                    } else if r.valid_until < today_s {
+                    } else if r.valid_until < today {
                         fails.push(format!("label expired on {}", r.valid_until));
                     }
                     match &want {

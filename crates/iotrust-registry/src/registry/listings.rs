@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use super::{day, shown_status, support_view, verdict_name, Registry, SupportView, MAX_PAGE};
+use super::{shown_status, support_view, verdict_name, Registry, SupportView, MAX_PAGE};
 use crate::error::{invalid, ApiError};
 use crate::store::Summary;
 
@@ -58,10 +58,10 @@ pub struct Programmes {
 impl Registry {
     fn listed(&self, s: Summary, today: Date) -> Listed {
         Listed {
-            support: support_view(s.support_end.as_deref(), today),
+            support: support_view(s.support_end, today),
             product: Summary {
                 tier: self.lower(s.tier.as_deref(), s.label_tier.as_deref()),
-                status: shown_status(&s.status, &s.valid_until, today),
+                status: shown_status(s.status, s.valid_until, today),
                 ..s
             },
         }
@@ -100,7 +100,7 @@ impl Registry {
         let from = today
             .checked_sub(span)
             .map_err(|e| invalid("days", e.to_string()))?;
-        let rows = self.store.ending(&day(from), &day(to), MAX_PAGE)?;
+        let rows = self.store.ending(from, to, MAX_PAGE)?;
         Ok(rows.into_iter().map(|s| self.listed(s, today)).collect())
     }
 

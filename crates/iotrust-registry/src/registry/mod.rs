@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{
     conflict, forbidden, internal, invalid, not_found, rejected, unauthorized, ApiError,
 };
-use crate::store::{Event, SchemeLevel, Store, StoreError};
+use crate::store::{Event, EventKind, SchemeLevel, Status, Store, StoreError};
 
 mod check;
 mod listings;
@@ -50,18 +50,29 @@ pub struct Access {
     /// `(name, token)`: an issuing body or market authority; may suspend, reinstate and revoke
     /// any product and trigger re-assessment.
     pub authorities: Vec<(String, String)>,
+    /// `(provider, token)`: a network operator; may send field reports.
+    pub providers: Vec<(String, String)>,
+    /// Keys whose signatures make a field report a provider's (the key's `name` is the
+    /// provider's name).
+    pub provider_keys: Vec<PublicKey>,
+    /// `(lab, token)`: a test lab; may attach evidence to registered products.
+    pub labs: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Role {
     Manufacturer(String),
     Authority(String),
+    /// A network operator reporting devices seen compromised.
+    Provider(String),
+    /// A test lab attaching evidence to registered products.
+    Lab(String),
 }
 
 impl Role {
     fn name(&self) -> &str {
         match self {
-            Role::Manufacturer(n) | Role::Authority(n) => n,
+            Role::Manufacturer(n) | Role::Authority(n) | Role::Provider(n) | Role::Lab(n) => n,
         }
     }
 }
@@ -83,10 +94,21 @@ pub struct Registry {
 /// Support status on a given day.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SupportView {
-    pub end_date: Option<String>,
-    /// `supported`, `ending-soon`, `unsupported` or `unknown`.
-    pub status: String,
+    pub end_date: Option<Date>,
+    pub status: SupportStatus,
     pub days_left: Option<i64>,
+}
+
+/// Whether security updates are still promised on a given day.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum SupportStatus {
+    Supported,
+    /// Ending within [`ENDING_SOON_DAYS`].
+    EndingSoon,
+    Unsupported,
+    /// No support period declared.
+    Unknown,
 }
 
 /// A scheme result with its title, for pages and the API.
@@ -103,8 +125,8 @@ pub struct LevelView {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ProductView {
     pub id: String,
-    /// `active`, `expired` (past its validity), `suspended` or `revoked`.
-    pub status: String,
+    /// `active`, `under-review`, `expired` (past its validity), `suspended` or `revoked`.
+    pub status: Status,
     /// The tier a buyer may rely on: the lower of the label's and the registry's assessment.
     pub tier: Option<String>,
     pub label_tier: Option<String>,
@@ -131,7 +153,7 @@ pub struct VerifyView {
     pub id: Option<String>,
     pub signers: Vec<String>,
     /// The product's status in the registry (`None`: not registered).
-    pub registry_status: Option<String>,
+    pub registry_status: Option<Status>,
 }
 
 /// A status change: suspend (owner or authority), reinstate and revoke (authority).
@@ -153,43 +175,30 @@ struct Judgement {
     profiles: String,
 }
 
-fn day(d: Date) -> String {
-    d.to_string()
-}
-
 /// Support status of an end date on `today`.
-pub fn support_view(end: Option<&str>, today: Date) -> SupportView {
-    let Some(end_s) = end else {
-        return SupportView {
-            end_date: None,
-            status: "unknown".into(),
-            days_left: None,
-        };
-    };
-    let days = end_s
-        .parse::<Date>()
-        .ok()
+pub fn support_view(end: Option<Date>, today: Date) -> SupportView {
+    let days = end
         .and_then(|e| today.until((jiff::Unit::Day, e)).ok())
         .map(|s| i64::from(s.get_days()));
     let status = match days {
-        None => "unknown",
-        Some(d) if d < 0 => "unsupported",
-        Some(d) if d <= ENDING_SOON_DAYS => "ending-soon",
-        Some(_) => "supported",
+        None => SupportStatus::Unknown,
+        Some(d) if d < 0 => SupportStatus::Unsupported,
+        Some(d) if d <= ENDING_SOON_DAYS => SupportStatus::EndingSoon,
+        Some(_) => SupportStatus::Supported,
     };
     SupportView {
-        end_date: Some(end_s.to_string()),
-        status: status.into(),
+        end_date: end,
+        status,
         days_left: days,
     }
 }
 
-/// The stored status, or `expired` for an active label past its validity.
-fn shown_status(status: &str, valid_until: &str, today: Date) -> String {
-    if status == "active" && valid_until < day(today).as_str() {
-        "expired".into()
+/// The stored status, or `expired` for a label in force past its validity.
+fn shown_status(status: Status, valid_until: Date, today: Date) -> Status {
+    if status.in_force() && valid_until < today {
+        Status::Expired
     } else {
-        status.into()
+        status
     }
 }
 
@@ -224,6 +233,18 @@ impl Registry {
                 .authorities
                 .iter()
                 .map(|(a, t)| (hash(t), Role::Authority(a.clone()))),
+        );
+        tokens.extend(
+            access
+                .providers
+                .iter()
+                .map(|(a, t)| (hash(t), Role::Provider(a.clone()))),
+        );
+        tokens.extend(
+            access
+                .labs
+                .iter()
+                .map(|(a, t)| (hash(t), Role::Lab(a.clone()))),
         );
         let tiers = cat.tiers.iter().map(|t| t.def.id.to_string()).collect();
         Registry {
@@ -274,7 +295,7 @@ impl Registry {
     pub fn require_authority(&self, token: Option<&str>) -> Result<(), ApiError> {
         match self.role(token)? {
             Role::Authority(_) => Ok(()),
-            Role::Manufacturer(_) => Err(forbidden(
+            _ => Err(forbidden(
                 "only an issuing body or market authority may do this",
             )),
         }
@@ -350,7 +371,7 @@ impl Registry {
     fn manufacturer(&self, token: Option<&str>) -> Result<&str, ApiError> {
         match self.role(token)? {
             Role::Manufacturer(who) => Ok(who),
-            Role::Authority(_) => Err(forbidden("only a manufacturer's token may submit labels")),
+            _ => Err(forbidden("only a manufacturer's token may submit labels")),
         }
     }
 
@@ -382,8 +403,8 @@ impl Registry {
             serde_json::from_str(&p.document).map_err(|e| internal(e.to_string()))?;
         Ok(ProductView {
             tier: self.lower(p.tier.as_deref(), p.label_tier.as_deref()),
-            support: support_view(p.support_end.as_deref(), today),
-            status: shown_status(&p.status, &p.valid_until, today),
+            support: support_view(p.support_end, today),
+            status: shown_status(p.status, p.valid_until, today),
             id: p.id,
             label_tier: p.label_tier,
             assessed_tier: p.tier,
@@ -408,8 +429,12 @@ impl Registry {
             }),
             Ok(v) => {
                 let status = self.store.product(&v.document.id)?.map(|p| p.status);
-                let (valid, reason) = match status.as_deref() {
-                    Some("active") => (true, None),
+                let (valid, reason) = match status {
+                    Some(Status::Active) => (true, None),
+                    Some(Status::UnderReview) => (
+                        true,
+                        Some("under review: seen compromised in the field; the issuing authority decides".into()),
+                    ),
                     Some(s) => (false, Some(format!("the registry lists this label as {s}"))),
                     None => (true, Some("signatures valid; not registered here".into())),
                 };
@@ -432,7 +457,7 @@ impl Registry {
         reason: &str,
         token: Option<&str>,
         today: Date,
-    ) -> Result<String, ApiError> {
+    ) -> Result<Status, ApiError> {
         let role = self.role(token)?;
         if reason.trim().is_empty() {
             return Err(invalid("reason", "a status change needs a reason"));
@@ -446,6 +471,11 @@ impl Registry {
             .ok_or_else(|| not_found(format!("no product `{id}`")))?;
         match (role, action) {
             (Role::Authority(_), _) => {}
+            (Role::Provider(_) | Role::Lab(_), _) => {
+                return Err(forbidden(
+                    "only the product's manufacturer or an authority may change its status",
+                ))
+            }
             (Role::Manufacturer(m), Action::Suspend) if *m == p.manufacturer => {}
             (Role::Manufacturer(m), Action::Suspend) if *m != p.manufacturer => {
                 return Err(forbidden("a manufacturer may only change its own products"))
@@ -456,26 +486,41 @@ impl Registry {
                 ))
             }
         }
+        // under review: the authority decides — suspend, or reinstate to active
         let (from_ok, to, event) = match action {
-            Action::Suspend => (p.status == "active", "suspended", "suspended"),
-            Action::Reinstate => (p.status == "suspended", "active", "reinstated"),
-            Action::Revoke => (p.status != "revoked", "revoked", "revoked"),
+            Action::Suspend => (p.status.in_force(), Status::Suspended, EventKind::Suspended),
+            Action::Reinstate => (
+                matches!(p.status, Status::Suspended | Status::UnderReview),
+                Status::Active,
+                EventKind::Reinstated,
+            ),
+            Action::Revoke => (
+                p.status != Status::Revoked,
+                Status::Revoked,
+                EventKind::Revoked,
+            ),
         };
         if !from_ok {
-            return Err(conflict(
-                format!("the label is {}; cannot {event:?} it", p.status).replace('"', ""),
-            ));
+            return Err(conflict(format!(
+                "the label is {}; cannot {} it",
+                p.status,
+                match action {
+                    Action::Suspend => "suspend",
+                    Action::Reinstate => "reinstate",
+                    Action::Revoke => "revoke",
+                }
+            )));
         }
         self.store.set_status(
             id,
             to,
             &Event {
-                at: day(today),
-                event: event.into(),
+                at: today,
+                event,
                 detail: format!("{} by {}", reason.trim(), role.name()),
             },
         )?;
-        Ok(to.to_string())
+        Ok(to)
     }
 }
 
@@ -494,17 +539,21 @@ mod tests {
 
     #[test]
     fn support_views() {
-        let today: Date = "2026-11-22".parse().unwrap_or_default();
-        assert_eq!(support_view(None, today).status, "unknown");
+        let today = jiff::civil::date(2026, 11, 22);
+        let d = |s: &str| s.parse::<Date>().ok();
+        assert_eq!(support_view(None, today).status, SupportStatus::Unknown);
         assert_eq!(
-            support_view(Some("2026-11-21"), today).status,
-            "unsupported"
+            support_view(d("2026-11-21"), today).status,
+            SupportStatus::Unsupported
         );
         assert_eq!(
-            support_view(Some("2027-01-01"), today).status,
-            "ending-soon"
+            support_view(d("2027-01-01"), today).status,
+            SupportStatus::EndingSoon
         );
-        assert_eq!(support_view(Some("2030-01-01"), today).status, "supported");
-        assert_eq!(support_view(Some("2026-11-22"), today).days_left, Some(0));
+        assert_eq!(
+            support_view(d("2030-01-01"), today).status,
+            SupportStatus::Supported
+        );
+        assert_eq!(support_view(d("2026-11-22"), today).days_left, Some(0));
     }
 }

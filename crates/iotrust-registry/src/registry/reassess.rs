@@ -6,9 +6,9 @@ use iotrust_assess::profile::InputFormat;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use super::{day, EvidenceFile, Registry};
+use super::{EvidenceFile, Registry};
 use crate::error::{internal, ApiError};
-use crate::store::{Event, Reassessment, SchemeLevel};
+use crate::store::{Event, EventKind, Reassessment, SchemeLevel};
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Reassessed {
@@ -54,8 +54,8 @@ impl Registry {
                             markets: &p.markets,
                             profiles: &p.profiles,
                             events: &[Event {
-                                at: day(today),
-                                event: "reassessment-failed".into(),
+                                at: today,
+                                event: EventKind::ReassessmentFailed,
                                 detail: format!("catalog {version}: {}", e),
                             }],
                         },
@@ -65,13 +65,13 @@ impl Registry {
                 }
             };
             let old = self.store.levels(&id)?;
-            let mut events = changes(&old, &j.levels, &day(today));
+            let mut events = changes(&old, &j.levels, today);
             if p.tier != j.tier {
                 events.insert(
                     0,
                     Event {
-                        at: day(today),
-                        event: "tier-changed".into(),
+                        at: today,
+                        event: EventKind::TierChanged,
                         detail: format!(
                             "assessed tier {} → {}",
                             p.tier.as_deref().unwrap_or("none"),
@@ -87,14 +87,14 @@ impl Registry {
             // facts the stored profile stated as conclusions: unknown until restated
             for m in &prof.unmapped {
                 events.push(Event {
-                    at: day(today),
-                    event: "restate-fact".into(),
+                    at: today,
+                    event: EventKind::RestateFact,
                     detail: m.clone(),
                 });
             }
             events.push(Event {
-                at: day(today),
-                event: "reassessed".into(),
+                at: today,
+                event: EventKind::Reassessed,
                 detail: format!(
                     "catalog {} → {version}: {}",
                     p.catalog_version,
@@ -122,7 +122,7 @@ impl Registry {
 }
 
 /// The level changes between two assessments, as history events.
-fn changes(old: &[SchemeLevel], new: &[SchemeLevel], at: &str) -> Vec<Event> {
+fn changes(old: &[SchemeLevel], new: &[SchemeLevel], at: Date) -> Vec<Event> {
     let o: BTreeMap<&str, &SchemeLevel> = old.iter().map(|l| (l.scheme.as_str(), l)).collect();
     let n: BTreeMap<&str, &SchemeLevel> = new.iter().map(|l| (l.scheme.as_str(), l)).collect();
     let show = |l: Option<&&SchemeLevel>| match l {
@@ -138,8 +138,8 @@ fn changes(old: &[SchemeLevel], new: &[SchemeLevel], at: &str) -> Vec<Event> {
     keys.into_iter()
         .filter(|k| o.get(k) != n.get(k))
         .map(|k| Event {
-            at: at.to_string(),
-            event: "level-changed".into(),
+            at,
+            event: EventKind::LevelChanged,
             detail: format!("{k}: {} → {}", show(o.get(k)), show(n.get(k))),
         })
         .collect()
@@ -158,7 +158,7 @@ mod tests {
         };
         let old = vec![l("a@1", Some("L2"), "met"), l("b@1", None, "met")];
         let new = vec![l("a@1", Some("L1"), "met"), l("c@1", None, "unknown")];
-        let ev = changes(&old, &new, "2026-11-22");
+        let ev = changes(&old, &new, jiff::civil::date(2026, 11, 22));
         let d: Vec<&str> = ev.iter().map(|e| e.detail.as_str()).collect();
         assert_eq!(
             d,

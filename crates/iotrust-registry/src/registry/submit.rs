@@ -7,9 +7,9 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{day, Registry, MAX_BULK_SUBMISSIONS};
+use super::{Registry, MAX_BULK_SUBMISSIONS};
 use crate::error::{conflict, forbidden, internal, invalid, rejected, too_large, ApiError};
-use crate::store::{Event, Record};
+use crate::store::{Event, EventKind, Record, Status};
 
 /// An evidence document sent with a submission, under the name the profile refers to it by.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -41,7 +41,7 @@ pub struct Submitted {
     pub id: String,
     pub page: String,
     /// `registered` or `updated`.
-    pub event: String,
+    pub event: EventKind,
     /// The tier the registry's own assessment reached.
     pub assessed_tier: Option<String>,
 }
@@ -59,7 +59,7 @@ impl Registry {
         let (rec, event, mut out) = self.prepare(sub, who, today)?;
         let existed = self.store.put(&[(rec, event)])?;
         if existed.first() == Some(&true) {
-            out.event = "updated".into();
+            out.event = EventKind::Updated;
         }
         Ok(out)
     }
@@ -95,7 +95,7 @@ impl Registry {
         let existed = self.store.put(&items)?;
         for (i, ex) in slots.into_iter().zip(existed) {
             if let (true, Some(Ok(out))) = (ex, results.get_mut(i)) {
-                out.event = "updated".into();
+                out.event = EventKind::Updated;
             }
         }
         Ok(results)
@@ -177,7 +177,7 @@ impl Registry {
         }
         let old = self.store.product(&doc.id)?;
         if let Some(old) = &old {
-            if old.status == "revoked" {
+            if old.status == Status::Revoked {
                 return Err(conflict(format!(
                     "label `{}` was revoked; a revoked label is never replaced (issue a new one)",
                     doc.id
@@ -196,8 +196,8 @@ impl Registry {
             category: doc.product.category.clone(),
             tier: j.tier.clone(),
             label_tier: doc.tier.clone(),
-            valid_until: day(doc.valid_until),
-            support_end: doc.support.end_date.map(day),
+            valid_until: doc.valid_until,
+            support_end: doc.support.end_date,
             catalog_version: self.cat.version().to_string(),
             document: serde_json::to_string(&doc).map_err(|e| internal(e.to_string()))?,
             envelope: serde_json::to_string(&sub.label).map_err(|e| internal(e.to_string()))?,
@@ -228,19 +228,19 @@ impl Registry {
             detail.push_str(&format!("; submitted assessment says tier {t}"));
         }
         let event = if old.is_some() {
-            "updated"
+            EventKind::Updated
         } else {
-            "registered"
+            EventKind::Registered
         };
         let out = Submitted {
             page: format!("/p/{}", doc.id),
             id: doc.id,
-            event: event.into(),
+            event,
             assessed_tier: j.tier,
         };
         let event = Event {
-            at: day(today),
-            event: event.into(),
+            at: today,
+            event,
             detail,
         };
         Ok((rec, event, out))
