@@ -17,6 +17,7 @@ pub enum RoleArg {
     Manufacturer,
     IssuingBody,
     Lab,
+    Provider,
 }
 
 #[derive(Subcommand)]
@@ -160,6 +161,7 @@ pub fn keys(cmd: KeysCmd) -> anyhow::Result<u8> {
         RoleArg::Manufacturer => Role::Manufacturer,
         RoleArg::IssuingBody => Role::IssuingBody,
         RoleArg::Lab => Role::Lab,
+        RoleArg::Provider => Role::Provider,
     };
     let key = Key::generate(role, &name)?;
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;

@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![recursion_limit = "512"]
 
+pub mod client;
+pub mod cra;
 pub mod error;
 pub mod http;
 pub mod openapi;
@@ -8,6 +10,7 @@ pub mod pages;
 mod pg;
 mod pool;
 pub mod registry;
+pub mod report;
 mod sqlite;
 pub mod store;
 mod svgcache;

@@ -188,7 +188,15 @@ impl Registry {
             }
         }
         let evidence = serde_json::to_string(&sub.evidence).map_err(|e| internal(e.to_string()))?;
+        if let Some(u) = &prof.identity.mud_url {
+            if !u.starts_with("https://") || u.len() > 500 {
+                return Err(rejected(format!(
+                    "profile: product.mud_url: `{u}` is not an https:// URL (RFC 8520 §1.6) of at most 500 bytes"
+                )));
+            }
+        }
         let rec = Record {
+            mud_url: prof.identity.mud_url.clone(),
             id: doc.id.clone(),
             manufacturer: doc.product.manufacturer.clone(),
             model: doc.product.model.clone(),
