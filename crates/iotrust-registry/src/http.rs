@@ -17,8 +17,9 @@ use jiff::civil::Date;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use crate::client::Acknowledgement;
 use crate::error::{internal, invalid, not_found, RegistryError};
-use crate::registry::{Action, CheckRequest, Registry, Submission};
+use crate::registry::{Action, CheckRequest, EvidenceFile, Registry, Submission};
 
 /// The one place a registry error becomes an HTTP status.
 fn status_of(e: &RegistryError) -> StatusCode {
@@ -252,6 +253,64 @@ async fn revoke(
     act(app, id, h, b, Action::Revoke).await
 }
 
+async fn field_report(
+    State(app): State<App>,
+    h: HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let env: Envelope = body(
+        &bytes,
+        "expected a DSSE envelope of an application/vnd.iotrust.field-report+json payload",
+    )?;
+    let token = bearer(&h);
+    let r = app.reg.clone();
+    let out = app
+        .blocking(move || r.field_report(&env, token.as_deref(), jiff::Timestamp::now()))
+        .await?;
+    let code = if out.outcome == "recorded" {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((code, Json(out)).into_response())
+}
+
+async fn field_ack(
+    State(app): State<App>,
+    UrlPath(id): UrlPath<String>,
+    h: HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let ack: Acknowledgement = body(
+        &bytes,
+        "expected {\"note\", \"early_warning_at\", \"notification_at\", \"corrective_measure_at\", \"final_report_at\"} (all optional)",
+    )?;
+    let token = bearer(&h);
+    let r = app.reg.clone();
+    let out = app
+        .blocking(move || r.acknowledge(&id, &ack, token.as_deref(), jiff::Timestamp::now()))
+        .await?;
+    Ok(Json(out).into_response())
+}
+
+async fn lab_evidence(
+    State(app): State<App>,
+    UrlPath(id): UrlPath<String>,
+    h: HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let file: EvidenceFile = body(
+        &bytes,
+        "expected {\"name\": text, \"document\": an iotrust-evidence/1 document}",
+    )?;
+    let token = bearer(&h);
+    let r = app.reg.clone();
+    let out = app
+        .blocking(move || r.lab_evidence(&id, &file, token.as_deref(), today()))
+        .await?;
+    Ok(Json(out).into_response())
+}
+
 async fn check(State(app): State<App>, bytes: axum::body::Bytes) -> Result<Response, ApiError> {
     let req: CheckRequest = body(
         &bytes,
@@ -453,6 +512,9 @@ pub fn router(reg: Arc<Registry>, rate: Option<RateLimit>) -> Router {
         .route("/products/{id}/suspend", post(suspend))
         .route("/products/{id}/reinstate", post(reinstate))
         .route("/products/{id}/revoke", post(revoke))
+        .route("/products/{id}/field/ack", post(field_ack))
+        .route("/products/{id}/evidence", post(lab_evidence))
+        .route("/field-reports", post(field_report))
         .route("/check", post(check))
         .route("/verify", post(verify_label))
         .route("/search", get(search_api))

@@ -2,7 +2,9 @@
 
 use std::fmt::Write as _;
 
-use crate::registry::{Listed, ProductView, Programmes, SearchPage, SupportStatus, SupportView};
+use crate::registry::{
+    FieldView, Listed, ProductView, Programmes, SearchPage, SupportStatus, SupportView,
+};
 use crate::store::{EventKind, Status};
 
 pub(crate) fn esc(s: &str) -> String {
@@ -103,6 +105,109 @@ fn rows(list: &[Listed]) -> String {
     o
 }
 
+fn time(t: Option<jiff::Timestamp>) -> String {
+    t.map_or_else(
+        || "—".to_string(),
+        |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+    )
+}
+
+/// "Seen compromised in the field": providers' reports, the review, the manufacturer's notice
+/// and the CRA Art. 14 clock. Empty when no provider reported the product.
+fn field_section(f: &FieldView) -> String {
+    let a = &f.aggregate;
+    if a.reports == 0 {
+        return String::new();
+    }
+    let mut o = String::from("<section id=\"field\">");
+    let _ = write!(
+        o,
+        "<h2>{}</h2><p class=\"{}\" id=\"field-summary\">{} device(s) reported by {} network provider(s); {} of {} report(s) open. Detected by: {}. First seen {}, last seen {}.</p>",
+        if f.seen_compromised {
+            "Seen compromised in the field"
+        } else {
+            "Seen compromised in the field (all reports closed)"
+        },
+        if f.seen_compromised { "bad" } else { "warn" },
+        a.devices,
+        a.providers,
+        a.open_reports,
+        a.reports,
+        esc(&a.detectors.join(", ")),
+        time(a.first_seen),
+        time(a.last_seen)
+    );
+    let _ = write!(
+        o,
+        "<p id=\"review\">{} <span class=\"muted\">(review threshold: {} devices from at least {} providers)</span></p>",
+        if f.review.reached {
+            "<span class=\"warn\">Past the review threshold:</span> its issuing authority decides whether to suspend the label."
+        } else {
+            "Below the review threshold."
+        },
+        f.review.threshold_devices,
+        f.review.threshold_providers
+    );
+    if let Some(n) = &f.notice {
+        let told = match n.webhook.as_str() {
+            "delivered" => format!(
+                "<span class=\"ok\">Manufacturer notified</span> {} (webhook).",
+                time(n.notified)
+            ),
+            "pending" => format!(
+                "<span class=\"warn\">Notifying the manufacturer</span>: {} attempt(s){}.",
+                n.attempts,
+                n.last_error
+                    .as_deref()
+                    .map(|e| format!(", last: {}", esc(e)))
+                    .unwrap_or_default()
+            ),
+            _ => "<span class=\"warn\">The manufacturer gave the registry no webhook</span>: not notified by the registry.".to_string(),
+        };
+        let ack = match n.acknowledged {
+            Some(t) => format!(" Acknowledged {}.", time(Some(t))),
+            None => " Not acknowledged yet.".to_string(),
+        };
+        let _ = write!(o, "<p id=\"notice\">{told}{ack}</p>");
+        let _ = write!(
+            o,
+            "<h3>EU CRA Art. 14 reporting clock</h3><p class=\"muted\">If this is an actively exploited vulnerability, the manufacturer reports to its CSIRT and ENISA within these periods; the registry counts from when it notified the manufacturer ({}).</p>\
+<table id=\"cra\"><thead><tr><th>Report</th><th>Provision</th><th>Due</th><th>Made</th><th>State</th></tr></thead><tbody>",
+            esc(n.cra_source.note)
+        );
+        for d in &n.cra_art14 {
+            let state = if d.overdue {
+                "<span class=\"bad\">overdue</span>"
+            } else if d.late {
+                "<span class=\"warn\">made late</span>"
+            } else if d.made.is_some() {
+                "<span class=\"ok\">made</span>"
+            } else if d.due.is_some() {
+                "open"
+            } else {
+                "<span class=\"muted\">not started</span>"
+            };
+            let _ = write!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{state}</td></tr>",
+                esc(d.title),
+                esc(d.provision),
+                time(d.due),
+                time(d.made)
+            );
+        }
+        let _ = write!(
+            o,
+            "</tbody></table><p class=\"muted\">Source: <a href=\"{}\">{}</a>, applicable from {}.</p>",
+            esc(n.cra_source.url),
+            esc(n.cra_source.document),
+            esc(n.cra_source.applies_from)
+        );
+    }
+    o.push_str("</section>");
+    o
+}
+
 /// The start page: a search box and, with a query, its results.
 pub fn search(products: u64, res: Option<&SearchPage>) -> String {
     let q = res.map(|r| r.query.as_str()).unwrap_or("");
@@ -183,6 +288,7 @@ pub fn product(p: &ProductView, svg: &str) -> String {
         _ => "<p class=\"bad\" id=\"support\">No support period declared.</p>".to_string(),
     };
     body.push_str(&countdown);
+    body.push_str(&field_section(&p.field));
     let _ = write!(
         body,
         "<div class=\"grid\"><div class=\"card\" id=\"label\">{svg}</div><div><h2>Tier</h2>\

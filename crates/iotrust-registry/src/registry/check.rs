@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Registry, MAX_CHECK_ITEMS};
 use crate::error::{invalid, too_large, ApiError};
+use crate::store::Status;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CheckItem {
@@ -25,6 +26,10 @@ pub struct CheckRequest {
     /// registry's assessment of the markets the product declares.
     #[serde(default)]
     pub market: Option<String>,
+    /// Fail products a provider currently sees compromised in the field (an open field
+    /// report), with the reason.
+    #[serde(default)]
+    pub exclude_field_compromised: bool,
     pub items: Vec<CheckItem>,
 }
 
@@ -36,6 +41,8 @@ pub struct CheckResult {
     pub meets: bool,
     pub tier: Option<String>,
     pub reason: String,
+    /// A provider currently sees this product compromised in the field.
+    pub field_compromised: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
@@ -112,11 +119,15 @@ impl Registry {
             .map(|i| (i.manufacturer.clone(), i.model.clone()))
             .collect();
         let rows = self.store.latest(&keys)?;
+        let ids: Vec<String> = rows.iter().flatten().map(|r| r.id.clone()).collect();
+        let mut open = self.field_open(&ids)?.into_iter();
         let results: Vec<CheckResult> =
             req.items
                 .iter()
                 .zip(rows)
                 .map(|(it, row)| {
+                    // one entry per registered row, in the same order
+                    let field = row.as_ref().and_then(|_| open.next());
                     let mut res = CheckResult {
                         manufacturer: it.manufacturer.clone(),
                         model: it.model.clone(),
@@ -124,11 +135,20 @@ impl Registry {
                         meets: false,
                         tier: None,
                         reason: "no label registered".into(),
+                        field_compromised: false,
                         id: None,
                     };
                     let Some(r) = row else { return res };
                     let tier = self.lower(r.tier.as_deref(), r.label_tier.as_deref());
                     let mut fails: Vec<String> = Vec::new();
+                    let (open_reports, providers) = field.unwrap_or((0, 0));
+                    res.field_compromised = open_reports > 0;
+                    let seen = format!(
+                        "seen compromised in the field ({open_reports} open report(s) from {providers} provider(s))"
+                    );
+                    if res.field_compromised && req.exclude_field_compromised {
+                        fails.push(seen.clone());
+                    }
                     if !r.status.in_force() {
                         fails.push(format!("label {}", r.status));
                     } else if r.valid_until < today {
@@ -172,6 +192,12 @@ impl Registry {
                         }
                         if let Some(m) = &req.market {
                             ok.push(format!("meets the laws of {m}"));
+                        }
+                        if r.status == Status::UnderReview {
+                            ok.push("under review".into());
+                        }
+                        if res.field_compromised {
+                            ok.push(seen);
                         }
                         ok.join("; ")
                     } else {

@@ -20,11 +20,18 @@ use crate::error::{
 use crate::store::{Event, EventKind, SchemeLevel, Status, Store, StoreError};
 
 mod check;
+mod field;
+mod lab;
 mod listings;
 mod reassess;
 mod submit;
 
 pub use check::{CheckItem, CheckRequest, CheckResponse, CheckResult};
+pub use field::{
+    aggregate, Aggregate, FieldConfig, FieldView, NoticeView, Retry, Review, Webhook,
+    DEFAULT_REVIEW_DEVICES, DEFAULT_REVIEW_PROVIDERS,
+};
+pub use lab::LabAttached;
 pub use listings::{Count, Listed, ProgrammeView, Programmes, SearchPage};
 pub use reassess::Reassessed;
 pub use submit::{EvidenceFile, Submission, Submitted};
@@ -83,7 +90,12 @@ fn hash(token: &str) -> [u8; 32] {
 
 /// The registry: a store, the catalog it assesses with, keys and tokens.
 pub struct Registry {
-    store: Box<dyn Store>,
+    store: Arc<dyn Store>,
+    /// Provider keys: a field report is a provider's if signed by its key.
+    provider_keys: Vec<PublicKey>,
+    field: FieldConfig,
+    /// Delivers manufacturer webhooks off the request path (None: no webhooks configured).
+    notifier: Option<field::Notifier>,
     cat: Arc<Catalog>,
     trusted: Vec<PublicKey>,
     tokens: Vec<([u8; 32], Role)>,
@@ -122,7 +134,7 @@ pub struct LevelView {
 }
 
 /// `GET /api/v1/products/{id}`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct ProductView {
     pub id: String,
     /// `active`, `under-review`, `expired` (past its validity), `suspended` or `revoked`.
@@ -138,6 +150,9 @@ pub struct ProductView {
     /// Procurement profiles reached (e.g. `public-procurement`).
     pub profiles: Vec<String>,
     pub levels: Vec<LevelView>,
+    /// What providers saw in the field: "seen compromised in the field", the review, the
+    /// manufacturer's notice and the CRA Art. 14 clock.
+    pub field: FieldView,
     pub label: LabelDocument,
     pub history: Vec<Event>,
 }
@@ -248,7 +263,10 @@ impl Registry {
         );
         let tiers = cat.tiers.iter().map(|t| t.def.id.to_string()).collect();
         Registry {
-            store,
+            store: Arc::from(store),
+            provider_keys: access.provider_keys,
+            field: FieldConfig::default(),
+            notifier: None,
             cat,
             trusted: access.trusted,
             tokens,
@@ -395,6 +413,16 @@ impl Registry {
 
     /// A product with its label, levels, support status and history.
     pub fn product(&self, id: &str, today: Date) -> Result<ProductView, ApiError> {
+        self.product_at(id, today, jiff::Timestamp::now())
+    }
+
+    /// [`Registry::product`] with the field clock read at `now`.
+    pub fn product_at(
+        &self,
+        id: &str,
+        today: Date,
+        now: jiff::Timestamp,
+    ) -> Result<ProductView, ApiError> {
         let (p, levels, history) = self
             .store
             .product_full(id)?
@@ -412,6 +440,7 @@ impl Registry {
             markets: serde_json::from_str(&p.markets).unwrap_or_default(),
             profiles: serde_json::from_str(&p.profiles).unwrap_or_default(),
             levels: self.level_views(levels),
+            field: self.field_view(id, &label.product.manufacturer, now)?,
             label,
             history,
         })

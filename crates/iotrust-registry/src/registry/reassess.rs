@@ -7,7 +7,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use super::{EvidenceFile, Registry};
-use crate::error::{internal, ApiError};
+use crate::error::ApiError;
 use crate::store::{Event, EventKind, Reassessment, SchemeLevel};
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -39,8 +39,8 @@ impl Registry {
             } else {
                 InputFormat::Toml
             };
-            let evidence: Vec<EvidenceFile> =
-                serde_json::from_str(&p.evidence).map_err(|e| internal(e.to_string()))?;
+            // the submission's evidence and every lab's since
+            let evidence: Vec<EvidenceFile> = self.evidence_of(&p)?;
             let (prof, j) = match self.judge(&p.profile, format, &evidence, today, true) {
                 Ok(x) => x,
                 Err(e) => {
@@ -122,7 +122,7 @@ impl Registry {
 }
 
 /// The level changes between two assessments, as history events.
-fn changes(old: &[SchemeLevel], new: &[SchemeLevel], at: Date) -> Vec<Event> {
+pub(super) fn changes(old: &[SchemeLevel], new: &[SchemeLevel], at: Date) -> Vec<Event> {
     let o: BTreeMap<&str, &SchemeLevel> = old.iter().map(|l| (l.scheme.as_str(), l)).collect();
     let n: BTreeMap<&str, &SchemeLevel> = new.iter().map(|l| (l.scheme.as_str(), l)).collect();
     let show = |l: Option<&&SchemeLevel>| match l {
