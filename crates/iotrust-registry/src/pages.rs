@@ -171,7 +171,7 @@ fn field_section(f: &FieldView) -> String {
         let _ = write!(o, "<p id=\"notice\">{told}{ack}</p>");
         let _ = write!(
             o,
-            "<h3>EU CRA Art. 14 reporting clock</h3><p class=\"muted\">If this is an actively exploited vulnerability, the manufacturer reports to its CSIRT and ENISA within these periods; the registry counts from when it notified the manufacturer ({}).</p>\
+            "<h3>EU CRA Art. 14 reporting clock</h3><p class=\"muted\">If this is an actively exploited vulnerability, the manufacturer reports it to its CSIRT and ENISA within these periods. Note: {}.</p>\
 <table id=\"cra\"><thead><tr><th>Report</th><th>Provision</th><th>Due</th><th>Made</th><th>State</th></tr></thead><tbody>",
             esc(n.cra_source.note)
         );
@@ -264,7 +264,7 @@ pub fn product(p: &ProductView, svg: &str) -> String {
         Status::UnderReview => {
             let _ = write!(
                 body,
-                "<p class=\"warn\" id=\"status\">This label is under review{why}. Its issuing authority decides whether to suspend it.</p>"
+                "<p class=\"warn\" id=\"status\">This label is under review{why}.</p>"
             );
         }
         s => {
