@@ -480,6 +480,11 @@ fn suite(db: &str) {
         "{html}"
     );
 
+    // --- a resubmitted label keeps the review
+    let again_label = maker.submit_label(&with_mud("VD-SL4", Some(MUD))).unwrap();
+    assert_eq!(again_label.id, lock.id);
+    assert_eq!(product(&s.base, &lock.id)["status"], "under-review");
+
     // --- the authority decides: reinstated to active
     let (code, text) = post(
         &format!("{}/api/v1/products/{}/reinstate", s.base, lock.id),
@@ -605,5 +610,108 @@ fn a_database_from_before_field_reports_is_migrated() {
     assert_eq!(
         reg.product(&id, today()).unwrap().field.aggregate.devices,
         2
+    );
+}
+
+/// A notice the manufacturer's webhook could not take is retried, then kept pending, and
+/// delivered when the registry starts again with the receiver up.
+#[test]
+fn an_undelivered_notice_is_sent_again_after_a_restart() {
+    let dir = TempDir::new("registry-pending");
+    // a port nothing listens on
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}/hook", dead.local_addr().unwrap());
+    drop(dead);
+    let mut cfg = config(&dead_url);
+    cfg.retry = Retry {
+        attempts: 2,
+        first_delay: Duration::from_millis(50),
+    };
+    let reg = Registry::open(&dir.db(), catalog(), field_access())
+        .unwrap()
+        .with_field(cfg)
+        .unwrap();
+    let id = reg
+        .submit(&with_mud("VD-SL4", Some(MUD)), Some(TOK_VERIDOR), today())
+        .unwrap()
+        .id;
+    let r = report("isp-a-1", "isp-a", ProductRef::mud(MUD), 1)
+        .sign(&provider("isp-a", 21))
+        .unwrap();
+    reg.field_report(&r, Some(TOK_ISP_A), Timestamp::now())
+        .unwrap();
+    let t0 = Instant::now();
+    let n = loop {
+        let n = reg.product(&id, today()).unwrap().field.notice.unwrap();
+        if n.attempts >= 2 {
+            break n;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(20), "{n:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!((n.webhook.as_str(), n.notified), ("pending", None));
+    assert!(n.last_error.is_some());
+    assert!(
+        n.cra_art14.iter().all(|d| d.due.is_none()),
+        "the clock starts at delivery"
+    );
+    drop(reg);
+
+    // the receiver is up now (it refuses its first call, then takes the notice)
+    let hook = receiver();
+    let reg = Registry::open(&dir.db(), catalog(), field_access())
+        .unwrap()
+        .with_field(config(&hook.url))
+        .unwrap();
+    let t0 = Instant::now();
+    loop {
+        let n = reg.product(&id, today()).unwrap().field.notice.unwrap();
+        if n.webhook == "delivered" {
+            assert_eq!(n.attempts, 4, "2 before the restart, 2 after: {n:?}");
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(20), "{n:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(hook.got.lock().unwrap().len(), 1);
+}
+
+/// The same migration on PostgreSQL: tables of the previous release, then `Registry::open`.
+#[test]
+fn a_postgres_database_from_before_field_reports_is_migrated() {
+    let pg = TempPostgres::start().unwrap_or_else(|e| panic!("PostgreSQL: {e}"));
+    let url = pg.create_db("registry_migrate").unwrap();
+    {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        c.batch_execute(
+            "CREATE TABLE products (id TEXT PRIMARY KEY, manufacturer TEXT NOT NULL,
+                model TEXT NOT NULL, name TEXT, category TEXT NOT NULL, status TEXT NOT NULL,
+                tier TEXT, label_tier TEXT, valid_until TEXT NOT NULL, support_end TEXT,
+                catalog_version TEXT NOT NULL, document TEXT NOT NULL, envelope TEXT NOT NULL,
+                profile TEXT NOT NULL, profile_format TEXT NOT NULL, evidence TEXT NOT NULL,
+                markets TEXT NOT NULL, profiles TEXT NOT NULL, search TEXT NOT NULL,
+                updated_us BIGINT NOT NULL);
+             CREATE TABLE levels (product TEXT NOT NULL REFERENCES products(id),
+                scheme TEXT NOT NULL, level TEXT, conformance TEXT NOT NULL,
+                PRIMARY KEY (product, scheme));
+             CREATE TABLE history (seq BIGSERIAL PRIMARY KEY, product TEXT NOT NULL
+                REFERENCES products(id), at TEXT NOT NULL, event TEXT NOT NULL,
+                detail TEXT NOT NULL);",
+        )
+        .unwrap();
+    }
+    let reg = Registry::open(&url, catalog(), field_access()).unwrap();
+    let id = reg
+        .submit(&with_mud("VD-SL4", Some(MUD)), Some(TOK_VERIDOR), today())
+        .unwrap()
+        .id;
+    let r = report("isp-a-9", "isp-a", ProductRef::mud(MUD), 2)
+        .sign(&provider("isp-a", 21))
+        .unwrap();
+    assert_eq!(
+        reg.field_report(&r, Some(TOK_ISP_A), Timestamp::now())
+            .unwrap()
+            .product,
+        id
     );
 }
