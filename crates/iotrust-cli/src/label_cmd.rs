@@ -475,7 +475,7 @@ fn submit(
         "{} {}: {} (assessed tier {}); page {}{}\n",
         reply.event,
         reply.id,
-        if reply.event == iotrust_registry::EventKind::Registered {
+        if reply.event == iotrust_registry::client::Registration::Registered {
             "new"
         } else {
             "replaced"

@@ -152,7 +152,7 @@ async fn submit(
     let out = app
         .blocking(move || r.submit(&sub, token.as_deref(), today()))
         .await?;
-    let code = if out.event == crate::store::EventKind::Registered {
+    let code = if out.event == crate::client::Registration::Registered {
         StatusCode::CREATED
     } else {
         StatusCode::OK

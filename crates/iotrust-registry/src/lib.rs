@@ -1,7 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![recursion_limit = "512"]
 
-pub mod client;
+/// The wire types and the blocking client (the `iotrust-registry-client` crate).
+pub use iotrust_registry_client as client;
 pub mod cra;
 pub mod error;
 pub mod http;
@@ -10,7 +11,7 @@ pub mod pages;
 mod pg;
 mod pool;
 pub mod registry;
-pub mod report;
+pub use iotrust_registry_client::report;
 mod sqlite;
 pub mod store;
 mod svgcache;

@@ -2,49 +2,15 @@
 
 use iotrust_assess::profile::InputFormat;
 use iotrust_label::dsse::verify;
-use iotrust_label::{Envelope, LabelDocument};
+use iotrust_label::LabelDocument;
 use jiff::civil::Date;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{Registry, MAX_BULK_SUBMISSIONS};
 use crate::error::{conflict, forbidden, internal, invalid, rejected, too_large, ApiError};
 use crate::store::{Event, EventKind, Record, Status};
 
-/// An evidence document sent with a submission, under the name the profile refers to it by.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EvidenceFile {
-    pub name: String,
-    pub document: serde_json::Value,
-}
-
-/// `POST /api/v1/labels`: the signed label, the profile it was issued for (its SHA-256 must
-/// be the label's subject digest), the evidence behind it and, optionally, the submitter's
-/// own assessment (kept for the record; the registry assesses the profile itself).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Submission {
-    pub label: Envelope,
-    pub profile: String,
-    /// `toml` (default) or `json`.
-    #[serde(default)]
-    pub profile_format: Option<String>,
-    #[serde(default)]
-    pub evidence: Vec<EvidenceFile>,
-    #[serde(default)]
-    pub assessment: Option<serde_json::Value>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Submitted {
-    pub id: String,
-    pub page: String,
-    /// `registered` or `updated`.
-    pub event: EventKind,
-    /// The tier the registry's own assessment reached.
-    pub assessed_tier: Option<String>,
-}
+pub use iotrust_registry_client::api::{EvidenceFile, Registration, Submission, Submitted};
 
 impl Registry {
     /// Verify a submission, assess its profile, and store it. The bearer token must belong to
@@ -59,7 +25,7 @@ impl Registry {
         let (rec, event, mut out) = self.prepare(sub, who, today)?;
         let existed = self.store.put(&[(rec, event)])?;
         if existed.first() == Some(&true) {
-            out.event = EventKind::Updated;
+            out.event = Registration::Updated;
         }
         Ok(out)
     }
@@ -95,7 +61,7 @@ impl Registry {
         let existed = self.store.put(&items)?;
         for (i, ex) in slots.into_iter().zip(existed) {
             if let (true, Some(Ok(out))) = (ex, results.get_mut(i)) {
-                out.event = EventKind::Updated;
+                out.event = Registration::Updated;
             }
         }
         Ok(results)
@@ -235,15 +201,15 @@ impl Registry {
         {
             detail.push_str(&format!("; submitted assessment says tier {t}"));
         }
-        let event = if old.is_some() {
-            EventKind::Updated
+        let (event, registration) = if old.is_some() {
+            (EventKind::Updated, Registration::Updated)
         } else {
-            EventKind::Registered
+            (EventKind::Registered, Registration::Registered)
         };
         let out = Submitted {
             page: format!("/p/{}", doc.id),
             id: doc.id,
-            event,
+            event: registration,
             assessed_tier: j.tier,
         };
         let event = Event {

@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use iotrust_label::Envelope;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::registry::{EvidenceFile, Submission, Submitted};
-pub use crate::report::{FieldReport, ProductRef, ReportState, FIELD_REPORT_TYPE};
+use crate::api::{Acknowledgement, EvidenceFile, FieldReceipt, Submission, Submitted};
 
 /// Why a call did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -48,41 +47,6 @@ impl ClientError {
             _ => None,
         }
     }
-}
-
-/// What the registry did with a field report.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct FieldReceipt {
-    pub report_id: String,
-    /// The product the report was matched to.
-    pub product: String,
-    /// `recorded` (new) or `updated` (the same report id sent before).
-    pub outcome: String,
-    /// The product page.
-    pub page: String,
-    /// Whether the product is now under review.
-    pub under_review: bool,
-}
-
-/// What a manufacturer acknowledges about a field notice (all optional).
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct Acknowledgement {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    /// When the CRA Art. 14(2)(a) early warning was made.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub early_warning_at: Option<jiff::Timestamp>,
-    /// When the Art. 14(2)(b) vulnerability notification was made.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notification_at: Option<jiff::Timestamp>,
-    /// When a corrective or mitigating measure became available (starts the final report's
-    /// 14 days).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub corrective_measure_at: Option<jiff::Timestamp>,
-    /// When the Art. 14(2)(c) final report was made.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub final_report_at: Option<jiff::Timestamp>,
 }
 
 /// A registry at `base` (e.g. `http://127.0.0.1:8080`), called with one bearer token.
