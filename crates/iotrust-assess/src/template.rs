@@ -368,7 +368,7 @@ fn comment_block(o: &mut String, q: &Question) {
     let _ = writeln!(o, "#   {} (fact {}{asked})", q.hint(), q.fact);
 }
 
-const IDENTITY_HINTS: [(&str, &str); 6] = [
+const IDENTITY_HINTS: [(&str, &str); 7] = [
     (
         "manufacturer",
         "the manufacturer's name as it appears on the product",
@@ -378,6 +378,7 @@ const IDENTITY_HINTS: [(&str, &str); 6] = [
     ("hardware_version", "hardware revision assessed"),
     ("firmware_version", "firmware version assessed"),
     ("url", "product page"),
+    ("mud_url", "RFC 8520 MUD URL the device announces"),
 ];
 
 fn identity_hint(key: &str) -> &'static str {
