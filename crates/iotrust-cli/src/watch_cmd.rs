@@ -14,6 +14,7 @@ use iotrust_watch::bus::sink::SinkOptions;
 use iotrust_watch::bus::worker::WorkerOptions;
 use iotrust_watch::bus::{BusConfig, Inlet};
 use iotrust_watch::collector::{bind_udp, receive_buffer, Batch, Collector, DEFAULT_RECV_BUFFER};
+use iotrust_watch::field::{FieldConfig, FieldReporter, Inventory};
 use iotrust_watch::reload::{IndicatorSources, Reloader};
 use iotrust_watch::sources::{Capture, ZeekLogs};
 use iotrust_watch::{
@@ -147,6 +148,21 @@ pub struct WatchArgs {
     /// each for a person (time, event, device, detector, severity, summary).
     #[arg(global = true, long, value_enum, default_value_t = Format::Json)]
     pub format: Format,
+    /// Report products seen compromised to this registry (`iotrust serve`): one signed field
+    /// report per product, updated as its devices' incidents open and close (queued,
+    /// retried; never slows detection; no subscriber address is sent).
+    #[arg(global = true, long, value_name = "URL", requires_all = ["provider_token_file", "provider_key"])]
+    pub registry: Option<String>,
+    /// With --registry: the provider's API token (a file holding it).
+    #[arg(global = true, long, value_name = "FILE", requires = "registry")]
+    pub provider_token_file: Option<PathBuf>,
+    /// With --registry: the provider's signing key (`iotrust keys new --role provider`).
+    #[arg(global = true, long, value_name = "KEY.json", requires = "registry")]
+    pub provider_key: Option<PathBuf>,
+    /// With --registry: the CPE inventory, `address,manufacturer,model` lines, naming the
+    /// product of devices that announce no MUD URL.
+    #[arg(global = true, long, value_name = "FILE", requires = "registry")]
+    pub inventory: Option<PathBuf>,
     /// POST every incident event as JSON to this http:// or https:// URL (queued, retried
     /// with backoff; never slows detection).
     #[arg(global = true, long, value_name = "URL")]
@@ -296,6 +312,7 @@ fn header_file(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
 struct Sinks {
     out: EventOut,
     webhook: Option<Webhook>,
+    field: Option<FieldReporter>,
     notices: Option<Notices>,
     metrics: Arc<Metrics>,
 }
@@ -367,6 +384,9 @@ impl Sinks {
         if let Some(w) = &self.webhook {
             w.send(e);
         }
+        if let Some(f) = &mut self.field {
+            f.observe(e);
+        }
         Ok(())
     }
 
@@ -433,6 +453,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
             Format::Text => EventOut::Text(sink),
         },
         webhook,
+        field: start_field_reports(&args)?,
         notices,
         metrics: metrics.clone(),
     };
@@ -443,6 +464,9 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
     sinks.out.flush()?;
     if let Some(w) = sinks.webhook.take() {
         finish_webhook(w, &metrics);
+    }
+    if let Some(f) = sinks.field.take() {
+        finish_field_reports(f);
     }
     if let Some(path) = &args.filters {
         let incidents = engine.incidents();
@@ -812,6 +836,59 @@ fn start_webhook(args: &WatchArgs, metrics: &Arc<Metrics>) -> anyhow::Result<Opt
     )?))
 }
 
+/// The field reporter of --registry, if asked for.
+fn start_field_reports(args: &WatchArgs) -> anyhow::Result<Option<FieldReporter>> {
+    let (Some(url), Some(token_file), Some(key_file)) = (
+        &args.registry,
+        &args.provider_token_file,
+        &args.provider_key,
+    ) else {
+        return Ok(None);
+    };
+    let token = read(token_file)?.trim().to_string();
+    if token.is_empty() {
+        anyhow::bail!("--provider-token-file: {} is empty", token_file.display());
+    }
+    let key: iotrust_label::Key = serde_json::from_str(&read(key_file)?).map_err(|e| {
+        anyhow!(
+            "--provider-key: {}:{}: not a key file: {e}",
+            key_file.display(),
+            e.line()
+        )
+    })?;
+    if key.public.role != iotrust_label::Role::Provider {
+        anyhow::bail!(
+            "--provider-key: {} is a key of role {}, not provider",
+            key_file.display(),
+            key.public.role
+        );
+    }
+    let inventory = match &args.inventory {
+        Some(p) => Inventory::parse(&read(p)?, &p.display().to_string())?,
+        None => Inventory::default(),
+    };
+    let reporter = FieldReporter::start(FieldConfig {
+        client: iotrust_registry_client::RegistryClient::new(url, &token),
+        key,
+        inventory,
+        max_backoff: Duration::from_secs(30),
+        drain: Duration::from_secs(15),
+    })?;
+    Ok(Some(reporter))
+}
+
+/// Waits (a while) for the field reports to go out and says what happened.
+fn finish_field_reports(f: FieldReporter) {
+    let st = f.finish();
+    eprintln!(
+        "watch: field reports: {} sent, {} retried, {} refused, {} undelivered; {} incident(s) on devices of no known product",
+        st.sent, st.retried, st.refused, st.undelivered, st.unmatched
+    );
+    if let Some(e) = st.last_error {
+        eprintln!("watch: field reports: last error: {e}");
+    }
+}
+
 /// Waits for the webhook queue to empty and says what it sent, failed and dropped.
 fn finish_webhook(w: Webhook, metrics: &Metrics) {
     let why = w
@@ -854,6 +931,7 @@ fn inlet(args: &WatchArgs, cfg: Config) -> anyhow::Result<u8> {
     let mut sinks = Sinks {
         out: EventOut::Text(Box::new(std::io::sink())),
         webhook: None,
+        field: None,
         notices: None,
         metrics: metrics.clone(),
     };
@@ -896,8 +974,8 @@ fn worker(args: &WatchArgs) -> anyhow::Result<u8> {
 /// --webhook, each id once.
 fn sink(args: &WatchArgs) -> anyhow::Result<u8> {
     let bus = bus_config(args)?;
-    if args.notices.is_some() || args.filters.is_some() {
-        anyhow::bail!("--notices and --filters are not yet written by `watch sink`; run them in `iotrust watch`");
+    if args.notices.is_some() || args.filters.is_some() || args.registry.is_some() {
+        anyhow::bail!("--notices, --filters and --registry are not yet written by `watch sink`; run them in `iotrust watch`");
     }
     let metrics = Metrics::new();
     serve_metrics(args, &metrics)?;

@@ -605,7 +605,11 @@ applies_to = "Mirai"
             c.provenance,
             vec!["vendor manual: Acme C100 cameras (Acme C100 quick-start guide, page 4; check file acme.toml)".to_string()]
         );
-        let missing = text.replacen("source = \"Acme C100 quick-start guide, page 4\"", "source = \" \"", 1);
+        let missing = text.replacen(
+            "source = \"Acme C100 quick-start guide, page 4\"",
+            "source = \" \"",
+            1,
+        );
         match parse_file("acme.toml", &missing) {
             Err(ProbeError::Import { line, field, .. }) => {
                 assert_eq!(line, Some(2));
@@ -613,7 +617,11 @@ applies_to = "Mirai"
             }
             other => panic!("{other:?}"),
         }
-        let unknown = text.replacen("provenance = \"vendor-manual\"", "provenance = \"hearsay\"", 1);
+        let unknown = text.replacen(
+            "provenance = \"vendor-manual\"",
+            "provenance = \"hearsay\"",
+            1,
+        );
         assert!(matches!(
             parse_file("acme.toml", &unknown),
             Err(ProbeError::Import { line: Some(5), .. })

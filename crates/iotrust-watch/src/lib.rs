@@ -7,6 +7,7 @@ pub mod engine;
 pub mod error;
 mod expiring;
 mod fasthash;
+pub mod field;
 pub mod filters;
 pub mod fuzzing;
 pub mod incident;
