@@ -260,6 +260,9 @@ pub struct Finding {
     /// is longer than the book's time to live (a behaviour of long periods: an hourly
     /// beacon is held for several hours); 0 = the book's.
     pub hold_us: i64,
+    /// What tells apart incidents of one detector on one device (the MUD departure:
+    /// [`mud::Departure`]); 0 for every other detector.
+    pub kind: u8,
 }
 
 /// Per-host state of every windowed detector (the C2 detector needs none). In this order
