@@ -217,6 +217,10 @@ fn usable_v4(a: [u8; 4]) -> bool {
 /// A global or unique-local IPv6 address (not link-local, multicast, unspecified, loopback).
 fn usable_v6(a: [u8; 16]) -> bool {
     let ip = Ipv6Addr::from(a);
+    // an IPv4-mapped address is no device's IPv6 address (and would read as IPv4)
+    if ip.to_ipv4_mapped().is_some() {
+        return false;
+    }
     let link_local = a.first() == Some(&0xfe) && a.get(1).is_some_and(|b| b & 0xc0 == 0x80);
     !(ip.is_unspecified() || ip.is_multicast() || ip.is_loopback() || link_local)
 }
@@ -521,5 +525,13 @@ mod tests {
         assert_eq!(lldp(&other).unwrap(), None);
         assert!(lldp(&b[..b.len() - 10]).is_err());
         assert!(lldp(&tlv(8, &[20, 1, 1])).is_err());
+        // regression (fuzzing): an IPv4-mapped IPv6 management address is no address
+        let mut mapped = vec![17, 2];
+        mapped.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0]);
+        let mut v = vec![0, 0, 0x5e, 1];
+        v.extend_from_slice(URL.as_bytes());
+        let mut b = tlv(8, &mapped);
+        b.extend(tlv(127, &v));
+        assert_eq!(lldp(&b).unwrap().unwrap().addr, None);
     }
 }

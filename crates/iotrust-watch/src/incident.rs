@@ -370,7 +370,10 @@ impl Book {
         let follows = (f.detector.role() == Role::InfectedDevice
             && f.detector != Detector::C2Behaviour
             && self.is_open(f.device, Detector::C2Behaviour, t))
-        .then(|| self.get(&(f.device, Detector::C2Behaviour, 0)).map(|i| i.id))
+        .then(|| {
+            self.get(&(f.device, Detector::C2Behaviour, 0))
+                .map(|i| i.id)
+        })
         .flatten();
         let id = self.next_id;
         self.next_id += 1;
@@ -458,7 +461,7 @@ fn set_mud(inc: &mut Incident, mud: Option<&MudEvidence>) -> bool {
     let before = inc.mud.as_ref().map_or(0, |e| e.flows.len());
     let more = m.flows.len() > before;
     match &mut inc.mud {
-        Some(e) => e.clone_from(m),
+        Some(e) => (**e).clone_from(m),
         None => inc.mud = Some(Box::new(m.clone())),
     }
     more
@@ -880,7 +883,7 @@ mod tests {
             t += (next() % 4_000_000) as i64 - 500_000;
             let device = Addr::v4([192, 0, 2, (next() % 3) as u8]);
             let detector = DETECTORS[next() as usize % DETECTORS.len()];
-            let key = (device, detector);
+            let key = (device, detector, 0u8);
             let mut f = finding(Severity::Medium, 0.6, 0);
             (f.device, f.detector) = (device, detector);
             // now and then a sweep, as of a time about now
@@ -939,6 +942,7 @@ mod tests {
             let probe = (
                 Addr::v4([192, 0, 2, (next() % 3) as u8]),
                 DETECTORS[next() as usize % DETECTORS.len()],
+                0u8,
             );
             let now = t + (next() % 3_000_000) as i64;
             assert_eq!(

@@ -86,7 +86,10 @@ impl std::fmt::Debug for Library {
 
 impl Library {
     /// `say` hears of every URL that could not be resolved (once each).
-    pub fn new(cfg: FetchConfig, say: impl Fn(&str) + Send + Sync + 'static) -> Result<Library, Error> {
+    pub fn new(
+        cfg: FetchConfig,
+        say: impl Fn(&str) + Send + Sync + 'static,
+    ) -> Result<Library, Error> {
         let agent = if cfg.fetch {
             let roots = cfg
                 .ca_file
@@ -122,7 +125,10 @@ impl Library {
 
     /// The declaration at `url`, or why there is none (cached either way).
     pub fn load(&self, url: &str) -> Result<Arc<Declared>, String> {
-        let mut cache = self.cache.lock().map_err(|_| "mud cache poisoned".to_string())?;
+        let mut cache = self
+            .cache
+            .lock()
+            .map_err(|_| "mud cache poisoned".to_string())?;
         if let Some(r) = cache.get(url) {
             return r.clone();
         }
@@ -133,7 +139,11 @@ impl Library {
 
     /// [`Library::load`], saying why once when there is none.
     pub fn get(&self, url: &str) -> Option<Arc<Declared>> {
-        let known = self.cache.lock().map(|c| c.contains_key(url)).unwrap_or(true);
+        let known = self
+            .cache
+            .lock()
+            .map(|c| c.contains_key(url))
+            .unwrap_or(true);
         match self.load(url) {
             Ok(d) => Some(d),
             Err(why) => {
@@ -209,7 +219,8 @@ fn url_path(rest: &str) -> Result<PathBuf, String> {
 }
 
 fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
-    let f = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let f =
+        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut body = Vec::new();
     f.take(MAX_MUD_BYTES + 1)
         .read_to_end(&mut body)
@@ -230,7 +241,12 @@ impl MudMap {
     /// Reads `address,mud-file-or-url` lines (`#` comments and blank lines skipped; an
     /// optional `address,...` header). A path is read relative to `base` (the map's
     /// directory); a URL through `library`. Errors name the file, the line and the field.
-    pub fn parse(text: &str, origin: &str, base: &Path, library: &Library) -> Result<MudMap, Error> {
+    pub fn parse(
+        text: &str,
+        origin: &str,
+        base: &Path,
+        library: &Library,
+    ) -> Result<MudMap, Error> {
         let mut devices = HashMap::new();
         for (i, raw) in text.lines().enumerate() {
             let line = i + 1;
@@ -270,8 +286,9 @@ impl MudMap {
                 let bytes = read_limited(&path)
                     .map_err(|why| bad(format!("field 2 (mud-file-or-url): {why}")))?;
                 Arc::new(
-                    Declared::parse(&bytes, &path.display().to_string())
-                        .map_err(|why| bad(format!("field 2 (mud-file-or-url): `{what}`: {why}")))?,
+                    Declared::parse(&bytes, &path.display().to_string()).map_err(|why| {
+                        bad(format!("field 2 (mud-file-or-url): `{what}`: {why}"))
+                    })?,
                 )
             };
             if devices.insert(Addr::from(ip), d).is_some() {
@@ -315,8 +332,11 @@ mod tests {
             "map.csv:3: field 1 (address): `10.0.0.x` is not an IP address"
         );
         assert!(e("10.0.0.1\n").starts_with("map.csv:1: expected"));
-        assert!(e("10.0.0.1,http://x/y.json\n").contains("field 2 (mud-file-or-url): `http://x/y.json` is not an https:// URL"));
-        assert!(e("10.0.0.1,missing.json\n").starts_with("map.csv:1: field 2 (mud-file-or-url): cannot read /nonexistent/missing.json"));
+        assert!(e("10.0.0.1,http://x/y.json\n")
+            .contains("field 2 (mud-file-or-url): `http://x/y.json` is not an https:// URL"));
+        assert!(e("10.0.0.1,missing.json\n").starts_with(
+            "map.csv:1: field 2 (mud-file-or-url): cannot read /nonexistent/missing.json"
+        ));
         assert!(e("10.0.0.1,https://mud.example.com/x.json\n").contains("fetching is off"));
         assert!(e("10.0.0.1,\n").contains("field 2 (mud-file-or-url) is empty"));
     }

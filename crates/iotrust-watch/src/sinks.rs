@@ -154,16 +154,14 @@ fn check_header(name: &str, value: &str) -> Result<(), Error> {
 /// The CA certificates of a PEM file given with `flag` (`--webhook-ca`, `--mud-ca`).
 pub(crate) fn load_ca(flag: &str, path: &std::path::Path) -> Result<RootCerts, Error> {
     let shown = path.display();
-    let pem = std::fs::read(path)
-        .map_err(|e| setting(flag, format!("cannot read {shown}: {e}")))?;
+    let pem =
+        std::fs::read(path).map_err(|e| setting(flag, format!("cannot read {shown}: {e}")))?;
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
         match item {
             Ok(PemItem::Certificate(c)) => certs.push(c),
             Ok(_) => {}
-            Err(e) => {
-                return Err(setting(flag, format!("{shown}: not a PEM file: {e}")))
-            }
+            Err(e) => return Err(setting(flag, format!("{shown}: not a PEM file: {e}"))),
         }
     }
     if certs.is_empty() {

@@ -562,7 +562,8 @@ impl Watch {
                 if !on {
                     continue;
                 }
-                let open = |kind: u8| book.is_open_kind(device, Detector::MudViolation, kind, r.last_us);
+                let open =
+                    |kind: u8| book.is_open_kind(device, Detector::MudViolation, kind, r.last_us);
                 if let Some((f, ev)) = m.observe(r, device, from_device, open) {
                     keep(book, subscribers, indicators, out, slot, &f, r, Some(ev));
                 }

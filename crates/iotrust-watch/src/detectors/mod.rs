@@ -24,6 +24,7 @@ pub mod c2;
 pub mod flood;
 pub mod inbound;
 pub mod mirai;
+pub mod mud;
 pub mod scan;
 
 use std::ops::Range;
@@ -125,6 +126,8 @@ detectors! {
     RateAnomaly => baseline,
     /// The device speaks IRC or moves an executable ([`behaviour`]).
     C2Behaviour => behaviour,
+    /// The device talks outside its declared network behaviour, its MUD file ([`mud`]).
+    MudViolation => mud,
 }
 
 /// What the device in an incident is.

@@ -76,6 +76,9 @@ pub enum Departure {
     NewPort,
     /// An entry names the peer, not with this protocol.
     NewProtocol,
+    /// An entry allows peer, protocol and port, only for connections the other side opens
+    /// (`direction-initiated`).
+    WrongDirection,
 }
 
 impl Departure {
@@ -84,6 +87,7 @@ impl Departure {
             Departure::NewPeer => "new-peer",
             Departure::NewPort => "new-port",
             Departure::NewProtocol => "new-protocol",
+            Departure::WrongDirection => "wrong-direction",
         }
     }
 
@@ -93,6 +97,7 @@ impl Departure {
             Departure::NewPeer => 1,
             Departure::NewPort => 2,
             Departure::NewProtocol => 3,
+            Departure::WrongDirection => 4,
         }
     }
 
@@ -101,6 +106,7 @@ impl Departure {
             iotrust_mud::Departure::NewPeer => Departure::NewPeer,
             iotrust_mud::Departure::NewPort => Departure::NewPort,
             iotrust_mud::Departure::NewProtocol => Departure::NewProtocol,
+            iotrust_mud::Departure::WrongDirection => Departure::WrongDirection,
         }
     }
 }
@@ -181,12 +187,18 @@ impl MudSetup {
 /// The `iotrust-mud` context of the network around the devices.
 fn context(local: &[Prefix], controllers: &[(String, IpAddr)]) -> iotrust_mud::Context {
     let mut ctx = iotrust_mud::Context::default();
-    ctx.local_networks = local.iter().map(|p| p.to_ipnet()).collect();
+    ctx.local_networks = local
+        .iter()
+        .filter_map(|p| ipnet::IpNet::new(p.network().ip(), p.len()).ok())
+        .collect();
     for (class, addr) in controllers {
         if class == "my-controller" {
             ctx.my_controller.push(*addr);
         } else {
-            ctx.controllers.entry(class.clone()).or_default().push(*addr);
+            ctx.controllers
+                .entry(class.clone())
+                .or_default()
+                .push(*addr);
         }
     }
     ctx
@@ -218,8 +230,9 @@ pub struct MudWatch {
     announced: HashMap<Addr, Bound>,
     names: HashMap<Addr, Names>,
     names_earliest_us: i64,
-    /// Verdicts of conversations: `None` allowed, else the departure.
-    verdicts: HashMap<ConvKey, Option<Departure>>,
+    /// Verdicts of conversations: `None` allowed, else the departure and the closest
+    /// accepting entry.
+    verdicts: HashMap<ConvKey, Option<(Departure, Option<Arc<str>>)>>,
     evidence: HashMap<(Addr, u8), MudEvidence>,
 }
 
@@ -339,14 +352,14 @@ impl MudWatch {
             (r.dst_port, r.src_port)
         };
         let key: ConvKey = (device, peer, r.proto, device_port, peer_port, from_device);
-        let departure = match self.verdicts.get(&key) {
-            Some(v) => *v,
+        let (departure, closest) = match self.verdicts.get(&key) {
+            Some(v) => v.clone(),
             None => {
                 let v = self.judge(&bound, r, device, peer, from_device);
                 if self.verdicts.len() >= MAX_VERDICTS {
                     self.verdicts.clear();
                 }
-                self.verdicts.insert(key, v);
+                self.verdicts.insert(key, v.clone());
                 v
             }
         }?;
@@ -356,25 +369,32 @@ impl MudWatch {
             peer,
             peer_names: self.names_of(peer, r.last_us).to_vec(),
             protocol: r.proto,
-            direction: if from_device { "from-device" } else { "to-device" },
+            direction: if from_device {
+                "from-device"
+            } else {
+                "to-device"
+            },
             device_port: ports.then_some(device_port),
             peer_port: ports.then_some(peer_port),
             first_seen: r.first(),
             last_seen: r.last(),
             records: 1,
         };
-        let declared = declared_near(&bound.decl, from_device);
-        let ev = self.evidence.entry((device, kind)).or_insert_with(|| MudEvidence {
-            mud_url: String::new(),
-            source: "",
-            file: String::new(),
-            systeminfo: None,
-            departure,
-            declared: Vec::new(),
-            flows: Vec::new(),
-            flows_total: 0,
-            peers: Vec::new(),
-        });
+        let declared = declared_near(&bound.decl, from_device, closest.as_deref());
+        let ev = self
+            .evidence
+            .entry((device, kind))
+            .or_insert_with(|| MudEvidence {
+                mud_url: String::new(),
+                source: "",
+                file: String::new(),
+                systeminfo: None,
+                departure,
+                declared: Vec::new(),
+                flows: Vec::new(),
+                flows_total: 0,
+                peers: Vec::new(),
+            });
         if !open(kind) || ev.mud_url != bound.decl.url {
             *ev = MudEvidence {
                 mud_url: bound.decl.url.clone(),
@@ -454,7 +474,7 @@ impl MudWatch {
         device: Addr,
         peer: Addr,
         from_device: bool,
-    ) -> Option<Departure> {
+    ) -> Option<(Departure, Option<Arc<str>>)> {
         let names = self.names_of(peer, r.last_us);
         let ports = has_ports(r.proto);
         let (device_port, peer_port) = if from_device {
@@ -464,8 +484,11 @@ impl MudWatch {
         };
         let syn = r.tcp_flags.0 & TcpFlags::SYN != 0;
         let ack = r.tcp_flags.0 & TcpFlags::ACK != 0;
-        let initiated_by_device = (r.proto == FlowRecord::PROTO_TCP && syn)
-            .then_some(if ack { !from_device } else { from_device });
+        let initiated_by_device = (r.proto == FlowRecord::PROTO_TCP && syn).then_some(if ack {
+            !from_device
+        } else {
+            from_device
+        });
         let c = iotrust_mud::Conversation {
             device: device.ip(),
             peer: peer.ip(),
@@ -478,7 +501,9 @@ impl MudWatch {
         };
         match bound.decl.policy.judge(&c, &self.ctx) {
             iotrust_mud::Verdict::Allowed { .. } => None,
-            iotrust_mud::Verdict::Denied { why, .. } => Some(Departure::from_mud(why)),
+            iotrust_mud::Verdict::Denied { why, closest } => {
+                Some((Departure::from_mud(why), closest.map(Arc::from)))
+            }
         }
     }
 }
@@ -500,8 +525,10 @@ fn exempt(r: &FlowRecord, peer: Addr) -> bool {
     }
     match r.proto {
         17 => {
-            matches!((r.src_port, r.dst_port), (67 | 68, 67 | 68) | (546 | 547, 546 | 547))
-                || r.dst_port == 53
+            matches!(
+                (r.src_port, r.dst_port),
+                (67 | 68, 67 | 68) | (546 | 547, 546 | 547)
+            ) || r.dst_port == 53
                 || r.src_port == 53
         }
         6 => r.dst_port == 53 || r.src_port == 53,
@@ -511,9 +538,102 @@ fn exempt(r: &FlowRecord, peer: Addr) -> bool {
     }
 }
 
-/// The entries of the file's policy in the traffic's direction, as `acl/ace` lines.
-fn declared_near(d: &Declared, from_device: bool) -> Vec<String> {
-    d.policy.describe(from_device).into_iter().take(8).collect()
+/// What the file declares in the traffic's direction: the closest accepting entry first
+/// (marked), then the others, each `acl/ace: what it accepts`, at most 8.
+fn declared_near(d: &Declared, from_device: bool, closest: Option<&str>) -> Vec<String> {
+    let names = if from_device {
+        &d.file.from_device_policy
+    } else {
+        &d.file.to_device_policy
+    };
+    let mut all: Vec<(bool, String)> = Vec::new();
+    for acl in names.iter().filter_map(|n| d.file.acl(n)) {
+        for ace in &acl.aces {
+            let id = format!("{}/{}", acl.name, ace.name);
+            let near = closest == Some(id.as_str());
+            let text = format!(
+                "{id}{}: {}",
+                if near { " (closest)" } else { "" },
+                describe(ace)
+            );
+            all.push((near, text));
+        }
+    }
+    all.sort_by_key(|(near, _)| !near);
+    all.into_iter().map(|(_, t)| t).take(8).collect()
+}
+
+/// An entry in a few words: action, peer, protocol, ports (a description for people; the
+/// matching itself is `iotrust-mud`'s).
+fn describe(ace: &iotrust_mud::Ace) -> String {
+    use iotrust_mud::{Forwarding, L4Match, PortMatch};
+    let m = &ace.matches;
+    let mut parts: Vec<String> = Vec::new();
+    parts.push(
+        match ace.action {
+            Forwarding::Accept => "accept",
+            Forwarding::Drop => "drop",
+            Forwarding::Reject => "reject",
+        }
+        .to_string(),
+    );
+    let mm = &m.mud;
+    let abstractions = [
+        mm.local_networks.then(|| "local-networks".to_string()),
+        mm.same_manufacturer
+            .then(|| "same-manufacturer".to_string()),
+        mm.my_controller.then(|| "my-controller".to_string()),
+        mm.controller.as_ref().map(|c| format!("controller {c}")),
+        mm.manufacturer
+            .as_ref()
+            .map(|c| format!("manufacturer {c}")),
+        mm.model.as_ref().map(|c| format!("model {c}")),
+    ];
+    parts.extend(abstractions.into_iter().flatten());
+    if let Some(l3) = &m.l3 {
+        for n in [&l3.src_dnsname, &l3.dst_dnsname].into_iter().flatten() {
+            parts.push(n.clone());
+        }
+        for n in [&l3.src_network, &l3.dst_network].into_iter().flatten() {
+            parts.push(n.to_string());
+        }
+        if let (Some(p), None) = (l3.protocol, &m.l4) {
+            parts.push(format!("protocol {p}"));
+        }
+    }
+    let port = |p: &Option<PortMatch>, side: &str| {
+        p.map(|p| match p {
+            PortMatch::Op { op, port } => format!("{side} port {op:?} {port}").to_lowercase(),
+            PortMatch::Range { lower, upper } => format!("{side} ports {lower}-{upper}"),
+        })
+    };
+    match &m.l4 {
+        Some(L4Match::Tcp {
+            src_port,
+            dst_port,
+            direction_initiated,
+        }) => {
+            parts.push("tcp".into());
+            parts.extend(port(src_port, "source"));
+            parts.extend(port(dst_port, "destination"));
+            if let Some(d) = direction_initiated {
+                parts.push(format!("initiated {d:?}").to_lowercase());
+            }
+        }
+        Some(L4Match::Udp { src_port, dst_port }) => {
+            parts.push("udp".into());
+            parts.extend(port(src_port, "source"));
+            parts.extend(port(dst_port, "destination"));
+        }
+        Some(L4Match::Icmp { icmp_type, .. }) => {
+            parts.push(match icmp_type {
+                Some(t) => format!("icmp type {t}"),
+                None => "icmp".into(),
+            });
+        }
+        None => {}
+    }
+    parts.join(" ")
 }
 
 /// This detector's entry in the table ([`super::detectors!`]).
