@@ -175,10 +175,9 @@ fn keep(
     slot: u8,
     f: &Finding,
     r: &FlowRecord,
-    mud: Option<&detectors::mud::MudEvidence>,
 ) {
     let listing = indicators.listing(f, r.last_us);
-    book.record(f, r, subscribers.lookup(f.device), listing, mud, |e| {
+    book.record(f, r, subscribers.lookup(f.device), listing, None, |e| {
         out.push(slot, e);
     });
 }
@@ -371,7 +370,6 @@ impl Watch {
             DNS_SLOT,
             &f,
             r,
-            None,
         );
     }
 
@@ -491,7 +489,7 @@ impl Watch {
         macro_rules! emit {
             ($slot:expr, $f:expr $(,)?) => {
                 if let Some(f) = $f {
-                    keep(book, subscribers, indicators, out, $slot, f, r, None);
+                    keep(book, subscribers, indicators, out, $slot, f, r);
                 }
             };
         }
@@ -565,7 +563,10 @@ impl Watch {
                 let open =
                     |kind: u8| book.is_open_kind(device, Detector::MudViolation, kind, r.last_us);
                 if let Some((f, ev)) = m.observe(r, device, from_device, open) {
-                    keep(book, subscribers, indicators, out, slot, &f, r, Some(ev));
+                    // the violation's evidence goes with it; no indicator list speaks of it
+                    let listing = detectors::c2::Listing::default();
+                    let sub = subscribers.lookup(f.device);
+                    book.record(&f, r, sub, listing, Some(ev), |e| out.push(slot, e));
                 }
             }
         }

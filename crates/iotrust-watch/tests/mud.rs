@@ -5,6 +5,8 @@
 //! none. The MUD files come from a `--mud-dir` or over HTTPS from a server on 127.0.0.1
 //! this test starts.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -131,7 +133,7 @@ fn departing_part(c: &mut Cap) {
 }
 
 /// The library of URLs (a `--mud-dir` holding the bulb's file) and the camera mapped.
-fn setup(dir: &Path, said: Arc<Mutex<Vec<String>>>, fetch: FetchConfig) -> MudSetup {
+fn setup(said: Arc<Mutex<Vec<String>>>, fetch: FetchConfig) -> MudSetup {
     let lib = Library::new(fetch, move |s| said.lock().unwrap().push(s.to_string())).unwrap();
     let cam = CAM.map(|b| b.to_string()).join(".");
     let map = MudMap::parse(
@@ -141,7 +143,6 @@ fn setup(dir: &Path, said: Arc<Mutex<Vec<String>>>, fetch: FetchConfig) -> MudSe
         &lib,
     )
     .unwrap();
-    let _ = dir;
     MudSetup {
         library: Arc::new(lib),
         map: Arc::new(map),
@@ -218,7 +219,7 @@ fn devices_that_talk_as_declared_raise_nothing() {
     };
     let mut c = Cap::new();
     declared_part(&mut c, BULB_URL);
-    let events = run(&c.finish(), Some(setup(&dir, said.clone(), fetch)), 1);
+    let events = run(&c.finish(), Some(setup(said.clone(), fetch)), 1);
     assert!(events.is_empty(), "{:#?}", json(&events));
     assert!(
         said.lock().unwrap().is_empty(),
@@ -240,7 +241,7 @@ fn departures_open_one_incident_per_device_and_kind_with_evidence() {
     declared_part(&mut c, BULB_URL);
     departing_part(&mut c);
     let pcap = c.finish();
-    let mud = setup(&dir, said.clone(), fetch);
+    let mud = setup(said.clone(), fetch);
     let events = run(&pcap, Some(mud.clone()), 1);
     let s = |a: [u8; 4]| a.map(|b| b.to_string()).join(".");
     assert_eq!(
@@ -455,11 +456,7 @@ fn announced_urls_are_fetched_over_https_once_and_checked() {
         &missing,
     ));
     departing_part(&mut c);
-    let events = run(
-        &c.finish(),
-        Some(setup(Path::new("."), said.clone(), fetch)),
-        2,
-    );
+    let events = run(&c.finish(), Some(setup(said.clone(), fetch)), 2);
     let bulb = events
         .iter()
         .filter_map(|e| e.incident.mud.as_ref())

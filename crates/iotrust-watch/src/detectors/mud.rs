@@ -186,11 +186,13 @@ impl MudSetup {
 
 /// The `iotrust-mud` context of the network around the devices.
 fn context(local: &[Prefix], controllers: &[(String, IpAddr)]) -> iotrust_mud::Context {
-    let mut ctx = iotrust_mud::Context::default();
-    ctx.local_networks = local
-        .iter()
-        .filter_map(|p| ipnet::IpNet::new(p.network().ip(), p.len()).ok())
-        .collect();
+    let mut ctx = iotrust_mud::Context {
+        local_networks: local
+            .iter()
+            .filter_map(|p| ipnet::IpNet::new(p.network().ip(), p.len()).ok())
+            .collect(),
+        ..iotrust_mud::Context::default()
+    };
     for (class, addr) in controllers {
         if class == "my-controller" {
             ctx.my_controller.push(*addr);
@@ -210,6 +212,9 @@ struct Bound {
     decl: Arc<Declared>,
     source: &'static str,
 }
+
+/// A cached verdict: `None` allowed, else the departure and the closest accepting entry.
+type Judged = Option<(Departure, Option<Arc<str>>)>;
 
 /// One conversation as its verdict is cached.
 type ConvKey = (Addr, Addr, u8, u16, u16, bool);
@@ -232,7 +237,7 @@ pub struct MudWatch {
     names_earliest_us: i64,
     /// Verdicts of conversations: `None` allowed, else the departure and the closest
     /// accepting entry.
-    verdicts: HashMap<ConvKey, Option<(Departure, Option<Arc<str>>)>>,
+    verdicts: HashMap<ConvKey, Judged>,
     evidence: HashMap<(Addr, u8), MudEvidence>,
 }
 
@@ -474,7 +479,7 @@ impl MudWatch {
         device: Addr,
         peer: Addr,
         from_device: bool,
-    ) -> Option<(Departure, Option<Arc<str>>)> {
+    ) -> Judged {
         let names = self.names_of(peer, r.last_us);
         let ports = has_ports(r.proto);
         let (device_port, peer_port) = if from_device {
