@@ -1,7 +1,8 @@
 //! Incidents: findings grouped per device and detector, deduplicated, emitted when opened
 //! and when they escalate; and the JSON-lines sink.
 //!
-//! An incident is keyed by (device address, detector). A finding for a key with no live
+//! An incident is keyed by (device address, detector, [`Finding::kind`]: a MUD violation's
+//! departure, 0 for every other detector). A finding for a key with no live
 //! incident opens one (event `opened`); later findings update its evidence silently and emit
 //! `escalated` only when the severity rises, the confidence rises by 0.05 or more, or the
 //! magnitude (the detector's headline rate or count) reaches twice the value last emitted.
