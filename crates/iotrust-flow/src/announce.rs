@@ -72,6 +72,11 @@ pub struct Announcement {
 pub struct Found {
     pub url: String,
     pub addr: Option<Addr>,
+    /// The device's MAC as the message names it (DHCPv4 `chaddr`).
+    pub mac: Option<[u8; 6]>,
+    /// The frame is the device's own: its source MAC and IP source are the device's (not
+    /// for a message a DHCP relay forwarded).
+    pub own_frame: bool,
 }
 
 /// Why a message's MUD URL could not be read. `what` names the structure, `reason` the
@@ -134,6 +139,11 @@ pub fn dhcpv4(b: &[u8]) -> Result<Option<Found>, AnnounceError> {
         return Ok(None);
     }
     let ciaddr = array_at::<4>(b, 12).unwrap_or_default();
+    let giaddr = array_at::<4>(b, 24).unwrap_or_default();
+    // Ethernet hardware address of 6 bytes
+    let chaddr = (b.get(1..3) == Some(&[1, 6][..]))
+        .then(|| array_at::<6>(b, 28))
+        .flatten();
     let mut url: Vec<u8> = Vec::new();
     let mut has_url = false;
     let mut requested: Option<[u8; 4]> = None;
@@ -179,7 +189,12 @@ pub fn dhcpv4(b: &[u8]) -> Result<Option<Found>, AnnounceError> {
         .into_iter()
         .find(|a| usable_v4(*a))
         .map(Addr::v4);
-    Ok(Some(Found { url, addr }))
+    Ok(Some(Found {
+        url,
+        addr,
+        mac: chaddr,
+        own_frame: giaddr == [0; 4],
+    }))
 }
 
 /// Walks DHCPv4 options (code, length, value; 0 pads, 255 ends).
@@ -250,7 +265,7 @@ const MAX_RELAYS: usize = 8;
 /// IA address of an IA_NA. `Ok(None)`: no URL or a server's message.
 pub fn dhcpv6(b: &[u8]) -> Result<Option<Found>, AnnounceError> {
     let mut msg = b;
-    for _ in 0..MAX_RELAYS {
+    for depth in 0..MAX_RELAYS {
         let t = u8_at(msg, 0).ok_or(err("DHCPv6 message", "empty"))?;
         if t == RELAY_FORW {
             // hop count, link address, peer address: 34 bytes, then options
@@ -307,6 +322,8 @@ pub fn dhcpv6(b: &[u8]) -> Result<Option<Found>, AnnounceError> {
             Some(u) => Ok(Some(Found {
                 url: check_url("DHCPv6 option 112", u)?,
                 addr,
+                mac: None,
+                own_frame: depth == 0,
             })),
             None => Ok(None),
         };
@@ -388,6 +405,8 @@ pub fn lldp(b: &[u8]) -> Result<Option<Found>, AnnounceError> {
         Some(u) => Ok(Some(Found {
             url: check_url("LLDP MUD URL TLV", u)?,
             addr,
+            mac: None,
+            own_frame: true,
         })),
         None => Ok(None),
     }
@@ -425,6 +444,12 @@ mod tests {
         let f = dhcpv4(&dhcp(1, &o)).unwrap().unwrap();
         assert_eq!(f.url, URL);
         assert_eq!(f.addr, Some(Addr::v4([192, 168, 1, 20])));
+        assert_eq!(f.mac, Some([2, 0, 0, 0, 0, 1]));
+        assert!(f.own_frame);
+        // relayed: the frame is the relay's
+        let mut relayed = dhcp(1, &o);
+        relayed[24..28].copy_from_slice(&[10, 0, 0, 1]);
+        assert!(!dhcpv4(&relayed).unwrap().unwrap().own_frame);
         // a server's reply, a release, BOOTP: nothing
         assert_eq!(dhcpv4(&dhcp(2, &o)).unwrap(), None);
         let mut rel = opt(53, &[7]);
@@ -483,7 +508,9 @@ mod tests {
         let mut relay = vec![12, 0];
         relay.extend([0u8; 32]);
         relay.extend(v6opt(9, &m));
-        assert_eq!(dhcpv6(&relay).unwrap().unwrap().url, URL);
+        let relayed = dhcpv6(&relay).unwrap().unwrap();
+        assert_eq!(relayed.url, URL);
+        assert!(!relayed.own_frame && dhcpv6(&m).unwrap().unwrap().own_frame);
         // a reply from the server
         let mut reply = m.clone();
         reply[0] = 7;

@@ -247,8 +247,12 @@ impl<R: Read> CaptureReader<R> {
 
     /// Keeps an announcement: ready when its address is known, else waiting for it by MAC.
     fn announce(&mut self, found: announce::Found, via: Via, m: &Meta, src: Option<crate::Addr>) {
-        let mac = source_mac(m.link_type, self.data());
-        let device = found.addr.or(src.filter(|a| announce::usable(*a)));
+        // a relayed message's frame and source are the relay's
+        let own = found.own_frame;
+        let mac = found
+            .mac
+            .or_else(|| own.then(|| source_mac(m.link_type, self.data())).flatten());
+        let device = found.addr.or(src.filter(|a| own && announce::usable(*a)));
         let mut a = Announcement {
             url: found.url,
             via,

@@ -582,3 +582,40 @@ fn hostile_announcements_never_panic() {
         }
     }
 }
+
+#[test]
+fn a_relayed_announcement_is_bound_to_the_client_not_the_relay() {
+    use crate::testing::mud;
+    let (client, relay) = ([0x02, 0, 0, 0, 0, 0x66], [0x02, 0, 0, 0, 0, 0x01]);
+    let mut msg = mud::dhcpv4(3, client, [0; 4], None, "https://m.example/x.json");
+    msg[24..28].copy_from_slice(&[10, 0, 0, 1]); // giaddr: the relay
+    let ip = p::ipv4(
+        [10, 0, 0, 1],
+        [192, 0, 2, 67],
+        17,
+        64,
+        &p::udp_with(67, 67, &msg),
+    );
+    let mut w = PcapWriter::new(link_type::ETHERNET, false, false);
+    let f = mud::ethernet_from(relay, 0x0800, &ip);
+    w.packet(1, &f, f.len() as u32);
+    // the relay's own traffic binds nothing; the client's first packet does
+    let f = mud::ethernet_from(
+        relay,
+        0x0800,
+        &p::ipv4_udp([10, 0, 0, 1], [192, 0, 2, 1], 1, 2, 4),
+    );
+    w.packet(2, &f, f.len() as u32);
+    let f = mud::ethernet_from(
+        client,
+        0x0800,
+        &p::ipv4_udp([10, 0, 0, 66], [192, 0, 2, 1], 1, 2, 4),
+    );
+    w.packet(3, &f, f.len() as u32);
+    let (recs, errors) = read_mud(&w.finish());
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(recs[0].1.is_empty() && recs[1].1.is_empty());
+    assert_eq!(recs[2].1.len(), 1);
+    assert_eq!(recs[2].1[0].device, Addr::v4([10, 0, 0, 66]));
+    assert_eq!(recs[2].1[0].mac, Some(client));
+}
