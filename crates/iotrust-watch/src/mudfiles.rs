@@ -125,29 +125,29 @@ impl Library {
 
     /// The declaration at `url`, or why there is none (cached either way).
     pub fn load(&self, url: &str) -> Result<Arc<Declared>, String> {
-        let mut cache = self
-            .cache
-            .lock()
-            .map_err(|_| "mud cache poisoned".to_string())?;
+        self.load_fresh(url).0
+    }
+
+    /// [`Library::load`], and whether this call resolved it (the first for the URL).
+    fn load_fresh(&self, url: &str) -> (Result<Arc<Declared>, String>, bool) {
+        let Ok(mut cache) = self.cache.lock() else {
+            return (Err("mud cache poisoned".into()), false);
+        };
         if let Some(r) = cache.get(url) {
-            return r.clone();
+            return (r.clone(), false);
         }
+        // resolved under the lock: shards asking for the same URL wait for one fetch
         let r = self.resolve(url).map(Arc::new);
         cache.insert(url.to_string(), r.clone());
-        r
+        (r, true)
     }
 
     /// [`Library::load`], saying why once when there is none.
     pub fn get(&self, url: &str) -> Option<Arc<Declared>> {
-        let known = self
-            .cache
-            .lock()
-            .map(|c| c.contains_key(url))
-            .unwrap_or(true);
-        match self.load(url) {
-            Ok(d) => Some(d),
-            Err(why) => {
-                if !known {
+        match self.load_fresh(url) {
+            (Ok(d), _) => Some(d),
+            (Err(why), fresh) => {
+                if fresh {
                     (self.say)(&format!("mud: {url}: {why}"));
                 }
                 None
