@@ -1,6 +1,10 @@
 #![doc = include_str!("../README.md")]
 
 pub mod check;
+pub mod enforce;
+pub mod generate;
+pub mod nft;
+pub mod signature;
 pub mod model;
 pub mod policy;
 
