@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod communications;
 pub mod cra_route;
 pub mod eval;
 pub mod evidence;

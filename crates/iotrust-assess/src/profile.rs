@@ -171,6 +171,8 @@ pub struct Profile {
     pub evidence: Vec<EvidenceRef>,
     pub inline_evidence: Vec<EvidenceItem>,
     pub labels: Vec<HeldLabel>,
+    /// The `[[communication]]` rows: what the product declares it talks to on networks.
+    pub communications: Vec<crate::communications::Communication>,
     /// Version 1 facts that could not be mapped onto version 2 (read by [`parse_stored`]):
     /// unknown now, with what to state instead.
     pub unmapped: Vec<String>,
@@ -665,6 +667,8 @@ fn from_tree(
     }
     let mut interfaces = Vec::new();
     let mut interface_line = 0;
+    let mut communications = Vec::new();
+    let mut communication_line = 0;
     for (key, v) in top {
         match key.as_str() {
             "schema" => {}
@@ -678,6 +682,17 @@ fn from_tree(
                 }
                 interface_line = v.line;
                 interfaces = crate::interfaces::parse(ctx, v)?;
+            }
+            "communication" => {
+                if rd.v1 {
+                    return Err(ctx.err(
+                        v.line,
+                        Some("communication"),
+                        format!("[[communication]] needs schema = \"{SCHEMA}\""),
+                    ));
+                }
+                communication_line = v.line;
+                communications = crate::communications::parse(ctx, v)?;
             }
             "product" => {
                 saw_product = true;
@@ -803,9 +818,16 @@ fn from_tree(
                 }
             }
             other => {
-                let known = ["schema", "product", "evidence", "labels", "interface"]
-                    .into_iter()
-                    .chain(sections.iter().map(String::as_str));
+                let known = [
+                    "schema",
+                    "product",
+                    "evidence",
+                    "labels",
+                    "interface",
+                    "communication",
+                ]
+                .into_iter()
+                .chain(sections.iter().map(String::as_str));
                 return Err(ctx.err(
                     v.line,
                     Some(other),
@@ -819,6 +841,14 @@ fn from_tree(
         ctx,
         &interfaces,
         interface_line,
+        &mut facts,
+        &rd.stated,
+    )?;
+    crate::communications::apply(
+        cat,
+        ctx,
+        &communications,
+        communication_line,
         &mut facts,
         &rd.stated,
     )?;
@@ -856,6 +886,7 @@ fn from_tree(
         evidence,
         inline_evidence: inline,
         labels,
+        communications,
         unmapped: rd.unmapped,
     })
 }
@@ -1054,6 +1085,26 @@ pub fn json_schema(cat: &Catalog) -> serde_json::Value {
         "interface".into(),
         json!({"type": "array", "items": {"type": "object", "additionalProperties": false,
             "required": ["name", "kind"], "properties": columns}}),
+    );
+    let mut columns = Map::new();
+    for (name, allowed, what) in crate::communications::COLUMNS {
+        let port = json!({"type": "integer", "minimum": 1, "maximum": 65535});
+        let mut col = match (*name, allowed) {
+            ("device_port", _) => port,
+            ("ports", _) => json!({"anyOf": [port, {"type": "array", "items": port},
+                {"type": "string", "pattern": "^[0-9]{1,5}-[0-9]{1,5}$"}]}),
+            (_, Some(a)) => json!({"enum": a}),
+            (_, None) => json!({"type": "string"}),
+        };
+        if let Some(o) = col.as_object_mut() {
+            o.insert("description".into(), Value::String((*what).to_string()));
+        }
+        columns.insert((*name).to_string(), col);
+    }
+    props.insert(
+        "communication".into(),
+        json!({"type": "array", "items": {"type": "object", "additionalProperties": false,
+            "required": ["protocol", "direction", "purpose"], "properties": columns}}),
     );
     props.insert(
         "product".into(),

@@ -497,6 +497,21 @@ pub fn template(cat: &Catalog, start: &Start) -> Result<String, TemplateError> {
             }
         }
     }
+    // The communications: one [[communication]] table per conversation the product needs on
+    // a network; `iotrust mud generate` turns them into an RFC 8520 MUD file.
+    o.push_str(
+        "\n# --- communications ---\n# One [[communication]] per conversation the product needs on a network: the peer\n# (domain, address, or class), protocol, ports, who opens it, and why. Facts marked as\n# derived from [[communication]] come from these rows; `iotrust mud generate` writes\n# them as an RFC 8520 MUD file. Copy the block once per conversation:\n#\n# [[communication]]\n",
+    );
+    for (name, allowed, what) in crate::communications::COLUMNS {
+        match allowed {
+            Some(a) => {
+                let _ = writeln!(o, "# {name} = \"\"    # {what}: {}", a.join(", "));
+            }
+            None => {
+                let _ = writeln!(o, "# {name} =       # {what}");
+            }
+        }
+    }
     Ok(o)
 }
 

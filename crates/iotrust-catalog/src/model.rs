@@ -243,7 +243,8 @@ pub struct FactDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub question: Option<String>,
     /// Where the fact comes from when a profile does not state it directly: `interfaces`
-    /// means it is derived from the profile's `[[interface]]` table (version 2 profiles).
+    /// means it is derived from the profile's `[[interface]]` table, `communications` from its
+    /// `[[communication]]` table (version 2 profiles).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub derived: Option<Derived>,
 }
@@ -253,6 +254,7 @@ pub struct FactDef {
 #[serde(rename_all = "kebab-case")]
 pub enum Derived {
     Interfaces,
+    Communications,
 }
 
 // ----------------------------------------------------------------------------- outcomes / tiers

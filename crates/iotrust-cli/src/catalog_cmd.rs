@@ -827,6 +827,9 @@ pub fn facts_markdown(cat: &Catalog) -> String {
             Some(iotrust_catalog::model::Derived::Interfaces) => {
                 " *Derived from the `[[interface]]` table when the profile has one.*"
             }
+            Some(iotrust_catalog::model::Derived::Communications) => {
+                " *Derived from the `[[communication]]` table when the profile has one.*"
+            }
             None => "",
         };
         let _ = writeln!(s, "| `{}` | {ty} | {}{derived} |", &*f.id, f.title);

@@ -203,9 +203,13 @@ impl FieldReporter {
         })
     }
 
-    /// A device's MUD URL (announced, or from the provider's map): it names its product.
+    /// A device's MUD URL (from the provider's map, or announced): it names its product.
+    /// The first one given for a device stays (give the map's first: it wins over what a
+    /// device says about itself).
     pub fn announce_mud(&mut self, device: IpAddr, url: &str) {
-        self.mud_urls.insert(device, url.to_string());
+        self.mud_urls
+            .entry(device)
+            .or_insert_with(|| url.to_string());
     }
 
     fn product_of(&self, device: IpAddr) -> Option<(String, ProductRef)> {

@@ -13,6 +13,7 @@ pub mod fuzzing;
 pub mod incident;
 mod index;
 pub mod metrics;
+pub mod mudfiles;
 pub mod net;
 pub mod reload;
 pub mod resolved;
