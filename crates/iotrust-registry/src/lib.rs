@@ -17,6 +17,8 @@ pub mod store;
 mod svgcache;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "testing")]
+pub mod browser;
 
 pub use error::{ApiError, RegistryError};
 pub use http::{bind, router, serve, RateLimit};
