@@ -83,7 +83,10 @@ impl Peer {
     }
     /// A peer on the internet rather than on the local network.
     pub fn remote(&self) -> bool {
-        matches!(self, Peer::Domain(_) | Peer::Address(_) | Peer::MakerCloud(_))
+        matches!(
+            self,
+            Peer::Domain(_) | Peer::Address(_) | Peer::MakerCloud(_)
+        )
     }
 }
 
@@ -253,7 +256,11 @@ pub(crate) fn parse(ctx: &Ctx<'_>, v: &Located) -> Result<Vec<Communication>, In
                 "purpose" => {
                     let (p, l) = text(x)?;
                     if p.trim().is_empty() {
-                        return Err(ctx.err(l, Some(&field), "`purpose` is empty: say why the product needs it"));
+                        return Err(ctx.err(
+                            l,
+                            Some(&field),
+                            "`purpose` is empty: say why the product needs it",
+                        ));
                     }
                     purpose = Some(p)
                 }
@@ -268,7 +275,9 @@ pub(crate) fn parse(ctx: &Ctx<'_>, v: &Located) -> Result<Vec<Communication>, In
                 }
             }
         }
-        let need = |col: &str, why: &str| ctx.err(it.line, Some(&format!("{base}.{col}")), why.to_string());
+        let need = |col: &str, why: &str| {
+            ctx.err(it.line, Some(&format!("{base}.{col}")), why.to_string())
+        };
         let peer = match (class.as_deref(), domain, address) {
             (None, Some(d), None) => Peer::Domain(d),
             (None, None, Some(a)) => Peer::Address(a),
@@ -303,10 +312,16 @@ pub(crate) fn parse(ctx: &Ctx<'_>, v: &Located) -> Result<Vec<Communication>, In
             },
         };
         if controller.is_some() {
-            return Err(need("controller", "`controller` goes with class = \"controller\""));
+            return Err(need(
+                "controller",
+                "`controller` goes with class = \"controller\"",
+            ));
         }
         let Some(protocol) = protocol else {
-            return Err(need("protocol", "a communication needs `protocol` (tcp, udp or icmp)"));
+            return Err(need(
+                "protocol",
+                "a communication needs `protocol` (tcp, udp or icmp)",
+            ));
         };
         if protocol == "icmp" && (!peer_ports.is_empty() || device_port.is_some()) {
             return Err(need("ports", "icmp has no ports"));
@@ -318,7 +333,10 @@ pub(crate) fn parse(ctx: &Ctx<'_>, v: &Located) -> Result<Vec<Communication>, In
             ));
         };
         let Some(purpose) = purpose else {
-            return Err(need("purpose", "a communication needs `purpose`: why the product needs it"));
+            return Err(need(
+                "purpose",
+                "a communication needs `purpose`: why the product needs it",
+            ));
         };
         out.push(Communication {
             peer,
@@ -389,7 +407,9 @@ impl Communication {
 fn derive(fact: &str, rows: &[Communication]) -> Option<FactValue> {
     match fact {
         "comms.communications_declared" => Some(FactValue::Bool(!rows.is_empty())),
-        "comms.declared_peers" => Some(FactValue::List(rows.iter().map(Communication::describe).collect())),
+        "comms.declared_peers" => Some(FactValue::List(
+            rows.iter().map(Communication::describe).collect(),
+        )),
         "comms.inbound_from_internet" => Some(FactValue::Bool(rows.iter().any(|r| {
             r.peer.remote() && matches!(r.direction, Initiator::ToDevice | Initiator::Both)
         }))),
@@ -489,11 +509,16 @@ mod tests {
             .collect();
         assert!(derived.len() >= 3, "{derived:?}");
         for id in derived {
-            assert!(derive(id, std::slice::from_ref(&row)).is_some(), "no rule derives `{id}`");
+            assert!(
+                derive(id, std::slice::from_ref(&row)).is_some(),
+                "no rule derives `{id}`"
+            );
         }
         assert_eq!(
             derive("comms.declared_peers", &[row]),
-            Some(FactValue::List(vec!["maker cloud fw.example.com tcp/443 (firmware updates)".into()]))
+            Some(FactValue::List(vec![
+                "maker cloud fw.example.com tcp/443 (firmware updates)".into()
+            ]))
         );
     }
 }

@@ -820,8 +820,8 @@ fn from_tree(
                     "interface",
                     "communication",
                 ]
-                    .into_iter()
-                    .chain(sections.iter().map(String::as_str));
+                .into_iter()
+                .chain(sections.iter().map(String::as_str));
                 return Err(ctx.err(
                     v.line,
                     Some(other),

@@ -52,12 +52,16 @@ pub fn nft_load(script: &str) -> Result<(), EnforceError> {
         .spawn()
         .map_err(EnforceError::Spawn)?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(script.as_bytes()).map_err(EnforceError::Spawn)?;
+        stdin
+            .write_all(script.as_bytes())
+            .map_err(EnforceError::Spawn)?;
     }
     let out = child.wait_with_output().map_err(EnforceError::Spawn)?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(EnforceError::Nft(String::from_utf8_lossy(&out.stderr).trim().to_string()))
+        Err(EnforceError::Nft(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ))
     }
 }

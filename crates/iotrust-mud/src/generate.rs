@@ -45,7 +45,13 @@ fn families(peer: &Peer) -> &'static [bool] {
 }
 
 /// One ACE for `row` in direction `from_device`, family `v4`, peer port condition `port`.
-fn ace(row: &Communication, name: String, from_device: bool, v4: bool, port: Option<&Ports>) -> Value {
+fn ace(
+    row: &Communication,
+    name: String,
+    from_device: bool,
+    v4: bool,
+    port: Option<&Ports>,
+) -> Value {
     let mut l3 = Map::new();
     let mut mud = Map::new();
     let proto: u8 = match (row.protocol.as_str(), v4) {
@@ -121,7 +127,10 @@ fn ace(row: &Communication, name: String, from_device: bool, v4: bool, port: Opt
                 Initiator::Both => {}
             }
         }
-        matches.insert(if proto == 6 { "tcp" } else { "udp" }.into(), Value::Object(l4));
+        matches.insert(
+            if proto == 6 { "tcp" } else { "udp" }.into(),
+            Value::Object(l4),
+        );
     }
     json!({"name": name, "matches": matches, "actions": {"forwarding": "accept"}})
 }
@@ -137,7 +146,13 @@ pub fn generate(d: &Declaration) -> Result<String, GenerateError> {
     let stem: String = d
         .model
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     let stem = format!("mud-{}", stem.trim_matches('-'));
     let mut acls = Vec::new();
@@ -181,7 +196,10 @@ pub fn generate(d: &Declaration) -> Result<String, GenerateError> {
     let mut mud = Map::new();
     mud.insert("mud-version".into(), 1.into());
     mud.insert("mud-url".into(), d.url.into());
-    mud.insert("last-update".into(), d.now.strftime("%Y-%m-%dT%H:%M:%S+00:00").to_string().into());
+    mud.insert(
+        "last-update".into(),
+        d.now.strftime("%Y-%m-%dT%H:%M:%S+00:00").to_string().into(),
+    );
     mud.insert("cache-validity".into(), 48.into());
     mud.insert("is-supported".into(), true.into());
     let info: String = d.name.unwrap_or(d.model).chars().take(60).collect();
@@ -191,8 +209,14 @@ pub fn generate(d: &Declaration) -> Result<String, GenerateError> {
     if let Some(doc) = d.documentation {
         mud.insert("documentation".into(), doc.into());
     }
-    mud.insert("from-device-policy".into(), json!({"access-lists": {"access-list": from_names}}));
-    mud.insert("to-device-policy".into(), json!({"access-lists": {"access-list": to_names}}));
+    mud.insert(
+        "from-device-policy".into(),
+        json!({"access-lists": {"access-list": from_names}}),
+    );
+    mud.insert(
+        "to-device-policy".into(),
+        json!({"access-lists": {"access-list": to_names}}),
+    );
     let doc = json!({
         "ietf-mud:mud": mud,
         "ietf-access-control-list:acls": {"acl": acls},

@@ -3,10 +3,10 @@
 pub mod check;
 pub mod enforce;
 pub mod generate;
-pub mod nft;
-pub mod signature;
 pub mod model;
+pub mod nft;
 pub mod policy;
+pub mod signature;
 
 pub use check::{CheckFailed, Diagnostic, Severity};
 pub use model::*;

@@ -135,7 +135,10 @@ fn rule(
     let peer_dir = if from_device { "daddr" } else { "saddr" };
     let own_dir = if from_device { "saddr" } else { "daddr" };
     let mut parts: Vec<String> = vec![format!("meta nfproto {}", if v4 { "ipv4" } else { "ipv6" })];
-    if m.l3.as_ref().is_some_and(|l3| (l3.family == Family::V4) != v4) {
+    if m.l3
+        .as_ref()
+        .is_some_and(|l3| (l3.family == Family::V4) != v4)
+    {
         return Err("for the other address family".into());
     }
     let peer_in = |parts: &mut Vec<String>, addrs: Vec<String>, what: &str| -> Result<(), String> {
@@ -156,11 +159,19 @@ fn rule(
         peer_in(&mut parts, nets, "local network")?;
     }
     if let Some(c) = &mud_m.controller {
-        let a = ctx.controllers.get(c).map(|v| addr_list(v, v4)).unwrap_or_default();
+        let a = ctx
+            .controllers
+            .get(c)
+            .map(|v| addr_list(v, v4))
+            .unwrap_or_default();
         peer_in(&mut parts, a, &format!("controller of class {c}"))?;
     }
     if mud_m.my_controller {
-        peer_in(&mut parts, addr_list(&ctx.my_controller, v4), "my-controller")?;
+        peer_in(
+            &mut parts,
+            addr_list(&ctx.my_controller, v4),
+            "my-controller",
+        )?;
     }
     if mud_m.same_manufacturer {
         let mut a = ctx.same_manufacturer.clone();
@@ -172,11 +183,19 @@ fn rule(
         peer_in(&mut parts, addr_list(&a, v4), "same-manufacturer device")?;
     }
     if let Some(h) = &mud_m.manufacturer {
-        let a = ctx.manufacturer.get(h).map(|v| addr_list(v, v4)).unwrap_or_default();
+        let a = ctx
+            .manufacturer
+            .get(h)
+            .map(|v| addr_list(v, v4))
+            .unwrap_or_default();
         peer_in(&mut parts, a, &format!("device of manufacturer {h}"))?;
     }
     if let Some(u) = &mud_m.model {
-        let a = ctx.model.get(u).map(|v| addr_list(v, v4)).unwrap_or_default();
+        let a = ctx
+            .model
+            .get(u)
+            .map(|v| addr_list(v, v4))
+            .unwrap_or_default();
         peer_in(&mut parts, a, &format!("device of model {u}"))?;
     }
     let mut protocol = None;
@@ -187,7 +206,10 @@ fn rule(
             (&l3.src_dnsname, &l3.src_network, &l3.dst_network)
         };
         if let Some(n) = peer_name {
-            let set = sets.iter().find(|s| &s.name == n).ok_or("name without a set")?;
+            let set = sets
+                .iter()
+                .find(|s| &s.name == n)
+                .ok_or("name without a set")?;
             parts.push(format!("{fam} {peer_dir} @{}", set.set));
         }
         if let Some(n) = peer_net {
@@ -200,7 +222,11 @@ fn rule(
     }
     let mut ct = None;
     match &m.l4 {
-        Some(L4Match::Tcp { src_port, dst_port, direction_initiated }) => {
+        Some(L4Match::Tcp {
+            src_port,
+            dst_port,
+            direction_initiated,
+        }) => {
             parts.push("meta l4proto tcp".into());
             if let Some(p) = src_port {
                 parts.push(format!("tcp sport {}", port_expr(p)));
@@ -226,7 +252,11 @@ fn rule(
             }
         }
         Some(L4Match::Icmp { icmp_type, code }) => {
-            let (proto, kw) = if v4 { ("icmp", "icmp") } else { ("ipv6-icmp", "icmpv6") };
+            let (proto, kw) = if v4 {
+                ("icmp", "icmp")
+            } else {
+                ("ipv6-icmp", "icmpv6")
+            };
             parts.push(format!("meta l4proto {proto}"));
             if let Some(t) = icmp_type {
                 parts.push(format!("{kw} type {t}"));
@@ -249,11 +279,20 @@ fn rule(
         Forwarding::Drop => "drop",
         Forwarding::Reject => "reject",
     };
-    Ok(format!("{} counter {verdict} comment {}", parts.join(" "), quote(&format!("{acl}/{}", ace.name))))
+    Ok(format!(
+        "{} counter {verdict} comment {}",
+        parts.join(" "),
+        quote(&format!("{acl}/{}", ace.name))
+    ))
 }
 
 /// Compile `mud` for `opts.device`; `resolved` gives the addresses of each dnsname.
-pub fn compile(mud: &MudFile, opts: &Options, resolved: &BTreeMap<String, Vec<IpAddr>>, ctx: &Context) -> RuleSet {
+pub fn compile(
+    mud: &MudFile,
+    opts: &Options,
+    resolved: &BTreeMap<String, Vec<IpAddr>>,
+    ctx: &Context,
+) -> RuleSet {
     let table = table_name(opts.device);
     let sets = name_sets(mud, opts.device);
     let v4 = opts.device.is_ipv4();
@@ -264,12 +303,24 @@ pub fn compile(mud: &MudFile, opts: &Options, resolved: &BTreeMap<String, Vec<Ip
     // Create-then-delete makes the load replace an older table in one transaction.
     let _ = writeln!(s, "table inet {table}\ndelete table inet {table}");
     let _ = writeln!(s, "table inet {table} {{");
-    let _ = writeln!(s, "  comment {}", quote(&format!("MUD {} for {dev}", mud.url())));
+    let _ = writeln!(
+        s,
+        "  comment {}",
+        quote(&format!("MUD {} for {dev}", mud.url()))
+    );
     for ns in &sets {
         let _ = writeln!(s, "  set {} {{", ns.set);
-        let _ = writeln!(s, "    type {}; flags timeout; timeout {}s;", if v4 { "ipv4_addr" } else { "ipv6_addr" }, opts.timeout);
+        let _ = writeln!(
+            s,
+            "    type {}; flags timeout; timeout {}s;",
+            if v4 { "ipv4_addr" } else { "ipv6_addr" },
+            opts.timeout
+        );
         let _ = writeln!(s, "    comment {};", quote(&ns.name));
-        if let Some(e) = resolved.get(&ns.name).and_then(|a| elements(a, v4, opts.timeout)) {
+        if let Some(e) = resolved
+            .get(&ns.name)
+            .and_then(|a| elements(a, v4, opts.timeout))
+        {
             let _ = writeln!(s, "    elements = {e}");
         }
         let _ = writeln!(s, "  }}");
@@ -281,8 +332,18 @@ pub fn compile(mud: &MudFile, opts: &Options, resolved: &BTreeMap<String, Vec<Ip
         let _ = writeln!(s, "  chain {chain} {{");
         for name in names {
             let Some(acl) = mud.acl(name) else { continue };
+            let other_family = match acl.kind {
+                Some(AclType::Ipv4 | AclType::MixedEthIpv4) => !v4,
+                Some(AclType::Ipv6 | AclType::MixedEthIpv6) => v4,
+                _ => false,
+            };
+            if other_family {
+                continue;
+            }
             if acl.kind == Some(AclType::Eth) {
-                notes.push(format!("{name}: Ethernet ACL not enforced by an IP rule set"));
+                notes.push(format!(
+                    "{name}: Ethernet ACL not enforced by an IP rule set"
+                ));
                 continue;
             }
             for ace in &acl.aces {
@@ -297,13 +358,23 @@ pub fn compile(mud: &MudFile, opts: &Options, resolved: &BTreeMap<String, Vec<Ip
         let _ = writeln!(
             s,
             "    counter drop comment {}",
-            quote(&format!("not in the MUD file ({})", chain.replace('_', " ")))
+            quote(&format!(
+                "not in the MUD file ({})",
+                chain.replace('_', " ")
+            ))
         );
         let _ = writeln!(s, "  }}");
     }
-    for (hook, prio) in [("forward", "filter - 1"), ("input", "filter - 1"), ("output", "filter - 1")] {
+    for (hook, prio) in [
+        ("forward", "filter - 1"),
+        ("input", "filter - 1"),
+        ("output", "filter - 1"),
+    ] {
         let _ = writeln!(s, "  chain {hook} {{");
-        let _ = writeln!(s, "    type filter hook {hook} priority {prio}; policy accept;");
+        let _ = writeln!(
+            s,
+            "    type filter hook {hook} priority {prio}; policy accept;"
+        );
         if hook != "output" {
             let _ = writeln!(s, "    {fam} saddr {dev} jump from_device");
         }
@@ -313,16 +384,28 @@ pub fn compile(mud: &MudFile, opts: &Options, resolved: &BTreeMap<String, Vec<Ip
         let _ = writeln!(s, "  }}");
     }
     let _ = writeln!(s, "}}");
-    RuleSet { table, script: s, sets, notes }
+    RuleSet {
+        table,
+        script: s,
+        sets,
+        notes,
+    }
 }
 
 /// The `nft -f` script that replaces the elements of every set (one transaction; the table
 /// and its counters stay).
-pub fn refresh_script(rs: &RuleSet, resolved: &BTreeMap<String, Vec<IpAddr>>, timeout: u32) -> String {
+pub fn refresh_script(
+    rs: &RuleSet,
+    resolved: &BTreeMap<String, Vec<IpAddr>>,
+    timeout: u32,
+) -> String {
     let mut s = String::new();
     for ns in &rs.sets {
         let _ = writeln!(s, "flush set inet {} {}", rs.table, ns.set);
-        if let Some(e) = resolved.get(&ns.name).and_then(|a| elements(a, ns.v4, timeout)) {
+        if let Some(e) = resolved
+            .get(&ns.name)
+            .and_then(|a| elements(a, ns.v4, timeout))
+        {
             let _ = writeln!(s, "add element inet {} {} {e}", rs.table, ns.set);
         }
     }

@@ -51,7 +51,8 @@ fn attempt(
     at: i64,
     no_time: bool,
 ) -> Result<Result<(), String>, SignatureError> {
-    let mut cms = CmsContentInfo::from_der(sig).map_err(|e| SignatureError::NotCms(e.to_string()))?;
+    let mut cms =
+        CmsContentInfo::from_der(sig).map_err(|e| SignatureError::NotCms(e.to_string()))?;
     let mut store = X509StoreBuilder::new().map_err(os)?;
     for ca in cas {
         store.add_cert(ca.clone()).map_err(os)?;
@@ -60,7 +61,9 @@ fn attempt(
     // MUD signer certificates carry no S/MIME purpose; RFC 8520 asks only that they chain.
     param.set_purpose(X509PurposeId::ANY).map_err(os)?;
     if no_time {
-        param.set_flags(X509VerifyFlags::NO_CHECK_TIME).map_err(os)?;
+        param
+            .set_flags(X509VerifyFlags::NO_CHECK_TIME)
+            .map_err(os)?;
     } else {
         param.set_time(at as _);
     }
@@ -99,7 +102,12 @@ fn validity(sig: &[u8], cas: &[X509]) -> Vec<String> {
 
 /// Verify the detached signature `sig` (DER) over `content` against the PEM trust anchors
 /// `ca_pem`, at `at` (seconds since the epoch; a caller passes now, or `--as-of`).
-pub fn verify(content: &[u8], sig: &[u8], ca_pem: &[u8], at: i64) -> Result<SignatureStatus, SignatureError> {
+pub fn verify(
+    content: &[u8],
+    sig: &[u8],
+    ca_pem: &[u8],
+    at: i64,
+) -> Result<SignatureStatus, SignatureError> {
     let cas = X509::stack_from_pem(ca_pem).map_err(|e| SignatureError::BadCa(e.to_string()))?;
     if cas.is_empty() {
         return Err(SignatureError::BadCa("no certificate in the file".into()));
@@ -111,7 +119,12 @@ pub fn verify(content: &[u8], sig: &[u8], ca_pem: &[u8], at: i64) -> Result<Sign
             Ok(()) => Ok(SignatureStatus::Expired {
                 detail: format!("{}; {first}", validity(sig, &cas).join("; ")),
             }),
-            Err(e) if e.contains("content verify error") || e.contains("digest") || e.contains("signature failure") || e.contains("verification failure") => {
+            Err(e)
+                if e.contains("content verify error")
+                    || e.contains("digest")
+                    || e.contains("signature failure")
+                    || e.contains("verification failure") =>
+            {
                 Ok(SignatureStatus::Bad { detail: e })
             }
             Err(e) => Ok(SignatureStatus::Untrusted { detail: e }),
