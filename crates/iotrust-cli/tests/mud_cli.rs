@@ -429,5 +429,67 @@ fn enforce_in_namespaces_passes_declared_and_drops_the_rest() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(connects(&dev, "10.77.2.2", 8443));
+
+    // A running enforcer re-resolves: the name moves to the other address, the set follows
+    // and the table (with its counters) stays.
+    lab.children.push(
+        Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &rt,
+                env!("CARGO_BIN_EXE_iotrust"),
+                "mud",
+                "enforce",
+                mud.to_str().unwrap(),
+                "--device",
+                "10.77.1.2",
+                "--refresh",
+                "1",
+            ])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    assert!(
+        !connects(&dev, "10.77.2.2", 9000),
+        "undeclared port, counted"
+    );
+    let dropped = |lab: &Lab| -> u64 {
+        let _ = lab;
+        let json = sh(&[
+            "ip", "netns", "exec", &rt, "nft", "-j", "list", "table", "inet", table,
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        v["nftables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|x| x.get("rule"))
+            .filter(|r| r["comment"].as_str() == Some("not in the MUD file (from device)"))
+            .flat_map(|r| r["expr"].as_array().unwrap())
+            .filter_map(|e| e.get("counter").and_then(|c| c["packets"].as_u64()))
+            .sum()
+    };
+    let before = dropped(&lab);
+    assert!(before >= 1);
+    // Same file, rewritten in place (it is bind-mounted over the router's /etc/hosts).
+    std::fs::write(
+        lab.etc.join("hosts"),
+        "127.0.0.1 localhost\n10.77.2.3 cloud.mud-test.example\n",
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let set = sh(&[
+        "ip", "netns", "exec", &rt, "nft", "list", "set", "inet", table, "dns0_v4",
+    ]);
+    assert!(
+        set.contains("10.77.2.3") && !set.contains("10.77.2.2 "),
+        "{set}"
+    );
+    assert!(dropped(&lab) >= before, "the table was not reloaded");
+    assert!(connects(&dev, "10.77.2.3", 8443), "the name's new address");
+    assert!(!connects(&dev, "10.77.2.2", 8443), "its old one");
     drop(lab);
 }
