@@ -312,6 +312,28 @@ fn derive(fact: &str, rows: &[Interface]) -> Option<FactValue> {
             }
             Some(r.authentication.as_deref()? == "none")
         }),
+        // Security-relevant configuration over a network or radio interface: a management row
+        // reachable in the factory default state.
+        "comms.remote_configuration" => any(
+            rows.iter()
+                .filter(live)
+                .filter(|r| r.networked() || r.kind == "radio"),
+            |r| r.purpose.as_deref().map(|p| p == "management"),
+        ),
+        // ... and each such row asks the peer to authenticate.
+        "comms.authenticated_remote_config" => match any(
+            rows.iter()
+                .filter(live)
+                .filter(|r| r.networked() || r.kind == "radio"),
+            |r| match r.purpose.as_deref() {
+                Some("management") => r.authentication.as_deref().map(|a| a == "none"),
+                Some(_) => Some(false),
+                None => None,
+            },
+        ) {
+            Some(FactValue::Bool(open)) => Some(FactValue::Bool(!open)),
+            _ => None,
+        },
         "auth.network_authentication" => any(
             rows.iter().filter(|r| r.networked() || r.kind == "radio"),
             |r| r.authentication.as_deref().map(|a| a != "none"),
@@ -411,6 +433,52 @@ mod tests {
             purpose: Some(purpose.into()),
             ..Interface::default()
         }
+    }
+
+    /// Remote configuration: a management row reachable by default, over the network or a
+    /// radio; authenticated only when every such row authenticates; a row without purpose
+    /// leaves both undecided.
+    #[test]
+    fn remote_configuration_follows_the_management_rows() {
+        let d = |rows: &[Interface], f: &str| derive(f, rows);
+        let mut ble = row("radio", "none", "enabled", "management");
+        ble.port = None;
+        let web = row(
+            "network-service",
+            "password-digest-sha256",
+            "enabled",
+            "management",
+        );
+        let data = row("network-client", "certificate", "enabled", "data");
+        let rows = vec![web.clone(), data.clone()];
+        assert_eq!(
+            d(&rows, "comms.remote_configuration"),
+            Some(FactValue::Bool(true))
+        );
+        assert_eq!(
+            d(&rows, "comms.authenticated_remote_config"),
+            Some(FactValue::Bool(true))
+        );
+        let rows = vec![web.clone(), ble.clone()];
+        assert_eq!(
+            d(&rows, "comms.authenticated_remote_config"),
+            Some(FactValue::Bool(false))
+        );
+        let mut off = ble.clone();
+        off.default_state = Some("disabled".into());
+        let rows = vec![data.clone(), off];
+        assert_eq!(
+            d(&rows, "comms.remote_configuration"),
+            Some(FactValue::Bool(false))
+        );
+        let mut vague = data;
+        vague.purpose = None;
+        let rows = vec![web, vague];
+        assert_eq!(
+            d(&rows, "comms.remote_configuration"),
+            Some(FactValue::Bool(true))
+        );
+        assert_eq!(d(&rows, "comms.authenticated_remote_config"), None);
     }
 
     /// A fact marked `derived: interfaces` in facts.yaml without a rule here would silently

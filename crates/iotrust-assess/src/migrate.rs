@@ -80,6 +80,18 @@ pub const REPLACED: &[Replaced] = &[
         why: "it was a conclusion; state how privileges are split (all as root, some separated, every service unprivileged, sandboxed)",
     },
     Replaced {
+        old: "integrity.secure_boot",
+        into: &["integrity.boot_verification", "integrity.root_of_trust"],
+        map: |_| None,
+        why: "it was a conclusion; state what is checked at boot (nothing, a checksum, a signature) and where the key it trusts is kept (rewritable flash, ROM or fuses, secure element, TEE)",
+    },
+    Replaced {
+        old: "crypto.reviewed_implementations",
+        into: &["crypto.implementations"],
+        map: |_| None,
+        why: "it was a conclusion; state where the cryptographic code comes from (a maintained library, an evaluated module, in-house)",
+    },
+    Replaced {
         old: "storage.secure_parameters",
         into: &["storage.secrets_at_rest"],
         map: |_| None,

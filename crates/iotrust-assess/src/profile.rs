@@ -110,6 +110,10 @@ pub struct Identity {
     pub firmware_version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// The RFC 8520 MUD URL the device announces (DHCP option 161, LLDP or an X.509
+    /// extension); a registry finds the product by it when a network reports the device.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mud_url: Option<String>,
 }
 
 /// An evidence file the profile refers to (written by `iotrust probe` or by hand).
@@ -612,13 +616,14 @@ fn declare(
 }
 
 /// The keys of `[product]` that are identity text, not facts.
-pub const IDENTITY: [&str; 6] = [
+pub const IDENTITY: [&str; 7] = [
     "manufacturer",
     "model",
     "name",
     "hardware_version",
     "firmware_version",
     "url",
+    "mud_url",
 ];
 
 fn from_tree(
@@ -708,6 +713,7 @@ fn from_tree(
                             "name" => identity.name = Some(s),
                             "hardware_version" => identity.hardware_version = Some(s),
                             "firmware_version" => identity.firmware_version = Some(s),
+                            "mud_url" => identity.mud_url = Some(s),
                             _ => identity.url = Some(s),
                         }
                     } else if cat.fact(&field).is_some()

@@ -368,7 +368,7 @@ fn comment_block(o: &mut String, q: &Question) {
     let _ = writeln!(o, "#   {} (fact {}{asked})", q.hint(), q.fact);
 }
 
-const IDENTITY_HINTS: [(&str, &str); 6] = [
+const IDENTITY_HINTS: [(&str, &str); 7] = [
     (
         "manufacturer",
         "the manufacturer's name as it appears on the product",
@@ -378,6 +378,7 @@ const IDENTITY_HINTS: [(&str, &str); 6] = [
     ("hardware_version", "hardware revision assessed"),
     ("firmware_version", "firmware version assessed"),
     ("url", "product page"),
+    ("mud_url", "RFC 8520 MUD URL the device announces"),
 ];
 
 fn identity_hint(key: &str) -> &'static str {
@@ -671,14 +672,14 @@ mod tests {
             .find(|f| *f.id == *"product.category")
             .unwrap();
         assert_eq!(Some(&cat_q.text), def.question.as_ref());
-        let secure_boot = q("integrity.secure_boot");
+        let tamper_response = q("integrity.tamper_response");
         let def = c
             .facts
             .iter()
-            .find(|f| *f.id == *"integrity.secure_boot")
+            .find(|f| *f.id == *"integrity.tamper_response")
             .unwrap();
         if def.question.is_none() {
-            assert_eq!(secure_boot.text, format!("{}?", def.title));
+            assert_eq!(tamper_response.text, format!("{}?", def.title));
         }
     }
 
@@ -789,7 +790,7 @@ mod tests {
             ("support.end_date", "2030-06-30"),
             ("updates.mechanism", "automatic"),
             ("surface.open_tcp_ports", "[]"),
-            ("integrity.secure_boot", "unknown"),
+            ("integrity.tamper_response", "unknown"),
         ] {
             if let Some(v) = q(f).parse_answer(a).unwrap() {
                 answers.push((q(f).id, v));
@@ -801,12 +802,12 @@ mod tests {
             ..Default::default()
         };
         let text = answered_profile(&c, &id, &answers).unwrap();
-        assert!(!text.contains("secure_boot"), "{text}");
+        assert!(!text.contains("tamper_response"), "{text}");
         let p = profile::parse(&c, &text, InputFormat::Toml, "answered.toml").unwrap();
         assert_eq!(p.identity.manufacturer, "Brisa \"Home\" Co.");
         for (id, v) in &answers {
             assert_eq!(p.facts.get(*id).map(|(x, _)| x), Some(v));
         }
-        assert!(p.facts.get(q("integrity.secure_boot").id).is_none());
+        assert!(p.facts.get(q("integrity.tamper_response").id).is_none());
     }
 }

@@ -329,6 +329,38 @@ fn mechanisms_are_judged_by_the_catalog() {
     assert_eq!(o.verdict, Verdict::NotMet, "{}", o.reason);
 }
 
+/// Secure boot and the implementations of cryptography are mechanisms too: a signature
+/// checked with a key kept in rewritable flash, or a checksum, is no secure boot; in-house
+/// cryptography is not a reviewed implementation; unknown stays unknown.
+#[test]
+fn boot_verification_and_its_root_of_trust_are_judged_by_the_catalog() {
+    let lock = example("smart-lock.toml");
+    assert_eq!(outcome(&run(&lock), "secure-boot"), Verdict::Met);
+    let flash = set(&lock, "integrity", "root_of_trust", "\"rewritable-flash\"");
+    assert_eq!(outcome(&run(&flash), "secure-boot"), Verdict::NotMet);
+    let crc = set(&lock, "integrity", "boot_verification", "\"checksum\"");
+    let a = run(&crc);
+    assert_eq!(outcome(&a, "secure-boot"), Verdict::NotMet);
+    // no signature at boot: tamper response to a failed image check does not apply
+    assert_eq!(outcome(&a, "tamper-response"), Verdict::NotApplicable);
+    let anchor_unknown = unset(&lock, "integrity", "root_of_trust");
+    assert_eq!(
+        outcome(&run(&anchor_unknown), "secure-boot"),
+        Verdict::Unknown
+    );
+
+    let own = set(&lock, "crypto", "implementations", "\"in-house\"");
+    assert_eq!(
+        outcome(&run(&own), "vetted-security-implementations"),
+        Verdict::NotMet
+    );
+    let lib = set(&lock, "crypto", "implementations", "\"maintained-library\"");
+    assert_eq!(
+        outcome(&run(&lib), "vetted-security-implementations"),
+        Verdict::Met
+    );
+}
+
 // 8. Interfaces and states: a TLS cloud client beside a plain-HTTP admin server; the same
 // admin off by default (an option a user may enable); an open setup hotspot.
 #[test]

@@ -17,6 +17,7 @@ pub enum RoleArg {
     Manufacturer,
     IssuingBody,
     Lab,
+    Provider,
 }
 
 #[derive(Subcommand)]
@@ -160,6 +161,7 @@ pub fn keys(cmd: KeysCmd) -> anyhow::Result<u8> {
         RoleArg::Manufacturer => Role::Manufacturer,
         RoleArg::IssuingBody => Role::IssuingBody,
         RoleArg::Lab => Role::Lab,
+        RoleArg::Provider => Role::Provider,
     };
     let key = Key::generate(role, &name)?;
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -467,37 +469,20 @@ fn submit(
         evidence: files,
         assessment: None,
     };
-    let url = format!("{}/api/v1/labels", registry.trim_end_matches('/'));
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(std::time::Duration::from_secs(60)))
-        .build()
-        .into();
-    let mut res = agent
-        .post(&url)
-        .header("content-type", "application/json")
-        .header("authorization", &format!("Bearer {token}"))
-        .send(serde_json::to_string(&body)?)
-        .map_err(|e| anyhow!("{url}: {e}"))?;
-    let status = res.status().as_u16();
-    let reply: serde_json::Value = res
-        .body_mut()
-        .read_json()
-        .map_err(|e| anyhow!("{url}: answer is not JSON: {e}"))?;
-    if !(200..300).contains(&status) {
-        bail!(
-            "{url}: {status}: {}",
-            reply["error"].as_str().unwrap_or("(no reason given)")
-        );
-    }
+    let client = iotrust_registry::client::RegistryClient::new(registry, &token);
+    let reply = client.submit_label(&body).map_err(|e| anyhow!("{e}"))?;
     emit(&format!(
         "{} {}: {} (assessed tier {}); page {}{}\n",
-        reply["event"].as_str().unwrap_or(""),
-        reply["id"].as_str().unwrap_or(""),
-        if status == 201 { "new" } else { "replaced" },
-        reply["assessed_tier"].as_str().unwrap_or("none"),
-        registry.trim_end_matches('/'),
-        reply["page"].as_str().unwrap_or("")
+        reply.event,
+        reply.id,
+        if reply.event == iotrust_registry::client::Registration::Registered {
+            "new"
+        } else {
+            "replaced"
+        },
+        reply.assessed_tier.as_deref().unwrap_or("none"),
+        client.base(),
+        reply.page
     ))?;
     Ok(exit::OK)
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
 use iotrust_label::PublicKey;
+use iotrust_registry::registry::{FieldConfig, Webhook};
 use iotrust_registry::{Access, RateLimit, Registry};
 
 use crate::exit;
@@ -29,6 +30,29 @@ pub struct ServeArgs {
     /// revoke any label and trigger re-assessment.
     #[arg(long = "authority-tokens")]
     pub authority_tokens: Option<PathBuf>,
+    /// Network-provider tokens (`provider,token` lines): may send signed field reports
+    /// (`POST /api/v1/field-reports`). The provider's name is the name on its key.
+    #[arg(long = "provider-tokens")]
+    pub provider_tokens: Option<PathBuf>,
+    /// A provider's public key (NAME.pub.json, role `provider`, from `iotrust keys new --role
+    /// provider`); its field reports must be signed by it. Repeat for several.
+    #[arg(long = "provider-key")]
+    pub provider_keys: Vec<PathBuf>,
+    /// Lab tokens (`lab,token` lines): may attach evidence to registered products
+    /// (`POST /api/v1/products/{id}/evidence`), which re-assesses them.
+    #[arg(long = "lab-tokens")]
+    pub lab_tokens: Option<PathBuf>,
+    /// Manufacturer webhooks (`manufacturer,url` lines): the registry posts a field notice
+    /// there when a product of theirs is first reported compromised (retried with backoff).
+    #[arg(long = "manufacturer-webhooks")]
+    pub manufacturer_webhooks: Option<PathBuf>,
+    /// Devices reported (each provider's latest report, summed) that put a product under
+    /// review for its issuing authority…
+    #[arg(long, default_value_t = iotrust_registry::registry::DEFAULT_REVIEW_DEVICES)]
+    pub review_threshold_devices: u64,
+    /// …when reported by at least this many distinct providers.
+    #[arg(long, default_value_t = iotrust_registry::registry::DEFAULT_REVIEW_PROVIDERS)]
+    pub review_threshold_providers: u64,
     /// API requests per second allowed to one client address (0: no limit).
     #[arg(long, default_value_t = 50.0)]
     pub rate_limit: f64,
@@ -62,16 +86,65 @@ fn token_file(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
     Ok(tokens)
 }
 
+/// Read a `manufacturer,url` file (blank lines and `#` comments skipped).
+fn webhook_file(path: &Path) -> anyhow::Result<Vec<Webhook>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut hooks = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((m, url)) = line.rsplit_once(',') else {
+            bail!("{}:{}: expected `manufacturer,url`", path.display(), i + 1);
+        };
+        let url = url.trim();
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            bail!(
+                "{}:{}: `{url}` is not an http(s) URL",
+                path.display(),
+                i + 1
+            );
+        }
+        hooks.push(Webhook {
+            manufacturer: m.trim().to_string(),
+            url: url.to_string(),
+        });
+    }
+    Ok(hooks)
+}
+
+fn public_key(p: &Path) -> anyhow::Result<PublicKey> {
+    let text =
+        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+    serde_json::from_str(&text).map_err(|e| anyhow!("{}: not a public key: {e}", p.display()))
+}
+
 pub fn run(cat: iotrust_catalog::Catalog, args: ServeArgs) -> anyhow::Result<u8> {
     let mut keys: Vec<PublicKey> = Vec::new();
     for p in &args.trust {
-        let text =
-            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
-        keys.push(
-            serde_json::from_str(&text)
-                .map_err(|e| anyhow!("{}: not a public key: {e}", p.display()))?,
-        );
+        keys.push(public_key(p)?);
     }
+    let mut provider_keys = Vec::new();
+    for p in &args.provider_keys {
+        let k = public_key(p)?;
+        if k.role != iotrust_label::Role::Provider {
+            bail!(
+                "{}: key `{}` has role {}, not provider (make one with `iotrust keys new --role provider`)",
+                p.display(),
+                k.name,
+                k.role
+            );
+        }
+        provider_keys.push(k);
+    }
+    let optional = |p: &Option<PathBuf>| -> anyhow::Result<Vec<(String, String)>> {
+        match p {
+            Some(p) => token_file(p),
+            None => Ok(Vec::new()),
+        }
+    };
     let access = Access {
         trusted: keys,
         manufacturers: token_file(&args.tokens)?,
@@ -79,6 +152,18 @@ pub fn run(cat: iotrust_catalog::Catalog, args: ServeArgs) -> anyhow::Result<u8>
             Some(p) => token_file(p)?,
             None => Vec::new(),
         },
+        providers: optional(&args.provider_tokens)?,
+        provider_keys,
+        labs: optional(&args.lab_tokens)?,
+    };
+    let field = FieldConfig {
+        review_devices: args.review_threshold_devices.max(1),
+        review_providers: args.review_threshold_providers.max(1),
+        webhooks: match &args.manufacturer_webhooks {
+            Some(p) => webhook_file(p)?,
+            None => Vec::new(),
+        },
+        ..FieldConfig::default()
     };
     if !(args.rate_limit >= 0.0 && args.rate_limit.is_finite()) {
         bail!("--rate-limit must be a number of requests per second (0: no limit)");
@@ -97,7 +182,9 @@ pub fn run(cat: iotrust_catalog::Catalog, args: ServeArgs) -> anyhow::Result<u8>
         args.db.clone()
     };
     let reg = Registry::open(&args.db, Arc::new(cat), access)
-        .with_context(|| format!("cannot open the database {shown}"))?;
+        .with_context(|| format!("cannot open the database {shown}"))?
+        .with_field(field)
+        .context("cannot start the webhook sender")?;
     let today = jiff::Zoned::now().date();
     let re = reg
         .reassess(today)

@@ -14,6 +14,9 @@ use iotrust_watch::bus::sink::SinkOptions;
 use iotrust_watch::bus::worker::WorkerOptions;
 use iotrust_watch::bus::{BusConfig, Inlet};
 use iotrust_watch::collector::{bind_udp, receive_buffer, Batch, Collector, DEFAULT_RECV_BUFFER};
+use iotrust_watch::detectors::mud::MudSetup;
+use iotrust_watch::field::{FieldConfig, FieldReporter, Inventory};
+use iotrust_watch::mudfiles::{FetchConfig, Library, MudMap};
 use iotrust_watch::reload::{IndicatorSources, Reloader};
 use iotrust_watch::sources::{Capture, ZeekLogs};
 use iotrust_watch::{
@@ -147,6 +150,21 @@ pub struct WatchArgs {
     /// each for a person (time, event, device, detector, severity, summary).
     #[arg(global = true, long, value_enum, default_value_t = Format::Json)]
     pub format: Format,
+    /// Report products seen compromised to this registry (`iotrust serve`): one signed field
+    /// report per product, updated as its devices' incidents open and close (queued,
+    /// retried; never slows detection; no subscriber address is sent).
+    #[arg(global = true, long, value_name = "URL", requires_all = ["provider_token_file", "provider_key"])]
+    pub registry: Option<String>,
+    /// With --registry: the provider's API token (a file holding it).
+    #[arg(global = true, long, value_name = "FILE", requires = "registry")]
+    pub provider_token_file: Option<PathBuf>,
+    /// With --registry: the provider's signing key (`iotrust keys new --role provider`).
+    #[arg(global = true, long, value_name = "KEY.json", requires = "registry")]
+    pub provider_key: Option<PathBuf>,
+    /// With --registry: the CPE inventory, `address,manufacturer,model` lines, naming the
+    /// product of devices that announce no MUD URL.
+    #[arg(global = true, long, value_name = "FILE", requires = "registry")]
+    pub inventory: Option<PathBuf>,
     /// POST every incident event as JSON to this http:// or https:// URL (queued, retried
     /// with backoff; never slows detection).
     #[arg(global = true, long, value_name = "URL")]
@@ -188,6 +206,81 @@ pub struct WatchArgs {
     /// Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9464).
     #[arg(global = true, long, value_name = "ADDR")]
     pub metrics: Option<SocketAddr>,
+    /// Check devices against their declared network behaviour (RFC 8520 MUD): a CSV of
+    /// `address,mud-file-or-url` lines (a path relative to the map's directory, or an
+    /// https:// URL); devices that announce a MUD URL over DHCP or LLDP in the capture are
+    /// checked against it too. Opens `mud-violation` incidents.
+    #[arg(global = true, long, value_name = "MAP")]
+    pub mud: Option<PathBuf>,
+    /// MUD files named by URL (`DIR/host/path`), looked at before fetching; alone it turns
+    /// MUD checking on for announced URLs.
+    #[arg(global = true, long, value_name = "DIR")]
+    pub mud_dir: Option<PathBuf>,
+    /// Never fetch MUD URLs over the network (only --mud-dir and the map's files).
+    #[arg(global = true, long)]
+    pub mud_no_fetch: bool,
+    /// Timeout of a MUD file fetch.
+    #[arg(global = true, long, value_name = "SECS", default_value_t = 5)]
+    pub mud_timeout: u64,
+    /// Trust only the CA certificates of this PEM file for MUD fetches.
+    #[arg(global = true, long, value_name = "FILE")]
+    pub mud_ca: Option<PathBuf>,
+    /// A controller for MUD `controller` entries: `CLASS=ADDR` (class URI such as
+    /// urn:ietf:params:mud:dns, or `my-controller`); repeatable.
+    #[arg(global = true, long, value_name = "CLASS=ADDR")]
+    pub mud_controller: Vec<String>,
+    /// More prefixes MUD's `local-networks` covers (besides --local and RFC 1918 /
+    /// unique-local IPv6), comma-separated.
+    #[arg(global = true, long, value_name = "CIDR", value_delimiter = ',')]
+    pub mud_local: Vec<String>,
+}
+
+/// The MUD setup of --mud, --mud-dir and the other --mud-* flags (none without --mud or
+/// --mud-dir).
+fn mud_setup(args: &WatchArgs) -> anyhow::Result<Option<MudSetup>> {
+    if args.mud.is_none() && args.mud_dir.is_none() {
+        return Ok(None);
+    }
+    let library = Library::new(
+        FetchConfig {
+            dir: args.mud_dir.clone(),
+            fetch: !args.mud_no_fetch,
+            timeout: Duration::from_secs(args.mud_timeout.max(1)),
+            ca_file: args.mud_ca.clone(),
+        },
+        say,
+    )?;
+    let map = match &args.mud {
+        Some(p) => {
+            let base = p.parent().unwrap_or(Path::new("."));
+            MudMap::parse(&read(p)?, &p.display().to_string(), base, &library)?
+        }
+        None => MudMap::default(),
+    };
+    let mut controllers = Vec::new();
+    for c in &args.mud_controller {
+        let (class, addr) = c
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--mud-controller: `{c}` is not CLASS=ADDR"))?;
+        let addr: std::net::IpAddr = addr
+            .trim()
+            .parse()
+            .map_err(|_| anyhow!("--mud-controller: `{addr}` is not an IP address"))?;
+        controllers.push((class.trim().to_string(), addr));
+    }
+    let mut local = Vec::new();
+    for c in &args.mud_local {
+        local.push(
+            c.parse::<Prefix>()
+                .map_err(|e| anyhow!("--mud-local: not a CIDR prefix: {}", e.0))?,
+        );
+    }
+    Ok(Some(MudSetup {
+        library: Arc::new(library),
+        map: Arc::new(map),
+        local,
+        controllers,
+    }))
 }
 
 fn read(path: &Path) -> anyhow::Result<String> {
@@ -296,6 +389,7 @@ fn header_file(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
 struct Sinks {
     out: EventOut,
     webhook: Option<Webhook>,
+    field: Option<FieldReporter>,
     notices: Option<Notices>,
     metrics: Arc<Metrics>,
 }
@@ -367,6 +461,9 @@ impl Sinks {
         if let Some(w) = &self.webhook {
             w.send(e);
         }
+        if let Some(f) = &mut self.field {
+            f.observe(e);
+        }
         Ok(())
     }
 
@@ -420,7 +517,21 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
     // DNS messages are read from packets always: listed domains are matched in them, and
     // what they resolve is evidence for beaconing (a C2 address is often looked up by no one)
     let dns = true;
-    let mut engine = Sharded::new(cfg, threads, indicators, subscribers);
+    let mud = mud_setup(&args)?;
+    // MUD announcements are read only when devices are checked against them, or when they
+    // name the products of field reports
+    let read_mud = mud.is_some() || args.registry.is_some();
+    let mapped: Vec<(std::net::IpAddr, String)> = mud
+        .as_ref()
+        .map(|m| {
+            m.map
+                .devices
+                .iter()
+                .map(|(a, d)| (a.ip(), d.url.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut engine = Sharded::with_mud(cfg, threads, indicators, subscribers, mud);
     let sink: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
@@ -433,16 +544,25 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
             Format::Text => EventOut::Text(sink),
         },
         webhook,
+        field: start_field_reports(&args)?,
         notices,
         metrics: metrics.clone(),
     };
-    let problems = feed_sources(&args, dns, &mut engine, &mut sinks)?;
+    if let Some(f) = &mut sinks.field {
+        for (addr, url) in &mapped {
+            f.announce_mud(*addr, url);
+        }
+    }
+    let problems = feed_sources(&args, dns, read_mud, &mut engine, &mut sinks)?;
     engine.finish()?;
     metrics.records.store(engine.stats().records, Relaxed);
     sinks.drain(&mut engine)?;
     sinks.out.flush()?;
     if let Some(w) = sinks.webhook.take() {
         finish_webhook(w, &metrics);
+    }
+    if let Some(f) = sinks.field.take() {
+        finish_field_reports(f);
     }
     if let Some(path) = &args.filters {
         let incidents = engine.incidents();
@@ -478,6 +598,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
 fn feed_sources<E: Engine>(
     args: &WatchArgs,
     dns: bool,
+    mud: bool,
     engine: &mut E,
     sinks: &mut Sinks,
 ) -> anyhow::Result<u64> {
@@ -516,17 +637,25 @@ fn feed_sources<E: Engine>(
             Box::new(std::fs::File::open(p).with_context(|| format!("cannot open {name}"))?)
         };
         // the reader buffers its input itself: no second buffer (and copy) here
-        let mut reader = Capture::new(input, dns).map_err(|e| anyhow!("{name}: {e}"))?;
+        let mut reader = Capture::new(input, dns, mud).map_err(|e| anyhow!("{name}: {e}"))?;
         // records go to the engine in chunks (host look-ups of a chunk overlap)
         let mut chunk: Vec<FlowRecord> = Vec::with_capacity(CHUNK);
         while let Some(rec) = reader.next() {
             match rec {
-                Ok((r, msg)) => {
-                    if let Some(msg) = msg.filter(|m| engine.wants_dns(m)) {
-                        // about a listed domain: in its place in the stream
+                Ok((r, carried)) => {
+                    if !carried.mud.is_empty()
+                        || carried.dns.as_ref().is_some_and(|m| engine.wants_dns(m))
+                    {
+                        // a DNS message the engine wants, an announcement: in its place
+                        // in the stream
                         feed_many(engine, &chunk, sinks)?;
                         chunk.clear();
-                        engine.observe_with_dns(&r, &msg)?;
+                        if let Some(f) = &mut sinks.field {
+                            for a in &carried.mud {
+                                f.announce_mud(a.device.ip(), &a.url);
+                            }
+                        }
+                        engine.observe_carried(&r, &carried)?;
                         continue;
                     }
                     chunk.push(r);
@@ -548,7 +677,7 @@ fn feed_sources<E: Engine>(
         feed_many(engine, &chunk, sinks)?;
     }
     if let Some(iface) = &args.interface {
-        problems += live(iface, args, dns, engine, sinks)?;
+        problems += live(iface, args, dns, mud, engine, sinks)?;
     }
     let mut zeek = ZeekLogs::open(&args.zeek)?;
     let on_error = |name: &str, e: &iotrust_flow::Error| {
@@ -580,6 +709,7 @@ fn live<E: Engine>(
     iface: &str,
     args: &WatchArgs,
     dns: bool,
+    mud: bool,
     engine: &mut E,
     sinks: &mut Sinks,
 ) -> anyhow::Result<u64> {
@@ -614,8 +744,12 @@ fn live<E: Engine>(
     let mut problems = 0u64;
     let reloader = reloader(args);
     // a reloaded list may bring domains: read DNS whenever the list may change
-    let mut reader = Capture::new(std::io::BufReader::new(stdout), dns || reloader.is_some())
-        .map_err(|e| anyhow!("{iface}: tcpdump output: {e}"))?;
+    let mut reader = Capture::new(
+        std::io::BufReader::new(stdout),
+        dns || reloader.is_some(),
+        mud,
+    )
+    .map_err(|e| anyhow!("{iface}: tcpdump output: {e}"))?;
     let mut reloader = reloader;
     // the pipe is read on a thread of its own, so a quiet link does not hold events back;
     // a record comes with its packet's DNS message when there was a readable one
@@ -632,11 +766,13 @@ fn live<E: Engine>(
     let mut last_sync = Instant::now();
     loop {
         match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(Ok((r, msg))) => {
-                match msg {
-                    Some(m) => engine.observe_with_dns(&r, &m)?,
-                    None => engine.observe(&r)?,
+            Ok(Ok((r, carried))) => {
+                if let Some(f) = &mut sinks.field {
+                    for a in &carried.mud {
+                        f.announce_mud(a.device.ip(), &a.url);
+                    }
                 }
+                engine.observe_carried(&r, &carried)?;
                 n += 1;
                 sinks.metrics.records.fetch_add(1, Relaxed);
             }
@@ -812,6 +948,59 @@ fn start_webhook(args: &WatchArgs, metrics: &Arc<Metrics>) -> anyhow::Result<Opt
     )?))
 }
 
+/// The field reporter of --registry, if asked for.
+fn start_field_reports(args: &WatchArgs) -> anyhow::Result<Option<FieldReporter>> {
+    let (Some(url), Some(token_file), Some(key_file)) = (
+        &args.registry,
+        &args.provider_token_file,
+        &args.provider_key,
+    ) else {
+        return Ok(None);
+    };
+    let token = read(token_file)?.trim().to_string();
+    if token.is_empty() {
+        anyhow::bail!("--provider-token-file: {} is empty", token_file.display());
+    }
+    let key: iotrust_label::Key = serde_json::from_str(&read(key_file)?).map_err(|e| {
+        anyhow!(
+            "--provider-key: {}:{}: not a key file: {e}",
+            key_file.display(),
+            e.line()
+        )
+    })?;
+    if key.public.role != iotrust_label::Role::Provider {
+        anyhow::bail!(
+            "--provider-key: {} is a key of role {}, not provider",
+            key_file.display(),
+            key.public.role
+        );
+    }
+    let inventory = match &args.inventory {
+        Some(p) => Inventory::parse(&read(p)?, &p.display().to_string())?,
+        None => Inventory::default(),
+    };
+    let reporter = FieldReporter::start(FieldConfig {
+        client: iotrust_registry_client::RegistryClient::new(url, &token),
+        key,
+        inventory,
+        max_backoff: Duration::from_secs(30),
+        drain: Duration::from_secs(15),
+    })?;
+    Ok(Some(reporter))
+}
+
+/// Waits (a while) for the field reports to go out and says what happened.
+fn finish_field_reports(f: FieldReporter) {
+    let st = f.finish();
+    eprintln!(
+        "watch: field reports: {} sent, {} retried, {} refused, {} undelivered; {} incident(s) on devices of no known product",
+        st.sent, st.retried, st.refused, st.undelivered, st.unmatched
+    );
+    if let Some(e) = st.last_error {
+        eprintln!("watch: field reports: last error: {e}");
+    }
+}
+
 /// Waits for the webhook queue to empty and says what it sent, failed and dropped.
 fn finish_webhook(w: Webhook, metrics: &Metrics) {
     let why = w
@@ -854,10 +1043,12 @@ fn inlet(args: &WatchArgs, cfg: Config) -> anyhow::Result<u8> {
     let mut sinks = Sinks {
         out: EventOut::Text(Box::new(std::io::sink())),
         webhook: None,
+        field: None,
         notices: None,
         metrics: metrics.clone(),
     };
-    let problems = feed_sources(args, true, &mut inlet, &mut sinks)?;
+    // announcements always: the workers decide whether they check MUD
+    let problems = feed_sources(args, true, true, &mut inlet, &mut sinks)?;
     inlet.finish()?;
     eprintln!(
         "watch: inlet: {} records published in {} messages ({} bytes)",
@@ -886,6 +1077,7 @@ fn worker(args: &WatchArgs) -> anyhow::Result<u8> {
             Some(p) => Subscribers::parse(&read(p)?, &p.display().to_string())?,
             None => Subscribers::default(),
         },
+        mud: mud_setup(args)?,
         duration: args.duration.map(|s| Duration::from_secs(u64::from(s))),
     };
     iotrust_watch::bus::worker::run(&bus, opts, metrics)?;
@@ -896,8 +1088,8 @@ fn worker(args: &WatchArgs) -> anyhow::Result<u8> {
 /// --webhook, each id once.
 fn sink(args: &WatchArgs) -> anyhow::Result<u8> {
     let bus = bus_config(args)?;
-    if args.notices.is_some() || args.filters.is_some() {
-        anyhow::bail!("--notices and --filters are not yet written by `watch sink`; run them in `iotrust watch`");
+    if args.notices.is_some() || args.filters.is_some() || args.registry.is_some() {
+        anyhow::bail!("--notices, --filters and --registry are not yet written by `watch sink`; run them in `iotrust watch`");
     }
     let metrics = Metrics::new();
     serve_metrics(args, &metrics)?;

@@ -164,7 +164,7 @@ fn interactive_answers_through_a_terminal_are_written_and_assess() {
                 s.send(UP.repeat(2)).unwrap(); // yes
                 s.send_line("").unwrap();
             }
-            "integrity.secure_boot" => {
+            "integrity.tamper_response" => {
                 s.send(UP).unwrap(); // no
                 s.send_line("").unwrap();
             }
@@ -210,7 +210,10 @@ fn interactive_answers_through_a_terminal_are_written_and_assess() {
         Some(FactValue::List(vec!["UK".into(), "EU".into()]))
     );
     assert_eq!(fact("auth.uses_passwords"), Some(FactValue::Bool(true)));
-    assert_eq!(fact("integrity.secure_boot"), Some(FactValue::Bool(false)));
+    assert_eq!(
+        fact("integrity.tamper_response"),
+        Some(FactValue::Bool(false))
+    );
     assert_eq!(
         fact("updates.mechanism"),
         Some(FactValue::Str("automatic".into()))
@@ -225,7 +228,7 @@ fn interactive_answers_through_a_terminal_are_written_and_assess() {
         "product.category",
         "product.markets",
         "auth.uses_passwords",
-        "integrity.secure_boot",
+        "integrity.tamper_response",
         "updates.mechanism",
         "support.end_date",
         "vdp.acknowledgement_days",

@@ -1,5 +1,6 @@
 //! `iotrust serve` as a process: `kill -9` in the middle of a bulk submission loses no
-//! acknowledged record, on SQLite and on a real PostgreSQL server.
+//! acknowledged record, on SQLite and on a real PostgreSQL server; keys, labels and
+//! `label submit` against it; its provider, lab and threshold flags.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -323,6 +324,184 @@ fn keys_issue_serve_submit_look_up() {
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("not the label's subject"), "{err}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+/// `iotrust serve` with a provider (its tokens and key), a lab and the review thresholds: a
+/// report signed with a key `iotrust keys new --role provider` made is recorded against the
+/// product by manufacturer and model, the threshold of one device from one provider puts it
+/// under review, and the lab's evidence re-assesses it. A key of another role is refused at
+/// start with the file named.
+#[test]
+fn serve_takes_providers_labs_and_thresholds() {
+    use iotrust_registry::client::{FieldReport, ProductRef, RegistryClient, ReportState};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    for (role, name) in [("issuing-body", "issuer"), ("provider", "isp-a")] {
+        let (code, _, err) = iotrust(&["keys", "new", "--role", role, "--name", name, "--dir", d]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let label = format!("{d}/label.json");
+    let (code, _, err) = iotrust(&[
+        "label",
+        "issue",
+        "examples/profiles/smart-lock.toml",
+        "--key",
+        &format!("{d}/issuer.key.json"),
+        "--info",
+        "examples/labels/label-info.toml",
+        "-o",
+        &label,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::write(
+        dir.path().join("tokens.txt"),
+        format!("Veridor Security Ltd,{TOKEN}\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("token"), format!("{TOKEN}\n")).unwrap();
+    std::fs::write(
+        dir.path().join("providers.txt"),
+        "isp-a,tok-isp-a-0123456789\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("labs.txt"),
+        "Example Lab,tok-lab-0123456789\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("hooks.txt"),
+        "Veridor Security Ltd,ftp://nowhere\n",
+    )
+    .unwrap();
+    let db = format!("{d}/r.sqlite");
+    let args = |key: &str, hooks: bool| {
+        let mut a: Vec<String> = [
+            "serve",
+            "--db",
+            &db,
+            "--trust",
+            &format!("{d}/issuer.pub.json"),
+            "--tokens",
+            &format!("{d}/tokens.txt"),
+            "--provider-tokens",
+            &format!("{d}/providers.txt"),
+            "--provider-key",
+            &format!("{d}/{key}"),
+            "--lab-tokens",
+            &format!("{d}/labs.txt"),
+            "--review-threshold-devices",
+            "1",
+            "--review-threshold-providers",
+            "1",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if hooks {
+            a.extend([
+                "--manufacturer-webhooks".to_string(),
+                format!("{d}/hooks.txt"),
+            ]);
+        }
+        a
+    };
+    let run = |a: Vec<String>| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        iotrust(&a)
+    };
+    let (code, _, err) = run(args("issuer.pub.json", false));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("issuer.pub.json") && err.contains("not provider"),
+        "{err}"
+    );
+    let (code, _, err) = run(args("isp-a.pub.json", true));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("hooks.txt:1") && err.contains("not an http(s) URL"),
+        "{err}"
+    );
+
+    let port = free_port();
+    let mut a = args("isp-a.pub.json", false);
+    a.extend([
+        "--addr".into(),
+        format!("127.0.0.1:{port}"),
+        "--rate-limit".into(),
+        "0".into(),
+    ]);
+    let mut server = Command::new(env!("CARGO_BIN_EXE_iotrust"))
+        .args(&a)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let t0 = Instant::now();
+    while agent()
+        .get(&format!("{base}/api/v1/openapi.json"))
+        .call()
+        .is_err()
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (code, out, err) = iotrust(&[
+        "label",
+        "submit",
+        &label,
+        "--profile",
+        "examples/profiles/smart-lock.toml",
+        "--registry",
+        &base,
+        "--token-file",
+        &format!("{d}/token"),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let key: Key =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("isp-a.key.json")).unwrap())
+            .unwrap();
+    let now = jiff::Timestamp::now();
+    let report = FieldReport {
+        report_id: "isp-a-1".into(),
+        provider: "isp-a".into(),
+        product: ProductRef::model("Veridor Security Ltd", "VD-SL4"),
+        detectors: vec!["mirai-scan".into()],
+        devices: 1,
+        first_seen: now,
+        last_seen: now,
+        state: ReportState::Open,
+    };
+    let got = RegistryClient::new(&base, "tok-isp-a-0123456789")
+        .field_report(&report.sign(&key).unwrap())
+        .unwrap();
+    assert!(got.under_review, "{got:?}");
+    let lab = RegistryClient::new(&base, "tok-lab-0123456789")
+        .lab_evidence(
+            &got.product,
+            &iotrust_registry::EvidenceFile {
+                name: "probe.json".into(),
+                document: serde_json::json!({"format": "iotrust-evidence/1", "kind": "lab-report",
+                    "facts": {"auth.default_credentials_accepted": true}}),
+            },
+        )
+        .unwrap();
+    assert_eq!(lab["tier_before"], "assured", "{lab}");
+    let mut res = agent()
+        .get(&format!("{base}/api/v1/products/{}", got.product))
+        .call()
+        .unwrap();
+    let p: serde_json::Value = res.body_mut().read_json().unwrap();
+    assert_eq!(p["status"], "under-review");
+    assert_eq!(p["field"]["devices"], 1);
+    assert_eq!(p["assessed_tier"], lab["tier_after"]);
     server.kill().unwrap();
     server.wait().unwrap();
 }

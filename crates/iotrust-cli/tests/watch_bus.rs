@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 
 use iotrust_flow::testing::{packets, PcapWriter, Rng};
 
+#[path = "support/mud_capture.rs"]
+mod mud_capture;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -325,6 +328,73 @@ fn bus_events_equal_one_process_and_survive_a_worker_kill() {
         st = status(&nats.url);
     }
     assert!(caught_up(&st), "{st}");
+}
+
+/// (event, device, detector, departure) of every event, counted.
+fn mud_events(text: &str) -> Events {
+    let mut m = Events::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let s = |k: &str| v[k].as_str().unwrap_or("").to_string();
+        let kind = v["mud"]["departure"].as_str().unwrap_or("").to_string();
+        *m.entry((s("event"), s("device"), s("detector"), kind))
+            .or_default() += 1;
+    }
+    m
+}
+
+#[test]
+fn mud_violations_over_the_bus_equal_one_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pcap, map, mud_dir) = mud_capture::files(dir.path());
+    let mud_flags = |c: &mut Command| {
+        c.arg("--mud")
+            .arg(&map)
+            .arg("--mud-dir")
+            .arg(&mud_dir)
+            .arg("--mud-no-fetch");
+    };
+    let mut one = iotrust();
+    one.args([
+        "watch",
+        "--threads",
+        "1",
+        "--local",
+        "192.168.1.0/24",
+        "--pcap",
+    ])
+    .arg(&pcap);
+    mud_flags(&mut one);
+    let o = one.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let want = mud_events(&String::from_utf8_lossy(&o.stdout));
+    assert!(want.keys().any(|k| k.2 == "mud-violation"), "{want:?}");
+    assert!(want.keys().any(|k| k.2 == "mirai-scan"), "{want:?}");
+
+    let nats = Nats::start();
+    // the inlet publishes the announcements with the records; it knows nothing of MUD
+    let o = inlet_cmd(&nats.url, "4", &pcap)
+        .args(["--local", "192.168.1.0/24"])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "inlet: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut w = iotrust();
+    w.args([
+        "watch", "worker", "--bus", &nats.url, "--lease", "2", "--name", "wm",
+    ])
+    .stdout(Stdio::null())
+    .stderr(log_file("wm"));
+    mud_flags(&mut w);
+    let _w = Proc(w.spawn().unwrap());
+    let n: usize = want.values().sum();
+    let out = dir.path().join("sink.jsonl");
+    let _ = sink(&nats.url, n, &out);
+    let got = mud_events(&std::fs::read_to_string(&out).unwrap_or_default());
+    assert_eq!(got, want);
 }
 
 #[test]

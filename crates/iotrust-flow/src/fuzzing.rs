@@ -8,11 +8,16 @@ use crate::{CaptureReader, FlowRecord, ZeekReader};
 
 fn capture(data: &[u8]) {
     // with the DNS messages of port-53 packets (UDP, and TCP segments with data)
+    // and the MUD URLs devices announce (DHCP, LLDP)
     if let Ok(reader) = CaptureReader::new(data) {
-        let mut reader = reader.with_dns();
+        let mut reader = reader.with_dns().with_mud();
         while let Some(item) = reader.next() {
             let dns = reader.take_dns();
             assert!(item.is_ok() || dns.is_none());
+            for a in reader.take_announcements() {
+                assert!(a.url.len() <= crate::announce::MAX_URL && a.url.starts_with("https://"));
+                assert!(crate::announce::usable(a.device));
+            }
         }
     }
     // Also through the raw packet interface.
@@ -63,6 +68,30 @@ pub fn dns(data: &[u8]) {
         }
         assert!(m.answers.len() <= crate::dns::MAX_ANSWERS);
     }
+}
+
+/// Every URL a MUD decoder accepts passes [`crate::announce::check_url`] again, and an
+/// address it gives is usable.
+fn announced(r: Result<Option<crate::announce::Found>, crate::announce::AnnounceError>) {
+    if let Ok(Some(f)) = r {
+        assert!(crate::announce::check_url("fuzz", f.url.as_bytes()).is_ok());
+        assert!(f.addr.is_none_or(crate::announce::usable));
+    }
+}
+
+/// A DHCPv4 message (UDP payload), for its MUD URL option 161.
+pub fn mud_dhcpv4(data: &[u8]) {
+    announced(crate::announce::dhcpv4(data));
+}
+
+/// A DHCPv6 message (UDP payload), for its MUD URL option 112, relays included.
+pub fn mud_dhcpv6(data: &[u8]) {
+    announced(crate::announce::dhcpv6(data));
+}
+
+/// An LLDP data unit (the TLVs after the ethertype), for its MUD URL TLV.
+pub fn mud_lldp(data: &[u8]) {
+    announced(crate::announce::lldp(data));
 }
 
 fn datagrams(protocol: Protocol, data: &[u8]) {
@@ -146,6 +175,9 @@ mod tests {
             super::ipfix(d);
             super::sflow(d);
             super::zeek(d);
+            super::mud_dhcpv4(d);
+            super::mud_dhcpv6(d);
+            super::mud_lldp(d);
         }
     }
 }

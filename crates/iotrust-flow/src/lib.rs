@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod announce;
 mod bytes;
 pub mod capture;
 pub mod dns;

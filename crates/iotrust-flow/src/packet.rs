@@ -41,7 +41,10 @@ pub(crate) enum Frame<'a> {
     /// An IP packet: the record is filled. `l4` is the transport header and what follows it
     /// (empty for a fragment other than the first).
     Ip { l4: &'a [u8] },
-    /// Something else (ARP, LLDP, STP ...): nothing to record.
+    /// An LLDP data unit (its TLVs): no record, but it may announce a MUD URL
+    /// ([`crate::announce::lldp`]).
+    Lldp { tlvs: &'a [u8] },
+    /// Something else (ARP, STP ...): nothing to record.
     NotIp,
 }
 
@@ -131,6 +134,17 @@ pub(crate) fn decode_frame<'a>(
     }
 }
 
+/// The sender's link-layer address of a frame: Ethernet's source, or a Linux cooked
+/// header's 6-byte address.
+pub(crate) fn source_mac(link_type: u32, data: &[u8]) -> Option<[u8; 6]> {
+    match link_type {
+        link_type::ETHERNET => array_at::<6>(data, 6),
+        link_type::LINUX_SLL if be_u16(data, 4) == Some(6) => array_at::<6>(data, 6),
+        link_type::LINUX_SLL2 if u8_at(data, 11) == Some(6) => array_at::<6>(data, 12),
+        _ => None,
+    }
+}
+
 fn ethernet<'a>(
     data: &'a [u8],
     orig_len: u64,
@@ -168,6 +182,7 @@ fn by_ethertype<'a>(
         match ethertype {
             ETH_IPV4 => return ipv4(data, orig_len, rec),
             ETH_IPV6 => return ipv6(data, orig_len, rec),
+            crate::announce::ETH_LLDP => return Ok(Frame::Lldp { tlvs: data }),
             ETH_VLAN | ETH_QINQ | ETH_QINQ_OLD => {
                 ethertype = be_u16(data, 2).ok_or(malformed("VLAN tag", "cut short"))?;
                 data = data.get(4..).unwrap_or_default();
@@ -372,6 +387,7 @@ mod tests {
         let mut r = FlowRecord::new(SourceKind::Pcap);
         let f = match decode_frame(link, data, data.len() as u32, &mut r)? {
             Frame::Ip { .. } => Frame::Ip { l4: &[] },
+            Frame::Lldp { .. } => Frame::Lldp { tlvs: &[] },
             Frame::NotIp => Frame::NotIp,
         };
         Ok((f, r))

@@ -172,7 +172,7 @@ fn raw_header(b: &[u8], rec: &mut FlowRecord) -> Result<bool, &'static str> {
     let wire = frame_len.saturating_sub(stripped);
     match decode_frame(link, header, wire, rec) {
         Ok(Frame::Ip { .. }) => Ok(true),
-        Ok(Frame::NotIp) | Err(FrameError::UnsupportedLinkType) => Ok(false),
+        Ok(Frame::NotIp | Frame::Lldp { .. }) | Err(FrameError::UnsupportedLinkType) => Ok(false),
         Err(FrameError::Malformed { reason, .. }) => Err(reason),
     }
 }

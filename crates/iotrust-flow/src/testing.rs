@@ -166,6 +166,141 @@ pub mod packets {
     }
 }
 
+/// Messages that announce a MUD URL (RFC 8520 §10, §11), as devices send them.
+pub mod mud {
+    use super::packets;
+
+    /// An Ethernet frame from `src_mac` to the broadcast address.
+    pub fn ethernet_from(src_mac: [u8; 6], ethertype: u16, payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![0xff; 6];
+        f.extend_from_slice(&src_mac);
+        f.extend_from_slice(&ethertype.to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    }
+
+    /// A DHCPv4 client message (`msg_type` 1 DISCOVER, 3 REQUEST ...) from `mac` with option
+    /// 161 = `url`, option 50 = `requested` if given, `ciaddr` as given.
+    pub fn dhcpv4(
+        msg_type: u8,
+        mac: [u8; 6],
+        ciaddr: [u8; 4],
+        requested: Option<[u8; 4]>,
+        url: &str,
+    ) -> Vec<u8> {
+        let mut b = vec![0u8; 240];
+        b[0] = 1;
+        b[1] = 1;
+        b[2] = 6;
+        b[4..8].copy_from_slice(&[0x39, 0x03, 0xf3, 0x26]);
+        b[12..16].copy_from_slice(&ciaddr);
+        b[28..34].copy_from_slice(&mac);
+        b[236..240].copy_from_slice(&[99, 130, 83, 99]);
+        b.extend_from_slice(&[53, 1, msg_type]);
+        if let Some(r) = requested {
+            b.extend_from_slice(&[50, 4]);
+            b.extend_from_slice(&r);
+        }
+        // long URLs split over several instances (RFC 3396)
+        for part in url.as_bytes().chunks(255) {
+            b.push(161);
+            b.push(part.len() as u8);
+            b.extend_from_slice(part);
+        }
+        b.push(255);
+        b
+    }
+
+    /// [`dhcpv4`] as the Ethernet frame a device broadcasts (0.0.0.0:68 → 255.255.255.255:67
+    /// unless `ciaddr` is set).
+    pub fn dhcpv4_frame(
+        msg_type: u8,
+        mac: [u8; 6],
+        ciaddr: [u8; 4],
+        requested: Option<[u8; 4]>,
+        url: &str,
+    ) -> Vec<u8> {
+        let msg = dhcpv4(msg_type, mac, ciaddr, requested, url);
+        let dst = if ciaddr == [0; 4] {
+            [255; 4]
+        } else {
+            [192, 0, 2, 67]
+        };
+        let ip = packets::ipv4(ciaddr, dst, 17, 64, &packets::udp_with(68, 67, &msg));
+        ethernet_from(mac, 0x0800, &ip)
+    }
+
+    fn v6opt(code: u16, v: &[u8]) -> Vec<u8> {
+        let mut o = code.to_be_bytes().to_vec();
+        o.extend((v.len() as u16).to_be_bytes());
+        o.extend_from_slice(v);
+        o
+    }
+
+    /// A DHCPv6 REQUEST with option 112 = `url` and an IA_NA holding `addr`, from the
+    /// link-local address of `mac` to All_DHCP_Relay_Agents_and_Servers, as a frame.
+    pub fn dhcpv6_frame(mac: [u8; 6], addr: [u8; 16], url: &str) -> Vec<u8> {
+        let mut iaaddr = addr.to_vec();
+        iaaddr.extend([0, 0, 0x0e, 0x10, 0, 0, 0x1c, 0x20]);
+        let mut ia = vec![0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+        ia.extend(v6opt(5, &iaaddr));
+        let mut m = vec![3, 0x12, 0x34, 0x56];
+        m.extend(v6opt(
+            1,
+            &[0, 3, 0, 1, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]],
+        ));
+        m.extend(v6opt(3, &ia));
+        m.extend(v6opt(112, url.as_bytes()));
+        let mut src = [0u8; 16];
+        src[0] = 0xfe;
+        src[1] = 0x80;
+        src[8..11].copy_from_slice(&[mac[0] ^ 2, mac[1], mac[2]]);
+        src[11] = 0xff;
+        src[12] = 0xfe;
+        src[13..16].copy_from_slice(&[mac[3], mac[4], mac[5]]);
+        let mut dst = [0u8; 16];
+        dst[0] = 0xff;
+        dst[1] = 0x02;
+        dst[13] = 1;
+        dst[15] = 2;
+        let ip = packets::ipv6(src, dst, 17, 1, &packets::udp_with(546, 547, &m));
+        ethernet_from(mac, 0x86dd, &ip)
+    }
+
+    fn tlv(t: u16, v: &[u8]) -> Vec<u8> {
+        let mut o = ((t << 9) | v.len() as u16).to_be_bytes().to_vec();
+        o.extend_from_slice(v);
+        o
+    }
+
+    /// An LLDP frame from `mac` (chassis and port by MAC, TTL 120, a management address if
+    /// given) with the MUD URL TLV, to the nearest-bridge group address.
+    pub fn lldp_frame(mac: [u8; 6], mgmt: Option<[u8; 4]>, url: &str) -> Vec<u8> {
+        let mut chassis = vec![4];
+        chassis.extend_from_slice(&mac);
+        let mut b = tlv(1, &chassis);
+        let mut port = vec![3];
+        port.extend_from_slice(&mac);
+        b.extend(tlv(2, &port));
+        b.extend(tlv(3, &[0, 120]));
+        if let Some(a) = mgmt {
+            let mut v = vec![5, 1];
+            v.extend_from_slice(&a);
+            v.extend_from_slice(&[2, 0, 0, 0, 1, 0]);
+            b.extend(tlv(8, &v));
+        }
+        let mut v = vec![0, 0, 0x5e, 1];
+        v.extend_from_slice(url.as_bytes());
+        b.extend(tlv(127, &v));
+        b.extend(tlv(0, &[]));
+        let mut f = vec![0x01, 0x80, 0xc2, 0, 0, 0x0e];
+        f.extend_from_slice(&mac);
+        f.extend_from_slice(&0x88ccu16.to_be_bytes());
+        f.extend_from_slice(&b);
+        f
+    }
+}
+
 /// DNS messages (RFC 1035 wire format), for the DNS reader and what uses it.
 pub mod dns {
     /// A name in wire form, uncompressed.

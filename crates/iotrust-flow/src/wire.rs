@@ -1,4 +1,4 @@
-//! A fixed binary form of [`FlowRecord`] and [`DnsMessage`] for carrying them between
+//! A fixed binary form of [`FlowRecord`], [`DnsMessage`] and [`Announcement`] for carrying them between
 //! processes (the message bus of `iotrust watch inlet` and `worker`).
 //!
 //! Hand-written rather than serde: a record has private fields (the TCP sequence number,
@@ -7,6 +7,7 @@
 //! (little-endian) with no per-field tags. Reading never panics: a short or malformed
 //! buffer is `None`.
 
+use crate::announce::{Announcement, Via};
 use crate::dns::{Answer, DnsMessage, Question};
 use crate::record::{Addr, App, FlowRecord, SourceKind, TcpFlags};
 
@@ -154,6 +155,59 @@ pub fn decode_dns(b: &[u8]) -> Option<(DnsMessage, usize)> {
     ))
 }
 
+/// Appends a MUD URL announcement: the URL (length-prefixed), how it came, the device's
+/// address, its MAC (a presence byte, then 6 bytes), the packet number and time.
+pub fn encode_announcement(a: &Announcement, out: &mut Vec<u8>) {
+    put_name(&a.url, out);
+    out.push(match a.via {
+        Via::Dhcpv4 => 0,
+        Via::Dhcpv6 => 1,
+        Via::Lldp => 2,
+    });
+    out.extend_from_slice(a.device.as_bytes());
+    match a.mac {
+        Some(m) => {
+            out.push(1);
+            out.extend_from_slice(&m);
+        }
+        None => out.push(0),
+    }
+    out.extend_from_slice(&a.packet.to_le_bytes());
+    out.extend_from_slice(&a.at_us.to_le_bytes());
+}
+
+/// Reads an announcement written by [`encode_announcement`] from the start of `b`: it and
+/// the bytes it took, or `None` if `b` is short or malformed.
+pub fn decode_announcement(b: &[u8]) -> Option<(Announcement, usize)> {
+    let mut c = Cursor { b, at: 0 };
+    let url = c.name()?;
+    let via = match c.take(1)?.first()? {
+        0 => Via::Dhcpv4,
+        1 => Via::Dhcpv6,
+        2 => Via::Lldp,
+        _ => return None,
+    };
+    let device = Addr::v6(c.take(16)?.try_into().ok()?);
+    let mac = match c.take(1)?.first()? {
+        0 => None,
+        1 => Some(c.take(6)?.try_into().ok()?),
+        _ => return None,
+    };
+    let packet = u64::from_le_bytes(c.take(8)?.try_into().ok()?);
+    let at_us = i64::from_le_bytes(c.take(8)?.try_into().ok()?);
+    Some((
+        Announcement {
+            url,
+            via,
+            device,
+            mac,
+            packet,
+            at_us,
+        },
+        c.at,
+    ))
+}
+
 /// Reads [`decode_dns`]'s input front to back.
 struct Cursor<'a> {
     b: &'a [u8],
@@ -176,6 +230,27 @@ impl<'a> Cursor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn announcements_round_trip() {
+        let a = Announcement {
+            url: "https://mud.example.com/bulb.json".into(),
+            via: Via::Lldp,
+            device: Addr::v4([192, 168, 1, 20]),
+            mac: Some([2, 0, 0, 0, 0, 1]),
+            packet: 17,
+            at_us: -5,
+        };
+        let mut b = vec![9];
+        encode_announcement(&a, &mut b);
+        b.push(7);
+        let (back, n) = decode_announcement(&b[1..]).unwrap();
+        assert_eq!(back, a);
+        assert_eq!(n, b.len() - 2);
+        for cut in 0..b.len() - 2 {
+            assert!(decode_announcement(&b[1..1 + cut]).is_none());
+        }
+    }
 
     #[test]
     fn records_round_trip_with_their_private_fields() {

@@ -133,6 +133,81 @@ pub fn envelope(
     })
 }
 
+/// An unsigned envelope around any payload (a field report, an attestation) of `payload_type`.
+pub fn envelope_of(payload_type: &str, body: &[u8]) -> Envelope {
+    Envelope {
+        payload_type: payload_type.to_string(),
+        payload: b64().encode(body),
+        signatures: Vec::new(),
+    }
+}
+
+/// A payload whose signatures verified.
+#[derive(Clone, Debug)]
+pub struct VerifiedPayload {
+    pub body: Vec<u8>,
+    pub signers: Vec<SignedBy>,
+    /// Signatures by keys the verifier does not trust (not counted, reported).
+    pub untrusted: Vec<String>,
+}
+
+/// Verify the signatures of an envelope of `payload_type` against `trusted` keys: at least one
+/// trusted signature, and every trusted signature valid. Says nothing about what the payload
+/// means (the caller parses `body`).
+pub fn verify_payload(
+    env: &Envelope,
+    payload_type: &str,
+    trusted: &[PublicKey],
+) -> Result<VerifiedPayload, VerifyError> {
+    if env.payload_type != payload_type {
+        return Err(VerifyError::Malformed(format!(
+            "payloadType `{}` (expected `{payload_type}`)",
+            env.payload_type
+        )));
+    }
+    let body = b64()
+        .decode(&env.payload)
+        .map_err(|_| VerifyError::Malformed("payload is not base64".into()))?;
+    if env.signatures.is_empty() {
+        return Err(VerifyError::NoSignature);
+    }
+    let msg = pae(&env.payload_type, &body);
+    let mut signers = Vec::new();
+    let mut untrusted = Vec::new();
+    for s in &env.signatures {
+        let Some(pk) = trusted.iter().find(|k| k.keyid == s.keyid) else {
+            untrusted.push(s.keyid.clone());
+            continue;
+        };
+        let vk = pk
+            .verifying_key()
+            .map_err(|e| VerifyError::BadKey(pk.keyid.clone(), e.to_string()))?;
+        let raw = b64().decode(&s.sig).map_err(|_| VerifyError::Tampered {
+            keyid: s.keyid.clone(),
+        })?;
+        let sig = Signature::from_slice(&raw).map_err(|_| VerifyError::Tampered {
+            keyid: s.keyid.clone(),
+        })?;
+        vk.verify_strict(&msg, &sig)
+            .map_err(|_| VerifyError::Tampered {
+                keyid: s.keyid.clone(),
+            })?;
+        signers.push(SignedBy {
+            keyid: pk.keyid.clone(),
+            role: pk.role,
+            name: pk.name.clone(),
+        });
+    }
+    if signers.is_empty() {
+        return Err(VerifyError::UnknownKey { keyids: untrusted });
+    }
+    Ok(VerifiedPayload {
+        body,
+        signers,
+        untrusted,
+    })
+}
+
 /// Add (or replace) the signature of `key`.
 pub fn sign(env: &mut Envelope, key: &Key) -> Result<(), VerifyError> {
     let body = b64()
@@ -180,42 +255,9 @@ pub fn statement(env: &Envelope) -> Result<Statement, VerifyError> {
 /// Verify signatures against `trusted` keys and validity on `today`.
 pub fn verify(env: &Envelope, trusted: &[PublicKey], today: Date) -> Result<Verified, VerifyError> {
     let st = statement(env)?;
-    let body = b64()
-        .decode(&env.payload)
-        .map_err(|_| VerifyError::Malformed("payload is not base64".into()))?;
-    if env.signatures.is_empty() {
-        return Err(VerifyError::NoSignature);
-    }
-    let msg = pae(&env.payload_type, &body);
-    let mut signers = Vec::new();
-    let mut untrusted = Vec::new();
-    for s in &env.signatures {
-        let Some(pk) = trusted.iter().find(|k| k.keyid == s.keyid) else {
-            untrusted.push(s.keyid.clone());
-            continue;
-        };
-        let vk = pk
-            .verifying_key()
-            .map_err(|e| VerifyError::BadKey(pk.keyid.clone(), e.to_string()))?;
-        let raw = b64().decode(&s.sig).map_err(|_| VerifyError::Tampered {
-            keyid: s.keyid.clone(),
-        })?;
-        let sig = Signature::from_slice(&raw).map_err(|_| VerifyError::Tampered {
-            keyid: s.keyid.clone(),
-        })?;
-        vk.verify_strict(&msg, &sig)
-            .map_err(|_| VerifyError::Tampered {
-                keyid: s.keyid.clone(),
-            })?;
-        signers.push(SignedBy {
-            keyid: pk.keyid.clone(),
-            role: pk.role,
-            name: pk.name.clone(),
-        });
-    }
-    if signers.is_empty() {
-        return Err(VerifyError::UnknownKey { keyids: untrusted });
-    }
+    let VerifiedPayload {
+        signers, untrusted, ..
+    } = verify_payload(env, PAYLOAD_TYPE, trusted)?;
     let doc = st.predicate;
     if doc.valid_until < today {
         return Err(VerifyError::Expired {

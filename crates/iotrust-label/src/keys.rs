@@ -11,6 +11,8 @@ pub enum Role {
     Manufacturer,
     IssuingBody,
     Lab,
+    /// A network operator signing field reports for a registry.
+    Provider,
 }
 
 impl std::fmt::Display for Role {
@@ -20,6 +22,7 @@ impl std::fmt::Display for Role {
             Role::Manufacturer => "manufacturer",
             Role::IssuingBody => "issuing body",
             Role::Lab => "lab",
+            Role::Provider => "provider",
         })
     }
 }

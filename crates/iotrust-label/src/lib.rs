@@ -7,5 +7,7 @@ pub mod keys;
 pub mod render;
 
 pub use document::{IssueError, LabelDocument, LabelInfo};
-pub use dsse::{sign, verify, Envelope, Verified, VerifyError};
+pub use dsse::{
+    envelope_of, sign, verify, verify_payload, Envelope, Verified, VerifiedPayload, VerifyError,
+};
 pub use keys::{Key, PublicKey, Role};

@@ -39,12 +39,119 @@ const BUILTIN: &[(&str, &str)] = &[
         "data/checks/http-directory-listing.toml",
         include_str!("../data/checks/http-directory-listing.toml"),
     ),
+    (
+        "data/checks/http-management-unauthenticated.toml",
+        include_str!("../data/checks/http-management-unauthenticated.toml"),
+    ),
 ];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
+    #[serde(default)]
     check: Vec<Check>,
+    #[serde(default)]
+    credential: Vec<DefaultCredential>,
+}
+
+/// Where a default credential is documented.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CredentialOrigin {
+    /// The vendor's own manual, quick-start guide or support page.
+    VendorManual,
+    /// A botnet's source code or a malware analysis that lists the pairs it tries.
+    BotnetSource,
+    /// A public default-credential collection.
+    PublicList,
+}
+
+impl CredentialOrigin {
+    pub fn name(self) -> &'static str {
+        match self {
+            CredentialOrigin::VendorManual => "vendor manual",
+            CredentialOrigin::BotnetSource => "botnet source",
+            CredentialOrigin::PublicList => "public list",
+        }
+    }
+}
+
+/// A default credential a check file adds to the pairs the credential checks try (telnet,
+/// SSH, FTP, HTTP, MQTT). A login with it is a `default-credentials` finding (CWE-1392) whose
+/// detail names this provenance.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultCredential {
+    pub user: String,
+    pub password: String,
+    pub provenance: CredentialOrigin,
+    /// The document: a manual's title and page, a URL, or `repository@commit path line`.
+    pub source: String,
+    /// The products (vendor manual, public list) or the botnet family (botnet source).
+    pub applies_to: String,
+}
+
+impl DefaultCredential {
+    fn validate(&self, file: &str, text: &str, index: usize) -> Result<(), ProbeError> {
+        let e = |field: &str, msg: &str| ProbeError::Import {
+            file: file.to_string(),
+            line: nth_table_line(text, "[[credential]]", index),
+            field: Some(format!("credential[{index}].{field}")),
+            message: msg.to_string(),
+        };
+        if self.source.trim().is_empty() {
+            return Err(e("source", "every default credential names its source"));
+        }
+        if self.applies_to.trim().is_empty() {
+            return Err(e("applies_to", "say which products or which botnet use it"));
+        }
+        if self.user.len() > 256 || self.password.len() > 256 {
+            return Err(e("password", "user or password longer than 256 bytes"));
+        }
+        Ok(())
+    }
+
+    /// The pair as the credential checks use it, with its provenance.
+    pub fn credential(&self, file: &str) -> crate::creds::Credential {
+        crate::creds::Credential {
+            user: self.user.clone(),
+            password: self.password.clone(),
+            weight: 500,
+            source: "check-file".into(),
+            provenance: vec![format!(
+                "{}: {} ({}; check file {file})",
+                self.provenance.name(),
+                self.applies_to,
+                self.source
+            )],
+        }
+    }
+}
+
+/// The line of the `index`-th `header` table in `text`.
+fn nth_table_line(text: &str, header: &str, index: usize) -> Option<usize> {
+    text.match_indices(header)
+        .nth(index)
+        .map(|(off, _)| line_of(text, off))
+}
+
+/// Everything the check files hold.
+#[derive(Clone, Debug, Default)]
+pub struct Loaded {
+    pub checks: Vec<Check>,
+    /// Default credentials the files add, with the file each came from.
+    pub credentials: Vec<(String, DefaultCredential)>,
+}
+
+impl Loaded {
+    /// The default credentials as a list the credential checks try.
+    pub fn credential_list(&self) -> crate::creds::CredentialList {
+        let mut l = crate::creds::CredentialList::default();
+        for (file, c) in &self.credentials {
+            l.push(c.credential(file));
+        }
+        l
+    }
 }
 
 /// One check.
@@ -284,6 +391,7 @@ impl Check {
             detail: Some(d),
             provisions: self.provisions.clone(),
             outcomes: self.outcomes.clone(),
+            cwe: self.cwe.clone(),
         }
     }
 
@@ -383,6 +491,10 @@ impl Check {
 
 /// Parse and validate one check file.
 pub fn parse(file: &str, text: &str) -> Result<Vec<Check>, ProbeError> {
+    parse_file(file, text).map(|f| f.check)
+}
+
+fn parse_file(file: &str, text: &str) -> Result<File, ProbeError> {
     let f: File = toml::from_str(text).map_err(|e| ProbeError::Import {
         file: file.to_string(),
         line: e.span().map(|s| line_of(text, s.start)),
@@ -392,21 +504,32 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Check>, ProbeError> {
     for c in &f.check {
         c.validate(file, text)?;
     }
-    Ok(f.check)
+    for (i, c) in f.credential.iter().enumerate() {
+        c.validate(file, text, i)?;
+    }
+    Ok(f)
 }
 
 /// The built-in checks and every `*.toml` in `dirs`; a later check with the same id replaces
 /// an earlier one.
 pub fn load(dirs: &[impl AsRef<Path>]) -> Result<Vec<Check>, ProbeError> {
-    let mut all: Vec<Check> = Vec::new();
-    let mut add = |list: Vec<Check>| {
-        for c in list {
-            all.retain(|x| x.id != c.id);
-            all.push(c);
+    load_all(dirs).map(|l| l.checks)
+}
+
+/// The checks and default credentials of the built-in files and every `*.toml` in `dirs`.
+pub fn load_all(dirs: &[impl AsRef<Path>]) -> Result<Loaded, ProbeError> {
+    let mut all = Loaded::default();
+    let mut add = |name: &str, f: File| {
+        for c in f.check {
+            all.checks.retain(|x| x.id != c.id);
+            all.checks.push(c);
+        }
+        for c in f.credential {
+            all.credentials.push((name.to_string(), c));
         }
     };
     for (name, text) in BUILTIN {
-        add(parse(name, text)?);
+        add(name, parse_file(name, text)?);
     }
     for d in dirs {
         let d = d.as_ref();
@@ -425,7 +548,8 @@ pub fn load(dirs: &[impl AsRef<Path>]) -> Result<Vec<Check>, ProbeError> {
                 path: p.clone(),
                 source,
             })?;
-            add(parse(&p.display().to_string(), &text)?);
+            let name = p.display().to_string();
+            add(&name, parse_file(&name, &text)?);
         }
     }
     Ok(all)
@@ -451,6 +575,57 @@ mod tests {
                 assert_eq!(c.matches_example(x), x.matches, "{}", c.id);
             }
         }
+    }
+
+    /// A check file may add default credentials; each must say where it is documented, and
+    /// the pair keeps that provenance into the finding's detail.
+    #[test]
+    fn default_credentials_in_check_files_carry_provenance() {
+        let text = r#"
+[[credential]]
+user = "admin"
+password = "hunter2"
+provenance = "vendor-manual"
+source = "Acme C100 quick-start guide, page 4"
+applies_to = "Acme C100 cameras"
+
+[[credential]]
+user = "root"
+password = "xc3511"
+provenance = "botnet-source"
+source = "jgamblin/Mirai-Source-Code@4889a6f mirai/bot/scanner.c line 124"
+applies_to = "Mirai"
+"#;
+        let f = parse_file("acme.toml", text).unwrap();
+        assert!(f.check.is_empty());
+        assert_eq!(f.credential.len(), 2);
+        let c = f.credential[0].credential("acme.toml");
+        assert_eq!((c.user.as_str(), c.password.as_str()), ("admin", "hunter2"));
+        assert_eq!(
+            c.provenance,
+            vec!["vendor manual: Acme C100 cameras (Acme C100 quick-start guide, page 4; check file acme.toml)".to_string()]
+        );
+        let missing = text.replacen(
+            "source = \"Acme C100 quick-start guide, page 4\"",
+            "source = \" \"",
+            1,
+        );
+        match parse_file("acme.toml", &missing) {
+            Err(ProbeError::Import { line, field, .. }) => {
+                assert_eq!(line, Some(2));
+                assert_eq!(field.as_deref(), Some("credential[0].source"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let unknown = text.replacen(
+            "provenance = \"vendor-manual\"",
+            "provenance = \"hearsay\"",
+            1,
+        );
+        assert!(matches!(
+            parse_file("acme.toml", &unknown),
+            Err(ProbeError::Import { line: Some(5), .. })
+        ));
     }
 
     #[test]

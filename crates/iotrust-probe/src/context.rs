@@ -157,6 +157,8 @@ pub(crate) fn prepare(cfg: &ProbeConfig) -> Result<(Vec<HostPlan>, Ctx), ProbeEr
     } else {
         CredentialList::builtin()
     };
+    let loaded = crate::checkfile::load_all(&cfg.check_dirs)?;
+    creds.extend(loaded.credential_list());
     for f in &cfg.credential_files {
         creds.extend(CredentialList::from_file(f)?);
     }
@@ -180,7 +182,7 @@ pub(crate) fn prepare(cfg: &ProbeConfig) -> Result<(Vec<HostPlan>, Ctx), ProbeEr
         creds,
         communities,
         tls: tls_client_config()?,
-        data_checks: crate::checkfile::load(&cfg.check_dirs)?,
+        data_checks: loaded.checks,
     };
     Ok((plans, ctx))
 }

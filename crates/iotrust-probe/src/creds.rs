@@ -15,9 +15,16 @@ pub struct Credential {
     pub password: String,
     /// Higher is tried first (Mirai weights; vendor entries weigh 2, user files 1000).
     pub weight: u32,
-    /// `mirai`, `vendor` or the user's file name.
+    /// `mirai`, `vendor`, `check-file` or the user's file name.
     pub source: String,
+    /// Where the pair is documented as a default: a botnet's source (file and line), a
+    /// vendor's manual or a public default-credential list, a check file, a user file. A pair
+    /// on several lists keeps every origin.
+    pub provenance: Vec<String>,
 }
+
+/// The public repository and commit the Mirai pairs were decoded from (`data/SOURCES.md`).
+const MIRAI_ORIGIN: &str = "jgamblin/Mirai-Source-Code@4889a6f mirai/bot/scanner.c";
 
 impl Credential {
     /// The pair, masked: the first two characters of the user, stars for the rest and for
@@ -109,11 +116,15 @@ impl CredentialList {
         for line in MIRAI_CSV.lines().skip(1) {
             let f = csv_fields(line);
             if f.len() >= 3 {
+                let line = f.get(3).map(String::as_str).unwrap_or("?");
                 l.push(Credential {
                     user: f[0].clone(),
                     password: f[1].clone(),
                     weight: f[2].parse().unwrap_or(1),
                     source: "mirai".into(),
+                    provenance: vec![format!(
+                        "botnet source: Mirai telnet scanner, {MIRAI_ORIGIN} line {line}"
+                    )],
                 });
             }
         }
@@ -126,11 +137,16 @@ impl CredentialList {
         for line in VENDOR_CSV.lines().skip(1) {
             let f = csv_fields(line);
             if f.len() >= 2 {
+                let vendor = f.get(2).map(String::as_str).unwrap_or("unnamed vendors");
                 l.push(Credential {
                     user: f[0].clone(),
                     password: f[1].clone(),
                     weight: 2,
                     source: "vendor".into(),
+                    provenance: vec![format!(
+                        "vendor default: {vendor} (public default-credential lists: SecLists, \
+                         DefaultCreds cheat sheet, Metasploit wordlists)"
+                    )],
                 });
             }
         }
@@ -184,6 +200,7 @@ impl CredentialList {
                 password: norm_password(&p),
                 weight: 1000,
                 source: name.to_string(),
+                provenance: vec![format!("credential file {name}, line {}", i + 1)],
             });
         }
         Ok(l)
@@ -205,7 +222,14 @@ impl CredentialList {
             .iter_mut()
             .find(|e| e.user == c.user && e.password == c.password)
         {
-            Some(e) => e.weight = e.weight.max(c.weight),
+            Some(e) => {
+                e.weight = e.weight.max(c.weight);
+                for p in c.provenance {
+                    if !e.provenance.contains(&p) {
+                        e.provenance.push(p);
+                    }
+                }
+            }
             None => self.entries.push(c),
         }
     }
@@ -288,6 +312,7 @@ mod tests {
             password: "xc3511".into(),
             weight: 1,
             source: "t".into(),
+            provenance: Vec::new(),
         };
         assert_eq!(c.masked(), "ro**/******");
         assert_eq!(c.shown(true), "root/xc3511");
@@ -296,6 +321,7 @@ mod tests {
             password: String::new(),
             weight: 1,
             source: "t".into(),
+            provenance: Vec::new(),
         };
         assert_eq!(c.masked(), "a*/(empty)");
     }
@@ -321,5 +347,31 @@ mod tests {
             Err(ProbeError::Credentials { line: 1, .. })
         ));
         assert!(snmp_communities().contains(&"public".to_string()));
+    }
+
+    /// Every built-in pair says where it is documented as a default; a pair on both lists
+    /// keeps both origins.
+    #[test]
+    fn builtin_pairs_carry_provenance() {
+        let b = CredentialList::builtin();
+        assert!(b.entries().iter().all(|c| !c.provenance.is_empty()));
+        let xc = b
+            .entries()
+            .iter()
+            .find(|c| c.user == "root" && c.password == "xc3511")
+            .unwrap();
+        assert_eq!(
+            xc.provenance[0],
+            format!("botnet source: Mirai telnet scanner, {MIRAI_ORIGIN} line 124")
+        );
+        assert!(xc.provenance[1].starts_with("vendor default: XiongMai"));
+        let aa = b
+            .entries()
+            .iter()
+            .find(|c| c.user == "admin" && c.password == "admin")
+            .unwrap();
+        assert_eq!(aa.provenance.len(), 2, "{:?}", aa.provenance);
+        assert!(aa.provenance[0].starts_with("botnet source: Mirai"));
+        assert!(aa.provenance[1].starts_with("vendor default: TP-Link"));
     }
 }

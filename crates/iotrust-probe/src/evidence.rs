@@ -16,6 +16,8 @@ pub struct Rule {
     pub id: &'static str,
     pub severity: Severity,
     pub title: &'static str,
+    /// CWE ids of the weakness (MITRE), where one names it; empty where none fits well.
+    pub cwe: &'static [&'static str],
     pub provisions: &'static [&'static str],
     pub outcomes: &'static [&'static str],
 }
@@ -49,6 +51,7 @@ macro_rules! p {
 
 pub const DEFAULT_CREDENTIALS: Rule = Rule {
     id: "default-credentials",
+    cwe: &["CWE-1392"],
     severity: Severity::Critical,
     title: "A default credential logs in",
     provisions: &["etsi-en-303-645@3.1.3#5.1-1", "uk-psti@2023#Sch1-para1"],
@@ -56,6 +59,7 @@ pub const DEFAULT_CREDENTIALS: Rule = Rule {
 };
 pub const FTP_ANONYMOUS: Rule = Rule {
     id: "ftp-anonymous",
+    cwe: &["CWE-306"],
     severity: Severity::High,
     title: "FTP accepts anonymous login",
     provisions: p!("5.6-2", "5.5-4"),
@@ -66,6 +70,7 @@ pub const FTP_ANONYMOUS: Rule = Rule {
 };
 pub const MQTT_ANONYMOUS: Rule = Rule {
     id: "mqtt-anonymous",
+    cwe: &["CWE-306"],
     severity: Severity::High,
     title: "MQTT broker accepts anonymous clients",
     provisions: p!("5.6-2", "5.5-4"),
@@ -76,6 +81,7 @@ pub const MQTT_ANONYMOUS: Rule = Rule {
 };
 pub const RTSP_UNAUTHENTICATED: Rule = Rule {
     id: "rtsp-unauthenticated",
+    cwe: &["CWE-306"],
     severity: Severity::High,
     title: "RTSP stream description served without authentication",
     provisions: p!("5.6-2", "5.5-4", "5.8-2"),
@@ -87,6 +93,7 @@ pub const RTSP_UNAUTHENTICATED: Rule = Rule {
 };
 pub const SNMP_DEFAULT_COMMUNITY: Rule = Rule {
     id: "snmp-default-community",
+    cwe: &["CWE-1392"],
     severity: Severity::High,
     title: "SNMP answers a default community string",
     provisions: p!("5.6-2", "5.5-1"),
@@ -94,6 +101,7 @@ pub const SNMP_DEFAULT_COMMUNITY: Rule = Rule {
 };
 pub const SNMP_WRITABLE: Rule = Rule {
     id: "snmp-writable-community",
+    cwe: &["CWE-1392"],
     severity: Severity::Critical,
     title: "SNMP accepts writes with a default community string",
     provisions: &[
@@ -108,6 +116,7 @@ pub const SNMP_WRITABLE: Rule = Rule {
 };
 pub const CLEARTEXT_MANAGEMENT: Rule = Rule {
     id: "cleartext-management",
+    cwe: &["CWE-319"],
     severity: Severity::Medium,
     title: "Management interface without encryption",
     provisions: p!("5.5-1", "5.5-7"),
@@ -115,6 +124,7 @@ pub const CLEARTEXT_MANAGEMENT: Rule = Rule {
 };
 pub const NEEDLESS_SERVICE: Rule = Rule {
     id: "needless-service",
+    cwe: &["CWE-1125"],
     severity: Severity::Medium,
     title: "Service that devices should not expose by default",
     provisions: p!("5.6-1", "5.6-5"),
@@ -122,6 +132,7 @@ pub const NEEDLESS_SERVICE: Rule = Rule {
 };
 pub const UPNP_IGD: Rule = Rule {
     id: "upnp-igd-exposed",
+    cwe: &["CWE-306"],
     severity: Severity::High,
     title: "UPnP Internet Gateway Device control answers without authentication",
     provisions: p!("5.5-5", "5.6-1"),
@@ -132,6 +143,7 @@ pub const UPNP_IGD: Rule = Rule {
 };
 pub const SSDP_EXPOSED: Rule = Rule {
     id: "ssdp-exposed",
+    cwe: &["CWE-406"],
     severity: Severity::Low,
     title: "SSDP answers discovery requests sent directly to the device",
     provisions: p!("5.6-2", "5.6-5"),
@@ -139,6 +151,7 @@ pub const SSDP_EXPOSED: Rule = Rule {
 };
 pub const NAT_PMP: Rule = Rule {
     id: "nat-pmp-exposed",
+    cwe: &["CWE-306"],
     severity: Severity::High,
     title: "NAT-PMP answers without authentication",
     provisions: p!("5.5-5", "5.6-1"),
@@ -149,6 +162,7 @@ pub const NAT_PMP: Rule = Rule {
 };
 pub const COAP_EXPOSED: Rule = Rule {
     id: "coap-exposed",
+    cwe: &["CWE-406"],
     severity: Severity::Medium,
     title: "CoAP resource discovery answers without authentication",
     provisions: p!("5.6-2", "5.6-5", "5.9-3"),
@@ -160,6 +174,7 @@ pub const COAP_EXPOSED: Rule = Rule {
 };
 pub const TLS_LEGACY: Rule = Rule {
     id: "tls-legacy-version",
+    cwe: &["CWE-327"],
     severity: Severity::Medium,
     title: "TLS service accepts a legacy protocol version",
     provisions: p!("5.5-1"),
@@ -167,6 +182,7 @@ pub const TLS_LEGACY: Rule = Rule {
 };
 pub const TLS_WEAK_KEY: Rule = Rule {
     id: "tls-weak-key",
+    cwe: &["CWE-326"],
     severity: Severity::Medium,
     title: "TLS certificate key is too small",
     provisions: p!("5.5-1"),
@@ -174,6 +190,7 @@ pub const TLS_WEAK_KEY: Rule = Rule {
 };
 pub const TLS_WEAK_SIGNATURE: Rule = Rule {
     id: "tls-weak-signature",
+    cwe: &["CWE-328"],
     severity: Severity::Medium,
     title: "TLS certificate signed with MD5 or SHA-1",
     provisions: p!("5.5-1"),
@@ -181,6 +198,7 @@ pub const TLS_WEAK_SIGNATURE: Rule = Rule {
 };
 pub const TLS_SELF_SIGNED: Rule = Rule {
     id: "tls-self-signed",
+    cwe: &[],
     severity: Severity::Low,
     title: "TLS certificate is self-signed",
     provisions: p!("5.5-1"),
@@ -188,6 +206,7 @@ pub const TLS_SELF_SIGNED: Rule = Rule {
 };
 pub const TLS_EXPIRED: Rule = Rule {
     id: "tls-expired",
+    cwe: &[],
     severity: Severity::Low,
     title: "TLS certificate has expired",
     provisions: p!("5.5-1"),
@@ -195,6 +214,7 @@ pub const TLS_EXPIRED: Rule = Rule {
 };
 pub const SSH_V1: Rule = Rule {
     id: "ssh-protocol-1",
+    cwe: &["CWE-327"],
     severity: Severity::High,
     title: "SSH server accepts protocol version 1",
     provisions: p!("5.5-1"),
@@ -203,6 +223,7 @@ pub const SSH_V1: Rule = Rule {
 
 pub const SSH_WEAK_KEX: Rule = Rule {
     id: "ssh-weak-kex",
+    cwe: &["CWE-327"],
     severity: Severity::Medium,
     title: "SSH server offers a key exchange that current guidance rules out",
     provisions: p!("5.5-1"),
@@ -210,6 +231,7 @@ pub const SSH_WEAK_KEX: Rule = Rule {
 };
 pub const SSH_WEAK_HOST_KEY: Rule = Rule {
     id: "ssh-weak-host-key",
+    cwe: &["CWE-326"],
     severity: Severity::Medium,
     title: "SSH server offers SHA-1 or DSA host-key signatures",
     provisions: p!("5.5-1"),
@@ -217,6 +239,7 @@ pub const SSH_WEAK_HOST_KEY: Rule = Rule {
 };
 pub const SSH_WEAK_CIPHER: Rule = Rule {
     id: "ssh-weak-cipher",
+    cwe: &["CWE-327"],
     severity: Severity::Medium,
     title: "SSH server offers CBC, 3DES, RC4 or other weak ciphers",
     provisions: p!("5.5-1"),
@@ -224,6 +247,7 @@ pub const SSH_WEAK_CIPHER: Rule = Rule {
 };
 pub const SSH_WEAK_MAC: Rule = Rule {
     id: "ssh-weak-mac",
+    cwe: &["CWE-327"],
     severity: Severity::Low,
     title: "SSH server offers MD5 or truncated MACs",
     provisions: p!("5.5-1"),
@@ -231,6 +255,7 @@ pub const SSH_WEAK_MAC: Rule = Rule {
 };
 pub const SSH_TERRAPIN: Rule = Rule {
     id: "ssh-terrapin",
+    cwe: &["CWE-354"],
     severity: Severity::Medium,
     title: "SSH server is exposed to the Terrapin prefix-truncation attack (CVE-2023-48795)",
     provisions: p!("5.5-1"),
@@ -238,6 +263,7 @@ pub const SSH_TERRAPIN: Rule = Rule {
 };
 pub const TLS_WEAK_CIPHER: Rule = Rule {
     id: "tls-weak-cipher",
+    cwe: &["CWE-327"],
     severity: Severity::High,
     title: "TLS service accepts NULL, anonymous, export, RC4, DES or 3DES cipher suites",
     provisions: p!("5.5-1"),
@@ -245,6 +271,7 @@ pub const TLS_WEAK_CIPHER: Rule = Rule {
 };
 pub const TLS_NO_FORWARD_SECRECY: Rule = Rule {
     id: "tls-no-forward-secrecy",
+    cwe: &[],
     severity: Severity::Medium,
     title: "TLS service accepts cipher suites without forward secrecy",
     provisions: p!("5.5-1"),
@@ -252,6 +279,7 @@ pub const TLS_NO_FORWARD_SECRECY: Rule = Rule {
 };
 pub const TLS_CBC_ONLY: Rule = Rule {
     id: "tls-cbc-only",
+    cwe: &[],
     severity: Severity::Low,
     title: "TLS service accepts only CBC cipher suites (no AEAD)",
     provisions: p!("5.5-1"),
@@ -259,6 +287,7 @@ pub const TLS_CBC_ONLY: Rule = Rule {
 };
 pub const TLS_INSECURE_RENEGOTIATION: Rule = Rule {
     id: "tls-insecure-renegotiation",
+    cwe: &[],
     severity: Severity::Medium,
     title: "TLS service does not support secure renegotiation (RFC 5746)",
     provisions: p!("5.5-1"),
@@ -390,6 +419,9 @@ pub struct Finding {
     pub detail: Option<String>,
     pub provisions: Vec<String>,
     pub outcomes: Vec<String>,
+    /// CWE ids of the weakness (`CWE-1392` for a default credential).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cwe: Vec<String>,
 }
 
 impl Finding {
@@ -419,6 +451,7 @@ impl Finding {
             detail,
             provisions: rule.provisions.iter().map(|s| s.to_string()).collect(),
             outcomes: rule.outcomes.iter().map(|s| s.to_string()).collect(),
+            cwe: rule.cwe.iter().map(|s| s.to_string()).collect(),
         }
     }
 }

@@ -1,23 +1,24 @@
-//! One host: what the probe has learned about it so far (`HostState`, which checks add to as
-//! they go), the port scan, and the dispatch of each open port to the checks for the protocol
-//! found there.
+//! One host: the port scan, the dispatch of each open port to the checks for the protocol
+//! found there, and what the probe has learned about the host (`HostState`), folded from the
+//! observations the checks send (`crate::observe`).
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use futures::stream::{self, StreamExt};
 
 use crate::checks;
 use crate::config::DEFAULT_UDP_PORTS;
 use crate::context::{now_string, Ctx, Endpoint};
-use crate::evidence::{self, Device, Facts, Finding, Rule, Service};
+use crate::evidence::{self, Device, Facts, Finding, Service};
 use crate::identify::{identify, Proto};
+use crate::observe::{self, Observation, Observer};
 use crate::protocols::tls;
 use crate::target::{HostPlan, Transport};
 
-/// What the probe has learned about one host so far. Checks add to it as they go, so a host
-/// that hits its time limit still reports everything found until then.
+/// What the probe has learned about one host: the observations of its checks, folded in the
+/// order they arrived.
 #[derive(Debug, Default)]
 pub(crate) struct HostState {
     pub services: Vec<Service>,
@@ -37,32 +38,59 @@ pub(crate) struct HostState {
     pub weak_crypto: bool,
 }
 
-pub(crate) type Shared = Arc<Mutex<HostState>>;
-
-/// Lock the shared state; a poisoned lock (a panic elsewhere) still yields the data.
-pub(crate) fn lock(s: &Shared) -> std::sync::MutexGuard<'_, HostState> {
-    match s.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    }
-}
-
 impl HostState {
-    pub fn finding(
-        &mut self,
-        rule: &Rule,
-        service: Option<String>,
-        title: Option<String>,
-        detail: Option<String>,
-    ) {
-        let f = Finding::new(rule, service, title, detail);
-        if !self
-            .findings
-            .iter()
-            .any(|x| x.id == f.id && x.service == f.service)
-        {
-            self.findings.push(f);
+    /// Fold one observation in.
+    pub fn apply(&mut self, o: Observation) {
+        match o {
+            Observation::Service(s) => self.services.push(s),
+            Observation::Finding(f) => {
+                if !self
+                    .findings
+                    .iter()
+                    .any(|x| x.id == f.id && x.service == f.service)
+                {
+                    self.findings.push(f);
+                }
+            }
+            Observation::ServiceNote { port, note } => {
+                if let Some(s) = self.tcp_service(port) {
+                    s.banner = Some(match s.banner.take() {
+                        Some(b) => format!("{b}; {note}"),
+                        None => note,
+                    });
+                }
+            }
+            Observation::ServiceProtocol { port, protocol } => {
+                if let Some(s) = self.tcp_service(port) {
+                    s.protocol = protocol;
+                }
+            }
+            Observation::ServiceTls { port, versions } => {
+                if let Some(s) = self.tcp_service(port) {
+                    s.tls_versions = versions;
+                }
+            }
+            Observation::OpenTcp(ports) => {
+                self.open_tcp = Some(ports);
+                self.identified_all = true;
+            }
+            Observation::Anonymous(found) => self.anonymous_tested(found),
+            Observation::Credentials { found, complete } => self.creds_result(found, complete),
+            Observation::CredentialsIncomplete => self.creds_incomplete = true,
+            Observation::Incomplete(why) => self.incomplete.push(why),
+            Observation::Cleartext => self.cleartext = true,
+            Observation::Needless(n) => {
+                self.needless.insert(n);
+            }
+            Observation::TlsVersion(v) => self.tls_version(v),
+            Observation::WeakCrypto => self.weak_crypto = true,
         }
+    }
+
+    fn tcp_service(&mut self, port: u16) -> Option<&mut Service> {
+        self.services
+            .iter_mut()
+            .find(|s| s.port == port && s.transport == "tcp")
     }
 
     pub fn anonymous_tested(&mut self, found: Option<String>) {
@@ -135,23 +163,29 @@ impl HostState {
 
 pub(crate) async fn probe_host(ctx: Arc<Ctx>, plan: HostPlan) -> Device {
     let started = now_string();
-    let state: Shared = Arc::new(Mutex::new(HostState::default()));
-    let work = host_work(&ctx, &plan, &state);
-    if tokio::time::timeout(ctx.cfg.timeouts.host, work)
+    let (obs, mut rx) = observe::channel();
+    let work = host_work(&ctx, &plan, &obs);
+    let timed_out = tokio::time::timeout(ctx.cfg.timeouts.host, work)
         .await
-        .is_err()
-    {
-        lock(&state).incomplete.push(format!(
+        .is_err();
+    // The checks' futures are gone (finished or dropped at the limit); whatever they sent
+    // is in the channel.
+    drop(obs);
+    let mut st = HostState::default();
+    for o in observe::drain(&mut rx) {
+        st.apply(o);
+    }
+    if timed_out {
+        st.incomplete.push(format!(
             "host time limit of {} s reached; later checks did not run",
             ctx.cfg.timeouts.host.as_secs()
         ));
-        lock(&state).identified_all = false;
+        st.identified_all = false;
     }
-    let st = std::mem::take(&mut *lock(&state));
     st.into_device(plan.addr, started, now_string())
 }
 
-async fn host_work(ctx: &Arc<Ctx>, plan: &HostPlan, state: &Shared) {
+async fn host_work(ctx: &Arc<Ctx>, plan: &HostPlan, state: &Observer) {
     let (tcp_ports, udp_ports): (Vec<u16>, Vec<u16>) = match &plan.ports {
         Some(list) => (
             list.iter()
@@ -187,13 +221,11 @@ async fn host_work(ctx: &Arc<Ctx>, plan: &HostPlan, state: &Shared) {
             .collect()
             .await;
         {
-            let mut st = lock(state);
-            st.open_tcp = Some(open.iter().copied().collect());
-            st.identified_all = true;
+            state.open_tcp(open.iter().copied().collect());
             for p in &open {
                 if let Some(name) = needless_port(*p) {
-                    st.needless.insert(format!("{name}/{p}"));
-                    st.finding(
+                    state.needless(format!("{name}/{p}"));
+                    state.finding(
                         &evidence::NEEDLESS_SERVICE,
                         Some(format!("{name}/{p}")),
                         Some(needless_title(name)),
@@ -209,10 +241,8 @@ async fn host_work(ctx: &Arc<Ctx>, plan: &HostPlan, state: &Shared) {
                     .await
                     .is_err()
                 {
-                    let mut st = lock(state);
-                    st.incomplete
-                        .push(format!("tcp/{port}: service time limit reached"));
-                    st.creds_incomplete = true;
+                    state.incomplete(format!("tcp/{port}: service time limit reached"));
+                    state.creds_incomplete();
                 }
             })
             .await;
@@ -234,6 +264,7 @@ fn needless_title(name: &str) -> String {
         "telnet" => "Telnet is enabled".into(),
         "ftp" => "FTP is enabled".into(),
         "cwmp" => "TR-069 connection-request port answers on the local network".into(),
+        "tr064" => "TR-064 CPE management service answers on the local network".into(),
         "adb" => "Android Debug Bridge is reachable over the network".into(),
         "huawei-upnp" => {
             "Port 37215 (Huawei HG532 UPnP, exploited by Satori/Mirai variants) is open".into()
@@ -245,14 +276,13 @@ fn needless_title(name: &str) -> String {
     }
 }
 
-async fn tcp_service(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Shared) {
+async fn tcp_service(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Observer) {
     let addr = SocketAddr::new(ip, port);
     let (proto, banner) = identify(ctx, addr).await;
     let name = proto.name();
     let svc = format!("{name}/{port}");
     {
-        let mut st = lock(state);
-        st.services.push(Service {
+        state.service(Service {
             port,
             transport: "tcp".into(),
             protocol: name.into(),
@@ -264,11 +294,10 @@ async fn tcp_service(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Shared) {
     match &proto {
         Proto::Telnet => {
             {
-                let mut st = lock(state);
-                st.cleartext = true;
-                st.needless.insert(svc.clone());
-                st.finding(&evidence::NEEDLESS_SERVICE, Some(svc.clone()), Some(needless_title("telnet")), Some("telnet gives a remote shell and is the service Mirai-family botnets scan for".into()));
-                st.finding(
+                state.cleartext();
+                state.needless(svc.clone());
+                state.finding(&evidence::NEEDLESS_SERVICE, Some(svc.clone()), Some(needless_title("telnet")), Some("telnet gives a remote shell and is the service Mirai-family botnets scan for".into()));
+                state.finding(
                     &evidence::CLEARTEXT_MANAGEMENT,
                     Some(svc.clone()),
                     Some("Telnet sends logins and commands in cleartext".into()),
@@ -282,12 +311,7 @@ async fn tcp_service(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Shared) {
         Proto::Ssh => {
             if let Some(b) = &banner {
                 if b.starts_with("SSH-1.") && !b.starts_with("SSH-1.99") {
-                    lock(state).finding(
-                        &evidence::SSH_V1,
-                        Some(svc.clone()),
-                        None,
-                        Some(b.clone()),
-                    );
+                    state.finding(&evidence::SSH_V1, Some(svc.clone()), None, Some(b.clone()));
                 }
             }
             if ctx.cfg.checks.tls {
@@ -299,16 +323,15 @@ async fn tcp_service(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Shared) {
         }
         Proto::Ftp => {
             {
-                let mut st = lock(state);
-                st.cleartext = true;
-                st.needless.insert(svc.clone());
-                st.finding(
+                state.cleartext();
+                state.needless(svc.clone());
+                state.finding(
                     &evidence::NEEDLESS_SERVICE,
                     Some(svc.clone()),
                     Some(needless_title("ftp")),
                     None,
                 );
-                st.finding(
+                state.finding(
                     &evidence::CLEARTEXT_MANAGEMENT,
                     Some(svc.clone()),
                     Some("FTP sends logins and files in cleartext".into()),
@@ -318,14 +341,25 @@ async fn tcp_service(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Shared) {
             checks::auth::ftp(ctx, plain, &svc, state).await;
         }
         Proto::Http => {
-            if port == 7547 {
-                let mut st = lock(state);
-                st.needless.insert(format!("cwmp/{port}"));
-                st.finding(
+            if let Some(how) = checks::cwmp::recognise(ctx, plain).await {
+                state.needless(format!("cwmp/{port}"));
+                state.finding(
                     &evidence::NEEDLESS_SERVICE,
                     Some(svc.clone()),
-                    Some(needless_title("cwmp")),
-                    None,
+                    Some(needless_title(match how {
+                        checks::cwmp::Cwmp::Tr064Description => "tr064",
+                        checks::cwmp::Cwmp::ConnectionRequestPort => "cwmp",
+                    })),
+                    Some(match how {
+                        checks::cwmp::Cwmp::Tr064Description => {
+                            "a TR-064 device description (urn:dslforum-org) answers".into()
+                        }
+                        checks::cwmp::Cwmp::ConnectionRequestPort => {
+                            "HTTP answers on 7547, the TR-069 connection-request port; without \
+                             the ACS's credentials nothing more can be seen"
+                                .into()
+                        }
+                    }),
                 );
             }
             tokio::join!(

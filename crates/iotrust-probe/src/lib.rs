@@ -15,6 +15,7 @@ pub mod driver;
 pub mod evidence;
 mod host;
 mod identify;
+mod observe;
 
 pub use config::{Checks, Limits, ProbeConfig, Timeouts};
 pub use driver::{plan, probe, probe_blocking, probe_with_progress, Progress};

@@ -82,7 +82,13 @@ pub fn sarif(ev: &Evidence) -> String {
                 "shortDescription": {"text": r.title},
                 "helpUri": format!("https://example.invalid/iotrust/crates/iotrust-probe/CHECKS.md#{}", r.id),
                 "defaultConfiguration": {"level": sarif_level(r.severity)},
-                "properties": {"severity": r.severity.as_str(), "provisions": r.provisions, "outcomes": r.outcomes}
+                "properties": {
+                    "severity": r.severity.as_str(),
+                    "provisions": r.provisions,
+                    "outcomes": r.outcomes,
+                    // The convention code-scanning tools read CWE ids from.
+                    "tags": r.cwe.iter().map(|c| format!("external/cwe/{}", c.to_ascii_lowercase())).collect::<Vec<_>>()
+                }
             })
         })
         .collect();

@@ -99,6 +99,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         trusted: vec![key.public.clone()],
         manufacturers: makers.clone(),
         authorities: Vec::new(),
+        ..Access::default()
     };
     let regs: Vec<Registry> = dbs
         .iter()
@@ -189,9 +190,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 for (r, reg) in regs.iter().enumerate() {
                     let res = reg
                         .submit_many(batch, Some(token), today)
-                        .map_err(|e| e.message)?;
+                        .map_err(|e| e.to_string())?;
                     for x in res {
-                        let s = x.map_err(|e| e.message)?;
+                        let s = x.map_err(|e| e.to_string())?;
                         if r == 0 {
                             ids.push(s.id);
                         }
@@ -231,7 +232,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!(
             "{}: {} products",
             if db.contains("://") { "postgresql" } else { db },
-            reg.count().map_err(|e| e.message)?
+            reg.count().map_err(|e| e.to_string())?
         );
     }
     Ok(())

@@ -17,14 +17,26 @@ use jiff::civil::Date;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use crate::registry::{err, Action, ApiError, CheckRequest, Registry, Submission};
+use crate::client::Acknowledgement;
+use crate::error::{internal, invalid, not_found, RegistryError};
+use crate::registry::{Action, CheckRequest, EvidenceFile, Registry, Submission};
 
-impl IntoResponse for ApiError {
+/// The one place a registry error becomes an HTTP status.
+fn status_of(e: &RegistryError) -> StatusCode {
+    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+impl IntoResponse for RegistryError {
     fn into_response(self) -> Response {
-        let code = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (code, Json(serde_json::json!({"error": self.message}))).into_response()
+        (
+            status_of(&self),
+            Json(serde_json::json!({"error": self.to_string()})),
+        )
+            .into_response()
     }
 }
+
+type ApiError = RegistryError;
 
 /// Requests per second and burst allowed to one client address on the API.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -110,20 +122,20 @@ impl App {
             .workers
             .acquire()
             .await
-            .map_err(|_| err(503, "shutting down"))?;
+            .map_err(|_| RegistryError::Unavailable("shutting down".into()))?;
         tokio::task::spawn_blocking(f)
             .await
-            .map_err(|e| err(500, format!("worker failed: {e}")))?
+            .map_err(|e| internal(format!("worker failed: {e}")))?
     }
 }
 
 fn body<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| err(400, format!("{what}: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| invalid("body", format!("{what}: {e}")))
 }
 
 fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     q.map(|Query(t)| t)
-        .map_err(|e| err(400, format!("query: {}", e.body_text())))
+        .map_err(|e| invalid("query", e.body_text()))
 }
 
 async fn submit(
@@ -140,7 +152,7 @@ async fn submit(
     let out = app
         .blocking(move || r.submit(&sub, token.as_deref(), today()))
         .await?;
-    let code = if out.event == "registered" {
+    let code = if out.event == crate::client::Registration::Registered {
         StatusCode::CREATED
     } else {
         StatusCode::OK
@@ -170,7 +182,9 @@ async fn submit_bulk(
         .into_iter()
         .map(|r| match r {
             Ok(s) => serde_json::json!({ "ok": s }),
-            Err(e) => serde_json::json!({ "error": { "status": e.status, "message": e.message } }),
+            Err(e) => {
+                serde_json::json!({ "error": { "status": e.status(), "message": e.to_string() } })
+            }
         })
         .collect();
     Ok(Json(serde_json::json!({
@@ -237,6 +251,64 @@ async fn revoke(
     b: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     act(app, id, h, b, Action::Revoke).await
+}
+
+async fn field_report(
+    State(app): State<App>,
+    h: HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let env: Envelope = body(
+        &bytes,
+        "expected a DSSE envelope of an application/vnd.iotrust.field-report+json payload",
+    )?;
+    let token = bearer(&h);
+    let r = app.reg.clone();
+    let out = app
+        .blocking(move || r.field_report(&env, token.as_deref(), jiff::Timestamp::now()))
+        .await?;
+    let code = if out.outcome == "recorded" {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((code, Json(out)).into_response())
+}
+
+async fn field_ack(
+    State(app): State<App>,
+    UrlPath(id): UrlPath<String>,
+    h: HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let ack: Acknowledgement = body(
+        &bytes,
+        "expected {\"note\", \"early_warning_at\", \"notification_at\", \"corrective_measure_at\", \"final_report_at\"} (all optional)",
+    )?;
+    let token = bearer(&h);
+    let r = app.reg.clone();
+    let out = app
+        .blocking(move || r.acknowledge(&id, &ack, token.as_deref(), jiff::Timestamp::now()))
+        .await?;
+    Ok(Json(out).into_response())
+}
+
+async fn lab_evidence(
+    State(app): State<App>,
+    UrlPath(id): UrlPath<String>,
+    h: HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let file: EvidenceFile = body(
+        &bytes,
+        "expected {\"name\": text, \"document\": an iotrust-evidence/1 document}",
+    )?;
+    let token = bearer(&h);
+    let r = app.reg.clone();
+    let out = app
+        .blocking(move || r.lab_evidence(&id, &file, token.as_deref(), today()))
+        .await?;
+    Ok(Json(out).into_response())
 }
 
 async fn check(State(app): State<App>, bytes: axum::body::Bytes) -> Result<Response, ApiError> {
@@ -329,8 +401,11 @@ async fn openapi() -> Response {
 // ---- pages ----
 
 fn page_error(e: ApiError) -> Response {
-    let code = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (code, Html(crate::pages::error(&e))).into_response()
+    (
+        status_of(&e),
+        Html(crate::pages::error(e.status(), &e.to_string())),
+    )
+        .into_response()
 }
 
 async fn home(State(app): State<App>, q: Result<Query<SearchQuery>, QueryRejection>) -> Response {
@@ -390,11 +465,8 @@ async fn programmes_page(State(app): State<App>) -> Response {
     }
 }
 
-async fn not_found() -> ApiError {
-    err(
-        404,
-        "no such route (the API is described at /api/v1/openapi.json)",
-    )
+async fn no_route() -> ApiError {
+    not_found("no such route (the API is described at /api/v1/openapi.json)")
 }
 
 async fn limit(State(app): State<App>, req: Request, next: Next) -> Response {
@@ -405,7 +477,8 @@ async fn limit(State(app): State<App>, req: Request, next: Next) -> Response {
             .map(|c| c.0.ip());
         if let Some(ip) = ip {
             if let Err(wait) = l.take(ip, Instant::now()) {
-                let mut res = err(429, "too many requests: slow down").into_response();
+                let mut res = RegistryError::RateLimited("too many requests: slow down".into())
+                    .into_response();
                 let secs = wait.ceil().max(1.0).to_string();
                 if let Ok(v) = HeaderValue::from_str(&secs) {
                     res.headers_mut().insert(header::RETRY_AFTER, v);
@@ -439,6 +512,9 @@ pub fn router(reg: Arc<Registry>, rate: Option<RateLimit>) -> Router {
         .route("/products/{id}/suspend", post(suspend))
         .route("/products/{id}/reinstate", post(reinstate))
         .route("/products/{id}/revoke", post(revoke))
+        .route("/products/{id}/field/ack", post(field_ack))
+        .route("/products/{id}/evidence", post(lab_evidence))
+        .route("/field-reports", post(field_report))
         .route("/check", post(check))
         .route("/verify", post(verify_label))
         .route("/search", get(search_api))
@@ -446,7 +522,7 @@ pub fn router(reg: Arc<Registry>, rate: Option<RateLimit>) -> Router {
         .route("/programmes", get(programmes_api))
         .route("/reassess", post(reassess))
         .route("/openapi.json", get(openapi))
-        .fallback(not_found)
+        .fallback(no_route)
         .layer(middleware::from_fn_with_state(app.clone(), limit));
     Router::new()
         .nest("/api/v1", api)
@@ -454,7 +530,7 @@ pub fn router(reg: Arc<Registry>, rate: Option<RateLimit>) -> Router {
         .route("/p/{id}", get(product_page))
         .route("/sunsetting", get(sunsetting_page))
         .route("/programmes", get(programmes_page))
-        .fallback(not_found)
+        .fallback(no_route)
         .layer(axum::extract::DefaultBodyLimit::max(16 * 1024 * 1024))
         .with_state(app)
 }

@@ -2,7 +2,10 @@
 
 use std::fmt::Write as _;
 
-use crate::registry::{ApiError, Listed, ProductView, Programmes, SearchPage, SupportView};
+use crate::registry::{
+    FieldView, Listed, ProductView, Programmes, SearchPage, SupportStatus, SupportView,
+};
+use crate::store::{EventKind, Status};
 
 pub(crate) fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
@@ -55,25 +58,23 @@ fn layout(title: &str, body: &str) -> String {
 fn support_cell(s: &SupportView) -> String {
     match (&s.end_date, s.days_left) {
         (Some(end), Some(d)) if d < 0 => {
-            format!("<span class=\"bad\">Unsupported</span> since {}", esc(end))
+            format!("<span class=\"bad\">Unsupported</span> since {end}")
         }
-        (Some(end), Some(d)) if s.status == "ending-soon" => format!(
-            "<span class=\"warn\">Ending soon</span>: {} ({d} days)",
-            esc(end)
-        ),
-        (Some(end), Some(d)) => format!(
-            "<span class=\"ok\">Supported</span> until {} ({d} days)",
-            esc(end)
-        ),
+        (Some(end), Some(d)) if s.status == SupportStatus::EndingSoon => {
+            format!("<span class=\"warn\">Ending soon</span>: {end} ({d} days)")
+        }
+        (Some(end), Some(d)) => {
+            format!("<span class=\"ok\">Supported</span> until {end} ({d} days)")
+        }
         _ => "<span class=\"bad\">No support period declared</span>".to_string(),
     }
 }
 
-fn status_cell(status: &str) -> String {
-    if status == "active" {
-        "<span class=\"ok\">active</span>".into()
-    } else {
-        format!("<span class=\"bad\">{}</span>", esc(status))
+fn status_cell(status: Status) -> String {
+    match status {
+        Status::Active => "<span class=\"ok\">active</span>".into(),
+        Status::UnderReview => "<span class=\"warn\">under review</span>".into(),
+        s => format!("<span class=\"bad\">{s}</span>"),
     }
 }
 
@@ -96,11 +97,114 @@ fn rows(list: &[Listed]) -> String {
                 .unwrap_or_default(),
             c = esc(&p.category),
             t = esc(p.tier.as_deref().unwrap_or("none")),
-            st = status_cell(&p.status),
+            st = status_cell(p.status),
             sup = support_cell(&l.support),
         );
     }
     o.push_str("</tbody></table>");
+    o
+}
+
+fn time(t: Option<jiff::Timestamp>) -> String {
+    t.map_or_else(
+        || "—".to_string(),
+        |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+    )
+}
+
+/// "Seen compromised in the field": providers' reports, the review, the manufacturer's notice
+/// and the CRA Art. 14 clock. Empty when no provider reported the product.
+fn field_section(f: &FieldView) -> String {
+    let a = &f.aggregate;
+    if a.reports == 0 {
+        return String::new();
+    }
+    let mut o = String::from("<section id=\"field\">");
+    let _ = write!(
+        o,
+        "<h2>{}</h2><p class=\"{}\" id=\"field-summary\">{} device(s) reported by {} network provider(s); {} of {} report(s) open. Detected by: {}. First seen {}, last seen {}.</p>",
+        if f.seen_compromised {
+            "Seen compromised in the field"
+        } else {
+            "Seen compromised in the field (all reports closed)"
+        },
+        if f.seen_compromised { "bad" } else { "warn" },
+        a.devices,
+        a.providers,
+        a.open_reports,
+        a.reports,
+        esc(&a.detectors.join(", ")),
+        time(a.first_seen),
+        time(a.last_seen)
+    );
+    let _ = write!(
+        o,
+        "<p id=\"review\">{} <span class=\"muted\">(review threshold: {} devices from at least {} providers)</span></p>",
+        if f.review.reached {
+            "<span class=\"warn\">Past the review threshold:</span> its issuing authority decides whether to suspend the label."
+        } else {
+            "Below the review threshold."
+        },
+        f.review.threshold_devices,
+        f.review.threshold_providers
+    );
+    if let Some(n) = &f.notice {
+        let told = match n.webhook.as_str() {
+            "delivered" => format!(
+                "<span class=\"ok\">Manufacturer notified</span> {} (webhook).",
+                time(n.notified)
+            ),
+            "pending" => format!(
+                "<span class=\"warn\">Notifying the manufacturer</span>: {} attempt(s){}.",
+                n.attempts,
+                n.last_error
+                    .as_deref()
+                    .map(|e| format!(", last: {}", esc(e)))
+                    .unwrap_or_default()
+            ),
+            _ => "<span class=\"warn\">The manufacturer gave the registry no webhook</span>: not notified by the registry.".to_string(),
+        };
+        let ack = match n.acknowledged {
+            Some(t) => format!(" Acknowledged {}.", time(Some(t))),
+            None => " Not acknowledged yet.".to_string(),
+        };
+        let _ = write!(o, "<p id=\"notice\">{told}{ack}</p>");
+        let _ = write!(
+            o,
+            "<h3>EU CRA Art. 14 reporting clock</h3><p class=\"muted\">If this is an actively exploited vulnerability, the manufacturer reports it to its CSIRT and ENISA within these periods. Note: {}.</p>\
+<table id=\"cra\"><thead><tr><th>Report</th><th>Provision</th><th>Due</th><th>Made</th><th>State</th></tr></thead><tbody>",
+            esc(n.cra_source.note)
+        );
+        for d in &n.cra_art14 {
+            let state = if d.overdue {
+                "<span class=\"bad\">overdue</span>"
+            } else if d.late {
+                "<span class=\"warn\">made late</span>"
+            } else if d.made.is_some() {
+                "<span class=\"ok\">made</span>"
+            } else if d.due.is_some() {
+                "open"
+            } else {
+                "<span class=\"muted\">not started</span>"
+            };
+            let _ = write!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{state}</td></tr>",
+                esc(d.title),
+                esc(d.provision),
+                time(d.due),
+                time(d.made)
+            );
+        }
+        let _ = write!(
+            o,
+            "</tbody></table><p class=\"muted\">Source: <a href=\"{}\">{}</a>, applicable from {}.</p>",
+            esc(n.cra_source.url),
+            esc(n.cra_source.document),
+            esc(n.cra_source.applies_from)
+        );
+    }
+    o.push_str("</section>");
     o
 }
 
@@ -142,37 +246,49 @@ pub fn product(p: &ProductView, svg: &str) -> String {
         esc(&d.product.manufacturer),
         esc(&d.product.model)
     );
-    if p.status != "active" {
-        let why = p
-            .history
-            .iter()
-            .rev()
-            .find(|e| e.event == p.status || (p.status == "suspended" && e.event == "suspended"))
-            .map(|e| format!(": {}", esc(&e.detail)))
-            .unwrap_or_default();
-        let _ = write!(
-            body,
-            "<p class=\"bad\" id=\"status\">This label is {}{why}. Do not rely on it.</p>",
-            esc(&p.status)
-        );
+    let cause = match p.status {
+        Status::Suspended => Some(EventKind::Suspended),
+        Status::Revoked => Some(EventKind::Revoked),
+        Status::UnderReview => Some(EventKind::UnderReview),
+        _ => None,
+    };
+    let why = p
+        .history
+        .iter()
+        .rev()
+        .find(|e| Some(e.event) == cause)
+        .map(|e| format!(": {}", esc(&e.detail)))
+        .unwrap_or_default();
+    match p.status {
+        Status::Active => {}
+        Status::UnderReview => {
+            let _ = write!(
+                body,
+                "<p class=\"warn\" id=\"status\">This label is under review{why}.</p>"
+            );
+        }
+        s => {
+            let _ = write!(
+                body,
+                "<p class=\"bad\" id=\"status\">This label is {s}{why}. Do not rely on it.</p>"
+            );
+        }
     }
     let countdown = match (&p.support.end_date, p.support.days_left) {
         (Some(end), Some(days)) if days < 0 => format!(
-            "<p class=\"bad\" id=\"support\">Unsupported: security updates ended on {} ({} days ago).</p>",
-            esc(end),
+            "<p class=\"bad\" id=\"support\">Unsupported: security updates ended on {end} ({} days ago).</p>",
             -days
         ),
-        (Some(end), Some(days)) if p.support.status == "ending-soon" => format!(
-            "<p class=\"warn\" id=\"support\">Support ends soon: security updates until {} ({days} days left).</p>",
-            esc(end)
+        (Some(end), Some(days)) if p.support.status == SupportStatus::EndingSoon => format!(
+            "<p class=\"warn\" id=\"support\">Support ends soon: security updates until {end} ({days} days left).</p>"
         ),
         (Some(end), Some(days)) => format!(
-            "<p class=\"ok\" id=\"support\">Supported: security updates until {} ({days} days left).</p>",
-            esc(end)
+            "<p class=\"ok\" id=\"support\">Supported: security updates until {end} ({days} days left).</p>"
         ),
         _ => "<p class=\"bad\" id=\"support\">No support period declared.</p>".to_string(),
     };
     body.push_str(&countdown);
+    body.push_str(&field_section(&p.field));
     let _ = write!(
         body,
         "<div class=\"grid\"><div class=\"card\" id=\"label\">{svg}</div><div><h2>Tier</h2>\
@@ -242,13 +358,7 @@ pub fn product(p: &ProductView, svg: &str) -> String {
     }
     body.push_str("</tbody></table><h2>History</h2><ul id=\"history\">");
     for e in &p.history {
-        let _ = write!(
-            body,
-            "<li>{} — {}: {}</li>",
-            esc(&e.at),
-            esc(&e.event),
-            esc(&e.detail)
-        );
+        let _ = write!(body, "<li>{} — {}: {}</li>", e.at, e.event, esc(&e.detail));
     }
     let _ = write!(
         body,
@@ -359,13 +469,12 @@ pub fn programmes(p: &Programmes) -> String {
 }
 
 /// An error page.
-pub fn error(e: &ApiError) -> String {
+pub fn error(status: u16, message: &str) -> String {
     layout(
         "Error",
         &format!(
-            "<h1>{}</h1><p>{}</p><p><a href=\"/\">Back to search</a></p>",
-            e.status,
-            esc(&e.message)
+            "<h1>{status}</h1><p>{}</p><p><a href=\"/\">Back to search</a></p>",
+            esc(message)
         ),
     )
 }

@@ -6,10 +6,66 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement, Transaction};
 
 use crate::pool::Pool;
+use jiff::civil::Date;
+
+use jiff::Timestamp;
+
+use crate::report::ReportState;
 use crate::store::{
-    like_pattern, search_text, CheckRow, Event, LevelCount, ProductFull, Reassessment, Record,
-    Result, SchemeLevel, Store, StoreError, Stored, Summary,
+    like_pattern, parse_day, parse_opt_time, parse_time, search_text, CheckRow, Event, FieldPut,
+    FieldRow, LabEvidence, LevelCount, Notice, ProductFull, Reassessment, Record, Result,
+    SchemeLevel, Status, Store, StoreError, Stored, Summary,
 };
+
+fn ts(t: Option<Timestamp>) -> Option<String> {
+    t.map(|t| t.to_string())
+}
+
+fn field_row(r: &Row) -> Result<FieldRow> {
+    let report_id: String = r.get(0);
+    Ok(FieldRow {
+        detectors: serde_json::from_str(r.get::<_, &str>(3))
+            .map_err(|e| StoreError(format!("field report {report_id}: detectors: {e}")))?,
+        report_id,
+        provider: r.get(1),
+        product: r.get(2),
+        devices: count(r.get(4)),
+        first_seen: parse_time(r.get::<_, &str>(5))?,
+        last_seen: parse_time(r.get::<_, &str>(6))?,
+        state: match r.get::<_, &str>(7) {
+            "open" => ReportState::Open,
+            "closed" => ReportState::Closed,
+            other => return Err(StoreError(format!("field report state `{other}`"))),
+        },
+        received_us: r.get(8),
+        envelope: r.get(9),
+    })
+}
+
+fn write_reassessment(tx: &mut Transaction<'_>, id: &str, r: &Reassessment<'_>) -> Result<()> {
+    tx.execute(
+        "UPDATE products SET catalog_version = $2, tier = $3, markets = $4, profiles = $5
+         WHERE id = $1",
+        &[&id, &r.version, &r.tier, &r.markets, &r.profiles],
+    )?;
+    put_levels(tx, id, r.levels)?;
+    for e in r.events {
+        add_event(tx, id, e)?;
+    }
+    Ok(())
+}
+
+fn day(r: &Row, i: usize) -> Result<Date> {
+    parse_day(r.get::<_, &str>(i))
+}
+
+fn opt_day(r: &Row, i: usize) -> Result<Option<Date>> {
+    r.get::<_, Option<&str>>(i).map(parse_day).transpose()
+}
+
+fn status(r: &Row, i: usize) -> Result<Status> {
+    r.get::<_, &str>(i).parse()
+}
 
 const SUMMARY_COLS: &str =
     "id, manufacturer, model, name, category, status, tier, label_tier, valid_until, support_end";
@@ -62,6 +118,13 @@ impl Postgres {
         let mut tx = first.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock(7204512)", &[])?;
         tx.batch_execute(&crate::store::schema("BIGINT", "BIGSERIAL"))?;
+        for (table, column, ty) in crate::store::ADDED_COLUMNS {
+            // names from a constant list, never from a request
+            tx.batch_execute(&format!(
+                "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {ty}"
+            ))?;
+        }
+        tx.batch_execute(crate::store::ADDED_INDEXES)?;
         tx.commit()?;
         let url = url.to_string();
         let pool = Pool::new(
@@ -97,16 +160,16 @@ fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-fn stored(r: &Row) -> Stored {
-    Stored {
+fn stored(r: &Row) -> Result<Stored> {
+    Ok(Stored {
         id: r.get(0),
         manufacturer: r.get(1),
         model: r.get(2),
-        status: r.get(3),
+        status: status(r, 3)?,
         tier: r.get(4),
         label_tier: r.get(5),
-        valid_until: r.get(6),
-        support_end: r.get(7),
+        valid_until: day(r, 6)?,
+        support_end: opt_day(r, 7)?,
         catalog_version: r.get(8),
         document: r.get(9),
         envelope: r.get(10),
@@ -115,22 +178,22 @@ fn stored(r: &Row) -> Stored {
         evidence: r.get(13),
         markets: r.get(14),
         profiles: r.get(15),
-    }
+    })
 }
 
-fn summary(r: &Row) -> Summary {
-    Summary {
+fn summary(r: &Row) -> Result<Summary> {
+    Ok(Summary {
         id: r.get(0),
         manufacturer: r.get(1),
         model: r.get(2),
         name: r.get(3),
         category: r.get(4),
-        status: r.get(5),
+        status: status(r, 5)?,
         tier: r.get(6),
         label_tier: r.get(7),
-        valid_until: r.get(8),
-        support_end: r.get(9),
-    }
+        valid_until: day(r, 8)?,
+        support_end: opt_day(r, 9)?,
+    })
 }
 
 fn put_levels(tx: &mut Transaction<'_>, id: &str, levels: &[SchemeLevel]) -> Result<()> {
@@ -147,7 +210,7 @@ fn put_levels(tx: &mut Transaction<'_>, id: &str, levels: &[SchemeLevel]) -> Res
 fn add_event(tx: &mut Transaction<'_>, id: &str, e: &Event) -> Result<()> {
     tx.execute(
         "INSERT INTO history (product, at, event, detail) VALUES ($1, $2, $3, $4)",
-        &[&id, &e.at, &e.event, &e.detail],
+        &[&id, &e.at.to_string(), &e.event.as_str(), &e.detail],
     )?;
     Ok(())
 }
@@ -160,13 +223,13 @@ fn put_one(tx: &mut Transaction<'_>, rec: &Record, event: &Event) -> Result<bool
     let row = tx.query_one(
                 "INSERT INTO products (id, manufacturer, model, name, category, status, tier, label_tier,
                     valid_until, support_end, catalog_version, document, envelope, profile,
-                    profile_format, evidence, search, updated_us, markets, profiles)
-                 VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+                    profile_format, evidence, search, updated_us, markets, profiles, mud_url)
+                 VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
                  ON CONFLICT (id) DO UPDATE SET manufacturer = $2, model = $3, name = $4, category = $5,
-                    status = 'active', tier = $6, label_tier = $7, valid_until = $8, support_end = $9,
+                    status = CASE WHEN products.status = 'under-review' THEN 'under-review' ELSE 'active' END, tier = $6, label_tier = $7, valid_until = $8, support_end = $9,
                     catalog_version = $10, document = $11, envelope = $12, profile = $13,
                     profile_format = $14, evidence = $15, search = $16, updated_us = $17,
-                    markets = $18, profiles = $19
+                    markets = $18, profiles = $19, mud_url = $20
                  RETURNING (xmax = 0)",
                 &[
                     &rec.id,
@@ -176,8 +239,8 @@ fn put_one(tx: &mut Transaction<'_>, rec: &Record, event: &Event) -> Result<bool
                     &rec.category,
                     &rec.tier,
                     &rec.label_tier,
-                    &rec.valid_until,
-                    &rec.support_end,
+                    &rec.valid_until.to_string(),
+                    &rec.support_end.map(|d| d.to_string()),
                     &rec.catalog_version,
                     &rec.document,
                     &rec.envelope,
@@ -188,6 +251,7 @@ fn put_one(tx: &mut Transaction<'_>, rec: &Record, event: &Event) -> Result<bool
                     &rec.updated_us,
                     &rec.markets,
                     &rec.profiles,
+                    &rec.mud_url,
                 ],
             )?;
     let inserted: bool = row.get(0);
@@ -218,7 +282,7 @@ impl Store for Postgres {
              FROM products WHERE id = $1",
             &[&id],
         )?;
-        Ok(row.as_ref().map(stored))
+        row.as_ref().map(stored).transpose()
     }
 
     fn product_full(&self, id: &str) -> Result<Option<ProductFull>> {
@@ -240,7 +304,7 @@ impl Store for Postgres {
             .map_err(|e| StoreError(format!("levels of {id}: {e}")))?;
         let history: Vec<Event> = serde_json::from_str(r.get::<_, &str>(17))
             .map_err(|e| StoreError(format!("history of {id}: {e}")))?;
-        Ok(Some((stored(&r), levels, history)))
+        Ok(Some((stored(&r)?, levels, history)))
     }
 
     fn levels(&self, id: &str) -> Result<Vec<SchemeLevel>> {
@@ -265,21 +329,22 @@ impl Store for Postgres {
             "SELECT at, event, detail FROM history WHERE product = $1 ORDER BY seq",
             &[&id],
         )?;
-        Ok(rows
-            .iter()
-            .map(|r| Event {
-                at: r.get(0),
-                event: r.get(1),
-                detail: r.get(2),
+        rows.iter()
+            .map(|r| {
+                Ok(Event {
+                    at: day(r, 0)?,
+                    event: r.get::<_, &str>(1).parse()?,
+                    detail: r.get(2),
+                })
             })
-            .collect())
+            .collect()
     }
 
-    fn set_status(&self, id: &str, status: &str, event: &Event) -> Result<bool> {
+    fn set_status(&self, id: &str, status: Status, event: &Event) -> Result<bool> {
         self.write(|tx| {
             let n = tx.execute(
                 "UPDATE products SET status = $2 WHERE id = $1",
-                &[&id, &status],
+                &[&id, &status.as_str()],
             )?;
             if n == 0 {
                 return Ok(false);
@@ -313,8 +378,8 @@ impl Store for Postgres {
                     id: r.get(2),
                     tier: r.get(3),
                     label_tier: r.get(4),
-                    valid_until: r.get(5),
-                    status: r.get(6),
+                    valid_until: day(r, 5)?,
+                    status: status(r, 6)?,
                     markets: r.get(7),
                     profiles: r.get(8),
                 },
@@ -339,27 +404,31 @@ impl Store for Postgres {
             ),
             &[&pat, &limit(lim), &limit(offset)],
         )?;
-        Ok((count(total), rows.iter().map(summary).collect()))
+        Ok((
+            count(total),
+            rows.iter().map(summary).collect::<Result<_>>()?,
+        ))
     }
 
-    fn ending(&self, from: &str, to: &str, lim: u32) -> Result<Vec<Summary>> {
+    fn ending(&self, from: Date, to: Date, lim: u32) -> Result<Vec<Summary>> {
+        let (from, to) = (from.to_string(), to.to_string());
         let mut c = self.pool.get()?;
         let rows = c.query(
             &format!(
                 "SELECT {SUMMARY_COLS} FROM products
-                 WHERE status = 'active' AND support_end >= $1 AND support_end <= $2
+                 WHERE status IN ('active', 'under-review') AND support_end >= $1 AND support_end <= $2
                  ORDER BY support_end, manufacturer, model LIMIT $3"
             ),
             &[&from, &to, &limit(lim)],
         )?;
-        Ok(rows.iter().map(summary).collect())
+        rows.iter().map(summary).collect()
     }
 
     fn level_counts(&self) -> Result<Vec<LevelCount>> {
         let mut c = self.pool.get()?;
         let rows = c.query(
             "SELECT l.scheme, l.level, l.conformance, count(*) FROM levels l
-             JOIN products p ON p.id = l.product WHERE p.status = 'active'
+             JOIN products p ON p.id = l.product WHERE p.status IN ('active', 'under-review')
              GROUP BY l.scheme, l.level, l.conformance ORDER BY l.scheme, l.level",
             &[],
         )?;
@@ -377,7 +446,7 @@ impl Store for Postgres {
     fn tier_counts(&self) -> Result<Vec<(Option<String>, u64)>> {
         let mut c = self.pool.get()?;
         let rows = c.query(
-            "SELECT tier, count(*) FROM products WHERE status = 'active' GROUP BY tier",
+            "SELECT tier, count(*) FROM products WHERE status IN ('active', 'under-review') GROUP BY tier",
             &[],
         )?;
         Ok(rows.iter().map(|r| (r.get(0), count(r.get(1)))).collect())
@@ -393,23 +462,209 @@ impl Store for Postgres {
     }
 
     fn reassessed(&self, id: &str, r: &Reassessment<'_>) -> Result<()> {
-        self.write(|tx| {
-            tx.execute(
-                "UPDATE products SET catalog_version = $2, tier = $3, markets = $4, profiles = $5
-                 WHERE id = $1",
-                &[&id, &r.version, &r.tier, &r.markets, &r.profiles],
-            )?;
-            put_levels(tx, id, r.levels)?;
-            for e in r.events {
-                add_event(tx, id, e)?;
-            }
-            Ok(())
-        })
+        self.write(|tx| write_reassessment(tx, id, r))
     }
 
     fn count(&self) -> Result<u64> {
         let mut c = self.pool.get()?;
         let n: i64 = c.query_one("SELECT count(*) FROM products", &[])?.get(0);
         Ok(count(n))
+    }
+
+    fn product_by_mud(&self, url: &str) -> Result<Option<String>> {
+        let mut c = self.pool.get()?;
+        let row = c.query_opt(
+            "SELECT id FROM products WHERE mud_url = $1 ORDER BY updated_us DESC LIMIT 1",
+            &[&url],
+        )?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    fn put_field_report(&self, f: &FieldRow, event: &Event, opened: Timestamp) -> Result<FieldPut> {
+        let detectors =
+            serde_json::to_string(&f.detectors).map_err(|e| StoreError(e.to_string()))?;
+        let devices = i64::try_from(f.devices).unwrap_or(i64::MAX);
+        self.write(|tx| {
+            // the row lock taken by the upsert orders two senders of one report id
+            let row = tx.query_opt(
+                "INSERT INTO field_reports (report_id, provider, product, detectors, devices,
+                    first_seen, last_seen, state, received_us, envelope)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                 ON CONFLICT (report_id) DO UPDATE SET product = $3, detectors = $4, devices = $5,
+                    first_seen = $6, last_seen = $7, state = $8, received_us = $9, envelope = $10
+                 WHERE field_reports.provider = $2
+                 RETURNING (xmax = 0)",
+                &[
+                    &f.report_id,
+                    &f.provider,
+                    &f.product,
+                    &detectors,
+                    &devices,
+                    &f.first_seen.to_string(),
+                    &f.last_seen.to_string(),
+                    &f.state.as_str(),
+                    &f.received_us,
+                    &f.envelope,
+                ],
+            )?;
+            let Some(row) = row else {
+                return Ok(FieldPut::NotYours);
+            };
+            let inserted: bool = row.get(0);
+            if inserted {
+                add_event(tx, &f.product, event)?;
+            }
+            let notice_opened = tx.execute(
+                "INSERT INTO notices (product, opened) VALUES ($1, $2) ON CONFLICT (product) DO NOTHING",
+                &[&f.product, &opened.to_string()],
+            )? == 1;
+            Ok(FieldPut::Stored {
+                existed: !inserted,
+                notice_opened,
+            })
+        })
+    }
+
+    fn field_reports(&self, product: &str) -> Result<Vec<FieldRow>> {
+        let mut c = self.pool.get()?;
+        let rows = c.query(
+            "SELECT report_id, provider, product, detectors, devices, first_seen, last_seen, state,
+                received_us, envelope
+             FROM field_reports WHERE product = $1 ORDER BY received_us, report_id",
+            &[&product],
+        )?;
+        rows.iter().map(field_row).collect()
+    }
+
+    fn field_open(&self, products: &[String]) -> Result<Vec<(u64, u64)>> {
+        let mut c = self.pool.get()?;
+        let ids: Vec<&str> = products.iter().map(String::as_str).collect();
+        let rows = c.query(
+            "SELECT product, count(*), count(DISTINCT provider) FROM field_reports
+             WHERE product = ANY($1) AND state = 'open' GROUP BY product",
+            &[&ids],
+        )?;
+        let found: HashMap<String, (u64, u64)> = rows
+            .iter()
+            .map(|r| (r.get(0), (count(r.get(1)), count(r.get(2)))))
+            .collect();
+        Ok(products
+            .iter()
+            .map(|p| found.get(p).copied().unwrap_or((0, 0)))
+            .collect())
+    }
+
+    fn set_status_from(&self, id: &str, from: Status, to: Status, event: &Event) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE products SET status = $3 WHERE id = $1 AND status = $2",
+                &[&id, &from.as_str(), &to.as_str()],
+            )?;
+            if n == 0 {
+                return Ok(false);
+            }
+            add_event(tx, id, event)?;
+            Ok(true)
+        })
+    }
+
+    fn notice(&self, product: &str) -> Result<Option<Notice>> {
+        let mut c = self.pool.get()?;
+        let row = c.query_opt(
+            "SELECT opened, notified, attempts, last_error, acknowledged, early_warning,
+                notification, corrective, final_report FROM notices WHERE product = $1",
+            &[&product],
+        )?;
+        let Some(r) = row else { return Ok(None) };
+        let t = |i: usize| parse_opt_time(r.get::<_, Option<String>>(i));
+        Ok(Some(Notice {
+            opened: parse_time(r.get::<_, &str>(0))?,
+            notified: t(1)?,
+            attempts: u32::try_from(r.get::<_, i64>(2)).unwrap_or(u32::MAX),
+            last_error: r.get(3),
+            acknowledged: t(4)?,
+            early_warning: t(5)?,
+            notification: t(6)?,
+            corrective: t(7)?,
+            final_report: t(8)?,
+        }))
+    }
+
+    fn pending_notices(&self) -> Result<Vec<String>> {
+        let mut c = self.pool.get()?;
+        let rows = c.query(
+            "SELECT product FROM notices WHERE notified IS NULL ORDER BY opened, product",
+            &[],
+        )?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn notice_attempt(
+        &self,
+        product: &str,
+        delivered: Option<Timestamp>,
+        error: Option<&str>,
+        event: Option<&Event>,
+    ) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE notices SET attempts = attempts + 1, notified = coalesce(notified, $2),
+                    last_error = $3 WHERE product = $1",
+                &[&product, &ts(delivered), &error],
+            )?;
+            if let Some(e) = event {
+                add_event(tx, product, e)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn acknowledge(&self, product: &str, n: &Notice, events: &[Event]) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE notices SET acknowledged = $2, early_warning = $3, notification = $4,
+                    corrective = $5, final_report = $6 WHERE product = $1",
+                &[
+                    &product,
+                    &ts(n.acknowledged),
+                    &ts(n.early_warning),
+                    &ts(n.notification),
+                    &ts(n.corrective),
+                    &ts(n.final_report),
+                ],
+            )?;
+            for e in events {
+                add_event(tx, product, e)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn lab_evidence(&self, product: &str) -> Result<Vec<LabEvidence>> {
+        let mut c = self.pool.get()?;
+        let rows = c.query(
+            "SELECT lab, name, document, at FROM lab_evidence WHERE product = $1 ORDER BY seq",
+            &[&product],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(LabEvidence {
+                    lab: r.get(0),
+                    name: r.get(1),
+                    document: r.get(2),
+                    at: day(r, 3)?,
+                })
+            })
+            .collect()
+    }
+
+    fn add_lab_evidence(&self, product: &str, e: &LabEvidence, r: &Reassessment<'_>) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO lab_evidence (product, lab, name, document, at) VALUES ($1, $2, $3, $4, $5)",
+                &[&product, &e.lab, &e.name, &e.document, &e.at.to_string()],
+            )?;
+            write_reassessment(tx, product, r)
+        })
     }
 }

@@ -5,6 +5,10 @@
 //! only after it is durable (SQLite: WAL with `synchronous=FULL`; PostgreSQL: a committed
 //! transaction with the server's default `synchronous_commit`).
 
+use jiff::civil::Date;
+use jiff::Timestamp;
+
+use crate::report::ReportState;
 use serde::{Deserialize, Serialize};
 
 /// A storage failure (the client sees a 500 with this message).
@@ -26,14 +30,165 @@ impl From<postgres::Error> for StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// A closed set of names, stored and sent as its kebab-case text: `as_str`, `Display` and
+/// `FromStr` agree with serde.
+macro_rules! names {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal,)* }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $($(#[$vm])* #[serde(rename = $s)] $v,)* }
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$v,)*];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$v => $s,)* }
+            }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl std::str::FromStr for $name {
+            type Err = StoreError;
+            fn from_str(s: &str) -> Result<$name> {
+                match s {
+                    $($s => Ok($name::$v),)*
+                    other => Err(StoreError(format!(
+                        "`{other}` is not a {}", stringify!($name)
+                    ))),
+                }
+            }
+        }
+    };
+}
+
+names! {
+    /// A product's status. `Expired` is never stored: it is shown for an active label past
+    /// its validity.
+    Status {
+        Active = "active",
+        /// Seen compromised in the field past the review threshold: the issuing authority
+        /// decides (suspend, or reinstate to active). The label stays valid meanwhile.
+        UnderReview = "under-review",
+        Suspended = "suspended",
+        Revoked = "revoked",
+        Expired = "expired",
+    }
+}
+
+impl Status {
+    /// Whether the label may be relied on (active, or under review and not yet decided).
+    pub fn in_force(self) -> bool {
+        matches!(self, Status::Active | Status::UnderReview)
+    }
+}
+
+names! {
+    /// What happened to a product (one history entry).
+    EventKind {
+        Registered = "registered",
+        Updated = "updated",
+        Suspended = "suspended",
+        Reinstated = "reinstated",
+        Revoked = "revoked",
+        Reassessed = "reassessed",
+        ReassessmentFailed = "reassessment-failed",
+        TierChanged = "tier-changed",
+        LevelChanged = "level-changed",
+        RestateFact = "restate-fact",
+        /// A provider's first report of the product seen compromised.
+        FieldReport = "field-report",
+        /// The review threshold was passed.
+        UnderReview = "under-review",
+        /// The manufacturer's webhook took the field notice (starts the CRA Art. 14 clock).
+        ManufacturerNotified = "manufacturer-notified",
+        /// The manufacturer acknowledged the field notice.
+        Acknowledged = "acknowledged",
+        /// The manufacturer recorded a CRA Art. 14 report or a corrective measure.
+        CraReport = "cra-report",
+        /// A lab attached evidence.
+        LabEvidence = "lab-evidence",
+    }
+}
+
 /// One entry of a product's history.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Event {
-    /// Day of the event (`YYYY-MM-DD`).
-    pub at: String,
-    /// `registered`, `updated`, `suspended`, `reinstated`, `revoked`, `reassessed`, `level-changed`.
-    pub event: String,
+    /// Day of the event.
+    pub at: Date,
+    pub event: EventKind,
     pub detail: String,
+}
+
+/// A stored instant (RFC 3339) read back.
+pub(crate) fn parse_time(s: &str) -> Result<Timestamp> {
+    s.parse()
+        .map_err(|e| StoreError(format!("stored time `{s}`: {e}")))
+}
+
+pub(crate) fn parse_opt_time(s: Option<String>) -> Result<Option<Timestamp>> {
+    s.as_deref().map(parse_time).transpose()
+}
+
+/// A field report as stored (the payload's fields, the product it was matched to, the
+/// envelope as received).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldRow {
+    pub report_id: String,
+    pub provider: String,
+    pub product: String,
+    pub detectors: Vec<String>,
+    pub devices: u64,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub state: ReportState,
+    /// Microseconds since the epoch of the last time it was received.
+    pub received_us: i64,
+    pub envelope: String,
+}
+
+/// What storing a field report did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldPut {
+    /// The report id is another provider's: nothing stored.
+    NotYours,
+    Stored {
+        /// The report id was known (an update).
+        existed: bool,
+        /// This was the product's first report: its notice (and clock) opened now.
+        notice_opened: bool,
+    },
+}
+
+/// A product's field notice: the manufacturer's webhook delivery and the CRA Art. 14 clock.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Notice {
+    pub opened: Timestamp,
+    /// When the manufacturer's webhook took the notice.
+    pub notified: Option<Timestamp>,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub acknowledged: Option<Timestamp>,
+    pub early_warning: Option<Timestamp>,
+    pub notification: Option<Timestamp>,
+    pub corrective: Option<Timestamp>,
+    pub final_report: Option<Timestamp>,
+}
+
+/// Evidence a lab attached to a product.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LabEvidence {
+    pub lab: String,
+    pub name: String,
+    /// The evidence document (JSON).
+    pub document: String,
+    pub at: Date,
+}
+
+/// A stored day (`YYYY-MM-DD`) read back.
+pub(crate) fn parse_day(s: &str) -> Result<Date> {
+    s.parse()
+        .map_err(|e| StoreError(format!("stored day `{s}`: {e}")))
 }
 
 /// A scheme's result for a product, from the registry's own assessment.
@@ -59,8 +214,8 @@ pub struct Record {
     pub tier: Option<String>,
     /// The tier the signed label states.
     pub label_tier: Option<String>,
-    pub valid_until: String,
-    pub support_end: Option<String>,
+    pub valid_until: Date,
+    pub support_end: Option<Date>,
     pub catalog_version: String,
     /// The label document (JSON).
     pub document: String,
@@ -77,6 +232,8 @@ pub struct Record {
     pub profiles: String,
     /// Microseconds since the epoch: orders the labels of one model, newest last.
     pub updated_us: i64,
+    /// The MUD URL the profile declares (`product.mud_url`).
+    pub mud_url: Option<String>,
 }
 
 /// A stored product, as read back.
@@ -85,11 +242,11 @@ pub struct Stored {
     pub id: String,
     pub manufacturer: String,
     pub model: String,
-    pub status: String,
+    pub status: Status,
     pub tier: Option<String>,
     pub label_tier: Option<String>,
-    pub valid_until: String,
-    pub support_end: Option<String>,
+    pub valid_until: Date,
+    pub support_end: Option<Date>,
     pub catalog_version: String,
     pub document: String,
     pub envelope: String,
@@ -108,11 +265,11 @@ pub struct Summary {
     pub model: String,
     pub name: Option<String>,
     pub category: String,
-    pub status: String,
+    pub status: Status,
     pub tier: Option<String>,
     pub label_tier: Option<String>,
-    pub valid_until: String,
-    pub support_end: Option<String>,
+    pub valid_until: Date,
+    pub support_end: Option<Date>,
 }
 
 /// What a bulk check needs of the newest label of one model.
@@ -121,8 +278,8 @@ pub struct CheckRow {
     pub id: String,
     pub tier: Option<String>,
     pub label_tier: Option<String>,
-    pub valid_until: String,
-    pub status: String,
+    pub valid_until: Date,
+    pub status: Status,
     pub markets: String,
     pub profiles: String,
 }
@@ -169,14 +326,14 @@ pub trait Store: Send + Sync {
     fn history(&self, id: &str) -> Result<Vec<Event>>;
     /// Set a product's status and append `event` — one transaction. False if there is no
     /// such product.
-    fn set_status(&self, id: &str, status: &str, event: &Event) -> Result<bool>;
+    fn set_status(&self, id: &str, status: Status, event: &Event) -> Result<bool>;
     /// The newest label of each `(manufacturer, model)`, in the order asked.
     fn latest(&self, items: &[(String, String)]) -> Result<Vec<Option<CheckRow>>>;
     /// Products whose manufacturer, model, name or category contains `q` (case-insensitive),
     /// and how many match in all.
     fn search(&self, q: &str, limit: u32, offset: u32) -> Result<(u64, Vec<Summary>)>;
-    /// Active products whose support ends in `[from, to]` (`YYYY-MM-DD`), soonest first.
-    fn ending(&self, from: &str, to: &str, limit: u32) -> Result<Vec<Summary>>;
+    /// Products in force whose support ends in `[from, to]`, soonest first.
+    fn ending(&self, from: Date, to: Date, limit: u32) -> Result<Vec<Summary>>;
     /// Per scheme and level, how many active products reach it.
     fn level_counts(&self) -> Result<Vec<LevelCount>>;
     /// Per tier (`None`: below every tier), how many active products reach it.
@@ -188,6 +345,41 @@ pub trait Store: Send + Sync {
     fn reassessed(&self, id: &str, r: &Reassessment<'_>) -> Result<()>;
     /// Number of stored products.
     fn count(&self) -> Result<u64>;
+
+    // ---- field reports (`registry/field.rs`)
+
+    /// The newest product declaring this MUD URL.
+    fn product_by_mud(&self, url: &str) -> Result<Option<String>>;
+    /// Insert or update a field report (by report id, only the same provider's); on insert
+    /// append `event` to the product's history and open the product's notice if it has none
+    /// — one transaction.
+    fn put_field_report(&self, r: &FieldRow, event: &Event, opened: Timestamp) -> Result<FieldPut>;
+    /// The product's field reports, oldest first.
+    fn field_reports(&self, product: &str) -> Result<Vec<FieldRow>>;
+    /// Per product, in the order asked: open reports and distinct providers with one.
+    fn field_open(&self, products: &[String]) -> Result<Vec<(u64, u64)>>;
+    /// Change the status only if it is `from` now, and append `event` — one transaction.
+    fn set_status_from(&self, id: &str, from: Status, to: Status, event: &Event) -> Result<bool>;
+    fn notice(&self, product: &str) -> Result<Option<Notice>>;
+    /// Products whose notice has not reached the manufacturer yet.
+    fn pending_notices(&self) -> Result<Vec<String>>;
+    /// Record one webhook attempt: delivered at `delivered` (the first delivery sets
+    /// `notified`), or failed with `error`; append `event` if given — one transaction.
+    fn notice_attempt(
+        &self,
+        product: &str,
+        delivered: Option<Timestamp>,
+        error: Option<&str>,
+        event: Option<&Event>,
+    ) -> Result<()>;
+    /// Store the manufacturer's acknowledgement and report times, and their events.
+    fn acknowledge(&self, product: &str, n: &Notice, events: &[Event]) -> Result<()>;
+
+    // ---- lab evidence (`registry/lab.rs`)
+
+    fn lab_evidence(&self, product: &str) -> Result<Vec<LabEvidence>>;
+    /// Attach evidence and record the re-assessment it caused — one transaction.
+    fn add_lab_evidence(&self, product: &str, e: &LabEvidence, r: &Reassessment<'_>) -> Result<()>;
 }
 
 /// The tables, for either backend: `big` is the 64-bit integer type, `serial` an
@@ -234,7 +426,44 @@ CREATE TABLE IF NOT EXISTS history (
     event TEXT NOT NULL,
     detail TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS history_product ON history(product, seq);
+CREATE TABLE IF NOT EXISTS field_reports (
+    report_id TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    product TEXT NOT NULL REFERENCES products(id),
+    detectors TEXT NOT NULL,
+    devices {BIGINT} NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    state TEXT NOT NULL,
+    received_us {BIGINT} NOT NULL,
+    envelope TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS field_reports_product ON field_reports(product, state);
+CREATE TABLE IF NOT EXISTS notices (
+    product TEXT PRIMARY KEY REFERENCES products(id),
+    opened TEXT NOT NULL,
+    notified TEXT,
+    attempts {BIGINT} NOT NULL DEFAULT 0,
+    last_error TEXT,
+    acknowledged TEXT,
+    early_warning TEXT,
+    notification TEXT,
+    corrective TEXT,
+    final_report TEXT);
+CREATE TABLE IF NOT EXISTS lab_evidence (
+    seq {SERIAL} PRIMARY KEY,
+    product TEXT NOT NULL REFERENCES products(id),
+    lab TEXT NOT NULL,
+    name TEXT NOT NULL,
+    document TEXT NOT NULL,
+    at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS lab_evidence_product ON lab_evidence(product, seq);
 ";
+
+/// Columns added after the first release, for databases created before them: `(table,
+/// column, type)`, then indexes over them. Each backend adds a missing column on open.
+pub(crate) const ADDED_COLUMNS: [(&str, &str, &str); 1] = [("products", "mud_url", "TEXT")];
+pub(crate) const ADDED_INDEXES: &str =
+    "CREATE INDEX IF NOT EXISTS products_mud ON products(mud_url, updated_us);";
 
 /// Escape `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
 pub(crate) fn like_pattern(q: &str) -> String {

@@ -475,10 +475,13 @@ fn suite(db: &str) {
     // --- everything acknowledged is still there after a restart
     let reg = Registry::open(db, catalog(), access()).unwrap();
     let p = reg.product(&id, today()).unwrap();
-    assert_eq!(p.status, "active");
+    assert_eq!(p.status, iotrust_registry::Status::Active);
     assert_eq!(p.history.len(), 4);
     // a label past its validity shows as expired
-    assert_eq!(reg.product(&id, days(800)).unwrap().status, "expired");
+    assert_eq!(
+        reg.product(&id, days(800)).unwrap().status,
+        iotrust_registry::Status::Expired
+    );
     assert_eq!(reg.count().unwrap(), 6);
 }
 

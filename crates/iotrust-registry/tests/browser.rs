@@ -74,7 +74,9 @@ impl Driver {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        let profile = std::env::temp_dir().join(format!("iotrust-chromium-{}", std::process::id()));
+        // one profile per browser: two tests may drive one each at once
+        let profile =
+            std::env::temp_dir().join(format!("iotrust-chromium-{}-{port}", std::process::id()));
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
@@ -227,6 +229,86 @@ fn a_buyer_searches_opens_a_product_and_sees_its_label() {
     d.go(&format!("{}/programmes", s.base));
     d.find("#tiers svg");
     d.screenshot("programmes");
+    drop(d);
+    drop(s);
+}
+
+/// A product two providers saw compromised: the page shows it in the field, under review,
+/// with the CRA Art. 14 clock.
+#[test]
+fn a_buyer_sees_a_product_seen_compromised_in_the_field() {
+    use iotrust_registry::client::{FieldReport, ProductRef, ReportState};
+    use jiff::{SignedDuration, Timestamp};
+    let dir = TempDir::new("registry-browser-field");
+    let isp = |n: &str, seed: u8| {
+        iotrust_label::Key::from_seed(iotrust_label::Role::Provider, n, [seed; 32])
+    };
+    let access = iotrust_registry::Access {
+        providers: vec![
+            ("isp-a".into(), "tok-isp-a-0123456789".into()),
+            ("isp-b".into(), "tok-isp-b-0123456789".into()),
+        ],
+        provider_keys: vec![isp("isp-a", 21).public, isp("isp-b", 22).public],
+        ..access()
+    };
+    let reg = Registry::open(&dir.db(), catalog(), access).unwrap();
+    let mud = "https://veridor.example/mud/vd-sl4.json";
+    let text = profile_text(VERIDOR, "VD-SL4", days(2500)).replace(
+        "model = \"VD-SL4\"",
+        &format!("model = \"VD-SL4\"\nmud_url = \"{mud}\""),
+    );
+    let id = reg
+        .submit(
+            &submission_of(&catalog(), text, &issuer(), |_| {}),
+            Some(TOK_VERIDOR),
+            today(),
+        )
+        .unwrap()
+        .id;
+    let now = Timestamp::now();
+    for (who, seed, devices) in [("isp-a", 21, 7), ("isp-b", 22, 5)] {
+        let r = FieldReport {
+            report_id: format!("{who}-0001"),
+            provider: who.into(),
+            product: ProductRef::mud(mud),
+            detectors: vec!["mirai-scan".into(), "mud-violation".into()],
+            devices,
+            first_seen: now - SignedDuration::from_hours(5),
+            last_seen: now - SignedDuration::from_mins(3),
+            state: ReportState::Open,
+        };
+        reg.field_report(
+            &r.sign(&isp(who, seed)).unwrap(),
+            Some(&format!("tok-{who}-0123456789")),
+            now,
+        )
+        .unwrap();
+    }
+    let s = start(reg, None);
+    let d = Driver::start();
+    d.go(&format!("{}/p/{id}", s.base));
+    assert!(
+        d.text("#status").starts_with("This label is under review"),
+        "{}",
+        d.text("#status")
+    );
+    let field = d.text("#field");
+    assert!(
+        field.contains("Seen compromised in the field")
+            && field.contains("12 device(s) reported by 2 network provider(s)")
+            && field.contains("mirai-scan, mud-violation"),
+        "{field}"
+    );
+    let cra = d.text("#cra");
+    assert!(
+        cra.contains("Art. 14(2)(a)") && cra.contains("not started"),
+        "{cra}"
+    );
+    // the section is laid out, not hidden
+    let e = d.find("#field");
+    let rect = call("GET", &d.url(&format!("/element/{e}/rect")), None);
+    assert!(rect["height"].as_f64().unwrap() > 100.0, "{rect}");
+    d.screenshot("product-field");
     drop(d);
     drop(s);
 }

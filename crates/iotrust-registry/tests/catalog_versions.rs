@@ -82,7 +82,7 @@ fn products_registered_under_2026_11_are_reassessed_under_2026_12() {
         let out = reg
             .submit(&sub, Some(token), today())
             .unwrap_or_else(|e| panic!("{file}: {e}"));
-        assert_eq!(out.event, "registered", "{file}");
+        assert_eq!(out.event.as_str(), "registered", "{file}");
         ids.push((file, out.id));
     }
     let before: Vec<ProductView> = ids
@@ -137,14 +137,17 @@ fn products_registered_under_2026_11_are_reassessed_under_2026_12() {
     for ((file, _), p) in ids.iter().zip(&after) {
         assert_eq!(p.catalog_version, NEW, "{file}");
         let last = p.history.last().unwrap();
-        assert_eq!(last.event, "reassessed", "{file}: {:?}", p.history);
+        assert_eq!(last.event.as_str(), "reassessed", "{file}: {:?}", p.history);
         assert!(
             last.detail.starts_with("catalog 2026.11.0 → 2026.12.0: "),
             "{file}: {}",
             last.detail
         );
         assert_eq!(
-            p.history.iter().filter(|e| e.event == "reassessed").count(),
+            p.history
+                .iter()
+                .filter(|e| e.event.as_str() == "reassessed")
+                .count(),
             1,
             "{file}: {:?}",
             p.history
@@ -209,7 +212,7 @@ fn products_registered_under_2026_11_are_reassessed_under_2026_12() {
     let restated = |p: &ProductView| -> Vec<String> {
         p.history
             .iter()
-            .filter(|e| e.event == "restate-fact")
+            .filter(|e| e.event.as_str() == "restate-fact")
             .map(|e| e.detail.clone())
             .collect()
     };
@@ -232,8 +235,10 @@ fn products_registered_under_2026_11_are_reassessed_under_2026_12() {
         tcu.history
     );
     assert!(
-        tcu.history.iter().any(|e| e.event == "level-changed"
-            && e.detail.starts_with("eu-red-da@2022: out of scope → ")),
+        tcu.history
+            .iter()
+            .any(|e| e.event.as_str() == "level-changed"
+                && e.detail.starts_with("eu-red-da@2022: out of scope → ")),
         "{:?}",
         tcu.history
     );

@@ -106,6 +106,7 @@ fn scenario(db: &str, dir: &Path) {
             &CheckRequest {
                 tier: Some("assured".into()),
                 market: None,
+                exclude_field_compromised: false,
                 items: vec![CheckItem {
                     manufacturer: VERIDOR.into(),
                     model: "VD-SL4".into(),

@@ -3,6 +3,7 @@
 //! workers elsewhere. Sources (capture files, live capture, Zeek logs, the UDP collector)
 //! are written against this trait, so one reading loop serves both.
 
+use iotrust_flow::announce::Announcement;
 use iotrust_flow::dns::DnsMessage;
 use iotrust_flow::FlowRecord;
 
@@ -10,6 +11,7 @@ use crate::detectors::c2::Indicators;
 use crate::error::Error;
 use crate::incident::Event;
 use crate::shard::Sharded;
+use crate::sources::Carried;
 use crate::watch::WatchStats;
 
 /// Takes records in stream order; see [`Sharded`] for what each call means.
@@ -29,6 +31,21 @@ pub trait Engine {
     fn observe_dns(&mut self, r: &FlowRecord, msg: &DnsMessage) -> Result<(), Error>;
     /// True if the engine wants the DNS message `msg` with its record.
     fn wants_dns(&self, msg: &DnsMessage) -> bool;
+    /// A MUD URL a device announced, in its place in the stream (`r`, the record it came
+    /// with, places it).
+    fn announce(&mut self, r: &FlowRecord, a: &Announcement) -> Result<(), Error>;
+    /// A record with what it carried, as sources hand them: its announcements first (they
+    /// apply from this record on), then the record — with its DNS message if the engine
+    /// wants that.
+    fn observe_carried(&mut self, r: &FlowRecord, c: &Carried) -> Result<(), Error> {
+        for a in &c.mud {
+            self.announce(r, a)?;
+        }
+        match &c.dns {
+            Some(m) if self.wants_dns(m) => self.observe_with_dns(r, m),
+            _ => self.observe(r),
+        }
+    }
     /// A reloaded indicator list, from the next record on.
     fn set_indicators(&mut self, ind: Indicators) -> Result<(), Error>;
     /// Hands on what was taken so far, without waiting for all of it to be done.
@@ -58,6 +75,9 @@ impl Engine for Sharded {
     }
     fn wants_dns(&self, msg: &DnsMessage) -> bool {
         Sharded::wants_dns(self, msg)
+    }
+    fn announce(&mut self, r: &FlowRecord, a: &Announcement) -> Result<(), Error> {
+        Ok(Sharded::announce(self, r, a)?)
     }
     fn set_indicators(&mut self, ind: Indicators) -> Result<(), Error> {
         Ok(Sharded::set_indicators(self, ind)?)

@@ -1,7 +1,8 @@
 //! Incidents: findings grouped per device and detector, deduplicated, emitted when opened
 //! and when they escalate; and the JSON-lines sink.
 //!
-//! An incident is keyed by (device address, detector). A finding for a key with no live
+//! An incident is keyed by (device address, detector, [`Finding::kind`]: a MUD violation's
+//! departure, 0 for every other detector). A finding for a key with no live
 //! incident opens one (event `opened`); later findings update its evidence silently and emit
 //! `escalated` only when the severity rises, the confidence rises by 0.05 or more, or the
 //! magnitude (the detector's headline rate or count) reaches twice the value last emitted.
@@ -18,6 +19,7 @@ use iotrust_flow::{Addr, FlowRecord};
 use serde::Serialize;
 
 use crate::detectors::c2::Listing;
+use crate::detectors::mud::MudEvidence;
 use crate::detectors::{Attack, Detector, Finding, Role, Severity, Target, MAX_COUNTERS};
 use crate::error::Error;
 use crate::fasthash::FoldState;
@@ -80,6 +82,9 @@ pub struct Incident {
     /// (see [`Finding::hold_us`]).
     #[serde(skip)]
     hold_us: i64,
+    /// The declaration the device broke and the traffic that broke it (`mud-violation` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mud: Option<Box<MudEvidence>>,
     /// The `c2-behaviour` incident (an executable moved, IRC spoken) still open for the
     /// device when this one opened: what it did next. Raises the severity one step.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -174,8 +179,8 @@ pub struct Event {
     pub incident: Incident,
 }
 
-/// Which incident a key names.
-type Key = (Addr, Detector);
+/// Which incident a key names: device, detector and [`Finding::kind`].
+type Key = (Addr, Detector, u8);
 
 /// Live incidents, bounded: at most `max` (the oldest opened forgotten first).
 ///
@@ -233,10 +238,15 @@ impl Book {
 
     /// True if a live incident exists for the key at time `now_us`.
     pub(crate) fn is_open(&self, device: Addr, d: Detector, now_us: i64) -> bool {
+        self.is_open_kind(device, d, 0, now_us)
+    }
+
+    /// [`Book::is_open`] for incidents of one [`Finding::kind`].
+    pub(crate) fn is_open_kind(&self, device: Addr, d: Detector, kind: u8, now_us: i64) -> bool {
         self.live_per_detector
             .get(d as usize)
             .is_some_and(|n| *n > 0)
-            && self.get(&(device, d)).is_some_and(|i| {
+            && self.get(&(device, d, kind)).is_some_and(|i| {
                 !i.closed && now_us.saturating_sub(i.last_us) <= i.ttl_us(self.ttl_us)
             })
     }
@@ -306,15 +316,17 @@ impl Book {
     /// nothing is moved for them).
     /// `listing`: what the indicator list says of the finding (its domain and label are
     /// kept in the incident's `domains` and `labels`; a new one there is an escalation).
+    /// `mud`: a MUD violation's evidence as it stands (a new flow in it is an escalation).
     pub(crate) fn record(
         &mut self,
         f: &Finding,
         r: &FlowRecord,
         subscriber: Option<&str>,
         listing: Listing<'_>,
+        mud: Option<&MudEvidence>,
         mut out: impl FnMut(Event),
     ) {
-        let key = (f.device, f.detector);
+        let key = (f.device, f.detector, f.kind);
         let t = r.last_us;
         if let Some(i) = self.slot_of(&key) {
             self.hot = Some((key, i));
@@ -322,7 +334,7 @@ impl Book {
             if let Some(inc) = self.slots.get_mut(i).and_then(Option::as_mut) {
                 if !inc.closed && t.saturating_sub(inc.last_us) <= inc.ttl_us(ttl_us) {
                     update(inc, f, r);
-                    let listed = add_listing(inc, listing);
+                    let listed = add_listing(inc, listing) | set_mud(inc, mud);
                     let (sev, conf, mag) = inc.emitted;
                     let escalated = listed
                         || inc.severity > sev
@@ -359,7 +371,10 @@ impl Book {
         let follows = (f.detector.role() == Role::InfectedDevice
             && f.detector != Detector::C2Behaviour
             && self.is_open(f.device, Detector::C2Behaviour, t))
-        .then(|| self.get(&(f.device, Detector::C2Behaviour)).map(|i| i.id))
+        .then(|| {
+            self.get(&(f.device, Detector::C2Behaviour, 0))
+                .map(|i| i.id)
+        })
         .flatten();
         let id = self.next_id;
         self.next_id += 1;
@@ -389,6 +404,7 @@ impl Book {
             order: [0; MAX_COUNTERS],
             closed: false,
             hold_us: 0,
+            mud: None,
             follows,
         };
         update(&mut inc, f, r);
@@ -400,6 +416,7 @@ impl Book {
             };
         }
         add_listing(&mut inc, listing);
+        set_mud(&mut inc, mud);
         inc.emitted = (inc.severity, inc.confidence, inc.peak);
         inc.summary = summarize(&inc);
         self.order.push_back((key, id));
@@ -435,6 +452,20 @@ fn add_listing(inc: &mut Incident, listing: Listing<'_>) -> bool {
     }
     let domain = add_once(&mut inc.domains, listing.domain);
     add_once(&mut inc.labels, listing.label) || domain
+}
+
+/// Keeps a MUD violation's evidence as it stands; true if it names a flow more than before.
+fn set_mud(inc: &mut Incident, mud: Option<&MudEvidence>) -> bool {
+    let Some(m) = mud else {
+        return false;
+    };
+    let before = inc.mud.as_ref().map_or(0, |e| e.flows.len());
+    let more = m.flows.len() > before;
+    match &mut inc.mud {
+        Some(e) => (**e).clone_from(m),
+        None => inc.mud = Some(Box::new(m.clone())),
+    }
+    more
 }
 
 /// Adds `item` to `list` unless it is there or the list holds [`MAX_TARGETS`]; true if
@@ -606,7 +637,7 @@ mod tests {
             listing: Listing<'_>,
         ) -> (Option<Event>, Option<Event>) {
             let (mut closed, mut event) = (None, None);
-            self.record(f, r, subscriber, listing, |e| {
+            self.record(f, r, subscriber, listing, None, |e| {
                 if e.event == EventKind::Closed {
                     assert!(closed.replace(e).is_none());
                 } else {
@@ -629,6 +660,7 @@ mod tests {
             magnitude,
             since_us: 0,
             hold_us: 0,
+            kind: 0,
         }
     }
 
@@ -852,7 +884,7 @@ mod tests {
             t += (next() % 4_000_000) as i64 - 500_000;
             let device = Addr::v4([192, 0, 2, (next() % 3) as u8]);
             let detector = DETECTORS[next() as usize % DETECTORS.len()];
-            let key = (device, detector);
+            let key = (device, detector, 0u8);
             let mut f = finding(Severity::Medium, 0.6, 0);
             (f.device, f.detector) = (device, detector);
             // now and then a sweep, as of a time about now
@@ -911,6 +943,7 @@ mod tests {
             let probe = (
                 Addr::v4([192, 0, 2, (next() % 3) as u8]),
                 DETECTORS[next() as usize % DETECTORS.len()],
+                0u8,
             );
             let now = t + (next() % 3_000_000) as i64;
             assert_eq!(

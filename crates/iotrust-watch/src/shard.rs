@@ -24,14 +24,18 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use iotrust_flow::announce::Announcement;
 use iotrust_flow::dns::DnsMessage;
 use iotrust_flow::{Addr, FlowRecord};
 
 use crate::detectors::c2::{Domains, Indicators};
+use crate::detectors::mud::MudSetup;
 use crate::incident::{Event, EventKind, Incident};
 use crate::net::LocalNets;
 use crate::subscribers::Subscribers;
-use crate::watch::{next_sweep_us, sweep_every_us, Config, Sides, Watch, WatchStats, SWEEP_SLOT};
+use crate::watch::{
+    next_sweep_us, sweep_every_us, Config, ItemRef, Sides, Watch, WatchStats, SWEEP_SLOT,
+};
 
 /// Records per batch (summed over the shards) before it is handed to the workers.
 pub const BATCH: usize = 8192;
@@ -72,6 +76,8 @@ struct Batch {
     /// DNS messages about listed domains, and responses with addresses (what DNS resolved:
     /// beaconing's `no-dns` evidence), each with a route in every shard.
     dns: Vec<DnsMessage>,
+    /// MUD URLs announced, each with a route in every shard.
+    mud: Vec<Announcement>,
     /// Indicator lists every shard takes, in turn, before this batch's records
     /// ([`Sharded::set_indicators`]; each reload keeps what the one before it learned).
     indicators: Vec<Arc<Indicators>>,
@@ -86,6 +92,8 @@ struct Route {
     sides: Sides,
     /// Position in [`Batch::dns`], or [`NO_DNS`].
     dns: u32,
+    /// Position in [`Batch::mud`], or [`NO_DNS`].
+    mud: u32,
     /// Close the incidents that are over as of the record's time ([`Watch::sweep`]).
     sweep: bool,
 }
@@ -97,6 +105,7 @@ impl Batch {
         self.first_seq = first_seq;
         self.records.clear();
         self.dns.clear();
+        self.mud.clear();
         self.indicators.clear();
         self.routes.resize_with(n, Vec::new);
         for r in &mut self.routes {
@@ -176,14 +185,30 @@ impl Sharded {
     /// `n` shards (1 = no threads); each gets the indicators, the subscriber mapping and
     /// `cfg` with `max_hosts` and `max_incidents` divided by `n` (rounded up).
     pub fn new(cfg: Config, n: usize, indicators: Indicators, subscribers: Subscribers) -> Self {
+        Sharded::with_mud(cfg, n, indicators, subscribers, None)
+    }
+
+    /// [`Sharded::new`], and with `mud` every shard checks devices against their declared
+    /// network behaviour ([`Watch::with_mud`]; announcements reach every shard in their
+    /// place in the stream, the device's shard keeps them).
+    pub fn with_mud(
+        cfg: Config,
+        n: usize,
+        indicators: Indicators,
+        subscribers: Subscribers,
+        mud: Option<MudSetup>,
+    ) -> Self {
         let n = n.clamp(1, 256);
         let local = LocalNets::new(&cfg.local_networks);
         let max_incidents = cfg.max_incidents.max(1);
         if n == 1 {
             let domains = indicators.domains().clone();
-            let w = Watch::new(cfg.clone())
+            let mut w = Watch::new(cfg.clone())
                 .with_indicators(indicators)
                 .with_subscribers(subscribers);
+            if let Some(m) = &mud {
+                w = w.with_mud(m.watch(&cfg));
+            }
             return Sharded {
                 engine: Engine::Inline(Box::new(w)),
                 local,
@@ -205,10 +230,13 @@ impl Sharded {
         for me in 0..n {
             let (tx, wrx) = channel::<Arc<Batch>>();
             let (wtx, rx) = channel::<Reply>();
-            let watch = Watch::new(part.clone())
+            let mut watch = Watch::new(part.clone())
                 .with_indicators(indicators.clone())
                 .with_subscribers(subscribers.clone())
                 .without_auto_sweep();
+            if let Some(m) = &mud {
+                watch = watch.with_mud(m.watch(&cfg));
+            }
             let handle = std::thread::Builder::new()
                 .name(format!("watch-shard-{me}"))
                 .spawn(move || work(watch, me, n, wrx, wtx))
@@ -229,6 +257,7 @@ impl Sharded {
                     records: Vec::with_capacity(BATCH),
                     routes: (0..n).map(|_| Vec::with_capacity(BATCH)).collect(),
                     dns: Vec::new(),
+                    mud: Vec::new(),
                     indicators: Vec::new(),
                 },
                 in_flight: VecDeque::new(),
@@ -291,6 +320,7 @@ impl Sharded {
                                 offset,
                                 sides,
                                 dns: NO_DNS,
+                                mud: NO_DNS,
                                 sweep: false,
                             });
                         }
@@ -376,6 +406,47 @@ impl Sharded {
         self.dns_in_band(r, msg, false)
     }
 
+    /// A MUD URL a device announced ([`Watch::announce`]), in its place in the stream:
+    /// with shards, it reaches every shard there (the device's keeps it).
+    pub fn announce(&mut self, r: &FlowRecord, a: &Announcement) -> Result<(), ShardStopped> {
+        self.tick(r.last_us)?;
+        self.seq += 1;
+        self.not_records += 1;
+        match &mut self.engine {
+            Engine::Inline(w) => {
+                w.announce(r, a);
+                if w.has_events() {
+                    self.out.extend(w.drain_events());
+                }
+                Ok(())
+            }
+            Engine::Threads { pending, .. } => {
+                let at = u32::try_from(pending.records.len()).unwrap_or(u32::MAX);
+                let offset = u32::try_from(self.queued).unwrap_or(u32::MAX);
+                let mud = u32::try_from(pending.mud.len()).unwrap_or(NO_DNS);
+                let mut when = FlowRecord::default();
+                when.last_us = r.last_us;
+                pending.records.push(when);
+                pending.mud.push(a.clone());
+                for routes in &mut pending.routes {
+                    routes.push(Route {
+                        at,
+                        offset,
+                        sides: Sides::NONE,
+                        dns: NO_DNS,
+                        mud,
+                        sweep: false,
+                    });
+                }
+                self.queued += 1;
+                if self.queued >= BATCH {
+                    self.dispatch()?;
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// A message about a listed domain, in its place in the stream; `traffic`: `r` is a
     /// record for the detectors too.
     fn dns_in_band(
@@ -419,6 +490,7 @@ impl Sharded {
                         offset,
                         sides,
                         dns,
+                        mud: NO_DNS,
                         sweep: false,
                     });
                 }
@@ -462,6 +534,7 @@ impl Sharded {
                 offset,
                 sides: Sides::NONE,
                 dns: NO_DNS,
+                mud: NO_DNS,
                 sweep: true,
             });
         }
@@ -763,9 +836,14 @@ fn work(
                 routes,
                 |rt| {
                     let r = batch.records.get(rt.at as usize);
-                    let dns = batch.dns.get(rt.dns as usize);
                     // every route names a record of its batch; an empty record otherwise
-                    (r.unwrap_or_else(|| &EMPTY), rt.sides, dns, rt.sweep)
+                    ItemRef {
+                        record: r.unwrap_or_else(|| &EMPTY),
+                        sides: rt.sides,
+                        dns: batch.dns.get(rt.dns as usize),
+                        mud: batch.mud.get(rt.mud as usize),
+                        sweep: rt.sweep,
+                    }
                 },
                 |a| shard_of(a, n) == me,
                 |rt, slot, e| events.push((batch.first_seq + u64::from(rt.offset), slot, e)),

@@ -151,27 +151,22 @@ fn check_header(name: &str, value: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// The CA certificates of a `--webhook-ca` PEM file.
-fn load_ca(path: &std::path::Path) -> Result<RootCerts, Error> {
+/// The CA certificates of a PEM file given with `flag` (`--webhook-ca`, `--mud-ca`).
+pub(crate) fn load_ca(flag: &str, path: &std::path::Path) -> Result<RootCerts, Error> {
     let shown = path.display();
-    let pem = std::fs::read(path)
-        .map_err(|e| setting("--webhook-ca", format!("cannot read {shown}: {e}")))?;
+    let pem =
+        std::fs::read(path).map_err(|e| setting(flag, format!("cannot read {shown}: {e}")))?;
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
         match item {
             Ok(PemItem::Certificate(c)) => certs.push(c),
             Ok(_) => {}
-            Err(e) => {
-                return Err(setting(
-                    "--webhook-ca",
-                    format!("{shown}: not a PEM file: {e}"),
-                ))
-            }
+            Err(e) => return Err(setting(flag, format!("{shown}: not a PEM file: {e}"))),
         }
     }
     if certs.is_empty() {
         return Err(setting(
-            "--webhook-ca",
+            flag,
             format!("{shown}: no PEM certificate (`-----BEGIN CERTIFICATE-----`) in it"),
         ));
     }
@@ -216,7 +211,7 @@ impl Webhook {
                     format!("applies to https:// URLs only, not `{}`", cfg.url),
                 ))
             }
-            Some(p) => Some(load_ca(p)?),
+            Some(p) => Some(load_ca("--webhook-ca", p)?),
             None => None,
         };
         for (name, value) in &cfg.headers {
@@ -611,11 +606,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("iotrust-ca-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let missing = dir.join("missing.pem");
-        let e = load_ca(&missing).unwrap_err().to_string();
+        let e = load_ca("--webhook-ca", &missing).unwrap_err().to_string();
         assert!(e.starts_with("--webhook-ca: cannot read "), "{e}");
         let empty = dir.join("empty.pem");
         std::fs::write(&empty, "not a certificate\n").unwrap();
-        let e = load_ca(&empty).unwrap_err().to_string();
+        let e = load_ca("--webhook-ca", &empty).unwrap_err().to_string();
         assert!(
             e.starts_with("--webhook-ca: ") && e.contains("no PEM certificate"),
             "{e}"

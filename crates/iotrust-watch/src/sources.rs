@@ -1,39 +1,66 @@
-//! Readers of the file and stream sources, each handing a record together with the DNS
-//! message it carried (a packet's, or a dns.log line's), for any [`crate::Engine`].
+//! Readers of the file and stream sources, each handing a record together with what it
+//! carried (a packet's DNS message or a dns.log line's; MUD URLs devices announced), for any
+//! [`crate::Engine`] ([`crate::Engine::observe_carried`]).
 
 use std::io::Read;
 use std::path::PathBuf;
 
+use iotrust_flow::announce::Announcement;
 use iotrust_flow::dns::DnsMessage;
 use iotrust_flow::{CaptureReader, FlowRecord, ZeekReader};
 
 use crate::error::Error;
 
-/// A pcap or pcapng stream as records, each with its packet's DNS message when it carried a
-/// readable one (with `dns`).
+/// What travels with a record to the engine besides the record itself.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Carried {
+    /// The DNS message of the record's packet (or dns.log line), when it held a readable one.
+    pub dns: Option<DnsMessage>,
+    /// MUD URLs announced (DHCP, LLDP) whose device became known with this record: they
+    /// apply from this record on. Empty almost always (no allocation).
+    pub mud: Vec<Announcement>,
+}
+
+impl Carried {
+    /// Nothing but the record.
+    pub fn is_empty(&self) -> bool {
+        self.dns.is_none() && self.mud.is_empty()
+    }
+}
+
+/// A pcap or pcapng stream as records, each with what its packet carried (with `dns`: its
+/// DNS message when it held a readable one; with `mud`: the MUD URL announcements ready).
 pub struct Capture<R: Read> {
     reader: CaptureReader<R>,
 }
 
 impl<R: Read> Capture<R> {
-    /// Reads the capture's header; `dns`: also read DNS messages from port-53 packets.
-    pub fn new(input: R, dns: bool) -> Result<Capture<R>, iotrust_flow::Error> {
+    /// Reads the capture's header; `dns`: also read DNS messages from port-53 packets;
+    /// `mud`: also read MUD URLs that devices announce.
+    pub fn new(input: R, dns: bool, mud: bool) -> Result<Capture<R>, iotrust_flow::Error> {
         let mut reader = CaptureReader::new(input)?;
         if dns {
             reader = reader.with_dns();
         }
+        if mud {
+            reader = reader.with_mud();
+        }
         Ok(Capture { reader })
     }
 
-    /// The next record and its packet's DNS message; an error says whether reading can go
-    /// on (`can_continue`). A DNS payload that does not parse is no message (the record
-    /// still counts).
+    /// The next record and what it carried; an error says whether reading can go on
+    /// (`can_continue`; a malformed MUD announcement names its packet and reading goes
+    /// on). A DNS payload that does not parse is no message (the record still counts).
     #[allow(clippy::should_implement_trait)]
-    pub fn next(
-        &mut self,
-    ) -> Option<Result<(FlowRecord, Option<DnsMessage>), iotrust_flow::Error>> {
+    pub fn next(&mut self) -> Option<Result<(FlowRecord, Carried), iotrust_flow::Error>> {
         let r = self.reader.next()?;
-        Some(r.map(|r| (r, self.reader.take_dns().and_then(Result::ok))))
+        Some(r.map(|r| {
+            let carried = Carried {
+                dns: self.reader.take_dns().and_then(Result::ok),
+                mud: self.reader.take_announcements(),
+            };
+            (r, carried)
+        }))
     }
 }
 

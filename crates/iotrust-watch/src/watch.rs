@@ -1,5 +1,6 @@
 //! The streaming engine: one record at a time, time from the records.
 
+use iotrust_flow::announce::Announcement;
 use iotrust_flow::dns::DnsMessage;
 use iotrust_flow::{Addr, FlowRecord};
 use serde::{Deserialize, Serialize};
@@ -77,10 +78,15 @@ mod prefix_list {
 const AHEAD: usize = 32;
 /// No table hint: look the host up.
 const NO_HINT: u32 = u32::MAX;
-/// The event slot of DNS findings: after every detector's (0 to 8) for the same record.
-const DNS_SLOT: u8 = 9;
+/// The event slots of MUD violations, the source's then the destination's: after every
+/// other detector's (0 to 8) for the same record (two, so that the sharded merge keeps a
+/// lone engine's order when both sides are devices with declarations in different shards).
+const MUD_SRC_SLOT: u8 = 9;
+const MUD_DST_SLOT: u8 = 10;
+/// The event slot of DNS findings: after every detector's for the same record.
+const DNS_SLOT: u8 = 11;
 /// The event slot of `closed` events from a sweep (the sharded merge orders them by id).
-pub(crate) const SWEEP_SLOT: u8 = 10;
+pub(crate) const SWEEP_SLOT: u8 = 12;
 
 /// How often (record time) incidents are looked at for closing: a sixtieth of their time
 /// to live, at least every second.
@@ -128,6 +134,9 @@ pub struct Watch {
     /// Addresses DNS answers named (beaconing's `no-dns` evidence).
     resolved: Resolved,
     subscribers: Subscribers,
+    /// Devices' declared network behaviour (MUD) and what broke it; `None` without `--mud`
+    /// (nothing is looked at).
+    mud: Option<Box<detectors::mud::MudWatch>>,
     out: Outbox,
     records: u64,
     /// Sweep for incidents to close as records come ([`Watch::tick`]); off in a shard of
@@ -168,9 +177,20 @@ fn keep(
     r: &FlowRecord,
 ) {
     let listing = indicators.listing(f, r.last_us);
-    book.record(f, r, subscribers.lookup(f.device), listing, |e| {
+    book.record(f, r, subscribers.lookup(f.device), listing, None, |e| {
         out.push(slot, e);
     });
+}
+
+/// One item of the sharded engine or of a bus partition, as [`Watch::observe_batch_sides`]
+/// runs it: a record for the detectors of its `sides`, its DNS message, a MUD announcement
+/// (applied first), or a sweep time.
+pub(crate) struct ItemRef<'r> {
+    pub(crate) record: &'r FlowRecord,
+    pub(crate) sides: Sides,
+    pub(crate) dns: Option<&'r DnsMessage>,
+    pub(crate) mud: Option<&'r Announcement>,
+    pub(crate) sweep: bool,
 }
 
 /// Which sides of a record a [`Watch`] evaluates: only local addresses have detectors and
@@ -214,6 +234,7 @@ impl Watch {
             indicators: Indicators::default(),
             resolved: Resolved::default(),
             subscribers: Subscribers::default(),
+            mud: None,
             out: Outbox::default(),
             records: 0,
             auto_sweep: true,
@@ -257,6 +278,29 @@ impl Watch {
     /// learned for domains still listed are kept). Open incidents stay as they are.
     pub fn set_indicators(&mut self, ind: Indicators) {
         self.indicators.reload(ind);
+    }
+
+    /// Checks devices against their declared network behaviour (MUD files: the map's, and
+    /// those devices announce) — the `mud-violation` detector.
+    pub fn with_mud(mut self, mud: detectors::mud::MudWatch) -> Watch {
+        self.mud = Some(Box::new(mud));
+        self
+    }
+
+    /// A MUD URL a device announced, at `r`'s place in the stream (`r` places it and is no
+    /// traffic): the device's declaration from then on (nothing without
+    /// [`Watch::with_mud`], or for a device outside the local networks).
+    pub fn announce(&mut self, r: &FlowRecord, a: &Announcement) {
+        self.tick(r.last_us);
+        self.announce_owned(a, |_| true);
+    }
+
+    fn announce_owned(&mut self, a: &Announcement, owns: impl Fn(Addr) -> bool) {
+        if let Some(m) = self.mud.as_deref_mut() {
+            if self.local.contains(a.device) && owns(a.device) {
+                m.bind_announced(a);
+            }
+        }
     }
 
     /// Names subscribers in incidents from this mapping.
@@ -307,6 +351,9 @@ impl Watch {
     /// `owns(device)`. Its events take the slot after every detector's.
     fn dns(&mut self, r: &FlowRecord, msg: &DnsMessage, owns: impl Fn(Addr) -> bool) {
         self.resolved.observe(msg, r.last_us);
+        if let Some(m) = self.mud.as_deref_mut() {
+            m.learn_names(msg, r.last_us);
+        }
         let local = &self.local;
         let Some(f) = self
             .indicators
@@ -348,19 +395,29 @@ impl Watch {
     pub(crate) fn observe_batch_sides<'r, T>(
         &mut self,
         items: &'r [T],
-        get: impl Fn(&'r T) -> (&'r FlowRecord, Sides, Option<&'r DnsMessage>, bool),
+        get: impl Fn(&'r T) -> ItemRef<'r>,
         owns: impl Fn(Addr) -> bool,
         mut out: impl FnMut(&T, u8, Event),
     ) {
         for group in items.chunks(AHEAD) {
             let hints = self.hints(group.iter().map(|it| {
-                let (r, sides, _, _) = get(it);
-                (r, sides)
+                let i = get(it);
+                (i.record, i.sides)
             }));
             for (it, h) in group.iter().zip(hints) {
-                let (r, sides, dns, sweep) = get(it);
+                let ItemRef {
+                    record: r,
+                    sides,
+                    dns,
+                    mud,
+                    sweep,
+                } = get(it);
                 if sweep {
                     self.sweep(r.last_us);
+                }
+                if let Some(a) = mud {
+                    self.tick(r.last_us);
+                    self.announce_owned(a, &owns);
                 }
                 if sides != Sides::NONE {
                     self.observe_hinted(r, sides, &owns, h);
@@ -494,6 +551,25 @@ impl Watch {
             .observe(r, |a| local.contains(a))
             .filter(|f| owns(f.device));
         emit!(8, &c2);
+        if let Some(m) = self.mud.as_deref_mut() {
+            let book = &mut self.book;
+            for (on, device, from_device, slot) in [
+                (src_local, r.src, true, MUD_SRC_SLOT),
+                (dst_local, r.dst, false, MUD_DST_SLOT),
+            ] {
+                if !on {
+                    continue;
+                }
+                let open =
+                    |kind: u8| book.is_open_kind(device, Detector::MudViolation, kind, r.last_us);
+                if let Some((f, ev)) = m.observe(r, device, from_device, open) {
+                    // the violation's evidence goes with it; no indicator list speaks of it
+                    let listing = detectors::c2::Listing::default();
+                    let sub = subscribers.lookup(f.device);
+                    book.record(&f, r, sub, listing, Some(ev), |e| out.push(slot, e));
+                }
+            }
+        }
     }
 
     /// The events produced since the last call with their slots, oldest first.

@@ -24,10 +24,11 @@ use std::io::Read;
 
 use input::{Fill, Input};
 
+use crate::announce::{self, AnnounceError, Announcement, Via};
 use crate::bytes::{be_u16, u8_at};
 use crate::dns::{DnsError, DnsMessage};
 use crate::error::{Error, Location};
-use crate::packet::{decode_frame, Frame, FrameError};
+use crate::packet::{decode_frame, source_mac, Frame, FrameError};
 use crate::record::{FlowRecord, SourceKind};
 use crate::stats::Stats;
 
@@ -113,7 +114,19 @@ pub struct CaptureReader<R> {
     dns_l4: Option<(usize, usize)>,
     /// `dns_l4` is a TCP segment.
     dns_tcp: bool,
+    /// Read MUD URL announcements ([`CaptureReader::with_mud`]).
+    mud: bool,
+    /// Announcements whose device is known, for [`CaptureReader::take_announcements`].
+    announced: Vec<Announcement>,
+    /// Announcements waiting for their device's address (by MAC), oldest first.
+    unbound: Vec<Announcement>,
+    /// An error about the last record's packet (a malformed announcement), handed out
+    /// before the next packet is read.
+    pending: Option<Error>,
 }
+
+/// Announcements waiting for an address, and ready ones not taken, at most.
+const MAX_ANNOUNCEMENTS: usize = 256;
 
 /// Reports of unsupported link types kept per file; past this, packets are still counted.
 const MAX_REPORTED: usize = 4096;
@@ -158,6 +171,10 @@ impl<R: Read> CaptureReader<R> {
             dns: false,
             dns_l4: None,
             dns_tcp: false,
+            mud: false,
+            announced: Vec::new(),
+            unbound: Vec::new(),
+            pending: None,
         })
     }
 
@@ -206,6 +223,129 @@ impl<R: Read> CaptureReader<R> {
         } else {
             udp_dns(l4)
         })
+    }
+
+    /// Also reads MUD URLs that devices announce ([`crate::announce`]): DHCPv4 option 161
+    /// (UDP to port 67), DHCPv6 option 112 (UDP to port 547) and the LLDP MUD TLV. An
+    /// announcement is handed out ([`CaptureReader::take_announcements`]) with the first
+    /// record returned once the device's address is known — from the message itself (DHCP
+    /// client or requested address, IA address, LLDP management address), the DHCP packet's
+    /// own source, or else the first packet from a usable address of the announcing MAC
+    /// (at most 256 wait for one). A malformed announcement is an error naming the packet
+    /// (`can_continue`): an LLDP frame's in its place, a DHCP packet's after its record.
+    pub fn with_mud(mut self) -> Self {
+        self.mud = true;
+        self
+    }
+
+    /// The announcements ready with the record the iterator returned last (those of
+    /// packets since the record before it that carried none, and of waiting ones whose
+    /// device this record's packet showed), oldest first.
+    pub fn take_announcements(&mut self) -> Vec<Announcement> {
+        std::mem::take(&mut self.announced)
+    }
+
+    /// Keeps an announcement: ready when its address is known, else waiting for it by MAC.
+    fn announce(&mut self, found: announce::Found, via: Via, m: &Meta, src: Option<crate::Addr>) {
+        // a relayed message's frame and source are the relay's
+        let own = found.own_frame;
+        let mac = found
+            .mac
+            .or_else(|| own.then(|| source_mac(m.link_type, self.data())).flatten());
+        let device = found.addr.or(src.filter(|a| own && announce::usable(*a)));
+        let mut a = Announcement {
+            url: found.url,
+            via,
+            device: device.unwrap_or_default(),
+            mac,
+            packet: m.number,
+            at_us: m.ts_us,
+        };
+        let list = match device {
+            Some(_) => &mut self.announced,
+            None if mac.is_some() => &mut self.unbound,
+            None => return,
+        };
+        if list.len() >= MAX_ANNOUNCEMENTS {
+            list.remove(0);
+        }
+        if device.is_none() {
+            // a newer announcement from the same MAC replaces the waiting one
+            list.retain(|w| w.mac != mac);
+        }
+        a.mac = mac;
+        list.push(a);
+    }
+
+    /// The MUD part of reading one IP packet: binds waiting announcements to the
+    /// packet's source, then reads a DHCP client message's URL.
+    #[inline(never)]
+    fn mud_of_ip(&mut self, rec: &FlowRecord, l4: std::ops::Range<usize>, m: &Meta, at: Location) {
+        if !self.unbound.is_empty() && announce::usable(rec.src) {
+            if let Some(mac) = source_mac(m.link_type, self.data()) {
+                let mut i = 0;
+                while i < self.unbound.len() {
+                    if self.unbound.get(i).is_some_and(|w| w.mac == Some(mac)) {
+                        let mut w = self.unbound.remove(i);
+                        w.device = rec.src;
+                        if self.announced.len() >= MAX_ANNOUNCEMENTS {
+                            self.announced.remove(0);
+                        }
+                        self.announced.push(w);
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+        }
+        if rec.proto != FlowRecord::PROTO_UDP {
+            return;
+        }
+        let via = match rec.dst_port {
+            67 => Via::Dhcpv4,
+            547 => Via::Dhcpv6,
+            _ => return,
+        };
+        let l4 = self.data().get(l4).unwrap_or_default();
+        // the UDP length bounds the payload
+        let end = usize::from(be_u16(l4, 4).unwrap_or(0)).clamp(8, l4.len().max(8));
+        let payload = l4.get(8..end).unwrap_or_default();
+        let r = match via {
+            Via::Dhcpv4 => announce::dhcpv4(payload),
+            _ => announce::dhcpv6(payload),
+        };
+        match r {
+            Ok(Some(found)) => self.announce(found, via, m, Some(rec.src)),
+            Ok(None) => {}
+            Err(e) => self.pending = Some(self.announce_error(at, e)),
+        }
+    }
+
+    /// The MUD part of an LLDP frame (`tlvs`: where its TLVs lie in the packet buffer): an
+    /// error if its MUD TLV is malformed.
+    #[inline(never)]
+    fn mud_of_lldp(
+        &mut self,
+        tlvs: std::ops::Range<usize>,
+        m: &Meta,
+        at: Location,
+    ) -> Option<Error> {
+        match announce::lldp(self.data().get(tlvs).unwrap_or_default()) {
+            Ok(Some(found)) => self.announce(found, Via::Lldp, m, None),
+            Ok(None) => {}
+            Err(e) => return Some(self.announce_error(at, e)),
+        }
+        None
+    }
+
+    fn announce_error(&mut self, at: Location, e: AnnounceError) -> Error {
+        let e = Error::Malformed {
+            at,
+            what: e.what,
+            reason: e.reason,
+        };
+        self.stats.count_error(&e);
+        e
     }
 
     /// Counters so far: `units` are packets.
@@ -287,6 +427,9 @@ impl<R: Read> Iterator for CaptureReader<R> {
     type Item = Result<FlowRecord, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(e) = self.pending.take() {
+            return Some(Err(e));
+        }
         loop {
             let m = match self.read_meta()? {
                 Ok(m) => m,
@@ -305,14 +448,31 @@ impl<R: Read> Iterator for CaptureReader<R> {
             }
             match decode_frame(m.link_type, self.data(), m.orig_len, &mut rec) {
                 Ok(Frame::Ip { l4 }) => {
+                    // `l4` lies inside the packet buffer
+                    let start = (l4.as_ptr() as usize).wrapping_sub(self.data().as_ptr() as usize);
+                    let range = start..start.saturating_add(l4.len());
                     if self.dns {
                         if let Some((start, end, tcp)) = dns_place(&rec, l4, self.data()) {
                             self.dns_l4 = Some((start, end));
                             self.dns_tcp = tcp;
                         }
                     }
+                    if self.mud {
+                        self.mud_of_ip(&rec, range, &m, at);
+                    }
                     self.stats.record();
                     return Some(Ok(rec));
+                }
+                Ok(Frame::Lldp { tlvs }) => {
+                    let start =
+                        (tlvs.as_ptr() as usize).wrapping_sub(self.data().as_ptr() as usize);
+                    let range = start..start.saturating_add(tlvs.len());
+                    self.stats.skip();
+                    if self.mud {
+                        if let Some(e) = self.mud_of_lldp(range, &m, at) {
+                            return Some(Err(e));
+                        }
+                    }
                 }
                 Ok(Frame::NotIp) => self.stats.skip(),
                 Err(FrameError::UnsupportedLinkType) => {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::announce::{Announcement, Via};
 use crate::error::ErrorKind;
 use crate::packet::link_type;
 use crate::record::{Addr, TcpFlags};
@@ -418,4 +419,203 @@ fn dns_messages_come_with_their_packets() {
     let mut r = CaptureReader::new(&file[..]).unwrap();
     assert!(r.next().is_some());
     assert!(r.take_dns().is_none());
+}
+
+/// Records, with the announcements taken after each, and the errors.
+fn read_mud(bytes: &[u8]) -> (Vec<(FlowRecord, Vec<Announcement>)>, Vec<Error>) {
+    let mut reader = CaptureReader::new(bytes).unwrap().with_mud();
+    let (mut out, mut errors) = (Vec::new(), Vec::new());
+    while let Some(item) = reader.next() {
+        match item {
+            Ok(r) => out.push((r, reader.take_announcements())),
+            Err(e) => errors.push(e),
+        }
+    }
+    (out, errors)
+}
+
+#[test]
+fn mud_urls_come_with_the_devices_records() {
+    use crate::testing::mud;
+    let (bulb, plug, cam) = (
+        [0x02, 0, 0, 0, 0, 0x11],
+        [0x02, 0, 0, 0, 0, 0x22],
+        [0x02, 0, 0, 0, 0, 0x33],
+    );
+    let url = "https://mud.example.com/bulb.json";
+    let mut w = PcapWriter::new(link_type::ETHERNET, false, false);
+    let mut t = 1_700_000_000_000_000i64;
+    let mut add = |w: &mut PcapWriter, f: Vec<u8>| {
+        t += 1000;
+        w.packet(t, &f, f.len() as u32);
+    };
+    // 1: DISCOVER from 0.0.0.0 without a requested address: waits for the device's address
+    add(&mut w, mud::dhcpv4_frame(1, bulb, [0; 4], None, url));
+    // 2: REQUEST naming the address: ready at once
+    add(
+        &mut w,
+        mud::dhcpv4_frame(
+            3,
+            plug,
+            [0; 4],
+            Some([192, 168, 1, 21]),
+            "https://p.example/plug.json",
+        ),
+    );
+    // 3: LLDP without a management address: waits
+    add(
+        &mut w,
+        mud::lldp_frame(cam, None, "https://c.example/cam.json"),
+    );
+    // 4: the bulb's first packet from its address binds it
+    let ip = p::ipv4_udp([192, 168, 1, 20], [192, 0, 2, 1], 5000, 123, 48);
+    add(&mut w, mud::ethernet_from(bulb, 0x0800, &ip));
+    // 5: the camera's
+    let ip = p::ipv4_tcp([192, 168, 1, 30], [192, 0, 2, 1], 40000, 443, 1, 2, 64);
+    add(&mut w, mud::ethernet_from(cam, 0x0800, &ip));
+    // 6: DHCPv6 with an IA address
+    let v6 = [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x40];
+    add(
+        &mut w,
+        mud::dhcpv6_frame(plug, v6, "https://p.example/plug.json"),
+    );
+    let (recs, errors) = read_mud(&w.finish());
+    assert!(errors.is_empty(), "{errors:?}");
+    // the LLDP frame gives no record
+    assert_eq!(recs.len(), 5);
+    assert!(recs[0].1.is_empty());
+    assert_eq!(recs[1].1.len(), 1);
+    let a = &recs[1].1[0];
+    assert_eq!(a.device, Addr::v4([192, 168, 1, 21]));
+    assert_eq!((a.via, a.packet, a.mac), (Via::Dhcpv4, 2, Some(plug)));
+    assert_eq!(recs[2].1.len(), 1);
+    assert_eq!(recs[2].1[0].url, url);
+    assert_eq!(recs[2].1[0].device, Addr::v4([192, 168, 1, 20]));
+    assert_eq!(recs[2].1[0].packet, 1);
+    assert_eq!(recs[3].1.len(), 1);
+    assert_eq!(recs[3].1[0].via, Via::Lldp);
+    assert_eq!(recs[3].1[0].device, Addr::v4([192, 168, 1, 30]));
+    assert_eq!(recs[4].1[0].via, Via::Dhcpv6);
+    assert_eq!(recs[4].1[0].device, Addr::v6(v6));
+    // without with_mud, nothing is read
+    let file = w.finish();
+    let mut plain = CaptureReader::new(&file[..]).unwrap();
+    while plain.next().is_some() {
+        assert!(plain.take_announcements().is_empty());
+    }
+}
+
+#[test]
+fn malformed_announcements_name_their_packet() {
+    use crate::testing::mud;
+    let mac = [0x02, 0, 0, 0, 0, 0x44];
+    let mut w = PcapWriter::new(link_type::ETHERNET, false, false);
+    // an http:// URL over DHCP, then a cut LLDP TLV, then a good packet
+    let f = mud::dhcpv4_frame(
+        3,
+        mac,
+        [0; 4],
+        Some([10, 0, 0, 9]),
+        "http://insecure.example/x",
+    );
+    w.packet(1, &f, f.len() as u32);
+    let mut l = mud::lldp_frame(mac, Some([10, 0, 0, 9]), "https://m.example/x.json");
+    l.truncate(l.len() - 8);
+    w.packet(2, &l, l.len() as u32);
+    let ip = p::ipv4_udp([10, 0, 0, 9], [192, 0, 2, 1], 5000, 53, 20);
+    let f = mud::ethernet_from(mac, 0x0800, &ip);
+    w.packet(3, &f, f.len() as u32);
+    let (recs, errors) = read_mud(&w.finish());
+    assert_eq!(recs.len(), 2, "the DHCP packet still gives its record");
+    assert!(recs.iter().all(|(_, a)| a.is_empty()));
+    let texts: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(
+        texts[0].starts_with("packet 1 ") && texts[0].contains("DHCPv4 option 161"),
+        "{}",
+        texts[0]
+    );
+    assert!(texts[0].contains("https"), "{}", texts[0]);
+    assert!(
+        texts[1].starts_with("packet 2 ") && texts[1].contains("LLDP TLV"),
+        "{}",
+        texts[1]
+    );
+    assert!(errors.iter().all(Error::can_continue));
+}
+
+#[test]
+fn hostile_announcements_never_panic() {
+    use crate::testing::mud;
+    let mut rng = Rng(7);
+    let mac = [0x02, 0, 0, 0, 0, 0x55];
+    let good = [
+        mud::dhcpv4_frame(
+            3,
+            mac,
+            [0; 4],
+            Some([10, 0, 0, 9]),
+            "https://m.example/x.json",
+        ),
+        mud::dhcpv6_frame(
+            mac,
+            [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+            "https://m.example/x.json",
+        ),
+        mud::lldp_frame(mac, Some([10, 0, 0, 9]), "https://m.example/x.json"),
+    ];
+    for base in &good {
+        for cut in 0..base.len() {
+            let mut w = PcapWriter::new(link_type::ETHERNET, false, false);
+            w.packet(1, &base[..cut], cut as u32);
+            let _ = read_mud(&w.finish());
+        }
+        for _ in 0..2000 {
+            let mut f = base.clone();
+            for _ in 0..3 {
+                let i = rng.below(f.len() as u64) as usize;
+                f[i] = rng.next_u64() as u8;
+            }
+            let mut w = PcapWriter::new(link_type::ETHERNET, false, false);
+            w.packet(1, &f, f.len() as u32);
+            let _ = read_mud(&w.finish());
+        }
+    }
+}
+
+#[test]
+fn a_relayed_announcement_is_bound_to_the_client_not_the_relay() {
+    use crate::testing::mud;
+    let (client, relay) = ([0x02, 0, 0, 0, 0, 0x66], [0x02, 0, 0, 0, 0, 0x01]);
+    let mut msg = mud::dhcpv4(3, client, [0; 4], None, "https://m.example/x.json");
+    msg[24..28].copy_from_slice(&[10, 0, 0, 1]); // giaddr: the relay
+    let ip = p::ipv4(
+        [10, 0, 0, 1],
+        [192, 0, 2, 67],
+        17,
+        64,
+        &p::udp_with(67, 67, &msg),
+    );
+    let mut w = PcapWriter::new(link_type::ETHERNET, false, false);
+    let f = mud::ethernet_from(relay, 0x0800, &ip);
+    w.packet(1, &f, f.len() as u32);
+    // the relay's own traffic binds nothing; the client's first packet does
+    let f = mud::ethernet_from(
+        relay,
+        0x0800,
+        &p::ipv4_udp([10, 0, 0, 1], [192, 0, 2, 1], 1, 2, 4),
+    );
+    w.packet(2, &f, f.len() as u32);
+    let f = mud::ethernet_from(
+        client,
+        0x0800,
+        &p::ipv4_udp([10, 0, 0, 66], [192, 0, 2, 1], 1, 2, 4),
+    );
+    w.packet(3, &f, f.len() as u32);
+    let (recs, errors) = read_mud(&w.finish());
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(recs[0].1.is_empty() && recs[1].1.is_empty());
+    assert_eq!(recs[2].1.len(), 1);
+    assert_eq!(recs[2].1[0].device, Addr::v4([10, 0, 0, 66]));
+    assert_eq!(recs[2].1[0].mac, Some(client));
 }

@@ -9,13 +9,12 @@ use super::{run_credentials, run_credentials_capped, Attempt, CredRun, Pace};
 use crate::context::{Ctx, Endpoint};
 use crate::creds::Credential;
 use crate::evidence;
-use crate::host::{lock, Shared};
 use crate::net::NetError;
+use crate::observe::Observer;
 use crate::protocols::{ftp as ftpp, http as httpp, telnet as tel};
 
-pub(crate) fn report(ctx: &Ctx, state: &Shared, svc: &str, what: &str, run: CredRun) {
-    let mut st = lock(state);
-    st.creds_result(run.success.is_some(), run.complete);
+pub(crate) fn report(ctx: &Ctx, state: &Observer, svc: &str, what: &str, run: CredRun) {
+    state.creds_result(run.success.is_some(), run.complete);
     if let Some((c, detail)) = &run.success {
         let src = if c.source == "mirai" {
             "a Mirai default credential".to_string()
@@ -24,31 +23,37 @@ pub(crate) fn report(ctx: &Ctx, state: &Shared, svc: &str, what: &str, run: Cred
         } else {
             format!("a credential from {}", c.source)
         };
-        st.finding(
+        state.finding(
             &evidence::DEFAULT_CREDENTIALS,
             Some(svc.to_string()),
             Some(format!("{what} accepts {src}")),
             Some(format!(
-                "login {} accepted{}; {detail}; found after {} attempt(s)",
+                "login {} accepted{}; {detail}; found after {} attempt(s); documented as a \
+                 default by {}",
                 c.shown(ctx.cfg.show_secrets),
                 if ctx.cfg.show_secrets {
                     ""
                 } else {
                     " (masked)"
                 },
-                run.attempts
+                run.attempts,
+                if c.provenance.is_empty() {
+                    "no source".to_string()
+                } else {
+                    c.provenance.join("; ")
+                }
             )),
         );
     }
     if let Some(n) = run.note {
-        st.incomplete.push(format!("{svc}: {n}"));
+        state.incomplete(format!("{svc}: {n}"));
     }
 }
 
 // ---------------------------------------------------------------- telnet
 
 /// Try the credential list on a telnet service, one credential per connection.
-pub(crate) async fn telnet(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared) {
+pub(crate) async fn telnet(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Observer) {
     let run = run_credentials(ctx, 1, ctx.cfg.limits.parallel_per_service, |b, sent| {
         telnet_attempt(ctx, ep, b, sent)
     })
@@ -148,30 +153,20 @@ impl russh::client::Handler for AcceptHostKey {
 /// Try the list on SSH when the server offers password authentication (one pair per
 /// connection: servers differ in what they do after a failure, and a fresh connection makes
 /// every attempt count).
-pub(crate) async fn ssh(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared) {
+pub(crate) async fn ssh(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Observer) {
     // First learn the methods the server offers.
     let methods = match ssh_methods(ctx, ep).await {
         Ok(m) => m,
         Err(e) => {
-            let mut st = lock(state);
-            st.creds_incomplete = true;
-            st.incomplete
-                .push(format!("{svc}: could not complete the SSH handshake ({e})"));
+            state.creds_incomplete();
+            state.incomplete(format!("{svc}: could not complete the SSH handshake ({e})"));
             return;
         }
     };
-    {
-        let mut st = lock(state);
-        if let Some(s) = st
-            .services
-            .iter_mut()
-            .find(|s| s.port == ep.addr.port() && s.transport == "tcp")
-        {
-            let list = methods.join(",");
-            let b = s.banner.take().unwrap_or_default();
-            s.banner = Some(format!("{b}; auth methods: {list}"));
-        }
-    }
+    state.service_note(
+        ep.addr.port(),
+        format!("auth methods: {}", methods.join(",")),
+    );
     let kind = if methods.iter().any(|m| m == "password") {
         SshAuth::Password
     } else if methods.iter().any(|m| m == "keyboard-interactive") {
@@ -180,7 +175,7 @@ pub(crate) async fn ssh(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared)
         SshAuth::KeyboardInteractive
     } else {
         // No password login at all (keys only): nothing to guess, the check is complete.
-        lock(state).creds_result(false, true);
+        state.creds_result(false, true);
         return;
     };
     // OpenSSH drops unauthenticated connections beyond `MaxStartups` (10 by default) at random:
@@ -375,9 +370,10 @@ async fn ssh_attempt(
 // ---------------------------------------------------------------- ftp
 
 /// Anonymous login, then the credential list.
-pub(crate) async fn ftp(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared) {
+pub(crate) async fn ftp(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Observer) {
     if ctx.cfg.checks.anonymous {
         let anon = Credential {
+            provenance: Vec::new(),
             user: "anonymous".into(),
             password: "iotrust-probe@example.invalid".into(),
             weight: 0,
@@ -385,22 +381,21 @@ pub(crate) async fn ftp(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared)
         };
         match ftp_attempt(ctx, ep, vec![anon], Pace::default()).await {
             Attempt::Success(_, _) => {
-                let mut st = lock(state);
-                st.anonymous_tested(Some(svc.to_string()));
-                st.finding(
+                state.anonymous_tested(Some(svc.to_string()));
+                state.finding(
                     &evidence::FTP_ANONYMOUS,
                     Some(svc.to_string()),
                     None,
                     Some("USER anonymous was accepted (230)".into()),
                 );
             }
-            Attempt::Rejected => lock(state).anonymous_tested(None),
-            Attempt::Inconclusive(why) => lock(state)
-                .incomplete
-                .push(format!("{svc}: anonymous login got no verdict ({why})")),
-            Attempt::Failed(e) => lock(state)
-                .incomplete
-                .push(format!("{svc}: anonymous login not tested ({e})")),
+            Attempt::Rejected => state.anonymous_tested(None),
+            Attempt::Inconclusive(why) => {
+                state.incomplete(format!("{svc}: anonymous login got no verdict ({why})"))
+            }
+            Attempt::Failed(e) => {
+                state.incomplete(format!("{svc}: anonymous login not tested ({e})"))
+            }
         }
     }
     if ctx.cfg.checks.credentials {
@@ -534,13 +529,11 @@ fn same_host_path(loc: &str, ep: Endpoint) -> Option<String> {
 }
 
 /// Find out how the web interface authenticates and try the list on it.
-pub(crate) async fn http(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared) {
+pub(crate) async fn http(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Observer) {
     let (path, root) = match fetch_root(ctx, ep).await {
         Ok(x) => x,
         Err(e) => {
-            lock(state)
-                .incomplete
-                .push(format!("{svc}: could not fetch / ({e})"));
+            state.incomplete(format!("{svc}: could not fetch / ({e})"));
             return;
         }
     };
@@ -562,9 +555,8 @@ pub(crate) async fn http(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared
     };
     let has_login = root.status == 401 && (digest.is_some() || basic) || form.is_some();
     if has_login && !ep.tls {
-        let mut st = lock(state);
-        st.cleartext = true;
-        st.finding(
+        state.cleartext();
+        state.finding(
             &evidence::CLEARTEXT_MANAGEMENT,
             Some(svc.to_string()),
             Some("Web login served over plain HTTP".into()),
@@ -584,6 +576,7 @@ pub(crate) async fn http(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared
         };
         // A server that lets any credential in does not check: do not report it as a default credential.
         let bogus = Credential {
+            provenance: Vec::new(),
             user: format!("iotrust{:x}", ctx.nonce() & 0xffff_ffff),
             password: format!("{:x}", ctx.nonce()),
             weight: 0,
@@ -601,20 +594,17 @@ pub(crate) async fn http(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared
         {
             Attempt::Rejected => {}
             Attempt::Success(..) => {
-                lock(state).incomplete.push(format!("{svc}: HTTP {scheme} accepts a random credential; default credentials not assessed"));
+                state.incomplete(format!("{svc}: HTTP {scheme} accepts a random credential; default credentials not assessed"));
                 return;
             }
             Attempt::Failed(e) => {
-                lock(state).creds_incomplete = true;
-                lock(state)
-                    .incomplete
-                    .push(format!("{svc}: HTTP {scheme} not tested ({e})"));
+                state.creds_incomplete();
+                state.incomplete(format!("{svc}: HTTP {scheme} not tested ({e})"));
                 return;
             }
             Attempt::Inconclusive(why) => {
-                let mut st = lock(state);
-                st.creds_incomplete = true;
-                st.incomplete.push(format!(
+                state.creds_incomplete();
+                state.incomplete(format!(
                     "{svc}: HTTP {scheme}: a random credential got no verdict ({why}); default credentials not assessed"
                 ));
                 return;
@@ -786,7 +776,7 @@ async fn form_login(
     page: &str,
     root: &httpp::Response,
     form: httpp::LoginForm,
-    state: &Shared,
+    state: &Observer,
 ) {
     let cookie = root
         .header("set-cookie")
@@ -798,10 +788,8 @@ async fn form_login(
     let baseline = match ctx.http_exchange(ep, &req, false).await {
         Ok(r) => form_answer(&r),
         Err(e) => {
-            let mut st = lock(state);
-            st.creds_incomplete = true;
-            st.incomplete
-                .push(format!("{svc}: login form not tested ({e})"));
+            state.creds_incomplete();
+            state.incomplete(format!("{svc}: login form not tested ({e})"));
             return;
         }
     };
@@ -809,7 +797,7 @@ async fn form_login(
         && !baseline.failure_words
         && (200..300).contains(&baseline.status)
     {
-        lock(state).incomplete.push(format!("{svc}: the login form's answer to a random credential looks like success; default credentials not assessed"));
+        state.incomplete(format!("{svc}: the login form's answer to a random credential looks like success; default credentials not assessed"));
         return;
     }
     let f = &form;

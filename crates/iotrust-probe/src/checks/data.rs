@@ -9,10 +9,10 @@ use tokio::time::Instant;
 
 use crate::checkfile::Proto;
 use crate::context::{Ctx, Endpoint};
-use crate::host::{lock, Shared};
+use crate::observe::Observer;
 
 /// Every HTTP check on one HTTP(S) endpoint.
-pub(crate) async fn http(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared) {
+pub(crate) async fn http(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Observer) {
     let host = ep.addr.to_string();
     let runs = ctx
         .data_checks
@@ -40,20 +40,13 @@ pub(crate) async fn http(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared
             }
         });
     let found = futures::future::join_all(runs).await;
-    let mut st = lock(state);
     for f in found.into_iter().flatten() {
-        if !st
-            .findings
-            .iter()
-            .any(|x| x.id == f.id && x.service == f.service)
-        {
-            st.findings.push(f);
-        }
+        state.push_finding(f);
     }
 }
 
 /// Every TCP check on an open port that spoke no known protocol.
-pub(crate) async fn tcp(ctx: &Arc<Ctx>, addr: SocketAddr, svc: &str, state: &Shared) {
+pub(crate) async fn tcp(ctx: &Arc<Ctx>, addr: SocketAddr, svc: &str, state: &Observer) {
     let runs = ctx
         .data_checks
         .iter()
@@ -66,19 +59,12 @@ pub(crate) async fn tcp(ctx: &Arc<Ctx>, addr: SocketAddr, svc: &str, state: &Sha
             Some((c, answer))
         });
     let answers = futures::future::join_all(runs).await;
-    let mut st = lock(state);
     let mut name = svc.to_string();
     for (c, answer) in answers.into_iter().flatten() {
         if let Some(p) = c.identified(&answer) {
             let port = addr.port();
             name = format!("{p}/{port}");
-            if let Some(s) = st
-                .services
-                .iter_mut()
-                .find(|s| s.port == port && s.transport == "tcp")
-            {
-                s.protocol = p.to_string();
-            }
+            state.service_protocol(port, p.to_string());
         }
         if c.matches_tcp(&answer) {
             let f = c.finding(
@@ -89,13 +75,7 @@ pub(crate) async fn tcp(ctx: &Arc<Ctx>, addr: SocketAddr, svc: &str, state: &Sha
                     String::from_utf8_lossy(&answer[..answer.len().min(4)])
                 ),
             );
-            if !st
-                .findings
-                .iter()
-                .any(|x| x.id == f.id && x.service == f.service)
-            {
-                st.findings.push(f);
-            }
+            state.push_finding(f);
         }
     }
 }

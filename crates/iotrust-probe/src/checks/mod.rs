@@ -4,6 +4,7 @@
 //! (reporting the check as incomplete) when the device stops answering.
 
 pub mod auth;
+pub(crate) mod cwmp;
 pub mod data;
 pub mod services;
 pub mod ssh;
@@ -364,6 +365,7 @@ mod tests {
     fn creds(n: usize) -> Vec<Credential> {
         (0..n)
             .map(|i| Credential {
+                provenance: Vec::new(),
                 user: format!("u{i}"),
                 password: "p".into(),
                 weight: 1,

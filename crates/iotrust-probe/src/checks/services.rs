@@ -11,16 +11,16 @@ use super::{run_credentials, Attempt, Pace};
 use crate::context::{Ctx, Endpoint};
 use crate::creds::Credential;
 use crate::evidence;
-use crate::host::{lock, Shared};
 use crate::net::NetError;
+use crate::observe::Observer;
 use crate::protocols::{http as httpp, mqtt as m, rtsp as r};
 
 /// Connect without credentials; if accepted, subscribe to `#` and count topics for the
 /// configured window. Payloads are never kept.
-pub(crate) async fn mqtt(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared) {
+pub(crate) async fn mqtt(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Observer) {
     match mqtt_anonymous(ctx, ep).await {
         Ok(None) => {
-            lock(state).anonymous_tested(None);
+            state.anonymous_tested(None);
             if ctx.cfg.checks.credentials {
                 mqtt_credentials(ctx, ep, svc, state).await;
             }
@@ -32,18 +32,15 @@ pub(crate) async fn mqtt(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared
                 "an anonymous client connected (CONNACK 0); the subscription to `#` was refused"
                     .to_string()
             };
-            let mut st = lock(state);
-            st.anonymous_tested(Some(svc.to_string()));
-            st.finding(
+            state.anonymous_tested(Some(svc.to_string()));
+            state.finding(
                 &evidence::MQTT_ANONYMOUS,
                 Some(svc.to_string()),
                 None,
                 Some(detail),
             );
         }
-        Err(e) => lock(state)
-            .incomplete
-            .push(format!("{svc}: anonymous MQTT not tested ({e})")),
+        Err(e) => state.incomplete(format!("{svc}: anonymous MQTT not tested ({e})")),
     }
 }
 
@@ -97,28 +94,24 @@ async fn mqtt_anonymous(ctx: &Ctx, ep: Endpoint) -> Result<Option<(bool, usize, 
 
 /// The broker refuses anonymous clients: try the list, one CONNECT per connection, after
 /// checking that a random credential is refused.
-async fn mqtt_credentials(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared) {
+async fn mqtt_credentials(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Observer) {
     let bogus = bogus_credential(ctx);
     match mqtt_attempt(ctx, ep, vec![bogus], Pace::default()).await {
         Attempt::Rejected => {}
         Attempt::Success(..) => {
-            lock(state).incomplete.push(format!(
+            state.incomplete(format!(
                 "{svc}: the broker accepts a random credential; default credentials not assessed"
             ));
             return;
         }
         Attempt::Inconclusive(why) => {
-            let mut st = lock(state);
-            st.creds_incomplete = true;
-            st.incomplete
-                .push(format!("{svc}: MQTT login not tested ({why})"));
+            state.creds_incomplete();
+            state.incomplete(format!("{svc}: MQTT login not tested ({why})"));
             return;
         }
         Attempt::Failed(e) => {
-            let mut st = lock(state);
-            st.creds_incomplete = true;
-            st.incomplete
-                .push(format!("{svc}: MQTT login not tested ({e})"));
+            state.creds_incomplete();
+            state.incomplete(format!("{svc}: MQTT login not tested ({e})"));
             return;
         }
     }
@@ -131,6 +124,7 @@ async fn mqtt_credentials(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Share
 
 fn bogus_credential(ctx: &Ctx) -> Credential {
     Credential {
+        provenance: Vec::new(),
         user: format!("iotrust{:x}", ctx.nonce() & 0xffff_ffff),
         password: format!("{:x}", ctx.nonce()),
         weight: 0,
@@ -185,7 +179,7 @@ async fn mqtt_attempt(ctx: &Ctx, ep: Endpoint, batch: Vec<Credential>, sent: Pac
 }
 
 /// DESCRIBE common stream paths without credentials; an SDP answer means the stream is open.
-pub(crate) async fn rtsp(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared) {
+pub(crate) async fn rtsp(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Observer) {
     let mut auth_required: Option<(String, Vec<httpp::Challenge>)> = None;
     let mut errors = 0;
     for (i, path) in r::COMMON_PATHS.iter().enumerate() {
@@ -193,9 +187,8 @@ pub(crate) async fn rtsp(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared
         let req = r::describe(&url, i as u32 + 2, None);
         match ctx.http_exchange(ep, &req, false).await {
             Ok(resp) if resp.status == 200 && r::is_sdp(&resp.body) => {
-                let mut st = lock(state);
-                st.anonymous_tested(Some(svc.to_string()));
-                st.finding(
+                state.anonymous_tested(Some(svc.to_string()));
+                state.finding(
                     &evidence::RTSP_UNAUTHENTICATED,
                     Some(svc.to_string()),
                     None,
@@ -221,27 +214,11 @@ pub(crate) async fn rtsp(ctx: &Arc<Ctx>, ep: Endpoint, svc: &str, state: &Shared
         }
     }
     if errors == r::COMMON_PATHS.len() {
-        lock(state)
-            .incomplete
-            .push(format!("{svc}: RTSP did not answer DESCRIBE"));
+        state.incomplete(format!("{svc}: RTSP did not answer DESCRIBE"));
     } else {
-        lock(state).anonymous_tested(None);
+        state.anonymous_tested(None);
         if let Some((url, challenges)) = auth_required {
-            {
-                let mut st = lock(state);
-                if let Some(s) = st
-                    .services
-                    .iter_mut()
-                    .find(|s| s.port == ep.addr.port() && s.transport == "tcp")
-                {
-                    let b = s
-                        .banner
-                        .take()
-                        .map(|b| format!("{b}; "))
-                        .unwrap_or_default();
-                    s.banner = Some(format!("{b}authentication required"));
-                }
-            }
+            state.service_note(ep.addr.port(), "authentication required".into());
             if ctx.cfg.checks.credentials {
                 rtsp_credentials(ctx, ep, svc, &url, &challenges, state).await;
             }
@@ -257,7 +234,7 @@ async fn rtsp_credentials(
     svc: &str,
     url: &str,
     challenges: &[httpp::Challenge],
-    state: &Shared,
+    state: &Observer,
 ) {
     let digest = challenges
         .iter()
@@ -269,9 +246,8 @@ async fn rtsp_credentials(
         (true, _) => "Digest",
         (false, true) => "Basic",
         (false, false) => {
-            let mut st = lock(state);
-            st.creds_incomplete = true;
-            st.incomplete.push(format!(
+            state.creds_incomplete();
+            state.incomplete(format!(
                 "{svc}: RTSP asks for a login with no scheme the probe speaks (Basic, Digest MD5)"
             ));
             return;
@@ -289,23 +265,19 @@ async fn rtsp_credentials(
     {
         Attempt::Rejected => {}
         Attempt::Success(..) => {
-            lock(state).incomplete.push(format!(
+            state.incomplete(format!(
                 "{svc}: RTSP {scheme} accepts a random credential; default credentials not assessed"
             ));
             return;
         }
         Attempt::Inconclusive(why) => {
-            let mut st = lock(state);
-            st.creds_incomplete = true;
-            st.incomplete
-                .push(format!("{svc}: RTSP {scheme} not tested ({why})"));
+            state.creds_incomplete();
+            state.incomplete(format!("{svc}: RTSP {scheme} not tested ({why})"));
             return;
         }
         Attempt::Failed(e) => {
-            let mut st = lock(state);
-            st.creds_incomplete = true;
-            st.incomplete
-                .push(format!("{svc}: RTSP {scheme} not tested ({e})"));
+            state.creds_incomplete();
+            state.incomplete(format!("{svc}: RTSP {scheme} not tested ({e})"));
             return;
         }
     }

@@ -8,26 +8,23 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use crate::context::Ctx;
-use crate::host::{lock, Shared};
+use crate::observe::Observer;
 use crate::policy;
 use crate::protocols::ssh;
 
 /// Read the server's KEXINIT and record a finding per weakness.
-pub(crate) async fn run(ctx: &Arc<Ctx>, addr: SocketAddr, svc: &str, state: &Shared) {
+pub(crate) async fn run(ctx: &Arc<Ctx>, addr: SocketAddr, svc: &str, state: &Observer) {
     let kex = match read_kexinit(ctx, addr).await {
         Ok(k) => k,
         Err(e) => {
-            lock(state)
-                .incomplete
-                .push(format!("{svc}: SSH algorithms could not be read ({e})"));
+            state.incomplete(format!("{svc}: SSH algorithms could not be read ({e})"));
             return;
         }
     };
     let offer = policy::ssh::Offer::from(&kex);
-    let mut st = lock(state);
     for w in policy::ssh::judge(&offer) {
-        st.weak_crypto = true;
-        st.finding(w.rule, Some(svc.to_string()), None, Some(w.detail));
+        state.weak_crypto();
+        state.finding(w.rule, Some(svc.to_string()), None, Some(w.detail));
     }
 }
 

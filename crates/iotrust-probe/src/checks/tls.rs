@@ -10,7 +10,7 @@ use tokio_rustls::rustls;
 
 use crate::context::Ctx;
 use crate::evidence;
-use crate::host::{lock, Shared};
+use crate::observe::Observer;
 use crate::policy;
 use crate::protocols::{tls as t, x509};
 
@@ -123,7 +123,7 @@ async fn hello(
 }
 
 /// Test versions and the certificate; record findings and the minimum version.
-pub(crate) async fn run(ctx: &Arc<Ctx>, addr: SocketAddr, svc: &str, state: &Shared) {
+pub(crate) async fn run(ctx: &Arc<Ctx>, addr: SocketAddr, svc: &str, state: &Observer) {
     let results = futures::future::join_all(
         t::Version::ALL
             .iter()
@@ -144,27 +144,19 @@ pub(crate) async fn run(ctx: &Arc<Ctx>, addr: SocketAddr, svc: &str, state: &Sha
     }
     let names: Vec<String> = accepted.iter().map(|(v, _)| v.name().to_string()).collect();
     {
-        let mut st = lock(state);
-        if let Some(s) = st
-            .services
-            .iter_mut()
-            .find(|s| s.port == addr.port() && s.transport == "tcp")
-        {
-            s.tls_versions = names.clone();
-        }
+        state.service_tls(addr.port(), names.clone());
         let Some((min, _)) = accepted.first() else {
-            st.incomplete
-                .push(format!("{svc}: no TLS version could be negotiated"));
+            state.incomplete(format!("{svc}: no TLS version could be negotiated"));
             return;
         };
-        st.tls_version(*min);
+        state.tls_version(*min);
         let legacy: Vec<&str> = accepted
             .iter()
             .filter(|(v, _)| v.is_legacy())
             .map(|(v, _)| v.name())
             .collect();
         if !legacy.is_empty() {
-            st.finding(
+            state.finding(
                 &evidence::TLS_LEGACY,
                 Some(svc.to_string()),
                 None,
@@ -203,19 +195,17 @@ pub(crate) async fn run(ctx: &Arc<Ctx>, addr: SocketAddr, svc: &str, state: &Sha
             }
         }
     }
-    let mut st = lock(state);
     for w in policy::tls::judge(&judged) {
-        st.weak_crypto = true;
-        st.finding(w.rule, Some(svc.to_string()), None, Some(w.detail));
+        state.weak_crypto();
+        state.finding(w.rule, Some(svc.to_string()), None, Some(w.detail));
     }
     let Some(der) = cert_der else { return };
     let Ok(info) = x509::parse(&der) else {
-        st.incomplete
-            .push(format!("{svc}: certificate could not be parsed"));
+        state.incomplete(format!("{svc}: certificate could not be parsed"));
         return;
     };
     if info.weak_key() {
-        st.finding(
+        state.finding(
             &evidence::TLS_WEAK_KEY,
             Some(svc.to_string()),
             None,
@@ -227,7 +217,7 @@ pub(crate) async fn run(ctx: &Arc<Ctx>, addr: SocketAddr, svc: &str, state: &Sha
         );
     }
     if info.weak_signature() {
-        st.finding(
+        state.finding(
             &evidence::TLS_WEAK_SIGNATURE,
             Some(svc.to_string()),
             None,
@@ -235,7 +225,7 @@ pub(crate) async fn run(ctx: &Arc<Ctx>, addr: SocketAddr, svc: &str, state: &Sha
         );
     }
     if info.self_issued {
-        st.finding(
+        state.finding(
             &evidence::TLS_SELF_SIGNED,
             Some(svc.to_string()),
             None,
@@ -249,7 +239,7 @@ pub(crate) async fn run(ctx: &Arc<Ctx>, addr: SocketAddr, svc: &str, state: &Sha
     }
     if let Some(na) = info.not_after {
         if na < jiff::Timestamp::now() {
-            st.finding(
+            state.finding(
                 &evidence::TLS_EXPIRED,
                 Some(svc.to_string()),
                 None,

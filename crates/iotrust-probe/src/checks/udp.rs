@@ -8,14 +8,14 @@ use tokio::time::Instant;
 
 use crate::context::{Ctx, Endpoint};
 use crate::evidence::{self, Service};
-use crate::host::{lock, Shared};
+use crate::observe::Observer;
 use crate::protocols::{http, snmp, udp as u};
 
 /// Per community: versions that answered, sysDescr.0 and sysLocation.0.
 type CommunityAnswers = BTreeMap<String, (Vec<snmp::Version>, Option<Vec<u8>>, Option<Vec<u8>>)>;
 
-fn add_service(state: &Shared, port: u16, protocol: &str, banner: Option<String>) {
-    lock(state).services.push(Service {
+fn add_service(state: &Observer, port: u16, protocol: &str, banner: Option<String>) {
+    state.service(Service {
         port,
         transport: "udp".into(),
         protocol: protocol.into(),
@@ -25,7 +25,7 @@ fn add_service(state: &Shared, port: u16, protocol: &str, banner: Option<String>
 }
 
 /// Run the UDP probes for `ports` concurrently.
-pub(crate) async fn run_all(ctx: &Arc<Ctx>, ip: IpAddr, ports: &[u16], state: &Shared) {
+pub(crate) async fn run_all(ctx: &Arc<Ctx>, ip: IpAddr, ports: &[u16], state: &Observer) {
     let futs = ports.iter().map(|&p| async move {
         match p {
             161 => snmp_check(ctx, ip, p, state).await,
@@ -41,7 +41,7 @@ pub(crate) async fn run_all(ctx: &Arc<Ctx>, ip: IpAddr, ports: &[u16], state: &S
 
 // ---------------------------------------------------------------- SNMP
 
-async fn snmp_check(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Shared) {
+async fn snmp_check(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Observer) {
     if !ctx.cfg.checks.anonymous {
         return;
     }
@@ -62,13 +62,11 @@ async fn snmp_check(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Shared) {
                 Ok(()) => {}
                 // ICMP port unreachable from an earlier datagram: nothing listens on 161.
                 Err(crate::net::NetError::Refused) => {
-                    lock(state).anonymous_tested(None);
+                    state.anonymous_tested(None);
                     return;
                 }
                 Err(e) => {
-                    lock(state)
-                        .incomplete
-                        .push(format!("snmp/{port}: could not send ({e})"));
+                    state.incomplete(format!("snmp/{port}: could not send ({e})"));
                     return;
                 }
             }
@@ -109,7 +107,7 @@ async fn snmp_check(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Shared) {
     let svc = format!("snmp/{port}");
     if ok.is_empty() {
         // No community answered: SNMP v1/v2c is either off or not using a default community.
-        lock(state).anonymous_tested(None);
+        state.anonymous_tested(None);
         return;
     }
     let descr = ok
@@ -128,16 +126,15 @@ async fn snmp_check(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Shared) {
         })
         .collect();
     {
-        let mut st = lock(state);
-        st.cleartext = true;
-        st.anonymous_tested(Some(svc.clone()));
-        st.finding(
+        state.cleartext();
+        state.anonymous_tested(Some(svc.clone()));
+        state.finding(
             &evidence::SNMP_DEFAULT_COMMUNITY,
             Some(svc.clone()),
             None,
             Some(format!("read access with {}", names.join(", "))),
         );
-        st.finding(
+        state.finding(
             &evidence::CLEARTEXT_MANAGEMENT,
             Some(svc.clone()),
             Some("SNMP v1/v2c management without encryption".into()),
@@ -169,9 +166,8 @@ async fn snmp_check(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Shared) {
                 continue;
             }
             if r.error_status == 0 {
-                let mut st = lock(state);
-                st.creds_result(true, true);
-                st.finding(
+                state.creds_result(true, true);
+                state.finding(
                     &evidence::SNMP_WRITABLE,
                     Some(svc.clone()),
                     None,
@@ -199,7 +195,7 @@ fn mask_community(c: &str, show: bool) -> String {
 
 // ---------------------------------------------------------------- SSDP / UPnP IGD
 
-async fn ssdp(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Shared) {
+async fn ssdp(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Observer) {
     let Ok(sock) = ctx.gate.udp(SocketAddr::new(ip, port)).await else {
         return;
     };
@@ -233,7 +229,7 @@ async fn ssdp(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Shared) {
             continue;
         };
         if !ctx.gate.allowed(ep.addr.ip()) {
-            lock(state).incomplete.push(format!(
+            state.incomplete(format!(
                 "{svc}: description at {} is outside the scope; not fetched",
                 evidence::sanitize(loc, 80)
             ));
@@ -268,7 +264,7 @@ async fn ssdp(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Shared) {
             );
             if let Ok(r) = ctx.http_exchange(ep, &req, false).await {
                 if r.status == 200 && r.text().contains("GetExternalIPAddressResponse") {
-                    lock(state).finding(
+                    state.finding(
                         &evidence::UPNP_IGD,
                         Some(svc.clone()),
                         None,
@@ -279,7 +275,7 @@ async fn ssdp(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Shared) {
             }
         }
     }
-    lock(state).finding(
+    state.finding(
         &evidence::SSDP_EXPOSED,
         Some(svc),
         None,
@@ -307,7 +303,7 @@ fn parse_http_url(url: &str) -> Option<(Endpoint, String)> {
 
 // ---------------------------------------------------------------- NAT-PMP, mDNS, CoAP
 
-async fn natpmp(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Shared) {
+async fn natpmp(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Observer) {
     let Ok(sock) = ctx.gate.udp(SocketAddr::new(ip, port)).await else {
         return;
     };
@@ -324,7 +320,7 @@ async fn natpmp(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Shared) {
                 "nat-pmp",
                 Some(format!("result {}, external address {ext}", a.result)),
             );
-            lock(state).finding(
+            state.finding(
                 &evidence::NAT_PMP,
                 Some(format!("nat-pmp/{port}")),
                 None,
@@ -343,7 +339,7 @@ async fn natpmp(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Shared) {
     }
 }
 
-async fn mdns(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Shared) {
+async fn mdns(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Observer) {
     let Ok(sock) = ctx.gate.udp(SocketAddr::new(ip, port)).await else {
         return;
     };
@@ -365,7 +361,7 @@ async fn mdns(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Shared) {
     }
 }
 
-async fn coap(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Shared) {
+async fn coap(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Observer) {
     let Ok(sock) = ctx.gate.udp(SocketAddr::new(ip, port)).await else {
         return;
     };
@@ -387,7 +383,7 @@ async fn coap(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Shared) {
             );
             if a.class == 2 {
                 let n = String::from_utf8_lossy(&a.payload).matches('<').count();
-                lock(state).finding(
+                state.finding(
                     &evidence::COAP_EXPOSED,
                     Some(format!("coap/{port}")),
                     None,

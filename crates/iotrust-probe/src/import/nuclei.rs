@@ -123,9 +123,16 @@ pub fn import(file: &str, text: &str) -> Result<Evidence, ProbeError> {
         };
         let svc = d.service(port, &proto, None);
         let mut refs = Vec::new();
+        let mut cwe: Vec<String> = Vec::new();
         if let Some(c) = &m.info.classification {
             refs.extend(c.cve.iter().flatten().cloned());
             refs.extend(c.cwe.iter().flatten().cloned());
+            cwe.extend(
+                c.cwe
+                    .iter()
+                    .flatten()
+                    .map(|x| evidence::sanitize(&x.to_ascii_uppercase(), 20)),
+            );
         }
         let detail = format!(
             "nuclei {}{}{}",
@@ -157,6 +164,7 @@ pub fn import(file: &str, text: &str) -> Result<Evidence, ProbeError> {
                 detail: Some(detail),
                 provisions: Vec::new(),
                 outcomes: Vec::new(),
+                cwe,
             });
         }
     }

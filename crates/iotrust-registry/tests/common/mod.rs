@@ -68,6 +68,7 @@ pub fn access() -> Access {
             ("Other Ltd".to_string(), TOK_OTHER.to_string()),
         ],
         authorities: vec![("Example Authority".to_string(), TOK_AUTHORITY.to_string())],
+        ..Access::default()
     }
 }
 

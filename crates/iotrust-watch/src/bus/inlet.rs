@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use async_nats::jetstream::context::PublishAckFuture;
+use iotrust_flow::announce::Announcement;
 use iotrust_flow::dns::DnsMessage;
 use iotrust_flow::FlowRecord;
 
@@ -323,6 +324,18 @@ impl Engine for Inlet {
     /// partition.
     fn wants_dns(&self, msg: &DnsMessage) -> bool {
         msg.question.is_some() || (msg.response && !msg.answers.is_empty())
+    }
+
+    /// Every partition gets the announcement (the device's worker keeps it).
+    fn announce(&mut self, r: &FlowRecord, a: &Announcement) -> Result<(), Error> {
+        self.tick(r.last_us)?;
+        for p in 0..self.batches.len() {
+            if let Some(b) = self.batches.get_mut(p) {
+                b.announce(r.last_us, a);
+            }
+            self.full(p)?;
+        }
+        Ok(())
     }
 
     /// Indicators are the workers' (each loads its own --indicators).

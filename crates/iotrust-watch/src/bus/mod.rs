@@ -25,8 +25,11 @@ use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, kv, stream};
 
+use iotrust_flow::announce::Announcement;
 use iotrust_flow::dns::DnsMessage;
-use iotrust_flow::wire::{decode_dns, encode_dns, RECORD_LEN};
+use iotrust_flow::wire::{
+    decode_announcement, decode_dns, encode_announcement, encode_dns, RECORD_LEN,
+};
 use iotrust_flow::FlowRecord;
 use serde::{Deserialize, Serialize};
 
@@ -238,12 +241,14 @@ const TAG_RECORD: u8 = 0;
 const TAG_RECORD_DNS: u8 = 1;
 const TAG_LOG_DNS: u8 = 2;
 const TAG_SWEEP: u8 = 3;
+const TAG_MUD: u8 = 4;
 
 /// One item of a partition, as its worker runs it (see the sharded engine's routes).
 pub(crate) struct Item {
     pub(crate) record: FlowRecord,
     pub(crate) sides: Sides,
     pub(crate) dns: Option<DnsMessage>,
+    pub(crate) mud: Option<Announcement>,
     pub(crate) sweep: bool,
 }
 
@@ -283,6 +288,14 @@ impl Batch {
         self.bytes.push(TAG_LOG_DNS);
         r.encode(&mut self.bytes);
         encode_dns(m, &mut self.bytes);
+        self.items += 1;
+    }
+
+    /// A MUD URL announcement at record time `t_us` (every partition gets it).
+    pub(crate) fn announce(&mut self, t_us: i64, a: &Announcement) {
+        self.bytes.push(TAG_MUD);
+        self.bytes.extend_from_slice(&t_us.to_le_bytes());
+        encode_announcement(a, &mut self.bytes);
         self.items += 1;
     }
 
@@ -327,6 +340,7 @@ pub(crate) fn decode_items(b: &[u8], out: &mut Vec<Item>) -> Result<(), String> 
                     record,
                     sides,
                     dns: None,
+                    mud: None,
                     sweep: false,
                 }
             }
@@ -339,6 +353,7 @@ pub(crate) fn decode_items(b: &[u8], out: &mut Vec<Item>) -> Result<(), String> 
                     record,
                     sides,
                     dns: Some(m),
+                    mud: None,
                     sweep: false,
                 }
             }
@@ -350,6 +365,7 @@ pub(crate) fn decode_items(b: &[u8], out: &mut Vec<Item>) -> Result<(), String> 
                     record,
                     sides: Sides::NONE,
                     dns: Some(m),
+                    mud: None,
                     sweep: false,
                 }
             }
@@ -365,7 +381,28 @@ pub(crate) fn decode_items(b: &[u8], out: &mut Vec<Item>) -> Result<(), String> 
                     record,
                     sides: Sides::NONE,
                     dns: None,
+                    mud: None,
                     sweep: true,
+                }
+            }
+            TAG_MUD => {
+                let t: [u8; 8] = b
+                    .get(at + 1..at + 9)
+                    .and_then(|s| s.try_into().ok())
+                    .ok_or_else(|| format!("byte {at}: a truncated announcement"))?;
+                let (a, n) = b
+                    .get(at + 9..)
+                    .and_then(decode_announcement)
+                    .ok_or_else(|| format!("byte {at}: a malformed announcement"))?;
+                at += 9 + n;
+                let mut record = FlowRecord::default();
+                record.last_us = i64::from_le_bytes(t);
+                Item {
+                    record,
+                    sides: Sides::NONE,
+                    dns: None,
+                    mud: Some(a),
+                    sweep: false,
                 }
             }
             other => return Err(format!("byte {at}: unknown item tag {other}")),
@@ -409,9 +446,20 @@ mod tests {
         b.record_dns(&r, Sides::BOTH, &m);
         b.log_dns(&r, &m);
         b.sweep(99);
+        let a = Announcement {
+            url: "https://mud.example.com/bulb.json".into(),
+            via: iotrust_flow::announce::Via::Dhcpv4,
+            device: iotrust_flow::Addr::v4([192, 168, 1, 20]),
+            mac: None,
+            packet: 3,
+            at_us: 7,
+        };
+        b.announce(7, &a);
         let mut items = Vec::new();
         decode_items(&b.bytes, &mut items).unwrap();
-        assert_eq!(items.len(), 4);
+        assert_eq!(items.len(), 5);
+        assert_eq!(items[4].mud.as_ref(), Some(&a));
+        assert_eq!(items[4].record.last_us, 7);
         assert_eq!(items[0].sides, Sides::SRC);
         assert_eq!(items[1].sides, Sides::BOTH);
         assert_eq!(items[1].dns.as_ref(), Some(&m));
@@ -421,7 +469,7 @@ mod tests {
             let mut v = Vec::new();
             // a cut message is an error or fewer items, never a panic
             let _ = decode_items(&b.bytes[..cut], &mut v);
-            assert!(v.len() < 4);
+            assert!(v.len() < 5);
         }
         assert!(decode_items(b"nope", &mut Vec::new()).is_err());
     }

@@ -20,7 +20,7 @@ use crate::incident::Event;
 use crate::metrics::Metrics;
 use crate::shard::shard_of;
 use crate::subscribers::Subscribers;
-use crate::watch::Watch;
+use crate::watch::{ItemRef, Watch};
 
 /// What a worker runs with besides the bus.
 #[derive(Clone)]
@@ -29,6 +29,8 @@ pub struct WorkerOptions {
     pub name: String,
     pub indicators: Indicators,
     pub subscribers: Subscribers,
+    /// Devices' declared network behaviour (`--mud`), checked in every partition.
+    pub mud: Option<crate::detectors::mud::MudSetup>,
     /// Stop after this long (default: run until killed).
     pub duration: Option<Duration>,
 }
@@ -262,6 +264,9 @@ async fn partition(
         .with_indicators(opts.indicators.clone())
         .with_subscribers(opts.subscribers.clone())
         .without_auto_sweep();
+    if let Some(m) = &opts.mud {
+        watch = watch.with_mud(m.watch(&cluster.config));
+    }
     let stream = bus
         .js
         .get_stream(RECORDS)
@@ -346,7 +351,13 @@ async fn partition(
                 let mut events: Vec<Event> = Vec::new();
                 watch.observe_batch_sides(
                     &items,
-                    |it| (&it.record, it.sides, it.dns.as_ref(), it.sweep),
+                    |it| ItemRef {
+                        record: &it.record,
+                        sides: it.sides,
+                        dns: it.dns.as_ref(),
+                        mud: it.mud.as_ref(),
+                        sweep: it.sweep,
+                    },
                     |a| shard_of(a, n as usize) == p as usize,
                     |_, _, e| events.push(e),
                 );

@@ -166,6 +166,7 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
         magnitude: pps,
         since_us: st.bin_start,
         hold_us: 0,
+        kind: 0,
     })
 }
 

@@ -541,6 +541,7 @@ fn finding(
         hold_us: i64::try_from(hold_ms)
             .unwrap_or(i64::MAX / 1000)
             .saturating_mul(1000),
+        kind: 0,
     }
 }
 

@@ -107,6 +107,7 @@ fn finding(
         magnitude: 1,
         since_us: r.first_us,
         hold_us: 0,
+        kind: 0,
     }
 }
 

@@ -147,6 +147,7 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
         magnitude: attempts,
         since_us: st.start,
         hold_us: 0,
+        kind: 0,
     })
 }
 

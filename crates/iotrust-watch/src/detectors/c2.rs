@@ -512,6 +512,7 @@ impl Indicators {
             magnitude: 1,
             since_us: r.first_us,
             hold_us: 0,
+            kind: 0,
         })
     }
 
@@ -560,6 +561,7 @@ impl Indicators {
             magnitude: 1,
             since_us: r.first_us,
             hold_us: 0,
+            kind: 0,
         })
     }
 

@@ -307,6 +307,7 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord) -> Option<Finding> 
         magnitude: rate,
         since_us: st.start,
         hold_us: 0,
+        kind: 0,
     })
 }
 

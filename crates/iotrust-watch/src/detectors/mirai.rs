@@ -184,6 +184,7 @@ pub fn observe(cfg: &Config, st: &mut State, r: &FlowRecord, dst_hash: u64) -> O
         magnitude: dests,
         since_us: st.start,
         hold_us: 0,
+        kind: 0,
     })
 }
 

@@ -24,6 +24,7 @@ pub mod c2;
 pub mod flood;
 pub mod inbound;
 pub mod mirai;
+pub mod mud;
 pub mod scan;
 
 use std::ops::Range;
@@ -125,6 +126,8 @@ detectors! {
     RateAnomaly => baseline,
     /// The device speaks IRC or moves an executable ([`behaviour`]).
     C2Behaviour => behaviour,
+    /// The device talks outside its declared network behaviour, its MUD file ([`mud`]).
+    MudViolation => mud,
 }
 
 /// What the device in an incident is.
@@ -260,6 +263,9 @@ pub struct Finding {
     /// is longer than the book's time to live (a behaviour of long periods: an hourly
     /// beacon is held for several hours); 0 = the book's.
     pub hold_us: i64,
+    /// What tells apart incidents of one detector on one device (the MUD departure:
+    /// [`mud::Departure`]); 0 for every other detector.
+    pub kind: u8,
 }
 
 /// Per-host state of every windowed detector (the C2 detector needs none). In this order

@@ -1,0 +1,2 @@
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| iotrust_flow::fuzzing::mud_dhcpv4(data));
