@@ -521,4 +521,78 @@ mod tests {
             ]))
         );
     }
+
+    fn parse_profile(rows: &str) -> Result<crate::Profile, InputError> {
+        let Ok(cat) = Catalog::embedded() else {
+            panic!("embedded catalog")
+        };
+        let text = format!(
+            "schema = \"iotrust-profile/2\"\n[product]\nmanufacturer = \"M\"\nmodel = \"X\"\ncategory = \"smart-plug\"\n{rows}"
+        );
+        crate::profile::parse(&cat, &text, crate::InputFormat::Toml, "p.toml")
+    }
+
+    #[test]
+    fn rows_read_and_facts_derived() {
+        let p = match parse_profile(
+            "[[communication]]\nclass = \"controller\"\ncontroller = \"urn:ietf:params:mud:dns\"\nprotocol = \"udp\"\nports = [53, \"5353-5354\"]\ndirection = \"from-device\"\npurpose = \"dns\"\n[[communication]]\ndomain = \"Relay.Example.com\"\nprotocol = \"tcp\"\nports = 443\ndirection = \"both\"\npurpose = \"relay\"\n",
+        ) {
+            Ok(p) => p,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(p.communications.len(), 2);
+        assert_eq!(
+            p.communications[0].ports,
+            vec![Ports::One(53), Ports::Range(5353, 5354)]
+        );
+        assert_eq!(
+            p.communications[1].peer,
+            Peer::Domain("relay.example.com".into())
+        );
+        let Ok(cat) = Catalog::embedded() else {
+            panic!("embedded catalog")
+        };
+        let get = |id: &str| {
+            cat.fact(id)
+                .and_then(|(i, _)| p.facts.get(i))
+                .map(|(v, _)| v.clone())
+        };
+        assert_eq!(
+            get("comms.communications_declared"),
+            Some(FactValue::Bool(true))
+        );
+        assert_eq!(
+            get("comms.inbound_from_internet"),
+            Some(FactValue::Bool(true))
+        );
+        // Without the table the facts stay unknown.
+        let Ok(p) = parse_profile("") else {
+            panic!("profile")
+        };
+        assert!(p.communications.is_empty());
+        let id = cat.fact("comms.communications_declared").map(|(i, _)| i);
+        assert!(id.and_then(|i| p.facts.get(i)).is_none());
+    }
+
+    #[test]
+    fn errors_name_row_column_and_line() {
+        for (rows, field, line, needle) in [
+            ("[[communication]]\nprotocol = \"tcp\"\ndirection = \"both\"\npurpose = \"x\"\n", "communication[0].domain", 6, "needs a peer"),
+            ("[[communication]]\nclass = \"controller\"\nprotocol = \"udp\"\ndirection = \"both\"\npurpose = \"x\"\n", "communication[0].controller", 6, "class URI"),
+            ("[[communication]]\ndomain = \"a.example\"\nprotocol = \"sctp\"\n", "communication[0].protocol", 8, "not allowed"),
+            ("[[communication]]\ndomain = \"a.example\"\nprotocol = \"tcp\"\nports = \"9-1\"\n", "communication[0].ports", 9, "port range"),
+            ("[[communication]]\ndomain = \"a.example\"\nprotocol = \"tcp\"\ndirection = \"both\"\n", "communication[0].purpose", 6, "purpose"),
+            ("[[communication]]\naddress = \"300.1.1.1\"\n", "communication[0].address", 7, "not an address"),
+            ("[[communication]]\nport = 1\n", "communication[0].port", 7, "unknown column"),
+        ] {
+            match parse_profile(rows) {
+                Ok(_) => panic!("{rows} parsed"),
+                Err(e) => {
+                    assert_eq!(e.field.as_deref(), Some(field), "{e}");
+                    assert_eq!(e.line, line, "{e}");
+                    assert!(e.message.contains(needle), "{e}");
+                }
+            }
+        }
+    }
 }

@@ -10,6 +10,7 @@ mod assess_cmd;
 mod catalog_cmd;
 mod evidence_cmd;
 mod label_cmd;
+mod mud_cmd;
 mod output;
 mod probe_cmd;
 mod profile_cmd;
@@ -53,6 +54,10 @@ enum Command {
     /// Signed security labels: issue, sign, verify, show.
     #[command(subcommand)]
     Label(label_cmd::LabelCmd),
+    /// RFC 8520 MUD files: generate from a profile, check (and verify the signature), compile
+    /// to nftables, enforce.
+    #[command(subcommand)]
+    Mud(mud_cmd::MudCmd),
     /// Run the public label registry (product pages, JSON API) on SQLite.
     Serve(serve_cmd::ServeArgs),
     /// Find infected devices and attacks in captures and flow telemetry; propose filters.
@@ -81,6 +86,9 @@ fn main() -> ExitCode {
                 catalog_cmd::load(cli.catalog.as_deref()).and_then(|cat| serve_cmd::run(cat, args))
             }
             Command::Watch(args) => watch_cmd::run(*args),
+            Command::Mud(cmd) => {
+                catalog_cmd::load(cli.catalog.as_deref()).and_then(|cat| mud_cmd::run(&cat, cmd))
+            }
             Command::Label(cmd) => catalog_cmd::load(cli.catalog.as_deref())
                 .and_then(|cat| label_cmd::label(&cat, cmd)),
             Command::Profile(cmd) => catalog_cmd::load(cli.catalog.as_deref())

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod enforce;
+pub mod fuzzing;
 pub mod generate;
 pub mod model;
 pub mod nft;

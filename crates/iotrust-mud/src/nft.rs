@@ -332,6 +332,14 @@ pub fn compile(
         let _ = writeln!(s, "  chain {chain} {{");
         for name in names {
             let Some(acl) = mud.acl(name) else { continue };
+            let other_family = match acl.kind {
+                Some(AclType::Ipv4 | AclType::MixedEthIpv4) => !v4,
+                Some(AclType::Ipv6 | AclType::MixedEthIpv6) => v4,
+                _ => false,
+            };
+            if other_family {
+                continue;
+            }
             if acl.kind == Some(AclType::Eth) {
                 notes.push(format!(
                     "{name}: Ethernet ACL not enforced by an IP rule set"
