@@ -642,6 +642,7 @@ fn from_tree(
     let sections = cat.fact_sections();
     let mut saw_product = false;
     let mut product_line = 1;
+    let mut mud_url_line = 0;
     let mut rd = Reading {
         v1: true,
         keep_going,
@@ -713,7 +714,17 @@ fn from_tree(
                             "name" => identity.name = Some(s),
                             "hardware_version" => identity.hardware_version = Some(s),
                             "firmware_version" => identity.firmware_version = Some(s),
-                            "mud_url" => identity.mud_url = Some(s),
+                            "mud_url" => {
+                                if !s.starts_with("https://") {
+                                    return Err(ctx.err(
+                                        x.line,
+                                        Some(&field),
+                                        "a MUD URL is an https:// URL (RFC 8520 §1.6)",
+                                    ));
+                                }
+                                mud_url_line = x.line + ctx.line_offset;
+                                identity.mud_url = Some(s)
+                            }
                             _ => identity.url = Some(s),
                         }
                     } else if cat.fact(&field).is_some()
@@ -852,6 +863,29 @@ fn from_tree(
         &mut facts,
         &rd.stated,
     )?;
+    // The MUD URL has one place, `[product] mud_url`: it names the product (the registry
+    // finds a provider's report by it, `mud generate` writes it) and is the fact the catalog
+    // reads.
+    if let Some((id, _)) = cat.fact("comms.mud_url") {
+        if let Some((_, l)) = rd.stated.iter().find(|(s, _)| *s == id) {
+            return Err(ctx.err(
+                *l,
+                Some("comms.mud_url"),
+                "state the MUD URL once, as `mud_url` in [product] (it names the product)",
+            ));
+        }
+        if let Some(u) = &identity.mud_url {
+            facts.set(
+                id,
+                FactValue::Str(u.clone()),
+                Provenance {
+                    strength: Strength::Declared,
+                    source: format!("{}:{mud_url_line} ([product] mud_url)", ctx.file),
+                    note: None,
+                },
+            );
+        }
+    }
     if !saw_product || !have.0 || !have.1 {
         let field = if !saw_product {
             "product"

@@ -32,7 +32,7 @@ pub enum MudCmd {
 pub struct GenerateArgs {
     /// The product profile (TOML or JSON).
     pub profile: PathBuf,
-    /// The mud-url (default: the profile's `comms.mud_url`).
+    /// The mud-url (default: the profile's `mud_url` in [product]).
     #[arg(long)]
     pub url: Option<String>,
     /// Where to write the MUD file (`-` for stdout).
@@ -123,7 +123,7 @@ fn generate(cat: &Catalog, a: GenerateArgs) -> anyhow::Result<u8> {
             _ => None,
         });
     let Some(url) = a.url.or(declared) else {
-        bail!("{name}: no MUD URL: give --url https://… or state `mud_url` in the profile's [comms] section");
+        bail!("{name}: no MUD URL: give --url https://… or state `mud_url` in the profile's [product] section");
     };
     let doc = iotrust_mud::generate::generate(&iotrust_mud::generate::Declaration {
         url: &url,

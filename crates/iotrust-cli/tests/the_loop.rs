@@ -76,7 +76,7 @@ fn capture(url: &str) -> Vec<u8> {
     let mut w = PcapWriter::new(link_type::ETHERNET, false, false);
     let mut t = 1_765_100_000_000_000i64;
     let mac = [2, 0, 0, 0, 0, PLUG[3]];
-    let hello = m::dhcpv4_frame(7, mac, [0; 4], Some(PLUG), url);
+    let hello = m::dhcpv4_frame(3, mac, [0; 4], Some(PLUG), url);
     w.packet(t, &hello, hello.len() as u32);
     let mut put = |w: &mut PcapWriter, src: [u8; 4], ip: Vec<u8>| {
         t += 2_000;
@@ -91,14 +91,30 @@ fn capture(url: &str) -> Vec<u8> {
         RESOLVER,
         p::ipv4(RESOLVER, PLUG, 17, 64, &p::udp_with(53, 5353, &a)),
     );
-    put(&mut w, PLUG, p::ipv4_tcp(PLUG, CLOUD, 40000, 8883, 1, 0x02, 64));
-    put(&mut w, CLOUD, p::ipv4_tcp(CLOUD, PLUG, 8883, 40000, 1, 0x12, 64));
+    put(
+        &mut w,
+        PLUG,
+        p::ipv4_tcp(PLUG, CLOUD, 40000, 8883, 1, 0x02, 64),
+    );
+    put(
+        &mut w,
+        CLOUD,
+        p::ipv4_tcp(CLOUD, PLUG, 8883, 40000, 1, 0x12, 64),
+    );
     for i in 0..80u32 {
         let dst = [198, 51, 100, (i + 1) as u8];
         put(
             &mut w,
             PLUG,
-            p::ipv4_tcp(PLUG, dst, 41000 + i as u16, 23, u32::from_be_bytes(dst), 0x02, 64),
+            p::ipv4_tcp(
+                PLUG,
+                dst,
+                41000 + i as u16,
+                23,
+                u32::from_be_bytes(dst),
+                0x02,
+                64,
+            ),
         );
     }
     w.finish()
@@ -138,9 +154,17 @@ fn declaration_to_mud_to_watch_to_the_registry_page_and_the_bulk_check() {
     std::fs::copy(&mud_file, &local).unwrap();
 
     // the registry, and the plug registered on it
-    std::fs::write(format!("{d}/tokens.txt"), format!("Brisa Home Co.,{TOKEN}\n")).unwrap();
+    std::fs::write(
+        format!("{d}/tokens.txt"),
+        format!("Brisa Home Co.,{TOKEN}\n"),
+    )
+    .unwrap();
     std::fs::write(format!("{d}/token"), format!("{TOKEN}\n")).unwrap();
-    std::fs::write(format!("{d}/providers.txt"), format!("isp-a,{PROVIDER_TOKEN}\n")).unwrap();
+    std::fs::write(
+        format!("{d}/providers.txt"),
+        format!("isp-a,{PROVIDER_TOKEN}\n"),
+    )
+    .unwrap();
     std::fs::write(format!("{d}/provider-token"), format!("{PROVIDER_TOKEN}\n")).unwrap();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
@@ -174,8 +198,14 @@ fn declaration_to_mud_to_watch_to_the_registry_page_and_the_bulk_check() {
             .unwrap(),
     );
     let t0 = Instant::now();
-    while ureq::get(&format!("{base}/api/v1/openapi.json")).call().is_err() {
-        assert!(t0.elapsed() < Duration::from_secs(30), "server did not start");
+    while ureq::get(&format!("{base}/api/v1/openapi.json"))
+        .call()
+        .is_err()
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let out = ok(&[
@@ -211,7 +241,10 @@ fn declaration_to_mud_to_watch_to_the_registry_page_and_the_bulk_check() {
         &format!("{d}/isp-a.key.json"),
     ]);
     assert_eq!(code, 0, "{err}");
-    let events: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let events: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let opened = |det: &str| {
         events
             .iter()
@@ -220,12 +253,24 @@ fn declaration_to_mud_to_watch_to_the_registry_page_and_the_bulk_check() {
             .count()
     };
     assert!(opened("mirai-scan") >= 1, "{out}");
-    assert!(opened("mud-violation") >= 1, "{out}");
+    assert!(opened("mud-violation") >= 1, "{err}");
     // the declared cloud traffic broke nothing: every violation is about the scan
     for e in events.iter().filter(|e| e["detector"] == "mud-violation") {
-        assert!(!e.to_string().contains("8883"), "{e}");
+        for f in e["mud"]["flows"].as_array().unwrap() {
+            assert_ne!(f["peer_port"], 8883, "{e}");
+        }
+        assert!(
+            e["mud"]["declared"]
+                .to_string()
+                .contains("cloud.brisa-home.example"),
+            "{e}"
+        );
+        assert_eq!(e["mud"]["source"], "dhcpv4", "{e}");
     }
-    assert!(err.contains("field reports: ") && !err.contains(" 0 sent"), "{err}");
+    assert!(
+        err.contains("field reports: ") && !err.contains(" 0 sent"),
+        "{err}"
+    );
 
     // the registry: the product's record, the page, the bulk check
     let found = get(&format!("{base}/api/v1/search?q=BP-10"));

@@ -164,4 +164,3 @@ impl Drop for Driver {
         let _ = self.child.wait();
     }
 }
-

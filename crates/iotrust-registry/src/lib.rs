@@ -12,13 +12,13 @@ mod pg;
 mod pool;
 pub mod registry;
 pub use iotrust_registry_client::report;
+#[cfg(feature = "testing")]
+pub mod browser;
 mod sqlite;
 pub mod store;
 mod svgcache;
 #[cfg(feature = "testing")]
 pub mod testing;
-#[cfg(feature = "testing")]
-pub mod browser;
 
 pub use error::{ApiError, RegistryError};
 pub use http::{bind, router, serve, RateLimit};
