@@ -413,6 +413,19 @@ fn derive(fact: &str, rows: &[Communication]) -> Option<FactValue> {
         "comms.inbound_from_internet" => Some(FactValue::Bool(rows.iter().any(|r| {
             r.peer.remote() && matches!(r.direction, Initiator::ToDevice | Initiator::Both)
         }))),
+        // The TCP ports the device must listen on: those of conversations a peer opens. A
+        // row a peer opens without naming the device's port leaves it undecided.
+        "comms.declared_tcp_services" => {
+            let mut ports = Vec::new();
+            for r in rows.iter().filter(|r| {
+                r.protocol == "tcp" && matches!(r.direction, Initiator::ToDevice | Initiator::Both)
+            }) {
+                ports.push(i64::from(r.device_port?));
+            }
+            ports.sort_unstable();
+            ports.dedup();
+            Some(FactValue::IntList(ports))
+        }
         _ => None,
     }
 }

@@ -543,3 +543,35 @@ fn docs_list_every_replaced_fact() {
         );
     }
 }
+
+/// Issue 18: the outcome about needed services reads the product's own declaration of how it
+/// talks. A TCP port open that no declared conversation uses is a service the product does
+/// not need, whatever `surface.only_needed_services` says; a port the declaration names is
+/// fine.
+#[test]
+fn declared_communications_decide_which_open_ports_are_needed() {
+    let cam = example("ip-camera.toml");
+    let claims = set(&cam, "surface", "only_needed_services", "true");
+    // the camera declares one conversation peers open: RTSP on 554
+    let declared = claims.replace(
+        "only_needed_services = true",
+        "only_needed_services = true\nopen_tcp_ports = [554]",
+    );
+    assert_eq!(outcome(&run(&declared), "minimal-services"), Verdict::Met);
+    let extra = claims.replace(
+        "only_needed_services = true",
+        "only_needed_services = true\nopen_tcp_ports = [554, 8080]",
+    );
+    let a = run(&extra);
+    let o = a
+        .outcomes
+        .iter()
+        .find(|o| o.id == "minimal-services")
+        .unwrap();
+    assert_ne!(o.verdict, Verdict::Met, "{}", o.reason);
+    assert!(
+        o.reason.contains("no declared conversation uses"),
+        "{}",
+        o.reason
+    );
+}

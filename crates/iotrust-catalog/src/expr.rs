@@ -275,6 +275,8 @@ enum Node {
     Default(Box<Node>, Box<Node>),
     Size(Box<Node>),
     Intersects(Box<Node>, Box<Node>),
+    /// Every element of the first list is in the second.
+    Subset(Box<Node>, Box<Node>),
     YearsBetween(Box<Node>, Box<Node>),
     DaysBetween(Box<Node>, Box<Node>),
 }
@@ -347,6 +349,7 @@ impl Expr {
                 | Node::Cmp(_, a, b)
                 | Node::In(a, b)
                 | Node::Intersects(a, b)
+                | Node::Subset(a, b)
                 | Node::YearsBetween(a, b)
                 | Node::DaysBetween(a, b) => {
                     walk(a, facts, out);
@@ -691,22 +694,30 @@ impl Parser<'_> {
                 self.check_enum_literals(&a, &b, ob)?;
                 Ok((Node::Default(Box::new(a), Box::new(b)), ta))
             }
-            "intersects" => {
+            "intersects" | "subset" => {
                 arity(2)?;
                 let (Some(((a, ta), _)), Some(((b, tb), ob))) = (it.next(), it.next()) else {
-                    return err(off, "intersects() takes 2 arguments");
+                    return err(off, format!("{name}() takes 2 arguments"));
                 };
                 let list = |t: Type| matches!(t, Type::List | Type::IntList | Type::EmptyList);
                 let same = ta == tb || ta == Type::EmptyList || tb == Type::EmptyList;
                 if !(list(ta) && list(tb) && same) {
                     return err(
                         ob,
-                        format!("intersects() needs two lists of one type, found {ta} and {tb}"),
+                        format!("{name}() needs two lists of one type, found {ta} and {tb}"),
                     );
                 }
                 self.check_enum_literals(&a, &b, ob)?;
                 self.check_enum_literals(&b, &a, off)?;
-                Ok((Node::Intersects(Box::new(a), Box::new(b)), Type::Bool))
+                let (a, b) = (Box::new(a), Box::new(b));
+                Ok((
+                    if name == "subset" {
+                        Node::Subset(a, b)
+                    } else {
+                        Node::Intersects(a, b)
+                    },
+                    Type::Bool,
+                ))
             }
             "years_between" | "days_between" => {
                 arity(2)?;
@@ -874,6 +885,13 @@ fn eval<'a>(node: &'a Node, ctx: &Ctx<'a>) -> V<'a> {
             (V::Absent, _) | (_, V::Absent) => V::Bool(false),
             _ => V::Unknown,
         },
+        Node::Subset(a, b) => match (eval(a, ctx), eval(b, ctx)) {
+            (V::List(x), V::List(y)) => V::Bool(x.iter().all(|s| y.contains(s))),
+            (V::IntList(x), V::IntList(y)) => V::Bool(x.iter().all(|i| y.contains(i))),
+            (V::List([]) | V::IntList([]) | V::Absent, _) => V::Bool(true),
+            (V::List(_) | V::IntList(_), V::Absent) => V::Bool(false),
+            _ => V::Unknown,
+        },
         Node::YearsBetween(a, b) => match (eval(a, ctx), eval(b, ctx)) {
             (V::Date(x), V::Date(y)) => V::Int(whole_years(x, y)),
             (V::Absent, V::Date(_) | V::Absent) | (V::Date(_), V::Absent) => V::Absent,
@@ -984,6 +1002,9 @@ mod tests {
         assert_eq!(run("model in ['y']", &f), Some(false));
         assert_eq!(run("23 in ports", &f), Some(true));
         assert_eq!(run("intersects(ports, [2323, 23])", &f), Some(true));
+        assert_eq!(run("subset(ports, [22, 23, 80])", &f), Some(true));
+        assert_eq!(run("subset(ports, [23, 80])", &f), Some(false));
+        assert_eq!(run("subset([], ports)", &f), Some(true));
         assert_eq!(run("size(default(tags, [])) == 0", &f), Some(true));
         assert_eq!(run("has(b) || has(a)", &f), Some(true));
         assert_eq!(run("default(b, true)", &f), Some(true));
