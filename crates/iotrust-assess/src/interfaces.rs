@@ -14,7 +14,7 @@ use iotrust_catalog::expr::{FactId, FactValue};
 use iotrust_catalog::model::Strength;
 use iotrust_catalog::Catalog;
 
-use crate::profile::{Ctx, Facts, InputError, Provenance};
+use crate::profile::{Ctx, Facts, InputError};
 use crate::tree::{Located, Node};
 
 /// The columns of a row and their allowed values (`None`: free text or a number).
@@ -355,8 +355,7 @@ fn derive(fact: &str, rows: &[Interface]) -> Option<FactValue> {
     }
 }
 
-/// Set every `derived: interfaces` fact from the rows. A fact the profile also states
-/// directly is an error: the table is the one place the interfaces are described.
+/// Set every `derived: interfaces` fact from the rows (see [`crate::derived`]).
 pub(crate) fn apply(
     cat: &Catalog,
     ctx: &Ctx<'_>,
@@ -365,57 +364,20 @@ pub(crate) fn apply(
     facts: &mut Facts,
     stated: &[(FactId, usize)],
 ) -> Result<(), InputError> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    for (i, def) in cat.facts.iter().enumerate() {
-        if def.derived != Some(iotrust_catalog::model::Derived::Interfaces) {
-            continue;
-        }
-        let Ok(id) = FactId::try_from(i) else {
-            continue;
-        };
-        if let Some((_, l)) = stated.iter().find(|(s, _)| *s == id) {
-            return Err(ctx.err(
-                *l,
-                Some(&def.id),
-                format!(
-                    "`{}` is derived from the [[interface]] table (line {}); describe the interfaces there instead of stating it",
-                    &*def.id,
-                    line + ctx.line_offset
-                ),
-            ));
-        }
-        if let Some(v) = derive(&def.id, rows) {
-            // as strong as the weakest row, and naming the rows' own sources
-            let strength = rows
-                .iter()
-                .map(|r| r.strength)
-                .min()
-                .unwrap_or(Strength::Declared);
-            let mut sources: Vec<&str> = rows.iter().filter_map(|r| r.source.as_deref()).collect();
-            sources.dedup();
-            let mut source = format!(
-                "{}:{} ([[interface]] table, {} rows)",
-                ctx.file,
-                line + ctx.line_offset,
-                rows.len()
-            );
-            if !sources.is_empty() {
-                source.push_str(&format!("; {}", sources.join("; ")));
-            }
-            facts.set(
-                id,
-                v,
-                Provenance {
-                    strength,
-                    source,
-                    note: None,
-                },
-            );
-        }
-    }
-    Ok(())
+    let table = crate::derived::Table {
+        kind: iotrust_catalog::model::Derived::Interfaces,
+        name: "interface",
+        describes: "interfaces",
+        line,
+        rows: rows.len(),
+        strength: rows
+            .iter()
+            .map(|r| r.strength)
+            .min()
+            .unwrap_or(Strength::Declared),
+        sources: rows.iter().filter_map(|r| r.source.as_deref()).collect(),
+    };
+    crate::derived::apply(cat, ctx, &table, facts, stated, |f| derive(f, rows))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 pub mod communications;
 pub mod cra_route;
+mod derived;
 pub mod eval;
 pub mod evidence;
 pub mod explain;
