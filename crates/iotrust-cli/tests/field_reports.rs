@@ -5,127 +5,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use iotrust_flow::testing::{packets, PcapWriter};
 
+#[path = "support/registry.rs"]
+mod registry;
+use registry::{free_port, get, iotrust, product_id, root, setup, submit, Server};
+
 const TOKEN: &str = "tok-veridor-0123456789";
-const PROVIDER_TOKEN: &str = "tok-isp-a-0123456789";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn iotrust(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_iotrust"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn get_json(url: &str) -> Option<serde_json::Value> {
-    let mut r = ureq::get(url).call().ok()?;
-    r.body_mut().read_json().ok()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Keys, a label for the smart-lock example, the token files.
-fn setup(d: &str) -> String {
-    for (role, name) in [("issuing-body", "issuer"), ("provider", "isp-a")] {
-        let (code, _, err) = iotrust(&["keys", "new", "--role", role, "--name", name, "--dir", d]);
-        assert_eq!(code, 0, "{err}");
-    }
-    let label = format!("{d}/label.json");
-    let (code, _, err) = iotrust(&[
-        "label",
-        "issue",
-        "examples/profiles/smart-lock.toml",
-        "--key",
-        &format!("{d}/issuer.key.json"),
-        "--info",
-        "examples/labels/label-info.toml",
-        "-o",
-        &label,
-    ]);
-    assert_eq!(code, 0, "{err}");
-    std::fs::write(
-        format!("{d}/tokens.txt"),
-        format!("Veridor Security Ltd,{TOKEN}\n"),
-    )
-    .unwrap();
-    std::fs::write(format!("{d}/token"), format!("{TOKEN}\n")).unwrap();
-    std::fs::write(
-        format!("{d}/providers.txt"),
-        format!("isp-a,{PROVIDER_TOKEN}\n"),
-    )
-    .unwrap();
-    std::fs::write(format!("{d}/provider-token"), format!("{PROVIDER_TOKEN}\n")).unwrap();
-    label
-}
-
-fn serve(d: &str, port: u16) -> Server {
-    let child = Command::new(env!("CARGO_BIN_EXE_iotrust"))
-        .args([
-            "serve",
-            "--db",
-            &format!("{d}/r.sqlite"),
-            "--trust",
-            &format!("{d}/issuer.pub.json"),
-            "--tokens",
-            &format!("{d}/tokens.txt"),
-            "--provider-tokens",
-            &format!("{d}/providers.txt"),
-            "--provider-key",
-            &format!("{d}/isp-a.pub.json"),
-            "--review-threshold-devices",
-            "1",
-            "--review-threshold-providers",
-            "1",
-            "--rate-limit",
-            "0",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .current_dir(root())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let t0 = Instant::now();
-    while get_json(&format!("{base}/api/v1/openapi.json")).is_none() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Server(child)
-}
 
 /// A Mirai-style scan from `dev`: SYNs to 80 addresses on telnet, each with seq = daddr.
 fn mirai_scan_pcap(path: &Path, dev: [u8; 4]) {
@@ -144,7 +34,12 @@ fn mirai_scan_pcap(path: &Path, dev: [u8; 4]) {
 fn watch_reports_a_compromised_product_to_the_registry_after_a_retry() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    let label = setup(d);
+    let label = setup(
+        d,
+        "examples/profiles/smart-lock.toml",
+        "Veridor Security Ltd",
+        TOKEN,
+    );
     let pcap = dir.path().join("scan.pcap");
     mirai_scan_pcap(&pcap, [10, 1, 2, 3]);
     std::fs::write(
@@ -209,19 +104,8 @@ fn watch_reports_a_compromised_product_to_the_registry_after_a_retry() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(800));
-    let _server = serve(d, port);
-    let (code, out, err) = iotrust(&[
-        "label",
-        "submit",
-        &label,
-        "--profile",
-        "examples/profiles/smart-lock.toml",
-        "--registry",
-        &base,
-        "--token-file",
-        &format!("{d}/token"),
-    ]);
-    assert_eq!(code, 0, "{out}{err}");
+    let _server = Server::start(d, port);
+    submit(d, &base, &label, "examples/profiles/smart-lock.toml");
     let out = watch.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -233,18 +117,8 @@ fn watch_reports_a_compromised_product_to_the_registry_after_a_retry() {
     );
 
     // The registry counts the device against the product, and it is under review.
-    let found: serde_json::Value = {
-        let mut r = ureq::get(&format!("{base}/api/v1/search?q=VD-SL4"))
-            .call()
-            .unwrap();
-        r.body_mut().read_json().unwrap()
-    };
-    let id = found["items"][0]["id"]
-        .as_str()
-        .or_else(|| found["results"][0]["id"].as_str())
-        .unwrap_or_else(|| panic!("{found}"))
-        .to_string();
-    let p = get_json(&format!("{base}/api/v1/products/{id}")).unwrap();
+    let id = product_id(&base, "VD-SL4");
+    let p = get(&format!("{base}/api/v1/products/{id}"));
     assert_eq!(p["field"]["devices"], 1, "{p}");
     assert_eq!(p["field"]["providers"], 1, "{p}");
     assert!(

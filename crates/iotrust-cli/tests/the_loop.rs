@@ -10,65 +10,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
 use iotrust_flow::link_type;
 use iotrust_flow::testing::{dns, mud as m, packets as p, PcapWriter};
 use iotrust_registry::browser::Driver;
 use serde_json::{json, Value};
 
+#[path = "support/registry.rs"]
+mod registry;
+use registry::{free_port, get, iotrust, ok, product_id, setup, submit, Server};
+
 const TOKEN: &str = "tok-brisa-0123456789";
-const PROVIDER_TOKEN: &str = "tok-isp-a-0123456789";
 const PLUG: [u8; 4] = [192, 168, 1, 30];
 const CLOUD: [u8; 4] = [203, 0, 113, 20];
 const RESOLVER: [u8; 4] = [192, 168, 1, 1];
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn iotrust(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_iotrust"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn ok(args: &[&str]) -> String {
-    let (code, out, err) = iotrust(args);
-    assert_eq!(code, 0, "iotrust {args:?}: {out}{err}");
-    out
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn get(url: &str) -> Value {
-    let mut r = ureq::get(url).call().unwrap();
-    r.body_mut().read_json().unwrap()
-}
 
 /// The plug's evening at home: DHCP with its MUD URL, a lookup of its cloud, MQTT over TLS
 /// to it (declared), then a Mirai-style telnet scan (undeclared, and Mirai's fingerprint).
@@ -127,21 +83,7 @@ fn declaration_to_mud_to_watch_to_the_registry_page_and_the_bulk_check() {
     let profile = "examples/profiles/smart-plug.toml";
 
     // the maker: keys of the issuing body and the provider, a label, the MUD file
-    for (role, name) in [("issuing-body", "issuer"), ("provider", "isp-a")] {
-        ok(&["keys", "new", "--role", role, "--name", name, "--dir", d]);
-    }
-    let label = format!("{d}/label.json");
-    ok(&[
-        "label",
-        "issue",
-        profile,
-        "--key",
-        &format!("{d}/issuer.key.json"),
-        "--info",
-        "examples/labels/label-info.toml",
-        "-o",
-        &label,
-    ]);
+    let label = setup(d, profile, "Brisa Home Co.", TOKEN);
     let mud_file = format!("{d}/bp-10.json");
     ok(&["mud", "generate", profile, "-o", &mud_file]);
     ok(&["mud", "check", &mud_file]);
@@ -154,71 +96,10 @@ fn declaration_to_mud_to_watch_to_the_registry_page_and_the_bulk_check() {
     std::fs::copy(&mud_file, &local).unwrap();
 
     // the registry, and the plug registered on it
-    std::fs::write(
-        format!("{d}/tokens.txt"),
-        format!("Brisa Home Co.,{TOKEN}\n"),
-    )
-    .unwrap();
-    std::fs::write(format!("{d}/token"), format!("{TOKEN}\n")).unwrap();
-    std::fs::write(
-        format!("{d}/providers.txt"),
-        format!("isp-a,{PROVIDER_TOKEN}\n"),
-    )
-    .unwrap();
-    std::fs::write(format!("{d}/provider-token"), format!("{PROVIDER_TOKEN}\n")).unwrap();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let _server = Server(
-        Command::new(env!("CARGO_BIN_EXE_iotrust"))
-            .args([
-                "serve",
-                "--db",
-                &format!("{d}/r.sqlite"),
-                "--trust",
-                &format!("{d}/issuer.pub.json"),
-                "--tokens",
-                &format!("{d}/tokens.txt"),
-                "--provider-tokens",
-                &format!("{d}/providers.txt"),
-                "--provider-key",
-                &format!("{d}/isp-a.pub.json"),
-                "--review-threshold-devices",
-                "1",
-                "--review-threshold-providers",
-                "1",
-                "--rate-limit",
-                "0",
-                "--addr",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .current_dir(root())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let t0 = Instant::now();
-    while ureq::get(&format!("{base}/api/v1/openapi.json"))
-        .call()
-        .is_err()
-    {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = ok(&[
-        "label",
-        "submit",
-        &label,
-        "--profile",
-        profile,
-        "--registry",
-        &base,
-        "--token-file",
-        &format!("{d}/token"),
-    ]);
+    let _server = Server::start(d, port);
+    let out = submit(d, &base, &label, profile);
     assert!(out.starts_with("registered "), "{out}");
 
     // the provider's watcher on the home capture
@@ -273,12 +154,7 @@ fn declaration_to_mud_to_watch_to_the_registry_page_and_the_bulk_check() {
     );
 
     // the registry: the product's record, the page, the bulk check
-    let found = get(&format!("{base}/api/v1/search?q=BP-10"));
-    let id = found["items"][0]["id"]
-        .as_str()
-        .or_else(|| found["results"][0]["id"].as_str())
-        .unwrap_or_else(|| panic!("{found}"))
-        .to_string();
+    let id = product_id(&base, "BP-10");
     let p = get(&format!("{base}/api/v1/products/{id}"));
     assert_eq!(p["field"]["devices"], 1, "{p}");
     let detectors = p["field"]["detectors"].to_string();
