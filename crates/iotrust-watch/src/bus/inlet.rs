@@ -176,9 +176,10 @@ impl Inlet {
             return Ok(());
         }
         let batch = std::mem::replace(b, Batch::new());
+        let bytes = batch.compressed();
         self.metrics
             .bus_bytes_out
-            .fetch_add(batch.bytes.len() as u64, Relaxed);
+            .fetch_add(bytes.len() as u64, Relaxed);
         self.metrics.bus_messages_out.fetch_add(1, Relaxed);
         let Some(number) = self.sent.get_mut(p) else {
             return Ok(());
@@ -187,7 +188,7 @@ impl Inlet {
         let sent = Sent {
             subject: records_subject(p as u32),
             number: *number,
-            bytes: batch.bytes.into(),
+            bytes: bytes.into(),
         };
         let ack = self.send(&sent)?;
         self.acks.push_back((ack, sent));
