@@ -5,23 +5,21 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use clap::Args;
-use iotrust_flow::{DecodeConfig, FlowDecoder, FlowRecord};
 use iotrust_watch::bus::sink::SinkOptions;
 use iotrust_watch::bus::worker::WorkerOptions;
 use iotrust_watch::bus::{BusConfig, Inlet};
-use iotrust_watch::collector::{bind_udp, receive_buffer, Batch, Collector, DEFAULT_RECV_BUFFER};
+use iotrust_watch::collector::DEFAULT_RECV_BUFFER;
 use iotrust_watch::detectors::mud::MudSetup;
 use iotrust_watch::field::{FieldConfig, FieldReporter, Inventory};
 use iotrust_watch::mudfiles::{FetchConfig, Library, MudMap};
-use iotrust_watch::reload::{IndicatorSources, Reloader};
-use iotrust_watch::sources::{Capture, ZeekLogs};
+use iotrust_watch::pipeline::{self, EventOut, Notices, Outputs, Sources};
+use iotrust_watch::reload::IndicatorSources;
 use iotrust_watch::{
-    nftables_ruleset, propose, Config, Engine, Event, EventKind, JsonLines, Metrics,
-    NoticeTemplate, Prefix, Sharded, Subscribers, Webhook, WebhookConfig,
+    Config, Engine, Metrics, NoticeTemplate, Prefix, Sharded, Subscribers, Webhook, WebhookConfig,
 };
 
 use crate::exit;
@@ -307,63 +305,6 @@ fn say(line: &str) {
     eprintln!("watch: {line}");
 }
 
-/// The reloader of --indicators and --feed for the long-running modes (none with
-/// --indicators-reload 0).
-fn reloader(args: &WatchArgs) -> Option<Reloader> {
-    let sources = indicator_sources(args).ok()?;
-    Reloader::new(
-        sources,
-        Duration::from_secs(u64::from(args.indicators_reload)),
-    )
-}
-
-/// Events on stdout or --output, as --format says.
-enum EventOut {
-    Json(JsonLines<Box<dyn Write>>),
-    Text(Box<dyn Write>),
-}
-
-impl EventOut {
-    fn write(&mut self, e: &Event) -> anyhow::Result<()> {
-        match self {
-            EventOut::Json(j) => j.write(e)?,
-            EventOut::Text(out) => out.write_all(text_line(e).as_bytes())?,
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> anyhow::Result<()> {
-        match self {
-            EventOut::Json(j) => j.flush()?,
-            EventOut::Text(out) => out.flush()?,
-        }
-        Ok(())
-    }
-}
-
-/// A name as the JSON has it (`opened`, `high`).
-fn json_name<T: serde::Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
-}
-
-/// `--format text`: the incident's last record time, the event, the device, the detector,
-/// the severity and the summary.
-fn text_line(e: &Event) -> String {
-    let i = &e.incident;
-    format!(
-        "{} {:<9} {} {} {} {}\n",
-        i.last_seen,
-        json_name(&e.event),
-        i.device,
-        i.detector.name(),
-        json_name(&i.severity),
-        i.summary
-    )
-}
-
 /// The headers of a --webhook-header-file: `Name: value` a line; an error names the line
 /// (never its value, which may be a secret).
 fn header_file(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
@@ -385,96 +326,52 @@ fn header_file(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
     Ok(headers)
 }
 
-/// Where events go: stdout or a file, webhook, notices, metrics.
-struct Sinks {
-    out: EventOut,
-    webhook: Option<Webhook>,
-    field: Option<FieldReporter>,
-    notices: Option<Notices>,
-    metrics: Arc<Metrics>,
+/// The --notices output of --notices, --notice-template and --closed-notice-template.
+fn notices(args: &WatchArgs) -> anyhow::Result<Option<Notices>> {
+    let Some(dir) = &args.notices else {
+        return Ok(None);
+    };
+    let template = |p: &Option<PathBuf>| -> anyhow::Result<Option<NoticeTemplate>> {
+        p.as_ref()
+            .map(|t| Ok(NoticeTemplate::parse(&read(t)?, &t.display().to_string())?))
+            .transpose()
+    };
+    Ok(Some(Notices::new(
+        dir.clone(),
+        template(&args.notice_template)?,
+        template(&args.closed_notice_template)?,
+    )?))
 }
 
-/// Subscriber notices: a file in `dir` per incident opened and per incident closed, each
-/// from its template if one was given.
-struct Notices {
-    dir: PathBuf,
-    opened: Option<NoticeTemplate>,
-    closed: Option<NoticeTemplate>,
+/// Events on stdout or --output, as --format says.
+fn event_out(args: &WatchArgs) -> anyhow::Result<EventOut> {
+    let w: Box<dyn Write> = match &args.output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    Ok(match args.format {
+        Format::Json => EventOut::json(w),
+        Format::Text => EventOut::Text(w),
+    })
 }
 
-impl Notices {
-    fn load(args: &WatchArgs) -> anyhow::Result<Option<Notices>> {
-        let Some(dir) = &args.notices else {
-            return Ok(None);
-        };
-        let template = |p: &Option<PathBuf>| -> anyhow::Result<Option<NoticeTemplate>> {
-            p.as_ref()
-                .map(|t| Ok(NoticeTemplate::parse(&read(t)?, &t.display().to_string())?))
-                .transpose()
-        };
-        let (opened, closed) = (
-            template(&args.notice_template)?,
-            template(&args.closed_notice_template)?,
-        );
-        if opened.is_none() && closed.is_none() {
-            anyhow::bail!("--notices needs --notice-template or --closed-notice-template");
-        }
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        Ok(Some(Notices {
-            dir: dir.clone(),
-            opened,
-            closed,
-        }))
-    }
-
-    /// Writes the notice of an event, if its kind has a template.
-    fn write(&self, e: &Event) -> anyhow::Result<()> {
-        let (template, suffix) = match e.event {
-            EventKind::Opened => (&self.opened, ""),
-            EventKind::Closed => (&self.closed, "-closed"),
-            EventKind::Escalated => return Ok(()),
-        };
-        let Some(t) = template else {
-            return Ok(());
-        };
-        let device = e.incident.device.to_string().replace(':', "_");
-        let path = self
-            .dir
-            .join(format!("notice-{}-{device}{suffix}.txt", e.incident.id));
-        std::fs::write(&path, t.render(&e.incident))
-            .with_context(|| format!("cannot write {}", path.display()))
-    }
-}
-
-impl Sinks {
-    fn emit(&mut self, e: &Event) -> anyhow::Result<()> {
-        self.out.write(e)?;
-        self.metrics.events.fetch_add(1, Relaxed);
-        match e.event {
-            EventKind::Opened => self.metrics.incident_opened(e.incident.detector),
-            EventKind::Closed => self.metrics.incident_closed(e.incident.detector),
-            EventKind::Escalated => {}
-        }
-        if let Some(n) = &self.notices {
-            n.write(e)?;
-        }
-        if let Some(w) = &self.webhook {
-            w.send(e);
-        }
-        if let Some(f) = &mut self.field {
-            f.observe(e);
-        }
-        Ok(())
-    }
-
-    /// Hands out the engine's events, updates the metrics.
-    fn drain(&mut self, engine: &mut impl Engine) -> anyhow::Result<()> {
-        let events: Vec<Event> = engine.take_events();
-        for e in &events {
-            self.emit(e)?;
-        }
-        self.metrics.set_stats(&engine.stats());
-        Ok(())
+/// The sources the flags name, for one process or the inlet.
+fn sources(args: &WatchArgs, dns: bool, mud: bool) -> Sources {
+    Sources {
+        pcap: args.pcap.clone(),
+        interface: args.interface.clone(),
+        capture_filter: args.capture_filter.clone(),
+        zeek: args.zeek.clone(),
+        netflow: args.netflow,
+        recv_buffer: args.recv_buffer as usize,
+        duration: args.duration.map(|s| Duration::from_secs(u64::from(s))),
+        dns,
+        mud,
+        reload: indicator_sources(args)
+            .ok()
+            .map(|s| (s, Duration::from_secs(u64::from(args.indicators_reload)))),
     }
 }
 
@@ -505,7 +402,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         Some(p) => Subscribers::parse(&read(p)?, &p.display().to_string())?,
         None => Subscribers::default(),
     };
-    let notices = Notices::load(&args)?;
+    let notices = notices(&args)?;
     let metrics = Metrics::new();
     serve_metrics(&args, &metrics)?;
     let webhook = start_webhook(&args, &metrics)?;
@@ -532,52 +429,31 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         })
         .unwrap_or_default();
     let mut engine = Sharded::with_mud(cfg, threads, indicators, subscribers, mud);
-    let sink: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        )),
-        None => Box::new(std::io::stdout().lock()),
-    };
-    let mut sinks = Sinks {
-        out: match args.format {
-            Format::Json => EventOut::Json(JsonLines::new(sink)),
-            Format::Text => EventOut::Text(sink),
-        },
+    let mut outputs = Outputs {
+        out: event_out(&args)?,
         webhook,
         field: start_field_reports(&args)?,
         notices,
         metrics: metrics.clone(),
     };
-    if let Some(f) = &mut sinks.field {
-        for (addr, url) in &mapped {
-            f.announce_mud(*addr, url);
-        }
+    for (addr, url) in &mapped {
+        outputs.announce_mud(*addr, url);
     }
-    let problems = feed_sources(&args, dns, read_mud, &mut engine, &mut sinks)?;
+    let problems = pipeline::feed(&sources(&args, dns, read_mud), &mut engine, &mut outputs)?;
     engine.finish()?;
     metrics.records.store(engine.stats().records, Relaxed);
-    sinks.drain(&mut engine)?;
-    sinks.out.flush()?;
-    if let Some(w) = sinks.webhook.take() {
+    outputs.drain(&mut engine)?;
+    outputs.flush()?;
+    if let Some(w) = outputs.webhook.take() {
         finish_webhook(w, &metrics);
     }
-    if let Some(f) = sinks.field.take() {
+    if let Some(f) = outputs.field.take() {
         finish_field_reports(f);
     }
     if let Some(path) = &args.filters {
-        let incidents = engine.incidents();
-        let proposals: Vec<_> = incidents.iter().filter_map(propose).collect();
-        let mut text = nftables_ruleset(&proposals);
-        text.push_str("\n# BGP FlowSpec rules (proposed; apply to the infected device's outbound traffic only)\n");
-        for p in &proposals {
-            for r in &p.flowspec {
-                text.push_str(&format!("# {}\n", r.describe()));
-            }
-        }
-        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        let n = pipeline::write_filters(path, &engine.incidents())?;
         eprintln!(
-            "watch: {} filter proposal(s) written to {}",
-            proposals.len(),
+            "watch: {n} filter proposal(s) written to {}",
             path.display()
         );
     }
@@ -590,303 +466,6 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         eprintln!("watch: {problems} input problem(s) counted and skipped");
     }
     Ok(exit::OK)
-}
-
-/// Runs every source the flags name, in turn (capture files, live capture, Zeek logs, the
-/// UDP collector), into `engine`: the detectors of this process or the bus's inlet.
-/// Returns the input problems counted.
-fn feed_sources<E: Engine>(
-    args: &WatchArgs,
-    dns: bool,
-    mud: bool,
-    engine: &mut E,
-    sinks: &mut Sinks,
-) -> anyhow::Result<u64> {
-    let mut problems = 0u64;
-    let mut fed = 0u64;
-    let mut feed = |engine: &mut E, r: &FlowRecord, sinks: &mut Sinks| -> anyhow::Result<()> {
-        engine.observe(r)?;
-        fed += 1;
-        // events leave the engine in batches anyway: hand them out every 4,096 records
-        if fed % 4096 == 0 {
-            sinks.metrics.records.fetch_add(4096, Relaxed);
-            sinks.drain(engine)?;
-        }
-        Ok(())
-    };
-    let mut fed_many = 0u64;
-    let mut feed_many =
-        |engine: &mut E, rs: &[FlowRecord], sinks: &mut Sinks| -> anyhow::Result<()> {
-            engine.observe_many(rs)?;
-            let before = fed_many / 4096;
-            fed_many += rs.len() as u64;
-            // as `feed`: the metric moves and events leave every 4,096 records
-            let steps = fed_many / 4096 - before;
-            if steps > 0 {
-                sinks.metrics.records.fetch_add(steps * 4096, Relaxed);
-                sinks.drain(engine)?;
-            }
-            Ok(())
-        };
-    let metrics = sinks.metrics.clone();
-    for p in &args.pcap {
-        let name = p.display().to_string();
-        let input: Box<dyn std::io::Read> = if name == "-" {
-            Box::new(std::io::stdin().lock())
-        } else {
-            Box::new(std::fs::File::open(p).with_context(|| format!("cannot open {name}"))?)
-        };
-        // the reader buffers its input itself: no second buffer (and copy) here
-        let mut reader = Capture::new(input, dns, mud).map_err(|e| anyhow!("{name}: {e}"))?;
-        // records go to the engine in chunks (host look-ups of a chunk overlap)
-        let mut chunk: Vec<FlowRecord> = Vec::with_capacity(CHUNK);
-        while let Some(rec) = reader.next() {
-            match rec {
-                Ok((r, carried)) => {
-                    if !carried.mud.is_empty()
-                        || carried.dns.as_ref().is_some_and(|m| engine.wants_dns(m))
-                    {
-                        // a DNS message the engine wants, an announcement: in its place
-                        // in the stream
-                        feed_many(engine, &chunk, sinks)?;
-                        chunk.clear();
-                        if let Some(f) = &mut sinks.field {
-                            for a in &carried.mud {
-                                f.announce_mud(a.device.ip(), &a.url);
-                            }
-                        }
-                        engine.observe_carried(&r, &carried)?;
-                        continue;
-                    }
-                    chunk.push(r);
-                    if chunk.len() >= CHUNK {
-                        feed_many(engine, &chunk, sinks)?;
-                        chunk.clear();
-                    }
-                }
-                Err(e) => {
-                    problems += 1;
-                    metrics.decode_errors.fetch_add(1, Relaxed);
-                    eprintln!("{name}: {e}");
-                    if !e.can_continue() {
-                        break;
-                    }
-                }
-            }
-        }
-        feed_many(engine, &chunk, sinks)?;
-    }
-    if let Some(iface) = &args.interface {
-        problems += live(iface, args, dns, mud, engine, sinks)?;
-    }
-    let mut zeek = ZeekLogs::open(&args.zeek)?;
-    let on_error = |name: &str, e: &iotrust_flow::Error| {
-        metrics.decode_errors.fetch_add(1, Relaxed);
-        eprintln!("{name}: {e}");
-    };
-    while let Some((r, dns)) = zeek.next(on_error) {
-        match dns {
-            // a dns.log line: a lookup, not traffic (conn.log has the flow)
-            Some(msg) => engine.observe_dns(&r, &msg)?,
-            None => feed(engine, &r, sinks)?,
-        }
-    }
-    problems += zeek.problems;
-    if let Some(addr) = args.netflow {
-        problems += collect(addr, args, engine, sinks)?;
-    }
-    Ok(problems)
-}
-
-/// Records handed to the engine at once from capture files.
-const CHUNK: usize = 256;
-
-/// Live capture: tcpdump writes a pcap stream of the interface to a pipe (unbuffered,
-/// `-U`), read like a file by a thread of its own; `--duration` ends it by stopping tcpdump.
-/// The engine is synced (events written) every 100 ms of wall time, also while the link is
-/// quiet, so an incident is reported without waiting for the next packet.
-fn live<E: Engine>(
-    iface: &str,
-    args: &WatchArgs,
-    dns: bool,
-    mud: bool,
-    engine: &mut E,
-    sinks: &mut Sinks,
-) -> anyhow::Result<u64> {
-    let mut cmd = std::process::Command::new("tcpdump");
-    cmd.args(["-i", iface, "-U", "-n", "-s", "262144", "-w", "-"]);
-    if let Some(f) = &args.capture_filter {
-        cmd.arg(f);
-    }
-    let mut child = cmd
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .context("cannot run tcpdump for --interface (is it installed?)")?;
-    let stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| anyhow!("tcpdump gave no output pipe"))?;
-    let child = Arc::new(std::sync::Mutex::new(child));
-    if let Some(secs) = args.duration {
-        let c = child.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_secs(u64::from(secs)));
-            if let Ok(mut c) = c.lock() {
-                let _ = c.kill();
-            }
-        });
-    }
-    eprintln!(
-        "watch: capturing on {iface} ({} detector thread(s))",
-        engine.shards()
-    );
-    let mut problems = 0u64;
-    let reloader = reloader(args);
-    // a reloaded list may bring domains: read DNS whenever the list may change
-    let mut reader = Capture::new(
-        std::io::BufReader::new(stdout),
-        dns || reloader.is_some(),
-        mud,
-    )
-    .map_err(|e| anyhow!("{iface}: tcpdump output: {e}"))?;
-    let mut reloader = reloader;
-    // the pipe is read on a thread of its own, so a quiet link does not hold events back;
-    // a record comes with its packet's DNS message when there was a readable one
-    let (tx, rx) = std::sync::mpsc::sync_channel(8192);
-    std::thread::spawn(move || {
-        while let Some(rec) = reader.next() {
-            let fatal = rec.as_ref().is_err_and(|e| !e.can_continue());
-            if tx.send(rec).is_err() || fatal {
-                break;
-            }
-        }
-    });
-    let mut n = 0u64;
-    let mut last_sync = Instant::now();
-    loop {
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(Ok((r, carried))) => {
-                if let Some(f) = &mut sinks.field {
-                    for a in &carried.mud {
-                        f.announce_mud(a.device.ip(), &a.url);
-                    }
-                }
-                engine.observe_carried(&r, &carried)?;
-                n += 1;
-                sinks.metrics.records.fetch_add(1, Relaxed);
-            }
-            Ok(Err(e)) => {
-                // the pipe ends mid-record when tcpdump is stopped
-                if !e.can_continue() {
-                    break;
-                }
-                problems += 1;
-                sinks.metrics.decode_errors.fetch_add(1, Relaxed);
-                eprintln!("{iface}: {e}");
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-        if last_sync.elapsed() >= Duration::from_millis(100) {
-            if let Some(r) = &mut reloader {
-                r.poll(engine, say)?;
-            }
-            // what the workers have finished comes out; the pipeline keeps running
-            engine.flush()?;
-            sinks.drain(engine)?;
-            sinks.out.flush()?;
-            last_sync = Instant::now();
-        }
-    }
-    if let Ok(mut c) = child.lock() {
-        let _ = c.kill();
-        let _ = c.wait();
-    }
-    eprintln!("watch: captured {n} packets on {iface}");
-    Ok(problems)
-}
-
-/// The UDP collector loop: datagrams taken up to [`iotrust_watch::collector::BATCH`] a
-/// system call and decoded on this thread, records to the shards; finished work comes out
-/// (events written) every 100 ms of wall time, and everything on a quiet socket.
-fn collect<E: Engine>(
-    addr: SocketAddr,
-    args: &WatchArgs,
-    engine: &mut E,
-    sinks: &mut Sinks,
-) -> anyhow::Result<u64> {
-    let sock = bind_udp(addr, args.recv_buffer as usize)
-        .with_context(|| format!("cannot listen on udp {addr}"))?;
-    sock.set_read_timeout(Some(Duration::from_millis(50)))?;
-    let local = sock.local_addr()?;
-    sinks
-        .metrics
-        .udp_port
-        .store(u64::from(local.port()), Relaxed);
-    eprintln!(
-        "watch: collecting flows on udp {local} ({} detector thread(s), receive buffer {} bytes)",
-        engine.shards(),
-        receive_buffer(&sock).unwrap_or(0)
-    );
-    let mut collector = Collector::new(FlowDecoder::new(DecodeConfig::default()));
-    let mut batch = Batch::default();
-    let mut problems = 0u64;
-    let deadline = args
-        .duration
-        .map(|s| Instant::now() + Duration::from_secs(u64::from(s)));
-    let mut last_sync = Instant::now();
-    let mut second = (Instant::now(), 0u64);
-    let mut reloader = reloader(args);
-    let mut total = 0u64;
-    let mut datagrams = 0u64;
-    while deadline.is_none_or(|d| Instant::now() < d) {
-        let got = batch.recv(&sock)?;
-        let now_us = jiff::Timestamp::now().as_microsecond();
-        if got > 0 {
-            let r = collector.datagrams(engine, now_us, batch.datagrams())?;
-            datagrams += r.datagrams;
-            problems += r.errors;
-            sinks.metrics.decode_errors.fetch_add(r.errors, Relaxed);
-            total += r.records;
-            sinks.metrics.records.fetch_add(r.records, Relaxed);
-        }
-        sinks.metrics.datagrams.fetch_add(got as u64, Relaxed);
-        let now = Instant::now();
-        // idle: everything out; busy: what the workers have finished, without stopping the
-        // pipeline (a sync would wait for every batch in flight while datagrams queue)
-        let busy_tick = now.duration_since(last_sync) >= Duration::from_millis(100);
-        if got == 0 {
-            engine.sync()?;
-        } else if busy_tick {
-            engine.flush()?;
-        }
-        if got == 0 || busy_tick {
-            if let Some(r) = &mut reloader {
-                r.poll(engine, say)?;
-            }
-            sinks.drain(engine)?;
-            sinks.out.flush()?;
-            last_sync = now;
-        }
-        if now.duration_since(second.0) >= Duration::from_secs(1) {
-            sinks
-                .metrics
-                .records_per_second
-                .store(total - second.1, Relaxed);
-            second = (now, total);
-        }
-    }
-    let st = collector.decoder().total_stats();
-    eprintln!(
-        "watch: collector: {datagrams} datagrams, {total} records, {} dropped by the kernel",
-        iotrust_watch::metrics::udp_drops(local.port()).unwrap_or(0)
-    );
-    eprintln!(
-        "watch: flow decoder: {}",
-        serde_json::to_string(&st).unwrap_or_default()
-    );
-    Ok(problems)
 }
 
 /// The detection settings of --config, --max-hosts and --local.
@@ -1039,16 +618,10 @@ fn inlet(args: &WatchArgs, cfg: Config) -> anyhow::Result<u8> {
         inlet.partitions(),
         bus.urls.join(",")
     );
-    // the inlet writes no events: its sinks are never used but for metrics
-    let mut sinks = Sinks {
-        out: EventOut::Text(Box::new(std::io::sink())),
-        webhook: None,
-        field: None,
-        notices: None,
-        metrics: metrics.clone(),
-    };
+    // the inlet writes no events: its outputs only count
+    let mut outputs = Outputs::metrics_only(metrics.clone());
     // announcements always: the workers decide whether they check MUD
-    let problems = feed_sources(args, true, true, &mut inlet, &mut sinks)?;
+    let problems = pipeline::feed(&sources(args, true, true), &mut inlet, &mut outputs)?;
     inlet.finish()?;
     eprintln!(
         "watch: inlet: {} records published in {} messages ({} bytes)",
@@ -1084,22 +657,30 @@ fn worker(args: &WatchArgs) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-/// `iotrust watch sink`: the bus's events to stdout or --output (json or text) and
-/// --webhook, each id once.
+/// Incidents the sink keeps for --filters at most (the oldest ids forgotten first).
+const SINK_INCIDENTS: usize = 100_000;
+
+/// `iotrust watch sink`: the bus's events, each id once, to the outputs of one process:
+/// stdout or --output (json or text), --webhook, --notices, --registry and --filters (the
+/// proposals of the incidents as their latest events show them, rewritten at most once a
+/// second while events come, and at the end).
 fn sink(args: &WatchArgs) -> anyhow::Result<u8> {
     let bus = bus_config(args)?;
-    if args.notices.is_some() || args.filters.is_some() || args.registry.is_some() {
-        anyhow::bail!("--notices, --filters and --registry are not yet written by `watch sink`; run them in `iotrust watch`");
-    }
     let metrics = Metrics::new();
     serve_metrics(args, &metrics)?;
-    let webhook = start_webhook(args, &metrics)?;
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        )),
-        None => Box::new(std::io::stdout().lock()),
+    let mut outputs = Outputs {
+        out: event_out(args)?,
+        webhook: start_webhook(args, &metrics)?,
+        field: start_field_reports(args)?,
+        notices: notices(args)?,
+        metrics: metrics.clone(),
     };
+    // devices whose MUD file the map names: their product is known to field reports
+    if let Some(m) = mud_setup(args)? {
+        for (a, d) in &m.map.devices {
+            outputs.announce_mud(a.ip(), &d.url);
+        }
+    }
     let opts = SinkOptions {
         name: args.name.clone().unwrap_or_else(|| "sink".into()),
         max_pending: args.max_pending,
@@ -1107,35 +688,45 @@ fn sink(args: &WatchArgs) -> anyhow::Result<u8> {
         max_events: args.max_events,
         ..SinkOptions::default()
     };
-    let format = args.format;
+    let mut incidents: std::collections::BTreeMap<u64, iotrust_watch::Incident> =
+        Default::default();
+    let mut filters_written = std::time::Instant::now();
+    let filters = args.filters.clone();
+    let write_filters = |incidents: &std::collections::BTreeMap<u64, iotrust_watch::Incident>| {
+        let Some(path) = &filters else {
+            return Ok(0);
+        };
+        let all: Vec<_> = incidents.values().cloned().collect();
+        pipeline::write_filters(path, &all)
+    };
     let written = iotrust_watch::bus::sink::run(&bus, opts, metrics.clone(), |e| {
-        match format {
-            Format::Json => {
-                out.write_all(e.json)?;
-                out.write_all(b"\n")?;
-            }
-            Format::Text => {
-                let line = format!(
-                    "{} {:<9} {} {} {} {}\n",
-                    e.field("last_seen"),
-                    e.field("event"),
-                    e.field("device"),
-                    e.field("detector"),
-                    e.field("severity"),
-                    e.field("summary")
-                );
-                out.write_all(line.as_bytes())?;
-            }
-        }
+        outputs.emit_line(&e.event, e.json)?;
         // written through before the bus is told: an event acknowledged is on disk
-        out.flush()?;
-        if let Some(w) = &webhook {
-            w.send_json(String::from_utf8_lossy(e.json).into_owned());
+        outputs.flush()?;
+        if filters.is_some() {
+            incidents.insert(e.event.incident.id, e.event.incident.clone());
+            while incidents.len() > SINK_INCIDENTS {
+                incidents.pop_first();
+            }
+            if filters_written.elapsed() >= Duration::from_secs(1) {
+                write_filters(&incidents)?;
+                filters_written = std::time::Instant::now();
+            }
         }
         Ok(())
     })?;
-    if let Some(w) = webhook {
+    if let Some(path) = &filters {
+        let n = write_filters(&incidents)?;
+        eprintln!(
+            "watch: sink: {n} filter proposal(s) written to {}",
+            path.display()
+        );
+    }
+    if let Some(w) = outputs.webhook.take() {
         finish_webhook(w, &metrics);
+    }
+    if let Some(f) = outputs.field.take() {
+        finish_field_reports(f);
     }
     eprintln!(
         "watch: sink: {written} event(s) written, {} duplicate(s) dropped",

@@ -723,3 +723,98 @@ fn a_worker_serves_leases_lag_and_checkpoint_age_as_metrics() {
     assert!(records > 3000, "{m}");
     assert!(m.contains("iotrust_watch_bus_messages_in_total"), "{m}");
 }
+
+/// The files of `dir`, name and content, sorted.
+fn files(dir: &Path) -> BTreeMap<String, String> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| {
+                    (
+                        e.file_name().to_string_lossy().into_owned(),
+                        std::fs::read_to_string(e.path()).unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_sink_writes_text_notices_and_filters_as_one_process_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirai = dir.path().join("mirai.pcap");
+    mirai_capture(&mirai);
+    let flood = root().join("../shared/data/pcap/stopddos-synflood-spoofed.pcap");
+    let opened = dir.path().join("opened.txt");
+    std::fs::write(
+        &opened,
+        "Incident {id}: {device} ({detector}, {severity}) ports {ports} peers {peers}\n",
+    )
+    .unwrap();
+    let closed = dir.path().join("closed.txt");
+    std::fs::write(&closed, "Closed {id}: {device} after {records} records\n").unwrap();
+    let outputs = |cmd: &mut Command, tag: &str| {
+        cmd.args(["--format", "text", "-o"])
+            .arg(dir.path().join(format!("{tag}.txt")))
+            .arg("--notices")
+            .arg(dir.path().join(format!("{tag}-notices")))
+            .arg("--notice-template")
+            .arg(&opened)
+            .arg("--closed-notice-template")
+            .arg(&closed)
+            .arg("--filters")
+            .arg(dir.path().join(format!("{tag}.nft")));
+    };
+    // one process, one thread: incident ids from 1, as one partition numbers them
+    let mut one = iotrust();
+    one.args(["watch", "--threads", "1", "--pcap"])
+        .arg(&mirai)
+        .arg("--pcap")
+        .arg(&flood);
+    outputs(&mut one, "one");
+    let o = one.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let want_text = std::fs::read_to_string(dir.path().join("one.txt")).unwrap();
+    let n = want_text.lines().count();
+    assert!(want_text.contains("mirai-scan"), "{want_text}");
+
+    let nats = Nats::start();
+    inlet(&nats.url, "1", &mirai);
+    inlet(&nats.url, "1", &flood);
+    let _w = worker(&nats.url, "w1");
+    let mut s = iotrust();
+    s.args([
+        "watch",
+        "sink",
+        "--bus",
+        &nats.url,
+        "--max-events",
+        &n.to_string(),
+    ])
+    .args(["--duration", "60"]);
+    outputs(&mut s, "bus");
+    let o = s.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("filter proposal(s) written"), "{err}");
+
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("bus.txt")).unwrap(),
+        want_text
+    );
+    let want_notices = files(&dir.path().join("one-notices"));
+    assert!(
+        want_notices
+            .values()
+            .any(|t| t.contains("mirai-scan") && t.contains("23, 2323")),
+        "{want_notices:?}"
+    );
+    assert_eq!(files(&dir.path().join("bus-notices")), want_notices);
+    let want_nft = std::fs::read_to_string(dir.path().join("one.nft")).unwrap();
+    assert!(want_nft.contains("tcp dport { 23, 2323 }"), "{want_nft}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("bus.nft")).unwrap(),
+        want_nft
+    );
+}

@@ -105,6 +105,16 @@ impl Serialize for Addr {
     }
 }
 
+/// An address as [`Addr`]'s `Serialize` writes it (text: `192.0.2.1`, `2001:db8::1`).
+impl<'de> serde::Deserialize<'de> for Addr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Addr, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse::<IpAddr>()
+            .map(Addr::from)
+            .map_err(|_| serde::de::Error::custom(format!("`{s}` is not an IP address")))
+    }
+}
+
 /// The TCP flags seen in a flow, ORed together (the low eight bits of the TCP header's
 /// flags field, the same bits NetFlow's `tcp_flags` and IPFIX `tcpControlBits` carry).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]

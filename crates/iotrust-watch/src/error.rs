@@ -16,6 +16,10 @@ pub enum Error {
     /// file, a malformed header.
     #[error("{setting}: {message}")]
     Setting { setting: String, message: String },
+    /// A source or an output named by its flag or path could not be opened, read or
+    /// written (`input` names it: a file, an interface, a socket).
+    #[error("{input}: {message}")]
+    Input { input: String, message: String },
     /// Reading an input file or writing to a sink failed.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
@@ -39,6 +43,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// An error of the source or output `input`.
+    pub(crate) fn input(input: impl std::fmt::Display, e: impl std::fmt::Display) -> Error {
+        Error::Input {
+            input: input.to_string(),
+            message: e.to_string(),
+        }
+    }
+
     /// A bus error at step `what`.
     pub(crate) fn bus(what: impl Into<String>, e: impl std::fmt::Display) -> Error {
         Error::Bus {

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Write;
 
 use iotrust_flow::{Addr, FlowRecord};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::detectors::c2::Listing;
 use crate::detectors::mud::MudEvidence;
@@ -29,8 +29,10 @@ pub const MAX_SAMPLES: usize = 5;
 /// Distinct targets (victims, C2 peers) kept per incident.
 pub const MAX_TARGETS: usize = 8;
 
-/// One incident, as written in events.
-#[derive(Clone, Debug, Serialize)]
+/// One incident, as written in events. Read back from an event's JSON
+/// ([`Event::from_json`]) it has what the outputs read (notices, filters, field reports);
+/// counters, samples and MUD evidence stay in the JSON line only.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Incident {
     /// Sequential from 1 in one [`crate::Watch`].
     pub id: u64,
@@ -51,18 +53,20 @@ pub struct Incident {
     /// Records that matched the detector while the incident was open.
     pub records: u64,
     /// The detector's counters in the window of the largest magnitude seen.
+    #[serde(skip_deserializing)]
     pub counters: BTreeMap<&'static str, u64>,
     /// What the bad traffic looks like (victims, C2 peers, protocol, ports).
     pub targets: Vec<Target>,
     /// Up to [`MAX_SAMPLES`] records that matched (the first ones).
+    #[serde(skip_deserializing)]
     pub samples: Vec<FlowRecord>,
     /// Listed C2 domains the device looked up or contacted an address of (C2 contact only;
     /// up to [`MAX_TARGETS`]).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub domains: Vec<String>,
     /// The labels the indicator list gives what the device contacted or looked up (C2
     /// contact only; up to [`MAX_TARGETS`]).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub labels: Vec<String>,
     #[serde(skip)]
     first_us: i64,
@@ -83,7 +87,7 @@ pub struct Incident {
     #[serde(skip)]
     hold_us: i64,
     /// The declaration the device broke and the traffic that broke it (`mud-violation` only).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", skip_deserializing)]
     pub mud: Option<Box<MudEvidence>>,
     /// The `c2-behaviour` incident (an executable moved, IRC spoken) still open for the
     /// device when this one opened: what it did next. Raises the severity one step.
@@ -162,7 +166,7 @@ impl Incident {
 }
 
 /// Why an event was emitted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EventKind {
     Opened,
@@ -172,11 +176,38 @@ pub enum EventKind {
 }
 
 /// One line of output: the incident as it stands, and why it is written now.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Event {
     pub event: EventKind,
     #[serde(flatten)]
     pub incident: Incident,
+}
+
+impl Event {
+    /// An event read back from its JSON line, with the bitmasks of Mirai ports scanned per
+    /// target that the line leaves out ([`Event::scan_ports`]).
+    pub fn from_json(json: &[u8], scan_ports: &[u8]) -> Result<Event, serde_json::Error> {
+        let mut e: Event = serde_json::from_slice(json)?;
+        let inc = &mut e.incident;
+        inc.first_us = inc.first_seen.as_microsecond();
+        inc.last_us = inc.last_seen.as_microsecond();
+        inc.closed = e.event == EventKind::Closed;
+        for (t, m) in inc.targets.iter_mut().zip(scan_ports) {
+            t.mirai_ports = *m;
+        }
+        Ok(e)
+    }
+
+    /// Per target, the bitmask of Mirai ports scanned (empty when none was): what
+    /// [`Event::from_json`] needs beside the line for filters and notices to come out as
+    /// they do in the process that detected it.
+    pub fn scan_ports(&self) -> Vec<u8> {
+        let t = &self.incident.targets;
+        if t.iter().all(|t| t.mirai_ports == 0) {
+            return Vec::new();
+        }
+        t.iter().map(|t| t.mirai_ports).collect()
+    }
 }
 
 /// Which incident a key names: device, detector and [`Finding::kind`].
@@ -589,6 +620,15 @@ impl<W: Write> JsonLines<W> {
     /// Writes one event and a newline.
     pub fn write(&mut self, e: &Event) -> Result<(), Error> {
         serde_json::to_writer(&mut self.out, e)?;
+        self.out.write_all(b"\n")?;
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Writes one event given as its JSON object (one line, as [`JsonLines::write`] wrote
+    /// it elsewhere) and a newline.
+    pub fn write_raw(&mut self, json: &[u8]) -> Result<(), Error> {
+        self.out.write_all(json)?;
         self.out.write_all(b"\n")?;
         self.written += 1;
         Ok(())

@@ -15,6 +15,7 @@ mod index;
 pub mod metrics;
 pub mod mudfiles;
 pub mod net;
+pub mod pipeline;
 pub mod reload;
 pub mod resolved;
 pub mod shard;

@@ -476,3 +476,35 @@ fn ipv6_scanner_gets_ipv6_filters() {
         }
     );
 }
+
+/// What `watch sink` does with an event from the bus: read back from its JSON line and
+/// the scanned-port masks, it proposes the same filters and renders the same notice as the
+/// event the detector emitted; a line that is no event is an error.
+#[test]
+fn an_event_read_back_from_its_json_gives_the_same_filters_and_notice() {
+    let recs = mirai_scanner(scanner(), T0, 10, 160, 1, true, 1);
+    let (ev, _) = run(Config::default(), &recs);
+    let t = iotrust_watch::NoticeTemplate::parse(
+        "{device} {detector} {ports} {peers} {severity} {first_seen}",
+        "t",
+    )
+    .unwrap();
+    assert!(!ev.is_empty());
+    for e in &ev {
+        let json = serde_json::to_vec(e).unwrap();
+        let back = iotrust_watch::Event::from_json(&json, &e.scan_ports()).unwrap();
+        assert_eq!(back.event, e.event);
+        assert_eq!(back.incident.mirai_ports(), vec![23, 2323]);
+        assert_eq!(
+            format!("{:?}", propose(&back.incident)),
+            format!("{:?}", propose(&e.incident))
+        );
+        assert_eq!(t.render(&back.incident), t.render(&e.incident));
+        assert!(t.render(&back.incident).contains("mirai-scan 23, 2323"));
+        assert_eq!(back.incident.last_us(), e.incident.last_us());
+        // without the masks the ports fall back to what the line shows
+        let bare = iotrust_watch::Event::from_json(&json, &[]).unwrap();
+        assert!(bare.incident.mirai_ports().is_empty());
+    }
+    assert!(iotrust_watch::Event::from_json(b"{\"event\":\"opened\"}", &[]).is_err());
+}

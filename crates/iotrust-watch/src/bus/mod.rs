@@ -59,6 +59,11 @@ pub const META: &str = "iotrust-meta";
 /// The header naming an event's id (`<partition>.<records message>.<place in it>`).
 pub const EVENT_ID: &str = "Iotrust-Event-Id";
 
+/// The header of an event carrying, per target, the bitmask of Mirai ports scanned
+/// (comma-separated; absent when none was): the event's JSON line leaves it out, the
+/// sink's filters and notices need it ([`crate::Event::scan_ports`]).
+pub const SCAN_PORTS: &str = "Iotrust-Scan-Ports";
+
 /// The header naming the inlet run that published a records message.
 pub const RUN: &str = "Iotrust-Run";
 /// The header numbering a run's records messages in a partition, from 1.

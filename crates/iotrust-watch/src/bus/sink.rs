@@ -10,6 +10,7 @@ use futures_util::StreamExt;
 
 use super::{Bus, BusConfig, EVENTS};
 use crate::error::Error;
+use crate::incident::Event;
 use crate::metrics::Metrics;
 
 /// What a sink runs with besides the bus.
@@ -42,22 +43,11 @@ impl Default for SinkOptions {
 }
 
 /// One event as the sink hands it on: its id on the bus, its JSON (the line one process
-/// writes) and the fields the sinks read.
+/// writes) and the event read back from it (what notices, filters and field reports read).
 pub struct BusEvent<'a> {
     pub id: &'a str,
     pub json: &'a [u8],
-    pub value: serde_json::Value,
-}
-
-impl BusEvent<'_> {
-    /// A field of the event as text (`event`, `device`, `detector` ...), empty if absent.
-    pub fn field(&self, name: &str) -> String {
-        match self.value.get(name) {
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(v) => v.to_string(),
-            None => String::new(),
-        }
-    }
+    pub event: Event,
 }
 
 /// Consumes events until the options say stop, handing each id once to `emit`; an event
@@ -126,24 +116,29 @@ async fn run_async(
             Ok(Some(Ok(m))) => m,
         };
         metrics.bus_messages_in.fetch_add(1, Relaxed);
-        let id = msg
-            .headers
-            .as_ref()
-            .and_then(|h| h.get(super::EVENT_ID))
-            .map(|v| v.as_str().to_string())
-            .unwrap_or_default();
+        let header = |name: &str| {
+            msg.headers
+                .as_ref()
+                .and_then(|h| h.get(name))
+                .map(|v| v.as_str().to_string())
+                .unwrap_or_default()
+        };
+        let id = header(super::EVENT_ID);
+        let scan_ports: Vec<u8> = header(super::SCAN_PORTS)
+            .split(',')
+            .filter_map(|m| m.trim().parse().ok())
+            .collect();
         if seen.contains(&id) {
             metrics.bus_duplicates.fetch_add(1, Relaxed);
         } else {
-            match serde_json::from_slice::<serde_json::Value>(&msg.payload) {
-                Ok(value) => {
+            match Event::from_json(&msg.payload, &scan_ports) {
+                Ok(event) => {
                     emit(&BusEvent {
                         id: &id,
                         json: &msg.payload,
-                        value,
+                        event,
                     })?;
                     written += 1;
-                    metrics.events.fetch_add(1, Relaxed);
                 }
                 Err(e) => {
                     metrics.decode_errors.fetch_add(1, Relaxed);

@@ -378,6 +378,11 @@ async fn partition(
                     // header after that
                     headers.insert("Nats-Msg-Id", id.as_str());
                     headers.insert(super::EVENT_ID, id.as_str());
+                    let ports = e.scan_ports();
+                    if !ports.is_empty() {
+                        let ports: Vec<String> = ports.iter().map(u8::to_string).collect();
+                        headers.insert(super::SCAN_PORTS, ports.join(",").as_str());
+                    }
                     metrics.bus_messages_out.fetch_add(1, Relaxed);
                     metrics.bus_bytes_out.fetch_add(body.len() as u64, Relaxed);
                     metrics.events.fetch_add(1, Relaxed);

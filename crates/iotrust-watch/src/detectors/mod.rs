@@ -178,7 +178,7 @@ pub enum Attack {
 }
 
 /// What filters need to know about the traffic of an incident.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
     /// The victim of a flood, or the C2 address.
     #[serde(skip_serializing_if = "Option::is_none")]
