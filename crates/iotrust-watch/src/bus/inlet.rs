@@ -5,12 +5,12 @@ use std::collections::VecDeque;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-use async_nats::jetstream::context::PublishAckFuture;
 use iotrust_flow::announce::Announcement;
 use iotrust_flow::dns::DnsMessage;
 use iotrust_flow::FlowRecord;
 
-use super::{records_subject, Batch, Bus, BusConfig, Cluster, META};
+use super::transport::{self, Bucket, Stored, Transport};
+use super::{records_subject, Batch, BusConfig, Cluster};
 use crate::detectors::c2::Indicators;
 use crate::engine::Engine;
 use crate::error::Error;
@@ -33,6 +33,7 @@ const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A records message published, kept until the bus stored it.
 struct Sent {
+    partition: u32,
     subject: String,
     /// Its batch number in the partition (from 1 in each run).
     number: u64,
@@ -42,13 +43,13 @@ struct Sent {
 /// Publishes records to partitions (see the module docs of [`crate::bus`]).
 pub struct Inlet {
     rt: tokio::runtime::Runtime,
-    bus: Bus,
+    bus: Arc<dyn Transport>,
     n: u32,
     local: LocalNets,
     batches: Vec<Batch>,
     /// Messages published and not yet acknowledged: the ack, and what to publish again
     /// if it fails (subject, id, bytes).
-    acks: VecDeque<(PublishAckFuture, Sent)>,
+    acks: VecDeque<(Stored, Sent)>,
     /// This run's id, in every message id (a message published again is dropped by the
     /// bus as a duplicate).
     run: String,
@@ -73,18 +74,13 @@ impl Inlet {
     ) -> Result<Inlet, Error> {
         let n = partitions.clamp(1, 4096);
         let rt = super::runtime()?;
-        let b = rt.block_on(super::Bus::open(bus))?;
+        let b = rt.block_on(transport::open(bus))?;
         let cluster = Cluster {
             partitions: n,
             config: cfg.clone(),
         };
         rt.block_on(async {
-            if let Some(old) = b
-                .meta
-                .get("cluster")
-                .await
-                .map_err(|e| Error::bus(META, e))?
-            {
+            if let Some(old) = b.get(Bucket::Meta, "cluster").await? {
                 let old: Cluster = serde_json::from_slice(&old)?;
                 if old.partitions != n || old.config != cfg {
                     return Err(Error::bus(
@@ -98,16 +94,18 @@ impl Inlet {
                 }
                 return Ok(());
             }
-            b.meta
-                .put("cluster", serde_json::to_vec(&cluster)?.into())
-                .await
-                .map_err(|e| Error::bus(META, e))?;
+            b.put(
+                Bucket::Meta,
+                "cluster",
+                serde_json::to_vec(&cluster)?.into(),
+            )
+            .await?;
             Ok(())
         })?;
         // the stream time an inlet before this one reached: sweeps go on from there, as
         // they would in one process reading both inputs
         let next_sweep_us = rt
-            .block_on(b.meta.get(SWEEP_KEY))
+            .block_on(b.get(Bucket::Meta, SWEEP_KEY))
             .ok()
             .flatten()
             .and_then(|v| serde_json::from_slice::<i64>(&v).ok())
@@ -186,6 +184,7 @@ impl Inlet {
         };
         *number += 1;
         let sent = Sent {
+            partition: p as u32,
             subject: records_subject(p as u32),
             number: *number,
             bytes: bytes.into(),
@@ -198,21 +197,17 @@ impl Inlet {
         Ok(())
     }
 
-    fn send(&self, m: &Sent) -> Result<PublishAckFuture, Error> {
-        let js = self.bus.js.clone();
-        let mut headers = async_nats::HeaderMap::new();
+    fn send(&self, m: &Sent) -> Result<Stored, Error> {
         let id = format!("{}.{}.{}", self.run, m.subject, m.number);
-        headers.insert("Nats-Msg-Id", id.as_str());
         // a message published again lands after later ones: the worker puts them back in
         // order by run and number
-        headers.insert(super::RUN, self.run.as_str());
-        headers.insert(super::BATCH, m.number.to_string().as_str());
-        let (subject, bytes) = (m.subject.clone(), m.bytes.clone());
-        self.rt.block_on(async move {
-            js.publish_with_headers(subject, headers, bytes)
-                .await
-                .map_err(|e| Error::bus("publish records", e))
-        })
+        self.rt.block_on(self.bus.publish_records(
+            m.partition,
+            &id,
+            &self.run,
+            m.number,
+            m.bytes.clone(),
+        ))
     }
 
     /// Waits for the oldest message's acknowledgement; a message the bus did not store
@@ -225,7 +220,7 @@ impl Inlet {
         let mut ack = Some(ack);
         loop {
             let why = match ack.take() {
-                Some(a) => match self.rt.block_on(std::future::IntoFuture::into_future(a)) {
+                Some(a) => match self.rt.block_on(a) {
                     Ok(_) => return Ok(()),
                     Err(e) => e.to_string(),
                 },
@@ -360,8 +355,7 @@ impl Engine for Inlet {
         if self.next_sweep_us != self.saved_sweep_us {
             let v = serde_json::to_vec(&self.next_sweep_us)?;
             self.rt
-                .block_on(self.bus.meta.put(SWEEP_KEY, v.into()))
-                .map_err(|e| Error::bus(META, e))?;
+                .block_on(self.bus.put(Bucket::Meta, SWEEP_KEY, v.into()))?;
             self.saved_sweep_us = self.next_sweep_us;
         }
         Ok(())

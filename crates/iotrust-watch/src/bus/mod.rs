@@ -2,6 +2,9 @@
 //! consumers and a key-value store) between the processes that collect and those that
 //! detect.
 //!
+//! The roles run on a [`transport::Transport`] (two logs and a key-value store);
+//! [`transport::Nats`] is the one there is.
+//!
 //! - The **inlet** ([`Inlet`], an [`crate::Engine`] any source can feed) routes every
 //!   record to the partition owning its local side(s), exactly as the sharded engine routes
 //!   to its threads ([`crate::shard_of`] over the partitions), puts a time mark (a sweep)
@@ -21,9 +24,7 @@
 //! after the partition's checkpoint (bucket `iotrust-checkpoints`: the last message whose
 //! events the bus acknowledged). docs/scale.md says why replay rather than a snapshot.
 
-use std::time::{Duration, Instant};
-
-use async_nats::jetstream::{self, kv, stream};
+use std::time::Duration;
 
 use iotrust_flow::announce::Announcement;
 use iotrust_flow::dns::DnsMessage;
@@ -39,6 +40,7 @@ use crate::watch::{Config, Sides};
 mod inlet;
 pub mod sink;
 pub mod status;
+pub mod transport;
 pub mod worker;
 
 pub use inlet::Inlet;
@@ -118,117 +120,6 @@ pub struct Cluster {
     pub partitions: u32,
     /// The detection settings every worker runs with (the inlet's --config and --local).
     pub config: Config,
-}
-
-/// Connects to the bus, trying again every second for [`BusConfig::connect_wait`]; each
-/// failed try is said on stderr.
-pub(crate) async fn connect(cfg: &BusConfig) -> Result<jetstream::Context, Error> {
-    let started = Instant::now();
-    let names = cfg.urls.join(",");
-    loop {
-        let tried = async_nats::ConnectOptions::new()
-            .connection_timeout(Duration::from_secs(2))
-            .max_reconnects(None)
-            .connect(cfg.urls.as_slice())
-            .await;
-        match tried {
-            Ok(c) => {
-                let mut js = jetstream::new(c);
-                // a request unanswered for half a lease is given up and tried again
-                js.set_timeout(
-                    (cfg.lease / 2).clamp(Duration::from_secs(1), Duration::from_secs(5)),
-                );
-                return Ok(js);
-            }
-            Err(e) if started.elapsed() >= cfg.connect_wait => {
-                return Err(Error::bus(
-                    format!("cannot connect to {names}"),
-                    format!("{e} (tried for {} s)", cfg.connect_wait.as_secs()),
-                ))
-            }
-            Err(e) => {
-                eprintln!("watch: bus {names}: {e}; trying again");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    }
-}
-
-/// The streams and buckets, created with [`BusConfig::replicas`] copies where missing.
-pub(crate) struct Bus {
-    pub(crate) js: jetstream::Context,
-    pub(crate) leases: kv::Store,
-    pub(crate) workers: kv::Store,
-    pub(crate) checkpoints: kv::Store,
-    pub(crate) meta: kv::Store,
-}
-
-impl Bus {
-    pub(crate) async fn open(cfg: &BusConfig) -> Result<Bus, Error> {
-        let js = connect(cfg).await?;
-        for (name, subjects) in [(RECORDS, "iotrust.records.>"), (EVENTS, "iotrust.events.>")] {
-            if js.get_stream(name).await.is_err() {
-                js.get_or_create_stream(stream::Config {
-                    name: name.into(),
-                    subjects: vec![subjects.into()],
-                    max_age: cfg.retention,
-                    storage: stream::StorageType::File,
-                    num_replicas: cfg.replicas,
-                    duplicate_window: Duration::from_secs(120),
-                    ..Default::default()
-                })
-                .await
-                .map_err(|e| Error::bus(format!("stream {name}"), e))?;
-            }
-        }
-        let mut stores = Vec::new();
-        for (name, age) in [
-            (LEASES, cfg.lease),
-            (WORKERS, cfg.lease),
-            (CHECKPOINTS, Duration::ZERO),
-            (META, Duration::ZERO),
-        ] {
-            if js.get_key_value(name).await.is_err() {
-                // the bucket's stream made here, as the client would make it, but with a
-                // duplicate window no longer than the entries live: nats-server 2.9
-                // refuses a bucket whose window (2 minutes by default) exceeds its max age
-                js.get_or_create_stream(stream::Config {
-                    name: format!("KV_{name}"),
-                    subjects: vec![format!("$KV.{name}.>")],
-                    max_messages_per_subject: 1,
-                    max_age: age,
-                    duplicate_window: if age.is_zero() {
-                        Duration::from_secs(120)
-                    } else {
-                        age.min(Duration::from_secs(120))
-                    },
-                    storage: stream::StorageType::File,
-                    num_replicas: cfg.replicas,
-                    allow_rollup: true,
-                    deny_delete: true,
-                    allow_direct: true,
-                    discard: stream::DiscardPolicy::New,
-                    ..Default::default()
-                })
-                .await
-                .map_err(|e| Error::bus(format!("key-value bucket {name}"), e))?;
-            }
-            let store = js
-                .get_key_value(name)
-                .await
-                .map_err(|e| Error::bus(format!("key-value bucket {name}"), e))?;
-            stores.push(store);
-        }
-        let mut it = stores.into_iter();
-        let missing = || Error::bus("buckets", "not all opened");
-        Ok(Bus {
-            js,
-            leases: it.next().ok_or_else(missing)?,
-            workers: it.next().ok_or_else(missing)?,
-            checkpoints: it.next().ok_or_else(missing)?,
-            meta: it.next().ok_or_else(missing)?,
-        })
-    }
 }
 
 /// A partition's checkpoint: every event of its records messages up to `seq` (stream

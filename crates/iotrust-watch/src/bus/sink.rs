@@ -5,10 +5,10 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use futures_util::StreamExt;
 
-use super::{Bus, BusConfig, EVENTS};
+use super::transport;
+use super::{BusConfig, EVENTS};
 use crate::error::Error;
 use crate::incident::Event;
 use crate::metrics::Metrics;
@@ -68,30 +68,8 @@ async fn run_async(
     metrics: Arc<Metrics>,
     mut emit: impl FnMut(&BusEvent<'_>) -> Result<(), Error>,
 ) -> Result<u64, Error> {
-    let bus = Bus::open(cfg).await?;
-    let stream = bus
-        .js
-        .get_stream(EVENTS)
-        .await
-        .map_err(|e| Error::bus(EVENTS, e))?;
-    let consumer = stream
-        .get_or_create_consumer(
-            &opts.name,
-            pull::Config {
-                durable_name: Some(opts.name.clone()),
-                ack_policy: AckPolicy::Explicit,
-                deliver_policy: DeliverPolicy::All,
-                max_ack_pending: opts.max_pending.max(1),
-                ack_wait: Duration::from_secs(30),
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| Error::bus(format!("consumer {} of {EVENTS}", opts.name), e))?;
-    let mut messages = consumer
-        .messages()
-        .await
-        .map_err(|e| Error::bus(format!("consumer {}", opts.name), e))?;
+    let bus = transport::open(cfg).await?;
+    let mut messages = bus.consume_events(&opts.name, opts.max_pending).await?;
     let started = Instant::now();
     let mut seen: HashSet<String> = HashSet::new();
     let mut order: VecDeque<String> = VecDeque::new();
@@ -109,22 +87,16 @@ async fn run_async(
             Ok(Some(Err(e))) => {
                 // a server lost or a heartbeat missed: the client reconnects and the
                 // consumer goes on (what was not acknowledged comes again)
-                eprintln!("watch: sink: reading {EVENTS}: {e}; going on");
+                eprintln!("watch: sink: {e}; going on");
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 continue;
             }
             Ok(Some(Ok(m))) => m,
         };
         metrics.bus_messages_in.fetch_add(1, Relaxed);
-        let header = |name: &str| {
-            msg.headers
-                .as_ref()
-                .and_then(|h| h.get(name))
-                .map(|v| v.as_str().to_string())
-                .unwrap_or_default()
-        };
-        let id = header(super::EVENT_ID);
-        let scan_ports: Vec<u8> = header(super::SCAN_PORTS)
+        let id = msg.id;
+        let scan_ports: Vec<u8> = msg
+            .scan_ports
             .split(',')
             .filter_map(|m| m.trim().parse().ok())
             .collect();
@@ -142,14 +114,9 @@ async fn run_async(
                 }
                 Err(e) => {
                     metrics.decode_errors.fetch_add(1, Relaxed);
-                    let seq = msg.info().map(|i| i.stream_sequence).unwrap_or(0);
                     eprintln!(
-                        "watch: sink: {}",
-                        Error::BusMessage {
-                            subject: msg.subject.to_string(),
-                            seq,
-                            message: format!("not an incident event: {e}"),
-                        }
+                        "watch: sink: {EVENTS}: {}: not an incident event: {e}",
+                        msg.place
                     );
                 }
             }
@@ -163,8 +130,8 @@ async fn run_async(
         }
         // an acknowledgement lost (a server lost) only brings the event again: its id is
         // remembered and it is not written twice
-        if let Err(e) = msg.ack().await {
-            eprintln!("watch: sink: acknowledging on {EVENTS}: {e}; it may come again");
+        if let Err(e) = msg.ack.await {
+            eprintln!("watch: sink: {e}; it may come again");
         }
     }
     Ok(written)

@@ -1,12 +1,9 @@
 //! `iotrust watch status`: who holds which partition, how far each one is.
 
-use futures_util::StreamExt;
 use serde::Serialize;
 
-use super::{
-    now_us, partition_key, records_subject, Bus, BusConfig, Checkpoint, Cluster, META, RECORDS,
-    WORKERS,
-};
+use super::transport::{self, Bucket};
+use super::{now_us, partition_key, BusConfig, Checkpoint, Cluster};
 use crate::error::Error;
 
 /// One partition's state on the bus.
@@ -38,53 +35,31 @@ pub struct Status {
 pub fn status(bus: &BusConfig) -> Result<Status, Error> {
     let rt = super::runtime()?;
     rt.block_on(async {
-        let b = Bus::open(bus).await?;
-        let cluster: Option<Cluster> = match b.meta.get("cluster").await {
-            Ok(Some(v)) => Some(serde_json::from_slice(&v)?),
-            Ok(None) => None,
-            Err(e) => return Err(Error::bus(META, e)),
+        let b = transport::open(bus).await?;
+        let cluster: Option<Cluster> = match b.get(Bucket::Meta, "cluster").await? {
+            Some(v) => Some(serde_json::from_slice(&v)?),
+            None => None,
         };
         let n = cluster.map_or(0, |c| c.partitions);
-        let mut workers = Vec::new();
-        let mut keys = b.workers.keys().await.map_err(|e| Error::bus(WORKERS, e))?;
-        while let Some(k) = keys.next().await {
-            if let Ok(k) = k {
-                workers.push(k);
-            }
-        }
+        let mut workers = b.keys(Bucket::Workers).await?;
         workers.sort();
-        let mut stream =
-            b.js.get_stream(RECORDS)
-                .await
-                .map_err(|e| Error::bus(RECORDS, e))?;
-        let info = stream.info().await.map_err(|e| Error::bus(RECORDS, e))?;
-        let (messages, bytes, replicas) = (
-            info.state.messages,
-            info.state.bytes,
-            info.config.num_replicas,
-        );
+        let info = b.records_info().await?;
         let mut detail = Vec::new();
         for p in 0..n {
             let key = partition_key(p);
             let owner = b
-                .leases
-                .get(&key)
+                .get(Bucket::Leases, &key)
                 .await
                 .ok()
                 .flatten()
                 .map(|v| String::from_utf8_lossy(&v).into_owned());
             let cp: Option<Checkpoint> = b
-                .checkpoints
-                .get(&key)
+                .get(Bucket::Checkpoints, &key)
                 .await
                 .ok()
                 .flatten()
                 .and_then(|v| serde_json::from_slice(&v).ok());
-            let last_seq = stream
-                .get_last_raw_message_by_subject(&records_subject(p))
-                .await
-                .map(|m| m.sequence)
-                .unwrap_or(0);
+            let last_seq = b.last_records_seq(p).await.unwrap_or(0);
             detail.push(PartitionStatus {
                 partition: p,
                 owner,
@@ -96,9 +71,9 @@ pub fn status(bus: &BusConfig) -> Result<Status, Error> {
         Ok(Status {
             partitions: n,
             workers,
-            records_messages: messages,
-            records_bytes: bytes,
-            replicas,
+            records_messages: info.messages,
+            records_bytes: info.bytes,
+            replicas: info.replicas,
             detail,
         })
     })

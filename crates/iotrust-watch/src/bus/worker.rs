@@ -6,13 +6,12 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::consumer::{pull, DeliverPolicy};
-use async_nats::jetstream::context::PublishAckFuture;
 use futures_util::StreamExt;
 
+use super::transport::{self, Bucket, Stored, Transport};
 use super::{
-    decode_items, events_subject, now_us, partition_key, records_subject, Bus, BusConfig,
-    Checkpoint, Cluster, Item, CHECKPOINTS, META, RECORDS, WORKERS,
+    decode_items, now_us, partition_key, records_subject, BusConfig, Checkpoint, Cluster, Item,
+    WORKERS,
 };
 use crate::detectors::c2::Indicators;
 use crate::error::Error;
@@ -55,9 +54,9 @@ async fn run_async(
     opts: WorkerOptions,
     metrics: Arc<Metrics>,
 ) -> Result<(), Error> {
-    let bus = Arc::new(Bus::open(cfg).await?);
+    let bus = transport::open(cfg).await?;
     let cluster = loop {
-        match bus.meta.get("cluster").await {
+        match bus.get(Bucket::Meta, "cluster").await {
             Ok(Some(v)) => break serde_json::from_slice::<Cluster>(&v)?,
             Ok(None) => {
                 eprintln!(
@@ -66,7 +65,7 @@ async fn run_async(
                 );
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
-            Err(e) => return Err(Error::bus(META, e)),
+            Err(e) => return Err(e),
         }
     };
     let n = cluster.partitions;
@@ -89,9 +88,14 @@ async fn run_async(
         }
         // a bus that does not answer now (a server lost, a leader being elected) is said
         // and tried again next round; a lease not renewed in time is lost below
-        match within(step, bus.workers.put(&me, bytes::Bytes::from(me.clone()))).await {
+        match within(
+            step,
+            bus.put(Bucket::Workers, &me, bytes::Bytes::from(me.clone())),
+        )
+        .await
+        {
             Some(Ok(_)) => {}
-            Some(Err(e)) => eprintln!("watch: worker {me}: {WORKERS}: {e}; trying again"),
+            Some(Err(e)) => eprintln!("watch: worker {me}: {e}; trying again"),
             None => eprintln!("watch: worker {me}: {WORKERS}: no answer; trying again"),
         }
         // renew; a lease lost (expired and taken) or a task ended stops that partition
@@ -103,8 +107,12 @@ async fn run_async(
             }
             let renewed = within(
                 step,
-                bus.leases
-                    .update(partition_key(*p), me.clone().into(), h.revision),
+                bus.update(
+                    Bucket::Leases,
+                    &partition_key(*p),
+                    me.clone().into(),
+                    h.revision,
+                ),
             )
             .await;
             match renewed {
@@ -127,12 +135,12 @@ async fn run_async(
         for p in lost {
             if let Some(h) = held.remove(&p) {
                 stop_partition(&me, p, h, cfg.lease).await;
-                let _ = within(step, bus.leases.delete(partition_key(p))).await;
+                let _ = within(step, bus.delete(Bucket::Leases, &partition_key(p))).await;
             }
         }
         // a fair share: the partitions over the workers alive now
-        match within(step, count_keys(&bus.workers)).await {
-            Some(Ok(n)) => alive = n.max(1),
+        match within(step, bus.keys(Bucket::Workers)).await {
+            Some(Ok(k)) => alive = k.len().max(1),
             Some(Err(e)) => eprintln!("watch: worker {me}: {e}; trying again"),
             None => eprintln!("watch: worker {me}: {WORKERS}: no answer; trying again"),
         }
@@ -140,7 +148,7 @@ async fn run_async(
         while held.len() > share {
             let Some((p, h)) = held.pop_last() else { break };
             stop_partition(&me, p, h, cfg.lease).await;
-            let _ = within(step, bus.leases.delete(partition_key(p))).await;
+            let _ = within(step, bus.delete(Bucket::Leases, &partition_key(p))).await;
             eprintln!("watch: worker {me}: partition {p} handed on ({alive} workers)");
         }
         if held.len() < share {
@@ -151,7 +159,7 @@ async fn run_async(
                 if held.contains_key(&p) {
                     continue;
                 }
-                let Some(Some(revision)) = within(step, claim(&bus, p, &me)).await else {
+                let Some(Some(revision)) = within(step, claim(bus.as_ref(), p, &me)).await else {
                     continue;
                 };
                 eprintln!("watch: worker {me}: claimed partition {p}");
@@ -180,9 +188,9 @@ async fn run_async(
     }
     for (p, h) in std::mem::take(&mut held) {
         stop_partition(&me, p, h, cfg.lease).await;
-        let _ = within(step, bus.leases.delete(partition_key(p))).await;
+        let _ = within(step, bus.delete(Bucket::Leases, &partition_key(p))).await;
     }
-    let _ = within(step, bus.workers.delete(&me)).await;
+    let _ = within(step, bus.delete(Bucket::Workers, &me)).await;
     Ok(())
 }
 
@@ -207,30 +215,21 @@ async fn stop_partition(me: &str, p: u32, mut h: Held, wait: Duration) {
 
 /// Takes partition `p`'s lease if no one holds it, or if it names this worker (a worker
 /// restarted under its name takes its partitions back at once).
-async fn claim(bus: &Bus, p: u32, me: &str) -> Option<u64> {
+async fn claim(bus: &dyn Transport, p: u32, me: &str) -> Option<u64> {
     let key = partition_key(p);
-    if let Ok(r) = bus.leases.create(&key, me.to_string().into()).await {
+    if let Ok(r) = bus
+        .create(Bucket::Leases, &key, me.to_string().into())
+        .await
+    {
         return Some(r);
     }
-    let entry = bus.leases.entry(&key).await.ok().flatten()?;
-    if entry.value.as_ref() != me.as_bytes() {
+    let (value, revision) = bus.entry(Bucket::Leases, &key).await.ok().flatten()?;
+    if value.as_ref() != me.as_bytes() {
         return None;
     }
-    bus.leases
-        .update(&key, me.to_string().into(), entry.revision)
+    bus.update(Bucket::Leases, &key, me.to_string().into(), revision)
         .await
         .ok()
-}
-
-async fn count_keys(store: &async_nats::jetstream::kv::Store) -> Result<usize, Error> {
-    let mut keys = store.keys().await.map_err(|e| Error::bus(WORKERS, e))?;
-    let mut n = 0;
-    while let Some(k) = keys.next().await {
-        if k.is_ok() {
-            n += 1;
-        }
-    }
-    Ok(n)
 }
 
 /// Checkpoints at least this often while messages come.
@@ -239,7 +238,7 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 /// Runs partition `p` until `stop`: replays it from its first message (events of messages
 /// up to its checkpoint not published again), then follows it.
 async fn partition(
-    bus: Arc<Bus>,
+    bus: Arc<dyn Transport>,
     cluster: Cluster,
     p: u32,
     opts: WorkerOptions,
@@ -248,10 +247,9 @@ async fn partition(
 ) -> Result<(), Error> {
     let n = cluster.partitions;
     let key = partition_key(p);
-    let mut done = match bus.checkpoints.get(&key).await {
-        Ok(Some(v)) => serde_json::from_slice::<Checkpoint>(&v)?,
-        Ok(None) => Checkpoint::default(),
-        Err(e) => return Err(Error::bus(CHECKPOINTS, e)),
+    let mut done = match bus.get(Bucket::Checkpoints, &key).await? {
+        Some(v) => serde_json::from_slice::<Checkpoint>(&v)?,
+        None => Checkpoint::default(),
     };
     let published_to = done.seq;
     if let Ok(mut m) = metrics.bus_partitions.lock() {
@@ -267,30 +265,13 @@ async fn partition(
     if let Some(m) = &opts.mud {
         watch = watch.with_mud(m.watch(&cluster.config));
     }
-    let stream = bus
-        .js
-        .get_stream(RECORDS)
-        .await
-        .map_err(|e| Error::bus(RECORDS, e))?;
-    let consumer = stream
-        .create_consumer(pull::OrderedConfig {
-            filter_subject: records_subject(p),
-            deliver_policy: DeliverPolicy::All,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| Error::bus(format!("consumer of {}", records_subject(p)), e))?;
-    let mut messages = consumer
-        .messages()
-        .await
-        .map_err(|e| Error::bus(format!("consumer of {}", records_subject(p)), e))?;
-    let mut acks: Vec<PublishAckFuture> = Vec::new();
+    let mut messages = bus.replay_records(p).await?;
+    let mut acks: Vec<Stored> = Vec::new();
     let mut last_seq = done.seq;
     let mut last_cp = Instant::now();
     let mut items: Vec<Item> = Vec::new();
     let mut order = Reorder::default();
     let mut ready: Vec<(u64, bytes::Bytes)> = Vec::new();
-    let subject = events_subject(p);
     while !stop.load(Relaxed) {
         let next = tokio::time::timeout(Duration::from_millis(200), messages.next()).await;
         let msg = match next {
@@ -298,34 +279,17 @@ async fn partition(
             Ok(None) => break,
             Ok(Some(Err(e))) => {
                 // the ordered consumer starts again after the last message it gave
-                eprintln!(
-                    "watch: worker {}: reading {}: {e}; going on",
-                    opts.name,
-                    records_subject(p)
-                );
+                eprintln!("watch: worker {}: {e}; going on", opts.name);
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 None
             }
             Ok(Some(Ok(m))) => Some(m),
         };
         if let Some(msg) = &msg {
-            let info = msg
-                .info()
-                .map_err(|e| Error::bus(format!("reading {}", records_subject(p)), e))?;
-            let (seq, pending) = (info.stream_sequence, info.pending);
+            let (seq, pending, run, number) = (msg.seq, msg.pending, &msg.run, msg.number);
             metrics.bus_messages_in.fetch_add(1, Relaxed);
-            let header = |name: &str| {
-                msg.headers
-                    .as_ref()
-                    .and_then(|h| h.get(name))
-                    .map(|v| v.as_str().to_string())
-            };
-            let run = header(super::RUN).unwrap_or_default();
-            let number = header(super::BATCH)
-                .and_then(|b| b.parse::<u64>().ok())
-                .unwrap_or(0);
             ready.clear();
-            let gaps = order.accept(&run, number, seq, msg.payload.clone(), &mut ready);
+            let gaps = order.accept(run, number, seq, msg.payload.clone(), &mut ready);
             if gaps > 0 {
                 eprintln!(
                     "watch: worker {}: {}: a records message of inlet run {run} never came; going on without it",
@@ -372,25 +336,14 @@ async fn partition(
                     e.incident.id = global_id(e.incident.id, p, n);
                     e.incident.follows = e.incident.follows.map(|f| global_id(f, p, n));
                     let body = serde_json::to_vec(&e)?;
-                    let mut headers = async_nats::HeaderMap::new();
                     let id = format!("{p}.{seq}.{k}");
-                    // the bus drops a copy within its duplicate window; the sink by its own
-                    // header after that
-                    headers.insert("Nats-Msg-Id", id.as_str());
-                    headers.insert(super::EVENT_ID, id.as_str());
-                    let ports = e.scan_ports();
-                    if !ports.is_empty() {
-                        let ports: Vec<String> = ports.iter().map(u8::to_string).collect();
-                        headers.insert(super::SCAN_PORTS, ports.join(",").as_str());
-                    }
+                    let ports: Vec<String> = e.scan_ports().iter().map(u8::to_string).collect();
                     metrics.bus_messages_out.fetch_add(1, Relaxed);
                     metrics.bus_bytes_out.fetch_add(body.len() as u64, Relaxed);
                     metrics.events.fetch_add(1, Relaxed);
                     let ack = bus
-                        .js
-                        .publish_with_headers(subject.clone(), headers, body.into())
-                        .await
-                        .map_err(|e| Error::bus("publish event", e))?;
+                        .publish_event(p, &id, &ports.join(","), body.into())
+                        .await?;
                     acks.push(ack);
                 }
             }
@@ -407,7 +360,7 @@ async fn partition(
         let idle = msg.is_none();
         if mark > done.seq && (idle || last_cp.elapsed() >= CHECKPOINT_EVERY || acks.len() >= 1024)
         {
-            done = checkpoint(&bus, &key, &mut acks, mark, &metrics).await?;
+            done = checkpoint(bus.as_ref(), &key, &mut acks, mark, &metrics).await?;
             if let Ok(mut m) = metrics.bus_partitions.lock() {
                 if let Some(v) = m.get_mut(&p) {
                     v.1 = done.at_us;
@@ -418,7 +371,7 @@ async fn partition(
     }
     let mark = order.held_min_seq().map_or(last_seq, |s| s - 1);
     if mark > done.seq {
-        checkpoint(&bus, &key, &mut acks, mark, &metrics).await?;
+        checkpoint(bus.as_ref(), &key, &mut acks, mark, &metrics).await?;
     }
     if let Ok(mut m) = metrics.bus_partitions.lock() {
         m.remove(&p);
@@ -518,15 +471,14 @@ impl RunOrder {
 
 /// Waits for the bus to store every event published, then records `seq` as done.
 async fn checkpoint(
-    bus: &Bus,
+    bus: &dyn Transport,
     key: &str,
-    acks: &mut Vec<PublishAckFuture>,
+    acks: &mut Vec<Stored>,
     seq: u64,
     metrics: &Metrics,
 ) -> Result<Checkpoint, Error> {
     for a in acks.drain(..) {
-        let ack = a.await.map_err(|e| Error::bus("event not stored", e))?;
-        if ack.duplicate {
+        if a.await? {
             metrics.bus_duplicates.fetch_add(1, Relaxed);
         }
     }
@@ -534,10 +486,8 @@ async fn checkpoint(
         seq,
         at_us: now_us(),
     };
-    bus.checkpoints
-        .put(key, serde_json::to_vec(&cp)?.into())
-        .await
-        .map_err(|e| Error::bus(CHECKPOINTS, e))?;
+    bus.put(Bucket::Checkpoints, key, serde_json::to_vec(&cp)?.into())
+        .await?;
     Ok(cp)
 }
 

@@ -87,8 +87,7 @@ impl Notices {
     ) -> Result<Notices, Error> {
         if opened.is_none() && closed.is_none() {
             return Err(Error::Setting {
-                setting: "--notices needs --notice-template or --closed-notice-template"
-                    .into(),
+                setting: "--notices needs --notice-template or --closed-notice-template".into(),
                 message: "neither was given".into(),
             });
         }
