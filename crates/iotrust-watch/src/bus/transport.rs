@@ -284,6 +284,8 @@ impl Nats {
     }
 }
 
+// keys are owned before the request: the returned future outlives the borrowed `key`
+#[allow(clippy::unnecessary_to_owned)]
 impl Transport for Nats {
     fn publish_records(
         &self,
@@ -464,49 +466,22 @@ impl Transport for Nats {
     }
 
     fn get(&self, b: Bucket, key: &str) -> BoxFuture<'_, Result<Option<Bytes>, Error>> {
-        let key = key.to_string();
-        async move {
-            self.store(b)
-                .get(key)
-                .await
-                .map_err(|e| Error::bus(b.name(), e))
-        }
-        .boxed()
+        kv(b, self.store(b).get(key.to_string()))
     }
 
     fn entry(&self, b: Bucket, key: &str) -> BoxFuture<'_, Result<Option<(Bytes, u64)>, Error>> {
-        let key = key.to_string();
-        async move {
-            Ok(self
-                .store(b)
-                .entry(key)
-                .await
-                .map_err(|e| Error::bus(b.name(), e))?
-                .map(|e| (e.value, e.revision)))
-        }
-        .boxed()
+        let entry = self.store(b).entry(key.to_string());
+        kv(b, async move {
+            Ok::<_, kv::EntryError>(entry.await?.map(|e| (e.value, e.revision)))
+        })
     }
 
     fn put(&self, b: Bucket, key: &str, v: Bytes) -> BoxFuture<'_, Result<u64, Error>> {
-        let key = key.to_string();
-        async move {
-            self.store(b)
-                .put(key, v)
-                .await
-                .map_err(|e| Error::bus(b.name(), e))
-        }
-        .boxed()
+        kv(b, self.store(b).put(key.to_string(), v))
     }
 
     fn create(&self, b: Bucket, key: &str, v: Bytes) -> BoxFuture<'_, Result<u64, Error>> {
-        let key = key.to_string();
-        async move {
-            self.store(b)
-                .create(key, v)
-                .await
-                .map_err(|e| Error::bus(b.name(), e))
-        }
-        .boxed()
+        kv(b, self.store(b).create(key.to_string(), v))
     }
 
     fn update(
@@ -516,25 +491,11 @@ impl Transport for Nats {
         v: Bytes,
         revision: u64,
     ) -> BoxFuture<'_, Result<u64, Error>> {
-        let key = key.to_string();
-        async move {
-            self.store(b)
-                .update(key, v, revision)
-                .await
-                .map_err(|e| Error::bus(b.name(), e))
-        }
-        .boxed()
+        kv(b, self.store(b).update(key.to_string(), v, revision))
     }
 
     fn delete(&self, b: Bucket, key: &str) -> BoxFuture<'_, Result<(), Error>> {
-        let key = key.to_string();
-        async move {
-            self.store(b)
-                .delete(key)
-                .await
-                .map_err(|e| Error::bus(b.name(), e))
-        }
-        .boxed()
+        kv(b, self.store(b).delete(key.to_string()))
     }
 
     fn keys(&self, b: Bucket) -> BoxFuture<'_, Result<Vec<String>, Error>> {
@@ -554,6 +515,15 @@ impl Transport for Nats {
         }
         .boxed()
     }
+}
+
+/// A key-value request of bucket `b`, its error named by the bucket.
+fn kv<'a, T, E: std::fmt::Display>(
+    b: Bucket,
+    f: impl std::future::Future<Output = Result<T, E>> + Send + 'a,
+) -> BoxFuture<'a, Result<T, Error>> {
+    f.map(move |r| r.map_err(|e| Error::bus(b.name(), e)))
+        .boxed()
 }
 
 /// Opens the transport the configuration names (NATS JetStream today).
