@@ -492,6 +492,56 @@ mod tests {
         assert_eq!(d(&rows, "comms.authenticated_remote_config"), None);
     }
 
+    /// Unused interfaces (ETSI 5.6-1), unauthenticated network functions (5.5-4) and needed
+    /// services (5.6-5) follow the rows in the factory default state; a row that leaves out a
+    /// column a rule needs leaves it undecided unless another row settles it.
+    #[test]
+    fn unused_open_and_needless_rows_decide_their_facts() {
+        let d = |rows: &[Interface], f: &str| derive(f, rows);
+        let b = |v: bool| Some(FactValue::Bool(v));
+        let mut zigbee = row("radio", "none", "disabled", "unused");
+        zigbee.port = None;
+        let admin = row("network-service", "password", "enabled", "management");
+        let mdns = row("network-service", "none", "enabled", "discovery");
+        let rows = vec![admin.clone(), mdns.clone(), zigbee.clone()];
+        assert_eq!(d(&rows, "surface.has_unused_interfaces"), b(true));
+        assert_eq!(d(&rows, "surface.unused_interfaces_disabled"), b(true));
+        assert_eq!(d(&rows, "comms.network_functions_need_auth"), b(true));
+        assert_eq!(d(&rows, "surface.only_needed_services"), b(true));
+        let mut on = zigbee.clone();
+        on.default_state = Some("enabled".into());
+        let rows = vec![admin.clone(), on];
+        assert_eq!(d(&rows, "surface.unused_interfaces_disabled"), b(false));
+        // an open radio function on by default
+        assert_eq!(d(&rows, "comms.network_functions_need_auth"), b(false));
+        // a debug service on by default is not needed; off by default it does not count
+        let shell = row("network-service", "none", "enabled", "debug");
+        assert_eq!(
+            d(
+                &[admin.clone(), shell.clone()],
+                "surface.only_needed_services"
+            ),
+            b(false)
+        );
+        let mut shell_off = shell;
+        shell_off.default_state = Some("disabled".into());
+        assert_eq!(
+            d(&[admin.clone(), shell_off], "surface.only_needed_services"),
+            b(true)
+        );
+        // no purpose on an unauthenticated service: undecided, not guessed
+        let mut vague = mdns;
+        vague.purpose = None;
+        assert_eq!(
+            d(
+                &[admin.clone(), vague.clone()],
+                "comms.network_functions_need_auth"
+            ),
+            None
+        );
+        assert_eq!(d(&[admin, vague], "surface.has_unused_interfaces"), None);
+    }
+
     /// A fact marked `derived: interfaces` in facts.yaml without a rule here would silently
     /// stay unknown for every profile.
     #[test]
