@@ -7,8 +7,12 @@
 //! States: a row's `default_state` says whether it is reachable in the factory default state
 //! (`enabled`, `setup-only` until setup completes) or not (`disabled`); `user_can_enable` marks
 //! an option a user may switch on later. The derived facts describe the factory default state,
-//! which is what UK PSTI para 1 and ETSI EN 303 645 5.1/5.6 judge; options a user may enable
-//! are listed separately in `surface.user_enableable_interfaces` when the catalog has it.
+//! which is what ETSI EN 303 645 5.5/5.6 and CRA Annex I Part I (2)(b), (j) judge; options a
+//! user may enable are not counted (switching one on is the user's choice, not the default).
+//!
+//! Schemes that judge the state *after* setup (UK PSTI Sch 1 para 1 and ETSI EN 303 645 5.1-1,
+//! "in any state other than the factory default") read the password facts of that state
+//! (`auth.password_model`), not these rows: see docs/profile.md, "States".
 
 use iotrust_catalog::expr::{FactId, FactValue};
 use iotrust_catalog::model::Strength;
@@ -62,8 +66,8 @@ pub const COLUMNS: &[(&str, Option<&[&str]>, &str)] = &[
     ),
     (
         "purpose",
-        Some(&["management", "data", "update", "setup", "discovery", "debug"]),
-        "what it is for",
+        Some(&["management", "data", "update", "setup", "discovery", "debug", "unused"]),
+        "what it is for (`unused`: present in the hardware or software but not used by the product's function, such as a radio mode the product never uses)",
     ),
     ("source", None, "where the row comes from (a document and section, a test report)"),
     (
@@ -351,6 +355,51 @@ fn derive(fact: &str, rows: &[Interface]) -> Option<FactValue> {
                 _ => false,
             })
         }),
+        // ETSI EN 303 645 5.6-1: an interface the product has but does not use (purpose
+        // `unused`), in any state.
+        "surface.has_unused_interfaces" => {
+            any(rows.iter(), |r| r.purpose.as_deref().map(|p| p == "unused"))
+        }
+        // ... and each such row is disabled in the factory default state (vacuously true when
+        // there are none: the outcome is then not applicable).
+        "surface.unused_interfaces_disabled" => match any(
+            rows.iter()
+                .filter(|r| r.purpose.as_deref() == Some("unused")),
+            |r| r.on_by_default(),
+        ) {
+            Some(FactValue::Bool(on)) => Some(FactValue::Bool(!on)),
+            _ => None,
+        },
+        // ETSI EN 303 645 5.5-4: every function reachable over the network or a radio in the
+        // factory default state asks the peer to authenticate; discovery (mDNS, SSDP answers)
+        // is not a function a peer uses. Clients that only connect out offer nothing.
+        "comms.network_functions_need_auth" => match any(
+            rows.iter()
+                .filter(live)
+                .filter(|r| r.kind == "network-service" || r.kind == "radio"),
+            |r| match (r.authentication.as_deref(), r.purpose.as_deref()) {
+                (Some("none"), Some("discovery")) => Some(false),
+                (Some("none"), Some(_)) => Some(true),
+                (Some("none"), None) | (None, _) => None,
+                (Some(_), _) => Some(false),
+            },
+        ) {
+            Some(FactValue::Bool(open)) => Some(FactValue::Bool(!open)),
+            _ => None,
+        },
+        // ETSI EN 303 645 5.6-5: a network service reachable in the factory default state
+        // that the product does not use, or a debug service left on in production, is not
+        // needed for the intended use. Whether every open port is one a declared conversation
+        // needs is the catalog's check (minimal-services reads [[communication]] too).
+        "surface.only_needed_services" => match any(
+            rows.iter()
+                .filter(live)
+                .filter(|r| r.kind == "network-service"),
+            |r| r.purpose.as_deref().map(|p| p == "unused" || p == "debug"),
+        ) {
+            Some(FactValue::Bool(needless)) => Some(FactValue::Bool(!needless)),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -441,6 +490,56 @@ mod tests {
             Some(FactValue::Bool(true))
         );
         assert_eq!(d(&rows, "comms.authenticated_remote_config"), None);
+    }
+
+    /// Unused interfaces (ETSI 5.6-1), unauthenticated network functions (5.5-4) and needed
+    /// services (5.6-5) follow the rows in the factory default state; a row that leaves out a
+    /// column a rule needs leaves it undecided unless another row settles it.
+    #[test]
+    fn unused_open_and_needless_rows_decide_their_facts() {
+        let d = |rows: &[Interface], f: &str| derive(f, rows);
+        let b = |v: bool| Some(FactValue::Bool(v));
+        let mut zigbee = row("radio", "none", "disabled", "unused");
+        zigbee.port = None;
+        let admin = row("network-service", "password", "enabled", "management");
+        let mdns = row("network-service", "none", "enabled", "discovery");
+        let rows = vec![admin.clone(), mdns.clone(), zigbee.clone()];
+        assert_eq!(d(&rows, "surface.has_unused_interfaces"), b(true));
+        assert_eq!(d(&rows, "surface.unused_interfaces_disabled"), b(true));
+        assert_eq!(d(&rows, "comms.network_functions_need_auth"), b(true));
+        assert_eq!(d(&rows, "surface.only_needed_services"), b(true));
+        let mut on = zigbee.clone();
+        on.default_state = Some("enabled".into());
+        let rows = vec![admin.clone(), on];
+        assert_eq!(d(&rows, "surface.unused_interfaces_disabled"), b(false));
+        // an open radio function on by default
+        assert_eq!(d(&rows, "comms.network_functions_need_auth"), b(false));
+        // a debug service on by default is not needed; off by default it does not count
+        let shell = row("network-service", "none", "enabled", "debug");
+        assert_eq!(
+            d(
+                &[admin.clone(), shell.clone()],
+                "surface.only_needed_services"
+            ),
+            b(false)
+        );
+        let mut shell_off = shell;
+        shell_off.default_state = Some("disabled".into());
+        assert_eq!(
+            d(&[admin.clone(), shell_off], "surface.only_needed_services"),
+            b(true)
+        );
+        // no purpose on an unauthenticated service: undecided, not guessed
+        let mut vague = mdns;
+        vague.purpose = None;
+        assert_eq!(
+            d(
+                &[admin.clone(), vague.clone()],
+                "comms.network_functions_need_auth"
+            ),
+            None
+        );
+        assert_eq!(d(&[admin, vague], "surface.has_unused_interfaces"), None);
     }
 
     /// A fact marked `derived: interfaces` in facts.yaml without a rule here would silently

@@ -92,6 +92,72 @@ pub const REPLACED: &[Replaced] = &[
         why: "it was a conclusion; state where the cryptographic code comes from (a maintained library, an evaluated module, in-house)",
     },
     Replaced {
+        old: "updates.mechanism",
+        into: &["updates.updatable", "updates.automatic"],
+        // each value said both things exactly: whether the product can be updated, and
+        // whether it installs updates by itself
+        map: |v| match v {
+            FactValue::Str(s) => match s.as_str() {
+                "none" => Some(vec![
+                    ("updates.updatable", FactValue::Bool(false)),
+                    ("updates.automatic", FactValue::Bool(false)),
+                ]),
+                "manual" => Some(vec![
+                    ("updates.updatable", t()),
+                    ("updates.automatic", FactValue::Bool(false)),
+                ]),
+                "automatic" => Some(vec![("updates.updatable", t()), ("updates.automatic", t())]),
+                _ => None,
+            },
+            _ => None,
+        },
+        why: "it asked two questions at once (can the product be updated; does it install updates by itself); a document that shows over-the-air updates answers only the first",
+    },
+    Replaced {
+        old: "input.validated",
+        into: &["input.robustness_testing", "input.malformed_input_failure"],
+        map: |_| None,
+        why: "it was a conclusion; state how the parsers were tested against bad input (none, malformed-input tests, fuzzing) and whether any test or advisory shows bad input crashing the product",
+    },
+    Replaced {
+        old: "resilience.dos",
+        into: &["resilience.rate_limiting", "resilience.flood_test", "input.malformed_input_failure"],
+        map: |_| None,
+        why: "it was a conclusion; state whether the services rate-limit clients, what a flood test showed, and whether a crafted input crashes the product",
+    },
+    Replaced {
+        old: "setup.secure_by_default",
+        into: &[
+            "setup.security_features_off_by_default",
+            "setup.factory_reset",
+            "auth.factory_default_password",
+            "auth.setup_replaces_default_password",
+        ],
+        map: |_| None,
+        why: "it was a conclusion; list the security features that ship switched off, say whether the user can reset to the factory default, and what password the factory default state accepts",
+    },
+    Replaced {
+        old: "dev.secure_development",
+        into: &["dev.process", "dev.code_review", "dev.static_analysis"],
+        map: |v| match v {
+            FactValue::Bool(false) => Some(vec![("dev.process", FactValue::Str("none".into()))]),
+            _ => None,
+        },
+        why: "it was a conclusion; name the written process (IEC 62443-4-1, ISO/IEC 27034, NIST SSDF, Microsoft SDL, OWASP SAMM, your own) and say whether code is reviewed and statically analysed",
+    },
+    Replaced {
+        old: "data.minimised",
+        into: &["data.inventory", "data.items_without_purpose", "data.retention_enforced"],
+        map: |_| None,
+        why: "it was a conclusion; say whether every personal data item is listed with its purpose and retention, which items serve no purpose of the product, and whether retention is enforced",
+    },
+    Replaced {
+        old: "crypto.key_management",
+        into: &["storage.per_device_parameters", "crypto.key_rotation"],
+        map: |_| None,
+        why: "it was a conclusion; say whether keys differ per unit and whether they can be replaced or revoked in the field",
+    },
+    Replaced {
         old: "storage.secure_parameters",
         into: &["storage.secrets_at_rest"],
         map: |_| None,
@@ -196,6 +262,7 @@ pub fn upgrade(
             table.remove(&key);
             let old_fact = old.as_ref().and_then(|v| match v {
                 Value::Boolean(b) => Some(FactValue::Bool(*b.value())),
+                Value::String(x) => Some(FactValue::Str(x.value().clone())),
                 _ => None,
             });
             let shown = old

@@ -502,6 +502,7 @@ fn declare(
         };
         let mapped = match (rd.v1, value.map(|x| &x.node)) {
             (true, Some(Node::Bool(b))) => (r.map)(&FactValue::Bool(*b)),
+            (true, Some(Node::Str(x))) => (r.map)(&FactValue::Str(x.clone())),
             _ => None,
         };
         let Some(mapped) = mapped else {

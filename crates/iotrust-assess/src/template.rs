@@ -788,7 +788,7 @@ mod tests {
             ("vdp.contact", "security@example.com \"quoted\""),
             ("vdp.acknowledgement_days", "5"),
             ("support.end_date", "2030-06-30"),
-            ("updates.mechanism", "automatic"),
+            ("updates.updatable", "yes"),
             ("surface.open_tcp_ports", "[]"),
             ("integrity.tamper_response", "unknown"),
         ] {

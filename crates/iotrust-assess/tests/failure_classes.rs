@@ -575,3 +575,278 @@ fn declared_communications_decide_which_open_ports_are_needed() {
         o.reason
     );
 }
+
+// 7b. The interface table decides unused interfaces and network functions without
+// authentication (ETSI 5.6-1, 5.5-4); stating either beside the table is an error.
+#[test]
+fn interface_rows_decide_unused_interfaces_and_unauthenticated_functions() {
+    let lock = example("smart-lock.toml");
+    let a = run(&lock);
+    assert_eq!(outcome(&a, "unused-interfaces-disabled"), Verdict::Met);
+    assert_eq!(outcome(&a, "authenticated-network-functions"), Verdict::Met);
+    // the unused Zigbee mode left on in the shipped state
+    let zigbee_on = lock.replace(
+        "default_state = \"disabled\"              # not used by the lock",
+        "default_state = \"enabled\"              # not used by the lock",
+    );
+    assert_ne!(zigbee_on, lock);
+    let a = run(&zigbee_on);
+    assert_eq!(outcome(&a, "unused-interfaces-disabled"), Verdict::NotMet);
+    assert_eq!(
+        provision(&a, "etsi-en-303-645@3.1.3", "5.6-1").verdict,
+        Verdict::NotMet
+    );
+    // an unauthenticated radio function on by default fails 5.5-4
+    let open = lock.replace(
+        "authentication = \"pairing-code\"",
+        "authentication = \"none\"",
+    );
+    assert_eq!(
+        outcome(&run(&open), "authenticated-network-functions"),
+        Verdict::NotMet
+    );
+    // a debug network service on by default is not a needed service
+    let telnetish = format!(
+        "{lock}\n[[interface]]\nname = \"factory shell\"\nkind = \"network-service\"\nport = 9999\ntransport = \"plain\"\nauthentication = \"password\"\ndefault_state = \"enabled\"\npurpose = \"debug\"\n"
+    );
+    assert_eq!(
+        outcome(&run(&telnetish), "minimal-services"),
+        Verdict::NotMet
+    );
+    // the table is the one place: a stated value beside it is an error naming the table
+    let stated = lock.replace("[comms]\n", "[comms]\nnetwork_functions_need_auth = true\n");
+    let cat = Catalog::embedded().unwrap();
+    let e = profile::parse(&cat, &stated, InputFormat::Toml, "lock.toml").unwrap_err();
+    assert!(e.to_string().contains("[[interface]] table"), "{e}");
+    // without a table the plain fact is still read
+    let plain = format!("{MINIMAL}[comms]\nnetwork_functions_need_auth = false\n");
+    assert_eq!(
+        outcome(&run(&plain), "authenticated-network-functions"),
+        Verdict::NotMet
+    );
+}
+
+// 7c. Conclusions replaced by what a maker observes (input handling, denial of service,
+// secure defaults, the development process, the data inventory, key lifecycle): each passes
+// with the mechanism, fails without it, and unknown stays unknown.
+#[test]
+fn observable_mechanisms_replace_the_remaining_conclusions() {
+    let lock = example("smart-lock.toml");
+    let base = run(&lock);
+    for o in [
+        "input-validation",
+        "dos-resilience",
+        "secure-by-default",
+        "secure-development-process",
+        "data-minimisation",
+        "key-lifecycle-management",
+    ] {
+        assert_eq!(outcome(&base, o), Verdict::Met, "{o}");
+    }
+    // one crafted input that reboots the product fails input validation and DoS resilience
+    let crash = set(&lock, "input", "malformed_input_failure", "true");
+    let a = run(&crash);
+    assert_eq!(outcome(&a, "input-validation"), Verdict::NotMet);
+    assert_eq!(outcome(&a, "dos-resilience"), Verdict::NotMet);
+    assert_eq!(
+        provision(&a, "etsi-en-303-645@3.1.3", "5.13-1B").verdict,
+        Verdict::NotMet
+    );
+    let untested = set(&lock, "input", "robustness_testing", "\"none\"");
+    assert_eq!(
+        outcome(&run(&untested), "input-validation"),
+        Verdict::NotMet
+    );
+    let unknown = unset(&lock, "input", "robustness_testing");
+    assert_eq!(
+        outcome(&run(&unknown), "input-validation"),
+        Verdict::Unknown
+    );
+    // a flood test that took an essential function down; no mitigation and no test
+    let flooded = set(&lock, "resilience", "flood_test", "\"lost-function\"");
+    assert_eq!(outcome(&run(&flooded), "dos-resilience"), Verdict::NotMet);
+    let bare = set(
+        &set(&lock, "resilience", "flood_test", "\"not-tested\""),
+        "resilience",
+        "rate_limiting",
+        "false",
+    );
+    assert_eq!(outcome(&run(&bare), "dos-resilience"), Verdict::NotMet);
+    let limited = set(&lock, "resilience", "flood_test", "\"not-tested\"");
+    assert_eq!(outcome(&run(&limited), "dos-resilience"), Verdict::Met);
+    // a security feature shipped off
+    let off = set(
+        &lock,
+        "setup",
+        "security_features_off_by_default",
+        "[\"storage encryption\"]",
+    );
+    assert_eq!(outcome(&run(&off), "secure-by-default"), Verdict::NotMet);
+    // no written process; a process without review or analysis
+    let none = set(&lock, "dev", "process", "\"none\"");
+    assert_eq!(
+        outcome(&run(&none), "secure-development-process"),
+        Verdict::NotMet
+    );
+    let unreviewed = set(
+        &set(&lock, "dev", "code_review", "false"),
+        "dev",
+        "static_analysis",
+        "false",
+    );
+    assert_eq!(
+        outcome(&run(&unreviewed), "secure-development-process"),
+        Verdict::NotMet
+    );
+    let analysed = set(&lock, "dev", "code_review", "false");
+    assert_eq!(
+        outcome(&run(&analysed), "secure-development-process"),
+        Verdict::Met
+    );
+    // an item collected for no purpose of the product
+    let adid = set(
+        &lock,
+        "data",
+        "items_without_purpose",
+        "[\"advertising id\"]",
+    );
+    let a = run(&adid);
+    assert_eq!(outcome(&a, "data-minimisation"), Verdict::NotMet);
+    assert_eq!(
+        provision(&a, "eu-cra@2024", "AnnexI-I-2g").verdict,
+        Verdict::NotMet
+    );
+    // a key shared across all units fails key management; rotation unknown stays unknown
+    let shared = set(&lock, "storage", "per_device_parameters", "false");
+    let a = run(&shared);
+    assert_eq!(outcome(&a, "key-lifecycle-management"), Verdict::NotMet);
+    assert_eq!(
+        provision(&a, "etsi-en-303-645@3.1.3", "5.5-8").verdict,
+        Verdict::NotMet
+    );
+    let rotation = unset(&lock, "crypto", "key_rotation");
+    let a = run(&rotation);
+    assert_eq!(outcome(&a, "key-lifecycle-management"), Verdict::Unknown);
+    assert_eq!(
+        provision(&a, "etsi-en-303-645@3.1.3", "5.5-8").verdict,
+        Verdict::Unknown
+    );
+    // plaintext key storage fails secure storage (5.4-1), not key management too
+    let plain = set(&lock, "storage", "secrets_at_rest", "\"plaintext\"");
+    let a = run(&plain);
+    assert_eq!(outcome(&a, "secure-parameter-storage"), Verdict::NotMet);
+    assert_eq!(outcome(&a, "key-lifecycle-management"), Verdict::Met);
+}
+
+// 2b. "Can it be updated" and "does it install updates by itself" are two facts (ETSI C3/F(g)
+// against F(h)): a document that shows over-the-air updates answers the first alone.
+#[test]
+fn updatable_is_separate_from_automatic() {
+    let text = format!("{MINIMAL}[updates]\nupdatable = true\n");
+    let a = run(&text);
+    for p in ["5.3-14", "5.3-15A", "5.3-15B"] {
+        assert_eq!(
+            provision(&a, "etsi-en-303-645@3.1.3", p).verdict,
+            Verdict::NotApplicable,
+            "{p}"
+        );
+    }
+    assert_eq!(outcome(&a, "automatic-updates"), Verdict::Unknown);
+    assert_eq!(outcome(&a, "update-user-control"), Verdict::Unknown);
+    // not updatable: nothing about automatic updates applies, isolation does
+    let a = run(&format!("{MINIMAL}[updates]\nupdatable = false\n"));
+    assert_eq!(outcome(&a, "update-user-control"), Verdict::NotApplicable);
+    assert_eq!(outcome(&a, "automatic-updates"), Verdict::NotApplicable);
+    assert_eq!(outcome(&a, "non-updatable-isolable"), Verdict::Unknown);
+    // manual updates: automatic updates not met, user control not applicable
+    let a = run(&format!(
+        "{MINIMAL}[updates]\nupdatable = true\nautomatic = false\n"
+    ));
+    assert_eq!(outcome(&a, "automatic-updates"), Verdict::NotMet);
+    assert_eq!(outcome(&a, "update-user-control"), Verdict::NotApplicable);
+    // version 1 `mechanism` maps exactly; in version 2 it is an error naming its successors
+    let cat = Catalog::embedded().unwrap();
+    let v1 = format!(
+        "{}[updates]\nmechanism = \"manual\"\n",
+        MINIMAL.replace("iotrust-profile/2", "iotrust-profile/1")
+    );
+    let p = profile::parse(&cat, &v1, InputFormat::Toml, "v1.toml").unwrap();
+    let get = |id: &str| {
+        let (fid, _) = cat.fact(id).unwrap();
+        p.facts.get(fid).map(|(v, _)| v.to_string())
+    };
+    assert_eq!(get("updates.updatable").as_deref(), Some("true"));
+    assert_eq!(get("updates.automatic").as_deref(), Some("false"));
+    let up = iotrust_assess::migrate::upgrade(&cat, "v1.toml", &v1).unwrap();
+    assert!(up.text.contains("updatable = true"), "{}", up.text);
+    assert!(up.text.contains("automatic = false"), "{}", up.text);
+    assert!(up.to_state.is_empty(), "{:?}", up.to_state);
+    let v2 = format!("{MINIMAL}[updates]\nmechanism = \"manual\"\n");
+    let e = profile::parse(&cat, &v2, InputFormat::Toml, "v2.toml").unwrap_err();
+    assert!(e.to_string().contains("updates.updatable"), "{e}");
+    // a version 1 conclusion fact is an error naming what replaced it
+    let v1 = format!(
+        "{}[input]\nvalidated = true\n",
+        MINIMAL.replace("iotrust-profile/2", "iotrust-profile/1")
+    );
+    let e = profile::parse(&cat, &v1, InputFormat::Toml, "v1.toml").unwrap_err();
+    assert!(e.to_string().contains("input.robustness_testing"), "{e}");
+}
+
+// 8b. States: UK PSTI Sch 1 para 1 and ETSI 5.1-1 judge every state other than the factory
+// default, so a shared factory password that setup forces the user to replace passes them;
+// one that stays valid after setup does not. The factory default state is what secure by
+// default (CRA Annex I Part I (2)(b)) and ETSI 5.5-4 read.
+#[test]
+fn password_states_are_read_where_each_scheme_judges_them() {
+    let lock = example("smart-lock.toml");
+    let forced = set(
+        &set(&lock, "auth", "password_model", "\"user-defined\""),
+        "auth",
+        "factory_default_password",
+        "\"universal-default\"\nsetup_replaces_default_password = true",
+    );
+    let a = run(&forced);
+    assert_eq!(
+        provision(&a, "uk-psti@2023", "Sch1-para1").verdict,
+        Verdict::Met
+    );
+    assert_eq!(
+        provision(&a, "etsi-en-303-645@3.1.3", "5.1-1").verdict,
+        Verdict::Met
+    );
+    assert_eq!(outcome(&a, "secure-by-default"), Verdict::Met);
+    // the shared factory password stays valid after setup: "user-defined" is contradicted
+    let kept = forced.replace(
+        "setup_replaces_default_password = true",
+        "setup_replaces_default_password = false",
+    );
+    let a = run(&kept);
+    let o = a
+        .outcomes
+        .iter()
+        .find(|o| o.id == "no-universal-default-password")
+        .unwrap();
+    assert_eq!(o.verdict, Verdict::NotMet, "{}", o.reason);
+    assert!(o.contradiction, "{}", o.reason);
+    assert_eq!(
+        provision(&a, "uk-psti@2023", "Sch1-para1").verdict,
+        Verdict::NotMet
+    );
+    assert_eq!(outcome(&a, "secure-by-default"), Verdict::NotMet);
+    // an empty factory password nothing forces the user to set admits anyone (5.5-4)
+    let empty = kept.replace(
+        "factory_default_password = \"universal-default\"",
+        "factory_default_password = \"empty\"",
+    );
+    assert_eq!(
+        outcome(&run(&empty), "authenticated-network-functions"),
+        Verdict::NotMet
+    );
+    // the state after setup unknown: the provisions stay unknown, whatever the factory default
+    let after_unknown = unset(&forced, "auth", "password_model");
+    assert_eq!(
+        provision(&run(&after_unknown), "uk-psti@2023", "Sch1-para1").verdict,
+        Verdict::Unknown
+    );
+}

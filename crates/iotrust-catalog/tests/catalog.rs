@@ -969,7 +969,7 @@ fn catalog_diff_from_2026_11_0_shows_every_change() {
             "scheme vn-qcvn-11@2026",
         ]
     );
-    // issue 15: fact vocabulary 2 adds these facts and outcomes and removes the eight it replaced
+    // issue 15: fact vocabulary 2 adds these facts and outcomes and removes the facts it replaced
     for item in [
         "fact auth.attempts_per_hour",
         "fact auth.brute_force",
@@ -992,6 +992,23 @@ fn catalog_diff_from_2026_11_0_shows_every_change() {
         "fact updates.signature_algorithm",
         "fact updates.signed",
         "fact vdp.day_kind",
+        "fact auth.factory_default_password",
+        "fact auth.setup_replaces_default_password",
+        "fact updates.updatable",
+        "fact updates.automatic",
+        "fact input.robustness_testing",
+        "fact input.malformed_input_failure",
+        "fact resilience.rate_limiting",
+        "fact resilience.flood_test",
+        "fact setup.security_features_off_by_default",
+        "fact setup.factory_reset",
+        "fact dev.process",
+        "fact dev.code_review",
+        "fact dev.static_analysis",
+        "fact data.inventory",
+        "fact data.items_without_purpose",
+        "fact data.retention_enforced",
+        "fact crypto.key_rotation",
         "outcome intended-use-information",
         "outcome manufacturer-contact-information",
         "outcome secure-use-instructions",
@@ -1021,12 +1038,19 @@ fn catalog_diff_from_2026_11_0_shows_every_change() {
             "fact auth.brute_force_protection",
             "fact auth.passwords_unpredictable",
             "fact crypto.best_practice",
+            "fact crypto.key_management",
             "fact crypto.reviewed_implementations",
+            "fact data.minimised",
+            "fact dev.secure_development",
             "fact docs.user_information",
+            "fact input.validated",
             "fact integrity.secure_boot",
+            "fact resilience.dos",
+            "fact setup.secure_by_default",
             "fact storage.secure_parameters",
             "fact surface.least_privilege",
             "fact updates.best_practice_crypto",
+            "fact updates.mechanism",
             "fact updates.secure",
         ]
     );

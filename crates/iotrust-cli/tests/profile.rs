@@ -168,8 +168,8 @@ fn interactive_answers_through_a_terminal_are_written_and_assess() {
                 s.send(UP).unwrap(); // no
                 s.send_line("").unwrap();
             }
-            "updates.mechanism" => {
-                let i = q.allowed.iter().position(|m| m == "automatic").unwrap();
+            "dev.process" => {
+                let i = q.allowed.iter().position(|m| m == "nist-ssdf").unwrap();
                 s.send(UP.repeat(unknown - i)).unwrap();
                 s.send_line("").unwrap();
             }
@@ -215,8 +215,8 @@ fn interactive_answers_through_a_terminal_are_written_and_assess() {
         Some(FactValue::Bool(false))
     );
     assert_eq!(
-        fact("updates.mechanism"),
-        Some(FactValue::Str("automatic".into()))
+        fact("dev.process"),
+        Some(FactValue::Str("nist-ssdf".into()))
     );
     assert_eq!(
         fact("support.end_date"),
@@ -229,7 +229,7 @@ fn interactive_answers_through_a_terminal_are_written_and_assess() {
         "product.markets",
         "auth.uses_passwords",
         "integrity.tamper_response",
-        "updates.mechanism",
+        "dev.process",
         "support.end_date",
         "vdp.acknowledgement_days",
         "vdp.contact",

@@ -221,7 +221,7 @@ fn products_registered_under_2026_11_are_reassessed_under_2026_12() {
             .collect()
     };
     let restate = restated(&after[0]);
-    assert_eq!(restate.len(), 9, "{restate:?}");
+    assert_eq!(restate.len(), 15, "{restate:?}");
     assert!(
         restate.iter().any(|d| d.starts_with("`auth.brute_force_protection` was replaced in iotrust-profile/2 by auth.brute_force, auth.attempts_per_hour")),
         "{restate:?}"
