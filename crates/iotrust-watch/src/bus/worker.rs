@@ -234,6 +234,8 @@ async fn claim(bus: &dyn Transport, p: u32, me: &str) -> Option<u64> {
 
 /// Checkpoints at least this often while messages come.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+/// Checkpoints at most this often when the partition has no message waiting.
+const CAUGHT_UP_EVERY: Duration = Duration::from_millis(50);
 
 /// Runs partition `p` until `stop`: replays it from its first message (events of messages
 /// up to its checkpoint not published again), then follows it.
@@ -356,8 +358,12 @@ async fn partition(
         }
         // every message up to here was run, but those held back waiting for one before
         let mark = order.held_min_seq().map_or(last_seq, |s| s - 1);
-        // on a timer, when many events wait, or when the partition is quiet
-        let idle = msg.is_none();
+        // on a timer, when many events wait, or when the partition is quiet: no message
+        // came, or the last one had none after it (then at most every CAUGHT_UP_EVERY, so
+        // a worker that just keeps up does not checkpoint every message)
+        let caught_up = msg.as_ref().is_some_and(|m| m.pending == 0)
+            && last_cp.elapsed() >= CAUGHT_UP_EVERY;
+        let idle = msg.is_none() || caught_up;
         if mark > done.seq && (idle || last_cp.elapsed() >= CHECKPOINT_EVERY || acks.len() >= 1024)
         {
             done = checkpoint(bus.as_ref(), &key, &mut acks, mark, &metrics).await?;
