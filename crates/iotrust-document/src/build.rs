@@ -499,6 +499,12 @@ fn conformity_value(a: &Assessment, scheme: &str) -> Value {
             "the assessment decides no product class for {scheme}"
         ));
     };
+    if c.class.is_none() {
+        return missing(format!(
+            "the product's CRA class is not established ({}), so neither is the procedure: state `product.functions` in the profile",
+            c.reason
+        ));
+    }
     let mut lines = vec![format!("Product class: {} — {}", c.title, c.reason)];
     match &c.satisfied_by {
         Some(r) => lines.push(format!("Procedure followed: {r}")),
