@@ -1140,7 +1140,16 @@ fn check_documents(
     outcome_ids: &HashSet<String>,
     d: &mut Diags,
 ) {
-    let mut spans: Vec<(DocumentKind, Option<Date>, Option<Date>, &str, &str, usize)> = Vec::new();
+    // (kind, from, until, id, file, line) of each form
+    type Span<'a> = (
+        DocumentKind,
+        Option<Date>,
+        Option<Date>,
+        &'a str,
+        &'a str,
+        usize,
+    );
+    let mut spans: Vec<Span<'_>> = Vec::new();
     for (file, doc) in documents {
         let id = doc.id.as_str();
         if id.is_empty()

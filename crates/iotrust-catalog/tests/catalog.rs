@@ -1497,13 +1497,23 @@ fn every_document_kind_has_a_form_and_eu_declaration_follows_the_date() {
     for k in DocumentKind::ALL {
         assert!(cat.document(k, day("2026-12-07")).is_some(), "{k}");
     }
-    let eu = |d| cat.document(DocumentKind::EuDeclaration, day(d)).unwrap().id.to_string();
+    let eu = |d| {
+        cat.document(DocumentKind::EuDeclaration, day(d))
+            .unwrap()
+            .id
+            .to_string()
+    };
     assert_eq!(eu("2027-12-10"), "eu-declaration-red");
     assert_eq!(eu("2027-12-11"), "eu-declaration-cra");
     // every item keeps its source and provision
     for d in &cat.documents {
         for i in &d.items {
-            assert!(!i.provision.is_empty() && !i.source.reference.is_empty(), "{}#{}", &*d.id, &*i.id);
+            assert!(
+                !i.provision.is_empty() && !i.source.reference.is_empty(),
+                "{}#{}",
+                &*d.id,
+                &*i.id
+            );
         }
     }
 }
@@ -1528,33 +1538,44 @@ fn document_item_with_unknown_info_field_is_reported() {
     let t = psti_statement().replace("field: batch}", "field: batch_number}");
     let errs = errors(&with_file("documents/psti-statement.yaml", &t));
     assert!(
-        errs.iter().any(|e| e.starts_with("catalog/documents/psti-statement.yaml:")
-            && e.contains("`psti-statement#batch`")
-            && e.contains("unknown info field `batch_number`")),
+        errs.iter()
+            .any(|e| e.starts_with("catalog/documents/psti-statement.yaml:")
+                && e.contains("`psti-statement#batch`")
+                && e.contains("unknown info field `batch_number`")),
         "{errs:?}"
     );
 }
 
 #[test]
 fn document_with_unknown_key_or_scheme_is_reported() {
-    let t = psti_statement().replace("declares: conformance", "declares: conformance\nsigned: yes");
+    let t = psti_statement().replace(
+        "declares: conformance",
+        "declares: conformance\nsigned: yes",
+    );
     let errs = errors(&with_file("documents/psti-statement.yaml", &t));
     assert!(
-        errs.iter().any(|e| e.starts_with("catalog/documents/psti-statement.yaml:") && e.contains("signed")),
+        errs.iter().any(
+            |e| e.starts_with("catalog/documents/psti-statement.yaml:") && e.contains("signed")
+        ),
         "{errs:?}"
     );
     let t = psti_statement().replace("scheme: uk-psti@2023", "scheme: uk-psti@2099");
     let errs = errors(&with_file("documents/psti-statement.yaml", &t));
     assert!(
-        errs.iter().any(|e| e.contains("scheme `uk-psti@2099` is not in the catalog")),
+        errs.iter()
+            .any(|e| e.contains("scheme `uk-psti@2099` is not in the catalog")),
         "{errs:?}"
     );
 }
 
 #[test]
 fn overlapping_forms_of_one_kind_are_reported() {
-    let red = std::fs::read_to_string(catalog_dir().join("documents/eu-declaration-red.yaml")).unwrap();
+    let red =
+        std::fs::read_to_string(catalog_dir().join("documents/eu-declaration-red.yaml")).unwrap();
     let t = red.replace("applies_until: 2027-12-10", "applies_until: 2028-01-10");
     let errs = errors(&with_file("documents/eu-declaration-red.yaml", &t));
-    assert!(errs.iter().any(|e| e.contains("overlaps in time")), "{errs:?}");
+    assert!(
+        errs.iter().any(|e| e.contains("overlaps in time")),
+        "{errs:?}"
+    );
 }

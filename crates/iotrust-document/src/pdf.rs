@@ -168,8 +168,16 @@ impl Layout {
         self.y -= pts;
     }
     fn para(&mut self, text: &str, style: Style, indent: f32) {
+        self.para_hang(text, style, indent, 0.0);
+    }
+    /// A paragraph whose lines after the first are indented `hang` further (bullets).
+    fn para_hang(&mut self, text: &str, style: Style, indent: f32, hang: f32) {
         let lead = style.size() * 1.32;
-        for l in wrap(text, style, PAGE_W - 2.0 * MARGIN - indent) {
+        for (n, l) in wrap(text, style, PAGE_W - 2.0 * MARGIN - indent - hang)
+            .into_iter()
+            .enumerate()
+        {
+            let x = MARGIN + indent + if n == 0 { 0.0 } else { hang };
             if self.y - lead < BOTTOM {
                 self.pages.push(Vec::new());
                 self.y = PAGE_H - MARGIN;
@@ -178,7 +186,7 @@ impl Layout {
             if let Some(p) = self.pages.last_mut() {
                 p.push(Line {
                     style,
-                    x: MARGIN + indent,
+                    x,
                     y: self.y,
                     text: l,
                 });
@@ -231,7 +239,7 @@ fn layout(d: &Document) -> Layout {
         let bullets = matches!(it.value, Value::Lines { .. });
         for line in lines {
             if bullets {
-                l.para(&format!("• {line}"), style, 10.0);
+                l.para_hang(&format!("• {line}"), style, 10.0, 8.0);
             } else {
                 if let Value::Signature { .. } = it.value {
                     l.gap(8.0);

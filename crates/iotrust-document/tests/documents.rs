@@ -2,6 +2,8 @@
 //! catalog's form), refusals with reasons, missing info items named, the technical file's
 //! signature and hashes, and PNGs of every rendered kind (poppler's `pdftoppm`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failure is a test failure
+
 use std::path::{Path, PathBuf};
 
 use iotrust_assess::Assessment;
@@ -36,7 +38,12 @@ fn full_info() -> Info {
     Info::parse(&text, "info.toml", Path::new(".")).unwrap()
 }
 
-fn write(cat: &Catalog, a: &Assessment, info: &Info, kind: DocumentKind) -> Result<Document, DocumentError> {
+fn write(
+    cat: &Catalog,
+    a: &Assessment,
+    info: &Info,
+    kind: DocumentKind,
+) -> Result<Document, DocumentError> {
     build::write(
         kind,
         &Inputs {
@@ -54,8 +61,16 @@ fn write(cat: &Catalog, a: &Assessment, info: &Info, kind: DocumentKind) -> Resu
 fn check_against_form(cat: &Catalog, d: &Document, date: &str) {
     let form = cat.document(d.kind, date.parse().unwrap()).unwrap();
     assert_eq!(d.form, *form.id);
-    let want: Vec<(&str, &str)> = form.items.iter().map(|i| (i.id.as_str(), i.provision.as_str())).collect();
-    let got: Vec<(&str, &str)> = d.items.iter().map(|i| (i.id.as_str(), i.provision.as_str())).collect();
+    let want: Vec<(&str, &str)> = form
+        .items
+        .iter()
+        .map(|i| (i.id.as_str(), i.provision.as_str()))
+        .collect();
+    let got: Vec<(&str, &str)> = d
+        .items
+        .iter()
+        .map(|i| (i.id.as_str(), i.provision.as_str()))
+        .collect();
     assert_eq!(got, want, "{}", d.form);
     for it in &d.items {
         if let Value::Missing { what } = &it.value {
@@ -63,10 +78,19 @@ fn check_against_form(cat: &Catalog, d: &Document, date: &str) {
         }
     }
     for text in [render::markdown(d), render::html(d)] {
-        assert!(text.contains(&d.catalog_version), "{}: no catalog version", d.form);
+        assert!(
+            text.contains(&d.catalog_version),
+            "{}: no catalog version",
+            d.form
+        );
         assert!(text.contains(&d.made_on.to_string()), "{}: no date", d.form);
         for it in &d.items {
-            assert!(text.contains(&it.provision.replace('&', "&amp;")), "{}: {}", d.form, it.provision);
+            assert!(
+                text.contains(&it.provision.replace('&', "&amp;")),
+                "{}: {}",
+                d.form,
+                it.provision
+            );
         }
     }
     let p = pdf::pdf(d);
@@ -79,14 +103,25 @@ const DAY: &str = "2026-12-07";
 fn psti_statement_for_every_example_that_meets_psti() {
     let cat = catalog();
     let info = full_info();
-    for p in ["smart-plug.toml", "home-router.toml", "baby-monitor.toml", "smart-lock.toml", "childrens-toy.toml", "legacy-camera.toml"] {
+    for p in [
+        "smart-plug.toml",
+        "home-router.toml",
+        "baby-monitor.toml",
+        "smart-lock.toml",
+        "childrens-toy.toml",
+        "legacy-camera.toml",
+    ] {
         let a = assess(&cat, p, DAY);
-        let d = write(&cat, &a, &info, DocumentKind::PstiStatement).unwrap_or_else(|e| panic!("{p}: {e}"));
+        let d = write(&cat, &a, &info, DocumentKind::PstiStatement)
+            .unwrap_or_else(|e| panic!("{p}: {e}"));
         check_against_form(&cat, &d, DAY);
         assert!(d.gaps().is_empty(), "{p}: {:?}", d.gaps());
         let support = d.items.iter().find(|i| i.id == "support-period").unwrap();
         let end = a.support.end_date.unwrap().to_string();
-        assert!(matches!(&support.value, Value::Text { text } if text.contains(&end)), "{p}");
+        assert!(
+            matches!(&support.value, Value::Text { text } if text.contains(&end)),
+            "{p}"
+        );
         let sig = d.items.iter().find(|i| i.id == "signature").unwrap();
         assert!(matches!(&sig.value, Value::Signature { name: Some(_) }));
     }
@@ -98,7 +133,8 @@ fn au_statement_for_the_examples_that_meet_the_rules() {
     let info = full_info();
     for p in ["home-router.toml", "smart-plug.toml"] {
         let a = assess(&cat, p, DAY);
-        let d = write(&cat, &a, &info, DocumentKind::AuStatement).unwrap_or_else(|e| panic!("{p}: {e}"));
+        let d = write(&cat, &a, &info, DocumentKind::AuStatement)
+            .unwrap_or_else(|e| panic!("{p}: {e}"));
         check_against_form(&cat, &d, DAY);
     }
 }
@@ -109,7 +145,8 @@ fn eu_declaration_is_red_now_and_cra_from_its_date() {
     let info = full_info();
     for p in ["smart-lock.toml", "vehicle-telematics-unit.toml"] {
         let a = assess(&cat, p, DAY);
-        let d = write(&cat, &a, &info, DocumentKind::EuDeclaration).unwrap_or_else(|e| panic!("{p}: {e}"));
+        let d = write(&cat, &a, &info, DocumentKind::EuDeclaration)
+            .unwrap_or_else(|e| panic!("{p}: {e}"));
         assert_eq!(d.form, "eu-declaration-red");
         assert_eq!(d.scheme, "eu-red-da@2022");
         check_against_form(&cat, &d, DAY);
@@ -136,8 +173,14 @@ fn user_information_is_written_with_its_gaps_named() {
     // with no info file every info item is named as missing, with the key to add
     let d = write(&cat, &a, &Info::default(), DocumentKind::UserInformation).unwrap();
     let gaps = d.gaps();
-    assert!(gaps.iter().any(|g| g.item == "postal-address" && g.what.contains("`manufacturer_address`")), "{gaps:?}");
-    assert!(gaps.iter().any(|g| g.item == "decommissioning" && g.what.contains("`decommissioning`")));
+    assert!(
+        gaps.iter()
+            .any(|g| g.item == "postal-address" && g.what.contains("`manufacturer_address`")),
+        "{gaps:?}"
+    );
+    assert!(gaps
+        .iter()
+        .any(|g| g.item == "decommissioning" && g.what.contains("`decommissioning`")));
     // a where-applicable item is not a gap
     assert!(!gaps.iter().any(|g| g.item == "integration"));
 }
@@ -150,11 +193,23 @@ fn statements_are_refused_with_the_failing_provisions() {
     let Err(DocumentError::Refused(r)) = write(&cat, &a, &info, DocumentKind::PstiStatement) else {
         panic!("ip-camera: a PSTI statement was written");
     };
-    assert!(r.failing.iter().any(|f| f.provision == "uk-psti@2023#Sch1-para1" && f.verdict == "not-met" && f.reason.contains("universal-default")), "{r}");
+    assert!(
+        r.failing
+            .iter()
+            .any(|f| f.provision == "uk-psti@2023#Sch1-para1"
+                && f.verdict == "not-met"
+                && f.reason.contains("universal-default")),
+        "{r}"
+    );
     let Err(DocumentError::Refused(r)) = write(&cat, &a, &info, DocumentKind::EuDeclaration) else {
         panic!("ip-camera: an EU declaration was written");
     };
-    assert!(r.failing.iter().any(|f| f.provision.starts_with("eu-red-da@2022#Art3-3-d")), "{r}");
+    assert!(
+        r.failing
+            .iter()
+            .any(|f| f.provision.starts_with("eu-red-da@2022#Art3-3-d")),
+        "{r}"
+    );
     // not in scope: nothing can be declared
     let a = assess(&cat, "laptop.toml", DAY);
     let Err(DocumentError::Refused(r)) = write(&cat, &a, &info, DocumentKind::PstiStatement) else {
@@ -163,9 +218,15 @@ fn statements_are_refused_with_the_failing_provisions() {
     assert!(r.why.contains("does not apply"), "{r}");
     // meets PSTI but not the AU rules' scope, nor the RED
     let a = assess(&cat, "smart-plug.toml", DAY);
-    assert!(matches!(write(&cat, &a, &info, DocumentKind::EuDeclaration), Err(DocumentError::Refused(_))));
+    assert!(matches!(
+        write(&cat, &a, &info, DocumentKind::EuDeclaration),
+        Err(DocumentError::Refused(_))
+    ));
     let a = assess(&cat, "smart-lock.toml", DAY);
-    assert!(matches!(write(&cat, &a, &info, DocumentKind::AuStatement), Err(DocumentError::Refused(_))));
+    assert!(matches!(
+        write(&cat, &a, &info, DocumentKind::AuStatement),
+        Err(DocumentError::Refused(_))
+    ));
 }
 
 #[test]
@@ -189,9 +250,17 @@ fn a_missing_info_item_is_named_never_blank() {
 
 #[test]
 fn info_file_errors_name_file_line_and_key() {
-    let e = Info::parse("[document]\nbatch = \"B1\"\nsignatory = \"x\"\n", "maker.toml", Path::new(".")).unwrap_err();
+    let e = Info::parse(
+        "[document]\nbatch = \"B1\"\nsignatory = \"x\"\n",
+        "maker.toml",
+        Path::new("."),
+    )
+    .unwrap_err();
     let m = e.to_string();
-    assert!(m.starts_with("maker.toml:3:") && m.contains("signatory"), "{m}");
+    assert!(
+        m.starts_with("maker.toml:3:") && m.contains("signatory"),
+        "{m}"
+    );
     let e = Info::parse("[document]\nbatch = 3\n", "maker.toml", Path::new(".")).unwrap_err();
     assert!(e.to_string().starts_with("maker.toml:2:"), "{e}");
 }
@@ -211,7 +280,17 @@ fn technical_file_holds_documents_assessment_evidence_and_verifies() {
     let k = key(Role::Manufacturer, "maker");
     let tf = technical_file(&cat, &k);
     let paths: Vec<&str> = tf.parts.iter().map(|p| p.path.as_str()).collect();
-    for want in ["technical-file.pdf", "technical-file.html", "technical-file.md", "eu-declaration.pdf", "user-information.pdf", "assessment/assessment.json", "assessment/assessment.html", "manifest.json", "manifest.dsse.json"] {
+    for want in [
+        "technical-file.pdf",
+        "technical-file.html",
+        "technical-file.md",
+        "eu-declaration.pdf",
+        "user-information.pdf",
+        "assessment/assessment.json",
+        "assessment/assessment.html",
+        "manifest.json",
+        "manifest.dsse.json",
+    ] {
         assert!(paths.contains(&want), "{want} not in {paths:?}");
     }
     assert!(tf.no_declaration.is_none());
@@ -230,7 +309,9 @@ fn technical_file_holds_documents_assessment_evidence_and_verifies() {
 
     // another key's signature is not trusted
     let other = key(Role::Manufacturer, "other");
-    let e = bundle::verify(&out, std::slice::from_ref(&other.public)).unwrap_err().to_string();
+    let e = bundle::verify(&out, std::slice::from_ref(&other.public))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("no signature by a trusted key"), "{e}");
 }
 
@@ -241,18 +322,30 @@ fn a_changed_evidence_file_breaks_verify() {
     let a = assess(&cat, "home-router.toml", DAY);
     let tf = bundle::assemble(&cat, &a, &full_info(), None, &k, "iotrust test").unwrap();
     let paths: Vec<&str> = tf.parts.iter().map(|p| p.path.as_str()).collect();
-    assert!(paths.contains(&"evidence/home-router.probe.json"), "{paths:?}");
+    assert!(
+        paths.contains(&"evidence/home-router.probe.json"),
+        "{paths:?}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("tf");
     tf.write_dir(&out).unwrap();
     bundle::verify(&out, std::slice::from_ref(&k.public)).unwrap();
-    let ev = paths.iter().find(|p| p.starts_with("evidence/")).unwrap().to_string();
+    let ev = paths
+        .iter()
+        .find(|p| p.starts_with("evidence/"))
+        .unwrap()
+        .to_string();
     let evp = out.join(&ev);
     let mut bytes = std::fs::read(&evp).unwrap();
     bytes.extend_from_slice(b"\n");
     std::fs::write(&evp, &bytes).unwrap();
-    let e = bundle::verify(&out, std::slice::from_ref(&k.public)).unwrap_err().to_string();
-    assert!(e.contains(&format!("`{ev}` was changed after signing")), "{e}");
+    let e = bundle::verify(&out, std::slice::from_ref(&k.public))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&format!("`{ev}` was changed after signing")),
+        "{e}"
+    );
 }
 
 /// The technical file's items are the form's (its pointers are filled by the bundle).
@@ -277,19 +370,30 @@ fn technical_file_as_tar_verifies_and_detects_added_removed_and_changed_parts() 
     let trusted = std::slice::from_ref(&k.public);
     let mut added = parts.clone();
     added.insert("evidence/extra.json".into(), b"{}".to_vec());
-    let e = bundle::verify_parts(&added, trusted).unwrap_err().to_string();
-    assert!(e.contains("`evidence/extra.json` is not in the signed manifest"), "{e}");
+    let e = bundle::verify_parts(&added, trusted)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("`evidence/extra.json` is not in the signed manifest"),
+        "{e}"
+    );
     let mut removed = parts.clone();
     removed.remove("assessment/assessment.json");
-    let e = bundle::verify_parts(&removed, trusted).unwrap_err().to_string();
+    let e = bundle::verify_parts(&removed, trusted)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("`assessment/assessment.json` is missing"), "{e}");
     let mut changed = parts.clone();
     changed.insert("manifest.json".into(), b"{}".to_vec());
-    let e = bundle::verify_parts(&changed, trusted).unwrap_err().to_string();
+    let e = bundle::verify_parts(&changed, trusted)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("`manifest.json` differs"), "{e}");
     let mut unsigned = parts;
     unsigned.remove("manifest.dsse.json");
-    let e = bundle::verify_parts(&unsigned, trusted).unwrap_err().to_string();
+    let e = bundle::verify_parts(&unsigned, trusted)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("not signed"), "{e}");
 }
 
@@ -299,10 +403,17 @@ fn technical_file_without_a_declaration_names_why() {
     let k = key(Role::Manufacturer, "maker");
     let a = assess(&cat, "smart-plug.toml", DAY);
     let tf = bundle::assemble(&cat, &a, &full_info(), None, &k, "iotrust test").unwrap();
-    assert!(!tf.parts.iter().any(|p| p.path.starts_with("eu-declaration")));
+    assert!(!tf
+        .parts
+        .iter()
+        .any(|p| p.path.starts_with("eu-declaration")));
     let why = tf.no_declaration.unwrap();
     assert!(why.contains("eu-red-da@2022"), "{why}");
-    let decl = tf.documents[0].items.iter().find(|i| i.id == "declaration").unwrap();
+    let decl = tf.documents[0]
+        .items
+        .iter()
+        .find(|i| i.id == "declaration")
+        .unwrap();
     assert!(matches!(&decl.value, Value::Missing { what } if what.contains("no EU declaration")));
 }
 
@@ -318,8 +429,14 @@ fn rendered_pages_of_every_kind_are_saved_as_png() {
     let tf = technical_file(&cat, &k);
     let mut docs: Vec<(String, Document)> = Vec::new();
     let plug = assess(&cat, "smart-plug.toml", DAY);
-    docs.push(("psti-statement".into(), write(&cat, &plug, &info, DocumentKind::PstiStatement).unwrap()));
-    docs.push(("au-statement".into(), write(&cat, &plug, &info, DocumentKind::AuStatement).unwrap()));
+    docs.push((
+        "psti-statement".into(),
+        write(&cat, &plug, &info, DocumentKind::PstiStatement).unwrap(),
+    ));
+    docs.push((
+        "au-statement".into(),
+        write(&cat, &plug, &info, DocumentKind::AuStatement).unwrap(),
+    ));
     for d in tf.documents {
         docs.push((d.kind.to_string(), d));
     }
@@ -335,7 +452,10 @@ fn rendered_pages_of_every_kind_are_saved_as_png() {
             .expect("pdftoppm (Debian poppler-utils, scripts/test-packages.txt)");
         assert!(status.success(), "{name}: pdftoppm failed");
         let png = std::fs::read(out.join(format!("{name}.png"))).unwrap();
-        assert!(png.starts_with(b"\x89PNG") && png.len() > 5000, "{name}: empty page");
+        assert!(
+            png.starts_with(b"\x89PNG") && png.len() > 5000,
+            "{name}: empty page"
+        );
     }
     let kinds: Vec<&str> = docs.iter().map(|(n, _)| n.as_str()).collect();
     for k in DocumentKind::ALL {
