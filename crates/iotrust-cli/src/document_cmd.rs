@@ -147,13 +147,16 @@ pub fn run(cat: &Catalog, cmd: DocumentCmd) -> anyhow::Result<u8> {
         DocumentCmd::CraTechnicalFile(a) => return technical_file(cat, a),
         DocumentCmd::Verify { path, trust } => return verify(&path, &trust),
     };
-    let a = assess(cat, &args.profile, &args.evidence, args.as_of.as_deref())?;
+    let (a, reports) = assess(cat, &args.profile, &args.evidence, args.as_of.as_deref())?;
     let info = info(args.info.as_deref())?;
     let inputs = build::Inputs {
         catalog: cat,
         assessment: &a,
         info: &info,
-        related: Default::default(),
+        related: build::Related {
+            reports,
+            ..Default::default()
+        },
         tool: tool(),
     };
     let doc = match build::write(kind, &inputs) {
@@ -201,11 +204,19 @@ pub fn run(cat: &Catalog, cmd: DocumentCmd) -> anyhow::Result<u8> {
 }
 
 fn technical_file(cat: &Catalog, args: FileArgs) -> anyhow::Result<u8> {
-    let a = assess(cat, &args.profile, &args.evidence, args.as_of.as_deref())?;
+    let (a, reports) = assess(cat, &args.profile, &args.evidence, args.as_of.as_deref())?;
     let info = info(args.info.as_deref())?;
     let key: Key = read_json(&args.key, "key file")?;
-    let tf = bundle::assemble(cat, &a, &info, args.label.as_deref(), &key, &tool())
-        .map_err(|e| anyhow!("{e}"))?;
+    let tf = bundle::assemble(
+        cat,
+        &a,
+        &info,
+        reports,
+        args.label.as_deref(),
+        &key,
+        &tool(),
+    )
+    .map_err(|e| anyhow!("{e}"))?;
     let tar = args.output.extension().is_some_and(|e| e == "tar");
     if tar {
         tf.write_tar(&args.output)

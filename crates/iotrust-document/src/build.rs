@@ -21,6 +21,30 @@ pub struct Related {
     pub label: Option<String>,
     /// Files the info file names, copied into the technical file (info field -> path there).
     pub attachments: Vec<(String, String)>,
+    /// The lab and test reports the profile carries inline ([`reports_of`]).
+    pub reports: Vec<String>,
+}
+
+/// The profile's inline lab and test reports, one line each (title, lab, date, URL).
+pub fn reports_of(p: &iotrust_assess::Profile) -> Vec<String> {
+    p.inline_evidence
+        .iter()
+        .filter(|e| e.kind != "document")
+        .map(|e| {
+            let mut s = format!("{} ({}", e.title, e.kind);
+            if let Some(l) = &e.lab {
+                s.push_str(&format!(", {l}"));
+            }
+            if let Some(d) = e.date {
+                s.push_str(&format!(", {d}"));
+            }
+            s.push_str(&format!(", strength {})", e.strength));
+            if let Some(u) = &e.url {
+                s.push_str(&format!(" {u}"));
+            }
+            s
+        })
+        .collect()
 }
 
 pub struct Inputs<'a> {
@@ -326,7 +350,8 @@ fn assessment_value(def: &DocumentDef, inp: &Inputs<'_>, field: &str) -> (Value,
         }
         "tests" => {
             use iotrust_catalog::model::Strength;
-            let lines: Vec<String> = a
+            let mut lines: Vec<String> = inp.related.reports.clone();
+            lines.extend(a
                 .evidence
                 .iter()
                 .filter(|e| e.strength >= Strength::Tested || e.kind == "test-report")
@@ -340,8 +365,7 @@ fn assessment_value(def: &DocumentDef, inp: &Inputs<'_>, field: &str) -> (Value,
                         e.findings.len(),
                         e.facts
                     )
-                })
-                .collect();
+                }));
             if lines.is_empty() {
                 (
                     missing("no test report among the evidence: run `iotrust probe` or import a lab's report and pass it with --evidence"),

@@ -108,13 +108,17 @@ pub fn assemble(
     cat: &Catalog,
     a: &Assessment,
     info: &Info,
+    reports: Vec<String>,
     label: Option<&Path>,
     key: &Key,
     tool: &str,
 ) -> Result<TechnicalFile, DocumentError> {
     let mut parts = Vec::new();
     let mut documents = Vec::new();
-    let mut related = Related::default();
+    let mut related = Related {
+        reports,
+        ..Related::default()
+    };
     let inputs = |related: Related| Inputs {
         catalog: cat,
         assessment: a,

@@ -270,8 +270,12 @@ fn key(role: Role, name: &str) -> Key {
 }
 
 fn technical_file(cat: &Catalog, key: &Key) -> bundle::TechnicalFile {
-    let a = assess(cat, "smart-lock.toml", DAY);
-    bundle::assemble(cat, &a, &full_info(), None, key, "iotrust test").unwrap()
+    let path = root().join("examples/profiles/smart-lock.toml");
+    let s = iotrust_assess::input::load(cat, &path, &[]).unwrap();
+    let a = iotrust_assess::assess(cat, &s.profile, &s.evidence, DAY.parse().unwrap());
+    let reports = build::reports_of(&s.profile);
+    assert!(!reports.is_empty());
+    bundle::assemble(cat, &a, &full_info(), reports, None, key, "iotrust test").unwrap()
 }
 
 #[test]
@@ -299,6 +303,14 @@ fn technical_file_holds_documents_assessment_evidence_and_verifies() {
     check_against_form_loose(&cat, doc);
     let decl = doc.items.iter().find(|i| i.id == "declaration").unwrap();
     assert!(matches!(&decl.value, Value::File { path, .. } if path == "eu-declaration.pdf"));
+    // the profile's inline lab report is the test report
+    let tests = doc.items.iter().find(|i| i.id == "test-reports").unwrap();
+    assert!(
+        matches!(&tests.value, Value::Lines { lines } if lines.iter().any(|l| l.contains("lab-report"))),
+        "{:?}",
+        tests.value
+    );
+    assert!(doc.gaps().is_empty(), "{:?}", doc.gaps());
 
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("tf");
@@ -320,7 +332,8 @@ fn a_changed_evidence_file_breaks_verify() {
     let cat = catalog();
     let k = key(Role::Manufacturer, "maker");
     let a = assess(&cat, "home-router.toml", DAY);
-    let tf = bundle::assemble(&cat, &a, &full_info(), None, &k, "iotrust test").unwrap();
+    let tf =
+        bundle::assemble(&cat, &a, &full_info(), Vec::new(), None, &k, "iotrust test").unwrap();
     let paths: Vec<&str> = tf.parts.iter().map(|p| p.path.as_str()).collect();
     assert!(
         paths.contains(&"evidence/home-router.probe.json"),
@@ -402,7 +415,8 @@ fn technical_file_without_a_declaration_names_why() {
     let cat = catalog();
     let k = key(Role::Manufacturer, "maker");
     let a = assess(&cat, "smart-plug.toml", DAY);
-    let tf = bundle::assemble(&cat, &a, &full_info(), None, &k, "iotrust test").unwrap();
+    let tf =
+        bundle::assemble(&cat, &a, &full_info(), Vec::new(), None, &k, "iotrust test").unwrap();
     assert!(!tf
         .parts
         .iter()
