@@ -1107,7 +1107,7 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
     }
 
     // --- documents
-    check_documents(&documents, &scheme_keys, &outcome_ids, &mut d);
+    check_documents(&documents, &scheme_keys, &broken, &outcome_ids, &mut d);
 
     if !d.list.is_empty() {
         d.list
@@ -1137,6 +1137,7 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
 fn check_documents(
     documents: &[(String, DocumentDef)],
     scheme_keys: &HashMap<String, (String, usize)>,
+    broken: &HashSet<String>,
     outcome_ids: &HashSet<String>,
     d: &mut Diags,
 ) {
@@ -1164,7 +1165,8 @@ fn check_documents(
                 "document ids use lowercase letters, digits and `-`",
             );
         }
-        if !scheme_keys.contains_key(doc.scheme.as_str()) {
+        // a scheme whose file did not parse is reported there, not again here
+        if !scheme_keys.contains_key(doc.scheme.as_str()) && !broken.contains(doc.scheme.as_str()) {
             d.push(
                 file,
                 doc.scheme.line(),
