@@ -107,20 +107,17 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow:
         .map_err(|e| anyhow!("{}:{}: not a valid {what}: {e}", path.display(), e.line()))
 }
 
+/// The assessment and the profile's inline lab and test reports.
 fn assess(
     cat: &Catalog,
     profile: &Path,
     evidence: &[PathBuf],
     as_of: Option<&str>,
-) -> anyhow::Result<iotrust_assess::Assessment> {
+) -> anyhow::Result<(iotrust_assess::Assessment, Vec<String>)> {
     let subject =
         iotrust_assess::input::load(cat, profile, evidence).map_err(|e| anyhow!("{e}"))?;
-    Ok(iotrust_assess::assess(
-        cat,
-        &subject.profile,
-        &subject.evidence,
-        date(as_of)?,
-    ))
+    let a = iotrust_assess::assess(cat, &subject.profile, &subject.evidence, date(as_of)?);
+    Ok((a, build::reports_of(&subject.profile)))
 }
 
 fn info(path: Option<&Path>) -> anyhow::Result<Info> {
