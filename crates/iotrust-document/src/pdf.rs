@@ -336,14 +336,20 @@ pub fn pdf(d: &Document) -> Vec<u8> {
         c.begin_text();
         c.set_font(Name(b"F1"), 7.5);
         c.next_line(MARGIN, 36.0);
-        let foot = format!(
-            "{} — {} — catalog {} — made {} — page {} of {n}",
-            d.title,
+        let tail = format!(
+            "{} — catalog {} — made {} — page {} of {n}",
             d.product,
             d.catalog_version,
             d.made_on,
             i + 1
         );
+        let long = format!("{} — {tail}", d.title);
+        // the title goes when the line would not fit the page
+        let foot = if text_width(&long, Style::Small) <= PAGE_W - 2.0 * MARGIN {
+            long
+        } else {
+            tail
+        };
         c.show(Str(&win_ansi(&foot)));
         c.end_text();
         let data = c.finish();
