@@ -149,6 +149,8 @@ pub struct Catalog {
     pub profiles: Vec<Tier>,
     pub recognitions: Vec<Recognition>,
     pub crosswalks: Vec<(String, CrosswalkFile)>,
+    /// The documents laws require (`documents/*.yaml`), sorted by id.
+    pub documents: Vec<DocumentDef>,
     sections: Vec<String>,
 }
 
@@ -181,6 +183,7 @@ impl Catalog {
         profiles: Vec<Tier>,
         recognitions: Vec<Recognition>,
         crosswalks: Vec<(String, CrosswalkFile)>,
+        documents: Vec<DocumentDef>,
     ) -> Catalog {
         let outcome_index: HashMap<String, usize> = outcomes
             .iter()
@@ -237,6 +240,7 @@ impl Catalog {
             profiles,
             recognitions,
             crosswalks,
+            documents,
             sections,
         }
     }
@@ -247,6 +251,21 @@ impl Catalog {
 
     pub fn outcome(&self, id: &str) -> Option<(usize, &Outcome)> {
         self.outcome_index.get(id).map(|&i| (i, &self.outcomes[i]))
+    }
+
+    /// The form of a document kind used on `date` (forms of one kind do not overlap).
+    pub fn document(&self, kind: DocumentKind, date: Date) -> Option<&DocumentDef> {
+        self.documents.iter().find(|d| {
+            let from = d
+                .applies_from
+                .as_deref()
+                .and_then(|s| s.parse::<Date>().ok());
+            let until = d
+                .applies_until
+                .as_deref()
+                .and_then(|s| s.parse::<Date>().ok());
+            *d.kind == kind && from.is_none_or(|f| f <= date) && until.is_none_or(|u| date <= u)
+        })
     }
 
     pub fn scheme_by_key(&self, key: &str) -> Option<&Scheme> {

@@ -359,6 +359,7 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
     let mut recog: Option<(String, RecognitionFile)> = None;
     let mut crosswalks: Vec<(String, CrosswalkFile)> = Vec::new();
     let mut schemes: Vec<(String, SchemeDef)> = Vec::new();
+    let mut documents: Vec<(String, DocumentDef)> = Vec::new();
     // schemes whose file did not parse: references to them are not reported again
     let mut broken: HashSet<String> = HashSet::new();
 
@@ -375,6 +376,15 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
             "outcomes.yaml" => outcomes = parse_file(&f, text, &mut d).map(|v| (f, v)),
             "tiers.yaml" => tiers = parse_file(&f, text, &mut d).map(|v| (f, v)),
             "recognition.yaml" => recog = parse_file(&f, text, &mut d).map(|v| (f, v)),
+            _ if p.starts_with("documents/") && p.matches('/').count() == 1 => {
+                if let Some(v) = parse_file::<DocumentDef>(&f, text, &mut d) {
+                    let expected = format!("documents/{}.yaml", &*v.id);
+                    if p != expected {
+                        d.push(&f, v.id.line(), Some(&v.id), format!("a document file must be at `{expected}`"));
+                    }
+                    documents.push((f, v));
+                }
+            }
             _ if p.starts_with("crosswalks/") => {
                 if let Some(v) = parse_file(&f, text, &mut d) {
                     crosswalks.push((f, v));
@@ -395,7 +405,7 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
                     schemes.push((f, v));
                 }
             }
-            _ => d.push(&f, 1, None, "unexpected file: the catalog holds catalog.yaml, categories.yaml, facts.yaml, outcomes.yaml, tiers.yaml, recognition.yaml, crosswalks/*.yaml and schemes/<id>/<version>.yaml"),
+            _ => d.push(&f, 1, None, "unexpected file: the catalog holds catalog.yaml, categories.yaml, facts.yaml, outcomes.yaml, tiers.yaml, recognition.yaml, crosswalks/*.yaml, documents/<id>.yaml and schemes/<id>/<version>.yaml"),
         }
     }
 
@@ -1096,12 +1106,16 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
         }
     }
 
+    // --- documents
+    check_documents(&documents, &scheme_keys, &broken, &outcome_ids, &mut d);
+
     if !d.list.is_empty() {
         d.list
             .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
         return Err(CatalogError::Invalid(d.list));
     }
     built_schemes.sort_by(|a, b| a.key.cmp(&b.key));
+    documents.sort_by(|a, b| a.1.id.cmp(&b.1.id));
     Ok(Catalog::assemble(
         meta,
         catalog_date,
@@ -1114,5 +1128,182 @@ pub fn load(files: &[(String, String)]) -> Result<Catalog, CatalogError> {
         built_profiles,
         built_recog,
         crosswalks,
+        documents.into_iter().map(|(_, v)| v).collect(),
     ))
+}
+
+/// The documents' references (schemes, outcomes, fields), dates and items; forms of one kind
+/// must not overlap in time, so the evaluation date chooses one.
+fn check_documents(
+    documents: &[(String, DocumentDef)],
+    scheme_keys: &HashMap<String, (String, usize)>,
+    broken: &HashSet<String>,
+    outcome_ids: &HashSet<String>,
+    d: &mut Diags,
+) {
+    // (kind, from, until, id, file, line) of each form
+    type Span<'a> = (
+        DocumentKind,
+        Option<Date>,
+        Option<Date>,
+        &'a str,
+        &'a str,
+        usize,
+    );
+    let mut spans: Vec<Span<'_>> = Vec::new();
+    for (file, doc) in documents {
+        let id = doc.id.as_str();
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            d.push(
+                file,
+                doc.id.line(),
+                Some(id),
+                "document ids use lowercase letters, digits and `-`",
+            );
+        }
+        // a scheme whose file did not parse is reported there, not again here
+        if !scheme_keys.contains_key(doc.scheme.as_str()) && !broken.contains(doc.scheme.as_str()) {
+            d.push(
+                file,
+                doc.scheme.line(),
+                Some(id),
+                format!(
+                    "scheme `{}` is not in the catalog (write `scheme@version`)",
+                    &*doc.scheme
+                ),
+            );
+        }
+        let from = date_field(file, id, "applies_from", &doc.applies_from, d);
+        let until = date_field(file, id, "applies_until", &doc.applies_until, d);
+        if let (Some(f), Some(u)) = (from, until) {
+            if u < f {
+                d.push(
+                    file,
+                    doc.id.line(),
+                    Some(id),
+                    format!("applies_until {u} is before applies_from {f}"),
+                );
+            }
+        }
+        spans.push((*doc.kind, from, until, id, file, doc.kind.line()));
+        for o in &doc.satisfies {
+            if !outcome_ids.contains(o.as_str()) {
+                d.push(
+                    file,
+                    o.line(),
+                    Some(id),
+                    format!("satisfies: unknown outcome `{o}`"),
+                );
+            }
+        }
+        if doc.items.is_empty() {
+            d.push(
+                file,
+                doc.id.line(),
+                Some(id),
+                "a document needs at least one item",
+            );
+        }
+        unique(file, "item", doc.items.iter().map(|i| &i.id), d);
+        for item in &doc.items {
+            let v = &item.value;
+            let at = v.from.line();
+            let owner = format!("{id}#{}", &*item.id);
+            let fields = value_fields(*v.from);
+            match (*v.from, &v.field) {
+                (ValueSource::Outcomes | ValueSource::Text, Some(f)) => d.push(
+                    file,
+                    f.line(),
+                    Some(&owner),
+                    format!("value from `{}` takes no `field`", *v.from),
+                ),
+                (ValueSource::Outcomes | ValueSource::Text, None) => {}
+                (_, None) => d.push(
+                    file,
+                    at,
+                    Some(&owner),
+                    format!(
+                        "value from `{}` needs a `field`: one of {}",
+                        *v.from,
+                        fields.join(", ")
+                    ),
+                ),
+                (_, Some(f)) if !fields.contains(&f.as_str()) => d.push(
+                    file,
+                    f.line(),
+                    Some(&owner),
+                    format!(
+                        "unknown {} field `{f}`: one of {}",
+                        *v.from,
+                        fields.join(", ")
+                    ),
+                ),
+                _ => {}
+            }
+            match (*v.from, v.outcomes.is_empty()) {
+                (ValueSource::Outcomes, true) => d.push(
+                    file,
+                    at,
+                    Some(&owner),
+                    "value from `outcomes` needs a list `outcomes`",
+                ),
+                (ValueSource::Outcomes, false) => {}
+                (_, false) => d.push(
+                    file,
+                    at,
+                    Some(&owner),
+                    "`outcomes` is only for a value from `outcomes`",
+                ),
+                _ => {}
+            }
+            for o in &v.outcomes {
+                if !outcome_ids.contains(o.as_str()) {
+                    d.push(
+                        file,
+                        o.line(),
+                        Some(&owner),
+                        format!("unknown outcome `{o}`"),
+                    );
+                }
+            }
+            match (*v.from, v.text.as_deref()) {
+                (ValueSource::Text, None) => {
+                    d.push(file, at, Some(&owner), "value from `text` needs `text`")
+                }
+                (ValueSource::Text, Some(t)) if t.trim().is_empty() => {
+                    d.push(file, at, Some(&owner), "`text` is empty")
+                }
+                (ValueSource::Text, Some(_)) | (_, None) => {}
+                (_, Some(_)) => d.push(
+                    file,
+                    at,
+                    Some(&owner),
+                    "`text` is only for a value from `text`",
+                ),
+            }
+        }
+    }
+    for (i, a) in spans.iter().enumerate() {
+        for b in &spans[i + 1..] {
+            if a.0 != b.0 {
+                continue;
+            }
+            let before =
+                |x: Option<Date>, y: Option<Date>| matches!((x, y), (Some(x), Some(y)) if x < y);
+            // [a.from, a.until] and [b.from, b.until] are disjoint when one ends before the other starts
+            let disjoint = before(a.2, b.1) || before(b.2, a.1);
+            if !disjoint {
+                d.push(
+                    b.4,
+                    b.5,
+                    Some(b.3),
+                    format!("document `{}` of kind `{}` overlaps in time with `{}` ({}): give one `applies_until` before the other's `applies_from`", b.3, b.0, a.3, a.4),
+                );
+            }
+        }
+    }
 }

@@ -817,3 +817,194 @@ pub struct ConformityRouteDef {
     pub level: Option<Str>,
     pub source: Source,
 }
+
+// ----------------------------------------------------------------------------- documents/*.yaml
+
+/// The documents iotrust writes (`iotrust document KIND`).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum DocumentKind {
+    /// UK PSTI statement of compliance.
+    PstiStatement,
+    /// Australian statement of compliance (Smart Devices Rules).
+    AuStatement,
+    /// EU declaration of conformity (RED Annex VI, CRA Annex V from its date).
+    EuDeclaration,
+    /// EU CRA technical documentation (Annex VII).
+    CraTechnicalFile,
+    /// EU CRA information and instructions to the user (Annex II).
+    UserInformation,
+}
+
+impl DocumentKind {
+    pub const ALL: [DocumentKind; 5] = [
+        DocumentKind::PstiStatement,
+        DocumentKind::AuStatement,
+        DocumentKind::EuDeclaration,
+        DocumentKind::CraTechnicalFile,
+        DocumentKind::UserInformation,
+    ];
+}
+
+/// What signing a document asserts, which decides when it may be written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Declares {
+    /// The document declares that the product meets the law: it is written only when the
+    /// assessment finds the law's conformance met.
+    Conformance,
+    /// The document informs (user information, technical file): written with its gaps named.
+    Information,
+}
+
+/// Where an item's value comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ValueSource {
+    /// The product profile (`field`: identity, category, markets, url).
+    Profile,
+    /// The assessment (`field`: conformance, route, support-period, standards, conformity,
+    /// evidence, tests).
+    Assessment,
+    /// The verdicts of the outcomes in `outcomes`, from the assessment.
+    Outcomes,
+    /// The info file (`field`: one of the info file's keys, `docs/documents.md`).
+    Info,
+    /// The catalog (`field`: law).
+    Catalog,
+    /// Fixed wording that iotrust writes (`text`).
+    Text,
+    /// Another document or file of the technical file (`field`: eu-declaration,
+    /// user-information, label).
+    Document,
+}
+
+display_as_serde_name!(DocumentKind, Declares, ValueSource);
+
+/// Whether the law asks for an item always or only where it applies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Need {
+    #[default]
+    Always,
+    /// Only where it applies (a notified body, an authorised representative): a missing value
+    /// is reported as "not applicable" rather than as a gap.
+    WhereApplicable,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValueDef {
+    pub from: Sp<ValueSource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<Str>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outcomes: Vec<Str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// One item a law asks a document to hold.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentItemDef {
+    pub id: Str,
+    pub title: String,
+    /// The provision that asks for it (`Schedule 4 para 1`, `Annex V point 2`).
+    pub provision: String,
+    /// What the provision asks, paraphrased.
+    pub asks: String,
+    #[serde(default)]
+    pub need: Need,
+    pub value: ValueDef,
+    pub source: Source,
+}
+
+/// A document a law requires, and the items it must hold (`catalog/documents/<id>.yaml`).
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentDef {
+    pub id: Str,
+    pub kind: Sp<DocumentKind>,
+    pub title: String,
+    /// The law the document is made under (`scheme@version`).
+    pub scheme: Str,
+    pub declares: Declares,
+    /// First day this form is used (for a kind with forms by date, as the EU declaration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applies_from: Option<Str>,
+    /// Last day this form is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applies_until: Option<Str>,
+    /// How long the document must be kept, paraphrased.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<String>,
+    pub source: Source,
+    /// Outcomes this document itself provides (the statement of compliance): a provision of
+    /// the law mapped only to these does not stop the document being written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub satisfies: Vec<Str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub items: Vec<DocumentItemDef>,
+}
+
+/// The `field`s an item may read, per value source (`docs/documents.md` explains each).
+pub fn value_fields(from: ValueSource) -> &'static [&'static str] {
+    match from {
+        ValueSource::Profile => &["identity", "category", "markets", "url"],
+        ValueSource::Assessment => &[
+            "conformance",
+            "route",
+            "support_period",
+            "standards",
+            "conformity",
+            "evidence",
+            "tests",
+        ],
+        ValueSource::Info => INFO_FIELDS,
+        ValueSource::Catalog => &["law"],
+        ValueSource::Document => &[
+            "eu_declaration",
+            "user_information",
+            "label",
+            "signature",
+            "date",
+        ],
+        ValueSource::Outcomes | ValueSource::Text => &[],
+    }
+}
+
+/// The keys of the info file's `[document]` table that catalog items may name.
+pub const INFO_FIELDS: &[&str] = &[
+    "manufacturer_address",
+    "other_manufacturers",
+    "authorised_representative",
+    "batch",
+    "signatory_name",
+    "signatory_function",
+    "place",
+    "email",
+    "website",
+    "vulnerability_contact",
+    "intended_purpose",
+    "foreseeable_risks",
+    "sbom_location",
+    "declaration_url",
+    "support_type",
+    "secure_use",
+    "changes_affect_security",
+    "update_instructions",
+    "decommissioning",
+    "auto_update_opt_out",
+    "integration",
+    "design",
+    "production",
+    "photographs",
+    "notified_body",
+    "accessories",
+    "risk_assessment",
+    "support_period_reasoning",
+];

@@ -38,6 +38,10 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
             serde_json::to_value(schema_for!(CrosswalkFile)),
         ),
         (
+            "catalog-document.schema.json",
+            serde_json::to_value(schema_for!(DocumentDef)),
+        ),
+        (
             "catalog-scheme.schema.json",
             serde_json::to_value(schema_for!(SchemeDef)),
         ),
@@ -60,6 +64,7 @@ pub fn for_file(path: &str) -> Option<&'static str> {
         p if p.starts_with("crosswalks/") && p.ends_with(".yaml") => {
             "catalog-crosswalk.schema.json"
         }
+        p if p.starts_with("documents/") && p.ends_with(".yaml") => "catalog-document.schema.json",
         p if p.starts_with("schemes/") && p.ends_with(".yaml") => "catalog-scheme.schema.json",
         _ => return None,
     })

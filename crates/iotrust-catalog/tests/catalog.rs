@@ -1506,3 +1506,100 @@ fn bad_product_classes_are_reported_with_file_and_line() {
         "{errs:?}"
     );
 }
+
+// ------------------------------------------------------------------------- documents
+
+fn psti_statement() -> String {
+    std::fs::read_to_string(catalog_dir().join("documents/psti-statement.yaml")).unwrap()
+}
+
+#[test]
+fn every_document_kind_has_a_form_and_eu_declaration_follows_the_date() {
+    use iotrust_catalog::model::DocumentKind;
+    let cat = Catalog::embedded().unwrap();
+    let day = |s: &str| s.parse::<jiff::civil::Date>().unwrap();
+    for k in DocumentKind::ALL {
+        assert!(cat.document(k, day("2026-12-07")).is_some(), "{k}");
+    }
+    let eu = |d| {
+        cat.document(DocumentKind::EuDeclaration, day(d))
+            .unwrap()
+            .id
+            .to_string()
+    };
+    assert_eq!(eu("2027-12-10"), "eu-declaration-red");
+    assert_eq!(eu("2027-12-11"), "eu-declaration-cra");
+    // every item keeps its source and provision
+    for d in &cat.documents {
+        for i in &d.items {
+            assert!(
+                !i.provision.is_empty() && !i.source.reference.is_empty(),
+                "{}#{}",
+                &*d.id,
+                &*i.id
+            );
+        }
+    }
+}
+
+#[test]
+fn document_with_unknown_outcome_is_reported_at_its_line() {
+    let t = psti_statement().replace(
+        "satisfies: [statement-of-compliance]",
+        "satisfies: [statement-of-complaince]",
+    );
+    expect_error(
+        &with_file("documents/psti-statement.yaml", &t),
+        "catalog/documents/psti-statement.yaml",
+        8,
+        Some("psti-statement"),
+        "satisfies: unknown outcome `statement-of-complaince`",
+    );
+}
+
+#[test]
+fn document_item_with_unknown_info_field_is_reported() {
+    let t = psti_statement().replace("field: batch}", "field: batch_number}");
+    let errs = errors(&with_file("documents/psti-statement.yaml", &t));
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with("catalog/documents/psti-statement.yaml:")
+                && e.contains("`psti-statement#batch`")
+                && e.contains("unknown info field `batch_number`")),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn document_with_unknown_key_or_scheme_is_reported() {
+    let t = psti_statement().replace(
+        "declares: conformance",
+        "declares: conformance\nsigned: yes",
+    );
+    let errs = errors(&with_file("documents/psti-statement.yaml", &t));
+    assert!(
+        errs.iter().any(
+            |e| e.starts_with("catalog/documents/psti-statement.yaml:") && e.contains("signed")
+        ),
+        "{errs:?}"
+    );
+    let t = psti_statement().replace("scheme: uk-psti@2023", "scheme: uk-psti@2099");
+    let errs = errors(&with_file("documents/psti-statement.yaml", &t));
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("scheme `uk-psti@2099` is not in the catalog")),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn overlapping_forms_of_one_kind_are_reported() {
+    let red =
+        std::fs::read_to_string(catalog_dir().join("documents/eu-declaration-red.yaml")).unwrap();
+    let t = red.replace("applies_until: 2027-12-10", "applies_until: 2028-01-10");
+    let errs = errors(&with_file("documents/eu-declaration-red.yaml", &t));
+    assert!(
+        errs.iter().any(|e| e.contains("overlaps in time")),
+        "{errs:?}"
+    );
+}

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod assess_cmd;
 mod catalog_cmd;
+mod document_cmd;
 mod evidence_cmd;
 mod label_cmd;
 mod mud_cmd;
@@ -48,6 +49,11 @@ enum Command {
     /// Evidence from other tools and SBOMs: `evidence import --from FORMAT FILE -o FILE`.
     #[command(subcommand)]
     Evidence(evidence_cmd::EvidenceCmd),
+    /// The documents a manufacturer must produce, written from the assessment: statements of
+    /// compliance, EU declarations, the CRA technical file, user information; `verify` checks a
+    /// technical file.
+    #[command(subcommand)]
+    Document(document_cmd::DocumentCmd),
     /// Signing keys for labels.
     #[command(subcommand)]
     Keys(label_cmd::KeysCmd),
@@ -93,6 +99,8 @@ fn main() -> ExitCode {
                 .and_then(|cat| label_cmd::label(&cat, cmd)),
             Command::Profile(cmd) => catalog_cmd::load(cli.catalog.as_deref())
                 .and_then(|cat| profile_cmd::run(&cat, cmd)),
+            Command::Document(cmd) => catalog_cmd::load(cli.catalog.as_deref())
+                .and_then(|cat| document_cmd::run(&cat, cmd)),
             Command::Assess(args) => catalog_cmd::load(cli.catalog.as_deref())
                 .and_then(|cat| assess_cmd::run(&cat, args)),
         };

@@ -924,3 +924,172 @@ fn watch_collects_real_netflow_v9_over_udp_on_loopback() {
         "softflowd exported 298 flows for these 300 packets: {err}"
     );
 }
+
+// ------------------------------------------------------------------------- document
+
+const DOC_INFO: &str = "default_password = \"unique per device\"\nsecure_configuration = \"https://maker.example/secure\"\n\n[issuer]\nname = \"Maker\"\n\n[document]\nmanufacturer_address = \"1 Example Street, Exampletown\"\nbatch = \"B-2026-11\"\nsignatory_name = \"A. Person\"\nsignatory_function = \"Head of Product Security\"\nplace = \"Exampletown\"\n";
+
+#[test]
+fn document_psti_statement_is_written_when_psti_is_met() {
+    let dir = tempfile::tempdir().unwrap();
+    let info = dir.path().join("info.toml");
+    std::fs::write(&info, DOC_INFO).unwrap();
+    let info = info.to_str().unwrap();
+    let md = ok(&[
+        "document",
+        "psti-statement",
+        "examples/profiles/smart-plug.toml",
+        "--info",
+        info,
+        "--as-of",
+        "2026-12-07",
+    ]);
+    for want in [
+        "# Statement of compliance (UK PSTI)",
+        "Schedule 4 paragraph 7",
+        "A. Person",
+        "B-2026-11",
+        "2028-03-31",
+        "**Catalog version:** 2026.12.0",
+        "**Date made:** 2026-12-07",
+    ] {
+        assert!(md.contains(want), "{want} not in\n{md}");
+    }
+    let pdf = dir.path().join("s.pdf");
+    let o = iotrust(&[
+        "document",
+        "psti-statement",
+        "examples/profiles/smart-plug.toml",
+        "--info",
+        info,
+        "--as-of",
+        "2026-12-07",
+        "--format",
+        "pdf",
+        "-o",
+        pdf.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF-"));
+    let html = ok(&[
+        "document",
+        "au-statement",
+        "examples/profiles/home-router.toml",
+        "--info",
+        info,
+        "--as-of",
+        "2026-12-07",
+        "--format",
+        "html",
+    ]);
+    assert!(
+        html.starts_with("<!DOCTYPE html>") && html.contains("Rules s 9"),
+        "{html}"
+    );
+}
+
+#[test]
+fn document_refused_with_reasons() {
+    let o = iotrust(&[
+        "document",
+        "psti-statement",
+        "examples/profiles/ip-camera.toml",
+        "--as-of",
+        "2026-12-07",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).is_empty(),
+        "a refused statement printed something"
+    );
+    // not a snapshot: the reason quotes facts, which change with the vocabulary
+    let e = stderr(&o);
+    assert!(e.starts_with("examples/profiles/ip-camera.toml: no Statement of compliance (UK PSTI) written: the assessment does not find uk-psti@2023 met"), "{e}");
+    assert!(e.contains("\n  uk-psti@2023#Sch1-para1 No universal default passwords; unique ones not guessable (not-met): "), "{e}");
+}
+
+#[test]
+fn document_with_a_missing_info_item_exits_1_naming_it() {
+    let o = iotrust(&[
+        "document",
+        "psti-statement",
+        "examples/profiles/smart-plug.toml",
+        "--as-of",
+        "2026-12-07",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("signatory-name (Schedule 4 paragraph 6): add `signatory_name`"),
+        "{e}"
+    );
+    assert!(stdout(&o).contains("MISSING"));
+    // a bad info file: exit 2, file and line
+    let dir = tempfile::tempdir().unwrap();
+    let info = dir.path().join("bad.toml");
+    std::fs::write(&info, "[document]\nbatch = \"B\"\nsignatori_name = \"x\"\n").unwrap();
+    let o = iotrust(&[
+        "document",
+        "psti-statement",
+        "examples/profiles/smart-plug.toml",
+        "--info",
+        info.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("bad.toml:3:"), "{}", stderr(&o));
+}
+
+#[test]
+fn document_technical_file_is_signed_and_a_changed_evidence_file_breaks_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    ok(&[
+        "keys",
+        "new",
+        "--role",
+        "manufacturer",
+        "--name",
+        "maker",
+        "--dir",
+        d,
+    ]);
+    let key = format!("{d}/maker.key.json");
+    let public = format!("{d}/maker.pub.json");
+    let info = dir.path().join("info.toml");
+    std::fs::write(&info, DOC_INFO).unwrap();
+    for out in [format!("{d}/tf"), format!("{d}/tf.tar")] {
+        let o = iotrust(&[
+            "document",
+            "cra-technical-file",
+            "examples/profiles/home-router.toml",
+            "--info",
+            info.to_str().unwrap(),
+            "--key",
+            &key,
+            "-o",
+            &out,
+            "--as-of",
+            "2026-12-07",
+        ]);
+        // home-router does not meet the EU law: the file is written, the declaration named missing
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("no EU declaration of conformity in the file"),
+            "{}",
+            stderr(&o)
+        );
+        let v = ok(&["document", "verify", &out, "--trust", &public]);
+        assert!(v.contains("verified"), "{v}");
+    }
+    let ev = format!("{d}/tf/evidence/home-router.probe.json");
+    let mut bytes = std::fs::read(&ev).unwrap();
+    bytes.push(b' ');
+    std::fs::write(&ev, bytes).unwrap();
+    let o = iotrust(&["document", "verify", &format!("{d}/tf"), "--trust", &public]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("`evidence/home-router.probe.json` was changed after signing"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -33,6 +33,114 @@ pub struct LabelInfo {
     /// Registry page pattern; `{id}` becomes the label id (the QR target).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<String>,
+    /// What `iotrust document` needs beyond the label (signatory, addresses, batch ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<DocumentInfo>,
+}
+
+/// The info file as `iotrust document` reads it: the same file as [`LabelInfo`], every label
+/// key optional (a maker who writes documents and no label leaves them out).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InfoFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<Party>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lab: Option<Party>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_password: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secure_configuration: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_instructions: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advisories: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hbom: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
+    #[serde(default)]
+    pub document: DocumentInfo,
+}
+
+/// The `[document]` table of the info file: what laws ask documents to hold that neither the
+/// profile nor the assessment knows. Keys are the info fields catalog items name
+/// (`iotrust_catalog::model::INFO_FIELDS`); a value is text, or a path (relative to the info
+/// file) of a file that the technical file then carries.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manufacturer_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_manufacturers: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorised_representative: Option<String>,
+    /// Product batch, or the serial numbers covered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatory_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatory_function: Option<String>,
+    /// Place of issue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vulnerability_contact: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intended_purpose: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub foreseeable_risks: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sbom_location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declaration_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secure_use: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes_affect_security: Option<String>,
+    /// How security updates are installed (defaults to the label's `update_instructions`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_instructions: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decommissioning: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_update_opt_out: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub design: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub production: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photographs: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notified_body: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accessories: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk_assessment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support_period_reasoning: Option<String>,
+}
+
+impl DocumentInfo {
+    /// The value of an info field by its key (`signatory_name`); none when absent or blank.
+    pub fn get(&self, key: &str) -> Option<String> {
+        let v = serde_json::to_value(self).ok()?;
+        v.get(key)?
+            .as_str()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -6,7 +6,7 @@ pub mod fuzzing;
 pub mod keys;
 pub mod render;
 
-pub use document::{IssueError, LabelDocument, LabelInfo};
+pub use document::{DocumentInfo, InfoFile, IssueError, LabelDocument, LabelInfo};
 pub use dsse::{
     envelope_of, sign, verify, verify_payload, Envelope, Verified, VerifiedPayload, VerifyError,
 };

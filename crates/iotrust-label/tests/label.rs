@@ -28,6 +28,7 @@ fn info() -> LabelInfo {
         advisories: Some("https://veridor.example/advisories".into()),
         hbom: Some(true),
         registry: Some("https://registry.example/p/{id}".into()),
+        document: None,
     }
 }
 

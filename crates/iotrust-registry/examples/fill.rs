@@ -115,6 +115,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         default_password: "unique per device".into(),
         secure_configuration: "https://example.test/secure".into(),
         registry: Some("http://127.0.0.1/p/{id}".into()),
+        document: None,
         ..LabelInfo::default()
     };
     let make = |i: usize| -> Result<(usize, Submission), String> {

@@ -106,6 +106,7 @@ mod tests {
             advisories: None,
             hbom: None,
             registry: Some("https://registry.example/p/{id}".into()),
+            document: None,
         };
         let mut d =
             LabelDocument::from_assessment(&a, &info, "2028-11-22".parse().unwrap()).unwrap();

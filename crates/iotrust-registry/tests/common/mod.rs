@@ -128,6 +128,7 @@ pub fn submission_of(
         default_password: "unique per device, printed on the setup card".into(),
         secure_configuration: "https://veridor.example/secure".into(),
         registry: Some("http://registry.test/p/{id}".into()),
+        document: None,
         ..LabelInfo::default()
     };
     let until = today().checked_add(jiff::Span::new().days(365)).unwrap();
