@@ -361,8 +361,8 @@ async fn partition(
         // on a timer, when many events wait, or when the partition is quiet: no message
         // came, or the last one had none after it (then at most every CAUGHT_UP_EVERY, so
         // a worker that just keeps up does not checkpoint every message)
-        let caught_up = msg.as_ref().is_some_and(|m| m.pending == 0)
-            && last_cp.elapsed() >= CAUGHT_UP_EVERY;
+        let caught_up =
+            msg.as_ref().is_some_and(|m| m.pending == 0) && last_cp.elapsed() >= CAUGHT_UP_EVERY;
         let idle = msg.is_none() || caught_up;
         if mark > done.seq && (idle || last_cp.elapsed() >= CHECKPOINT_EVERY || acks.len() >= 1024)
         {
