@@ -16,6 +16,9 @@ use iotrust_flow::testing::{packets, PcapWriter, Rng};
 
 #[path = "support/mud_capture.rs"]
 mod mud_capture;
+#[path = "support/registry.rs"]
+#[allow(dead_code)] // this file uses a part of the registry support
+mod registry;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -817,4 +820,74 @@ fn the_sink_writes_text_notices_and_filters_as_one_process_does() {
         std::fs::read_to_string(dir.path().join("bus.nft")).unwrap(),
         want_nft
     );
+}
+
+/// `watch sink --registry`: the field report of a product seen compromised goes out from
+/// the bus's events, as from one process (`field_reports.rs`): the registry counts the
+/// device against the product the inventory names.
+#[test]
+fn the_sink_reports_compromised_products_to_the_registry() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let token = "tok-veridor-0123456789";
+    let label = registry::setup(
+        d,
+        "examples/profiles/smart-lock.toml",
+        "Veridor Security Ltd",
+        token,
+    );
+    let port = registry::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let _server = registry::Server::start(d, port);
+    registry::submit(d, &base, &label, "examples/profiles/smart-lock.toml");
+    let mirai = dir.path().join("mirai.pcap");
+    mirai_capture(&mirai);
+    std::fs::write(
+        dir.path().join("inventory.csv"),
+        "address,manufacturer,model\n100.64.7.7,Veridor Security Ltd,VD-SL4\n",
+    )
+    .unwrap();
+    let want = single(std::slice::from_ref(&mirai));
+    let n: usize = want.values().sum();
+
+    let nats = Nats::start();
+    inlet(&nats.url, "2", &mirai);
+    let _w = worker(&nats.url, "w1");
+    let o = iotrust()
+        .args([
+            "watch",
+            "sink",
+            "--bus",
+            &nats.url,
+            "--max-events",
+            &n.to_string(),
+        ])
+        .args(["--duration", "60", "--registry", &base])
+        .arg("--provider-token-file")
+        .arg(format!("{d}/provider-token"))
+        .arg("--provider-key")
+        .arg(format!("{d}/isp-a.key.json"))
+        .arg("--inventory")
+        .arg(dir.path().join("inventory.csv"))
+        .arg("-o")
+        .arg(dir.path().join("events.jsonl"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    // the report is sent as the incident opens and again as it closes (the same report id,
+    // replaced at the registry)
+    assert!(
+        err.contains(" sent, 0 retried, 0 refused, 0 undelivered; 0 incident(s)")
+            && !err.contains("field reports: 0 sent"),
+        "{err}"
+    );
+    let id = registry::product_id(&base, "VD-SL4");
+    let p = registry::get(&format!("{base}/api/v1/products/{id}"));
+    assert_eq!(p["field"]["devices"], 1, "{p}");
+    assert!(
+        p["field"]["detectors"].to_string().contains("mirai-scan"),
+        "{p}"
+    );
+    assert!(!p.to_string().contains("100.64.7.7"), "{p}");
 }
