@@ -17,7 +17,6 @@ use iotrust_flow::testing::{packets, PcapWriter, Rng};
 #[path = "support/mud_capture.rs"]
 mod mud_capture;
 #[path = "support/registry.rs"]
-#[allow(dead_code)] // this file uses a part of the registry support
 mod registry;
 
 fn root() -> PathBuf {
