@@ -250,6 +250,14 @@ impl Nats {
         })
     }
 
+    /// Stream `name`, its error named by it.
+    async fn stream(&self, name: &'static str) -> Result<stream::Stream, Error> {
+        self.js
+            .get_stream(name)
+            .await
+            .map_err(|e| Error::bus(name, e))
+    }
+
     fn store(&self, b: Bucket) -> &kv::Store {
         match b {
             Bucket::Leases => &self.leases,
@@ -308,11 +316,7 @@ impl Transport for Nats {
     ) -> BoxFuture<'_, Result<BoxStream<'static, Result<RecordsMessage, Error>>, Error>> {
         async move {
             let subject = records_subject(partition);
-            let stream = self
-                .js
-                .get_stream(RECORDS)
-                .await
-                .map_err(|e| Error::bus(RECORDS, e))?;
+            let stream = self.stream(RECORDS).await?;
             let consumer = stream
                 .create_consumer(pull::OrderedConfig {
                     filter_subject: subject.clone(),
@@ -354,11 +358,7 @@ impl Transport for Nats {
 
     fn last_records_seq(&self, partition: u32) -> BoxFuture<'_, Result<u64, Error>> {
         async move {
-            let stream = self
-                .js
-                .get_stream(RECORDS)
-                .await
-                .map_err(|e| Error::bus(RECORDS, e))?;
+            let stream = self.stream(RECORDS).await?;
             Ok(stream
                 .get_last_raw_message_by_subject(&records_subject(partition))
                 .await
@@ -370,11 +370,7 @@ impl Transport for Nats {
 
     fn records_info(&self) -> BoxFuture<'_, Result<LogInfo, Error>> {
         async move {
-            let mut stream = self
-                .js
-                .get_stream(RECORDS)
-                .await
-                .map_err(|e| Error::bus(RECORDS, e))?;
+            let mut stream = self.stream(RECORDS).await?;
             let info = stream.info().await.map_err(|e| Error::bus(RECORDS, e))?;
             Ok(LogInfo {
                 messages: info.state.messages,
@@ -410,11 +406,7 @@ impl Transport for Nats {
     ) -> BoxFuture<'_, Result<BoxStream<'static, Result<EventMessage, Error>>, Error>> {
         let group = group.to_string();
         async move {
-            let stream = self
-                .js
-                .get_stream(EVENTS)
-                .await
-                .map_err(|e| Error::bus(EVENTS, e))?;
+            let stream = self.stream(EVENTS).await?;
             let consumer = stream
                 .get_or_create_consumer(
                     &group,
