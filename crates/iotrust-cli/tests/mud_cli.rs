@@ -7,6 +7,10 @@
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
+#[path = "support/root.rs"]
+mod root;
+use root::can_run;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -153,30 +157,6 @@ fn sh(args: &[&str]) -> String {
         String::from_utf8_lossy(&o.stderr)
     );
     String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// True if the test runs as root and every tool is on the path; outside CI a test that cannot
-/// run says so and passes, in CI it fails.
-fn can_run(what: &str, tools: &[&str]) -> bool {
-    let can = Command::new("id")
-        .arg("-u")
-        .output()
-        .ok()
-        .is_some_and(|o| o.stdout == b"0\n")
-        && tools.iter().all(|t| {
-            Command::new("sh")
-                .args(["-c", &format!("command -v {t}")])
-                .output()
-                .is_ok_and(|o| o.status.success())
-        });
-    if !can {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{what} needs root and {tools:?}"
-        );
-        eprintln!("SKIPPED: {what} needs root and {tools:?}");
-    }
-    can
 }
 
 /// Namespaces, the router's /etc/netns directory and the peer's listener, removed on drop

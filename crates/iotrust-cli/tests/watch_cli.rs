@@ -15,6 +15,10 @@ use std::time::Duration;
 
 use iotrust_flow::testing::{packets, PcapWriter, Rng};
 
+#[path = "support/root.rs"]
+mod root;
+use root::can_run;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -188,30 +192,6 @@ impl Drop for Netns {
             let _ = Command::new("ip").args(["netns", "del", n]).output();
         }
     }
-}
-
-/// True if the test runs as root and every tool is on the path; outside CI a test that cannot
-/// run says so and passes, in CI it fails.
-fn can_run(what: &str, tools: &[&str]) -> bool {
-    let can = Command::new("id")
-        .arg("-u")
-        .output()
-        .ok()
-        .is_some_and(|o| o.stdout == b"0\n")
-        && tools.iter().all(|t| {
-            Command::new("sh")
-                .args(["-c", &format!("command -v {t}")])
-                .output()
-                .is_ok_and(|o| o.status.success())
-        });
-    if !can {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{what} needs root and {tools:?}"
-        );
-        eprintln!("SKIPPED: {what} needs root and {tools:?}");
-    }
-    can
 }
 
 /// `iotrust watch` inside network namespace `ns`.
