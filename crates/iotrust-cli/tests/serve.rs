@@ -73,6 +73,22 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
+/// Waits (30 s at most) until the server at `base` answers its OpenAPI document.
+fn wait_up(base: &str) {
+    let t0 = Instant::now();
+    while agent()
+        .get(&format!("{base}/api/v1/openapi.json"))
+        .call()
+        .is_err()
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn serve(dir: &Path, db: &str, port: u16) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_iotrust"))
         .args(["serve", "--db", db, "--addr", &format!("127.0.0.1:{port}")])
@@ -85,18 +101,7 @@ fn serve(dir: &Path, db: &str, port: u16) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let t0 = Instant::now();
-    while agent()
-        .get(&format!("http://127.0.0.1:{port}/api/v1/openapi.json"))
-        .call()
-        .is_err()
-    {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_up(&format!("http://127.0.0.1:{port}"));
     child
 }
 
@@ -441,18 +446,7 @@ fn serve_takes_providers_labs_and_thresholds() {
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    let t0 = Instant::now();
-    while agent()
-        .get(&format!("{base}/api/v1/openapi.json"))
-        .call()
-        .is_err()
-    {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_up(&base);
     let (code, out, err) = iotrust(&[
         "label",
         "submit",
