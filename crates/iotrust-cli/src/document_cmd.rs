@@ -27,8 +27,9 @@ pub enum DocFormat {
     Json,
 }
 
+/// What every kind is written from: the profile, its evidence, the info file and the date.
 #[derive(Args)]
-pub struct DocArgs {
+pub struct Subject {
     profile: PathBuf,
     /// Evidence files (besides those the profile names).
     #[arg(long = "evidence", value_name = "FILE")]
@@ -36,11 +37,6 @@ pub struct DocArgs {
     /// Info file (the label's, with a `[document]` table: signatory, addresses, batch, place).
     #[arg(long)]
     info: Option<PathBuf>,
-    /// Output file (default stdout; required for PDF).
-    #[arg(short, long)]
-    output: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t)]
-    format: DocFormat,
     /// Evaluation date and date of the document (default today); it also chooses the form
     /// (the EU declaration follows the CRA from 2027-12-11).
     #[arg(long, value_name = "DATE")]
@@ -48,12 +44,20 @@ pub struct DocArgs {
 }
 
 #[derive(Args)]
+pub struct DocArgs {
+    #[command(flatten)]
+    subject: Subject,
+    /// Output file (default stdout; required for PDF).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t)]
+    format: DocFormat,
+}
+
+#[derive(Args)]
 pub struct FileArgs {
-    profile: PathBuf,
-    #[arg(long = "evidence", value_name = "FILE")]
-    evidence: Vec<PathBuf>,
-    #[arg(long)]
-    info: Option<PathBuf>,
+    #[command(flatten)]
+    subject: Subject,
     /// The technical file: a folder, or an archive when the name ends in `.tar`.
     #[arg(short, long)]
     output: PathBuf,
@@ -63,8 +67,6 @@ pub struct FileArgs {
     /// A signed label to carry in the file.
     #[arg(long)]
     label: Option<PathBuf>,
-    #[arg(long, value_name = "DATE")]
-    as_of: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -92,19 +94,7 @@ pub enum DocumentCmd {
 }
 
 fn date(arg: Option<&str>) -> anyhow::Result<jiff::civil::Date> {
-    match arg {
-        Some(s) => s
-            .parse()
-            .map_err(|_| anyhow!("--as-of: `{s}` is not a valid date (YYYY-MM-DD)")),
-        None => Ok(jiff::Zoned::now().date()),
-    }
-}
-
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow::Result<T> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read {what} {}", path.display()))?;
-    serde_json::from_str(&text)
-        .map_err(|e| anyhow!("{}:{}: not a valid {what}: {e}", path.display(), e.line()))
+    crate::label_cmd::date(arg).map_err(|e| anyhow!("--as-of: {e}"))
 }
 
 /// The assessment and the profile's inline lab and test reports.
@@ -144,8 +134,13 @@ pub fn run(cat: &Catalog, cmd: DocumentCmd) -> anyhow::Result<u8> {
         DocumentCmd::CraTechnicalFile(a) => return technical_file(cat, a),
         DocumentCmd::Verify { path, trust } => return verify(&path, &trust),
     };
-    let (a, reports) = assess(cat, &args.profile, &args.evidence, args.as_of.as_deref())?;
-    let info = info(args.info.as_deref())?;
+    let (a, reports) = assess(
+        cat,
+        &args.subject.profile,
+        &args.subject.evidence,
+        args.subject.as_of.as_deref(),
+    )?;
+    let info = info(args.subject.info.as_deref())?;
     let inputs = build::Inputs {
         catalog: cat,
         assessment: &a,
@@ -159,7 +154,7 @@ pub fn run(cat: &Catalog, cmd: DocumentCmd) -> anyhow::Result<u8> {
     let doc = match build::write(kind, &inputs) {
         Ok(d) => d,
         Err(DocumentError::Refused(r)) => {
-            say(&format!("{}: {r}", args.profile.display()));
+            say(&format!("{}: {r}", args.subject.profile.display()));
             return Ok(exit::GATE);
         }
         Err(e) => return Err(anyhow!("{e}")),
@@ -183,14 +178,14 @@ pub fn run(cat: &Catalog, cmd: DocumentCmd) -> anyhow::Result<u8> {
     if gaps.is_empty() {
         say(&format!(
             "{}: {} written, complete",
-            args.profile.display(),
+            args.subject.profile.display(),
             doc.title
         ));
         return Ok(exit::OK);
     }
     say(&format!(
         "{}: {} written with {} gap(s):",
-        args.profile.display(),
+        args.subject.profile.display(),
         doc.title,
         gaps.len()
     ));
@@ -201,9 +196,14 @@ pub fn run(cat: &Catalog, cmd: DocumentCmd) -> anyhow::Result<u8> {
 }
 
 fn technical_file(cat: &Catalog, args: FileArgs) -> anyhow::Result<u8> {
-    let (a, reports) = assess(cat, &args.profile, &args.evidence, args.as_of.as_deref())?;
-    let info = info(args.info.as_deref())?;
-    let key: Key = read_json(&args.key, "key file")?;
+    let (a, reports) = assess(
+        cat,
+        &args.subject.profile,
+        &args.subject.evidence,
+        args.subject.as_of.as_deref(),
+    )?;
+    let info = info(args.subject.info.as_deref())?;
+    let key: Key = crate::label_cmd::read_json(&args.key, "key file")?;
     let tf = bundle::assemble(
         cat,
         &a,
@@ -223,7 +223,7 @@ fn technical_file(cat: &Catalog, args: FileArgs) -> anyhow::Result<u8> {
     .map_err(|e| anyhow!("{e}"))?;
     say(&format!(
         "{}: technical file {} ({} files, manifest signed by {} ({}))",
-        args.profile.display(),
+        args.subject.profile.display(),
         args.output.display(),
         tf.parts.len(),
         key.public.name,
@@ -257,7 +257,7 @@ fn technical_file(cat: &Catalog, args: FileArgs) -> anyhow::Result<u8> {
 fn verify(path: &Path, trust: &[PathBuf]) -> anyhow::Result<u8> {
     let keys: Vec<PublicKey> = trust
         .iter()
-        .map(|p| read_json(p, "public key"))
+        .map(|p| crate::label_cmd::read_json(p, "public key"))
         .collect::<anyhow::Result<_>>()?;
     match bundle::verify(path, &keys) {
         Ok(v) => {

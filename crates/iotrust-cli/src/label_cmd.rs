@@ -113,14 +113,19 @@ pub enum LabelCmd {
     },
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow::Result<T> {
+/// A JSON file (a key, a label ...); errors name the file and the line.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    what: &str,
+) -> anyhow::Result<T> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read {what} {}", path.display()))?;
     serde_json::from_str(&text)
         .map_err(|e| anyhow!("{}:{}: not a valid {what}: {e}", path.display(), e.line()))
 }
 
-fn date(arg: Option<&str>) -> anyhow::Result<jiff::civil::Date> {
+/// A `YYYY-MM-DD` argument, or today.
+pub(crate) fn date(arg: Option<&str>) -> anyhow::Result<jiff::civil::Date> {
     match arg {
         Some(s) => s
             .parse()

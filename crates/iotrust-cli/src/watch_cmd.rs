@@ -621,7 +621,10 @@ fn inlet(args: &WatchArgs, cfg: Config) -> anyhow::Result<u8> {
     // the inlet writes no events: its outputs only count
     let mut outputs = Outputs::metrics_only(metrics.clone());
     // announcements always: the workers decide whether they check MUD
-    let problems = pipeline::feed(&sources(args, true, true), &mut inlet, &mut outputs)?;
+    let mut from = sources(args, true, true);
+    // indicators are the workers': the inlet never loads or reloads them
+    from.reload = None;
+    let problems = pipeline::feed(&from, &mut inlet, &mut outputs)?;
     inlet.finish()?;
     eprintln!(
         "watch: inlet: {} records published in {} messages ({} bytes)",
@@ -696,8 +699,7 @@ fn sink(args: &WatchArgs) -> anyhow::Result<u8> {
         let Some(path) = &filters else {
             return Ok(0);
         };
-        let all: Vec<_> = incidents.values().cloned().collect();
-        pipeline::write_filters(path, &all)
+        pipeline::write_filters(path, incidents.values())
     };
     let written = iotrust_watch::bus::sink::run(&bus, opts, metrics.clone(), |e| {
         outputs.emit_line(&e.event, e.json)?;

@@ -476,3 +476,21 @@ fn rendered_pages_of_every_kind_are_saved_as_png() {
         assert!(kinds.contains(&k.to_string().as_str()), "{k} not rendered");
     }
 }
+
+/// `InfoFile` mirrors `LabelInfo` with every label key optional: a label info file with every
+/// key set reads as a document info file (a label key the document's file does not know fails
+/// here; a new optional label key must be set below to be covered).
+#[test]
+fn every_label_info_key_is_read_by_the_document_info_file() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let text = std::fs::read_to_string(root.join("examples/labels/label-info.toml")).unwrap();
+    let mut label: iotrust_label::LabelInfo = toml::from_str(&text).unwrap();
+    label.lab = Some(label.issuer.clone());
+    label.update_instructions = Some("menu, then update".into());
+    label.advisories = Some("https://example.com/advisories".into());
+    label.hbom = Some(true);
+    label.registry = Some("https://registry.example.com/p/{id}".into());
+    let full = toml::to_string(&label).unwrap();
+    let info = Info::parse(&full, "label-info.toml", &root.join("examples/labels"));
+    assert!(info.is_ok(), "{:?}\n{full}", info.err());
+}

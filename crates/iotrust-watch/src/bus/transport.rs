@@ -335,19 +335,11 @@ impl Transport for Nats {
                     .info()
                     .map_err(|e| Error::bus(format!("reading {subject}"), e))?;
                 let (seq, pending) = (info.stream_sequence, info.pending);
-                let header = |name: &str| {
-                    m.headers
-                        .as_ref()
-                        .and_then(|h| h.get(name))
-                        .map(|v| v.as_str().to_string())
-                };
                 Ok(RecordsMessage {
                     seq,
                     pending,
-                    run: header(RUN).unwrap_or_default(),
-                    number: header(BATCH)
-                        .and_then(|b| b.parse::<u64>().ok())
-                        .unwrap_or(0),
+                    run: header(&m, RUN),
+                    number: header(&m, BATCH).parse::<u64>().unwrap_or(0),
                     payload: m.payload.clone(),
                 })
             });
@@ -427,15 +419,8 @@ impl Transport for Nats {
                 .map_err(|e| Error::bus(format!("consumer {group}"), e))?;
             let s = messages.map(|m| {
                 let m = m.map_err(|e| Error::bus(format!("reading {EVENTS}"), e))?;
-                let header = |name: &str| {
-                    m.headers
-                        .as_ref()
-                        .and_then(|h| h.get(name))
-                        .map(|v| v.as_str().to_string())
-                        .unwrap_or_default()
-                };
                 let seq = m.info().map(|i| i.stream_sequence).unwrap_or(0);
-                let (id, scan_ports) = (header(EVENT_ID), header(SCAN_PORTS));
+                let (id, scan_ports) = (header(&m, EVENT_ID), header(&m, SCAN_PORTS));
                 let place = format!("{} message {seq}", m.subject);
                 let payload = m.payload.clone();
                 let ack = async move {
@@ -507,6 +492,15 @@ impl Transport for Nats {
         }
         .boxed()
     }
+}
+
+/// A header of a message as text (empty when absent).
+fn header(m: &async_nats::Message, name: &str) -> String {
+    m.headers
+        .as_ref()
+        .and_then(|h| h.get(name))
+        .map(|v| v.as_str().to_string())
+        .unwrap_or_default()
 }
 
 /// A key-value request of bucket `b`, its error named by the bucket.

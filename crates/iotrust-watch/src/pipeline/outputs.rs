@@ -211,8 +211,11 @@ impl Outputs {
 
 /// The proposed filters of `incidents` as a file: the nftables rule set, then the BGP
 /// FlowSpec rules as comments. Returns the number of proposals.
-pub fn write_filters(path: &std::path::Path, incidents: &[Incident]) -> Result<usize, Error> {
-    let proposals: Vec<_> = incidents.iter().filter_map(crate::propose).collect();
+pub fn write_filters<'a>(
+    path: &std::path::Path,
+    incidents: impl IntoIterator<Item = &'a Incident>,
+) -> Result<usize, Error> {
+    let proposals: Vec<_> = incidents.into_iter().filter_map(crate::propose).collect();
     let mut text = crate::nftables_ruleset(&proposals);
     text.push_str(
         "\n# BGP FlowSpec rules (proposed; apply to the infected device's outbound traffic only)\n",
