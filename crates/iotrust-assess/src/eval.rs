@@ -236,6 +236,25 @@ pub fn merge_evidence(
 ) -> (Facts, Vec<Contradiction>) {
     let mut facts = profile.facts.clone();
     let mut contradictions = Vec::new();
+    // Services a probe found fill the [[interface]] table, and its facts are derived again
+    // (a profile without the table takes the probe's facts as they are, below).
+    if !profile.interfaces.is_empty() && evidence.iter().any(|e| !e.services.is_empty()) {
+        let (rows, found) = crate::observed::merge(&profile.interfaces, evidence);
+        let files: Vec<&str> = evidence
+            .iter()
+            .filter(|e| !e.services.is_empty())
+            .map(|e| e.file.as_str())
+            .collect();
+        let source = format!(
+            "{}:{} ([[interface]] table, {} rows, with the services found in {})",
+            profile.source,
+            profile.interface_line,
+            rows.len(),
+            files.join(", ")
+        );
+        crate::interfaces::rederive(cat, &rows, &source, &mut facts);
+        contradictions.extend(found);
+    }
     for item in &profile.inline_evidence {
         let label = format!("{}: {}", item.kind, item.title);
         for c in &item.covers {

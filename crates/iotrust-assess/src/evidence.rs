@@ -28,6 +28,53 @@ pub struct Finding {
     pub outcomes: Vec<String>,
 }
 
+/// The state the device was in when it was tested (`state` in the file). Schemes judge
+/// states apart: UK PSTI Sch 1 para 1 and ETSI EN 303 645 5.1-1 every state but the factory
+/// default, CRA Annex I Part I (2)(b) the configuration as shipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceState {
+    /// As shipped or after a factory reset, before setup.
+    FactoryDefault,
+    /// After the user completed setup.
+    SetUp,
+}
+
+impl DeviceState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceState::FactoryDefault => "factory-default",
+            DeviceState::SetUp => "set-up",
+        }
+    }
+}
+
+/// One network service a probe found open (`devices[].services[]`), with what its findings
+/// say about authentication. It becomes a tested row of the `[[interface]]` table
+/// (see [`crate::observed`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Observed {
+    pub address: String,
+    pub port: u16,
+    /// `tcp` or `udp`.
+    pub transport: String,
+    /// Identified by behaviour: telnet, ssh, http, https, rtsp, mqtt …
+    pub protocol: String,
+    /// TLS versions accepted, when tested (`TLSv1.2` …).
+    pub tls_versions: Vec<String>,
+    /// `none` when access was granted without credentials, `password` when a credential
+    /// was asked for (a default one logged in), unknown otherwise.
+    pub authentication: Option<String>,
+    /// Where it is in the file (`FILE:LINE`).
+    pub source: String,
+}
+
+impl Observed {
+    /// `proto/port` as findings name a service.
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.protocol, self.port)
+    }
+}
+
 /// The facts an evidence file establishes, with where they came from.
 #[derive(Clone, Debug)]
 pub struct Evidence {
@@ -37,6 +84,10 @@ pub struct Evidence {
     pub strength: Strength,
     pub facts: Vec<(FactId, FactValue, String)>,
     pub findings: Vec<Finding>,
+    /// The device's state when tested; `None` when the file does not say.
+    pub state: Option<DeviceState>,
+    /// The services found open, for the `[[interface]]` table.
+    pub services: Vec<Observed>,
 }
 
 fn field<'a>(t: &'a [(String, Located)], k: &str) -> Option<&'a Located> {
@@ -155,6 +206,20 @@ pub fn parse(
         Some(v) => str_of(&ctx, v, "tool")?,
         None => String::new(),
     };
+    let state = match field(top, "state") {
+        None => None,
+        Some(v) => match str_of(&ctx, v, "state")?.as_str() {
+            "factory-default" => Some(DeviceState::FactoryDefault),
+            "set-up" => Some(DeviceState::SetUp),
+            other => {
+                return Err(ctx.err(
+                    v.line,
+                    Some("state"),
+                    format!("`{other}` is not a device state (factory-default, set-up)"),
+                ))
+            }
+        },
+    };
     let mut merged: Vec<(FactId, FactValue, String)> = Vec::new();
     let mut add = |id: FactId, v: FactValue, src: String| match merged
         .iter_mut()
@@ -183,6 +248,7 @@ pub fn parse(
         read_facts(f, "facts", &mut add)?;
     }
     let mut findings = Vec::new();
+    let mut services = Vec::new();
     let mut matched_device = device.is_none();
     if let Some(devs) = field(top, "devices") {
         let Node::Array(list) = &devs.node else {
@@ -204,6 +270,7 @@ pub fn parse(
             if let Some(f) = field(dt, "facts") {
                 read_facts(f, &format!("{base}.facts"), &mut add)?;
             }
+            let first = findings.len();
             if let Some(fs) = field(dt, "findings") {
                 let Node::Array(items) = &fs.node else {
                     return Err(ctx.err(
@@ -214,6 +281,21 @@ pub fn parse(
                 };
                 for (j, it) in items.iter().enumerate() {
                     findings.push(finding(&ctx, it, &format!("{base}.findings[{j}]"))?);
+                }
+            }
+            if let Some(ss) = field(dt, "services") {
+                let anonymous = anonymous_of(&ctx, dt, &base)?;
+                let Node::Array(items) = &ss.node else {
+                    return Err(ctx.err(
+                        ss.line,
+                        Some(&format!("{base}.services")),
+                        "expected an array",
+                    ));
+                };
+                for (j, it) in items.iter().enumerate() {
+                    let mut o = service(&ctx, it, &format!("{base}.services[{j}]"), &addr)?;
+                    o.authentication = authentication_of(&o, &anonymous, &findings[first..]);
+                    services.push(o);
                 }
             }
         }
@@ -228,6 +310,9 @@ pub fn parse(
             ),
         ));
     }
+    if let Some(st) = state {
+        in_state(cat, st, &mut merged);
+    }
     Ok(Evidence {
         file: file.to_string(),
         kind,
@@ -235,6 +320,156 @@ pub fn parse(
         strength,
         facts: merged,
         findings,
+        state,
+        services,
+    })
+}
+
+/// Read a tested "a known default credential logs in" in the state the device was tested
+/// in. In the factory default state it says the factory default password is a shared one
+/// (`auth.factory_default_password = universal-default`), which UK PSTI Sch 1 para 1 allows
+/// when setup makes the user replace it; after setup it says setup did not replace it.
+/// Without a state the fact stays as tested: the device accepts the credential now.
+fn in_state(cat: &Catalog, state: DeviceState, facts: &mut Vec<(FactId, FactValue, String)>) {
+    let Some((accepted, _)) = cat.fact("auth.default_credentials_accepted") else {
+        return;
+    };
+    let Some(pos) = facts
+        .iter()
+        .position(|(id, v, _)| *id == accepted && *v == FactValue::Bool(true))
+    else {
+        return;
+    };
+    let (into, value) = match state {
+        DeviceState::FactoryDefault => (
+            "auth.factory_default_password",
+            FactValue::Str("universal-default".into()),
+        ),
+        DeviceState::SetUp => (
+            "auth.setup_replaces_default_password",
+            FactValue::Bool(false),
+        ),
+    };
+    let Some((id, _)) = cat.fact(into) else {
+        return;
+    };
+    let src = format!(
+        "{} (a default credential logged in, {} state)",
+        facts[pos].2,
+        state.as_str()
+    );
+    if state == DeviceState::FactoryDefault {
+        facts.remove(pos);
+    }
+    facts.push((id, value, src));
+}
+
+/// The `surface.anonymous_services` a device's facts list (`proto/port` names).
+fn anonymous_of(
+    ctx: &Ctx<'_>,
+    dt: &[(String, Located)],
+    base: &str,
+) -> Result<Vec<String>, InputError> {
+    let Some(Located {
+        node: Node::Table(f),
+        ..
+    }) = field(dt, "facts")
+    else {
+        return Ok(Vec::new());
+    };
+    match field(f, "surface.anonymous_services") {
+        Some(Located {
+            node: Node::Array(items),
+            ..
+        }) => items
+            .iter()
+            .map(|x| str_of(ctx, x, &format!("{base}.facts.surface.anonymous_services")))
+            .collect(),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// What the device's findings say about a service's authentication: access without
+/// credentials (an anonymous service, or a finding bearing on authenticated network
+/// functions) is `none`; a default credential that logged in means one was asked for.
+fn authentication_of(o: &Observed, anonymous: &[String], findings: &[Finding]) -> Option<String> {
+    let name = o.name();
+    let on = |f: &&Finding| f.service.as_deref() == Some(name.as_str());
+    if anonymous.contains(&name)
+        || findings.iter().filter(on).any(|f| {
+            !f.id.starts_with("default-credentials")
+                && f.outcomes
+                    .iter()
+                    .any(|x| x == "authenticated-network-functions")
+        })
+    {
+        return Some("none".into());
+    }
+    findings
+        .iter()
+        .filter(on)
+        .any(|f| f.id.starts_with("default-credentials"))
+        .then(|| "password".into())
+}
+
+fn service(ctx: &Ctx<'_>, v: &Located, base: &str, address: &str) -> Result<Observed, InputError> {
+    let Node::Table(t) = &v.node else {
+        return Err(ctx.err(v.line, Some(base), "expected an object"));
+    };
+    let text = |k: &str| -> Result<String, InputError> {
+        let x = field(t, k).ok_or_else(|| {
+            ctx.err(
+                v.line,
+                Some(&format!("{base}.{k}")),
+                format!("a service needs `{k}`"),
+            )
+        })?;
+        str_of(ctx, x, &format!("{base}.{k}"))
+    };
+    let port = match field(t, "port") {
+        Some(Located {
+            node: Node::Int(n), ..
+        }) if (0..=65535).contains(n) => *n as u16,
+        Some(x) => {
+            return Err(ctx.err(
+                x.line,
+                Some(&format!("{base}.port")),
+                "expected a port number (0 to 65535)",
+            ))
+        }
+        None => {
+            return Err(ctx.err(
+                v.line,
+                Some(&format!("{base}.port")),
+                "a service needs `port`",
+            ))
+        }
+    };
+    let tls_versions = match field(t, "tls_versions") {
+        None => Vec::new(),
+        Some(Located {
+            node: Node::Array(items),
+            ..
+        }) => items
+            .iter()
+            .map(|x| str_of(ctx, x, &format!("{base}.tls_versions")))
+            .collect::<Result<_, _>>()?,
+        Some(x) => {
+            return Err(ctx.err(
+                x.line,
+                Some(&format!("{base}.tls_versions")),
+                "expected a list of strings",
+            ))
+        }
+    };
+    Ok(Observed {
+        address: address.to_string(),
+        port,
+        transport: text("transport")?,
+        protocol: text("protocol")?,
+        tls_versions,
+        authentication: None,
+        source: format!("{}:{}", ctx.file, v.line),
     })
 }
 

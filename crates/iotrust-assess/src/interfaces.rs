@@ -102,6 +102,10 @@ impl Interface {
             .as_deref()
             .map(|s| matches!(s, "enabled" | "setup-only"))
     }
+    /// Off as shipped, and a user may switch it on later.
+    fn is_option(&self) -> bool {
+        self.default_state.as_deref() == Some("disabled") && self.user_can_enable == Some(true)
+    }
     fn networked(&self) -> bool {
         self.kind == "network-service" || self.kind == "network-client"
     }
@@ -387,6 +391,48 @@ fn derive(fact: &str, rows: &[Interface]) -> Option<FactValue> {
             Some(FactValue::Bool(open)) => Some(FactValue::Bool(!open)),
             _ => None,
         },
+        // Options: rows off as shipped that a user may switch on (`user_can_enable = true`; a
+        // row without the column is not an option). They are judged apart from the factory
+        // default state, because schemes differ: ETSI EN 303 645 5.5-4 speaks of the
+        // initialized state (an option the user switched on is part of it) and 5.5-5 of any
+        // security-relevant change over a network interface, while CRA Annex I Part I (2)(b)
+        // judges the configuration as shipped.
+        "surface.user_options" => Some(FactValue::List(
+            rows.iter()
+                .filter(|r| r.is_option())
+                .map(|r| r.name.clone())
+                .collect(),
+        )),
+        // ... every option reachable over the network or a radio authenticates its peer,
+        // discovery aside (vacuously true when there is none) ...
+        "comms.optional_functions_need_auth" => match any(
+            rows.iter()
+                .filter(|r| r.is_option())
+                .filter(|r| r.kind == "network-service" || r.kind == "radio"),
+            |r| match (r.authentication.as_deref(), r.purpose.as_deref()) {
+                (Some("none"), Some("discovery")) => Some(false),
+                (Some("none"), Some(_)) => Some(true),
+                (Some("none"), None) | (None, _) => None,
+                (Some(_), _) => Some(false),
+            },
+        ) {
+            Some(FactValue::Bool(open)) => Some(FactValue::Bool(!open)),
+            _ => None,
+        },
+        // ... and every management option does, whatever its kind.
+        "comms.optional_config_authenticated" => match any(
+            rows.iter()
+                .filter(|r| r.is_option())
+                .filter(|r| r.networked() || r.kind == "radio"),
+            |r| match r.purpose.as_deref() {
+                Some("management") => r.authentication.as_deref().map(|a| a == "none"),
+                Some(_) => Some(false),
+                None => None,
+            },
+        ) {
+            Some(FactValue::Bool(open)) => Some(FactValue::Bool(!open)),
+            _ => None,
+        },
         // ETSI EN 303 645 5.6-5: a network service reachable in the factory default state
         // that the product does not use, or a debug service left on in production, is not
         // needed for the intended use. Whether every open port is one a declared conversation
@@ -427,6 +473,44 @@ pub(crate) fn apply(
         sources: rows.iter().filter_map(|r| r.source.as_deref()).collect(),
     };
     crate::derived::apply(cat, ctx, &table, facts, stated, |f| derive(f, rows))
+}
+
+/// Derive every `derived: interfaces` fact again from `rows`, the table with probe
+/// observations merged in ([`crate::observed`]): the values replace the profile's, and a fact
+/// the merged rows leave undecided becomes unknown.
+pub(crate) fn rederive(cat: &Catalog, rows: &[Interface], source: &str, facts: &mut Facts) {
+    let strength = rows
+        .iter()
+        .map(|r| r.strength)
+        .min()
+        .unwrap_or(Strength::Declared);
+    for (i, def) in cat.facts.iter().enumerate() {
+        if def.derived != Some(iotrust_catalog::model::Derived::Interfaces) {
+            continue;
+        }
+        let Ok(id) = FactId::try_from(i) else {
+            continue;
+        };
+        match derive(&def.id, rows) {
+            Some(v) => facts.set(
+                id,
+                v,
+                crate::profile::Provenance {
+                    strength,
+                    source: source.to_string(),
+                    note: None,
+                },
+            ),
+            None => {
+                if let Some(slot) = facts.values.get_mut(i) {
+                    *slot = None;
+                }
+                if let Some(slot) = facts.provenance.get_mut(i) {
+                    *slot = None;
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

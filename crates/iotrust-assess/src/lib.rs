@@ -10,6 +10,7 @@ pub mod fuzzing;
 pub mod input;
 pub mod interfaces;
 pub mod migrate;
+pub mod observed;
 pub mod profile;
 pub mod report;
 pub mod result;

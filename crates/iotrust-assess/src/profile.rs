@@ -173,6 +173,10 @@ pub struct Profile {
     pub labels: Vec<HeldLabel>,
     /// The `[[communication]]` rows: what the product declares it talks to on networks.
     pub communications: Vec<crate::communications::Communication>,
+    /// The `[[interface]]` rows (probe evidence adds to them: [`crate::observed`]) and the
+    /// line of the first.
+    pub interfaces: Vec<crate::interfaces::Interface>,
+    pub interface_line: usize,
     /// Version 1 facts that could not be mapped onto version 2 (read by [`parse_stored`]):
     /// unknown now, with what to state instead.
     pub unmapped: Vec<String>,
@@ -922,6 +926,8 @@ fn from_tree(
         inline_evidence: inline,
         labels,
         communications,
+        interfaces,
+        interface_line,
         unmapped: rd.unmapped,
     })
 }

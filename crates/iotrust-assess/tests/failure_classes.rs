@@ -850,3 +850,210 @@ fn password_states_are_read_where_each_scheme_judges_them() {
         Verdict::Unknown
     );
 }
+
+// 8. States, continued. An option a user may switch on is judged on its own: ETSI EN 303 645
+// 5.5-4 (initialized state) and 5.5-5 (no state named) read it; CRA's secure by default
+// (the configuration as shipped) does not.
+#[test]
+fn options_a_user_can_enable_are_judged_apart_from_the_shipped_state() {
+    let lock = example("smart-lock.toml");
+    let telnet = |auth: &str, can: bool| {
+        format!(
+            "{lock}\n[[interface]]\nname = \"service telnet\"\nkind = \"network-service\"\nprotocol = \"telnet\"\nport = 23\ntransport = \"plain\"\nauthentication = \"{auth}\"\ndefault_state = \"disabled\"\nuser_can_enable = {can}\nreach = \"LAN\"\npurpose = \"management\"\n"
+        )
+    };
+    let base = run(&lock);
+    let open = run(&telnet("none", true));
+    assert_eq!(
+        outcome(&open, "optional-functions-authenticated"),
+        Verdict::NotMet
+    );
+    assert_eq!(
+        outcome(&open, "optional-configuration-authenticated"),
+        Verdict::NotMet
+    );
+    for p in ["5.5-4", "5.5-5"] {
+        assert_eq!(
+            provision(&open, "etsi-en-303-645@3.1.3", p).verdict,
+            Verdict::NotMet,
+            "{p}"
+        );
+    }
+    // the shipped state is unchanged: the option is off
+    for o in ["authenticated-network-functions", "secure-by-default"] {
+        assert_eq!(outcome(&open, o), outcome(&base, o), "{o}");
+    }
+    let guarded = run(&telnet("password", true));
+    assert_eq!(
+        outcome(&guarded, "optional-functions-authenticated"),
+        Verdict::Met
+    );
+    assert_eq!(
+        provision(&guarded, "etsi-en-303-645@3.1.3", "5.5-5").verdict,
+        Verdict::Met
+    );
+    // off and no way to switch it on: not an option
+    let fixed = run(&telnet("none", false));
+    assert_eq!(
+        outcome(&fixed, "optional-functions-authenticated"),
+        Verdict::NotApplicable
+    );
+}
+
+fn with_evidence(text: &str, evidence: &str) -> Assessment {
+    let cat = Catalog::embedded().unwrap();
+    let p = profile::parse(&cat, text, InputFormat::Toml, "case.toml")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ev = iotrust_assess::evidence::parse(&cat, evidence, "probe.json", None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assess(&cat, &p, &[ev], date(2026, 12, 7))
+}
+
+fn probe_json(state: &str, services: &str, facts: &str, findings: &str) -> String {
+    format!(
+        r#"{{"format": "iotrust-evidence/1", "kind": "probe", {state}
+  "devices": [{{"address": "10.0.0.2", "services": [{services}], "facts": {{{facts}}}, "findings": [{findings}]}}]}}"#
+    )
+}
+
+// 8. States of evidence: a default password that logs in says something different as shipped
+// (allowed by UK PSTI Sch 1 para 1 when setup replaces it) and after setup (a failure).
+#[test]
+fn a_default_password_found_is_read_in_the_state_the_device_was_probed_in() {
+    let lock = set(
+        &set(
+            &example("smart-lock.toml"),
+            "auth",
+            "password_model",
+            "\"user-defined\"",
+        ),
+        "auth",
+        "factory_default_password",
+        "\"universal-default\"",
+    );
+    let lock = lock.replace(
+        "[auth]\n",
+        "[auth]\nsetup_replaces_default_password = true\n",
+    );
+    let found = r#""auth.default_credentials_accepted": true"#;
+    let psti = |a: &Assessment| provision(a, "uk-psti@2023", "Sch1-para1").verdict;
+    assert_eq!(psti(&run(&lock)), Verdict::Met);
+    let shipped = with_evidence(
+        &lock,
+        &probe_json(r#""state": "factory-default","#, "", found, ""),
+    );
+    assert_eq!(
+        outcome(&shipped, "no-universal-default-password"),
+        Verdict::Met
+    );
+    assert_eq!(psti(&shipped), Verdict::Met);
+    let after = with_evidence(&lock, &probe_json(r#""state": "set-up","#, "", found, ""));
+    assert_eq!(psti(&after), Verdict::NotMet);
+    assert!(
+        after
+            .contradictions
+            .iter()
+            .any(|c| c.message.contains("auth.setup_replaces_default_password")),
+        "{:?}",
+        after.contradictions
+    );
+    // no state recorded: the device accepts the credential now, which fails (the lab
+    // report's own "no default credential" is stronger evidence, so it goes for this case)
+    let unlabbed = lock.replace(
+        "facts = { \"auth.default_credentials_accepted\" = false }",
+        "",
+    );
+    let unsaid = with_evidence(&unlabbed, &probe_json("", "", found, ""));
+    assert_eq!(psti(&unsaid), Verdict::NotMet);
+    // a factory default the probe shows to be shared, with setup replacement unknown: unknown
+    let unknown = lock.replace("setup_replaces_default_password = true\n", "");
+    let shipped = with_evidence(
+        &unknown,
+        &probe_json(r#""state": "factory-default","#, "", found, ""),
+    );
+    assert_eq!(psti(&shipped), Verdict::Unknown);
+    // a state that is not one is an error naming the field
+    let cat = Catalog::embedded().unwrap();
+    let e = iotrust_assess::evidence::parse(
+        &cat,
+        &probe_json(r#""state": "installed","#, "", "", ""),
+        "probe.json",
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("state"));
+    assert!(e.message.contains("factory-default, set-up"), "{e}");
+}
+
+// 8. Probe evidence fills the [[interface]] table: a service found open that the table (read
+// as complete) leaves out is added and named; a declared column the probe sees otherwise is
+// a contradiction and the tested value wins; a row declared off but found open as shipped is on.
+#[test]
+fn services_a_probe_found_fill_the_interface_table() {
+    let lock = format!(
+        "{}\n[[interface]]\nname = \"local web admin\"\nkind = \"network-service\"\nprotocol = \"https\"\nport = 443\ntransport = \"tls1.2\"\nauthentication = \"password-digest-sha256\"\ndefault_state = \"enabled\"\nreach = \"LAN\"\npurpose = \"management\"\n\n[[interface]]\nname = \"diagnostics page\"\nkind = \"network-service\"\nprotocol = \"http\"\nport = 8080\ntransport = \"plain\"\nauthentication = \"password\"\ndefault_state = \"disabled\"\nuser_can_enable = true\nreach = \"LAN\"\npurpose = \"management\"\n",
+        example("smart-lock.toml")
+    );
+    let base = run(&lock);
+    assert_eq!(outcome(&base, "secure-communication"), Verdict::Met);
+    let services = r#"{"port": 443, "transport": "tcp", "protocol": "https", "tls_versions": ["TLSv1.0", "TLSv1.2"]},
+        {"port": 23, "transport": "tcp", "protocol": "telnet", "banner": "login:"},
+        {"port": 8080, "transport": "tcp", "protocol": "http"}"#;
+    let findings = r#"{"id": "default-credentials", "severity": "critical", "title": "A default credential logs in", "service": "telnet/23"}"#;
+    let a = with_evidence(
+        &lock,
+        &probe_json(
+            r#""state": "factory-default","#,
+            services,
+            r#""surface.open_tcp_ports": [23, 443, 8080]"#,
+            findings,
+        ),
+    );
+    let said = |needle: &str| {
+        assert!(
+            a.contradictions.iter().any(|c| c.message.contains(needle)),
+            "no contradiction with {needle:?}: {:#?}",
+            a.contradictions
+        )
+    };
+    said("has no network service on tcp/23, but probe.json");
+    said("`local web admin` is declared with transport tls1.2, but probe.json");
+    said("`diagnostics page` is declared disabled as shipped");
+    // the merged table decides the derived facts: the telnet row and the open diagnostics
+    // page are plain; TLS 1.0 on the admin fails secure communication
+    let cat = Catalog::embedded().unwrap();
+    let p = profile::parse(&cat, &lock, InputFormat::Toml, "case.toml").unwrap();
+    let ev = iotrust_assess::evidence::parse(
+        &cat,
+        &probe_json(
+            r#""state": "factory-default","#,
+            services,
+            r#""surface.open_tcp_ports": [23, 443, 8080]"#,
+            findings,
+        ),
+        "probe.json",
+        None,
+    )
+    .unwrap();
+    let (facts, _) = iotrust_assess::eval::merge_evidence(&cat, &p, &[ev]);
+    let fact = |id: &str| {
+        let (fid, _) = cat.fact(id).unwrap();
+        facts.get(fid).map(|(v, _)| v.to_string())
+    };
+    let plain = fact("comms.plain_interfaces").unwrap();
+    assert!(plain.contains("telnet on tcp/23"), "{plain}");
+    assert!(plain.contains("diagnostics page"), "{plain}");
+    assert_eq!(fact("comms.cleartext_management").as_deref(), Some("true"));
+    assert_eq!(outcome(&a, "secure-communication"), Verdict::NotMet);
+    // the added row has no purpose: what needs one is unknown, never guessed
+    assert_eq!(fact("surface.only_needed_services"), None);
+    // the same services after setup: the diagnostics page is an option the user turned on
+    let after = with_evidence(
+        &lock,
+        &probe_json(r#""state": "set-up","#, services, "", ""),
+    );
+    assert!(!after
+        .contradictions
+        .iter()
+        .any(|c| c.message.contains("diagnostics page")));
+}

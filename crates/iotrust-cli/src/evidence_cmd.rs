@@ -30,6 +30,9 @@ pub struct ImportArgs {
     /// On stdout when -o is given: table (readable) or json.
     #[arg(long, default_value = "table")]
     pub format: String,
+    /// The state the devices were in when the tool ran: factory-default or set-up.
+    #[arg(long, value_name = "STATE")]
+    pub state: Option<iotrust_probe::evidence::DeviceState>,
 }
 
 pub fn run(cmd: EvidenceCmd) -> anyhow::Result<u8> {
@@ -52,7 +55,8 @@ pub fn run(cmd: EvidenceCmd) -> anyhow::Result<u8> {
             .with_context(|| format!("cannot read {}", args.file.display()))?;
         (args.file.display().to_string(), s)
     };
-    let ev = import(format, &name, &text)?;
+    let mut ev = import(format, &name, &text)?;
+    ev.state = args.state;
     let json = render(&ev, Out::Json);
     match &args.output {
         Some(path) => {

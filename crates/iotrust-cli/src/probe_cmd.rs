@@ -59,6 +59,11 @@ pub struct ProbeArgs {
     /// New connections per second (0: unlimited).
     #[arg(long, value_name = "N")]
     pub rate: Option<u32>,
+    /// The state the devices are in: factory-default (as shipped or reset) or set-up (after
+    /// the user's setup). Recorded in the evidence; `assess` reads a default password that
+    /// logs in by it (allowed as shipped when setup replaces it, a failure after setup).
+    #[arg(long, value_name = "STATE")]
+    pub state: Option<iotrust_probe::evidence::DeviceState>,
     /// Output on stdout: table (readable), json, jsonl or sarif.
     #[arg(long, default_value = "table")]
     pub format: String,
@@ -105,7 +110,7 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<u8> {
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
-    let evidence = rt
+    let mut evidence = rt
         .block_on(probe_with_progress(&cfg, |p| match p {
             Progress::Started { hosts } => pb.set_length(hosts as u64),
             Progress::HostDone { address, findings } => {
@@ -115,6 +120,7 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<u8> {
         }))
         .map_err(|e| anyhow!("{e}"))?;
     pb.finish_and_clear();
+    evidence.state = args.state;
     if let Some(path) = &args.output {
         std::fs::write(path, render(&evidence, Format::Json))
             .with_context(|| format!("cannot write {}", path.display()))?;

@@ -92,6 +92,7 @@ pub async fn probe_with_progress(
         facts: Default::default(),
         source: None,
         sbom: None,
+        state: None,
     })
 }
 

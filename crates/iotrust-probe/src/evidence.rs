@@ -353,6 +353,33 @@ pub struct Evidence {
     /// An imported SBOM's summary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sbom: Option<Sbom>,
+    /// The state the devices were in when tested, as the tester says (`--state`): schemes
+    /// judge the factory default state and the state after setup apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<DeviceState>,
+}
+
+/// The state a device was tested in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceState {
+    /// As shipped or after a factory reset, before setup.
+    FactoryDefault,
+    /// After the user completed setup.
+    SetUp,
+}
+
+impl std::str::FromStr for DeviceState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "factory-default" => Ok(DeviceState::FactoryDefault),
+            "set-up" => Ok(DeviceState::SetUp),
+            o => Err(format!(
+                "`{o}` is not a device state (factory-default, set-up)"
+            )),
+        }
+    }
 }
 
 /// The origin of imported evidence.

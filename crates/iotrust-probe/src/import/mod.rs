@@ -258,6 +258,7 @@ impl Devices {
                 format: format.name().to_string(),
             }),
             sbom: None,
+            state: None,
         }
     }
 }

@@ -46,6 +46,7 @@ fn document(file: &str, format: Format, tool: Tool, sbom: Sbom) -> Evidence {
             format: format.name().to_string(),
         }),
         sbom: Some(sbom),
+        state: None,
     }
 }
 
