@@ -252,6 +252,26 @@ fn any<'a>(
     (!undecided).then_some(FactValue::Bool(false))
 }
 
+/// A function a peer reaches without authenticating (discovery is not a function a peer
+/// uses); undecided without the columns.
+fn open_function(r: &Interface) -> Option<bool> {
+    match (r.authentication.as_deref(), r.purpose.as_deref()) {
+        (Some("none"), Some("discovery")) => Some(false),
+        (Some("none"), Some(_)) => Some(true),
+        (Some("none"), None) | (None, _) => None,
+        (Some(_), _) => Some(false),
+    }
+}
+
+/// A management interface that asks for no authentication; undecided without the columns.
+fn open_management(r: &Interface) -> Option<bool> {
+    match r.purpose.as_deref() {
+        Some("management") => r.authentication.as_deref().map(|a| a == "none"),
+        Some(_) => Some(false),
+        None => None,
+    }
+}
+
 /// A derived fact's value from the rows; `None` when the rows leave it undecided (a column
 /// it needs is missing in some row).
 fn derive(fact: &str, rows: &[Interface]) -> Option<FactValue> {
@@ -333,11 +353,7 @@ fn derive(fact: &str, rows: &[Interface]) -> Option<FactValue> {
             rows.iter()
                 .filter(live)
                 .filter(|r| r.networked() || r.kind == "radio"),
-            |r| match r.purpose.as_deref() {
-                Some("management") => r.authentication.as_deref().map(|a| a == "none"),
-                Some(_) => Some(false),
-                None => None,
-            },
+            open_management,
         ) {
             Some(FactValue::Bool(open)) => Some(FactValue::Bool(!open)),
             _ => None,
@@ -381,12 +397,7 @@ fn derive(fact: &str, rows: &[Interface]) -> Option<FactValue> {
             rows.iter()
                 .filter(live)
                 .filter(|r| r.kind == "network-service" || r.kind == "radio"),
-            |r| match (r.authentication.as_deref(), r.purpose.as_deref()) {
-                (Some("none"), Some("discovery")) => Some(false),
-                (Some("none"), Some(_)) => Some(true),
-                (Some("none"), None) | (None, _) => None,
-                (Some(_), _) => Some(false),
-            },
+            open_function,
         ) {
             Some(FactValue::Bool(open)) => Some(FactValue::Bool(!open)),
             _ => None,
@@ -409,12 +420,7 @@ fn derive(fact: &str, rows: &[Interface]) -> Option<FactValue> {
             rows.iter()
                 .filter(|r| r.is_option())
                 .filter(|r| r.kind == "network-service" || r.kind == "radio"),
-            |r| match (r.authentication.as_deref(), r.purpose.as_deref()) {
-                (Some("none"), Some("discovery")) => Some(false),
-                (Some("none"), Some(_)) => Some(true),
-                (Some("none"), None) | (None, _) => None,
-                (Some(_), _) => Some(false),
-            },
+            open_function,
         ) {
             Some(FactValue::Bool(open)) => Some(FactValue::Bool(!open)),
             _ => None,
@@ -424,11 +430,7 @@ fn derive(fact: &str, rows: &[Interface]) -> Option<FactValue> {
             rows.iter()
                 .filter(|r| r.is_option())
                 .filter(|r| r.networked() || r.kind == "radio"),
-            |r| match r.purpose.as_deref() {
-                Some("management") => r.authentication.as_deref().map(|a| a == "none"),
-                Some(_) => Some(false),
-                None => None,
-            },
+            open_management,
         ) {
             Some(FactValue::Bool(open)) => Some(FactValue::Bool(!open)),
             _ => None,
