@@ -58,7 +58,7 @@ pub struct DocArgs {
 pub struct FileArgs {
     #[command(flatten)]
     subject: Subject,
-    /// The technical file: a folder, or an archive when the name ends in `.tar`.
+    /// The technical file: a folder, or an archive when the name ends in `.tar` or `.zip`.
     #[arg(short, long)]
     output: PathBuf,
     /// Key that signs the manifest (NAME.key.json, as for labels).
@@ -81,11 +81,11 @@ pub enum DocumentCmd {
     /// EU CRA information and instructions to the user (Annex II), gaps named.
     UserInformation(DocArgs),
     /// EU CRA technical file (Annex VII): documents, assessment, evidence, label and a signed
-    /// manifest, as a folder or `.tar`.
+    /// manifest, as a folder, `.tar` or `.zip`.
     CraTechnicalFile(FileArgs),
     /// Check a technical file: the manifest's signature and every file's SHA-256.
     Verify {
-        /// The technical file folder or `.tar` archive.
+        /// The technical file folder, or its `.tar` or `.zip` archive.
         path: PathBuf,
         /// Trusted public key (NAME.pub.json); repeat for several.
         #[arg(long = "trust", required = true)]
@@ -214,13 +214,7 @@ fn technical_file(cat: &Catalog, args: FileArgs) -> anyhow::Result<u8> {
         &tool(),
     )
     .map_err(|e| anyhow!("{e}"))?;
-    let tar = args.output.extension().is_some_and(|e| e == "tar");
-    if tar {
-        tf.write_tar(&args.output)
-    } else {
-        tf.write_dir(&args.output)
-    }
-    .map_err(|e| anyhow!("{e}"))?;
+    tf.write_to(&args.output).map_err(|e| anyhow!("{e}"))?;
     say(&format!(
         "{}: technical file {} ({} files, manifest signed by {} ({}))",
         args.subject.profile.display(),

@@ -1,4 +1,4 @@
-//! The CRA technical file: a folder or `.tar` with the generated documents, the assessment
+//! The CRA technical file: a folder, a `.tar` or a `.zip` with the generated documents, the assessment
 //! (JSON and HTML), the evidence files, the signed label if given, the files the info file
 //! names, and a manifest with the SHA-256 of each part, signed as a DSSE envelope with the
 //! label keys (`iotrust_label::dsse`). [`verify`] checks the signature and every hash.
@@ -283,6 +283,58 @@ impl TechnicalFile {
             .map_err(|e| DocumentError::io(path, e))?;
         Ok(())
     }
+
+    /// Write as a `.zip` archive (the `zip` crate; entries in manifest order, deflated, with
+    /// the archive format's earliest time and fixed modes, so two archives of the same parts
+    /// are identical).
+    pub fn write_zip(&self, path: &Path) -> Result<(), DocumentError> {
+        let f = std::fs::File::create(path).map_err(|e| DocumentError::io(path, e))?;
+        let mut z = zip::ZipWriter::new(f);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .last_modified_time(zip::DateTime::default())
+            .unix_permissions(0o644);
+        let zerr = |e: zip::result::ZipError| DocumentError::io(path, std::io::Error::other(e));
+        for p in &self.parts {
+            z.start_file(p.path.as_str(), opts).map_err(zerr)?;
+            std::io::Write::write_all(&mut z, &p.bytes).map_err(|e| DocumentError::io(path, e))?;
+        }
+        z.finish()
+            .map_err(zerr)?
+            .sync_all()
+            .map_err(|e| DocumentError::io(path, e))?;
+        Ok(())
+    }
+
+    /// Write as a folder, or as an archive when `path` ends in `.tar` or `.zip`.
+    pub fn write_to(&self, path: &Path) -> Result<(), DocumentError> {
+        match Archive::of(path) {
+            Some(Archive::Tar) => self.write_tar(path),
+            Some(Archive::Zip) => self.write_zip(path),
+            None => self.write_dir(path),
+        }
+    }
+}
+
+/// The archive formats a technical file may be written as, chosen by the file's extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Archive {
+    Tar,
+    Zip,
+}
+
+impl Archive {
+    pub fn of(path: &Path) -> Option<Archive> {
+        match path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .as_deref()
+        {
+            Some("tar") => Some(Archive::Tar),
+            Some("zip") => Some(Archive::Zip),
+            _ => None,
+        }
+    }
 }
 
 /// What a verified technical file holds and who signed it.
@@ -302,7 +354,51 @@ fn safe(path: &str) -> bool {
             .all(|c| !c.is_empty() && c != "." && c != "..")
 }
 
-/// Every file of a technical file folder or `.tar` archive, by path inside.
+/// Every file of a `.zip` technical file, by path inside: only regular files under safe
+/// paths, each at most [`MAX_PART`] bytes, none twice.
+fn read_zip(at: &Path) -> Result<BTreeMap<String, Vec<u8>>, DocumentError> {
+    let bad = |m: String| DocumentError::Verify(format!("{}: {m}", at.display()));
+    let f = std::fs::File::open(at).map_err(|e| DocumentError::io(at, e))?;
+    let mut ar = zip::ZipArchive::new(f).map_err(|e| bad(format!("not a zip archive: {e}")))?;
+    let mut out = BTreeMap::new();
+    for i in 0..ar.len() {
+        let entry = ar
+            .by_index(i)
+            .map_err(|e| bad(format!("broken zip entry {i}: {e}")))?;
+        let path = entry.name().to_string();
+        if entry.is_dir() {
+            continue;
+        }
+        if entry.is_symlink() || !entry.is_file() {
+            return Err(bad(format!("entry `{path}` is not a regular file")));
+        }
+        if !safe(&path) || entry.enclosed_name().is_none() {
+            return Err(bad(format!("entry `{path}` has an unsafe path")));
+        }
+        if entry.size() > MAX_PART {
+            return Err(bad(format!(
+                "entry `{path}` is larger than {MAX_PART} bytes"
+            )));
+        }
+        let mut bytes = Vec::new();
+        // the declared size may lie: never read more than the limit
+        entry
+            .take(MAX_PART + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| bad(format!("entry `{path}`: {e}")))?;
+        if bytes.len() as u64 > MAX_PART {
+            return Err(bad(format!(
+                "entry `{path}` is larger than {MAX_PART} bytes"
+            )));
+        }
+        if out.insert(path.clone(), bytes).is_some() {
+            return Err(bad(format!("entry `{path}` appears twice")));
+        }
+    }
+    Ok(out)
+}
+
+/// Every file of a technical file folder, `.tar` or `.zip` archive, by path inside.
 pub fn read_parts(at: &Path) -> Result<BTreeMap<String, Vec<u8>>, DocumentError> {
     let mut out = BTreeMap::new();
     if at.is_dir() {
@@ -325,6 +421,9 @@ pub fn read_parts(at: &Path) -> Result<BTreeMap<String, Vec<u8>>, DocumentError>
             }
         }
         return Ok(out);
+    }
+    if Archive::of(at) == Some(Archive::Zip) {
+        return read_zip(at);
     }
     let f = std::fs::File::open(at).map_err(|e| DocumentError::io(at, e))?;
     let mut ar = tar::Archive::new(f);

@@ -410,6 +410,65 @@ fn technical_file_as_tar_verifies_and_detects_added_removed_and_changed_parts() 
     assert!(e.contains("not signed"), "{e}");
 }
 
+/// The `.zip` technical file (the `zip` crate) verifies; a changed member breaks it, naming
+/// the member; an archive with a path outside the file, or bytes that are not a zip, fail with
+/// the archive named.
+#[test]
+fn technical_file_as_zip_verifies_and_a_changed_member_breaks_it() {
+    let cat = catalog();
+    let k = key(Role::Manufacturer, "maker");
+    let tf = technical_file(&cat, &k);
+    let dir = tempfile::tempdir().unwrap();
+    let zip_path = dir.path().join("tf.zip");
+    tf.write_zip(&zip_path).unwrap();
+    let trusted = std::slice::from_ref(&k.public);
+    let v = bundle::verify(&zip_path, trusted).unwrap();
+    assert_eq!(v.manifest.files.len(), tf.parts.len() - 2);
+    // the same parts give the same bytes
+    let again = dir.path().join("again.zip");
+    tf.write_to(&again).unwrap();
+    assert_eq!(
+        std::fs::read(&zip_path).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
+
+    // rewrite the archive with one member changed
+    let parts = bundle::read_parts(&zip_path).unwrap();
+    let changed = dir.path().join("changed.zip");
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&changed).unwrap());
+    let opts = zip::write::SimpleFileOptions::default();
+    for (path, bytes) in &parts {
+        z.start_file(path.as_str(), opts).unwrap();
+        let mut bytes = bytes.clone();
+        if path == "user-information.md" {
+            bytes.extend_from_slice(b"\nA line added after signing.\n");
+        }
+        std::io::Write::write_all(&mut z, &bytes).unwrap();
+    }
+    z.finish().unwrap();
+    let e = bundle::verify(&changed, trusted).unwrap_err().to_string();
+    assert!(
+        e.contains("`user-information.md` was changed after signing"),
+        "{e}"
+    );
+
+    let evil = dir.path().join("evil.zip");
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&evil).unwrap());
+    z.start_file("../outside.txt", opts).unwrap();
+    std::io::Write::write_all(&mut z, b"x").unwrap();
+    z.finish().unwrap();
+    let e = bundle::verify(&evil, trusted).unwrap_err().to_string();
+    assert!(e.contains("evil.zip") && e.contains("unsafe path"), "{e}");
+
+    let junk = dir.path().join("junk.zip");
+    std::fs::write(&junk, b"not a zip at all").unwrap();
+    let e = bundle::verify(&junk, trusted).unwrap_err().to_string();
+    assert!(
+        e.contains("junk.zip") && e.contains("not a zip archive"),
+        "{e}"
+    );
+}
+
 #[test]
 fn technical_file_without_a_declaration_names_why() {
     let cat = catalog();
