@@ -1519,7 +1519,15 @@ fn every_document_kind_has_a_form_and_eu_declaration_follows_the_date() {
     let cat = Catalog::embedded().unwrap();
     let day = |s: &str| s.parse::<jiff::civil::Date>().unwrap();
     for k in DocumentKind::ALL {
-        assert!(cat.document(k, day("2026-12-07")).is_some(), "{k}");
+        // the simplified declaration is the CRA's alone: from its date
+        let on = match k {
+            DocumentKind::EuDeclarationSimplified => {
+                assert!(cat.document(k, day("2027-12-10")).is_none());
+                "2027-12-11"
+            }
+            _ => "2026-12-07",
+        };
+        assert!(cat.document(k, day(on)).is_some(), "{k}");
     }
     let eu = |d| {
         cat.document(DocumentKind::EuDeclaration, day(d))

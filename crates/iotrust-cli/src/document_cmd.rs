@@ -55,6 +55,16 @@ pub struct DocArgs {
 }
 
 #[derive(Args)]
+pub struct DeclarationArgs {
+    #[command(flatten)]
+    doc: DocArgs,
+    /// The CRA's simplified declaration (Annex VI: the manufacturer, the type and the address
+    /// of the full declaration, `declaration_url` in the info file); from 2027-12-11 only.
+    #[arg(long)]
+    simplified: bool,
+}
+
+#[derive(Args)]
 pub struct FileArgs {
     #[command(flatten)]
     subject: Subject,
@@ -76,8 +86,8 @@ pub enum DocumentCmd {
     /// Australian statement of compliance (Smart Devices Rules 2025); exit 1 when not met.
     AuStatement(DocArgs),
     /// EU declaration of conformity: RED Annex VI, or CRA Annex V from 2027-12-11; exit 1 when
-    /// the assessment does not find the law met.
-    EuDeclaration(DocArgs),
+    /// the assessment does not find the law met; `--simplified` for the CRA's Annex VI form.
+    EuDeclaration(DeclarationArgs),
     /// EU CRA information and instructions to the user (Annex II), gaps named.
     UserInformation(DocArgs),
     /// EU CRA technical file (Annex VII): documents, assessment, evidence, label and a signed
@@ -129,7 +139,10 @@ pub fn run(cat: &Catalog, cmd: DocumentCmd) -> anyhow::Result<u8> {
     let (kind, args) = match cmd {
         DocumentCmd::PstiStatement(a) => (DocumentKind::PstiStatement, a),
         DocumentCmd::AuStatement(a) => (DocumentKind::AuStatement, a),
-        DocumentCmd::EuDeclaration(a) => (DocumentKind::EuDeclaration, a),
+        DocumentCmd::EuDeclaration(a) if a.simplified => {
+            (DocumentKind::EuDeclarationSimplified, a.doc)
+        }
+        DocumentCmd::EuDeclaration(a) => (DocumentKind::EuDeclaration, a.doc),
         DocumentCmd::UserInformation(a) => (DocumentKind::UserInformation, a),
         DocumentCmd::CraTechnicalFile(a) => return technical_file(cat, a),
         DocumentCmd::Verify { path, trust } => return verify(&path, &trust),
@@ -156,6 +169,11 @@ pub fn run(cat: &Catalog, cmd: DocumentCmd) -> anyhow::Result<u8> {
         Err(DocumentError::Refused(r)) => {
             say(&format!("{}: {r}", args.subject.profile.display()));
             return Ok(exit::GATE);
+        }
+        Err(e @ DocumentError::NoForm { .. }) if kind == DocumentKind::EuDeclarationSimplified => {
+            return Err(anyhow!(
+                "{e}: the simplified EU declaration of conformity is the CRA's (Annex VI), used from the day its obligations apply; before it, write the full declaration (`iotrust document eu-declaration` without --simplified)"
+            ));
         }
         Err(e) => return Err(anyhow!("{e}")),
     };

@@ -164,6 +164,64 @@ fn eu_declaration_is_red_now_and_cra_from_its_date() {
     assert!(gaps[0].what.contains("product.functions"), "{gaps:?}");
 }
 
+/// The CRA's simplified declaration (Annex VI): from the CRA's date only, under the same gate
+/// as the full one, its four items from the profile, the fixed wording and the info file.
+#[test]
+fn simplified_eu_declaration_is_the_cras_from_its_date_under_the_same_gate() {
+    let cat = catalog();
+    let info = full_info();
+    let later = "2027-12-20";
+    let a = assess(&cat, "smart-lock.toml", later);
+    let d = write(&cat, &a, &info, DocumentKind::EuDeclarationSimplified).unwrap();
+    assert_eq!(d.form, "eu-declaration-cra-simplified");
+    assert_eq!(d.scheme, "eu-cra@2024");
+    check_against_form(&cat, &d, later);
+    let text = render::markdown(&d);
+    assert!(text.contains(&a.profile.identity.manufacturer), "{text}");
+    assert!(text.contains(&a.profile.identity.model), "{text}");
+    assert!(text.contains("Regulation (EU) 2024/2847"), "{text}");
+    let url = d.items.iter().find(|i| i.id == "full-declaration").unwrap();
+    assert!(
+        matches!(&url.value, Value::Text { text } if text == "declaration_url of the example maker"),
+        "{:?}",
+        url.value
+    );
+    assert!(d.gaps().is_empty(), "{:?}", d.gaps());
+    // without the address of the full declaration, that is the gap
+    let d = write(
+        &cat,
+        &a,
+        &Info::default(),
+        DocumentKind::EuDeclarationSimplified,
+    )
+    .unwrap();
+    let gaps = d.gaps();
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert_eq!(gaps[0].item, "full-declaration");
+    assert!(gaps[0].what.contains("declaration_url"), "{gaps:?}");
+
+    // before the CRA applies there is no simplified form
+    let now = assess(&cat, "smart-lock.toml", DAY);
+    assert!(matches!(
+        write(&cat, &now, &info, DocumentKind::EuDeclarationSimplified),
+        Err(DocumentError::NoForm { .. })
+    ));
+    // a product that does not meet the CRA gets no simplified declaration either
+    let plug = assess(&cat, "smart-plug.toml", later);
+    let Err(DocumentError::Refused(r)) =
+        write(&cat, &plug, &info, DocumentKind::EuDeclarationSimplified)
+    else {
+        panic!("the smart plug does not meet the CRA");
+    };
+    assert_eq!(r.scheme, "eu-cra@2024");
+    assert!(!r.failing.is_empty());
+    let Err(DocumentError::Refused(full)) = write(&cat, &plug, &info, DocumentKind::EuDeclaration)
+    else {
+        panic!("nor a full one");
+    };
+    assert_eq!(full.failing, r.failing);
+}
+
 #[test]
 fn user_information_is_written_with_its_gaps_named() {
     let cat = catalog();
@@ -513,6 +571,11 @@ fn rendered_pages_of_every_kind_are_saved_as_png() {
     for d in tf.documents {
         docs.push((d.kind.to_string(), d));
     }
+    let later = assess(&cat, "smart-lock.toml", "2027-12-20");
+    docs.push((
+        "eu-declaration-simplified".into(),
+        write(&cat, &later, &info, DocumentKind::EuDeclarationSimplified).unwrap(),
+    ));
     for (name, d) in &docs {
         let pdf_path = out.join(format!("{name}.pdf"));
         std::fs::write(&pdf_path, pdf::pdf(d)).unwrap();
