@@ -548,14 +548,10 @@ fn technical_file_without_a_declaration_names_why() {
     assert!(matches!(&decl.value, Value::Missing { what } if what.contains("no EU declaration")));
 }
 
-/// A PNG of the first page of every kind, for a person to look at
-/// (`target/document-artefacts/*.png`).
-#[test]
-fn rendered_pages_of_every_kind_are_saved_as_png() {
-    let cat = catalog();
+/// One document of every kind, written for examples that meet the law, with full info.
+fn every_kind(cat: &Catalog) -> Vec<(String, Document)> {
+    let cat = cat.clone();
     let info = full_info();
-    let out = root().join("target/document-artefacts");
-    std::fs::create_dir_all(&out).unwrap();
     let k = key(Role::Manufacturer, "maker");
     let tf = technical_file(&cat, &k);
     let mut docs: Vec<(String, Document)> = Vec::new();
@@ -576,6 +572,21 @@ fn rendered_pages_of_every_kind_are_saved_as_png() {
         "eu-declaration-simplified".into(),
         write(&cat, &later, &info, DocumentKind::EuDeclarationSimplified).unwrap(),
     ));
+    let kinds: Vec<&str> = docs.iter().map(|(n, _)| n.as_str()).collect();
+    for k in DocumentKind::ALL {
+        assert!(kinds.contains(&k.to_string().as_str()), "{k} not written");
+    }
+    docs
+}
+
+/// A PNG of the first page of every kind's PDF, for a person to look at
+/// (`target/document-artefacts/*.png`).
+#[test]
+fn rendered_pages_of_every_kind_are_saved_as_png() {
+    let cat = catalog();
+    let out = root().join("target/document-artefacts");
+    std::fs::create_dir_all(&out).unwrap();
+    let docs = every_kind(&cat);
     for (name, d) in &docs {
         let pdf_path = out.join(format!("{name}.pdf"));
         std::fs::write(&pdf_path, pdf::pdf(d)).unwrap();
@@ -593,9 +604,97 @@ fn rendered_pages_of_every_kind_are_saved_as_png() {
             "{name}: empty page"
         );
     }
-    let kinds: Vec<&str> = docs.iter().map(|(n, _)| n.as_str()).collect();
-    for k in DocumentKind::ALL {
-        assert!(kinds.contains(&k.to_string().as_str()), "{k} not rendered");
+}
+
+/// Debian's Chromium, headless, on a local file: `args` then the page. A missing browser fails
+/// the test (as the registry's browser tests do), never skips it.
+fn chromium(profile: &Path, args: &[String], page: &Path) {
+    let o = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium (Debian chromium, scripts/test-packages.txt)");
+    assert!(
+        o.status.success(),
+        "chromium {args:?} {}: {}",
+        page.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Every kind's HTML as a browser shows it: Debian's Chromium (headless) takes a screenshot of
+/// the first screen and prints the whole page to PDF, whose pages `pdftoppm` turns into PNGs
+/// (`target/document-artefacts/chromium/`). The HTML is self-contained: nothing to fetch.
+#[test]
+fn html_of_every_kind_renders_in_chromium() {
+    let cat = catalog();
+    let out = root().join("target/document-artefacts/chromium");
+    std::fs::create_dir_all(&out).unwrap();
+    let out = out.canonicalize().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    for (name, d) in every_kind(&cat) {
+        let html = render::html(&d);
+        for attr in ["src=", "url(", "@import", "<link", "<script"] {
+            assert!(
+                !html.contains(attr),
+                "{name}: the page loads something ({attr})"
+            );
+        }
+        let page = out.join(format!("{name}.html"));
+        std::fs::write(&page, &html).unwrap();
+        let png = out.join(format!("{name}.png"));
+        chromium(
+            profile.path(),
+            &[
+                "--window-size=1000,1400".into(),
+                format!("--screenshot={}", png.display()),
+            ],
+            &page,
+        );
+        let bytes = std::fs::read(&png).unwrap();
+        assert!(
+            bytes.starts_with(b"\x89PNG") && bytes.len() > 20_000,
+            "{name}: {} bytes of screenshot",
+            bytes.len()
+        );
+        let printed = out.join(format!("{name}-print.pdf"));
+        chromium(
+            profile.path(),
+            &[
+                "--no-pdf-header-footer".into(),
+                format!("--print-to-pdf={}", printed.display()),
+            ],
+            &page,
+        );
+        assert!(std::fs::read(&printed).unwrap().starts_with(b"%PDF-"));
+        let status = std::process::Command::new("pdftoppm")
+            .args(["-png", "-r", "60"])
+            .arg(&printed)
+            .arg(out.join(format!("{name}-print")))
+            .status()
+            .expect("pdftoppm (Debian poppler-utils, scripts/test-packages.txt)");
+        assert!(status.success(), "{name}: pdftoppm failed");
+        let pages = std::fs::read_dir(&out)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                n.starts_with(&format!("{name}-print-")) && n.ends_with(".png")
+            })
+            .count();
+        assert!(pages >= 1, "{name}: no printed page");
     }
 }
 
