@@ -550,27 +550,26 @@ fn technical_file_without_a_declaration_names_why() {
 
 /// One document of every kind, written for examples that meet the law, with full info.
 fn every_kind(cat: &Catalog) -> Vec<(String, Document)> {
-    let cat = cat.clone();
     let info = full_info();
     let k = key(Role::Manufacturer, "maker");
-    let tf = technical_file(&cat, &k);
+    let tf = technical_file(cat, &k);
     let mut docs: Vec<(String, Document)> = Vec::new();
-    let plug = assess(&cat, "smart-plug.toml", DAY);
+    let plug = assess(cat, "smart-plug.toml", DAY);
     docs.push((
         "psti-statement".into(),
-        write(&cat, &plug, &info, DocumentKind::PstiStatement).unwrap(),
+        write(cat, &plug, &info, DocumentKind::PstiStatement).unwrap(),
     ));
     docs.push((
         "au-statement".into(),
-        write(&cat, &plug, &info, DocumentKind::AuStatement).unwrap(),
+        write(cat, &plug, &info, DocumentKind::AuStatement).unwrap(),
     ));
     for d in tf.documents {
         docs.push((d.kind.to_string(), d));
     }
-    let later = assess(&cat, "smart-lock.toml", "2027-12-20");
+    let later = assess(cat, "smart-lock.toml", "2027-12-20");
     docs.push((
         "eu-declaration-simplified".into(),
-        write(&cat, &later, &info, DocumentKind::EuDeclarationSimplified).unwrap(),
+        write(cat, &later, &info, DocumentKind::EuDeclarationSimplified).unwrap(),
     ));
     let kinds: Vec<&str> = docs.iter().map(|(n, _)| n.as_str()).collect();
     for k in DocumentKind::ALL {
