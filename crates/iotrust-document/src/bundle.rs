@@ -1,7 +1,8 @@
 //! The CRA technical file: a folder, a `.tar` or a `.zip` with the generated documents, the assessment
 //! (JSON and HTML), the evidence files, the signed label if given, the files the info file
-//! names, and a manifest with the SHA-256 of each part, signed as a DSSE envelope with the
-//! label keys (`iotrust_label::dsse`). [`verify`] checks the signature and every hash.
+//! names, and a manifest with the SHA-256 of each part — an in-toto Statement v1 whose subjects
+//! are the parts — signed as a DSSE envelope with the label keys (`iotrust_label::dsse`).
+//! [`verify`] checks the signature and every hash.
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 use iotrust_assess::Assessment;
 use iotrust_catalog::model::{DocumentKind, INFO_FIELDS};
 use iotrust_catalog::Catalog;
-use iotrust_label::dsse::{envelope_of, sign, verify_payload, SignedBy};
+use iotrust_label::dsse::{envelope_of, sign, verify_payload, SignedBy, Subject};
 use iotrust_label::{Envelope, Key, PublicKey};
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
@@ -22,8 +23,11 @@ use crate::info::Info;
 use crate::model::Document;
 use crate::{pdf, render};
 
-pub const MANIFEST_TYPE: &str = "application/vnd.iotrust.technical-file+json";
-pub const MANIFEST_FORMAT: &str = "iotrust-technical-file/1";
+/// The envelope's payload type: an in-toto Statement, as labels are.
+pub const MANIFEST_TYPE: &str = iotrust_label::dsse::PAYLOAD_TYPE;
+/// The Statement's predicate type, which tells a technical file's manifest from a label.
+pub const PREDICATE_TYPE: &str = "https://iotrust.dev/technical-file/v1";
+pub const MANIFEST_FORMAT: &str = "iotrust-technical-file/2";
 pub const MANIFEST: &str = "manifest.json";
 pub const ENVELOPE: &str = "manifest.dsse.json";
 /// Largest part read back from an archive (an authority's copy may be anyone's bytes).
@@ -35,6 +39,19 @@ pub struct Entry {
     pub path: String,
     pub sha256: String,
     pub bytes: u64,
+}
+
+/// The manifest as signed: an in-toto Statement v1 whose subjects are the parts (path and
+/// SHA-256), so in-toto tools can check them too; the predicate repeats them with their sizes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestStatement {
+    #[serde(rename = "_type")]
+    pub statement_type: String,
+    pub subject: Vec<Subject>,
+    #[serde(rename = "predicateType")]
+    pub predicate_type: String,
+    pub predicate: Manifest,
 }
 
 /// The signed content: what the technical file holds, part by part.
@@ -216,8 +233,21 @@ pub fn assemble(
             })
             .collect(),
     };
+    let statement = ManifestStatement {
+        statement_type: iotrust_label::dsse::STATEMENT_TYPE.into(),
+        subject: manifest
+            .files
+            .iter()
+            .map(|e| Subject {
+                name: e.path.clone(),
+                digest: BTreeMap::from([("sha256".to_string(), e.sha256.clone())]),
+            })
+            .collect(),
+        predicate_type: PREDICATE_TYPE.into(),
+        predicate: manifest,
+    };
     let body =
-        serde_json::to_vec_pretty(&manifest).map_err(|e| DocumentError::Sign(e.to_string()))?;
+        serde_json::to_vec_pretty(&statement).map_err(|e| DocumentError::Sign(e.to_string()))?;
     let mut env = envelope_of(MANIFEST_TYPE, &body);
     sign(&mut env, key).map_err(|e| DocumentError::Sign(e.to_string()))?;
     let env_bytes =
@@ -483,11 +513,38 @@ pub fn verify_parts(
         .map_err(|e| fail(format!("`{ENVELOPE}` is not a DSSE envelope: {e}")))?;
     let v = verify_payload(&env, MANIFEST_TYPE, trusted)
         .map_err(|e| fail(format!("`{ENVELOPE}`: {e}")))?;
-    let manifest: Manifest = serde_json::from_slice(&v.body).map_err(|e| {
+    let statement: ManifestStatement = serde_json::from_slice(&v.body).map_err(|e| {
         fail(format!(
-            "the signed manifest is not an {MANIFEST_FORMAT} manifest: {e}"
+            "the signed manifest is not an in-toto Statement of an {MANIFEST_FORMAT} manifest: {e}"
         ))
     })?;
+    if statement.statement_type != iotrust_label::dsse::STATEMENT_TYPE
+        || statement.predicate_type != PREDICATE_TYPE
+    {
+        return Err(fail(format!(
+            "the signed statement is `{}` of `{}` (expected `{}` of `{PREDICATE_TYPE}`): not a technical file's manifest",
+            statement.statement_type,
+            statement.predicate_type,
+            iotrust_label::dsse::STATEMENT_TYPE
+        )));
+    }
+    let manifest = statement.predicate;
+    // the subjects (what in-toto tools check) and the predicate's files must be the same list
+    let subjects: Vec<(&str, Option<&String>)> = statement
+        .subject
+        .iter()
+        .map(|s| (s.name.as_str(), s.digest.get("sha256")))
+        .collect();
+    let files: Vec<(&str, Option<&String>)> = manifest
+        .files
+        .iter()
+        .map(|e| (e.path.as_str(), Some(&e.sha256)))
+        .collect();
+    if subjects != files {
+        return Err(fail(
+            "the signed statement's subjects and its manifest's files differ".into(),
+        ));
+    }
     if manifest.format != MANIFEST_FORMAT {
         return Err(fail(format!(
             "manifest format `{}` (expected `{MANIFEST_FORMAT}`)",

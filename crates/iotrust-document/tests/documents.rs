@@ -377,6 +377,47 @@ fn technical_file_holds_documents_assessment_evidence_and_verifies() {
     assert_eq!(v.manifest.files.len(), tf.parts.len() - 2);
     assert_eq!(v.signers[0].keyid, k.public.keyid);
 
+    // the manifest is an in-toto Statement v1 whose subjects are the parts with their SHA-256
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["_type"], "https://in-toto.io/Statement/v1");
+    assert_eq!(m["predicateType"], bundle::PREDICATE_TYPE);
+    let subjects = m["subject"].as_array().unwrap();
+    assert_eq!(subjects.len(), v.manifest.files.len());
+    for (s, e) in subjects.iter().zip(&v.manifest.files) {
+        assert_eq!(s["name"], e.path.as_str());
+        assert_eq!(s["digest"]["sha256"], e.sha256.as_str());
+    }
+    // a Statement of another predicate (a label's), signed by the same key, is no manifest
+    let mut parts = bundle::read_parts(&out).unwrap();
+    let mut other_stmt = m.clone();
+    other_stmt["predicateType"] = "https://iotrust.dev/label/v1".into();
+    let body = serde_json::to_vec(&other_stmt).unwrap();
+    let mut env = iotrust_label::dsse::envelope_of(bundle::MANIFEST_TYPE, &body);
+    iotrust_label::dsse::sign(&mut env, &k).unwrap();
+    parts.insert(bundle::ENVELOPE.into(), serde_json::to_vec(&env).unwrap());
+    parts.insert(bundle::MANIFEST.into(), body);
+    let e = bundle::verify_parts(&parts, std::slice::from_ref(&k.public))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not a technical file's manifest"), "{e}");
+    // nor one whose subjects and files disagree
+    let mut parts = bundle::read_parts(&out).unwrap();
+    let mut forged = m.clone();
+    forged["subject"].as_array_mut().unwrap().pop();
+    let body = serde_json::to_vec(&forged).unwrap();
+    let mut env = iotrust_label::dsse::envelope_of(bundle::MANIFEST_TYPE, &body);
+    iotrust_label::dsse::sign(&mut env, &k).unwrap();
+    parts.insert(bundle::ENVELOPE.into(), serde_json::to_vec(&env).unwrap());
+    parts.insert(bundle::MANIFEST.into(), body);
+    let e = bundle::verify_parts(&parts, std::slice::from_ref(&k.public))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("subjects and its manifest's files differ"),
+        "{e}"
+    );
+
     // another key's signature is not trusted
     let other = key(Role::Manufacturer, "other");
     let e = bundle::verify(&out, std::slice::from_ref(&other.public))
