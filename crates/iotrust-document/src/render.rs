@@ -266,3 +266,32 @@ pub fn html(d: &Document) -> String {
     );
     o
 }
+
+#[cfg(test)]
+mod tests {
+    use super::esc_text;
+
+    #[test]
+    fn dates_are_kept_on_one_line_and_the_rest_escaped() {
+        assert_eq!(
+            esc_text("until 2028-03-31 (as of 2026-12-07) <b>"),
+            "until <span class=\"date\">2028-03-31</span> (as of <span class=\"date\">2026-12-07</span>) &lt;b&gt;"
+        );
+        // not dates: too many digits, or a version
+        assert_eq!(
+            esc_text("12026-12-07 and 2026-12-071"),
+            "12026-12-07 and 2026-12-071"
+        );
+        assert_eq!(esc_text("v1.4.2"), "v1.4.2");
+        // text around a date that is not ASCII stays whole
+        assert_eq!(
+            esc_text("Prüfung 2026-12-07 — ok"),
+            "Prüfung <span class=\"date\">2026-12-07</span> — ok"
+        );
+        assert_eq!(
+            esc_text("2026-12-07"),
+            "<span class=\"date\">2026-12-07</span>"
+        );
+        assert_eq!(esc_text(""), "");
+    }
+}
