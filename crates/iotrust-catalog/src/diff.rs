@@ -253,6 +253,12 @@ pub fn catalog_diff(a: &crate::Catalog, b: &crate::Catalog) -> CatalogDiff {
             "crosswalk",
             c.crosswalks.iter().map(|(f, x)| (f.clone(), x)),
         ));
+        // the document forms: items are matched by id, so an item added, removed or with a
+        // changed provision, wording, source or confidence is one line each
+        out.extend(items(
+            "document",
+            c.documents.iter().map(|x| (x.id.to_string(), x)),
+        ));
         out
     }
     let (ia, ib) = (all(a), all(b));

@@ -832,6 +832,8 @@ pub enum DocumentKind {
     AuStatement,
     /// EU declaration of conformity (RED Annex VI, CRA Annex V from its date).
     EuDeclaration,
+    /// The CRA's simplified EU declaration of conformity (Annex VI), from the CRA's date.
+    EuDeclarationSimplified,
     /// EU CRA technical documentation (Annex VII).
     CraTechnicalFile,
     /// EU CRA information and instructions to the user (Annex II).
@@ -839,10 +841,11 @@ pub enum DocumentKind {
 }
 
 impl DocumentKind {
-    pub const ALL: [DocumentKind; 5] = [
+    pub const ALL: [DocumentKind; 6] = [
         DocumentKind::PstiStatement,
         DocumentKind::AuStatement,
         DocumentKind::EuDeclaration,
+        DocumentKind::EuDeclarationSimplified,
         DocumentKind::CraTechnicalFile,
         DocumentKind::UserInformation,
     ];
@@ -863,7 +866,7 @@ pub enum Declares {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ValueSource {
-    /// The product profile (`field`: identity, category, markets, url).
+    /// The product profile (`field`: identity, manufacturer, type, category, markets, url).
     Profile,
     /// The assessment (`field`: conformance, route, support-period, standards, conformity,
     /// evidence, tests).
@@ -954,7 +957,14 @@ pub struct DocumentDef {
 /// The `field`s an item may read, per value source (`docs/documents.md` explains each).
 pub fn value_fields(from: ValueSource) -> &'static [&'static str] {
     match from {
-        ValueSource::Profile => &["identity", "category", "markets", "url"],
+        ValueSource::Profile => &[
+            "identity",
+            "manufacturer",
+            "type",
+            "category",
+            "markets",
+            "url",
+        ],
         ValueSource::Assessment => &[
             "conformance",
             "route",

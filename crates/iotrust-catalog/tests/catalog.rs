@@ -1519,7 +1519,15 @@ fn every_document_kind_has_a_form_and_eu_declaration_follows_the_date() {
     let cat = Catalog::embedded().unwrap();
     let day = |s: &str| s.parse::<jiff::civil::Date>().unwrap();
     for k in DocumentKind::ALL {
-        assert!(cat.document(k, day("2026-12-07")).is_some(), "{k}");
+        // the simplified declaration is the CRA's alone: from its date
+        let on = match k {
+            DocumentKind::EuDeclarationSimplified => {
+                assert!(cat.document(k, day("2027-12-10")).is_none());
+                "2027-12-11"
+            }
+            _ => "2026-12-07",
+        };
+        assert!(cat.document(k, day(on)).is_some(), "{k}");
     }
     let eu = |d| {
         cat.document(DocumentKind::EuDeclaration, day(d))
@@ -1540,6 +1548,63 @@ fn every_document_kind_has_a_form_and_eu_declaration_follows_the_date() {
             );
         }
     }
+}
+
+/// `catalog diff` reports the document forms: an item added or removed, an item's provision,
+/// source and confidence changed, and a whole form added or removed.
+#[test]
+fn catalog_diff_reports_document_forms_item_by_item() {
+    use iotrust_catalog::diff::catalog_diff;
+    let red =
+        std::fs::read_to_string(catalog_dir().join("documents/eu-declaration-red.yaml")).unwrap();
+    // older: the RED form without its accessories item, with another point number for the
+    // batch, the image at a lower confidence, an item since dropped, and no simplified form
+    let accessories = red.find("  - id: accessories").unwrap();
+    let after = accessories + red[accessories..].find("  - id: signatory-name").unwrap();
+    let mut old_red = format!("{}{}", &red[..accessories], &red[after..]);
+    old_red = old_red.replacen(
+        "    provision: Annex VI point 1\n    asks: The batch or serial numbers",
+        "    provision: Annex VI point 9\n    asks: The batch or serial numbers",
+        1,
+    );
+    let image = old_red.find("  - id: image").unwrap();
+    let conf = image + old_red[image..].find("confidence: L}").unwrap();
+    old_red.replace_range(conf..conf + "confidence: L}".len(), "confidence: H}");
+    old_red.push_str("  - id: ce-marking\n    title: CE marking\n    provision: Art. 19\n    asks: The CE marking.\n    value: {from: text, text: \"CE\"}\n    source: {ref: \"Directive 2014/53/EU Art. 19\", confidence: L}\n");
+    let mut files = with_file("documents/eu-declaration-red.yaml", &old_red);
+    files.retain(|(p, _)| p != "documents/eu-declaration-cra-simplified.yaml");
+    let old = load::load(&files).unwrap();
+    let d = catalog_diff(&old, &cat());
+    let c = d
+        .item("document eu-declaration-red")
+        .expect("the RED form changed");
+    assert_eq!(c.kind, ChangeKind::Changed);
+    for want in [
+        "items[accessories] added: ",
+        "items[ce-marking] removed",
+        "items[batch].provision: Annex VI point 9 -> Annex VI point 1",
+        "items[image].source.confidence: H -> L",
+    ] {
+        assert!(
+            c.details.iter().any(|l| l.starts_with(want)),
+            "no `{want}` in\n{}",
+            c.details.join("\n")
+        );
+    }
+    assert_eq!(c.details.len(), 4, "{}", c.details.join("\n"));
+    let simplified = d
+        .item("document eu-declaration-cra-simplified")
+        .expect("the simplified form is new");
+    assert_eq!(simplified.kind, ChangeKind::Added);
+    assert!(d.item("document psti-statement").is_none());
+    // and the other way round the form is removed
+    let back = catalog_diff(&cat(), &old);
+    assert_eq!(
+        back.item("document eu-declaration-cra-simplified")
+            .unwrap()
+            .kind,
+        ChangeKind::Removed
+    );
 }
 
 #[test]

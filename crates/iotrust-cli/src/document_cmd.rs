@@ -55,10 +55,20 @@ pub struct DocArgs {
 }
 
 #[derive(Args)]
+pub struct DeclarationArgs {
+    #[command(flatten)]
+    doc: DocArgs,
+    /// The CRA's simplified declaration (Annex VI: the manufacturer, the type and the address
+    /// of the full declaration, `declaration_url` in the info file); from 2027-12-11 only.
+    #[arg(long)]
+    simplified: bool,
+}
+
+#[derive(Args)]
 pub struct FileArgs {
     #[command(flatten)]
     subject: Subject,
-    /// The technical file: a folder, or an archive when the name ends in `.tar`.
+    /// The technical file: a folder, or an archive when the name ends in `.tar` or `.zip`.
     #[arg(short, long)]
     output: PathBuf,
     /// Key that signs the manifest (NAME.key.json, as for labels).
@@ -76,16 +86,16 @@ pub enum DocumentCmd {
     /// Australian statement of compliance (Smart Devices Rules 2025); exit 1 when not met.
     AuStatement(DocArgs),
     /// EU declaration of conformity: RED Annex VI, or CRA Annex V from 2027-12-11; exit 1 when
-    /// the assessment does not find the law met.
-    EuDeclaration(DocArgs),
+    /// the assessment does not find the law met; `--simplified` for the CRA's Annex VI form.
+    EuDeclaration(DeclarationArgs),
     /// EU CRA information and instructions to the user (Annex II), gaps named.
     UserInformation(DocArgs),
     /// EU CRA technical file (Annex VII): documents, assessment, evidence, label and a signed
-    /// manifest, as a folder or `.tar`.
+    /// manifest, as a folder, `.tar` or `.zip`.
     CraTechnicalFile(FileArgs),
     /// Check a technical file: the manifest's signature and every file's SHA-256.
     Verify {
-        /// The technical file folder or `.tar` archive.
+        /// The technical file folder, or its `.tar` or `.zip` archive.
         path: PathBuf,
         /// Trusted public key (NAME.pub.json); repeat for several.
         #[arg(long = "trust", required = true)]
@@ -129,7 +139,10 @@ pub fn run(cat: &Catalog, cmd: DocumentCmd) -> anyhow::Result<u8> {
     let (kind, args) = match cmd {
         DocumentCmd::PstiStatement(a) => (DocumentKind::PstiStatement, a),
         DocumentCmd::AuStatement(a) => (DocumentKind::AuStatement, a),
-        DocumentCmd::EuDeclaration(a) => (DocumentKind::EuDeclaration, a),
+        DocumentCmd::EuDeclaration(a) if a.simplified => {
+            (DocumentKind::EuDeclarationSimplified, a.doc)
+        }
+        DocumentCmd::EuDeclaration(a) => (DocumentKind::EuDeclaration, a.doc),
         DocumentCmd::UserInformation(a) => (DocumentKind::UserInformation, a),
         DocumentCmd::CraTechnicalFile(a) => return technical_file(cat, a),
         DocumentCmd::Verify { path, trust } => return verify(&path, &trust),
@@ -156,6 +169,11 @@ pub fn run(cat: &Catalog, cmd: DocumentCmd) -> anyhow::Result<u8> {
         Err(DocumentError::Refused(r)) => {
             say(&format!("{}: {r}", args.subject.profile.display()));
             return Ok(exit::GATE);
+        }
+        Err(e @ DocumentError::NoForm { .. }) if kind == DocumentKind::EuDeclarationSimplified => {
+            return Err(anyhow!(
+                "{e}: the simplified EU declaration of conformity is the CRA's (Annex VI), used from the day its obligations apply; before it, write the full declaration (`iotrust document eu-declaration` without --simplified)"
+            ));
         }
         Err(e) => return Err(anyhow!("{e}")),
     };
@@ -214,13 +232,7 @@ fn technical_file(cat: &Catalog, args: FileArgs) -> anyhow::Result<u8> {
         &tool(),
     )
     .map_err(|e| anyhow!("{e}"))?;
-    let tar = args.output.extension().is_some_and(|e| e == "tar");
-    if tar {
-        tf.write_tar(&args.output)
-    } else {
-        tf.write_dir(&args.output)
-    }
-    .map_err(|e| anyhow!("{e}"))?;
+    tf.write_to(&args.output).map_err(|e| anyhow!("{e}"))?;
     say(&format!(
         "{}: technical file {} ({} files, manifest signed by {} ({}))",
         args.subject.profile.display(),

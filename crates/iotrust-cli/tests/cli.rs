@@ -185,6 +185,9 @@ fn catalog_diff_between_directories() {
         "+ fact conformity.notified_body",
         "~ scheme eu-cra@2024",
         "product_classes added",
+        // issue 19: the document forms came after 2026.11.0
+        "+ document psti-statement",
+        "+ document eu-declaration-cra-simplified",
     ] {
         assert!(text.contains(needle), "missing `{needle}` in\n{text}");
     }
@@ -988,6 +991,69 @@ fn document_psti_statement_is_written_when_psti_is_met() {
     );
 }
 
+/// `eu-declaration --simplified`: the CRA's Annex VI form from its date; before it, exit 2 with
+/// the reason; a product that does not meet the CRA is refused with exit 1.
+#[test]
+fn document_simplified_eu_declaration_from_the_cra_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let info = dir.path().join("info.toml");
+    std::fs::write(
+        &info,
+        format!("{DOC_INFO}declaration_url = \"https://maker.example/doc\"\n"),
+    )
+    .unwrap();
+    let info = info.to_str().unwrap();
+    let md = ok(&[
+        "document",
+        "eu-declaration",
+        "--simplified",
+        "examples/profiles/smart-lock.toml",
+        "--info",
+        info,
+        "--as-of",
+        "2027-12-20",
+    ]);
+    for want in [
+        "# Simplified EU declaration of conformity (Cyber Resilience Act)",
+        "Annex VI",
+        "https://maker.example/doc",
+        "Regulation (EU) 2024/2847",
+    ] {
+        assert!(md.contains(want), "{want} not in\n{md}");
+    }
+    let o = iotrust(&[
+        "document",
+        "eu-declaration",
+        "--simplified",
+        "examples/profiles/smart-lock.toml",
+        "--info",
+        info,
+        "--as-of",
+        "2026-12-07",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("the CRA's (Annex VI)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = iotrust(&[
+        "document",
+        "eu-declaration",
+        "--simplified",
+        "examples/profiles/smart-plug.toml",
+        "--as-of",
+        "2027-12-20",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).is_empty());
+    assert!(
+        stderr(&o).contains("no Simplified EU declaration of conformity (Cyber Resilience Act) written: the assessment does not find eu-cra@2024 met"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 #[test]
 fn document_refused_with_reasons() {
     let o = iotrust(&[
@@ -1057,7 +1123,11 @@ fn document_technical_file_is_signed_and_a_changed_evidence_file_breaks_verify()
     let public = format!("{d}/maker.pub.json");
     let info = dir.path().join("info.toml");
     std::fs::write(&info, DOC_INFO).unwrap();
-    for out in [format!("{d}/tf"), format!("{d}/tf.tar")] {
+    for out in [
+        format!("{d}/tf"),
+        format!("{d}/tf.tar"),
+        format!("{d}/tf.zip"),
+    ] {
         let o = iotrust(&[
             "document",
             "cra-technical-file",

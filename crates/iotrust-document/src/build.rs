@@ -262,6 +262,11 @@ fn profile_value(a: &Assessment, field: &str) -> Value {
             lines.push(format!("Category: {}", p.category));
             Value::Lines { lines }
         }
+        "manufacturer" => text(p.identity.manufacturer.clone()),
+        "type" => text(match &p.identity.name {
+            Some(n) => format!("{} ({n})", p.identity.model),
+            None => p.identity.model.clone(),
+        }),
         "category" => text(p.category.clone()),
         "markets" => text(p.markets.join(", ")),
         "url" => match &p.identity.url {

@@ -1,7 +1,8 @@
-//! The CRA technical file: a folder or `.tar` with the generated documents, the assessment
+//! The CRA technical file: a folder, a `.tar` or a `.zip` with the generated documents, the assessment
 //! (JSON and HTML), the evidence files, the signed label if given, the files the info file
-//! names, and a manifest with the SHA-256 of each part, signed as a DSSE envelope with the
-//! label keys (`iotrust_label::dsse`). [`verify`] checks the signature and every hash.
+//! names, and a manifest with the SHA-256 of each part — an in-toto Statement v1 whose subjects
+//! are the parts — signed as a DSSE envelope with the label keys (`iotrust_label::dsse`).
+//! [`verify`] checks the signature and every hash.
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 use iotrust_assess::Assessment;
 use iotrust_catalog::model::{DocumentKind, INFO_FIELDS};
 use iotrust_catalog::Catalog;
-use iotrust_label::dsse::{envelope_of, sign, verify_payload, SignedBy};
+use iotrust_label::dsse::{envelope_of, sign, verify_payload, SignedBy, Subject};
 use iotrust_label::{Envelope, Key, PublicKey};
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
@@ -22,8 +23,11 @@ use crate::info::Info;
 use crate::model::Document;
 use crate::{pdf, render};
 
-pub const MANIFEST_TYPE: &str = "application/vnd.iotrust.technical-file+json";
-pub const MANIFEST_FORMAT: &str = "iotrust-technical-file/1";
+/// The envelope's payload type: an in-toto Statement, as labels are.
+pub const MANIFEST_TYPE: &str = iotrust_label::dsse::PAYLOAD_TYPE;
+/// The Statement's predicate type, which tells a technical file's manifest from a label.
+pub const PREDICATE_TYPE: &str = "https://iotrust.dev/technical-file/v1";
+pub const MANIFEST_FORMAT: &str = "iotrust-technical-file/2";
 pub const MANIFEST: &str = "manifest.json";
 pub const ENVELOPE: &str = "manifest.dsse.json";
 /// Largest part read back from an archive (an authority's copy may be anyone's bytes).
@@ -35,6 +39,19 @@ pub struct Entry {
     pub path: String,
     pub sha256: String,
     pub bytes: u64,
+}
+
+/// The manifest as signed: an in-toto Statement v1 whose subjects are the parts (path and
+/// SHA-256), so in-toto tools can check them too; the predicate repeats them with their sizes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestStatement {
+    #[serde(rename = "_type")]
+    pub statement_type: String,
+    pub subject: Vec<Subject>,
+    #[serde(rename = "predicateType")]
+    pub predicate_type: String,
+    pub predicate: Manifest,
 }
 
 /// The signed content: what the technical file holds, part by part.
@@ -216,8 +233,21 @@ pub fn assemble(
             })
             .collect(),
     };
+    let statement = ManifestStatement {
+        statement_type: iotrust_label::dsse::STATEMENT_TYPE.into(),
+        subject: manifest
+            .files
+            .iter()
+            .map(|e| Subject {
+                name: e.path.clone(),
+                digest: BTreeMap::from([("sha256".to_string(), e.sha256.clone())]),
+            })
+            .collect(),
+        predicate_type: PREDICATE_TYPE.into(),
+        predicate: manifest,
+    };
     let body =
-        serde_json::to_vec_pretty(&manifest).map_err(|e| DocumentError::Sign(e.to_string()))?;
+        serde_json::to_vec_pretty(&statement).map_err(|e| DocumentError::Sign(e.to_string()))?;
     let mut env = envelope_of(MANIFEST_TYPE, &body);
     sign(&mut env, key).map_err(|e| DocumentError::Sign(e.to_string()))?;
     let env_bytes =
@@ -283,6 +313,58 @@ impl TechnicalFile {
             .map_err(|e| DocumentError::io(path, e))?;
         Ok(())
     }
+
+    /// Write as a `.zip` archive (the `zip` crate; entries in manifest order, deflated, with
+    /// the archive format's earliest time and fixed modes, so two archives of the same parts
+    /// are identical).
+    pub fn write_zip(&self, path: &Path) -> Result<(), DocumentError> {
+        let f = std::fs::File::create(path).map_err(|e| DocumentError::io(path, e))?;
+        let mut z = zip::ZipWriter::new(f);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .last_modified_time(zip::DateTime::default())
+            .unix_permissions(0o644);
+        let zerr = |e: zip::result::ZipError| DocumentError::io(path, std::io::Error::other(e));
+        for p in &self.parts {
+            z.start_file(p.path.as_str(), opts).map_err(zerr)?;
+            std::io::Write::write_all(&mut z, &p.bytes).map_err(|e| DocumentError::io(path, e))?;
+        }
+        z.finish()
+            .map_err(zerr)?
+            .sync_all()
+            .map_err(|e| DocumentError::io(path, e))?;
+        Ok(())
+    }
+
+    /// Write as a folder, or as an archive when `path` ends in `.tar` or `.zip`.
+    pub fn write_to(&self, path: &Path) -> Result<(), DocumentError> {
+        match Archive::of(path) {
+            Some(Archive::Tar) => self.write_tar(path),
+            Some(Archive::Zip) => self.write_zip(path),
+            None => self.write_dir(path),
+        }
+    }
+}
+
+/// The archive formats a technical file may be written as, chosen by the file's extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Archive {
+    Tar,
+    Zip,
+}
+
+impl Archive {
+    pub fn of(path: &Path) -> Option<Archive> {
+        match path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .as_deref()
+        {
+            Some("tar") => Some(Archive::Tar),
+            Some("zip") => Some(Archive::Zip),
+            _ => None,
+        }
+    }
 }
 
 /// What a verified technical file holds and who signed it.
@@ -302,7 +384,51 @@ fn safe(path: &str) -> bool {
             .all(|c| !c.is_empty() && c != "." && c != "..")
 }
 
-/// Every file of a technical file folder or `.tar` archive, by path inside.
+/// Every file of a `.zip` technical file, by path inside: only regular files under safe
+/// paths, each at most [`MAX_PART`] bytes, none twice.
+fn read_zip(at: &Path) -> Result<BTreeMap<String, Vec<u8>>, DocumentError> {
+    let bad = |m: String| DocumentError::Verify(format!("{}: {m}", at.display()));
+    let f = std::fs::File::open(at).map_err(|e| DocumentError::io(at, e))?;
+    let mut ar = zip::ZipArchive::new(f).map_err(|e| bad(format!("not a zip archive: {e}")))?;
+    let mut out = BTreeMap::new();
+    for i in 0..ar.len() {
+        let entry = ar
+            .by_index(i)
+            .map_err(|e| bad(format!("broken zip entry {i}: {e}")))?;
+        let path = entry.name().to_string();
+        if entry.is_dir() {
+            continue;
+        }
+        if entry.is_symlink() || !entry.is_file() {
+            return Err(bad(format!("entry `{path}` is not a regular file")));
+        }
+        if !safe(&path) || entry.enclosed_name().is_none() {
+            return Err(bad(format!("entry `{path}` has an unsafe path")));
+        }
+        if entry.size() > MAX_PART {
+            return Err(bad(format!(
+                "entry `{path}` is larger than {MAX_PART} bytes"
+            )));
+        }
+        let mut bytes = Vec::new();
+        // the declared size may lie: never read more than the limit
+        entry
+            .take(MAX_PART + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| bad(format!("entry `{path}`: {e}")))?;
+        if bytes.len() as u64 > MAX_PART {
+            return Err(bad(format!(
+                "entry `{path}` is larger than {MAX_PART} bytes"
+            )));
+        }
+        if out.insert(path.clone(), bytes).is_some() {
+            return Err(bad(format!("entry `{path}` appears twice")));
+        }
+    }
+    Ok(out)
+}
+
+/// Every file of a technical file folder, `.tar` or `.zip` archive, by path inside.
 pub fn read_parts(at: &Path) -> Result<BTreeMap<String, Vec<u8>>, DocumentError> {
     let mut out = BTreeMap::new();
     if at.is_dir() {
@@ -325,6 +451,9 @@ pub fn read_parts(at: &Path) -> Result<BTreeMap<String, Vec<u8>>, DocumentError>
             }
         }
         return Ok(out);
+    }
+    if Archive::of(at) == Some(Archive::Zip) {
+        return read_zip(at);
     }
     let f = std::fs::File::open(at).map_err(|e| DocumentError::io(at, e))?;
     let mut ar = tar::Archive::new(f);
@@ -384,11 +513,38 @@ pub fn verify_parts(
         .map_err(|e| fail(format!("`{ENVELOPE}` is not a DSSE envelope: {e}")))?;
     let v = verify_payload(&env, MANIFEST_TYPE, trusted)
         .map_err(|e| fail(format!("`{ENVELOPE}`: {e}")))?;
-    let manifest: Manifest = serde_json::from_slice(&v.body).map_err(|e| {
+    let statement: ManifestStatement = serde_json::from_slice(&v.body).map_err(|e| {
         fail(format!(
-            "the signed manifest is not an {MANIFEST_FORMAT} manifest: {e}"
+            "the signed manifest is not an in-toto Statement of an {MANIFEST_FORMAT} manifest: {e}"
         ))
     })?;
+    if statement.statement_type != iotrust_label::dsse::STATEMENT_TYPE
+        || statement.predicate_type != PREDICATE_TYPE
+    {
+        return Err(fail(format!(
+            "the signed statement is `{}` of `{}` (expected `{}` of `{PREDICATE_TYPE}`): not a technical file's manifest",
+            statement.statement_type,
+            statement.predicate_type,
+            iotrust_label::dsse::STATEMENT_TYPE
+        )));
+    }
+    let manifest = statement.predicate;
+    // the subjects (what in-toto tools check) and the predicate's files must be the same list
+    let subjects: Vec<(&str, Option<&String>)> = statement
+        .subject
+        .iter()
+        .map(|s| (s.name.as_str(), s.digest.get("sha256")))
+        .collect();
+    let files: Vec<(&str, Option<&String>)> = manifest
+        .files
+        .iter()
+        .map(|e| (e.path.as_str(), Some(&e.sha256)))
+        .collect();
+    if subjects != files {
+        return Err(fail(
+            "the signed statement's subjects and its manifest's files differ".into(),
+        ));
+    }
     if manifest.format != MANIFEST_FORMAT {
         return Err(fail(format!(
             "manifest format `{}` (expected `{MANIFEST_FORMAT}`)",

@@ -120,13 +120,46 @@ fn esc(s: &str) -> String {
     out
 }
 
+/// `esc`, with each ISO date (`2026-12-07`) kept on one line: browsers break after a hyphen,
+/// and a date split over two lines reads badly.
+fn esc_text(s: &str) -> String {
+    let b = s.as_bytes();
+    let is_date = |i: usize| {
+        b.len() >= i + 10
+            && b[i..i + 10].iter().enumerate().all(|(k, c)| match k {
+                4 | 7 => *c == b'-',
+                _ => c.is_ascii_digit(),
+            })
+            && (i == 0 || !b[i - 1].is_ascii_digit())
+            && b.get(i + 10).is_none_or(|c| !c.is_ascii_digit())
+    };
+    let mut out = String::with_capacity(s.len());
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if is_date(i) {
+            out.push_str(&esc(&s[start..i]));
+            out.push_str("<span class=\"date\">");
+            out.push_str(&s[i..i + 10]);
+            out.push_str("</span>");
+            i += 10;
+            start = i;
+        } else {
+            i += 1;
+        }
+    }
+    out.push_str(&esc(&s[start..]));
+    out
+}
+
 const CSS: &str = "body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;max-width:52em;margin:2em auto;padding:0 1em;color:#111;line-height:1.45}\
 h1{font-size:1.6em;border-bottom:2px solid #234;padding-bottom:.3em}h2{font-size:1.1em;margin:1.4em 0 .3em}\
 .meta{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em}.meta dt{font-weight:bold}.meta dd{margin:0}\
 .asks{color:#444;font-style:italic;margin:.2em 0}.src{color:#666;font-size:.8em}.missing{color:#a00;font-weight:bold}\
 .open{color:#a60;font-weight:bold}.na{color:#555}.sig{margin-top:1.5em}.sig span{display:inline-block;width:18em;border-bottom:1px solid #000}\
 .note{border-left:4px solid #89a;padding:.3em .8em;background:#f4f6f8}footer{margin-top:2em;border-top:1px solid #ccc;font-size:.85em;color:#333}\
-ul{margin:.3em 0}";
+ul{margin:.3em 0}.date{white-space:nowrap}.sig{line-height:2.2}.sig span{height:2em}\
+@media print{body{max-width:none;margin:0;padding:0}section,footer{break-inside:avoid}h2{break-after:avoid}}";
 
 pub fn html(d: &Document) -> String {
     let mut o = String::new();
@@ -147,7 +180,7 @@ pub fn html(d: &Document) -> String {
         d.made_on
     );
     if let Some(n) = &d.note {
-        let _ = writeln!(o, "<p class=\"note\">{}</p>", esc(n.trim()));
+        let _ = writeln!(o, "<p class=\"note\">{}</p>", esc_text(n.trim()));
     }
     for (n, it) in d.items.iter().enumerate() {
         let _ = writeln!(
@@ -165,12 +198,12 @@ pub fn html(d: &Document) -> String {
         );
         match &it.value {
             Value::Text { text } => {
-                let _ = writeln!(o, "<p>{}</p>", esc(text));
+                let _ = writeln!(o, "<p>{}</p>", esc_text(text));
             }
             Value::Lines { lines } => {
                 o.push_str("<ul>");
                 for l in lines {
-                    let _ = write!(o, "<li>{}</li>", esc(l));
+                    let _ = write!(o, "<li>{}</li>", esc_text(l));
                 }
                 o.push_str("</ul>\n");
             }
@@ -191,19 +224,19 @@ pub fn html(d: &Document) -> String {
                 let _ = writeln!(o, "<p class=\"sig\">Signature: <span>&nbsp;</span><br>Signed for and on behalf of the manufacturer by {who}</p>");
             }
             Value::NotApplicable { note } => {
-                let _ = writeln!(o, "<p class=\"na\">Not applicable: {}</p>", esc(note));
+                let _ = writeln!(o, "<p class=\"na\">Not applicable: {}</p>", esc_text(note));
             }
             Value::Missing { what } => {
-                let _ = writeln!(o, "<p class=\"missing\">MISSING: {}</p>", esc(what));
+                let _ = writeln!(o, "<p class=\"missing\">MISSING: {}</p>", esc_text(what));
             }
         }
         if let Some(g) = &it.gap {
-            let _ = writeln!(o, "<p class=\"open\">OPEN: {}</p>", esc(g));
+            let _ = writeln!(o, "<p class=\"open\">OPEN: {}</p>", esc_text(g));
         }
         let _ = writeln!(
             o,
             "<p class=\"src\">Source: {}</p></section>",
-            esc(&it.source)
+            esc_text(&it.source)
         );
     }
     let gaps = d.gaps();
@@ -222,14 +255,43 @@ pub fn html(d: &Document) -> String {
     }
     o.push_str("<footer>");
     if let Some(r) = &d.retention {
-        let _ = write!(o, "<p>Retention: {}</p>", esc(r));
+        let _ = write!(o, "<p>Retention: {}</p>", esc_text(r));
     }
     let _ = write!(
         o,
         "<p>Form <code>{}</code> — {}</p><p>{}</p></footer>\n</body></html>\n",
         esc(&d.form),
-        esc(&d.source),
-        esc(&colophon(d))
+        esc_text(&d.source),
+        esc_text(&colophon(d))
     );
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::esc_text;
+
+    #[test]
+    fn dates_are_kept_on_one_line_and_the_rest_escaped() {
+        assert_eq!(
+            esc_text("until 2028-03-31 (as of 2026-12-07) <b>"),
+            "until <span class=\"date\">2028-03-31</span> (as of <span class=\"date\">2026-12-07</span>) &lt;b&gt;"
+        );
+        // not dates: too many digits, or a version
+        assert_eq!(
+            esc_text("12026-12-07 and 2026-12-071"),
+            "12026-12-07 and 2026-12-071"
+        );
+        assert_eq!(esc_text("v1.4.2"), "v1.4.2");
+        // text around a date that is not ASCII stays whole
+        assert_eq!(
+            esc_text("Prüfung 2026-12-07 — ok"),
+            "Prüfung <span class=\"date\">2026-12-07</span> — ok"
+        );
+        assert_eq!(
+            esc_text("2026-12-07"),
+            "<span class=\"date\">2026-12-07</span>"
+        );
+        assert_eq!(esc_text(""), "");
+    }
 }

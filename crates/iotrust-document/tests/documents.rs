@@ -164,6 +164,64 @@ fn eu_declaration_is_red_now_and_cra_from_its_date() {
     assert!(gaps[0].what.contains("product.functions"), "{gaps:?}");
 }
 
+/// The CRA's simplified declaration (Annex VI): from the CRA's date only, under the same gate
+/// as the full one, its four items from the profile, the fixed wording and the info file.
+#[test]
+fn simplified_eu_declaration_is_the_cras_from_its_date_under_the_same_gate() {
+    let cat = catalog();
+    let info = full_info();
+    let later = "2027-12-20";
+    let a = assess(&cat, "smart-lock.toml", later);
+    let d = write(&cat, &a, &info, DocumentKind::EuDeclarationSimplified).unwrap();
+    assert_eq!(d.form, "eu-declaration-cra-simplified");
+    assert_eq!(d.scheme, "eu-cra@2024");
+    check_against_form(&cat, &d, later);
+    let text = render::markdown(&d);
+    assert!(text.contains(&a.profile.identity.manufacturer), "{text}");
+    assert!(text.contains(&a.profile.identity.model), "{text}");
+    assert!(text.contains("Regulation (EU) 2024/2847"), "{text}");
+    let url = d.items.iter().find(|i| i.id == "full-declaration").unwrap();
+    assert!(
+        matches!(&url.value, Value::Text { text } if text == "declaration_url of the example maker"),
+        "{:?}",
+        url.value
+    );
+    assert!(d.gaps().is_empty(), "{:?}", d.gaps());
+    // without the address of the full declaration, that is the gap
+    let d = write(
+        &cat,
+        &a,
+        &Info::default(),
+        DocumentKind::EuDeclarationSimplified,
+    )
+    .unwrap();
+    let gaps = d.gaps();
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert_eq!(gaps[0].item, "full-declaration");
+    assert!(gaps[0].what.contains("declaration_url"), "{gaps:?}");
+
+    // before the CRA applies there is no simplified form
+    let now = assess(&cat, "smart-lock.toml", DAY);
+    assert!(matches!(
+        write(&cat, &now, &info, DocumentKind::EuDeclarationSimplified),
+        Err(DocumentError::NoForm { .. })
+    ));
+    // a product that does not meet the CRA gets no simplified declaration either
+    let plug = assess(&cat, "smart-plug.toml", later);
+    let Err(DocumentError::Refused(r)) =
+        write(&cat, &plug, &info, DocumentKind::EuDeclarationSimplified)
+    else {
+        panic!("the smart plug does not meet the CRA");
+    };
+    assert_eq!(r.scheme, "eu-cra@2024");
+    assert!(!r.failing.is_empty());
+    let Err(DocumentError::Refused(full)) = write(&cat, &plug, &info, DocumentKind::EuDeclaration)
+    else {
+        panic!("nor a full one");
+    };
+    assert_eq!(full.failing, r.failing);
+}
+
 #[test]
 fn user_information_is_written_with_its_gaps_named() {
     let cat = catalog();
@@ -319,6 +377,47 @@ fn technical_file_holds_documents_assessment_evidence_and_verifies() {
     assert_eq!(v.manifest.files.len(), tf.parts.len() - 2);
     assert_eq!(v.signers[0].keyid, k.public.keyid);
 
+    // the manifest is an in-toto Statement v1 whose subjects are the parts with their SHA-256
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["_type"], "https://in-toto.io/Statement/v1");
+    assert_eq!(m["predicateType"], bundle::PREDICATE_TYPE);
+    let subjects = m["subject"].as_array().unwrap();
+    assert_eq!(subjects.len(), v.manifest.files.len());
+    for (s, e) in subjects.iter().zip(&v.manifest.files) {
+        assert_eq!(s["name"], e.path.as_str());
+        assert_eq!(s["digest"]["sha256"], e.sha256.as_str());
+    }
+    // a Statement of another predicate (a label's), signed by the same key, is no manifest
+    let mut parts = bundle::read_parts(&out).unwrap();
+    let mut other_stmt = m.clone();
+    other_stmt["predicateType"] = "https://iotrust.dev/label/v1".into();
+    let body = serde_json::to_vec(&other_stmt).unwrap();
+    let mut env = iotrust_label::dsse::envelope_of(bundle::MANIFEST_TYPE, &body);
+    iotrust_label::dsse::sign(&mut env, &k).unwrap();
+    parts.insert(bundle::ENVELOPE.into(), serde_json::to_vec(&env).unwrap());
+    parts.insert(bundle::MANIFEST.into(), body);
+    let e = bundle::verify_parts(&parts, std::slice::from_ref(&k.public))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not a technical file's manifest"), "{e}");
+    // nor one whose subjects and files disagree
+    let mut parts = bundle::read_parts(&out).unwrap();
+    let mut forged = m.clone();
+    forged["subject"].as_array_mut().unwrap().pop();
+    let body = serde_json::to_vec(&forged).unwrap();
+    let mut env = iotrust_label::dsse::envelope_of(bundle::MANIFEST_TYPE, &body);
+    iotrust_label::dsse::sign(&mut env, &k).unwrap();
+    parts.insert(bundle::ENVELOPE.into(), serde_json::to_vec(&env).unwrap());
+    parts.insert(bundle::MANIFEST.into(), body);
+    let e = bundle::verify_parts(&parts, std::slice::from_ref(&k.public))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("subjects and its manifest's files differ"),
+        "{e}"
+    );
+
     // another key's signature is not trusted
     let other = key(Role::Manufacturer, "other");
     let e = bundle::verify(&out, std::slice::from_ref(&other.public))
@@ -410,6 +509,65 @@ fn technical_file_as_tar_verifies_and_detects_added_removed_and_changed_parts() 
     assert!(e.contains("not signed"), "{e}");
 }
 
+/// The `.zip` technical file (the `zip` crate) verifies; a changed member breaks it, naming
+/// the member; an archive with a path outside the file, or bytes that are not a zip, fail with
+/// the archive named.
+#[test]
+fn technical_file_as_zip_verifies_and_a_changed_member_breaks_it() {
+    let cat = catalog();
+    let k = key(Role::Manufacturer, "maker");
+    let tf = technical_file(&cat, &k);
+    let dir = tempfile::tempdir().unwrap();
+    let zip_path = dir.path().join("tf.zip");
+    tf.write_zip(&zip_path).unwrap();
+    let trusted = std::slice::from_ref(&k.public);
+    let v = bundle::verify(&zip_path, trusted).unwrap();
+    assert_eq!(v.manifest.files.len(), tf.parts.len() - 2);
+    // the same parts give the same bytes
+    let again = dir.path().join("again.zip");
+    tf.write_to(&again).unwrap();
+    assert_eq!(
+        std::fs::read(&zip_path).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
+
+    // rewrite the archive with one member changed
+    let parts = bundle::read_parts(&zip_path).unwrap();
+    let changed = dir.path().join("changed.zip");
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&changed).unwrap());
+    let opts = zip::write::SimpleFileOptions::default();
+    for (path, bytes) in &parts {
+        z.start_file(path.as_str(), opts).unwrap();
+        let mut bytes = bytes.clone();
+        if path == "user-information.md" {
+            bytes.extend_from_slice(b"\nA line added after signing.\n");
+        }
+        std::io::Write::write_all(&mut z, &bytes).unwrap();
+    }
+    z.finish().unwrap();
+    let e = bundle::verify(&changed, trusted).unwrap_err().to_string();
+    assert!(
+        e.contains("`user-information.md` was changed after signing"),
+        "{e}"
+    );
+
+    let evil = dir.path().join("evil.zip");
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&evil).unwrap());
+    z.start_file("../outside.txt", opts).unwrap();
+    std::io::Write::write_all(&mut z, b"x").unwrap();
+    z.finish().unwrap();
+    let e = bundle::verify(&evil, trusted).unwrap_err().to_string();
+    assert!(e.contains("evil.zip") && e.contains("unsafe path"), "{e}");
+
+    let junk = dir.path().join("junk.zip");
+    std::fs::write(&junk, b"not a zip at all").unwrap();
+    let e = bundle::verify(&junk, trusted).unwrap_err().to_string();
+    assert!(
+        e.contains("junk.zip") && e.contains("not a zip archive"),
+        "{e}"
+    );
+}
+
 #[test]
 fn technical_file_without_a_declaration_names_why() {
     let cat = catalog();
@@ -431,29 +589,44 @@ fn technical_file_without_a_declaration_names_why() {
     assert!(matches!(&decl.value, Value::Missing { what } if what.contains("no EU declaration")));
 }
 
-/// A PNG of the first page of every kind, for a person to look at
-/// (`target/document-artefacts/*.png`).
-#[test]
-fn rendered_pages_of_every_kind_are_saved_as_png() {
-    let cat = catalog();
+/// One document of every kind, written for examples that meet the law, with full info.
+fn every_kind(cat: &Catalog) -> Vec<(String, Document)> {
     let info = full_info();
-    let out = root().join("target/document-artefacts");
-    std::fs::create_dir_all(&out).unwrap();
     let k = key(Role::Manufacturer, "maker");
-    let tf = technical_file(&cat, &k);
+    let tf = technical_file(cat, &k);
     let mut docs: Vec<(String, Document)> = Vec::new();
-    let plug = assess(&cat, "smart-plug.toml", DAY);
+    let plug = assess(cat, "smart-plug.toml", DAY);
     docs.push((
         "psti-statement".into(),
-        write(&cat, &plug, &info, DocumentKind::PstiStatement).unwrap(),
+        write(cat, &plug, &info, DocumentKind::PstiStatement).unwrap(),
     ));
     docs.push((
         "au-statement".into(),
-        write(&cat, &plug, &info, DocumentKind::AuStatement).unwrap(),
+        write(cat, &plug, &info, DocumentKind::AuStatement).unwrap(),
     ));
     for d in tf.documents {
         docs.push((d.kind.to_string(), d));
     }
+    let later = assess(cat, "smart-lock.toml", "2027-12-20");
+    docs.push((
+        "eu-declaration-simplified".into(),
+        write(cat, &later, &info, DocumentKind::EuDeclarationSimplified).unwrap(),
+    ));
+    let kinds: Vec<&str> = docs.iter().map(|(n, _)| n.as_str()).collect();
+    for k in DocumentKind::ALL {
+        assert!(kinds.contains(&k.to_string().as_str()), "{k} not written");
+    }
+    docs
+}
+
+/// A PNG of the first page of every kind's PDF, for a person to look at
+/// (`target/document-artefacts/*.png`).
+#[test]
+fn rendered_pages_of_every_kind_are_saved_as_png() {
+    let cat = catalog();
+    let out = root().join("target/document-artefacts");
+    std::fs::create_dir_all(&out).unwrap();
+    let docs = every_kind(&cat);
     for (name, d) in &docs {
         let pdf_path = out.join(format!("{name}.pdf"));
         std::fs::write(&pdf_path, pdf::pdf(d)).unwrap();
@@ -471,9 +644,97 @@ fn rendered_pages_of_every_kind_are_saved_as_png() {
             "{name}: empty page"
         );
     }
-    let kinds: Vec<&str> = docs.iter().map(|(n, _)| n.as_str()).collect();
-    for k in DocumentKind::ALL {
-        assert!(kinds.contains(&k.to_string().as_str()), "{k} not rendered");
+}
+
+/// Debian's Chromium, headless, on a local file: `args` then the page. A missing browser fails
+/// the test (as the registry's browser tests do), never skips it.
+fn chromium(profile: &Path, args: &[String], page: &Path) {
+    let o = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium (Debian chromium, scripts/test-packages.txt)");
+    assert!(
+        o.status.success(),
+        "chromium {args:?} {}: {}",
+        page.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Every kind's HTML as a browser shows it: Debian's Chromium (headless) takes a screenshot of
+/// the first screen and prints the whole page to PDF, whose pages `pdftoppm` turns into PNGs
+/// (`target/document-artefacts/chromium/`). The HTML is self-contained: nothing to fetch.
+#[test]
+fn html_of_every_kind_renders_in_chromium() {
+    let cat = catalog();
+    let out = root().join("target/document-artefacts/chromium");
+    std::fs::create_dir_all(&out).unwrap();
+    let out = out.canonicalize().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    for (name, d) in every_kind(&cat) {
+        let html = render::html(&d);
+        for attr in ["src=", "url(", "@import", "<link", "<script"] {
+            assert!(
+                !html.contains(attr),
+                "{name}: the page loads something ({attr})"
+            );
+        }
+        let page = out.join(format!("{name}.html"));
+        std::fs::write(&page, &html).unwrap();
+        let png = out.join(format!("{name}.png"));
+        chromium(
+            profile.path(),
+            &[
+                "--window-size=1000,1400".into(),
+                format!("--screenshot={}", png.display()),
+            ],
+            &page,
+        );
+        let bytes = std::fs::read(&png).unwrap();
+        assert!(
+            bytes.starts_with(b"\x89PNG") && bytes.len() > 20_000,
+            "{name}: {} bytes of screenshot",
+            bytes.len()
+        );
+        let printed = out.join(format!("{name}-print.pdf"));
+        chromium(
+            profile.path(),
+            &[
+                "--no-pdf-header-footer".into(),
+                format!("--print-to-pdf={}", printed.display()),
+            ],
+            &page,
+        );
+        assert!(std::fs::read(&printed).unwrap().starts_with(b"%PDF-"));
+        let status = std::process::Command::new("pdftoppm")
+            .args(["-png", "-r", "60"])
+            .arg(&printed)
+            .arg(out.join(format!("{name}-print")))
+            .status()
+            .expect("pdftoppm (Debian poppler-utils, scripts/test-packages.txt)");
+        assert!(status.success(), "{name}: pdftoppm failed");
+        let pages = std::fs::read_dir(&out)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                n.starts_with(&format!("{name}-print-")) && n.ends_with(".png")
+            })
+            .count();
+        assert!(pages >= 1, "{name}: no printed page");
     }
 }
 
