@@ -263,7 +263,7 @@ fn every_outcome_is_used_and_has_phases() {
         );
     }
     let n = c.outcomes.len();
-    assert!((40..=90).contains(&n), "{n} outcomes");
+    assert!((40..=100).contains(&n), "{n} outcomes");
 }
 
 #[test]
