@@ -688,6 +688,113 @@ applies_to = "Mirai"
         ));
     }
 
+    /// SSDP and UPnP checks: the SSDP one sends nothing of its own, the UPnP one only a
+    /// `Get…` SOAP action; a vantage limits where they run.
+    #[test]
+    fn ssdp_and_upnp_checks_send_nothing_that_changes_a_device() {
+        let upnp = r#"
+[[check]]
+id = "u"
+title = "t"
+severity = "critical"
+protocol = "upnp"
+vantage = "wan"
+provisions = ["etsi-en-303-645@3.1.3#5.6-1"]
+outcomes = ["minimal-services"]
+sources = ["test"]
+request = { soap_action = "ACTION" }
+match = [{ status = [200] }, { contains = "GetStatusInfoResponse" }]
+example = [{ matches = true, response = "HTTP/1.1 200 OK\nContent-Length: 25\n\n<u:GetStatusInfoResponse>" }, { matches = false, response = "HTTP/1.1 500 Error\nContent-Length: 0\n\n" }]
+"#;
+        let c = parse("u.toml", &upnp.replace("ACTION", "GetStatusInfo")).unwrap();
+        assert_eq!(c[0].protocol, Proto::Upnp);
+        assert!(c[0].runs_at(crate::config::Vantage::Wan));
+        assert!(!c[0].runs_at(crate::config::Vantage::Lan));
+        for bad in [
+            "AddPortMapping",
+            "DeletePortMapping",
+            "SetConnectionType",
+            "Get Status",
+        ] {
+            let e = parse("u.toml", &upnp.replace("ACTION", bad))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("u.soap_action") && e.contains("could change"),
+                "{bad}: {e}"
+            );
+        }
+        let e = parse(
+            "u.toml",
+            &upnp.replace("{ soap_action = \"ACTION\" }", "{ method = \"GET\" }"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("u.request"), "{e}");
+        // An SSDP check judges the answers to the probe's own M-SEARCH and sends nothing else.
+        let ssdp = upnp
+            .replace("protocol = \"upnp\"", "protocol = \"ssdp\"")
+            .replace("request = { soap_action = \"ACTION\" }\n", "")
+            .replace(
+                "{ contains = \"GetStatusInfoResponse\" }",
+                "{ header = \"usn\" }",
+            )
+            .replace(
+                r"Content-Length: 25\n\n<u:GetStatusInfoResponse>",
+                r"USN: uuid:1::upnp:rootdevice\n\n",
+            );
+        let c = parse("s.toml", &ssdp).unwrap();
+        assert_eq!(c[0].protocol, Proto::Ssdp);
+        let e = parse(
+            "s.toml",
+            &ssdp.replace(
+                "sources = [\"test\"]",
+                "sources = [\"test\"]\nrequest = { path = \"/\" }",
+            ),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("s.toml") && e.contains("u.request") && e.contains("sends nothing"),
+            "{e}"
+        );
+        // An HTTP check cannot borrow the UPnP field.
+        let e = parse(
+            "h.toml",
+            &upnp
+                .replace("protocol = \"upnp\"", "protocol = \"http\"")
+                .replace("ACTION", "GetStatusInfo"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("h.toml") && e.contains("u.soap_action"), "{e}");
+        let e = parse(
+            "v.toml",
+            &upnp.replace("vantage = \"wan\"", "vantage = \"dmz\""),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("v.toml") && e.contains("line"), "{e}");
+    }
+
+    /// The shipped WAN checks run only from the WAN side.
+    #[test]
+    fn wan_checks_run_only_from_the_wan() {
+        let all = load(&[] as &[&str]).unwrap();
+        for id in ["upnp-igd-wan", "ssdp-wan"] {
+            let c = all.iter().find(|c| c.id == id).unwrap();
+            assert!(c.runs_at(crate::config::Vantage::Wan), "{id}");
+            assert!(!c.runs_at(crate::config::Vantage::Lan), "{id}");
+        }
+        let c = all.iter().find(|c| c.id == "upnp-igd-wan").unwrap();
+        assert_eq!(
+            c.request.soap_action.as_deref(),
+            Some("GetExternalIPAddress")
+        );
+        assert!(c.cve.iter().any(|x| x == "CVE-2020-12695"));
+        assert!(c.families.iter().any(|x| x.contains("UPnProxy")));
+    }
+
     #[test]
     fn unsafe_or_incomplete_checks_are_refused() {
         let ok = r#"

@@ -103,7 +103,12 @@ fn lab_available() -> bool {
     // The `legacy2` device's stacks come from PyPI (scripts/test.sh installs them).
     let py = run(
         "python3",
-        &["-W", "ignore", "-c", "import asyncssh, tlslite; print(asyncssh.__version__)"],
+        &[
+            "-W",
+            "ignore",
+            "-c",
+            "import asyncssh, tlslite; print(asyncssh.__version__)",
+        ],
     );
     assert!(
         py.as_deref().map(str::trim) == Ok("2.14.1"),
@@ -248,7 +253,10 @@ impl Lab {
         }
         if let Some(wh) = spec.wan_host {
             // The gateway's WAN-facing interface, on the vantage namespace's bridge.
-            let (wa, wb) = (format!("iw{tag}s{}", wh % 100), format!("iw{tag}d{}", wh % 100));
+            let (wa, wb) = (
+                format!("iw{tag}s{}", wh % 100),
+                format!("iw{tag}d{}", wh % 100),
+            );
             run(
                 "ip",
                 &["link", "add", &wa, "type", "veth", "peer", "name", &wb],
@@ -591,7 +599,10 @@ fn from_the_wan(lab: &Lab, specs: &[DeviceSpec]) {
             }
         }
         if !d.incomplete.is_empty() {
-            problems.push(format!("{} from the WAN: incomplete: {:?}", s.name, d.incomplete));
+            problems.push(format!(
+                "{} from the WAN: incomplete: {:?}",
+                s.name, d.incomplete
+            ));
         }
     }
     assert!(
