@@ -13,6 +13,7 @@ mod context;
 pub mod creds;
 pub mod driver;
 pub mod evidence;
+pub mod families;
 mod host;
 mod identify;
 mod observe;

@@ -334,8 +334,18 @@ impl Drop for Lab {
 
 fn load_specs() -> Vec<DeviceSpec> {
     [
-        "camera", "router", "dvr", "hardened", "nvr", "doorbell", "legacy", "legacy2", "gateway",
-        "upnp-wan", "upnp-lan",
+        "camera",
+        "router",
+        "dvr",
+        "hardened",
+        "nvr",
+        "doorbell",
+        "legacy",
+        "legacy2",
+        "gateway",
+        "upnp-wan",
+        "upnp-lan",
+        "sensorhub",
     ]
     .iter()
     .map(|n| {
