@@ -4,7 +4,10 @@
 //! veth pair, addresses in a /24 that exists only inside these namespaces, no default route.
 //! The probe runs *inside* the scanner namespace (this test binary re-executes itself there),
 //! so it cannot reach anything but the lab. Device daemons are started by the scripts in
-//! `tests/lab/*.sh`; what the probe must report is in `tests/lab/*.toml`.
+//! `tests/lab/*.sh`; what the probe must report is in `tests/lab/*.toml`. Gateways with a
+//! `wan_host` also get a second interface on a WAN link (a vantage namespace with its own
+//! bridge, CGNAT addresses, no route to the LAN), and the probe runs there a second time with
+//! `--vantage wan`; what it must report from there is each gateway's `wan_expect`.
 //!
 //! These tests need root and `ip netns`. Without them they FAIL with the reason; developers
 //! without root can set `IOTRUST_SKIP_LAB=1` (CI never does). Packages: `tests/lab/PACKAGES`.
