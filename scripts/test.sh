@@ -23,6 +23,12 @@ command -v schemathesis >/dev/null || python3 -m pip install -q --disable-pip-ve
 # SBOM validators for the probe's import tests (CycloneDX 1.6 and SPDX 2.3)
 python3 -c 'import cyclonedx.validation.json, jsonschema' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check "cyclonedx-python-lib[json-validation]>=11,<12"
 command -v pyspdxtools >/dev/null || python3 -m pip install -q --disable-pip-version-check "spdx-tools>=0.8,<0.9"
+# The probe lab's `legacy2` device (crates/iotrust-probe/tests/lab/legacy2-servers.py): SSH and
+# TLS stacks that still offer what Debian's OpenSSH and OpenSSL cannot. AsyncSSH stays at 2.14.1,
+# the last release before the Terrapin fix (strict key exchange, 2.14.2); tlslite-ng speaks RC4
+# and 3DES suites.
+python3 -c 'import asyncssh, sys; sys.exit(asyncssh.__version__ != "2.14.1")' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check "asyncssh==2.14.1"
+python3 -c 'import tlslite' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check "tlslite-ng>=0.8,<0.9"
 
 # --- NIST's OSCAL 1.2 JSON schema (the complete schema, with the Control Mapping model), which the
 # OSCAL mapping export is validated against (crates/iotrust-catalog/tests/oscal_mapping.rs). PyPI's

@@ -50,6 +50,10 @@ pub struct ProbeArgs {
     /// Also load the check files (`*.toml`, format in the probe's CHECKS.md) in this directory.
     #[arg(long = "checks", value_name = "DIR")]
     pub check_dirs: Vec<PathBuf>,
+    /// Where the probe stands: `lan` (on the devices' network) or `wan` (outside, on a gateway's
+    /// WAN link; runs the checks for services reachable from outside). Recorded in the evidence.
+    #[arg(long, value_name = "lan|wan", default_value = "lan")]
+    pub vantage: String,
     /// Hosts probed at once.
     #[arg(long, value_name = "N")]
     pub max_hosts: Option<usize>,
@@ -84,6 +88,10 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<u8> {
     cfg.no_builtin_credentials = args.no_builtin_credentials;
     cfg.show_secrets = args.show_secrets;
     cfg.check_dirs = args.check_dirs;
+    cfg.vantage = args
+        .vantage
+        .parse()
+        .map_err(|e: String| anyhow!("--vantage: {e}"))?;
     cfg.checks.udp = !args.no_udp;
     cfg.checks.credentials = !args.no_credentials;
     cfg.checks.snmp_write_test = !args.no_snmp_write_test;

@@ -149,3 +149,34 @@ example = [{ matches = true, response = "HTTP/1.1 200 OK\nContent-Length: 0\n\n"
         "{e}"
     );
 }
+
+/// `--vantage` is recorded in the evidence; an unknown vantage is refused before probing.
+#[test]
+fn probe_records_its_vantage() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ev.json");
+    // A closed loopback port: nothing answers, the run still writes its evidence.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let target = format!("127.0.0.1:{port}");
+    let o = iotrust(&[
+        "probe",
+        &target,
+        "--no-udp",
+        "--vantage",
+        "wan",
+        "-o",
+        &out.to_string_lossy(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ev: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(ev["vantage"], "wan");
+    let o = iotrust(&["probe", &target, "--vantage", "dmz"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("--vantage") && e.contains("`dmz`"), "{e}");
+}

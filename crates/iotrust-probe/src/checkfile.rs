@@ -43,6 +43,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "data/checks/http-management-unauthenticated.toml",
         include_str!("../data/checks/http-management-unauthenticated.toml"),
     ),
+    (
+        "data/checks/upnp-wan.toml",
+        include_str!("../data/checks/upnp-wan.toml"),
+    ),
 ];
 
 #[derive(Debug, Deserialize)]
@@ -162,9 +166,14 @@ pub struct Check {
     pub id: String,
     pub title: String,
     pub severity: Severity,
-    /// Where it runs: `http` (every port identified as HTTP, and HTTPS), or `tcp` (every open
-    /// port that no known protocol answered).
+    /// Where it runs: `http` (every port identified as HTTP, and HTTPS), `tcp` (every open
+    /// port that no known protocol answered), `ssdp` (every answer to the probe's unicast
+    /// M-SEARCH on udp/1900) or `upnp` (the control URL of every UPnP Internet Gateway Device
+    /// whose description an SSDP answer pointed to).
     pub protocol: Proto,
+    /// Run only when the probe stands here (`--vantage`); absent: at any vantage.
+    #[serde(default)]
+    pub vantage: Option<crate::config::Vantage>,
     /// Provisions (`scheme@version#provision`) and iotrust outcomes a match evidences.
     pub provisions: Vec<String>,
     pub outcomes: Vec<String>,
@@ -177,6 +186,8 @@ pub struct Check {
     pub families: Vec<String>,
     /// Where the facts above come from (URL or document), with confidence H/M/L.
     pub sources: Vec<String>,
+    /// What is sent (`ssdp`: nothing of the check's own, the probe's M-SEARCH is the request).
+    #[serde(default)]
     pub request: Request,
     /// Every matcher must hold.
     #[serde(rename = "match")]
@@ -201,9 +212,11 @@ pub struct Identify {
 pub enum Proto {
     Http,
     Tcp,
+    Ssdp,
+    Upnp,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Request {
     /// HTTP: method and path.
@@ -218,6 +231,10 @@ pub struct Request {
     /// TCP: bytes to send, in hex.
     #[serde(default)]
     pub send_hex: Option<String>,
+    /// UPnP: the SOAP action called on the IGD's WANIPConnection/WANPPPConnection control
+    /// URL, without arguments; its name must start with `Get` (read-only by UPnP convention).
+    #[serde(default)]
+    pub soap_action: Option<String>,
 }
 
 /// One condition on the answer.
@@ -277,6 +294,11 @@ fn field_line(text: &str, id: &str, field: &str) -> Option<usize> {
 }
 
 impl Check {
+    /// Whether the check runs when the probe stands at `v`.
+    pub fn runs_at(&self, v: crate::config::Vantage) -> bool {
+        self.vantage.is_none_or(|x| x == v)
+    }
+
     /// The request bytes for `host`.
     pub fn http_request(&self, host: &str) -> Vec<u8> {
         let method = self.request.method.as_deref().unwrap_or("GET");
@@ -361,7 +383,7 @@ impl Check {
     pub fn matches_example(&self, e: &Example) -> bool {
         match self.protocol {
             Proto::Tcp => hex(&e.response).is_some_and(|b| self.matches_tcp(&b)),
-            Proto::Http => {
+            Proto::Http | Proto::Ssdp | Proto::Upnp => {
                 let raw = if e.response.contains("\r\n") {
                     e.response.clone()
                 } else {
@@ -424,6 +446,12 @@ impl Check {
         }
         match self.protocol {
             Proto::Http => {
+                if self.request.soap_action.is_some() {
+                    return Err(e(
+                        "soap_action",
+                        "`soap_action` is for UPnP checks; an HTTP check POSTs with a SOAPAction header".into(),
+                    ));
+                }
                 let method = self.request.method.as_deref().unwrap_or("GET");
                 let safe = match method {
                     "GET" | "HEAD" => true,
@@ -444,6 +472,38 @@ impl Check {
                         "send_hex",
                         "an HTTP check sends a request, not bytes".into(),
                     ));
+                }
+            }
+            Proto::Ssdp => {
+                let r = &self.request;
+                if r.method.is_some()
+                    || r.path.is_some()
+                    || r.body.is_some()
+                    || r.send_hex.is_some()
+                    || r.soap_action.is_some()
+                    || !r.headers.is_empty()
+                {
+                    return Err(e("request", "an SSDP check sends nothing of its own: it judges the answers to the probe's unicast M-SEARCH".into()));
+                }
+            }
+            Proto::Upnp => {
+                let r = &self.request;
+                if r.method.is_some()
+                    || r.path.is_some()
+                    || r.body.is_some()
+                    || r.send_hex.is_some()
+                    || !r.headers.is_empty()
+                {
+                    return Err(e("request", "a UPnP check names only `soap_action`: the control URL and the envelope come from the device description".into()));
+                }
+                match r.soap_action.as_deref() {
+                    Some(a)
+                        if a.starts_with("Get")
+                            && a.chars().all(|c| c.is_ascii_alphanumeric()) => {}
+                    Some(a) => {
+                        return Err(e("soap_action", format!("`{a}` could change a device: UPnP checks call only an action whose name starts with `Get`")))
+                    }
+                    None => return Err(e("soap_action", "a UPnP check names the SOAP action it calls".into())),
                 }
             }
             Proto::Tcp => {
@@ -626,6 +686,113 @@ applies_to = "Mirai"
             parse_file("acme.toml", &unknown),
             Err(ProbeError::Import { line: Some(5), .. })
         ));
+    }
+
+    /// SSDP and UPnP checks: the SSDP one sends nothing of its own, the UPnP one only a
+    /// `Get…` SOAP action; a vantage limits where they run.
+    #[test]
+    fn ssdp_and_upnp_checks_send_nothing_that_changes_a_device() {
+        let upnp = r#"
+[[check]]
+id = "u"
+title = "t"
+severity = "critical"
+protocol = "upnp"
+vantage = "wan"
+provisions = ["etsi-en-303-645@3.1.3#5.6-1"]
+outcomes = ["minimal-services"]
+sources = ["test"]
+request = { soap_action = "ACTION" }
+match = [{ status = [200] }, { contains = "GetStatusInfoResponse" }]
+example = [{ matches = true, response = "HTTP/1.1 200 OK\nContent-Length: 25\n\n<u:GetStatusInfoResponse>" }, { matches = false, response = "HTTP/1.1 500 Error\nContent-Length: 0\n\n" }]
+"#;
+        let c = parse("u.toml", &upnp.replace("ACTION", "GetStatusInfo")).unwrap();
+        assert_eq!(c[0].protocol, Proto::Upnp);
+        assert!(c[0].runs_at(crate::config::Vantage::Wan));
+        assert!(!c[0].runs_at(crate::config::Vantage::Lan));
+        for bad in [
+            "AddPortMapping",
+            "DeletePortMapping",
+            "SetConnectionType",
+            "Get Status",
+        ] {
+            let e = parse("u.toml", &upnp.replace("ACTION", bad))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("u.soap_action") && e.contains("could change"),
+                "{bad}: {e}"
+            );
+        }
+        let e = parse(
+            "u.toml",
+            &upnp.replace("{ soap_action = \"ACTION\" }", "{ method = \"GET\" }"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("u.request"), "{e}");
+        // An SSDP check judges the answers to the probe's own M-SEARCH and sends nothing else.
+        let ssdp = upnp
+            .replace("protocol = \"upnp\"", "protocol = \"ssdp\"")
+            .replace("request = { soap_action = \"ACTION\" }\n", "")
+            .replace(
+                "{ contains = \"GetStatusInfoResponse\" }",
+                "{ header = \"usn\" }",
+            )
+            .replace(
+                r"Content-Length: 25\n\n<u:GetStatusInfoResponse>",
+                r"USN: uuid:1::upnp:rootdevice\n\n",
+            );
+        let c = parse("s.toml", &ssdp).unwrap();
+        assert_eq!(c[0].protocol, Proto::Ssdp);
+        let e = parse(
+            "s.toml",
+            &ssdp.replace(
+                "sources = [\"test\"]",
+                "sources = [\"test\"]\nrequest = { path = \"/\" }",
+            ),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("s.toml") && e.contains("u.request") && e.contains("sends nothing"),
+            "{e}"
+        );
+        // An HTTP check cannot borrow the UPnP field.
+        let e = parse(
+            "h.toml",
+            &upnp
+                .replace("protocol = \"upnp\"", "protocol = \"http\"")
+                .replace("ACTION", "GetStatusInfo"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("h.toml") && e.contains("u.soap_action"), "{e}");
+        let e = parse(
+            "v.toml",
+            &upnp.replace("vantage = \"wan\"", "vantage = \"dmz\""),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("v.toml") && e.contains("line"), "{e}");
+    }
+
+    /// The shipped WAN checks run only from the WAN side.
+    #[test]
+    fn wan_checks_run_only_from_the_wan() {
+        let all = load(&[] as &[&str]).unwrap();
+        for id in ["upnp-igd-wan", "ssdp-wan"] {
+            let c = all.iter().find(|c| c.id == id).unwrap();
+            assert!(c.runs_at(crate::config::Vantage::Wan), "{id}");
+            assert!(!c.runs_at(crate::config::Vantage::Lan), "{id}");
+        }
+        let c = all.iter().find(|c| c.id == "upnp-igd-wan").unwrap();
+        assert_eq!(
+            c.request.soap_action.as_deref(),
+            Some("GetExternalIPAddress")
+        );
+        assert!(c.cve.iter().any(|x| x == "CVE-2020-12695"));
+        assert!(c.families.iter().any(|x| x.contains("UPnProxy")));
     }
 
     #[test]

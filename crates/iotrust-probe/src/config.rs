@@ -109,6 +109,38 @@ impl Default for Checks {
     }
 }
 
+/// Where the probe stands relative to the devices: on their LAN (the default) or outside it, on
+/// the WAN side of a gateway. Recorded in the evidence; checks kept as data may run only at one
+/// vantage (a UPnP control service that answers is expected on the LAN, and a finding of its
+/// own from the WAN side).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Vantage {
+    #[default]
+    Lan,
+    Wan,
+}
+
+impl Vantage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Vantage::Lan => "lan",
+            Vantage::Wan => "wan",
+        }
+    }
+}
+
+impl std::str::FromStr for Vantage {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "lan" => Ok(Vantage::Lan),
+            "wan" => Ok(Vantage::Wan),
+            _ => Err(format!("`{s}` is not a vantage (lan or wan)")),
+        }
+    }
+}
+
 /// A probe run.
 #[derive(Clone, Debug, Default)]
 pub struct ProbeConfig {
@@ -134,6 +166,9 @@ pub struct ProbeConfig {
     pub show_secrets: bool,
     /// Directories of extra check files (`--checks DIR`), loaded after the built-in ones.
     pub check_dirs: Vec<PathBuf>,
+    /// Where the probe stands (`--vantage`): recorded in the evidence, selects the checks
+    /// that run only from one side.
+    pub vantage: Vantage,
     pub limits: Limits,
     pub timeouts: Timeouts,
     pub checks: Checks,

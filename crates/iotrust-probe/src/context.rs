@@ -182,7 +182,11 @@ pub(crate) fn prepare(cfg: &ProbeConfig) -> Result<(Vec<HostPlan>, Ctx), ProbeEr
         creds,
         communities,
         tls: tls_client_config()?,
-        data_checks: loaded.checks,
+        data_checks: loaded
+            .checks
+            .into_iter()
+            .filter(|c| c.runs_at(cfg.vantage))
+            .collect(),
     };
     Ok((plans, ctx))
 }

@@ -88,6 +88,7 @@ pub async fn probe_with_progress(
         started,
         finished: now_string(),
         scope,
+        vantage: Some(cfg.vantage),
         devices,
         facts: Default::default(),
         source: None,

@@ -343,6 +343,9 @@ pub struct Evidence {
     /// The scope allow-list the run was held to.
     #[serde(default)]
     pub scope: Vec<String>,
+    /// Where a probe stood: `lan` or `wan` (absent in imported evidence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vantage: Option<crate::config::Vantage>,
     pub devices: Vec<Device>,
     /// Facts about the product rather than one device (an imported SBOM sets `dev.sbom`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

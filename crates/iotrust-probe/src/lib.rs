@@ -13,11 +13,12 @@ mod context;
 pub mod creds;
 pub mod driver;
 pub mod evidence;
+pub mod families;
 mod host;
 mod identify;
 mod observe;
 
-pub use config::{Checks, Limits, ProbeConfig, Timeouts};
+pub use config::{Checks, Limits, ProbeConfig, Timeouts, Vantage};
 pub use driver::{plan, probe, probe_blocking, probe_with_progress, Progress};
 pub use evidence::{Device, Evidence, Facts, Finding, Service, Severity};
 pub mod fuzzing;

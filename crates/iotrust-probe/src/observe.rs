@@ -77,9 +77,9 @@ impl Observer {
         title: Option<String>,
         detail: Option<String>,
     ) {
-        self.send(Observation::Finding(Finding::new(
-            rule, service, title, detail,
-        )));
+        let mut f = Finding::new(rule, service, title, detail);
+        crate::families::annotate(&mut f);
+        self.send(Observation::Finding(f));
     }
 
     /// A finding built elsewhere (checks from data files carry their own ids).

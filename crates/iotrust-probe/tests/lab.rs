@@ -4,7 +4,10 @@
 //! veth pair, addresses in a /24 that exists only inside these namespaces, no default route.
 //! The probe runs *inside* the scanner namespace (this test binary re-executes itself there),
 //! so it cannot reach anything but the lab. Device daemons are started by the scripts in
-//! `tests/lab/*.sh`; what the probe must report is in `tests/lab/*.toml`.
+//! `tests/lab/*.sh`; what the probe must report is in `tests/lab/*.toml`. Gateways with a
+//! `wan_host` also get a second interface on a WAN link (a vantage namespace with its own
+//! bridge, CGNAT addresses, no route to the LAN), and the probe runs there a second time with
+//! `--vantage wan`; what it must report from there is each gateway's `wan_expect`.
 //!
 //! These tests need root and `ip netns`. Without them they FAIL with the reason; developers
 //! without root can set `IOTRUST_SKIP_LAB=1` (CI never does). Packages: `tests/lab/PACKAGES`.
@@ -29,6 +32,13 @@ struct DeviceSpec {
     expect: Vec<Expected>,
     #[serde(default)]
     facts: toml::Table,
+    /// Set for a gateway with a second, WAN-facing interface on the WAN link (its address's
+    /// last byte there).
+    #[serde(default)]
+    wan_host: Option<u8>,
+    /// What the probe must report from the WAN vantage (`--vantage wan`), and nothing else.
+    #[serde(default)]
+    wan_expect: Vec<Expected>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,6 +60,7 @@ struct Expected {
 struct ChildRequest {
     targets: Vec<String>,
     scope: String,
+    vantage: String,
     out: PathBuf,
 }
 
@@ -92,14 +103,31 @@ fn lab_available() -> bool {
         let st = run("dpkg-query", &["-W", "-f=${Status}", p.trim()]).unwrap_or_default();
         assert!(st.contains("install ok installed"), "lab package `{}` is not installed; install tests/lab/PACKAGES with apt-get (or set {SKIP_ENV}=1)", p.trim());
     }
+    // The `legacy2` device's stacks come from PyPI (scripts/test.sh installs them).
+    let py = run(
+        "python3",
+        &[
+            "-W",
+            "ignore",
+            "-c",
+            "import asyncssh, tlslite; print(asyncssh.__version__)",
+        ],
+    );
+    assert!(
+        py.as_deref().map(str::trim) == Ok("2.14.1"),
+        "the lab needs AsyncSSH 2.14.1 and tlslite-ng for python3 (scripts/test.sh installs them: pip install asyncssh==2.14.1 'tlslite-ng>=0.8,<0.9'): {py:?}"
+    );
     true
 }
 
 /// The lab: namespaces, links, daemons, scratch space. Dropping it removes everything, also
-/// when the test fails.
+/// when the test fails. Besides the LAN (the scanner's bridge) there is a WAN link: a vantage
+/// namespace with its own bridge in CGNAT space (`100.64.x.0/24`, also only inside these
+/// namespaces), to which gateways with a `wan_host` connect their second interface, `eth1`.
 struct Lab {
     prefix: String,
     net: String,
+    wan_net: String,
     namespaces: Vec<String>,
     links: Vec<String>,
     dir: tempfile::TempDir,
@@ -111,6 +139,7 @@ impl Lab {
         let pid = std::process::id();
         let prefix = format!("iotrust-t-{pid}");
         let net = format!("10.251.{}", pid % 250 + 1);
+        let wan_net = format!("100.64.{}", pid % 250 + 1);
         let dir = tempfile::Builder::new()
             .prefix("iotrust-lab-")
             .tempdir()
@@ -120,6 +149,7 @@ impl Lab {
         let mut lab = Lab {
             prefix,
             net,
+            wan_net,
             namespaces: Vec::new(),
             links: Vec::new(),
             dir,
@@ -136,11 +166,31 @@ impl Lab {
         ] {
             run("ip", &args).unwrap();
         }
+        let w = lab.wan();
+        lab.ns_add(&w);
+        let br = format!("{}.1/24", lab.wan_net);
+        for args in [
+            vec!["-n", &w, "link", "set", "lo", "up"],
+            vec!["-n", &w, "link", "add", "br0", "type", "bridge"],
+            vec!["-n", &w, "addr", "add", &br, "dev", "br0"],
+            vec!["-n", &w, "link", "set", "br0", "up"],
+        ] {
+            run("ip", &args).unwrap();
+        }
         lab
     }
 
     fn scanner(&self) -> String {
         format!("{}-s", self.prefix)
+    }
+
+    /// The vantage namespace on the WAN link.
+    fn wan(&self) -> String {
+        format!("{}-w", self.prefix)
+    }
+
+    fn wan_ip(&self, host: u8) -> String {
+        format!("{}.{host}", self.wan_net)
     }
 
     fn ns_add(&mut self, name: &str) {
@@ -204,6 +254,31 @@ impl Lab {
         ] {
             run("ip", &args).unwrap();
         }
+        if let Some(wh) = spec.wan_host {
+            // The gateway's WAN-facing interface, on the vantage namespace's bridge.
+            let (wa, wb) = (
+                format!("iw{tag}s{}", wh % 100),
+                format!("iw{tag}d{}", wh % 100),
+            );
+            run(
+                "ip",
+                &["link", "add", &wa, "type", "veth", "peer", "name", &wb],
+            )
+            .unwrap();
+            self.links.push(wa.clone());
+            let w = self.wan();
+            let addr = format!("{}/24", self.wan_ip(wh));
+            for args in [
+                vec!["link", "set", wa.as_str(), "netns", w.as_str()],
+                vec!["link", "set", wb.as_str(), "netns", ns.as_str()],
+                vec!["-n", &w, "link", "set", &wa, "master", "br0", "up"],
+                vec!["-n", &ns, "link", "set", &wb, "name", "eth1"],
+                vec!["-n", &ns, "addr", "add", &addr, "dev", "eth1"],
+                vec!["-n", &ns, "link", "set", "eth1", "up"],
+            ] {
+                run("ip", &args).unwrap();
+            }
+        }
         let ddir = self.dir.path().join(&spec.name);
         std::fs::create_dir_all(&ddir).unwrap();
         self.pid_files.push(ddir.join("pids"));
@@ -212,6 +287,10 @@ impl Lab {
             .args(["netns", "exec", &ns, "sh", &script.to_string_lossy()])
             .env("DIR", &ddir)
             .env("IP", self.ip(spec.host))
+            .env(
+                "WAN_IP",
+                spec.wan_host.map(|h| self.wan_ip(h)).unwrap_or_default(),
+            )
             .env("LAB", lab_dir())
             .output()
             .unwrap();
@@ -258,7 +337,18 @@ impl Drop for Lab {
 
 fn load_specs() -> Vec<DeviceSpec> {
     [
-        "camera", "router", "dvr", "hardened", "nvr", "doorbell", "legacy", "gateway",
+        "camera",
+        "router",
+        "dvr",
+        "hardened",
+        "nvr",
+        "doorbell",
+        "legacy",
+        "legacy2",
+        "gateway",
+        "upnp-wan",
+        "upnp-lan",
+        "sensorhub",
     ]
     .iter()
     .map(|n| {
@@ -279,8 +369,55 @@ fn lab_child() {
     let req: ChildRequest = serde_json::from_str(&std::fs::read_to_string(req).unwrap()).unwrap();
     let mut cfg = iotrust_probe::ProbeConfig::new(req.targets.clone());
     cfg.scope = vec![req.scope.clone()];
+    cfg.vantage = req.vantage.parse().unwrap();
     let ev = iotrust_probe::probe_blocking(&cfg).unwrap();
     std::fs::write(&req.out, serde_json::to_string_pretty(&ev).unwrap()).unwrap();
+}
+
+/// Run the probe inside namespace `ns` (this binary re-executed there): its evidence, typed
+/// and raw.
+fn run_probe(
+    lab: &Lab,
+    ns: &str,
+    targets: Vec<String>,
+    scope: String,
+    vantage: &str,
+) -> (iotrust_probe::Evidence, serde_json::Value) {
+    let out = lab.dir.path().join(format!("evidence-{vantage}.json"));
+    let req = ChildRequest {
+        targets,
+        scope,
+        vantage: vantage.into(),
+        out: out.clone(),
+    };
+    let req_path = lab.dir.path().join(format!("request-{vantage}.json"));
+    std::fs::write(&req_path, serde_json::to_string(&req).unwrap()).unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let child = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            ns,
+            &exe.to_string_lossy(),
+            "--exact",
+            "lab_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, &req_path)
+        .output()
+        .unwrap();
+    assert!(
+        child.status.success(),
+        "probe run ({vantage}) failed:\n{}\n{}",
+        String::from_utf8_lossy(&child.stdout),
+        String::from_utf8_lossy(&child.stderr)
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    (
+        serde_json::from_str(&text).unwrap(),
+        serde_json::from_str(&text).unwrap(),
+    )
 }
 
 #[test]
@@ -293,40 +430,15 @@ fn lab_devices_match_expected_findings() {
     for s in &specs {
         lab.device(s);
     }
-    let out = lab.dir.path().join("evidence.json");
-    let req = ChildRequest {
-        targets: specs.iter().map(|s| lab.ip(s.host)).collect(),
-        scope: format!("{}.0/24", lab.net),
-        out: out.clone(),
-    };
-    let req_path = lab.dir.path().join("request.json");
-    std::fs::write(&req_path, serde_json::to_string(&req).unwrap()).unwrap();
-    let exe = std::env::current_exe().unwrap();
     let started = std::time::Instant::now();
-    let child = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &lab.scanner(),
-            &exe.to_string_lossy(),
-            "--exact",
-            "lab_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, &req_path)
-        .output()
-        .unwrap();
-    assert!(
-        child.status.success(),
-        "probe run failed:\n{}\n{}",
-        String::from_utf8_lossy(&child.stdout),
-        String::from_utf8_lossy(&child.stderr)
+    let (ev, raw) = run_probe(
+        &lab,
+        &lab.scanner(),
+        specs.iter().map(|s| lab.ip(s.host)).collect(),
+        format!("{}.0/24", lab.net),
+        "lan",
     );
     let elapsed = started.elapsed();
-    let text = std::fs::read_to_string(&out).unwrap();
-    let ev: iotrust_probe::Evidence = serde_json::from_str(&text).unwrap();
-    let raw: serde_json::Value = serde_json::from_str(&text).unwrap();
     eprintln!(
         "probe of {} lab devices took {:.1} s",
         specs.len(),
@@ -335,6 +447,7 @@ fn lab_devices_match_expected_findings() {
     eprintln!("{}", iotrust_probe::render::table(&ev));
     assert_eq!(ev.format, "iotrust-evidence/1");
     assert_eq!(ev.kind, "probe");
+    assert_eq!(ev.vantage, Some(iotrust_probe::Vantage::Lan));
 
     let mut problems = Vec::new();
     for s in &specs {
@@ -433,7 +546,83 @@ fn lab_devices_match_expected_findings() {
         "lab mismatches:\n  {}",
         problems.join("\n  ")
     );
+    from_the_wan(&lab, &specs);
     other_tools_agree(&lab, &specs, &ev);
+}
+
+/// The same gateways probed from the WAN vantage (`--vantage wan`, from the vantage namespace
+/// on their WAN link): exactly `wan_expect` per gateway. The gateway whose UPnP listens on its
+/// WAN interface too is found; the one bound to its LAN is not.
+fn from_the_wan(lab: &Lab, specs: &[DeviceSpec]) {
+    let wan: Vec<&DeviceSpec> = specs.iter().filter(|s| s.wan_host.is_some()).collect();
+    assert!(
+        wan.iter().any(|s| !s.wan_expect.is_empty()) && wan.iter().any(|s| s.wan_expect.is_empty()),
+        "the WAN lab needs a positive and a negative gateway"
+    );
+    let (ev, _) = run_probe(
+        lab,
+        &lab.wan(),
+        wan.iter()
+            .filter_map(|s| s.wan_host.map(|h| lab.wan_ip(h)))
+            .collect(),
+        format!("{}.0/24", lab.wan_net),
+        "wan",
+    );
+    eprintln!("from the WAN:\n{}", iotrust_probe::render::table(&ev));
+    assert_eq!(ev.vantage, Some(iotrust_probe::Vantage::Wan));
+    let mut problems = Vec::new();
+    for s in &wan {
+        let addr = lab.wan_ip(s.wan_host.unwrap());
+        let Some(d) = ev.devices.iter().find(|d| d.address == addr) else {
+            problems.push(format!("{} (WAN {addr}) missing from the evidence", s.name));
+            continue;
+        };
+        for want in &s.wan_expect {
+            match d
+                .findings
+                .iter()
+                .find(|f| f.id == want.id && f.service.as_deref() == Some(&want.service))
+            {
+                None => problems.push(format!(
+                    "{} from the WAN: expected finding {} on {} is missing",
+                    s.name, want.id, want.service
+                )),
+                Some(f) => {
+                    if let Some(c) = &want.detail_contains {
+                        if !f.detail.as_deref().unwrap_or("").contains(c.as_str()) {
+                            problems.push(format!(
+                                "{} from the WAN: finding {}: detail {:?} lacks {c:?}",
+                                s.name, want.id, f.detail
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        for f in &d.findings {
+            if !s
+                .wan_expect
+                .iter()
+                .any(|w| w.id == f.id && Some(w.service.as_str()) == f.service.as_deref())
+            {
+                problems.push(format!(
+                    "{} from the WAN: unexpected finding {} on {:?} ({:?})",
+                    s.name, f.id, f.service, f.detail
+                ));
+            }
+        }
+        if !d.incomplete.is_empty() {
+            problems.push(format!(
+                "{} from the WAN: incomplete: {:?}",
+                s.name, d.incomplete
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "WAN vantage mismatches:\n  {}",
+        problems.join("\n  ")
+    );
 }
 
 /// Configuration rules that both the probe and the importers judge.
@@ -491,12 +680,13 @@ fn in_scanner(lab: &Lab, cmd: &str, args: &[&str]) -> std::process::Output {
 fn other_tools_agree(lab: &Lab, specs: &[DeviceSpec], probe: &iotrust_probe::Evidence) {
     use iotrust_probe::import::{import, Format};
     let ip = |name: &str| lab.ip(specs.iter().find(|s| s.name == name).unwrap().host);
-    let ssh_hosts: Vec<String> = ["router", "hardened", "nvr", "doorbell", "legacy"]
+    let ssh_hosts: Vec<String> = ["router", "hardened", "nvr", "doorbell", "legacy", "legacy2"]
         .iter()
         .map(|n| ip(n))
         .collect();
     let tls_targets = [
         (ip("legacy"), 443u16),
+        (ip("legacy2"), 443),
         (ip("hardened"), 443),
         (ip("camera"), 8443),
     ];

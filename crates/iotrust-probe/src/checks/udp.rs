@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
+use crate::checkfile::Proto;
 use crate::context::{Ctx, Endpoint};
 use crate::evidence::{self, Service};
 use crate::observe::Observer;
@@ -204,9 +205,13 @@ async fn ssdp(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Observer) {
     }
     let deadline = Instant::now() + ctx.cfg.timeouts.udp;
     let mut answers = Vec::new();
+    let mut raw = Vec::new();
     while let Ok(d) = sock.recv_until(deadline).await {
         if let Some(a) = u::parse_ssdp(&d) {
             answers.push(a);
+            if let Ok(Some(r)) = http::parse_response(&d, true, true) {
+                raw.push(r);
+            }
         }
         if answers.len() >= 64 {
             break;
@@ -221,6 +226,21 @@ async fn ssdp(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Observer) {
         .map(|s| evidence::sanitize(&s, 120));
     add_service(state, port, "ssdp", server.clone());
     let svc = format!("ssdp/{port}");
+    // Checks kept as data on the SSDP answers (SSDP answering from the WAN side).
+    for c in ctx.data_checks.iter().filter(|c| c.protocol == Proto::Ssdp) {
+        if let Some(r) = raw.iter().find(|r| c.matches_http(r)) {
+            state.push_finding(c.finding(
+                svc.clone(),
+                format!(
+                    "{} answer(s) to a unicast M-SEARCH from the {} side, e.g. ST {}",
+                    answers.len(),
+                    ctx.cfg.vantage.name().to_uppercase(),
+                    evidence::sanitize(r.header("st").unwrap_or("-"), 80)
+                ),
+            ));
+        }
+    }
+    let mut data_fired: Vec<&str> = Vec::new();
     let mut locations: Vec<String> = answers.iter().filter_map(|a| a.location.clone()).collect();
     locations.sort();
     locations.dedup();
@@ -251,17 +271,33 @@ async fn ssdp(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Observer) {
                     .map(|x| x.1)
                     .unwrap_or_else(|| format!("/{control}"))
             };
-            let body = u::soap_get_external_ip(&st);
-            let req = http::request(
-                "POST",
-                &cpath,
-                &ep.addr.to_string(),
-                &[
-                    ("Content-Type", "text/xml; charset=\"utf-8\"".into()),
-                    ("SOAPAction", format!("\"{st}#GetExternalIPAddress\"")),
-                ],
-                Some(&body),
-            );
+            // Checks kept as data on the control URL (UPnP control from the WAN side): each
+            // calls its own read-only `Get…` action.
+            for c in ctx.data_checks.iter().filter(|c| c.protocol == Proto::Upnp) {
+                let Some(action) = c.request.soap_action.as_deref() else {
+                    continue;
+                };
+                if data_fired.contains(&c.id.as_str()) {
+                    continue;
+                }
+                let req = soap_request(&cpath, &ep, &st, action);
+                if let Ok(r) = ctx.http_exchange(ep, &req, false).await {
+                    if c.matches_http(&r) {
+                        data_fired.push(c.id.as_str());
+                        state.push_finding(c.finding(
+                            svc.clone(),
+                            format!(
+                                "from the {} side, the description {} and the IGD control URL {} answered {action} ({})",
+                                ctx.cfg.vantage.name().to_uppercase(),
+                                evidence::sanitize(loc, 80),
+                                evidence::sanitize(&cpath, 60),
+                                r.status
+                            ),
+                        ));
+                    }
+                }
+            }
+            let req = soap_request(&cpath, &ep, &st, "GetExternalIPAddress");
             if let Ok(r) = ctx.http_exchange(ep, &req, false).await {
                 if r.status == 200 && r.text().contains("GetExternalIPAddressResponse") {
                     state.finding(
@@ -285,6 +321,20 @@ async fn ssdp(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Observer) {
             server.map(|s| format!("; server: {s}")).unwrap_or_default()
         )),
     );
+}
+
+/// A SOAP POST of the argument-less `action` of service type `st` to `cpath`.
+fn soap_request(cpath: &str, ep: &Endpoint, st: &str, action: &str) -> Vec<u8> {
+    http::request(
+        "POST",
+        cpath,
+        &ep.addr.to_string(),
+        &[
+            ("Content-Type", "text/xml; charset=\"utf-8\"".into()),
+            ("SOAPAction", format!("\"{st}#{action}\"")),
+        ],
+        Some(&u::soap_action(st, action)),
+    )
 }
 
 /// `http://host:port/path` with a literal address.

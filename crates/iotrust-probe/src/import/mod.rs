@@ -251,6 +251,7 @@ impl Devices {
             started: when.to_string(),
             finished: when.to_string(),
             scope: Vec::new(),
+            vantage: None,
             devices: self.0.into_iter().map(|d| d.build(when)).collect(),
             facts: BTreeMap::new(),
             source: Some(Source {

@@ -39,6 +39,7 @@ fn document(file: &str, format: Format, tool: Tool, sbom: Sbom) -> Evidence {
         started: when.clone(),
         finished: when,
         scope: Vec::new(),
+        vantage: None,
         devices: Vec::new(),
         facts,
         source: Some(Source {

@@ -136,7 +136,15 @@ pub fn import(file: &str, text: &str) -> Result<Evidence, ProbeError> {
                 s.acc.suites.push((v.name().to_string(), name.to_string()));
             }
         } else if it.id == "secure_renego" {
-            s.acc.secure_renegotiation = Some(f.starts_with("supported"));
+            // "supported", or "Not supported / VULNERABLE"; anything else ("OpenSSL handshake
+            // didn't succeed": testssl.sh tests renegotiation with its OpenSSL, which cannot
+            // speak RC4- or 3DES-only servers) is untested, not a verdict.
+            let l = f.to_ascii_lowercase();
+            if l.starts_with("supported") {
+                s.acc.secure_renegotiation = Some(true);
+            } else if l.starts_with("not supported") || l.contains("vulnerable") {
+                s.acc.secure_renegotiation = Some(false);
+            }
         } else if it.id == "service" {
             s.service = Some(f.to_ascii_lowercase());
         }

@@ -68,10 +68,10 @@ pub fn igd_control(xml: &str) -> Option<(String, String)> {
     None
 }
 
-/// SOAP body for the read-only GetExternalIPAddress action.
-pub fn soap_get_external_ip(service_type: &str) -> Vec<u8> {
+/// A SOAP envelope calling `action` (no arguments) of `service_type`.
+pub fn soap_action(service_type: &str, action: &str) -> Vec<u8> {
     format!(
-        "<?xml version=\"1.0\"?>\r\n<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\" s:encodingStyle=\"http://schemas.xmlsoap.org/soap/encoding/\"><s:Body><u:GetExternalIPAddress xmlns:u=\"{service_type}\"></u:GetExternalIPAddress></s:Body></s:Envelope>\r\n"
+        "<?xml version=\"1.0\"?>\r\n<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\" s:encodingStyle=\"http://schemas.xmlsoap.org/soap/encoding/\"><s:Body><u:{action} xmlns:u=\"{service_type}\"></u:{action}></s:Body></s:Envelope>\r\n"
     )
     .into_bytes()
 }

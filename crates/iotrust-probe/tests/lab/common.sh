@@ -43,3 +43,26 @@ wait_port() {
 rtsp() {
     start /usr/bin/python3 "$LAB/rtsp-server.py" "$IP" "$@"
 }
+
+# upnp_gateway IFACE...: miniupnpd (UPnP IGD, no NAT-PMP) whose WAN-facing interface is eth1
+# ($WAN_IP), answering SSDP and SOAP on the interfaces named. A correct gateway names only eth0
+# (its LAN); one that also names eth1 answers anyone on the WAN link, as the routers Akamai
+# found exposed in its UPnProxy research do.
+upnp_gateway() {
+    {
+        echo "ext_ifname=eth1"
+        for i in "$@"; do echo "listening_ip=$i"; done
+        cat <<CONF
+port=5000
+enable_natpmp=no
+enable_upnp=yes
+secure_mode=yes
+system_uptime=yes
+uuid=6a1c9d2e-8cf0-11e0-98ee-001a6bd2d0$(printf '%02x' "${IP##*.}")
+allow 1024-65535 0.0.0.0/0 1024-65535
+CONF
+    } >"$DIR/miniupnpd.conf"
+    start /usr/sbin/miniupnpd -d -f "$DIR/miniupnpd.conf"
+    wait_port tcp 5000
+    wait_port udp 1900
+}
