@@ -236,6 +236,7 @@ pub fn merge_evidence(
 ) -> (Facts, Vec<Contradiction>) {
     let mut facts = profile.facts.clone();
     let mut contradictions = Vec::new();
+    let mut merged_table = false;
     // Services a probe found fill the [[interface]] table, and its facts are derived again
     // (a profile without the table takes the probe's facts as they are, below).
     if !profile.interfaces.is_empty() && evidence.iter().any(|e| !e.services.is_empty()) {
@@ -254,6 +255,7 @@ pub fn merge_evidence(
         );
         crate::interfaces::rederive(cat, &rows, &source, &mut facts);
         contradictions.extend(found);
+        merged_table = true;
     }
     for item in &profile.inline_evidence {
         let label = format!("{}: {}", item.kind, item.title);
@@ -284,6 +286,15 @@ pub fn merge_evidence(
     }
     for ev in evidence {
         for (id, v, src) in &ev.facts {
+            // The merged table already holds what the probe saw of the interfaces; its
+            // decided values stand (a value it leaves undecided is taken from the probe).
+            if merged_table
+                && cat.fact_def(*id).and_then(|d| d.derived)
+                    == Some(iotrust_catalog::model::Derived::Interfaces)
+                && facts.get(*id).is_some()
+            {
+                continue;
+            }
             let source = if ev.tool.is_empty() {
                 src.clone()
             } else {

@@ -548,6 +548,88 @@ fn lab_devices_match_expected_findings() {
     );
     from_the_wan(&lab, &specs);
     other_tools_agree(&lab, &specs, &ev);
+    the_camera_fills_its_profiles_interface_table(&lab, &raw);
+}
+
+/// The real probe's evidence of the camera, taken as probed in its factory default state,
+/// fills the [[interface]] table of a profile that leaves most of its services out
+/// (tests/fixtures/assess/lab-camera.toml): every service the table omits is named, the
+/// columns the probe sees replace the declared ones, and the catalog judges the merged table.
+fn the_camera_fills_its_profiles_interface_table(lab: &Lab, raw: &serde_json::Value) {
+    let addr = lab.ip(10);
+    let device = raw["devices"]
+        .as_array()
+        .and_then(|ds| ds.iter().find(|d| d["address"] == addr.as_str()))
+        .cloned()
+        .expect("the camera is in the evidence");
+    let mut file = raw.clone();
+    file["devices"] = serde_json::json!([device]);
+    file["state"] = serde_json::json!("factory-default");
+    let cat = iotrust_catalog::Catalog::embedded().unwrap();
+    let ev = iotrust_assess::evidence::parse(
+        &cat,
+        &serde_json::to_string_pretty(&file).unwrap(),
+        "camera.probe.json",
+        None,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/assess/lab-camera.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let profile = iotrust_assess::profile::parse(
+        &cat,
+        &text,
+        iotrust_assess::InputFormat::Toml,
+        "lab-camera.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (facts, _) =
+        iotrust_assess::eval::merge_evidence(&cat, &profile, std::slice::from_ref(&ev));
+    let a = iotrust_assess::assess(&cat, &profile, &[ev], jiff::civil::date(2026, 12, 8));
+    let said: Vec<&str> = a
+        .contradictions
+        .iter()
+        .map(|c| c.message.as_str())
+        .collect();
+    let mut missing = Vec::new();
+    for want in [
+        "has no network service on tcp/21, but camera.probe.json",
+        "has no network service on tcp/23, but camera.probe.json",
+        "has no network service on tcp/1883, but camera.probe.json",
+        "has no network service on udp/161, but camera.probe.json",
+        "`plain web admin` is declared disabled as shipped, but camera.probe.json",
+        "`web admin` is declared with transport tls1.2, but camera.probe.json",
+        "`video stream` is declared with authentication password-digest-md5, but camera.probe.json",
+        "`auth.factory_default_password` was declared as 'unique-per-device'",
+    ] {
+        if !said.iter().any(|m| m.contains(want)) {
+            missing.push(want);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "missing contradictions {missing:#?} in {said:#?}"
+    );
+    let fact = |id: &str| {
+        let (fid, _) = cat.fact(id).unwrap();
+        facts.get(fid).map(|(v, _)| v.to_string())
+    };
+    // the stream asks for nothing: an unauthenticated function, decided by the merged rows
+    assert_eq!(
+        fact("comms.network_functions_need_auth").as_deref(),
+        Some("false")
+    );
+    // rows the probe added without knowing their authentication leave the list undecided,
+    // so the probe's own tested list stands
+    let anonymous = fact("surface.anonymous_services").unwrap();
+    assert!(anonymous.contains("rtsp/554"), "{anonymous}");
+    assert_eq!(fact("comms.cleartext_management").as_deref(), Some("true"));
+    let verdict = |id: &str| a.outcomes.iter().find(|o| o.id == id).unwrap().verdict;
+    use iotrust_assess::Verdict;
+    assert_eq!(verdict("secure-communication"), Verdict::NotMet);
+    assert_eq!(verdict("no-unauthenticated-disclosure"), Verdict::NotMet);
+    // a shared password as shipped; whether setup replaces it is not stated: not met is
+    // not claimed, met is not either
+    assert_eq!(verdict("no-universal-default-password"), Verdict::Unknown);
 }
 
 /// The same gateways probed from the WAN vantage (`--vantage wan`, from the vantage namespace
