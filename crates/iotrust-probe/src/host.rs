@@ -309,10 +309,21 @@ async fn tcp_service(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Observer) {
             }
         }
         Proto::Ssh => {
-            if let Some(b) = &banner {
-                if b.starts_with("SSH-1.") && !b.starts_with("SSH-1.99") {
-                    state.finding(&evidence::SSH_V1, Some(svc.clone()), None, Some(b.clone()));
+            let v1_only = banner
+                .as_deref()
+                .is_some_and(|b| b.starts_with("SSH-1.") && !b.starts_with("SSH-1.99"));
+            if let (true, Some(b)) = (v1_only, &banner) {
+                state.finding(&evidence::SSH_V1, Some(svc.clone()), None, Some(b.clone()));
+                // Protocol 1 has no KEXINIT to judge (the finding says what is wrong with
+                // it), and the probe's SSH 2 client cannot log in: say so once, instead of
+                // two failed handshakes.
+                if ctx.cfg.checks.credentials {
+                    state.creds_incomplete();
+                    state.incomplete(format!(
+                        "{svc}: speaks SSH protocol 1 only; credentials not tried (the probe's client speaks SSH 2)"
+                    ));
                 }
+                return;
             }
             if ctx.cfg.checks.tls {
                 checks::ssh::run(ctx, addr, &svc, state).await;

@@ -9,6 +9,9 @@ usage: endpoints.py ADDRESS KIND:PORT ...
   tr064:PORT     TR-064 (serves a dslforum device description at /tr64desc.xml)
   adb:PORT       adbd accepting connections without authorisation (answers CNXN with CNXN)
   adb-auth:PORT  adbd requiring authorisation (answers CNXN with AUTH)
+  ssh1:PORT      an SSH server that speaks only protocol 1 (sends its `SSH-1.5-` version
+                 line, as pre-2001 embedded SSH stacks do; no packaged server speaks it)
+  ssdp:PORT      a UPnP media renderer answering unicast M-SEARCH (UDP), not a gateway
 """
 import socketserver
 import struct
@@ -86,6 +89,65 @@ def adb_handler(auth):
     return H
 
 
+def ssh1_public_key_packet():
+    """The first packet an SSH 1 server sends after the version lines (SSH_SMSG_PUBLIC_KEY,
+    type 2): an anti-spoofing cookie, a server key and a host key (small dummy moduli: nothing
+    is ever encrypted with them), the protocol flags and the cipher and authentication masks.
+    Framed as protocol 1 frames packets: length, 8 - length % 8 bytes of padding, type, data,
+    CRC-32 over padding, type and data."""
+    import zlib
+
+    def mpint(bits, value):
+        raw = value.to_bytes((bits + 7) // 8, "big")
+        return struct.pack(">H", bits) + raw
+
+    # cookie, then the server key's size, exponent and modulus
+    data = bytes(8) + struct.pack(">I", 768) + mpint(17, 65537) + mpint(768, (1 << 767) | 1)
+    data += struct.pack(">I", 1024) + mpint(17, 65537) + mpint(1024, (1 << 1023) | 1)
+    data += struct.pack(">III", 0, 1 << 3, 1 << 2)  # flags; 3DES; password authentication
+    body = bytes([2]) + data
+    length = len(body) + 4
+    padded = bytes(8 - length % 8) + body
+    return struct.pack(">I", length) + padded + struct.pack(">I", zlib.crc32(padded))
+
+
+def ssh1_handler():
+    class H(socketserver.BaseRequestHandler):
+        def handle(self):
+            self.request.settimeout(5)
+            try:
+                self.request.sendall(b"SSH-1.5-OpenSSH_2.1.1\n")
+                line = self.request.recv(256)  # the client's version line
+                if line.startswith(b"SSH-1."):
+                    self.request.sendall(ssh1_public_key_packet())
+                    self.request.recv(256)
+            except OSError:
+                pass
+
+    return H
+
+
+def ssdp_handler(addr):
+    class H(socketserver.BaseRequestHandler):
+        def handle(self):
+            data, sock = self.request
+            if not data.startswith(b"M-SEARCH * HTTP/1.1") or b"ssdp:discover" not in data:
+                return
+            answer = ("HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=1800\r\nEXT:\r\n"
+                      f"LOCATION: http://{addr}:49152/renderer.xml\r\n"
+                      "SERVER: Linux/5.10 UPnP/1.0 lab-renderer/1.0\r\n"
+                      "ST: urn:schemas-upnp-org:device:MediaRenderer:1\r\n"
+                      "USN: uuid:5f9ec1b3-lab-renderer::urn:schemas-upnp-org:device:MediaRenderer:1\r\n\r\n")
+            sock.sendto(answer.encode(), self.client_address)
+
+    return H
+
+
+class UDP(socketserver.ThreadingUDPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+
+
 class TCP(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
@@ -99,6 +161,10 @@ def main():
         port = int(port)
         if kind in ("adb", "adb-auth"):
             servers.append(TCP((addr, port), adb_handler(kind == "adb-auth")))
+        elif kind == "ssh1":
+            servers.append(TCP((addr, port), ssh1_handler()))
+        elif kind == "ssdp":
+            servers.append(UDP((addr, port), ssdp_handler(addr)))
         else:
             s = ThreadingHTTPServer((addr, port), http_handler(kind))
             s.daemon_threads = True
