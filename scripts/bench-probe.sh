@@ -35,7 +35,7 @@ SCALE_N=${SCALE_N:-256}
 PARTS=${PARTS:-lab scale}
 NMAP_TIMEOUT=${NMAP_TIMEOUT:-900}
 HYDRA_TIMEOUT=${HYDRA_TIMEOUT:-300}
-read -r -a DEVICES <<<"${LAB_DEVICES:-camera router dvr hardened legacy legacy2 gateway sensorhub}"
+read -r -a DEVICES <<<"${LAB_DEVICES:-camera router dvr hardened legacy legacy2 gateway sensorhub renderer}"
 NET=10.213.0
 SCALE_PREFIX=20
 SCALE_SCOPE=10.213.16.0/$SCALE_PREFIX
@@ -197,7 +197,7 @@ for d in json.load(open(f"{out}/iotrust.json"))["devices"]:
 PY
     return
 fi
-NMAP_SCRIPTS=telnet-brute,ssh-brute,ftp-anon,http-brute,http-default-accounts,mqtt-subscribe,snmp-brute,ssl-enum-ciphers,ssh2-enum-algos,upnp-info,coap-resources
+NMAP_SCRIPTS=telnet-brute,ssh-brute,ftp-anon,http-brute,http-default-accounts,mqtt-subscribe,snmp-brute,ssl-enum-ciphers,ssh2-enum-algos,upnp-info,coap-resources,sshv1
 NMAP_ARGS="brute.credfile=$OUT/creds-nmap.txt,brute.firstonly=true,snmp-brute.communitiesdb=$OUT/communities.txt,mqtt-subscribe.topic=#"
 nmap_run() { # LABEL EXTRA-ARGS...
     local label=$1
@@ -336,6 +336,8 @@ def nmap(label):
                         found.add((dev, label_, "tls-weak-signature"))
                     if re.search(r"\(rsa (512|768|1024)\)", o):
                         found.add((dev, label_, "tls-weak-key"))
+                if sid == "sshv1" and "supports SSHv1" in o:
+                    found.add((dev, label_, "ssh-protocol-1"))
                 if sid == "coap-resources" and "/" in o:
                     found.add((dev, label_, "coap-exposed"))
                 if sid == "upnp-info" and ("InternetGatewayDevice" in o or "Location" in o):
@@ -389,7 +391,7 @@ rows, sets, notes = [], {}, {}
 secs, rss = timing("iotrust")
 sets["iotrust probe"] = iotrust()
 rows.append(("iotrust probe", secs, rss))
-for label, title in (("nmap", "nmap -sV + 11 scripts"), ("nmap-mp200", "nmap -sV + 11 scripts, --max-parallelism 200")):
+for label, title in (("nmap", "nmap -sV + 12 scripts"), ("nmap-mp200", "nmap -sV + 12 scripts, --max-parallelism 200")):
     if (out / f"{label}.xml").exists():
         s, n = nmap(label)
         sets[title], notes[title] = s, n
