@@ -384,6 +384,42 @@ fn safe(path: &str) -> bool {
             .all(|c| !c.is_empty() && c != "." && c != "..")
 }
 
+/// Add one archive member to `out`: a regular file (`regular`) under a safe path (`safe_path`
+/// and [`safe`]), at most [`MAX_PART`] bytes whatever its header claims, and not seen before.
+fn take_entry(
+    out: &mut BTreeMap<String, Vec<u8>>,
+    path: String,
+    safe_path: bool,
+    regular: bool,
+    size: u64,
+    entry: impl std::io::Read,
+) -> Result<(), String> {
+    if !regular {
+        return Err(format!("entry `{path}` is not a regular file"));
+    }
+    if !safe_path || !safe(&path) {
+        return Err(format!("entry `{path}` has an unsafe path"));
+    }
+    let too_large = || format!("entry `{path}` is larger than {MAX_PART} bytes");
+    if size > MAX_PART {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    // the declared size may lie: never read more than the limit
+    entry
+        .take(MAX_PART + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("entry `{path}`: {e}"))?;
+    if bytes.len() as u64 > MAX_PART {
+        return Err(too_large());
+    }
+    if out.contains_key(&path) {
+        return Err(format!("entry `{path}` appears twice"));
+    }
+    out.insert(path, bytes);
+    Ok(())
+}
+
 /// Every file of a `.zip` technical file, by path inside: only regular files under safe
 /// paths, each at most [`MAX_PART`] bytes, none twice.
 fn read_zip(at: &Path) -> Result<BTreeMap<String, Vec<u8>>, DocumentError> {
@@ -399,31 +435,10 @@ fn read_zip(at: &Path) -> Result<BTreeMap<String, Vec<u8>>, DocumentError> {
         if entry.is_dir() {
             continue;
         }
-        if entry.is_symlink() || !entry.is_file() {
-            return Err(bad(format!("entry `{path}` is not a regular file")));
-        }
-        if !safe(&path) || entry.enclosed_name().is_none() {
-            return Err(bad(format!("entry `{path}` has an unsafe path")));
-        }
-        if entry.size() > MAX_PART {
-            return Err(bad(format!(
-                "entry `{path}` is larger than {MAX_PART} bytes"
-            )));
-        }
-        let mut bytes = Vec::new();
-        // the declared size may lie: never read more than the limit
-        entry
-            .take(MAX_PART + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| bad(format!("entry `{path}`: {e}")))?;
-        if bytes.len() as u64 > MAX_PART {
-            return Err(bad(format!(
-                "entry `{path}` is larger than {MAX_PART} bytes"
-            )));
-        }
-        if out.insert(path.clone(), bytes).is_some() {
-            return Err(bad(format!("entry `{path}` appears twice")));
-        }
+        let regular = !entry.is_symlink() && entry.is_file();
+        let enclosed = entry.enclosed_name().is_some();
+        let size = entry.size();
+        take_entry(&mut out, path, enclosed, regular, size, entry).map_err(bad)?;
     }
     Ok(out)
 }
@@ -472,24 +487,8 @@ pub fn read_parts(at: &Path) -> Result<BTreeMap<String, Vec<u8>>, DocumentError>
         if kind.is_dir() {
             continue;
         }
-        if !kind.is_file() {
-            return Err(bad(format!("entry `{path}` is not a regular file")));
-        }
-        if !safe(&path) {
-            return Err(bad(format!("entry `{path}` has an unsafe path")));
-        }
-        if entry.size() > MAX_PART {
-            return Err(bad(format!(
-                "entry `{path}` is larger than {MAX_PART} bytes"
-            )));
-        }
-        let mut bytes = Vec::new();
-        entry
-            .read_to_end(&mut bytes)
-            .map_err(|e| bad(format!("entry `{path}`: {e}")))?;
-        if out.insert(path.clone(), bytes).is_some() {
-            return Err(bad(format!("entry `{path}` appears twice")));
-        }
+        let size = entry.size();
+        take_entry(&mut out, path, true, kind.is_file(), size, &mut entry).map_err(bad)?;
     }
     Ok(out)
 }

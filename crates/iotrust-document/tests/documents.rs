@@ -388,31 +388,27 @@ fn technical_file_holds_documents_assessment_evidence_and_verifies() {
         assert_eq!(s["name"], e.path.as_str());
         assert_eq!(s["digest"]["sha256"], e.sha256.as_str());
     }
-    // a Statement of another predicate (a label's), signed by the same key, is no manifest
-    let mut parts = bundle::read_parts(&out).unwrap();
+    // a statement re-signed by the same key in place of the manifest: the error it gives
+    let resealed = |stmt: &serde_json::Value| {
+        let mut parts = bundle::read_parts(&out).unwrap();
+        let body = serde_json::to_vec(stmt).unwrap();
+        let mut env = iotrust_label::dsse::envelope_of(bundle::MANIFEST_TYPE, &body);
+        iotrust_label::dsse::sign(&mut env, &k).unwrap();
+        parts.insert(bundle::ENVELOPE.into(), serde_json::to_vec(&env).unwrap());
+        parts.insert(bundle::MANIFEST.into(), body);
+        bundle::verify_parts(&parts, std::slice::from_ref(&k.public))
+            .unwrap_err()
+            .to_string()
+    };
+    // a Statement of another predicate (a label's) is no manifest
     let mut other_stmt = m.clone();
     other_stmt["predicateType"] = "https://iotrust.dev/label/v1".into();
-    let body = serde_json::to_vec(&other_stmt).unwrap();
-    let mut env = iotrust_label::dsse::envelope_of(bundle::MANIFEST_TYPE, &body);
-    iotrust_label::dsse::sign(&mut env, &k).unwrap();
-    parts.insert(bundle::ENVELOPE.into(), serde_json::to_vec(&env).unwrap());
-    parts.insert(bundle::MANIFEST.into(), body);
-    let e = bundle::verify_parts(&parts, std::slice::from_ref(&k.public))
-        .unwrap_err()
-        .to_string();
+    let e = resealed(&other_stmt);
     assert!(e.contains("not a technical file's manifest"), "{e}");
     // nor one whose subjects and files disagree
-    let mut parts = bundle::read_parts(&out).unwrap();
     let mut forged = m.clone();
     forged["subject"].as_array_mut().unwrap().pop();
-    let body = serde_json::to_vec(&forged).unwrap();
-    let mut env = iotrust_label::dsse::envelope_of(bundle::MANIFEST_TYPE, &body);
-    iotrust_label::dsse::sign(&mut env, &k).unwrap();
-    parts.insert(bundle::ENVELOPE.into(), serde_json::to_vec(&env).unwrap());
-    parts.insert(bundle::MANIFEST.into(), body);
-    let e = bundle::verify_parts(&parts, std::slice::from_ref(&k.public))
-        .unwrap_err()
-        .to_string();
+    let e = resealed(&forged);
     assert!(
         e.contains("subjects and its manifest's files differ"),
         "{e}"
