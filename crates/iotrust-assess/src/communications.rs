@@ -451,6 +451,7 @@ pub(crate) fn apply(
             .min()
             .unwrap_or(Strength::Declared),
         sources: rows.iter().filter_map(|r| r.source.as_deref()).collect(),
+        also: None,
     };
     crate::derived::apply(cat, ctx, &table, facts, stated, |f| derive(f, rows))
 }

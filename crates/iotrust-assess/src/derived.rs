@@ -24,10 +24,12 @@ pub(crate) struct Table<'a> {
     pub strength: Strength,
     /// The rows' own sources.
     pub sources: Vec<&'a str>,
+    /// What else the rows hold, for the source (`with the services found in FILE`).
+    pub also: Option<String>,
 }
 
 /// Set every fact `t` derives, from `derive` (which says `None` when the rows leave a fact
-/// undecided).
+/// undecided); a fact the profile also states directly is an error.
 pub(crate) fn apply(
     cat: &Catalog,
     ctx: &Ctx<'_>,
@@ -40,11 +42,8 @@ pub(crate) fn apply(
         return Ok(());
     }
     let at = t.line + ctx.line_offset;
-    for (i, def) in cat.facts.iter().enumerate() {
-        if def.derived != Some(t.kind) {
-            continue;
-        }
-        let Ok(id) = FactId::try_from(i) else {
+    for def in cat.facts.iter().filter(|d| d.derived == Some(t.kind)) {
+        let Some((id, _)) = cat.fact(&def.id) else {
             continue;
         };
         if let Some((_, l)) = stated.iter().find(|(s, _)| *s == id) {
@@ -57,23 +56,52 @@ pub(crate) fn apply(
                 ),
             ));
         }
-        if let Some(v) = derive(&def.id) {
-            let mut sources = t.sources.clone();
-            sources.dedup();
-            let mut source = format!("{}:{at} ([[{}]] table, {} rows)", ctx.file, t.name, t.rows);
-            if !sources.is_empty() {
-                source.push_str(&format!("; {}", sources.join("; ")));
-            }
-            facts.set(
+    }
+    set_all(cat, ctx, t, facts, derive);
+    Ok(())
+}
+
+/// Set every fact `t` derives; one the rows leave undecided is unknown (a value derived
+/// before, from fewer rows, does not stay).
+pub(crate) fn set_all(
+    cat: &Catalog,
+    ctx: &Ctx<'_>,
+    t: &Table<'_>,
+    facts: &mut Facts,
+    derive: impl Fn(&str) -> Option<FactValue>,
+) {
+    if t.rows == 0 {
+        return;
+    }
+    let at = t.line + ctx.line_offset;
+    let mut sources = t.sources.clone();
+    sources.dedup();
+    let mut source = format!("{}:{at} ([[{}]] table, {} rows", ctx.file, t.name, t.rows);
+    if let Some(extra) = &t.also {
+        source.push_str(&format!(", {extra}"));
+    }
+    source.push(')');
+    if !sources.is_empty() {
+        source.push_str(&format!("; {}", sources.join("; ")));
+    }
+    for (i, def) in cat.facts.iter().enumerate() {
+        if def.derived != Some(t.kind) {
+            continue;
+        }
+        let Ok(id) = FactId::try_from(i) else {
+            continue;
+        };
+        match derive(&def.id) {
+            Some(v) => facts.set(
                 id,
                 v,
                 Provenance {
                     strength: t.strength,
-                    source,
+                    source: source.clone(),
                     note: None,
                 },
-            );
+            ),
+            None => facts.unset(id),
         }
     }
-    Ok(())
 }

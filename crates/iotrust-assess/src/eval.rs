@@ -246,14 +246,7 @@ pub fn merge_evidence(
             .filter(|e| !e.services.is_empty())
             .map(|e| e.file.as_str())
             .collect();
-        let source = format!(
-            "{}:{} ([[interface]] table, {} rows, with the services found in {})",
-            profile.source,
-            profile.interface_line,
-            rows.len(),
-            files.join(", ")
-        );
-        crate::interfaces::rederive(cat, &rows, &source, &mut facts);
+        crate::interfaces::rederive(cat, profile, &rows, &files, &mut facts);
         contradictions.extend(found);
         merged_table = true;
     }

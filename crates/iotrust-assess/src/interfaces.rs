@@ -272,6 +272,17 @@ fn open_management(r: &Interface) -> Option<bool> {
     }
 }
 
+/// Three-valued "no row": the negation of [`any`].
+fn none_of<'a>(
+    rows: impl Iterator<Item = &'a Interface>,
+    f: impl Fn(&Interface) -> Option<bool>,
+) -> Option<FactValue> {
+    match any(rows, f) {
+        Some(FactValue::Bool(b)) => Some(FactValue::Bool(!b)),
+        _ => None,
+    }
+}
+
 /// A derived fact's value from the rows; `None` when the rows leave it undecided (a column
 /// it needs is missing in some row).
 fn derive(fact: &str, rows: &[Interface]) -> Option<FactValue> {
@@ -310,18 +321,14 @@ fn derive(fact: &str, rows: &[Interface]) -> Option<FactValue> {
                 return None;
             }
             // protected unless some debug port is reachable without authentication
-            let open = any(debug.into_iter(), |r| {
+            none_of(debug.into_iter(), |r| {
                 let authed = r.authentication.as_deref().map(|a| a != "none");
                 match (r.on_by_default(), authed) {
                     (Some(false), _) | (_, Some(true)) => Some(false),
                     (Some(true), Some(false)) => Some(true),
                     _ => None,
                 }
-            });
-            match open {
-                Some(FactValue::Bool(b)) => Some(FactValue::Bool(!b)),
-                _ => None,
-            }
+            })
         }
         "surface.open_tcp_ports" => {
             let mut ports: Vec<i64> = rows
@@ -349,15 +356,12 @@ fn derive(fact: &str, rows: &[Interface]) -> Option<FactValue> {
             |r| r.purpose.as_deref().map(|p| p == "management"),
         ),
         // ... and each such row asks the peer to authenticate.
-        "comms.authenticated_remote_config" => match any(
+        "comms.authenticated_remote_config" => none_of(
             rows.iter()
                 .filter(live)
                 .filter(|r| r.networked() || r.kind == "radio"),
             open_management,
-        ) {
-            Some(FactValue::Bool(open)) => Some(FactValue::Bool(!open)),
-            _ => None,
-        },
+        ),
         "auth.network_authentication" => any(
             rows.iter().filter(|r| r.networked() || r.kind == "radio"),
             |r| r.authentication.as_deref().map(|a| a != "none"),
@@ -382,26 +386,20 @@ fn derive(fact: &str, rows: &[Interface]) -> Option<FactValue> {
         }
         // ... and each such row is disabled in the factory default state (vacuously true when
         // there are none: the outcome is then not applicable).
-        "surface.unused_interfaces_disabled" => match any(
+        "surface.unused_interfaces_disabled" => none_of(
             rows.iter()
                 .filter(|r| r.purpose.as_deref() == Some("unused")),
             |r| r.on_by_default(),
-        ) {
-            Some(FactValue::Bool(on)) => Some(FactValue::Bool(!on)),
-            _ => None,
-        },
+        ),
         // ETSI EN 303 645 5.5-4: every function reachable over the network or a radio in the
         // factory default state asks the peer to authenticate; discovery (mDNS, SSDP answers)
         // is not a function a peer uses. Clients that only connect out offer nothing.
-        "comms.network_functions_need_auth" => match any(
+        "comms.network_functions_need_auth" => none_of(
             rows.iter()
                 .filter(live)
                 .filter(|r| r.kind == "network-service" || r.kind == "radio"),
             open_function,
-        ) {
-            Some(FactValue::Bool(open)) => Some(FactValue::Bool(!open)),
-            _ => None,
-        },
+        ),
         // Options: rows off as shipped that a user may switch on (`user_can_enable = true`; a
         // row without the column is not an option). They are judged apart from the factory
         // default state, because schemes differ: ETSI EN 303 645 5.5-4 speaks of the
@@ -416,39 +414,48 @@ fn derive(fact: &str, rows: &[Interface]) -> Option<FactValue> {
         )),
         // ... every option reachable over the network or a radio authenticates its peer,
         // discovery aside (vacuously true when there is none) ...
-        "comms.optional_functions_need_auth" => match any(
+        "comms.optional_functions_need_auth" => none_of(
             rows.iter()
                 .filter(|r| r.is_option())
                 .filter(|r| r.kind == "network-service" || r.kind == "radio"),
             open_function,
-        ) {
-            Some(FactValue::Bool(open)) => Some(FactValue::Bool(!open)),
-            _ => None,
-        },
+        ),
         // ... and every management option does, whatever its kind.
-        "comms.optional_config_authenticated" => match any(
+        "comms.optional_config_authenticated" => none_of(
             rows.iter()
                 .filter(|r| r.is_option())
                 .filter(|r| r.networked() || r.kind == "radio"),
             open_management,
-        ) {
-            Some(FactValue::Bool(open)) => Some(FactValue::Bool(!open)),
-            _ => None,
-        },
+        ),
         // ETSI EN 303 645 5.6-5: a network service reachable in the factory default state
         // that the product does not use, or a debug service left on in production, is not
         // needed for the intended use. Whether every open port is one a declared conversation
         // needs is the catalog's check (minimal-services reads [[communication]] too).
-        "surface.only_needed_services" => match any(
+        "surface.only_needed_services" => none_of(
             rows.iter()
                 .filter(live)
                 .filter(|r| r.kind == "network-service"),
             |r| r.purpose.as_deref().map(|p| p == "unused" || p == "debug"),
-        ) {
-            Some(FactValue::Bool(needless)) => Some(FactValue::Bool(!needless)),
-            _ => None,
-        },
+        ),
         _ => None,
+    }
+}
+
+/// The table as the derivation sees it.
+fn table<'a>(rows: &[Interface], sources: Vec<&'a str>, line: usize) -> crate::derived::Table<'a> {
+    crate::derived::Table {
+        kind: iotrust_catalog::model::Derived::Interfaces,
+        name: "interface",
+        describes: "interfaces",
+        line,
+        rows: rows.len(),
+        strength: rows
+            .iter()
+            .map(|r| r.strength)
+            .min()
+            .unwrap_or(Strength::Declared),
+        sources,
+        also: None,
     }
 }
 
@@ -461,58 +468,33 @@ pub(crate) fn apply(
     facts: &mut Facts,
     stated: &[(FactId, usize)],
 ) -> Result<(), InputError> {
-    let table = crate::derived::Table {
-        kind: iotrust_catalog::model::Derived::Interfaces,
-        name: "interface",
-        describes: "interfaces",
-        line,
-        rows: rows.len(),
-        strength: rows
-            .iter()
-            .map(|r| r.strength)
-            .min()
-            .unwrap_or(Strength::Declared),
-        sources: rows.iter().filter_map(|r| r.source.as_deref()).collect(),
-    };
-    crate::derived::apply(cat, ctx, &table, facts, stated, |f| derive(f, rows))
+    let sources = rows.iter().filter_map(|r| r.source.as_deref()).collect();
+    let t = table(rows, sources, line);
+    crate::derived::apply(cat, ctx, &t, facts, stated, |f| derive(f, rows))
 }
 
-/// Derive every `derived: interfaces` fact again from `rows`, the table with probe
-/// observations merged in ([`crate::observed`]): the values replace the profile's, and a fact
-/// the merged rows leave undecided becomes unknown.
-pub(crate) fn rederive(cat: &Catalog, rows: &[Interface], source: &str, facts: &mut Facts) {
-    let strength = rows
+/// Derive every `derived: interfaces` fact again from `rows`, the profile's table with the
+/// services found in `files` merged in ([`crate::observed`]): the values replace the
+/// profile's, and a fact the merged rows leave undecided becomes unknown.
+pub(crate) fn rederive(
+    cat: &Catalog,
+    profile: &crate::profile::Profile,
+    rows: &[Interface],
+    files: &[&str],
+    facts: &mut Facts,
+) {
+    let ctx = Ctx {
+        file: &profile.source,
+        line_offset: 0,
+    };
+    let sources = profile
+        .interfaces
         .iter()
-        .map(|r| r.strength)
-        .min()
-        .unwrap_or(Strength::Declared);
-    for (i, def) in cat.facts.iter().enumerate() {
-        if def.derived != Some(iotrust_catalog::model::Derived::Interfaces) {
-            continue;
-        }
-        let Ok(id) = FactId::try_from(i) else {
-            continue;
-        };
-        match derive(&def.id, rows) {
-            Some(v) => facts.set(
-                id,
-                v,
-                crate::profile::Provenance {
-                    strength,
-                    source: source.to_string(),
-                    note: None,
-                },
-            ),
-            None => {
-                if let Some(slot) = facts.values.get_mut(i) {
-                    *slot = None;
-                }
-                if let Some(slot) = facts.provenance.get_mut(i) {
-                    *slot = None;
-                }
-            }
-        }
-    }
+        .filter_map(|r| r.source.as_deref())
+        .collect();
+    let mut t = table(rows, sources, profile.interface_line);
+    t.also = Some(format!("with the services found in {}", files.join(", ")));
+    crate::derived::set_all(cat, &ctx, &t, facts, |f| derive(f, rows));
 }
 
 #[cfg(test)]

@@ -96,6 +96,14 @@ impl Facts {
             self.provenance[i] = Some(prov);
         }
     }
+    /// Make a fact unknown again.
+    pub fn unset(&mut self, id: FactId) {
+        let i = usize::from(id);
+        if i < self.values.len() {
+            self.values[i] = None;
+            self.provenance[i] = None;
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize)]

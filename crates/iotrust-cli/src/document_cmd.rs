@@ -108,23 +108,25 @@ fn date(arg: Option<&str>) -> anyhow::Result<jiff::civil::Date> {
 }
 
 /// The assessment and the profile's inline lab and test reports.
-fn assess(
+/// What a document is written from: the assessment of the subject's profile and evidence, the
+/// reports the profile names, and the info file.
+fn read_subject(
     cat: &Catalog,
-    profile: &Path,
-    evidence: &[PathBuf],
-    as_of: Option<&str>,
-) -> anyhow::Result<(iotrust_assess::Assessment, Vec<String>)> {
+    s: &Subject,
+) -> anyhow::Result<(iotrust_assess::Assessment, Vec<String>, Info)> {
     let subject =
-        iotrust_assess::input::load(cat, profile, evidence).map_err(|e| anyhow!("{e}"))?;
-    let a = iotrust_assess::assess(cat, &subject.profile, &subject.evidence, date(as_of)?);
-    Ok((a, build::reports_of(&subject.profile)))
-}
-
-fn info(path: Option<&Path>) -> anyhow::Result<Info> {
-    match path {
-        Some(p) => Info::read(p).map_err(|e| anyhow!("{e}")),
-        None => Ok(Info::default()),
-    }
+        iotrust_assess::input::load(cat, &s.profile, &s.evidence).map_err(|e| anyhow!("{e}"))?;
+    let a = iotrust_assess::assess(
+        cat,
+        &subject.profile,
+        &subject.evidence,
+        date(s.as_of.as_deref())?,
+    );
+    let info = match s.info.as_deref() {
+        Some(p) => Info::read(p).map_err(|e| anyhow!("{e}"))?,
+        None => Info::default(),
+    };
+    Ok((a, build::reports_of(&subject.profile), info))
 }
 
 fn tool() -> String {
@@ -147,13 +149,7 @@ pub fn run(cat: &Catalog, cmd: DocumentCmd) -> anyhow::Result<u8> {
         DocumentCmd::CraTechnicalFile(a) => return technical_file(cat, a),
         DocumentCmd::Verify { path, trust } => return verify(&path, &trust),
     };
-    let (a, reports) = assess(
-        cat,
-        &args.subject.profile,
-        &args.subject.evidence,
-        args.subject.as_of.as_deref(),
-    )?;
-    let info = info(args.subject.info.as_deref())?;
+    let (a, reports, info) = read_subject(cat, &args.subject)?;
     let inputs = build::Inputs {
         catalog: cat,
         assessment: &a,
@@ -214,13 +210,7 @@ pub fn run(cat: &Catalog, cmd: DocumentCmd) -> anyhow::Result<u8> {
 }
 
 fn technical_file(cat: &Catalog, args: FileArgs) -> anyhow::Result<u8> {
-    let (a, reports) = assess(
-        cat,
-        &args.subject.profile,
-        &args.subject.evidence,
-        args.subject.as_of.as_deref(),
-    )?;
-    let info = info(args.subject.info.as_deref())?;
+    let (a, reports, info) = read_subject(cat, &args.subject)?;
     let key: Key = crate::label_cmd::read_json(&args.key, "key file")?;
     let tf = bundle::assemble(
         cat,

@@ -18,6 +18,10 @@ use iotrust_label::{Key, LabelDocument, Role};
 use iotrust_registry::testing::TempPostgres;
 use iotrust_registry::Submission;
 
+#[path = "support/registry.rs"]
+mod registry;
+use registry::wait_up;
+
 const TOKEN: &str = "tok-veridor-0123456789";
 
 fn submissions(n: usize, key: &Key) -> Vec<String> {
@@ -71,22 +75,6 @@ fn agent() -> ureq::Agent {
         .timeout_global(Some(Duration::from_secs(20)))
         .build()
         .into()
-}
-
-/// Waits (30 s at most) until the server at `base` answers its OpenAPI document.
-fn wait_up(base: &str) {
-    let t0 = Instant::now();
-    while agent()
-        .get(&format!("{base}/api/v1/openapi.json"))
-        .call()
-        .is_err()
-    {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn serve(dir: &Path, db: &str, port: u16) -> Child {

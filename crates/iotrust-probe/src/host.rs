@@ -310,9 +310,9 @@ async fn tcp_service(ctx: &Arc<Ctx>, ip: IpAddr, port: u16, state: &Observer) {
         }
         Proto::Ssh => {
             let v1_only = banner
-                .as_deref()
-                .is_some_and(|b| b.starts_with("SSH-1.") && !b.starts_with("SSH-1.99"));
-            if let (true, Some(b)) = (v1_only, &banner) {
+                .as_ref()
+                .filter(|b| b.starts_with("SSH-1.") && !b.starts_with("SSH-1.99"));
+            if let Some(b) = v1_only {
                 state.finding(&evidence::SSH_V1, Some(svc.clone()), None, Some(b.clone()));
                 // Protocol 1 has no KEXINIT to judge (the finding says what is wrong with
                 // it), and the probe's SSH 2 client cannot log in: say so once, instead of

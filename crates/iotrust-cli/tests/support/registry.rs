@@ -111,18 +111,23 @@ impl Server {
             .spawn()
             .unwrap();
         let server = Server(child);
-        let t0 = Instant::now();
-        while ureq::get(&format!("http://127.0.0.1:{port}/api/v1/openapi.json"))
-            .call()
-            .is_err()
-        {
-            assert!(
-                t0.elapsed() < Duration::from_secs(30),
-                "server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_up(&format!("http://127.0.0.1:{port}"));
         server
+    }
+}
+
+/// Waits (30 s at most) until the registry at `base` answers its OpenAPI document.
+pub fn wait_up(base: &str) {
+    let t0 = Instant::now();
+    while ureq::get(&format!("{base}/api/v1/openapi.json"))
+        .call()
+        .is_err()
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
