@@ -41,9 +41,7 @@ pub struct Entry {
 pub fn parse(file: &str, text: &str) -> Result<Vec<Entry>, crate::ProbeError> {
     let f: File = toml::from_str(text).map_err(|e| crate::ProbeError::Import {
         file: file.to_string(),
-        line: e
-            .span()
-            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1),
+        line: e.span().map(|s| crate::checkfile::line_of(text, s.start)),
         field: None,
         message: e.message().to_string(),
     })?;
